@@ -1,0 +1,145 @@
+/*
+ * audit.h - relayguard-audit internals: options, per-target results, and the
+ * four steps every target goes through:
+ *
+ *   audit_run_target()   session.c      talk to the MTA, run the battery
+ *   grade_reply()        grade.c        one reply -> one probe outcome
+ *   grade_verdict()      grade.c        all outcomes -> the target's verdict
+ *   mta_fingerprint()    fingerprint.c  banner/EHLO -> MTA kind and its fix
+ *   report_*()           report_*.c     text, JSON, IODEF
+ */
+#ifndef RELAYGUARD_AUDIT_H
+#define RELAYGUARD_AUDIT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/time.h>
+
+#include "relayguard/smtp.h"
+#include "relayguard/trick.h"
+
+enum starttls_mode { STARTTLS_AUTO, STARTTLS_ALWAYS, STARTTLS_NEVER };
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_IODEF };
+
+struct audit_opts {
+	int port;			/* default port for targets without one */
+	const char *helo;		/* NULL: the probe domain */
+	const char *domain;		/* {D}: external domain used in probes */
+	const char *sender_domain;	/* {D2}: NULL = domain */
+	const char *source;		/* bind address or NULL */
+	enum starttls_mode starttls;
+	bool implicit_tls;
+	double connect_timeout;
+	double read_timeout;
+	double budget;			/* seconds per target */
+	int errors_per_session;		/* new session after this many refusals */
+	int data_probes;		/* DATA-stage checks per target */
+	bool transcript;
+	enum report_format format;
+	const char *tlp;		/* IODEF restriction, e.g. "amber" */
+	int jobs;			/* targets audited in parallel */
+};
+
+enum outcome {
+	OUT_NOT_RUN = 0,
+	OUT_ACCEPTED,
+	OUT_REJECTED,
+	OUT_TEMPFAIL,
+	OUT_AUTH_REQUIRED,
+	OUT_TLS_REQUIRED,
+	OUT_ERROR,
+};
+
+enum data_outcome { DATA_NOT_TRIED = 0, DATA_TAKEN, DATA_REFUSED, DATA_ERROR };
+
+enum verdict {
+	VERDICT_CLOSED = 0,
+	VERDICT_ACCEPT_ALL,
+	VERDICT_INCONCLUSIVE,
+	VERDICT_OPEN_RELAY,
+	VERDICT_UNREACHABLE,
+};
+
+enum mta_kind { MTA_UNKNOWN = 0, MTA_POSTFIX, MTA_SENDMAIL, MTA_EXIM, MTA_OPENSMTPD,
+	MTA_EXCHANGE };
+
+struct audit_probe {
+	struct rg_probe_spec spec;
+	enum outcome outcome;
+	const char *stage;		/* "connect", "helo", "mail", "rcpt" */
+	int code;
+	char enhanced[16];
+	char text[512];
+	enum data_outcome data;
+	int data_code;
+	char data_text[256];
+	int session;			/* 1-based connection number */
+	struct timeval start, finish;
+};
+
+struct tx_line {
+	struct timeval when;
+	char dir;			/* '>' sent, '<' received, '*' event */
+	char *line;
+};
+
+struct audit_target {
+	/* given */
+	char spec[300];
+	char host[256];
+	int port;
+	/* learned */
+	char address[64];
+	char ip_literal[80];		/* "[192.0.2.1]" / "[IPv6:::1]" */
+	char banner[600];
+	char server_name[256];		/* EHLO name, else banner name */
+	char banner_name[256];
+	char ehlo_name[256];
+	char ehlo_keywords[512];	/* space-separated */
+	bool ehlo_refused;		/* fell back to HELO */
+	bool starttls_offered;
+	bool tls_used;
+	char tls_info[512];
+	enum mta_kind mta;
+	/* results */
+	struct audit_probe *probes;
+	size_t nprobes;
+	int sessions;
+	enum verdict verdict;
+	char verdict_reason[1024];
+	char error[300];
+	struct timeval start, finish;
+	double elapsed;
+	/* transcript */
+	struct tx_line *tx;
+	size_t ntx, captx;
+	bool tx_truncated;
+};
+
+/* session.c */
+void audit_run_target(struct audit_target *t, const struct audit_opts *o);
+int audit_parse_target(const char *spec, int default_port, struct audit_target *t,
+    char *err, size_t errlen);
+void audit_target_free(struct audit_target *t);
+
+/* grade.c */
+enum outcome grade_reply(int code, const char *enhanced, bool tls_offered_in_clear);
+void grade_verdict(struct audit_target *t);
+const char *outcome_name(enum outcome o);
+const char *verdict_name(enum verdict v);
+const char *data_outcome_name(enum data_outcome d);
+int verdict_exit_code(enum verdict v);
+bool probe_is_relay(const struct audit_probe *p);
+
+/* fingerprint.c */
+enum mta_kind mta_fingerprint(const char *banner, const char *ehlo_text);
+const char *mta_name(enum mta_kind m);
+/* The concrete fix for that MTA, several lines, tailored to what was found. */
+void mta_remedy(const struct audit_target *t, FILE *out, const char *indent);
+char *mta_remedy_string(const struct audit_target *t);
+
+/* report_*.c */
+void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out);
+void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * grade.c - from SMTP replies to probe outcomes, and from outcomes to a
+ * verdict. Grading uses the numeric reply code and the enhanced status code
+ * (RFC 3463) only, never the reply text: text differs across MTAs and
+ * languages, and a "530" inside a text means nothing.
+ *
+ * The verdict controls for the two ways an RCPT-only tester is fooled
+ * (REFERENCE.md section 2): an accept-all server (catch-alls, mail sinks,
+ * honeypots accept every RCPT and refuse later) and greylisting or other
+ * tempfails read as a final answer.
+ */
+#include "audit.h"
+#include "relayguard/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum outcome grade_reply(int code, const char *enhanced, bool tls_offered_in_clear)
+{
+	if (code >= 200 && code < 400)
+		return OUT_ACCEPTED;
+	if (code >= 400 && code < 500)
+		return OUT_TEMPFAIL;
+	if (code < 500 || code > 599)
+		return OUT_ERROR;
+	/* RFC 3207 and RFC 4954 both answer "530 5.7.0": which one depends on
+	 * whether the server offered STARTTLS and we are still in clear. */
+	if (code == 530) {
+		bool generic = enhanced[0] == '\0' || strcmp(enhanced, "5.7.0") == 0;
+
+		return generic && tls_offered_in_clear ? OUT_TLS_REQUIRED :
+		    OUT_AUTH_REQUIRED;
+	}
+	if (code == 538 || strcmp(enhanced, "5.7.10") == 0 ||
+	    strcmp(enhanced, "5.7.11") == 0)
+		return OUT_TLS_REQUIRED;	/* RFC 4954 538, RFC 5248 X.7.10/11 */
+	if (strcmp(enhanced, "5.7.57") == 0)
+		return OUT_AUTH_REQUIRED;	/* Exchange: client not authenticated */
+	return OUT_REJECTED;
+}
+
+const char *outcome_name(enum outcome o)
+{
+	static const char *const n[] = {"not_run", "accepted", "rejected", "tempfail",
+	    "auth_required", "tls_required", "error"};
+
+	return (size_t)o < RG_NELEM(n) ? n[o] : "error";
+}
+
+const char *data_outcome_name(enum data_outcome d)
+{
+	static const char *const n[] = {"not_tried", "taken", "refused", "error"};
+
+	return (size_t)d < RG_NELEM(n) ? n[d] : "error";
+}
+
+const char *verdict_name(enum verdict v)
+{
+	static const char *const n[] = {"closed", "accept_all", "inconclusive",
+	    "open_relay", "unreachable"};
+
+	return (size_t)v < RG_NELEM(n) ? n[v] : "inconclusive";
+}
+
+int verdict_exit_code(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_CLOSED: return 0;
+	case VERDICT_ACCEPT_ALL: return 1;
+	case VERDICT_INCONCLUSIVE: return 1;
+	case VERDICT_OPEN_RELAY: return 2;
+	case VERDICT_UNREACHABLE: return 3;
+	}
+	return 1;
+}
+
+bool probe_is_relay(const struct audit_probe *p)
+{
+	return !RG_TRICK_IS_CONTROL(p->spec.trick);
+}
+
+static const struct audit_probe *find_control(const struct audit_target *t,
+    unsigned flag)
+{
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (t->probes[i].spec.trick->flags & flag)
+			return &t->probes[i];
+	return NULL;
+}
+
+static void append(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf);
+
+	if (used < len - 1)
+		snprintf(buf + used, len - used, "%s", s);
+}
+
+/* "B1, B5@localhost (+3 more)" for the probes matching want. */
+static void list_ids(const struct audit_target *t, bool (*want)(const struct audit_probe *),
+    char *buf, size_t len)
+{
+	size_t shown = 0, more = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < t->nprobes; i++) {
+		if (!probe_is_relay(&t->probes[i]) || !want(&t->probes[i]))
+			continue;
+		if (shown < 6) {
+			if (shown)
+				append(buf, len, ", ");
+			append(buf, len, t->probes[i].spec.id);
+			shown++;
+		} else {
+			more++;
+		}
+	}
+	if (more) {
+		char tail[32];
+
+		snprintf(tail, sizeof(tail), " (+%zu more)", more);
+		append(buf, len, tail);
+	}
+}
+
+static bool is_accepted(const struct audit_probe *p) { return p->outcome == OUT_ACCEPTED; }
+static bool is_untested(const struct audit_probe *p)
+{
+	return p->outcome != OUT_ACCEPTED && p->outcome != OUT_REJECTED;
+}
+
+static size_t count_outcome(const struct audit_target *t, enum outcome o)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (probe_is_relay(&t->probes[i]) && t->probes[i].outcome == o)
+			n++;
+	return n;
+}
+
+void grade_verdict(struct audit_target *t)
+{
+	const struct audit_probe *bogus = find_control(t, RG_TRICK_CONTROL_BOGUS);
+	const struct audit_probe *base = find_control(t, RG_TRICK_CONTROL_LOCAL);
+	size_t relay = 0, accepted = 0, untested = 0, data_taken = 0, data_refused = 0;
+	char ids[256], *why = t->verdict_reason;
+	size_t whylen = sizeof(t->verdict_reason);
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+
+		if (!probe_is_relay(p))
+			continue;
+		relay++;
+		accepted += p->outcome == OUT_ACCEPTED;
+		untested += is_untested(p);
+		data_taken += p->data == DATA_TAKEN;
+		data_refused += p->data == DATA_REFUSED;
+	}
+	if (t->sessions == 0 || (relay > 0 && count_outcome(t, OUT_NOT_RUN) == relay &&
+	    t->banner[0] == '\0')) {
+		t->verdict = VERDICT_UNREACHABLE;
+		snprintf(why, whylen, "no SMTP session could be opened: %s",
+		    t->error[0] ? t->error : "no reply");
+		return;
+	}
+	if (accepted > 0) {
+		list_ids(t, is_accepted, ids, sizeof(ids));
+		if (bogus && bogus->outcome == OUT_REJECTED) {
+			t->verdict = VERDICT_OPEN_RELAY;
+			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s), while the "
+			    "impossible control recipient was refused: the server routes mail "
+			    "to outside domains for this client", accepted, relay, ids);
+		} else if (data_taken > 0) {
+			t->verdict = VERDICT_OPEN_RELAY;
+			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s) and the "
+			    "server took DATA (354) for %zu of them: it would have relayed "
+			    "the message (the session was dropped before the final dot, "
+			    "so nothing was sent)", accepted, relay, ids, data_taken);
+		} else if (data_refused > 0) {
+			t->verdict = VERDICT_ACCEPT_ALL;
+			snprintf(why, whylen, "the server accepts every recipient at RCPT, the "
+			    "impossible control too, but refused DATA for the relay probes: "
+			    "indistinguishable from an open relay at RCPT time, and not one "
+			    "at DATA (a catch-all, a mail sink or a honeypot)");
+		} else {
+			t->verdict = VERDICT_INCONCLUSIVE;
+			snprintf(why, whylen, "%zu relay probes accepted (%s), but the server "
+			    "also accepts the impossible control recipient and DATA was not "
+			    "tested: it may be an accept-all server", accepted, ids);
+		}
+		return;
+	}
+	if (untested == 0) {
+		t->verdict = VERDICT_CLOSED;
+		snprintf(why, whylen, "all %zu relay probes were refused", relay);
+		if (base && base->outcome == OUT_REJECTED)
+			append(why, whylen, "; note: even postmaster was refused, so the "
+			    "refusals may be a policy against this client rather than relay "
+			    "control");
+		return;
+	}
+	t->verdict = VERDICT_INCONCLUSIVE;
+	list_ids(t, is_untested, ids, sizeof(ids));
+	snprintf(why, whylen, "no relay probe was accepted, but %zu of %zu were not "
+	    "answered definitively (%s): %zu tempfail, %zu auth_required, "
+	    "%zu tls_required, %zu error, %zu not run", untested, relay, ids,
+	    count_outcome(t, OUT_TEMPFAIL), count_outcome(t, OUT_AUTH_REQUIRED),
+	    count_outcome(t, OUT_TLS_REQUIRED), count_outcome(t, OUT_ERROR),
+	    count_outcome(t, OUT_NOT_RUN));
+	if (count_outcome(t, OUT_TEMPFAIL) > 0)
+		append(why, whylen, "; 4xx answers may be greylisting: run again after "
+		    "the greylisting delay");
+	if (count_outcome(t, OUT_TLS_REQUIRED) > 0)
+		append(why, whylen, "; the server demands TLS: try --starttls always or --tls");
+}

@@ -1,0 +1,253 @@
+/*
+ * relayguard-audit - test whether mail servers act as open relays.
+ *
+ * Usage: relayguard-audit [options] TARGET...   (see relayguard-audit(1))
+ * Exit: 0 closed, 1 accept_all or inconclusive, 2 open_relay,
+ *       3 unreachable or usage error (the worst over all targets).
+ */
+#include "audit.h"
+#include "relayguard/address.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RG_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: relayguard-audit [options] TARGET...\n"
+	    "  TARGET is host, host:port or [v6addr]:port\n"
+	    "  -p, --port N              default port (25)\n"
+	    "  -d, --domain D            external domain used in probe recipients\n"
+	    "                            (default example.com; use one you control)\n"
+	    "      --sender-domain D2    external sender domain (default: --domain)\n"
+	    "      --helo NAME           EHLO/HELO name (default: --domain)\n"
+	    "  -s, --source ADDR         bind this local address\n"
+	    "      --starttls MODE       auto|always|never (default auto)\n"
+	    "      --tls                 implicit TLS from the first byte (port 465)\n"
+	    "  -t, --timeout SECS        reply timeout (default 30)\n"
+	    "      --connect-timeout S   connect timeout (default 10)\n"
+	    "      --budget SECS         time budget per target (default 300)\n"
+	    "      --errors-per-session N  new session after N refusals (default 8)\n"
+	    "      --data-probes N       DATA-stage checks per target (default 3)\n"
+	    "  -f, --format FMT          text|json (default text)\n"
+	    "  -T, --transcript          include the timestamped SMTP dialogue\n"
+	    "  -j, --jobs N              targets audited in parallel (default 4)\n"
+	    "      --list-tricks         print the relay-trick catalogue and exit\n"
+	    "  -v, --verbose             -V, --version   -h, --help\n"
+	    "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, 3 unreachable/usage\n");
+}
+
+static double parse_seconds(const char *opt, const char *v)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (*v == '\0' || *end != '\0' || d <= 0 || d > 86400) {
+		fprintf(stderr, "relayguard-audit: %s: '%s' is not a number of seconds\n",
+		    opt, v);
+		exit(3);
+	}
+	return d;
+}
+
+static int parse_int(const char *opt, const char *v, int min, int max)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || n < min || n > max) {
+		fprintf(stderr, "relayguard-audit: %s: '%s' is not a number from %d to %d\n",
+		    opt, v, min, max);
+		exit(3);
+	}
+	return (int)n;
+}
+
+static void list_tricks(void)
+{
+	for (size_t i = 0; i < rg_trick_count; i++) {
+		const struct rg_trick *t = &rg_trick_catalogue[i];
+
+		printf("%-4s %s%s%sMAIL FROM:%s RCPT TO:%s%s\n     %s%s%s\n", t->id,
+		    t->helo ? "HELO " : "", t->helo ? t->helo : "", t->helo ? " " : "",
+		    t->mail_from, t->rcpt_to,
+		    (t->flags & RG_TRICK_PER_NAME) ? "  (repeated per local name)" : "",
+		    t->exploits, t->anchors[0] ? "; run by " : "", t->anchors);
+	}
+}
+
+struct work {
+	struct audit_target *targets;
+	size_t n, next;
+	const struct audit_opts *opts;
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct work *w = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		size_t i = w->next++;
+
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n)
+			return NULL;
+		msg_verbose("auditing %s port %d", w->targets[i].host, w->targets[i].port);
+		audit_run_target(&w->targets[i], w->opts);
+	}
+}
+
+static int exit_rank(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_OPEN_RELAY: return 4;
+	case VERDICT_UNREACHABLE: return 3;
+	case VERDICT_INCONCLUSIVE: case VERDICT_ACCEPT_ALL: return 2;
+	case VERDICT_CLOSED: return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct audit_opts o = {
+		.port = 25, .domain = "example.com", .starttls = STARTTLS_AUTO,
+		.connect_timeout = 10, .read_timeout = 30, .budget = 300,
+		.errors_per_session = 8, .data_probes = 3, .format = FORMAT_TEXT,
+		.jobs = 4, .tlp = "amber",
+	};
+	static const struct option longopts[] = {
+		{"port", required_argument, NULL, 'p'},
+		{"domain", required_argument, NULL, 'd'},
+		{"sender-domain", required_argument, NULL, 1},
+		{"helo", required_argument, NULL, 2},
+		{"source", required_argument, NULL, 's'},
+		{"starttls", required_argument, NULL, 3},
+		{"tls", no_argument, NULL, 4},
+		{"timeout", required_argument, NULL, 't'},
+		{"connect-timeout", required_argument, NULL, 5},
+		{"budget", required_argument, NULL, 6},
+		{"errors-per-session", required_argument, NULL, 7},
+		{"data-probes", required_argument, NULL, 8},
+		{"format", required_argument, NULL, 'f'},
+		{"transcript", no_argument, NULL, 'T'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"list-tricks", no_argument, NULL, 9},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	bool port_given = false;
+
+	msg_init(argv[0]);
+	msg_fatal_status = 3;
+	signal(SIGPIPE, SIG_IGN);
+	while ((c = getopt_long(argc, argv, "p:d:s:t:f:Tj:vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o.port = parse_int("--port", optarg, 1, 65535); port_given = true; break;
+		case 'd': o.domain = optarg; break;
+		case 1: o.sender_domain = optarg; break;
+		case 2: o.helo = optarg; break;
+		case 's': o.source = optarg; break;
+		case 3:
+			if (strcmp(optarg, "auto") == 0) o.starttls = STARTTLS_AUTO;
+			else if (strcmp(optarg, "always") == 0) o.starttls = STARTTLS_ALWAYS;
+			else if (strcmp(optarg, "never") == 0) o.starttls = STARTTLS_NEVER;
+			else msg_fatal("--starttls: '%s' is not auto, always or never", optarg);
+			break;
+		case 4: o.implicit_tls = true; break;
+		case 't': o.read_timeout = parse_seconds("--timeout", optarg); break;
+		case 5: o.connect_timeout = parse_seconds("--connect-timeout", optarg); break;
+		case 6: o.budget = parse_seconds("--budget", optarg); break;
+		case 7: o.errors_per_session = parse_int("--errors-per-session", optarg, 1, 1000); break;
+		case 8: o.data_probes = parse_int("--data-probes", optarg, 0, 1000); break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0) o.format = FORMAT_TEXT;
+			else if (strcmp(optarg, "json") == 0) o.format = FORMAT_JSON;
+			else msg_fatal("--format: '%s' is not text or json", optarg);
+			break;
+		case 'T': o.transcript = true; break;
+		case 'j': o.jobs = parse_int("--jobs", optarg, 1, 256); break;
+		case 9: list_tricks(); return 0;
+		case 'v': msg_verbose_level++; break;
+		case 'V': printf("relayguard-audit %s\n", RG_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 3;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 3;
+	}
+	if (o.implicit_tls && !port_given)
+		o.port = 465;
+	if (o.helo == NULL)
+		o.helo = o.domain;
+	{
+		struct rg_address a;
+		struct rg_addr_error e;
+		char probe[300];
+
+		snprintf(probe, sizeof(probe), "<x@%s>", o.domain);
+		if (rg_address_parse(probe, &a, &e) != 0 || a.domain_kind != RG_DOMAIN_NAME)
+			msg_fatal("--domain: '%s' is not a domain name", o.domain);
+		if (o.sender_domain) {
+			snprintf(probe, sizeof(probe), "<x@%s>", o.sender_domain);
+			if (rg_address_parse(probe, &a, &e) != 0 ||
+			    a.domain_kind != RG_DOMAIN_NAME)
+				msg_fatal("--sender-domain: '%s' is not a domain name",
+				    o.sender_domain);
+		}
+	}
+
+	size_t n = (size_t)(argc - optind);
+	struct audit_target *targets = xcalloc(n, sizeof(*targets));
+
+	for (size_t i = 0; i < n; i++) {
+		char err[400];
+
+		if (audit_parse_target(argv[optind + (int)i], o.port, &targets[i], err,
+		    sizeof(err)) != 0)
+			msg_fatal("target %s", err);
+	}
+
+	struct work w = {.targets = targets, .n = n, .opts = &o};
+	size_t nthreads = n < (size_t)o.jobs ? n : (size_t)o.jobs;
+	pthread_t *th = xcalloc(nthreads, sizeof(*th));
+
+	pthread_mutex_init(&w.lock, NULL);
+	for (size_t i = 0; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, worker, &w) != 0)
+			msg_fatal("cannot start a worker thread");
+	for (size_t i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+
+	enum verdict worst = VERDICT_CLOSED;
+
+	for (size_t i = 0; i < n; i++) {
+		if (o.format == FORMAT_JSON)
+			report_json(&targets[i], &o, stdout);
+		else
+			report_text(&targets[i], &o, stdout);
+		if (exit_rank(targets[i].verdict) > exit_rank(worst))
+			worst = targets[i].verdict;
+	}
+	fflush(stdout);
+	for (size_t i = 0; i < n; i++)
+		audit_target_free(&targets[i]);
+	free(targets);
+	return verdict_exit_code(worst);
+}

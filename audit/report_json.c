@@ -1,0 +1,120 @@
+/* report_json.c - one JSON object per target (JSON lines), built with jansson. */
+#include "audit.h"
+#include "relayguard/log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Strings from the server may be anything: keep valid UTF-8, else replace
+ * every byte outside printable ASCII with '?'. Never NULL. */
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+
+	if (j == NULL) {
+		char *copy = strdup(s);
+
+		if (copy == NULL)
+			return json_string("");
+		for (char *c = copy; *c; c++)
+			if ((unsigned char)*c >= 0x7f || (unsigned char)*c < 0x20)
+				*c = '?';
+		j = json_string(copy);
+		free(copy);
+	}
+	return j;
+}
+
+static json_t *iso(const struct timeval *tv)
+{
+	char buf[RG_TIME_ISO_LEN];
+
+	return json_string(rg_time_iso8601(tv, buf, sizeof(buf)));
+}
+
+static json_t *probe_json(const struct audit_probe *p)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "id", json_string(p->spec.id));
+	json_object_set_new(j, "trick", json_string(p->spec.trick->id));
+	json_object_set_new(j, "control", json_boolean(!probe_is_relay(p)));
+	if (p->spec.helo[0])
+		json_object_set_new(j, "helo", json_string(p->spec.helo));
+	json_object_set_new(j, "mail_from", json_string(p->spec.mail_from));
+	json_object_set_new(j, "rcpt_to", json_string(p->spec.rcpt_to));
+	json_object_set_new(j, "stage", p->stage ? json_string(p->stage) : json_null());
+	json_object_set_new(j, "code", p->code ? json_integer(p->code) : json_null());
+	json_object_set_new(j, "enhanced", p->enhanced[0] ? json_string(p->enhanced) :
+	    json_null());
+	json_object_set_new(j, "text", jstr(p->text));
+	json_object_set_new(j, "outcome", json_string(outcome_name(p->outcome)));
+	json_object_set_new(j, "data", json_string(data_outcome_name(p->data)));
+	if (p->data != DATA_NOT_TRIED) {
+		json_object_set_new(j, "data_code", json_integer(p->data_code));
+		json_object_set_new(j, "data_text", jstr(p->data_text));
+	}
+	json_object_set_new(j, "session", json_integer(p->session));
+	json_object_set_new(j, "exploits", json_string(p->spec.trick->exploits));
+	if (p->start.tv_sec) {
+		json_object_set_new(j, "start", iso(&p->start));
+		json_object_set_new(j, "finish", iso(&p->finish));
+	}
+	return j;
+}
+
+void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+{
+	json_t *j = json_object(), *tests = json_array();
+	char *fix = NULL;
+
+	json_object_set_new(j, "target", json_string(t->spec));
+	json_object_set_new(j, "host", json_string(t->host));
+	json_object_set_new(j, "address", t->address[0] ? json_string(t->address) :
+	    json_null());
+	json_object_set_new(j, "port", json_integer(t->port));
+	json_object_set_new(j, "banner", jstr(t->banner));
+	json_object_set_new(j, "ehlo_name", jstr(t->ehlo_name));
+	json_object_set_new(j, "ehlo_keywords", jstr(t->ehlo_keywords));
+	json_object_set_new(j, "starttls_offered", json_boolean(t->starttls_offered));
+	json_object_set_new(j, "tls", t->tls_used ? jstr(t->tls_info) : json_null());
+	json_object_set_new(j, "mta", json_string(mta_name(t->mta)));
+	json_object_set_new(j, "domain", json_string(o->domain));
+	json_object_set_new(j, "helo", json_string(o->helo));
+	json_object_set_new(j, "verdict", json_string(verdict_name(t->verdict)));
+	json_object_set_new(j, "verdict_reason", jstr(t->verdict_reason));
+	json_object_set_new(j, "exit_code", json_integer(verdict_exit_code(t->verdict)));
+	json_object_set_new(j, "sessions", json_integer(t->sessions));
+	json_object_set_new(j, "start", iso(&t->start));
+	json_object_set_new(j, "finish", iso(&t->finish));
+	json_object_set_new(j, "elapsed_seconds", json_real(t->elapsed));
+	if (t->error[0])
+		json_object_set_new(j, "error", jstr(t->error));
+	for (size_t i = 0; i < t->nprobes; i++)
+		json_array_append_new(tests, probe_json(&t->probes[i]));
+	json_object_set_new(j, "tests", tests);
+	if (t->verdict == VERDICT_OPEN_RELAY) {
+		fix = mta_remedy_string(t);
+		json_object_set_new(j, "recommended_fix", json_string(fix));
+		free(fix);
+	}
+	if (o->transcript) {
+		json_t *tx = json_array();
+
+		for (size_t i = 0; i < t->ntx; i++) {
+			json_t *l = json_object();
+			char dir[2] = {t->tx[i].dir, '\0'};
+
+			json_object_set_new(l, "time", iso(&t->tx[i].when));
+			json_object_set_new(l, "dir", json_string(dir));
+			json_object_set_new(l, "line", jstr(t->tx[i].line));
+			json_array_append_new(tx, l);
+		}
+		json_object_set_new(j, "transcript", tx);
+	}
+	json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII);
+	fputc('\n', out);
+	json_decref(j);
+}

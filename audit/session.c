@@ -1,0 +1,543 @@
+/*
+ * session.c - run the relay battery against one target.
+ *
+ * One probe = MAIL FROM, RCPT TO, then RSET (or, for an accepted relay
+ * probe within the --data-probes budget, DATA and on 354 an abrupt close:
+ * RFC 5321 4.1.1.4 - no final dot, so the server must not deliver).
+ * Sessions are renewed before the server's error limits bite (Postfix
+ * sleeps after smtpd_soft_error_limit = 10 errors and hangs up after 20),
+ * after a DATA probe, and whenever the server drops us or answers 421; the
+ * probe that was cut off is retried once on the new session.
+ */
+#include "audit.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define TX_MAX_LINES	20000
+
+struct session {
+	struct rg_smtp *conn;
+	int number;
+	int errors;		/* non-2xx replies in this session */
+	char helo[256];		/* name currently in force */
+	bool dead;
+};
+
+static void tx_record(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text)
+{
+	struct audit_target *t = arg;
+
+	if (t->ntx >= TX_MAX_LINES) {
+		t->tx_truncated = true;
+		return;
+	}
+	if (t->ntx == t->captx) {
+		t->captx = t->captx ? t->captx * 2 : 256;
+		t->tx = xrealloc(t->tx, t->captx * sizeof(*t->tx));
+	}
+	t->tx[t->ntx].when = *when;
+	t->tx[t->ntx].dir = (char)dir;
+	t->tx[t->ntx].line = xstrndup(text, 1000);
+	t->ntx++;
+}
+
+int audit_parse_target(const char *spec, int default_port, struct audit_target *t,
+    char *err, size_t errlen)
+{
+	const char *host = spec, *port = NULL;
+	size_t hostlen;
+	char tmp[16];
+
+	memset(t, 0, sizeof(*t));
+	if (strlen(spec) >= sizeof(t->spec) || *spec == '\0') {
+		snprintf(err, errlen, "%s: target empty or too long", spec);
+		return -1;
+	}
+	strlcpy_rg(t->spec, spec, sizeof(t->spec));
+	if (spec[0] == '[') {			/* [v6addr] or [v6addr]:port */
+		const char *close = strchr(spec, ']');
+
+		if (close == NULL) {
+			snprintf(err, errlen, "%s: missing ']'", spec);
+			return -1;
+		}
+		host = spec + 1;
+		hostlen = (size_t)(close - host);
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0') {
+			snprintf(err, errlen, "%s: junk after ']'", spec);
+			return -1;
+		}
+		if (hostlen >= sizeof(tmp) * 4 || hostlen == 0) {
+			snprintf(err, errlen, "%s: bad IPv6 address", spec);
+			return -1;
+		}
+		struct in6_addr a6;
+		char v6[64];
+
+		snprintf(v6, sizeof(v6), "%.*s", (int)hostlen, host);
+		if (inet_pton(AF_INET6, v6, &a6) != 1) {
+			snprintf(err, errlen, "%s: bad IPv6 address", spec);
+			return -1;
+		}
+	} else {
+		const char *colon = strchr(spec, ':');
+
+		if (colon && strchr(colon + 1, ':')) {
+			snprintf(err, errlen, "%s: write IPv6 targets as [addr]:port", spec);
+			return -1;
+		}
+		hostlen = colon ? (size_t)(colon - spec) : strlen(spec);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(t->host)) {
+		snprintf(err, errlen, "%s: bad host", spec);
+		return -1;
+	}
+	memcpy(t->host, host, hostlen);
+	t->host[hostlen] = '\0';
+	for (const char *c = t->host; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c)) {
+			snprintf(err, errlen, "%s: bad character in host name", spec);
+			return -1;
+		}
+	t->port = default_port;
+	if (port) {
+		char *end;
+		long p = strtol(port, &end, 10);
+
+		if (*port == '\0' || *end != '\0' || p < 1 || p > 65535) {
+			snprintf(err, errlen, "%s: bad port '%s'", spec, port);
+			return -1;
+		}
+		t->port = (int)p;
+	}
+	return 0;
+}
+
+void audit_target_free(struct audit_target *t)
+{
+	for (size_t i = 0; i < t->ntx; i++)
+		free(t->tx[i].line);
+	free(t->tx);
+	free(t->probes);
+	t->tx = NULL;
+	t->probes = NULL;
+	t->ntx = t->nprobes = 0;
+}
+
+static bool looks_like_hostname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || strchr(s, '.') == NULL)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+static void close_session(struct audit_target *t, struct session *s, bool polite)
+{
+	(void)t;
+	if (s->conn)
+		rg_smtp_close(s->conn, polite && !s->dead);
+	s->conn = NULL;
+	s->dead = true;
+}
+
+/* Record a connection-level failure in t->error. */
+static void note_error(struct audit_target *t, const char *what, const char *detail)
+{
+	snprintf(t->error, sizeof(t->error), "%s: %s", what, detail);
+}
+
+static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool first)
+{
+	char buf[RG_REPLY_LINE_MAX];
+
+	t->ehlo_keywords[0] = '\0';
+	t->starttls_offered = false;
+	for (int i = 1; i < r->nlines; i++) {
+		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
+		char kw[64];
+
+		if (l == NULL)
+			break;
+		if (sscanf(l, "%63s", kw) != 1)
+			continue;
+		for (char *c = kw; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (strcmp(kw, "STARTTLS") == 0)
+			t->starttls_offered = true;
+		if (strlen(t->ehlo_keywords) + strlen(kw) + 2 < sizeof(t->ehlo_keywords)) {
+			if (t->ehlo_keywords[0])
+				strcat(t->ehlo_keywords, " ");
+			strcat(t->ehlo_keywords, kw);
+		}
+	}
+	if (first) {
+		rg_reply_first_word(r, buf, sizeof(buf));
+		if (looks_like_hostname(buf))
+			strlcpy_rg(t->ehlo_name, buf, sizeof(t->ehlo_name));
+		rg_lowercase(t->ehlo_name);
+	}
+}
+
+/* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok. */
+static int say_hello(struct audit_target *t, struct session *s, const char *name,
+    bool first, struct rg_reply *r)
+{
+	if (rg_smtp_command(s->conn, r, "EHLO %s", name) != 0)
+		return -1;
+	if (r->code / 100 == 2) {
+		parse_ehlo(t, r, first);
+		strlcpy_rg(s->helo, name, sizeof(s->helo));
+		return 0;
+	}
+	if (r->code / 100 == 5) {
+		t->ehlo_refused = true;
+		if (rg_smtp_command(s->conn, r, "HELO %s", name) != 0)
+			return -1;
+		if (r->code / 100 == 2) {
+			strlcpy_rg(s->helo, name, sizeof(s->helo));
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Open a session up to the point where MAIL may be sent. Returns 0, or -1
+ * with *fail_reply set when the server answered (greeting/EHLO refused) and
+ * t->error describing it.
+ */
+static int open_session(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo, struct rg_reply *fail_reply)
+{
+	struct rg_smtp_opts so = RG_SMTP_OPTS_DEFAULT;
+	struct rg_reply r;
+	bool first = t->sessions == 0;
+
+	memset(s, 0, sizeof(*s));
+	rg_reply_init(fail_reply);
+	so.connect_timeout = o->connect_timeout;
+	so.read_timeout = o->read_timeout;
+	so.source_addr = o->source;
+	so.implicit_tls = o->implicit_tls;
+	so.transcript = tx_record;
+	so.transcript_arg = t;
+	s->conn = rg_smtp_open(t->host, t->port, &so);
+	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
+		note_error(t, "connect", rg_smtp_error(s->conn));
+		close_session(t, s, false);
+		return -1;
+	}
+	s->number = ++t->sessions;
+	if (first) {
+		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
+		if (rg_smtp_peer_family(s->conn) == AF_INET6)
+			snprintf(t->ip_literal, sizeof(t->ip_literal), "[IPv6:%s]", t->address);
+		else
+			snprintf(t->ip_literal, sizeof(t->ip_literal), "[%s]", t->address);
+		t->tls_used = o->implicit_tls;
+		if (o->implicit_tls)
+			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
+	}
+	if (rg_smtp_read_reply(s->conn, &r) != 0) {
+		note_error(t, "greeting", rg_smtp_error(s->conn));
+		close_session(t, s, false);
+		return -1;
+	}
+	if (first) {
+		snprintf(t->banner, sizeof(t->banner), "%d %s", r.code, r.text);
+		char *nl = strchr(t->banner, '\n');
+
+		if (nl)
+			*nl = '\0';
+		char word[256];
+
+		rg_reply_first_word(&r, word, sizeof(word));
+		if (looks_like_hostname(word)) {
+			strlcpy_rg(t->banner_name, word, sizeof(t->banner_name));
+			rg_lowercase(t->banner_name);
+		}
+	}
+	if (r.code != 220) {
+		*fail_reply = r;
+		note_error(t, "greeting", r.text);
+		close_session(t, s, true);
+		return -1;
+	}
+	if (say_hello(t, s, helo, first, &r) != 0)
+		goto refused;
+	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
+	    (o->starttls == STARTTLS_AUTO && t->starttls_offered));
+
+	if (want_tls) {
+		if (!t->starttls_offered && o->starttls == STARTTLS_ALWAYS) {
+			note_error(t, "starttls", "--starttls always, but STARTTLS was not offered");
+			close_session(t, s, true);
+			return -1;
+		}
+		if (rg_smtp_command(s->conn, &r, "STARTTLS") != 0)
+			goto refused;
+		if (r.code != 220) {
+			if (o->starttls == STARTTLS_ALWAYS) {
+				*fail_reply = r;
+				note_error(t, "starttls", r.text);
+				close_session(t, s, true);
+				return -1;
+			}
+			/* auto: go on in clear; a tls_required outcome will say so. */
+		} else {
+			if (rg_smtp_start_tls(s->conn) != 0) {
+				note_error(t, "starttls", rg_smtp_error(s->conn));
+				close_session(t, s, false);
+				return -1;
+			}
+			t->tls_used = true;
+			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
+			if (say_hello(t, s, helo, false, &r) != 0)
+				goto refused;
+			parse_ehlo(t, &r, false);
+			t->starttls_offered = true;	/* it was, before TLS */
+		}
+	}
+	return 0;
+refused:
+	if (rg_smtp_status(s->conn) == RG_SMTP_OK)
+		*fail_reply = r;
+	note_error(t, "hello", rg_smtp_status(s->conn) == RG_SMTP_OK ? r.text :
+	    rg_smtp_error(s->conn));
+	close_session(t, s, rg_smtp_status(s->conn) == RG_SMTP_OK);
+	return -1;
+}
+
+static void set_result(struct audit_probe *p, const char *stage, const struct rg_reply *r,
+    bool tls_in_clear)
+{
+	const char *nl;
+
+	p->stage = stage;
+	p->code = r->code;
+	strlcpy_rg(p->enhanced, r->enhanced, sizeof(p->enhanced));
+	nl = strchr(r->text, '\n');
+	snprintf(p->text, sizeof(p->text), "%.*s", nl ? (int)(nl - r->text) :
+	    (int)strlen(r->text), r->text);
+	p->outcome = grade_reply(r->code, r->enhanced, tls_in_clear);
+}
+
+static void set_error(struct audit_probe *p, const char *stage, const char *why)
+{
+	p->stage = stage;
+	p->code = 0;
+	p->enhanced[0] = '\0';
+	strlcpy_rg(p->text, why, sizeof(p->text));
+	p->outcome = OUT_ERROR;
+}
+
+enum probe_step { STEP_DONE, STEP_RETRY };
+
+/*
+ * One probe on a live session. STEP_RETRY: the session died under it (drop
+ * or 421) and the probe should run again on a fresh one.
+ */
+static enum probe_step run_probe(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, struct audit_probe *p, int *data_budget)
+{
+	struct rg_reply r;
+	const char *want_helo = p->spec.helo[0] ? p->spec.helo : o->helo;
+	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+
+	p->session = s->number;
+	gettimeofday(&p->start, NULL);
+	if (strcmp(s->helo, want_helo) != 0) {	/* RFC 5321 4.1.4: EHLO again resets */
+		if (say_hello(t, s, want_helo, false, &r) != 0) {
+			if (rg_smtp_status(s->conn) != RG_SMTP_OK || r.code == 421)
+				return STEP_RETRY;
+			set_result(p, "helo", &r, in_clear);
+			s->errors++;
+			return STEP_DONE;
+		}
+	}
+	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", p->spec.mail_from) != 0 ||
+	    r.code == 421)
+		return STEP_RETRY;
+	if (r.code / 100 != 2) {
+		set_result(p, "mail", &r, in_clear);
+		s->errors++;
+		goto reset;
+	}
+	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
+	    r.code == 421)
+		return STEP_RETRY;
+	set_result(p, "rcpt", &r, in_clear);
+	if (p->outcome != OUT_ACCEPTED) {
+		s->errors++;
+		goto reset;
+	}
+	if (probe_is_relay(p) && *data_budget > 0) {
+		(*data_budget)--;
+		if (rg_smtp_command(s->conn, &r, "DATA") != 0) {
+			p->data = DATA_ERROR;
+			strlcpy_rg(p->data_text, rg_smtp_error(s->conn), sizeof(p->data_text));
+			close_session(t, s, false);
+			goto done;
+		}
+		p->data_code = r.code;
+		snprintf(p->data_text, sizeof(p->data_text), "%s", r.text);
+		if (r.code == 354) {
+			/* Never send the final dot: drop the connection now. */
+			p->data = DATA_TAKEN;
+			tx_record(t, &p->start, RG_TX_EVENT,
+			    "354 received: dropping the connection before end of data "
+			    "(RFC 5321 4.1.1.4: nothing is delivered)");
+			close_session(t, s, false);
+			goto done;
+		}
+		p->data = DATA_REFUSED;
+		s->errors++;
+	}
+reset:
+	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
+		close_session(t, s, false);
+done:
+	gettimeofday(&p->finish, NULL);
+	return STEP_DONE;
+}
+
+/* The names this target may treat as local (REFERENCE.md section 2). */
+static size_t local_names(const struct audit_target *t, const char **names, size_t max)
+{
+	const char *cand[] = {t->ip_literal, t->server_name, t->banner_name, t->ehlo_name,
+	    "localhost", "[127.0.0.1]"};
+	size_t n = 0;
+
+	for (size_t i = 0; i < RG_NELEM(cand) && n < max; i++) {
+		bool dup = cand[i][0] == '\0';
+
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcasecmp(names[j], cand[i]) == 0;
+		if (!dup)
+			names[n++] = cand[i];
+	}
+	return n;
+}
+
+static void build_battery(struct audit_target *t, const struct audit_opts *o)
+{
+	char rnd_local[13], rnd_domain[13];
+	const char *names[8];
+	struct rg_probe_spec *specs;
+	struct rg_trick_params tp = {0};
+
+	rg_random_token(rnd_local, 12);
+	rg_random_token(rnd_domain, 12);
+	char rnd[40];
+
+	snprintf(rnd, sizeof(rnd), "rg%s", rnd_local);
+	(void)rnd_domain;
+	tp.domain = o->domain;
+	tp.sender_domain = o->sender_domain;
+	tp.ip_literal = t->ip_literal;
+	tp.server_name = t->server_name;
+	tp.random = rnd;
+	size_t nnames = local_names(t, names, RG_NELEM(names));
+	size_t n = rg_battery_build(&tp, names, nnames, &specs);
+
+	t->probes = xcalloc(n, sizeof(*t->probes));
+	for (size_t i = 0; i < n; i++)
+		t->probes[i].spec = specs[i];
+	t->nprobes = n;
+	free(specs);
+}
+
+void audit_run_target(struct audit_target *t, const struct audit_opts *o)
+{
+	struct session s = {.dead = true};
+	struct rg_reply fail_reply;
+	double deadline;
+	int data_budget = o->data_probes;
+
+	gettimeofday(&t->start, NULL);
+	double t0 = rg_now();
+
+	deadline = t0 + o->budget;
+	if (open_session(t, o, &s, o->helo, &fail_reply) != 0 && fail_reply.code == 0) {
+		t->verdict = VERDICT_UNREACHABLE;
+		snprintf(t->verdict_reason, sizeof(t->verdict_reason),
+		    "no SMTP session could be opened: %s", t->error);
+		goto out;
+	}
+	strlcpy_rg(t->server_name, t->ehlo_name[0] ? t->ehlo_name :
+	    t->banner_name[0] ? t->banner_name : t->ip_literal, sizeof(t->server_name));
+	t->mta = mta_fingerprint(t->banner, t->ehlo_keywords);
+	build_battery(t, o);
+
+	int failed_opens = 0;
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		struct audit_probe *p = &t->probes[i];
+		int attempts = 0;
+
+		/* A server that keeps refusing sessions is not asked 40 times. */
+		if (failed_opens >= 3) {
+			if (fail_reply.code)
+				set_result(p, "connect", &fail_reply, false);
+			else
+				set_error(p, "connect", t->error);
+			continue;
+		}
+
+		for (;;) {
+			if (rg_now() > deadline) {
+				set_error(p, "connect", "time budget for this target exhausted");
+				break;
+			}
+			if (!s.dead && s.errors >= o->errors_per_session)
+				close_session(t, &s, true);
+			if (s.dead) {
+				if (open_session(t, o, &s, o->helo, &fail_reply) != 0) {
+					failed_opens++;
+					if (fail_reply.code)
+						set_result(p, "connect", &fail_reply, false);
+					else
+						set_error(p, "connect", t->error);
+					break;
+				}
+			}
+			failed_opens = 0;
+			if (run_probe(t, o, &s, p, &data_budget) == STEP_DONE)
+				break;
+			/* Dropped or 421: one more try on a fresh session. */
+			const char *why = rg_smtp_status(s.conn) == RG_SMTP_OK ?
+			    "server answered 421 and closed the session" : rg_smtp_error(s.conn);
+
+			set_error(p, "rcpt", why);
+			if (rg_smtp_status(s.conn) == RG_SMTP_OK)
+				p->outcome = OUT_TEMPFAIL, p->code = 421;
+			close_session(t, &s, false);
+			if (++attempts > 1)
+				break;
+		}
+		if (p->finish.tv_sec == 0)
+			gettimeofday(&p->finish, NULL);
+	}
+	close_session(t, &s, true);
+	grade_verdict(t);
+out:
+	gettimeofday(&t->finish, NULL);
+	t->elapsed = rg_now() - t0;
+}

@@ -1,0 +1,96 @@
+/* log.c - msg_info/warn/error/fatal and ISO 8601 timestamps; see log.h. */
+#include "relayguard/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+int msg_verbose_level;
+int msg_fatal_status = 1;
+
+static const char *msg_progname = "relayguard";
+static bool msg_to_syslog;
+static bool msg_to_stderr = true;
+
+void msg_init(const char *progname)
+{
+	const char *slash = strrchr(progname, '/');
+
+	msg_progname = slash ? slash + 1 : progname;
+}
+
+void msg_syslog_open(const char *ident, int facility)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	msg_to_syslog = true;
+}
+
+void msg_stderr_enable(bool on)
+{
+	msg_to_stderr = on;
+}
+
+static void msg_vlog(int prio, const char *tag, const char *fmt, va_list ap)
+{
+	char line[2048];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (msg_to_stderr) {
+		if (tag)
+			fprintf(stderr, "%s: %s: %s\n", msg_progname, tag, line);
+		else
+			fprintf(stderr, "%s: %s\n", msg_progname, line);
+	}
+	if (msg_to_syslog)
+		syslog(prio, "%s%s%s", tag ? tag : "", tag ? ": " : "", line);
+}
+
+#define MSG_BODY(prio, tag) \
+	do { va_list ap; va_start(ap, fmt); msg_vlog(prio, tag, fmt, ap); va_end(ap); } while (0)
+
+void msg_info(const char *fmt, ...) { MSG_BODY(LOG_INFO, NULL); }
+void msg_warn(const char *fmt, ...) { MSG_BODY(LOG_WARNING, "warning"); }
+void msg_error(const char *fmt, ...) { MSG_BODY(LOG_ERR, "error"); }
+
+void msg_verbose(const char *fmt, ...)
+{
+	if (msg_verbose_level > 0)
+		MSG_BODY(LOG_DEBUG, "debug");
+}
+
+void msg_fatal(const char *fmt, ...)
+{
+	MSG_BODY(LOG_CRIT, "fatal");
+	exit(msg_fatal_status);
+}
+
+char *rg_time_iso8601(const struct timeval *tv, char *buf, size_t len)
+{
+	struct timeval now;
+	struct tm tm;
+	char base[32], zone[8];
+
+	if (tv == NULL) {
+		gettimeofday(&now, NULL);
+		tv = &now;
+	}
+	time_t t = tv->tv_sec;
+
+	localtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);	/* +0900 */
+	snprintf(buf, len, "%s.%03ld%.3s:%.2s", base, (long)(tv->tv_usec / 1000),
+	    zone, zone + 3);
+	return buf;
+}
+
+double rg_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install the Debian packages relayguard's build, tests and demo need, when
+# missing. Runs as root, non-interactively. Postfix is installed *without*
+# configuring or starting a system instance: the tests and the demo run
+# private instances from temporary directories.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libjansson-dev libssl-dev libevent-dev libmilter-dev libspf2-dev libldns-dev
+libcmocka-dev postfix swaks miltertest nmap ldnsutils libxml2-utils
+iproute2 procps util-linux ca-certificates"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && { echo "deps: all Debian packages present"; exit 0; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# No system mail server: Debian's postfix then installs its files only.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Keep maintainer scripts from starting any service while we install.
+policy=/usr/sbin/policy-rc.d
+made_policy=no
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	made_policy=yes
+fi
+trap '[ "$made_policy" = yes ] && rm -f "$policy"' EXIT
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
