@@ -27,7 +27,7 @@ CC	?= cc
 PKGS	= jansson openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-unknown-warning-option -Wno-format-truncation
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
 	     $(OPTFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDSAN) $(LDFLAGS)
@@ -90,11 +90,11 @@ unit: all
 
 demo: deps
 	$(MAKE) all
-	BUILD=$(BUILD) sh scripts/demo.sh
+	BUILD=$(BUILD) bash scripts/demo.sh
 
 bench: deps
 	$(MAKE) all
-	BUILD=$(BUILD) sh bench/run
+	BUILD=$(BUILD) bash bench/run
 
 # libFuzzer targets (clang only): make fuzz; run with build-fuzz/fuzz_address -max_total_time=60
 fuzz:

@@ -1,0 +1,81 @@
+#!/bin/bash
+# relayguard-audit against a real private Postfix: the open profile is an
+# open relay (exit 2) and nothing reaches the next hop during the audit; the
+# closed profile is closed (exit 0). A positive control proves the sink
+# counter would have seen a relayed message.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+AUDIT=$BUILD/relayguard-audit
+source tests/lib/tap.sh
+source tests/lib/postfix.sh
+
+audit() { "$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -t 10 "$@" 127.0.0.1; }
+
+# --- open profile ---------------------------------------------------------
+pf_start open || tap_bail "cannot start Postfix (open)"
+out=$(audit -f json -T); rc=$?
+tap_is "$rc" 2 "open profile: exit status 2 (open_relay)"
+tap_is "$(jq -r .verdict <<<"$out")" open_relay "open profile: verdict open_relay"
+n=$(jq '.tests | length' <<<"$out")
+tap_like "$n" '^([4-9][0-9]|[1-9][0-9]{2})$' "battery has at least 40 probes ($n)"
+tap_is "$(jq -r '[.tests[] | select(.control|not) | select(.outcome != "accepted")] | length' <<<"$out")" 0 \
+	"open profile: every relay probe accepted at RCPT"
+tap_is "$(jq -r '.tests[] | select(.id=="C2") | .outcome' <<<"$out")" accepted \
+	"open Postfix accepts the impossible control recipient too"
+tap_like "$(jq -r '[.tests[] | select(.data=="taken")] | length' <<<"$out")" '^[1-9]' \
+	"DATA taken (354) for a relay probe decides open_relay"
+tap_is "$(jq -r '.transcript[] | select(.dir==">") | .line' <<<"$out" | grep -cx '\.')" 0 \
+	"the transcript never shows a final dot sent"
+tap_like "$(jq -r '.transcript[] | .line' <<<"$out")" 'dropping the connection before end of data' \
+	"the transcript records the drop after 354"
+tap_like "$(jq -r .recommended_fix <<<"$out")" 'reject_unauth_destination' \
+	"the report names the Postfix fix"
+tap_like "$(jq -r .start <<<"$out")" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[+-][0-9]{2}:[0-9]{2}$' \
+	"start time is ISO 8601 with UTC offset"
+tap_is "$(jq -r .mta <<<"$out")" Postfix "fingerprint: Postfix"
+pf_flush
+sleep 1
+tap_is "$(pf_sink_count)" 0 "smtp-sink received zero messages during the audit"
+tap_is "$(pf_queue_count)" 0 "nothing waits in the Postfix queue"
+# Positive control: a real relayed message does reach the sink and is counted.
+pf_swaks --local-interface 127.0.0.2 --from x@outside.example --to victim@faraway.example >/dev/null 2>&1
+for _ in $(seq 50); do [ "$(pf_sink_count)" -ge 1 ] && break; sleep 0.1; done
+tap_is "$(pf_sink_count)" 1 "positive control: one message relayed by swaks is counted"
+txt=$(audit); rc=$?
+tap_like "$txt" 'MAIL FROM:<relaytest@\[127\.0\.0\.1\]> -> RCPT TO:<relaytest%victim\.example@\[127\.0\.0\.1\]>' \
+	"text report: one line per probe in MAIL FROM -> RCPT TO shape"
+tap_like "$txt" 'Verdict: OPEN RELAY' "text report: verdict line"
+pf_stop
+
+# --- closed profile -------------------------------------------------------
+pf_start closed || tap_bail "cannot start Postfix (closed)"
+out=$(audit -f json); rc=$?
+tap_is "$rc" 0 "closed profile: exit status 0"
+tap_is "$(jq -r .verdict <<<"$out")" closed "closed profile: verdict closed"
+tap_is "$(jq -r '[.tests[] | select(.control|not) | select(.outcome=="rejected")] | length' <<<"$out")" \
+	"$(jq -r '[.tests[] | select(.control|not)] | length' <<<"$out")" "closed profile: every relay probe rejected"
+tap_is "$(jq -r '.tests[] | select(.id=="A1") | "\(.code) \(.enhanced)"' <<<"$out")" "554 5.7.1" \
+	"closed profile: A1 refused with 554 5.7.1"
+tap_is "$(jq -r '.tests[] | select(.id=="C1") | .outcome' <<<"$out")" accepted "baseline postmaster accepted"
+# No probe may have waited out Postfix's error sleep (soft limit 10 errors).
+tap_is "$(jq -r '[.tests[] | select(.code == null)] | length' <<<"$out")" 0 "every probe got a reply"
+tap_check "sessions renewed before smtpd_soft_error_limit" \
+	test "$(jq -r .sessions <<<"$out")" -ge 4
+tap_is "$(pf_log_count 'too many errors')" 0 "Postfix never logged 'too many errors'"
+# From a trusted address the closed server does relay: the vantage point matters.
+"$AUDIT" -s 127.0.0.1 -p "$PF_PORT" -d victim.example -f json 127.0.0.1 >/dev/null; rc=$?
+tap_is "$rc" 2 "from inside mynetworks the same server looks open (vantage point)"
+pf_stop
+
+# --- usage errors ---------------------------------------------------------
+"$AUDIT" >/dev/null 2>&1; tap_is "$?" 3 "no target: exit 3"
+err=$("$AUDIT" -p 99999 127.0.0.1 2>&1); rc=$?
+tap_is "$rc" 3 "bad port: exit 3"
+tap_like "$err" "--port" "bad port: the message names the option"
+err=$("$AUDIT" '[::1' 2>&1); tap_like "$err" "missing '\]'" "bad target: clear error"
+err=$("$AUDIT" -d 'bad domain!' 127.0.0.1 2>&1); tap_like "$err" "not a domain" "bad --domain: clear error"
+p=$(rg_free_port)
+out=$("$AUDIT" -p "$p" --connect-timeout 2 -f json 127.0.0.1); rc=$?
+tap_is "$rc" 3 "nothing listening: exit 3"
+tap_is "$(jq -r .verdict <<<"$out")" unreachable "nothing listening: unreachable"
+tap_done
