@@ -167,8 +167,10 @@ static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool fi
 {
 	char buf[RG_REPLY_LINE_MAX];
 
-	t->ehlo_keywords[0] = '\0';
-	t->starttls_offered = false;
+	/* Keywords are recorded from the first session's EHLO in clear text;
+	 * STARTTLS, once offered, stays offered (the EHLO after TLS omits it). */
+	if (first)
+		t->ehlo_keywords[0] = '\0';
 	for (int i = 1; i < r->nlines; i++) {
 		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
 		char kw[64];
@@ -181,7 +183,7 @@ static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool fi
 			*c = (char)toupper((unsigned char)*c);
 		if (strcmp(kw, "STARTTLS") == 0)
 			t->starttls_offered = true;
-		if (strlen(t->ehlo_keywords) + strlen(kw) + 2 < sizeof(t->ehlo_keywords)) {
+		if (first && strlen(t->ehlo_keywords) + strlen(kw) + 2 < sizeof(t->ehlo_keywords)) {
 			if (t->ehlo_keywords[0])
 				strcat(t->ehlo_keywords, " ");
 			strcat(t->ehlo_keywords, kw);
@@ -311,8 +313,6 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
 			if (say_hello(t, s, helo, false, &r) != 0)
 				goto refused;
-			parse_ehlo(t, &r, false);
-			t->starttls_offered = true;	/* it was, before TLS */
 		}
 	}
 	return 0;
