@@ -1,0 +1,122 @@
+/*
+ * config.h - relayguard.conf: one schema table drives parsing, checking,
+ * defaults and the documentation of every key.
+ *
+ * The file holds "Key value" lines (key case-insensitive, value is the rest
+ * of the line with surrounding blanks removed); blank lines and lines whose
+ * first non-blank character is '#' are ignored. rg_config_schema[] has one
+ * row per key: name, type, default, allowed values (enums) or range (ints),
+ * where the value lands in struct rg_config, and a one-line description.
+ * A later feature adds a key by adding a field to struct rg_config and one
+ * row to the table - nothing else in the parser changes.
+ *
+ * Types: string, bool (yes/no, true/false, on/off, 1/0), enum (one of a
+ * '|'-separated list, stored as its index), int (decimal, or octal with a
+ * leading 0, within [min, max]), cidr-list and domain-list (netmatch.h;
+ * comma/space separated, "file:/path" items; a list key may be repeated and
+ * accumulates), reply ("554 5.7.1 text": a 4xx/5xx code, an optional
+ * enhanced status code of the same class, text). Scalar keys may appear
+ * once. Unknown keys, bad values and duplicates are errors reported as
+ * "FILE:LINE: what is wrong"; rg_config_load() reports the first one.
+ *
+ * The config object is reference counted so that the milter can swap a
+ * fully parsed new one in on reload while connections finish with the old
+ * one: rg_config_current() returns a new reference to the installed
+ * config, rg_config_install() replaces it, rg_config_unref() drops one.
+ */
+#ifndef RELAYGUARD_CONFIG_H
+#define RELAYGUARD_CONFIG_H
+
+#include "relayguard/netmatch.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RG_CONFIG_ERRLEN	600
+
+enum rg_conf_type {
+	RG_CONF_STRING,
+	RG_CONF_BOOL,
+	RG_CONF_ENUM,
+	RG_CONF_INT,
+	RG_CONF_CIDR_LIST,
+	RG_CONF_DOMAIN_LIST,
+	RG_CONF_REPLY,
+};
+
+/* Mode values (index into the Mode enum row). */
+enum rg_mode { RG_MODE_ENFORCE = 0, RG_MODE_LOG_ONLY = 1 };
+
+struct rg_reply {
+	char code[4];		/* "554" */
+	char xcode[16];		/* "5.7.1" or "" */
+	char *text;		/* "Relay access denied" */
+};
+
+struct rg_config {
+	int refcount;			/* atomic; see rg_config_ref() */
+	char *path;			/* file it was read from */
+
+	/* Daemon */
+	char *socket;
+	char *user_id;
+	char *pid_file;
+	long socket_mode;
+	int log_facility;		/* index into rg_log_facility_names */
+	bool log_verbose;
+	/* Relay policy */
+	int mode;			/* enum rg_mode */
+	struct rg_cidr_list trusted_networks;
+	struct rg_domain_list local_domains;
+	struct rg_domain_list relay_domains;
+	bool allow_authenticated;
+	struct rg_reply reject_reply;
+	/* Evidence */
+	char *event_log;
+	long summary_interval;		/* seconds */
+	long client_table_size;
+};
+
+struct rg_conf_key {
+	const char *name;
+	enum rg_conf_type type;
+	const char *def;		/* default as it would be written; NULL: none */
+	const char *values;		/* enum: "enforce|log-only" */
+	long min, max;			/* int */
+	size_t offset;			/* into struct rg_config */
+	bool required;
+	/* extra check of a value (NULL: none): 0, or -1 with a message */
+	int (*check)(const char *value, char *err, size_t errlen);
+	const char *description;
+};
+
+/* Checks used by schema rows, exported for the tests. */
+int rg_config_check_socket(const char *value, char *err, size_t errlen);
+int rg_config_check_user(const char *value, char *err, size_t errlen);
+int rg_config_check_abspath(const char *value, char *err, size_t errlen);
+
+extern const struct rg_conf_key rg_config_schema[];
+extern const size_t rg_config_schema_count;
+extern const char *const rg_log_facility_names[];	/* "mail", ... */
+
+/* Parse path completely. NULL on error, with "path:line: ..." in err. */
+struct rg_config *rg_config_load(const char *path, char *err, size_t errlen);
+/* The same from a string (tests); name is used in messages. */
+struct rg_config *rg_config_parse_string(const char *text, const char *name,
+    char *err, size_t errlen);
+
+const struct rg_conf_key *rg_config_key_find(const char *name);
+/* Enum value text for an index (e.g. mode name); "?" when out of range. */
+const char *rg_config_enum_name(const char *key, int index);
+/* syslog facility constant (LOG_MAIL...) for config->log_facility. */
+int rg_config_syslog_facility(const struct rg_config *c);
+
+struct rg_config *rg_config_ref(struct rg_config *c);
+void rg_config_unref(struct rg_config *c);
+
+/* The installed config (a new reference, or NULL before the first install). */
+struct rg_config *rg_config_current(void);
+/* Install c (takes over the caller's reference); the old one is unref'd. */
+void rg_config_install(struct rg_config *c);
+
+#endif

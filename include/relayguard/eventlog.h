@@ -1,0 +1,77 @@
+/*
+ * eventlog.h - relay evidence: key=value log lines, a JSON-lines event log,
+ * and per-client relay-attempt counts.
+ *
+ * struct rg_event describes one decision worth knowing (a relay refused,
+ * a relay attempt the MTA refused already, an authenticated relay, a
+ * summary). rg_event_format_kv() renders it as one log line of key=value
+ * pairs (values with blanks, quotes or '=' are double-quoted; control
+ * bytes and non-ASCII are escaped as \xNN, so a hostile HELO cannot forge
+ * log lines). rg_eventlog_write() appends it to the EventLog file as one
+ * JSON object per line (built with jansson, never by hand), with an
+ * ISO 8601 "time" carrying the UTC offset. The file is opened with
+ * O_APPEND and written with one write(2) per line under a mutex, so lines
+ * from concurrent connections never interleave; rg_eventlog_open() again
+ * (on reload, or after log rotation) swaps the file atomically.
+ *
+ * struct rg_client_counter counts relay attempts per client address in a
+ * bounded table (ClientTableSize): when it is full the least recently seen
+ * client is evicted. rg_client_counter_summary() reports every client with
+ * attempts since the last summary and starts a new window:
+ *	"203.0.113.5: 57 relay attempts in 10 min"
+ * All functions are thread-safe.
+ */
+#ifndef RELAYGUARD_EVENTLOG_H
+#define RELAYGUARD_EVENTLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rg_event {
+	const char *event;	/* relay_refused, relay_refused_by_mta, ... */
+	const char *action;	/* reject, log-only, permit, none */
+	const char *client_addr;
+	const char *client_name;
+	const char *helo;
+	const char *sender;
+	const char *recipient;
+	const char *auth_authen;
+	const char *reason;
+	const char *queue_id;
+	const char *mode;
+	long count;		/* summaries: attempts; else 0 (omitted) */
+	long window;		/* summaries: seconds */
+};
+
+/* "event=relay_refused client_addr=... reason=\"...\"" (NULL fields omitted). */
+char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len);
+
+/* Open (or reopen) path for appending; NULL closes. 0, or -1 with err. */
+int rg_eventlog_open(const char *path, char *err, size_t errlen);
+/* Append ev as one JSON line; no-op when no file is open. 0 or -1. */
+int rg_eventlog_write(const struct rg_event *ev);
+void rg_eventlog_close(void);
+
+struct rg_client_counter;
+
+struct rg_client_counter *rg_client_counter_new(size_t capacity, double now);
+void rg_client_counter_free(struct rg_client_counter *c);
+/* One more attempt by addr at time now (seconds, any monotonic clock);
+ * returns its count in the current window. */
+unsigned long rg_client_counter_add(struct rg_client_counter *c,
+    const char *addr, double now);
+unsigned long rg_client_counter_get(struct rg_client_counter *c,
+    const char *addr);
+size_t rg_client_counter_size(struct rg_client_counter *c);
+
+typedef void (*rg_summary_fn)(const char *addr, unsigned long count,
+    double window, void *ctx);
+/* Call fn for each client with attempts in the window that ends now (most
+ * attempts first), then reset the counts. Returns how many were reported. */
+size_t rg_client_counter_summary(struct rg_client_counter *c, double now,
+    rg_summary_fn fn, void *ctx);
+/* "203.0.113.5: 57 relay attempts in 10 min" */
+char *rg_summary_line(const char *addr, unsigned long count, double window,
+    char *buf, size_t len);
+
+#endif

@@ -1,0 +1,526 @@
+/*
+ * config.c - the schema-driven relayguard.conf parser; see config.h.
+ *
+ * Every default lives in rg_config_schema[] below and nowhere else; the
+ * sample conf/relayguard.conf and relayguard.conf(5) follow this table.
+ */
+#include "relayguard/config.h"
+#include "relayguard/util.h"
+
+#include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+__attribute__((format(printf, 3, 4)))
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+#define F(field) offsetof(struct rg_config, field)
+
+const char *const rg_log_facility_names[] = {
+	"mail", "daemon", "user", "local0", "local1", "local2", "local3",
+	"local4", "local5", "local6", "local7", NULL
+};
+static const int log_facility_values[] = {
+	LOG_MAIL, LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
+	LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7
+};
+
+const struct rg_conf_key rg_config_schema[] = {
+	/* Daemon */
+	{"Socket", RG_CONF_STRING, "inet:8894@127.0.0.1", NULL, 0, 0, F(socket), false, rg_config_check_socket,
+	 "where the MTA connects: unix:/path, inet:port@host or inet6:port@host (libmilter syntax)"},
+	{"UserID", RG_CONF_STRING, NULL, NULL, 0, 0, F(user_id), false, rg_config_check_user,
+	 "user[:group] to switch to right after the socket is opened (unset: keep the current user)"},
+	{"PidFile", RG_CONF_STRING, NULL, NULL, 0, 0, F(pid_file), false, rg_config_check_abspath,
+	 "write the daemon's process id here (unset: no pid file)"},
+	{"SocketMode", RG_CONF_INT, "0660", NULL, 0, 0777, F(socket_mode), false, NULL,
+	 "permissions of a unix: socket (octal); the MTA's user must be able to write to it"},
+	{"LogFacility", RG_CONF_ENUM, "mail", "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
+	 0, 0, F(log_facility), false, NULL,
+	 "syslog facility of every log line"},
+	{"LogVerbose", RG_CONF_BOOL, "no", NULL, 0, 0, F(log_verbose), false, NULL,
+	 "also log every permitted recipient (debugging)"},
+	/* Relay policy */
+	{"Mode", RG_CONF_ENUM, "enforce", "enforce|log-only", 0, 0, F(mode), false, NULL,
+	 "enforce: refuse unauthorised relaying at RCPT; log-only: only record it"},
+	{"TrustedNetworks", RG_CONF_CIDR_LIST, "127.0.0.0/8, ::1", NULL, 0, 0, F(trusted_networks), false, NULL,
+	 "clients that may relay anywhere (IPv4/IPv6 CIDRs, or file:/path); keep it as narrow as Postfix's mynetworks should be"},
+	{"LocalDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(local_domains), false, NULL,
+	 "domains this server receives mail for (example.org exact, .example.org subdomains, [192.0.2.1] literals, file:/path)"},
+	{"RelayDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(relay_domains), false, NULL,
+	 "domains this server is a backup MX or gateway for (same syntax as LocalDomains)"},
+	{"AllowAuthenticated", RG_CONF_BOOL, "yes", NULL, 0, 0, F(allow_authenticated), false, NULL,
+	 "an SMTP AUTH login ({auth_authen}) may relay"},
+	{"RejectReply", RG_CONF_REPLY, "554 5.7.1 Relay access denied", NULL, 0, 0, F(reject_reply), false, NULL,
+	 "reply to a refused recipient; \"<recipient>: \" is put before the text, as Postfix does"},
+	/* Evidence */
+	{"EventLog", RG_CONF_STRING, NULL, NULL, 0, 0, F(event_log), false, rg_config_check_abspath,
+	 "append every relay event here as JSON lines (unset: syslog only)"},
+	{"SummaryInterval", RG_CONF_INT, "600", NULL, 10, 86400, F(summary_interval), false, NULL,
+	 "seconds between per-client relay-attempt summary lines"},
+	{"ClientTableSize", RG_CONF_INT, "4096", NULL, 16, 1000000, F(client_table_size), false, NULL,
+	 "clients whose relay attempts are counted at once; the least recently seen is evicted"},
+};
+
+const size_t rg_config_schema_count = RG_NELEM(rg_config_schema);
+
+/* libmilter socket spec: unix:/path, local:/path, inet:port[@host],
+ * inet6:port[@host] (smfi_setconn(3)). */
+int rg_config_check_socket(const char *v, char *err, size_t errlen)
+{
+	const char *p;
+	char *end;
+	long port;
+
+	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
+		p = strchr(v, ':') + 1;
+		if (*p != '/')
+			return set_err(err, errlen, "'%s': the socket path must "
+			    "be absolute", v);
+		return 0;
+	}
+	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
+		p = strchr(v, ':') + 1;
+		port = strtol(p, &end, 10);
+		if (end == p || port < 1 || port > 65535 ||
+		    (*end != '\0' && *end != '@') ||
+		    (*end == '@' && end[1] == '\0'))
+			return set_err(err, errlen, "'%s': expected inet:PORT@HOST "
+			    "with PORT 1..65535", v);
+		return 0;
+	}
+	return set_err(err, errlen, "'%s': expected unix:/path, inet:port@host "
+	    "or inet6:port@host", v);
+}
+
+/* user[:group], both must exist. */
+int rg_config_check_user(const char *v, char *err, size_t errlen)
+{
+	char buf[256], *colon;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char tmp[4096];
+
+	if (strlcpy_rg(buf, v, sizeof(buf)) >= sizeof(buf))
+		return set_err(err, errlen, "user name too long");
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon++ = '\0';
+	if (getpwnam_r(buf, &pw, tmp, sizeof(tmp), &pwp) != 0 || pwp == NULL)
+		return set_err(err, errlen, "unknown user '%s'", buf);
+	if (colon != NULL &&
+	    (getgrnam_r(colon, &gr, tmp, sizeof(tmp), &grp) != 0 || grp == NULL))
+		return set_err(err, errlen, "unknown group '%s'", colon);
+	return 0;
+}
+
+int rg_config_check_abspath(const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '/')
+		return set_err(err, errlen, "'%s' is not an absolute path", v);
+	return 0;
+}
+
+const struct rg_conf_key *rg_config_key_find(const char *name)
+{
+	for (size_t i = 0; i < rg_config_schema_count; i++)
+		if (strcasecmp(rg_config_schema[i].name, name) == 0)
+			return &rg_config_schema[i];
+	return NULL;
+}
+
+/* Index of value in "a|b|c", or -1. */
+static int enum_index(const char *values, const char *value)
+{
+	const char *p = values, *bar;
+	size_t n, vlen = strlen(value);
+	int i = 0;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		n = bar ? (size_t)(bar - p) : strlen(p);
+		if (n == vlen && strncasecmp(p, value, n) == 0)
+			return i;
+		if (bar == NULL)
+			return -1;
+		p = bar + 1;
+		i++;
+	}
+}
+
+const char *rg_config_enum_name(const char *key, int index)
+{
+	static __thread char buf[64];
+	const struct rg_conf_key *k = rg_config_key_find(key);
+	const char *p, *bar;
+
+	if (k == NULL || k->type != RG_CONF_ENUM || index < 0)
+		return "?";
+	for (p = k->values; index > 0; index--) {
+		if ((p = strchr(p, '|')) == NULL)
+			return "?";
+		p++;
+	}
+	bar = strchr(p, '|');
+	snprintf(buf, sizeof(buf), "%.*s", (int)(bar ? bar - p : (long)strlen(p)), p);
+	return buf;
+}
+
+int rg_config_syslog_facility(const struct rg_config *c)
+{
+	if (c->log_facility < 0 ||
+	    (size_t)c->log_facility >= RG_NELEM(log_facility_values))
+		return LOG_MAIL;
+	return log_facility_values[c->log_facility];
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < RG_NELEM(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+static bool is_xcode(const char *s, size_t n, char cls)
+{
+	int dots = 0, digits = 0;
+
+	if (n < 5 || s[0] != cls || s[1] != '.')
+		return false;
+	for (size_t i = 2; i < n; i++) {
+		if (s[i] == '.') {
+			if (digits == 0 || ++dots > 1)
+				return false;
+			digits = 0;
+		} else if (isdigit((unsigned char)s[i])) {
+			if (++digits > 3)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return dots == 1 && digits > 0;
+}
+
+static int parse_reply(const char *v, struct rg_reply *r, char *err,
+    size_t errlen)
+{
+	const char *p = v, *tok;
+	size_t n;
+
+	if (!(v[0] == '4' || v[0] == '5') || !isdigit((unsigned char)v[1]) ||
+	    !isdigit((unsigned char)v[2]) || (v[3] != ' ' && v[3] != '\0'))
+		return set_err(err, errlen, "reply must start with a 4xx or "
+		    "5xx code, e.g. \"554 5.7.1 Relay access denied\"");
+	memcpy(r->code, v, 3);
+	r->code[3] = '\0';
+	p = v + 3;
+	while (*p == ' ')
+		p++;
+	tok = p;
+	n = strcspn(tok, " ");
+	if (n > 0 && isdigit((unsigned char)tok[0]) && tok[1] == '.') {
+		if (!is_xcode(tok, n, v[0]) || n >= sizeof(r->xcode))
+			return set_err(err, errlen, "bad enhanced status code "
+			    "'%.*s' (must be %c.x.y, RFC 3463)", (int)n, tok, v[0]);
+		memcpy(r->xcode, tok, n);
+		r->xcode[n] = '\0';
+		p = tok + n;
+		while (*p == ' ')
+			p++;
+	}
+	if (*p == '\0')
+		return set_err(err, errlen, "reply needs a text after the code");
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return set_err(err, errlen, "control character in reply text");
+	free(r->text);
+	r->text = xstrdup(p);
+	return 0;
+}
+
+/* Store value for key k into c. 0, or -1 with "file:line: ..." in err. */
+static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
+    const char *value, const char *file, int line, char *err, size_t errlen)
+{
+	void *field = (char *)c + k->offset;
+	char msg[RG_CONFIG_ERRLEN];
+	char *end;
+	long l;
+	int i;
+
+	if (k->check != NULL && k->check(value, msg, sizeof(msg)) != 0)
+		return set_err(err, errlen, "%s:%d: %s: %s", file, line,
+		    k->name, msg);
+	switch (k->type) {
+	case RG_CONF_STRING:
+		if (*value == '\0')
+			return set_err(err, errlen, "%s:%d: %s needs a value",
+			    file, line, k->name);
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case RG_CONF_BOOL:
+		if (parse_bool(value, field) != 0)
+			return set_err(err, errlen, "%s:%d: %s: '%s' is not yes "
+			    "or no", file, line, k->name, value);
+		return 0;
+	case RG_CONF_ENUM:
+		if ((i = enum_index(k->values, value)) < 0)
+			return set_err(err, errlen, "%s:%d: %s: '%s' is not one "
+			    "of %s", file, line, k->name, value, k->values);
+		*(int *)field = i;
+		return 0;
+	case RG_CONF_INT:
+		errno = 0;
+		l = strtol(value, &end, 0);
+		if (*value == '\0' || *end != '\0' || errno != 0 ||
+		    l < k->min || l > k->max)
+			return set_err(err, errlen, "%s:%d: %s: '%s' is not a "
+			    "number in %ld..%ld", file, line, k->name, value,
+			    k->min, k->max);
+		*(long *)field = l;
+		return 0;
+	case RG_CONF_CIDR_LIST:
+		if (rg_cidr_list_parse(field, value, file, line, msg,
+		    sizeof(msg)) != 0)
+			return set_err(err, errlen, "%s (%s)", msg, k->name);
+		return 0;
+	case RG_CONF_DOMAIN_LIST:
+		if (rg_domain_list_parse(field, value, file, line, msg,
+		    sizeof(msg)) != 0)
+			return set_err(err, errlen, "%s (%s)", msg, k->name);
+		return 0;
+	case RG_CONF_REPLY:
+		if (parse_reply(value, field, msg, sizeof(msg)) != 0)
+			return set_err(err, errlen, "%s:%d: %s: %s", file, line,
+			    k->name, msg);
+		return 0;
+	}
+	return set_err(err, errlen, "%s:%d: %s: internal error: bad type",
+	    file, line, k->name);
+}
+
+static bool is_list(const struct rg_conf_key *k)
+{
+	return k->type == RG_CONF_CIDR_LIST || k->type == RG_CONF_DOMAIN_LIST;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* One line (NUL-terminated, newline removed). */
+static int parse_line(struct rg_config *c, bool *seen, char *raw,
+    const char *file, int line, char *err, size_t errlen)
+{
+	const struct rg_conf_key *k;
+	char *s = trim(raw), *value;
+	size_t idx;
+
+	if (*s == '\0' || *s == '#')
+		return 0;
+	value = s + strcspn(s, " \t");
+	if (*value != '\0')
+		*value++ = '\0';
+	value = trim(value);
+	if ((k = rg_config_key_find(s)) == NULL)
+		return set_err(err, errlen, "%s:%d: unknown key '%s'", file,
+		    line, s);
+	idx = (size_t)(k - rg_config_schema);
+	if (seen[idx] && !is_list(k))
+		return set_err(err, errlen, "%s:%d: %s given twice", file,
+		    line, k->name);
+	if (*value == '\0' && !is_list(k))
+		return set_err(err, errlen, "%s:%d: %s needs a value", file,
+		    line, k->name);
+	seen[idx] = true;
+	return apply_value(c, k, value, file, line, err, errlen);
+}
+
+static int finish(struct rg_config *c, const bool *seen, const char *file,
+    char *err, size_t errlen)
+{
+	for (size_t i = 0; i < rg_config_schema_count; i++) {
+		const struct rg_conf_key *k = &rg_config_schema[i];
+
+		if (seen[i])
+			continue;
+		if (k->required)
+			return set_err(err, errlen, "%s: %s is required", file,
+			    k->name);
+		if (k->def != NULL && apply_value(c, k, k->def,
+		    "(built-in default)", 0, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static struct rg_config *config_new(const char *path)
+{
+	struct rg_config *c = xcalloc(1, sizeof(*c));
+
+	c->refcount = 1;
+	c->path = xstrdup(path);
+	return c;
+}
+
+struct rg_config *rg_config_parse_string(const char *text, const char *name,
+    char *err, size_t errlen)
+{
+	struct rg_config *c = config_new(name);
+	bool seen[RG_NELEM(rg_config_schema)] = {false};
+	const char *p = text, *nl;
+	char *buf;
+	int line = 0, rc = 0;
+
+	while (rc == 0 && *p != '\0') {
+		nl = strchr(p, '\n');
+		buf = xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		rc = parse_line(c, seen, buf, name, ++line, err, errlen);
+		free(buf);
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	if (rc == 0)
+		rc = finish(c, seen, name, err, errlen);
+	if (rc != 0) {
+		rg_config_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct rg_config *rg_config_load(const char *path, char *err, size_t errlen)
+{
+	FILE *fp;
+	char *text = NULL;
+	size_t cap = 0, len = 0, n;
+	struct rg_config *c;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > 16 * 1024 * 1024) {
+				fclose(fp);
+				free(text);
+				set_err(err, errlen, "%s: file too large", path);
+				return NULL;
+			}
+			text = xrealloc(text, cap);
+		}
+		n = fread(text + len, 1, cap - len - 1, fp);
+		len += n;
+	} while (n > 0);
+	if (ferror(fp)) {
+		fclose(fp);
+		free(text);
+		set_err(err, errlen, "%s: read error", path);
+		return NULL;
+	}
+	fclose(fp);
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		free(text);
+		set_err(err, errlen, "%s: NUL byte in file", path);
+		return NULL;
+	}
+	c = rg_config_parse_string(text, path, err, errlen);
+	free(text);
+	return c;
+}
+
+struct rg_config *rg_config_ref(struct rg_config *c)
+{
+	if (c != NULL)
+		__atomic_add_fetch(&c->refcount, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void rg_config_unref(struct rg_config *c)
+{
+	if (c == NULL || __atomic_sub_fetch(&c->refcount, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	for (size_t i = 0; i < rg_config_schema_count; i++) {
+		const struct rg_conf_key *k = &rg_config_schema[i];
+		void *field = (char *)c + k->offset;
+
+		switch (k->type) {
+		case RG_CONF_STRING:
+			free(*(char **)field);
+			break;
+		case RG_CONF_CIDR_LIST:
+			rg_cidr_list_free(field);
+			break;
+		case RG_CONF_DOMAIN_LIST:
+			rg_domain_list_free(field);
+			break;
+		case RG_CONF_REPLY:
+			free(((struct rg_reply *)field)->text);
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->path);
+	free(c);
+}
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rg_config *current_config;
+
+struct rg_config *rg_config_current(void)
+{
+	struct rg_config *c;
+
+	pthread_mutex_lock(&current_lock);
+	c = rg_config_ref(current_config);
+	pthread_mutex_unlock(&current_lock);
+	return c;
+}
+
+void rg_config_install(struct rg_config *c)
+{
+	struct rg_config *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current_config;
+	current_config = c;
+	pthread_mutex_unlock(&current_lock);
+	rg_config_unref(old);
+}

@@ -1,0 +1,353 @@
+/*
+ * eventlog.c - key=value lines, JSON-lines event log, per-client relay
+ * attempt counter; see eventlog.h.
+ */
+#include "relayguard/eventlog.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --- key=value ----------------------------------------------------------- */
+
+static bool needs_quotes(const char *v)
+{
+	if (*v == '\0')
+		return true;
+	for (; *v; v++)
+		if (*v == ' ' || *v == '"' || *v == '=' || *v == '\\' ||
+		    (unsigned char)*v < 0x21 || (unsigned char)*v >= 0x7f)
+			return true;
+	return false;
+}
+
+/* Append " key=value" at *used; stops silently when buf is full. */
+static void kv_add(char *buf, size_t len, size_t *used, const char *key,
+    const char *v)
+{
+	char tmp[8];
+	int n;
+
+	if (v == NULL)
+		return;
+#define PUT(s) do { size_t l_ = strlen(s); \
+	if (*used + l_ >= len) return; \
+	memcpy(buf + *used, s, l_); *used += l_; buf[*used] = '\0'; } while (0)
+	if (*used > 0)
+		PUT(" ");
+	PUT(key);
+	PUT("=");
+	if (!needs_quotes(v)) {
+		PUT(v);
+		return;
+	}
+	PUT("\"");
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c == '"' || c == '\\') {
+			n = snprintf(tmp, sizeof(tmp), "\\%c", c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			n = snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+		} else {
+			tmp[0] = (char)c;
+			tmp[1] = '\0';
+			n = 1;
+		}
+		(void)n;
+		PUT(tmp);
+	}
+	PUT("\"");
+#undef PUT
+}
+
+char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
+{
+	size_t used = 0;
+	char num[32];
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	kv_add(buf, len, &used, "event", ev->event);
+	kv_add(buf, len, &used, "action", ev->action);
+	kv_add(buf, len, &used, "client_addr", ev->client_addr);
+	kv_add(buf, len, &used, "client_name", ev->client_name);
+	kv_add(buf, len, &used, "helo", ev->helo);
+	kv_add(buf, len, &used, "sender", ev->sender);
+	kv_add(buf, len, &used, "recipient", ev->recipient);
+	kv_add(buf, len, &used, "auth", ev->auth_authen);
+	kv_add(buf, len, &used, "queue_id", ev->queue_id);
+	kv_add(buf, len, &used, "mode", ev->mode);
+	if (ev->count > 0) {
+		snprintf(num, sizeof(num), "%ld", ev->count);
+		kv_add(buf, len, &used, "count", num);
+		snprintf(num, sizeof(num), "%ld", ev->window);
+		kv_add(buf, len, &used, "window", num);
+	}
+	kv_add(buf, len, &used, "reason", ev->reason);
+	return buf;
+}
+
+/* --- JSON lines ------------------------------------------------------------ */
+
+static pthread_mutex_t eventlog_lock = PTHREAD_MUTEX_INITIALIZER;
+static int eventlog_fd = -1;
+
+int rg_eventlog_open(const char *path, char *err, size_t errlen)
+{
+	int fd = -1, old;
+
+	if (path != NULL) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot open event log %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	pthread_mutex_lock(&eventlog_lock);
+	old = eventlog_fd;
+	eventlog_fd = fd;
+	pthread_mutex_unlock(&eventlog_lock);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+void rg_eventlog_close(void)
+{
+	char err[8];
+
+	rg_eventlog_open(NULL, err, sizeof(err));
+}
+
+/* Network input may be invalid UTF-8, which jansson refuses: such a value
+ * is stored with every byte >= 0x80 written as \xNN. */
+static void json_set_str(json_t *o, const char *key, const char *v)
+{
+	json_t *s;
+	char *safe, *p;
+
+	if (v == NULL)
+		return;
+	if ((s = json_string(v)) == NULL) {
+		safe = p = xmalloc(strlen(v) * 4 + 1);
+		for (; *v; v++) {
+			if ((unsigned char)*v >= 0x80)
+				p += sprintf(p, "\\x%02x", (unsigned char)*v);
+			else
+				*p++ = *v;
+		}
+		*p = '\0';
+		s = json_string(safe);
+		free(safe);
+	}
+	if (s != NULL)
+		json_object_set_new(o, key, s);
+}
+
+int rg_eventlog_write(const struct rg_event *ev)
+{
+	char when[RG_TIME_ISO_LEN];
+	json_t *o;
+	char *line;
+	size_t n;
+	ssize_t w;
+	int rc = 0;
+
+	pthread_mutex_lock(&eventlog_lock);
+	if (eventlog_fd < 0) {
+		pthread_mutex_unlock(&eventlog_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&eventlog_lock);
+
+	o = json_object();
+	json_object_set_new(o, "time", json_string(rg_time_iso8601(NULL, when,
+	    sizeof(when))));
+	json_set_str(o, "event", ev->event);
+	json_set_str(o, "action", ev->action);
+	json_set_str(o, "client_addr", ev->client_addr);
+	json_set_str(o, "client_name", ev->client_name);
+	json_set_str(o, "helo", ev->helo);
+	json_set_str(o, "sender", ev->sender);
+	json_set_str(o, "recipient", ev->recipient);
+	json_set_str(o, "auth", ev->auth_authen);
+	json_set_str(o, "queue_id", ev->queue_id);
+	json_set_str(o, "mode", ev->mode);
+	if (ev->count > 0) {
+		json_object_set_new(o, "count", json_integer(ev->count));
+		json_object_set_new(o, "window_seconds", json_integer(ev->window));
+	}
+	json_set_str(o, "reason", ev->reason);
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (line == NULL)
+		return -1;
+	n = strlen(line);
+	line = xrealloc(line, n + 2);
+	line[n++] = '\n';
+	line[n] = '\0';
+
+	pthread_mutex_lock(&eventlog_lock);
+	if (eventlog_fd >= 0) {
+		w = write(eventlog_fd, line, n);
+		if (w < 0 || (size_t)w != n)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&eventlog_lock);
+	free(line);
+	return rc;
+}
+
+/* --- per-client counter ----------------------------------------------------- */
+
+#define CLIENT_ADDR_MAX	64
+
+struct client_slot {
+	char addr[CLIENT_ADDR_MAX];
+	unsigned long count;
+	double last_seen;
+};
+
+struct rg_client_counter {
+	pthread_mutex_t lock;
+	struct client_slot *slots;
+	size_t n, cap;
+	double window_start;
+};
+
+struct rg_client_counter *rg_client_counter_new(size_t capacity, double now)
+{
+	struct rg_client_counter *c = xcalloc(1, sizeof(*c));
+
+	pthread_mutex_init(&c->lock, NULL);
+	c->cap = capacity > 0 ? capacity : 1;
+	c->slots = xcalloc(c->cap, sizeof(*c->slots));
+	c->window_start = now;
+	return c;
+}
+
+void rg_client_counter_free(struct rg_client_counter *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->slots);
+	free(c);
+}
+
+static struct client_slot *slot_find(struct rg_client_counter *c,
+    const char *addr)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->slots[i].addr, addr) == 0)
+			return &c->slots[i];
+	return NULL;
+}
+
+unsigned long rg_client_counter_add(struct rg_client_counter *c,
+    const char *addr, double now)
+{
+	struct client_slot *s;
+	unsigned long count;
+	size_t oldest = 0;
+
+	if (addr == NULL)
+		addr = "local";
+	pthread_mutex_lock(&c->lock);
+	if ((s = slot_find(c, addr)) == NULL) {
+		if (c->n < c->cap) {
+			s = &c->slots[c->n++];
+		} else {
+			for (size_t i = 1; i < c->n; i++)
+				if (c->slots[i].last_seen < c->slots[oldest].last_seen)
+					oldest = i;
+			s = &c->slots[oldest];
+		}
+		memset(s, 0, sizeof(*s));
+		strlcpy_rg(s->addr, addr, sizeof(s->addr));
+	}
+	s->last_seen = now;
+	count = ++s->count;
+	pthread_mutex_unlock(&c->lock);
+	return count;
+}
+
+unsigned long rg_client_counter_get(struct rg_client_counter *c,
+    const char *addr)
+{
+	struct client_slot *s;
+	unsigned long count;
+
+	pthread_mutex_lock(&c->lock);
+	s = slot_find(c, addr);
+	count = s ? s->count : 0;
+	pthread_mutex_unlock(&c->lock);
+	return count;
+}
+
+size_t rg_client_counter_size(struct rg_client_counter *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->n;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct client_slot *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->addr, y->addr);
+}
+
+size_t rg_client_counter_summary(struct rg_client_counter *c, double now,
+    rg_summary_fn fn, void *ctx)
+{
+	struct client_slot *copy;
+	size_t n, i;
+	double window;
+
+	/* Copy and reset under the lock; report without it. */
+	pthread_mutex_lock(&c->lock);
+	n = c->n;
+	copy = xcalloc(n ? n : 1, sizeof(*copy));
+	memcpy(copy, c->slots, n * sizeof(*copy));
+	c->n = 0;
+	window = now - c->window_start;
+	c->window_start = now;
+	pthread_mutex_unlock(&c->lock);
+
+	qsort(copy, n, sizeof(*copy), by_count_desc);
+	for (i = 0; i < n && copy[i].count > 0; i++)
+		fn(copy[i].addr, copy[i].count, window, ctx);
+	free(copy);
+	return i;
+}
+
+char *rg_summary_line(const char *addr, unsigned long count, double window,
+    char *buf, size_t len)
+{
+	long secs = (long)(window + 0.5);
+	const char *what = count == 1 ? "relay attempt" : "relay attempts";
+
+	if (secs >= 120)
+		snprintf(buf, len, "%s: %lu %s in %ld min", addr, count, what,
+		    (secs + 30) / 60);
+	else
+		snprintf(buf, len, "%s: %lu %s in %ld s", addr, count, what, secs);
+	return buf;
+}

@@ -1,0 +1,316 @@
+/*
+ * callbacks.c - relayguard-milter's libmilter callbacks: relay policy at
+ * RCPT (relay.h) and relay-attempt evidence (eventlog.h).
+ *
+ * One thread per MTA connection (libmilter); per-connection state lives in
+ * struct conn, set with smfi_setpriv and freed in xxfi_close, which runs
+ * after a reject and an abort too. Nothing here touches shared state
+ * without a lock: the config is a reference taken at connect, the event
+ * log and the client counter lock themselves.
+ *
+ * Negotiation (protocol 6): SMFIP_RCPT_REJ so that recipients the MTA
+ * already refused still reach xxfi_envrcpt with {rcpt_mailer} = "error"
+ * (Postfix runs reject_unauth_destination before the milter); no
+ * header/body/DATA/unknown stages; no replies for connect, HELO and MAIL
+ * (SMFIP_NR_*), which we never refuse; macro lists set with
+ * smfi_setsymlist. An MTA that cannot do one of these costs one warning.
+ */
+#include "milter.h"
+#include "relayguard/config.h"
+#include "relayguard/log.h"
+#include "relayguard/relay.h"
+#include "relayguard/util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct rg_client_counter *milter_clients;
+
+struct conn {
+	struct rg_config *conf;
+	bool have_addr;			/* false: local submission */
+	struct sockaddr_storage addr;
+	char client_addr[INET6_ADDRSTRLEN];
+	char client_name[256];
+	char helo[256];
+	char sender[512];
+	char auth[256];
+	char queue_id[64];
+	unsigned long nr;		/* negotiated SMFIP_NR_* */
+};
+
+static int warned_symlist, warned_rcpt_rej;
+
+static struct conn *conn_get(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		c->conf = rg_config_current();
+		smfi_setpriv(ctx, c);
+	}
+	return c;
+}
+
+/* SMFIS_NOREPLY where the MTA agreed to expect no reply, else CONTINUE. */
+static sfsistat no_reply(const struct conn *c, unsigned long flag)
+{
+	return (c->nr & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static void copy_macro(SMFICTX *ctx, const char *name, char *buf, size_t len)
+{
+	const char *v = smfi_getsymval(ctx, (char *)name);
+
+	if (v != NULL)
+		strlcpy_rg(buf, v, len);
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long skip = SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
+	    SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO |
+	    SMFIP_NR_MAIL;
+	struct conn *c = conn_get(ctx);
+
+	(void)f2;
+	(void)f3;
+	*pf0 = 0;
+	*pf1 = f1 & (skip | noreply);
+	*pf2 = *pf3 = 0;
+	c->nr = f1 & noreply;
+	if (f1 & SMFIP_RCPT_REJ)
+		*pf1 |= SMFIP_RCPT_REJ;
+	else if (__atomic_exchange_n(&warned_rcpt_rej, 1, __ATOMIC_RELAXED) == 0)
+		msg_warn("the MTA does not offer SMFIP_RCPT_REJ: relay attempts "
+		    "it refuses itself will not be logged");
+	if (f0 & SMFIF_SETSYMLIST) {
+		*pf0 |= SMFIF_SETSYMLIST;
+		if (smfi_setsymlist(ctx, SMFIM_CONNECT, "j _ {daemon_name}") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVFROM,
+		    "i {auth_authen} {auth_type} {mail_addr}") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVRCPT,
+		    "i {rcpt_addr} {rcpt_mailer}") != MI_SUCCESS)
+			msg_warn("smfi_setsymlist failed: using the MTA's default "
+			    "macro lists");
+	} else if (__atomic_exchange_n(&warned_symlist, 1, __ATOMIC_RELAXED) == 0) {
+		msg_warn("the MTA cannot set macro lists (no SMFIF_SETSYMLIST): "
+		    "make sure it sends {auth_authen} at MAIL and {rcpt_mailer} at RCPT");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct conn *c = conn_get(ctx);
+	const struct sockaddr *sa = (const struct sockaddr *)hostaddr;
+
+	strlcpy_rg(c->client_name, hostname ? hostname : "unknown",
+	    sizeof(c->client_name));
+	c->have_addr = false;
+	strlcpy_rg(c->client_addr, "local", sizeof(c->client_addr));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		memcpy(&c->addr, sa, sizeof(struct sockaddr_in));
+		c->have_addr = true;
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    c->client_addr, sizeof(c->client_addr));
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		memcpy(&c->addr, sa, sizeof(struct sockaddr_in6));
+		c->have_addr = true;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12,
+			    c->client_addr, sizeof(c->client_addr));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr,
+			    sizeof(c->client_addr));
+	} else if (sa != NULL) {
+		/* AF_UNIX and friends: no network client, like pickup */
+		strlcpy_rg(c->client_addr, "local", sizeof(c->client_addr));
+	}
+	return no_reply(c, SMFIP_NR_CONN);
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_get(ctx);
+
+	strlcpy_rg(c->helo, helo ? helo : "", sizeof(c->helo));
+	return no_reply(c, SMFIP_NR_HELO);
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+
+	strlcpy_rg(c->sender, argv && argv[0] ? argv[0] : "", sizeof(c->sender));
+	c->auth[0] = '\0';
+	c->queue_id[0] = '\0';
+	copy_macro(ctx, "{auth_authen}", c->auth, sizeof(c->auth));
+	copy_macro(ctx, "i", c->queue_id, sizeof(c->queue_id));
+	return no_reply(c, SMFIP_NR_MAIL);
+}
+
+static double now_mono(void)
+{
+	return rg_now();
+}
+
+static void record(const struct conn *c, const char *event, const char *action,
+    const char *rcpt, const char *reason)
+{
+	char line[2048];
+	struct rg_event ev = {
+		.event = event, .action = action,
+		.client_addr = c->client_addr, .client_name = c->client_name,
+		.helo = c->helo, .sender = c->sender, .recipient = rcpt,
+		.auth_authen = c->auth[0] ? c->auth : NULL, .reason = reason,
+		.queue_id = c->queue_id[0] ? c->queue_id : NULL,
+		.mode = rg_config_enum_name("Mode", c->conf->mode),
+	};
+
+	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
+	if (rg_eventlog_write(&ev) != 0)
+		msg_warn("event log write failed");
+}
+
+/* "<rcpt>: text" for smfi_setreply: '%' doubled, control bytes replaced. */
+static void reject_text(const char *rcpt, const char *text, char *buf,
+    size_t len)
+{
+	char addr[600];
+	size_t o = 0;
+	bool brackets = rcpt[0] == '<';
+
+	if (!brackets && o + 1 < sizeof(addr))
+		addr[o++] = '<';
+	for (const char *p = rcpt; *p && o + 3 < sizeof(addr); p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '%') {
+			addr[o++] = '%';
+			addr[o++] = '%';
+		} else {
+			addr[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+		}
+	}
+	if (!brackets && o + 1 < sizeof(addr))
+		addr[o++] = '>';
+	addr[o] = '\0';
+	snprintf(buf, len, "%s: %s", addr, text);
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	const char *rcpt = argv && argv[0] ? argv[0] : NULL;
+	const char *mailer = smfi_getsymval(ctx, "{rcpt_mailer}");
+	const struct rg_config *conf = c->conf;
+	struct relay_decision d;
+	char text[1024];
+	bool mta_rejected = mailer != NULL && strcmp(mailer, "error") == 0;
+
+	if (c->auth[0] == '\0')
+		copy_macro(ctx, "{auth_authen}", c->auth, sizeof(c->auth));
+	copy_macro(ctx, "i", c->queue_id, sizeof(c->queue_id));
+	relay_decide(conf, c->have_addr ? (const struct sockaddr *)&c->addr : NULL,
+	    c->auth, rcpt, &d);
+	if (rcpt == NULL)
+		rcpt = "";
+
+	if (d.verdict == RELAY_REJECT) {
+		rg_client_counter_add(milter_clients, c->client_addr, now_mono());
+		if (mta_rejected) {
+			record(c, "relay_refused_by_mta", "none", rcpt, d.reason);
+			return SMFIS_CONTINUE;
+		}
+		if (conf->mode == RG_MODE_LOG_ONLY) {
+			record(c, "relay_would_refuse", "log-only", rcpt, d.reason);
+			return SMFIS_CONTINUE;
+		}
+		record(c, "relay_refused", "reject", rcpt, d.reason);
+		reject_text(rcpt, conf->reject_reply.text, text, sizeof(text));
+		if (smfi_setreply(ctx, (char *)conf->reject_reply.code,
+		    conf->reject_reply.xcode[0] ? (char *)conf->reject_reply.xcode : NULL,
+		    text) != MI_SUCCESS)
+			msg_warn("smfi_setreply failed for client_addr=%s; the MTA "
+			    "uses its default reject text", c->client_addr);
+		return SMFIS_REJECT;
+	}
+	if (!mta_rejected && d.basis == RELAY_BASIS_AUTHENTICATED && d.relaying)
+		record(c, "relay_authenticated", "permit", rcpt, d.reason);
+	else if (conf->log_verbose)
+		record(c, mta_rejected ? "rcpt_refused_by_mta" : "rcpt_permitted",
+		    relay_verdict_str(d.verdict), rcpt, d.reason);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL) {
+		c->sender[0] = '\0';
+		c->auth[0] = '\0';
+		c->queue_id[0] = '\0';
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL) {
+		rg_config_unref(c->conf);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static void summary_one(const char *addr, unsigned long count, double window,
+    void *ctx)
+{
+	char sentence[256], line[1024];
+	struct rg_event ev = {
+		.event = "relay_summary", .client_addr = addr,
+		.count = (long)count, .window = (long)(window + 0.5),
+	};
+
+	(void)ctx;
+	rg_summary_line(addr, count, window, sentence, sizeof(sentence));
+	ev.reason = sentence;
+	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
+	rg_eventlog_write(&ev);
+}
+
+void milter_summary(double now)
+{
+	if (milter_clients != NULL)
+		rg_client_counter_summary(milter_clients, now, summary_one, NULL);
+}
+
+struct smfiDesc milter_desc = {
+	.xxfi_name = RG_MILTER_NAME,
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_SETSYMLIST,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
+};

@@ -1,0 +1,337 @@
+/*
+ * relayguard-milter - refuse unauthorised relaying at RCPT and record every
+ * relay attempt; see relayguard-milter(8).
+ *
+ * Startup (REFERENCE.md 5): parse the config completely; block SIGUSR1
+ * before any thread exists (every thread inherits the mask); smfi_setconn,
+ * smfi_register, smfi_opensocket; detach unless -f; write the pid file;
+ * drop privileges (setgroups, setresgid, setresuid) right after the socket
+ * is opened; open the event log; start the signal thread; smfi_main.
+ *
+ * Signals: libmilter's own signal thread turns SIGTERM and SIGHUP into an
+ * orderly stop (smfi_stop: no new connections, running ones finish) and
+ * SIGINT into an abort. SIGUSR1 is ours: the signal thread (sigtimedwait,
+ * never a handler with flags read across threads) parses the config file
+ * again and swaps it in only when it parsed completely; a broken file is
+ * refused with a log line and the running config stays. The same thread
+ * writes the per-client relay-attempt summaries every SummaryInterval.
+ */
+#include "milter.h"
+#include "relayguard/config.h"
+#include "relayguard/eventlog.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG	"/etc/relayguard/relayguard.conf"
+
+static const char *config_path = DEFAULT_CONFIG;
+static volatile int signal_thread_stop;	/* written once by main, atomics */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: relayguard-milter [-f] [-v] [-c FILE]\n"
+	    "       relayguard-milter -t [-c FILE]\n"
+	    "  -c FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -f        stay in the foreground, log to stderr as well as syslog\n"
+	    "  -t        check the configuration and exit (0 good, 1 bad)\n"
+	    "  -v        verbose logging\n"
+	    "  -V        print the version   -h  this help\n"
+	    "signals: SIGUSR1 reload, SIGTERM/SIGHUP stop, SIGINT abort\n");
+}
+
+static void write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		msg_fatal("cannot write pid file %s: %s", path, strerror(errno));
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		msg_fatal("cannot write pid file %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* user[:group] -> drop everything else; no-op without UserID. */
+static void drop_privileges(const char *spec)
+{
+	char buf[256], *group;
+	struct passwd *pw;
+	struct group *gr;
+	uid_t uid;
+	gid_t gid;
+
+	if (spec == NULL)
+		return;
+	strlcpy_rg(buf, spec, sizeof(buf));
+	if ((group = strchr(buf, ':')) != NULL)
+		*group++ = '\0';
+	if ((pw = getpwnam(buf)) == NULL)
+		msg_fatal("UserID: unknown user '%s'", buf);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (group != NULL) {
+		if ((gr = getgrnam(group)) == NULL)
+			msg_fatal("UserID: unknown group '%s'", group);
+		gid = gr->gr_gid;
+	}
+	if (getuid() == uid && geteuid() == uid && getgid() == gid)
+		return;
+	if (setgroups(1, &gid) != 0)
+		msg_fatal("setgroups(%ld): %s", (long)gid, strerror(errno));
+	if (setresgid(gid, gid, gid) != 0)
+		msg_fatal("setresgid(%ld): %s", (long)gid, strerror(errno));
+	if (setresuid(uid, uid, uid) != 0)
+		msg_fatal("setresuid(%ld): %s", (long)uid, strerror(errno));
+	if (setuid(0) == 0 && uid != 0)
+		msg_fatal("privileges not dropped: setuid(0) still works");
+	msg_info("running as user %s (uid %ld, gid %ld)", buf, (long)uid,
+	    (long)gid);
+}
+
+static void detach(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		msg_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		msg_fatal("setsid: %s", strerror(errno));
+	if (chdir("/") != 0)
+		msg_fatal("chdir /: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	msg_stderr_enable(false);
+}
+
+static bool changed(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static void reload(void)
+{
+	char err[RG_CONFIG_ERRLEN];
+	struct rg_config *next, *cur;
+
+	if ((next = rg_config_load(config_path, err, sizeof(err))) == NULL) {
+		msg_error("reload refused, keeping the running configuration: %s",
+		    err);
+		return;
+	}
+	if (next->event_log != NULL &&
+	    rg_eventlog_open(next->event_log, err, sizeof(err)) != 0) {
+		msg_error("reload refused, keeping the running configuration: %s",
+		    err);
+		rg_config_unref(next);
+		return;
+	}
+	if (next->event_log == NULL)
+		rg_eventlog_close();
+	cur = rg_config_current();
+	if (cur != NULL) {
+		if (changed(cur->socket, next->socket) ||
+		    changed(cur->user_id, next->user_id) ||
+		    changed(cur->pid_file, next->pid_file) ||
+		    cur->socket_mode != next->socket_mode)
+			msg_warn("Socket, UserID, PidFile and SocketMode take "
+			    "effect at the next restart only");
+		if (cur->client_table_size != next->client_table_size)
+			msg_warn("ClientTableSize takes effect at the next restart only");
+		rg_config_unref(cur);
+	}
+	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
+	msg_verbose_level = next->log_verbose ? 1 : msg_verbose_level;
+	msg_info("reloaded %s: mode=%s", config_path,
+	    rg_config_enum_name("Mode", next->mode));
+	rg_config_install(next);
+}
+
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	struct timespec tick = {1, 0};
+	double last_summary = rg_now(), now;
+	struct rg_config *c;
+	long interval;
+
+	while (!__atomic_load_n(&signal_thread_stop, __ATOMIC_ACQUIRE)) {
+		int sig = sigtimedwait(set, NULL, &tick);
+
+		if (sig == SIGUSR1)
+			reload();
+		now = rg_now();
+		c = rg_config_current();
+		interval = c ? c->summary_interval : 600;
+		rg_config_unref(c);
+		if (now - last_summary >= (double)interval) {
+			milter_summary(now);
+			last_summary = now;
+		}
+	}
+	milter_summary(rg_now());
+	return NULL;
+}
+
+static void check_only(struct rg_config *c)
+{
+	printf("%s: configuration OK (mode %s, socket %s, %zu trusted "
+	    "networks, %zu local and %zu relay domains)\n", c->path,
+	    rg_config_enum_name("Mode", c->mode), c->socket,
+	    c->trusted_networks.n,
+	    c->local_domains.n + c->local_domains.literals.n,
+	    c->relay_domains.n + c->relay_domains.literals.n);
+	rg_config_unref(c);
+	exit(0);
+}
+
+static void open_socket(const struct rg_config *c)
+{
+	mode_t old;
+	int rc;
+
+	if (smfi_setconn((char *)c->socket) != MI_SUCCESS)
+		msg_fatal("smfi_setconn %s failed", c->socket);
+	if (smfi_register(milter_desc) != MI_SUCCESS)
+		msg_fatal("smfi_register failed");
+	old = umask((mode_t)(~c->socket_mode & 0777));
+	rc = smfi_opensocket(true);
+	umask(old);
+	if (rc != MI_SUCCESS)
+		msg_fatal("cannot open milter socket %s", c->socket);
+}
+
+int main(int argc, char **argv)
+{
+	bool foreground = false, test = false;
+	char err[RG_CONFIG_ERRLEN];
+	struct rg_config *c;
+	pthread_t sigthr;
+	sigset_t set;
+	int ch, rc;
+
+	msg_init(argv[0]);
+	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'v':
+			msg_verbose_level++;
+			break;
+		case 'V':
+			printf("%s %s (libmilter API %#x)\n", RG_MILTER_NAME,
+			    RG_MILTER_VERSION, SMFI_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	if ((c = rg_config_load(config_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (test)
+		check_only(c);
+	if (c->log_verbose)
+		msg_verbose_level++;
+	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
+
+	/* Before any thread exists: every thread inherits this mask, so
+	 * SIGUSR1 reaches only our sigtimedwait and SIGHUP/SIGTERM/SIGINT
+	 * only libmilter's sigwait thread (smfi_main blocks them too, but
+	 * only from then on: our signal thread starts earlier and would
+	 * otherwise take a SIGTERM's default action, killing the process
+	 * without the orderly stop). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		msg_fatal("pthread_sigmask failed");
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+
+	open_socket(c);
+	if (!foreground)
+		detach();
+	write_pidfile(c->pid_file);
+	drop_privileges(c->user_id);
+	if (c->event_log != NULL &&
+	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+	milter_clients = rg_client_counter_new((size_t)c->client_table_size,
+	    rg_now());
+	rg_config_install(c);
+
+	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
+		msg_fatal("cannot start the signal thread");
+	msg_info("starting: socket=%s mode=%s config=%s", c->socket,
+	    rg_config_enum_name("Mode", c->mode), config_path);
+	rc = smfi_main();
+	msg_info("stopping (smfi_main returned %d)", rc);
+
+	__atomic_store_n(&signal_thread_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(sigthr, NULL);
+	c = rg_config_current();
+	if (c != NULL && c->pid_file != NULL && unlink(c->pid_file) != 0 &&
+	    errno != ENOENT)
+		msg_warn("cannot remove pid file %s: %s", c->pid_file,
+		    strerror(errno));
+	/* libmilter leaves a unix socket behind; removing it may fail after
+	 * the privilege drop, and the next start removes it anyway. */
+	if (c != NULL && strncmp(c->socket, "unix:", 5) == 0)
+		(void)unlink(c->socket + 5);
+	else if (c != NULL && strncmp(c->socket, "local:", 6) == 0)
+		(void)unlink(c->socket + 6);
+	rg_config_unref(c);
+	rg_config_install(NULL);
+	rg_eventlog_close();
+	rg_client_counter_free(milter_clients);
+	milter_clients = NULL;
+	return rc == MI_SUCCESS ? 0 : 1;
+}

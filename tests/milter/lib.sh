@@ -1,0 +1,46 @@
+# tests/milter/lib.sh - start/stop relayguard-milter for the 20_milter_*
+# integration scripts (bash; source after tests/lib/common.sh).
+#
+#   ml_start "EXTRA CONFIG LINES"   write $ML_DIR/relayguard.conf (unix socket
+#                                   $ML_SOCK, event log $ML_DIR/events.jsonl,
+#                                   TrustedNetworks 127.0.0.1/32, the test
+#                                   Postfix's local domains) and start the
+#                                   milter in the foreground; sets ML_PID.
+#   ml_stop                         SIGTERM, wait for libmilter's orderly stop.
+#   ml_event_count EVENT            lines of that event in the event log.
+
+MILTER=${MILTER:-${BUILD:-build}/relayguard-milter}
+
+ml_start() {
+	ML_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rg-milter.XXXXXX") || return 1
+	chmod 755 "$ML_DIR"	# Postfix's smtpd (user postfix) reaches the socket
+	[ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$ML_DIR'"
+	ML_SOCK=$ML_DIR/milter.sock
+	cat >"$ML_DIR/relayguard.conf" <<EOF
+Socket unix:$ML_SOCK
+SocketMode 0666
+EventLog $ML_DIR/events.jsonl
+TrustedNetworks 127.0.0.1/32
+LocalDomains mail.site.example, site.example, localhost
+SummaryInterval 10
+$1
+EOF
+	rg_spawn "$ML_DIR/milter.log" "$MILTER" -f -c "$ML_DIR/relayguard.conf"
+	ML_PID=$RG_SPAWN_PID
+	rg_retry 5 test -S "$ML_SOCK"
+}
+
+ml_stop() {
+	[ -n "${ML_PID:-}" ] || return 0
+	kill -TERM "$ML_PID" 2>/dev/null
+	# libmilter's orderly stop notices within its 5 s listener timeout
+	rg_wait_pids_gone 15 "$ML_PID" || kill -KILL "$ML_PID" 2>/dev/null
+	wait "$ML_PID" 2>/dev/null
+	ML_PID=
+}
+
+ml_event_count() {
+	local n
+	n=$(jq -c --arg e "$1" 'select(.event == $e)' "$ML_DIR/events.jsonl" 2>/dev/null | wc -l)
+	echo $((n))
+}
