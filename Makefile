@@ -24,9 +24,9 @@ LDSAN	=
 endif
 
 CC	?= cc
-PKGS	= jansson openssl
+PKGS	= jansson openssl ldns libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2
 WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-unknown-warning-option -Wno-format-truncation
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
 	     $(OPTFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
@@ -39,13 +39,15 @@ AUDIT_SRC = $(wildcard audit/*.c)
 AUDIT_OBJ = $(AUDIT_SRC:%.c=$(BUILD)/%.o)
 MILTER_SRC = $(wildcard milter/*.c)
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
+REPORT_SRC = $(wildcard report/*.c)
+REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  = $(wildcard tests/tools/*.c)
 TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 
-PROGRAMS  = $(BUILD)/relayguard-audit
+PROGRAMS  = $(BUILD)/relayguard-audit $(BUILD)/relayguard-report
 ifneq ($(MILTER_SRC),)
 PROGRAMS += $(BUILD)/relayguard-milter
 endif
@@ -63,6 +65,9 @@ $(LIBRG): $(LIB_OBJ)
 
 $(BUILD)/relayguard-audit: $(AUDIT_OBJ) $(LIBRG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(LIBRG) $(PKG_LIBS) -lpthread
+
+$(BUILD)/relayguard-report: $(REPORT_OBJ) $(LIBRG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(REPORT_OBJ) $(LIBRG) $(PKG_LIBS)
 
 $(BUILD)/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(PKG_LIBS) -lpthread
@@ -108,7 +113,7 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/doc/relayguard
-	install -m 755 $(BUILD)/relayguard-audit $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/relayguard-audit $(BUILD)/relayguard-report $(DESTDIR)$(PREFIX)/bin/
 	[ ! -f $(BUILD)/relayguard-milter ] || \
 		install -m 755 $(BUILD)/relayguard-milter $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/relayguard-audit.1 $(DESTDIR)$(PREFIX)/share/man/man1/
@@ -119,4 +124,4 @@ install: $(PROGRAMS)
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(AUDIT_OBJ:.o=.d) $(MILTER_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(AUDIT_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(REPORT_OBJ:.o=.d)

@@ -1,0 +1,353 @@
+/*
+ * relayguard-report - one HTML page a person would rather look at than read:
+ * the before/after audit matrix (probe x outcome), the bounce rate over time
+ * as an SVG chart drawn here (no scripts, no network assets), and the fix
+ * that was applied.
+ *
+ * relayguard-report --before A.json --after B.json [--series S.csv]
+ *                   [--fix FILE] [--storm EVENTS.jsonl] [--title T] > report.html
+ *
+ * A.json/B.json: relayguard-audit -f json output (first object used).
+ * S.csv: "seconds,phase,bounces" lines (phase: storm|fixed), e.g. sampled
+ * by the demo from the Postfix maillog.
+ */
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sample { double t; int fixed; double bounces; };
+
+static void html_escape(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\n')
+				fputc('?', out);
+			else
+				fputc(*s, out);
+		}
+	}
+}
+
+static json_t *load_json(const char *path)
+{
+	json_error_t err;
+	json_t *j;
+
+	if (path == NULL)
+		return NULL;
+	j = json_load_file(path, JSON_DISABLE_EOF_CHECK, &err);
+	if (j == NULL)
+		msg_fatal("%s:%d: %s", path, err.line, err.text);
+	return j;
+}
+
+static const char *jget(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static json_t *find_test(json_t *audit, const char *id)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(json_object_get(audit, "tests"), i, t)
+		if (strcmp(jget(t, "id"), id) == 0)
+			return t;
+	return NULL;
+}
+
+static void cell(FILE *out, json_t *t)
+{
+	const char *o = t ? jget(t, "outcome") : "not_run";
+	bool control = t && json_is_true(json_object_get(t, "control"));
+	char reply[600] = "";
+
+	if (t && json_is_integer(json_object_get(t, "code")))
+		snprintf(reply, sizeof(reply), "%lld %s %s",
+		    (long long)json_integer_value(json_object_get(t, "code")),
+		    jget(t, "enhanced"), jget(t, "text"));
+	fprintf(out, "<td class=\"%s%s\" title=\"", control ? "control o-" : "o-", o);
+	html_escape(out, reply);
+	fprintf(out, "\">%s%s</td>", o,
+	    t && strcmp(jget(t, "data"), "taken") == 0 ? " + DATA 354" : "");
+}
+
+static void verdict_box(FILE *out, const char *label, json_t *a)
+{
+	const char *v = jget(a, "verdict");
+
+	fprintf(out, "<div class=\"verdict v-%s\"><h3>%s</h3><p class=\"big\">%s</p><p>",
+	    v, label, v);
+	html_escape(out, jget(a, "verdict_reason"));
+	fprintf(out, "</p><p class=\"small\">");
+	html_escape(out, jget(a, "banner"));
+	fprintf(out, "<br>%s &ndash; %s</p></div>\n", jget(a, "start"), jget(a, "finish"));
+}
+
+static void matrix(FILE *out, json_t *before, json_t *after)
+{
+	size_t i;
+	json_t *t;
+
+	fprintf(out, "<table class=\"matrix\"><thead><tr><th>probe</th><th>MAIL FROM</th>"
+	    "<th>RCPT TO</th><th>before the fix</th><th>after the fix</th></tr></thead><tbody>\n");
+	json_array_foreach(json_object_get(before, "tests"), i, t) {
+		const char *id = jget(t, "id");
+
+		fprintf(out, "<tr><td class=\"id\">");
+		html_escape(out, id);
+		if (json_is_true(json_object_get(t, "control")))
+			fprintf(out, " <span class=\"small\">(control)</span>");
+		fprintf(out, "</td><td><code>");
+		html_escape(out, jget(t, "mail_from"));
+		fprintf(out, "</code></td><td><code>");
+		html_escape(out, jget(t, "rcpt_to"));
+		fprintf(out, "</code></td>");
+		cell(out, t);
+		cell(out, after ? find_test(after, id) : NULL);
+		fprintf(out, "</tr>\n");
+	}
+	fprintf(out, "</tbody></table>\n");
+}
+
+static size_t load_series(const char *path, struct sample **out)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	size_t n = 0, cap = 0;
+	char line[256];
+	unsigned lineno = 0;
+
+	*out = NULL;
+	if (path && f == NULL)
+		msg_fatal("%s: cannot open", path);
+	while (f && fgets(line, sizeof(line), f)) {
+		struct sample s;
+		char phase[32];
+
+		lineno++;
+		if (line[0] == '#' || strncmp(line, "seconds", 7) == 0)
+			continue;
+		if (sscanf(line, "%lf,%31[^,],%lf", &s.t, phase, &s.bounces) != 3)
+			msg_fatal("%s:%u: expected seconds,phase,bounces", path, lineno);
+		s.fixed = strcmp(phase, "fixed") == 0;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[n++] = s;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A step chart of cumulative bounces, storm phase red, after the fix green. */
+static void chart(FILE *out, const struct sample *s, size_t n)
+{
+	const double W = 760, H = 260, L = 60, R = 20, T = 20, B = 40;
+	double tmax = 1, ymax = 1, tfix = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].t > tmax)
+			tmax = s[i].t;
+		if (s[i].bounces > ymax)
+			ymax = s[i].bounces;
+		if (s[i].fixed && tfix < 0)
+			tfix = s[i].t;
+	}
+	ymax *= 1.1;
+#define X(t) (L + (t) / tmax * (W - L - R))
+#define Y(v) (T + (H - T - B) * (1 - (v) / ymax))
+	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+	    "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"bounces over time\">\n",
+	    W, H, W, H);
+	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", W, H);
+	for (int k = 0; k <= 4; k++) {
+		double v = ymax / 1.1 * k / 4;
+
+		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+		    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.0f</text>\n",
+		    L, Y(v), W - R, Y(v), L - 6, Y(v) + 4, v);
+	}
+	for (int k = 0; k <= 5; k++) {
+		double t = tmax * k / 5;
+
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">"
+		    "%.0f s</text>\n", X(t), H - B + 16, t);
+	}
+	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
+	    L, H - B, W - R, H - B);
+	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
+	    L, T, L, H - B);
+	for (int phase = 0; phase <= 1; phase++) {
+		bool any = false;
+
+		fprintf(out, "<polyline fill=\"none\" stroke-width=\"2.5\" stroke=\"%s\" points=\"",
+		    phase ? "#2a9d4b" : "#d62828");
+		for (size_t i = 0; i < n; i++) {
+			/* the green line starts where the red one ends */
+			bool bridge = phase == 1 && !s[i].fixed && i + 1 < n && s[i + 1].fixed;
+
+			if (s[i].fixed != phase && !bridge)
+				continue;
+			fprintf(out, "%s%.1f,%.1f", any ? " " : "", X(s[i].t), Y(s[i].bounces));
+			any = true;
+		}
+		fprintf(out, "\"/>\n");
+	}
+	if (tfix >= 0)
+		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#264653\" "
+		    "stroke-dasharray=\"5,4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+		    "fill=\"#264653\">fix applied</text>\n", X(tfix), T, X(tfix), H - B,
+		    X(tfix) + 5, T + 12);
+	fprintf(out, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 14 %.1f)\" "
+	    "text-anchor=\"middle\">bounces (cumulative)</text>\n", (H - B + T) / 2, (H - B + T) / 2);
+	fprintf(out, "</svg>\n");
+#undef X
+#undef Y
+}
+
+static void storm_events(FILE *out, const char *path)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char line[8192];
+	int shown = 0;
+
+	if (f == NULL)
+		return;
+	fprintf(out, "<h2>What the milter said</h2><ul class=\"events\">\n");
+	while (fgets(line, sizeof(line), f) && shown < 20) {
+		json_error_t err;
+		json_t *e = json_loads(line, 0, &err);
+		const char *ev;
+
+		if (e == NULL)
+			continue;
+		ev = jget(e, "event");
+		if (strstr(ev, "storm") || strstr(ev, "relay")) {
+			char *dump = json_dumps(e, JSON_COMPACT);
+
+			fprintf(out, "<li><b>");
+			html_escape(out, ev);
+			fprintf(out, "</b> <code>");
+			html_escape(out, dump);
+			fprintf(out, "</code></li>\n");
+			free(dump);
+			shown++;
+		}
+		json_decref(e);
+	}
+	fclose(f);
+	fprintf(out, "</ul>\n");
+}
+
+static void print_file(FILE *out, const char *path)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char line[1024];
+
+	if (f == NULL)
+		return;
+	fprintf(out, "<h2>The fix that was applied</h2><pre class=\"fix\">");
+	while (fgets(line, sizeof(line), f))
+		html_escape(out, line);
+	fprintf(out, "</pre>\n");
+	fclose(f);
+}
+
+static const char css[] =
+	"body{font-family:DejaVu Sans,Arial,sans-serif;margin:24px;color:#222;max-width:1100px}"
+	"h1{font-size:22px}h2{font-size:18px;margin-top:28px}"
+	".verdicts{display:flex;gap:16px}.verdict{flex:1;border-radius:8px;padding:10px 14px;"
+	"border:2px solid #999}.verdict h3{margin:0}.big{font-size:22px;font-weight:bold;margin:4px 0}"
+	".v-open_relay{border-color:#d62828;background:#fdecec}.v-closed{border-color:#2a9d4b;"
+	"background:#eaf7ee}.v-inconclusive,.v-accept_all{border-color:#e9a23b;background:#fdf5e8}"
+	".small{font-size:11px;color:#555}table.matrix{border-collapse:collapse;font-size:12px;"
+	"width:100%}.matrix th,.matrix td{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+	".matrix th{background:#f0f0f0}.o-accepted{background:#f8c4c4}.o-rejected{background:#c9ecd3}"
+	".o-tempfail,.o-tls_required,.o-auth_required{background:#fbe3b8}.o-error,.o-not_run"
+	"{background:#ddd}td.control{background:#eef2f7}.id{font-weight:bold}pre.fix{background:#f6f6f6;padding:10px;"
+	"border-left:4px solid #264653}.events{font-size:11px}.legend span{padding:1px 6px;"
+	"margin-right:8px}";
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"before", required_argument, NULL, 'b'}, {"after", required_argument, NULL, 'a'},
+		{"series", required_argument, NULL, 's'}, {"fix", required_argument, NULL, 'f'},
+		{"storm", required_argument, NULL, 'e'}, {"title", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *before_path = NULL, *after_path = NULL, *series_path = NULL;
+	const char *fix_path = NULL, *events_path = NULL;
+	const char *title = "relayguard: open relay, before and after the fix";
+	int c;
+
+	msg_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': before_path = optarg; break;
+		case 'a': after_path = optarg; break;
+		case 's': series_path = optarg; break;
+		case 'f': fix_path = optarg; break;
+		case 'e': events_path = optarg; break;
+		case 't': title = optarg; break;
+		default:
+			fprintf(stderr, "usage: relayguard-report --before A.json [--after B.json] "
+			    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n");
+			return 2;
+		}
+	}
+	if (before_path == NULL)
+		msg_fatal("--before is required");
+	json_t *before = load_json(before_path), *after = load_json(after_path);
+	struct sample *s;
+	size_t n = load_series(series_path, &s);
+	char ts[RG_TIME_ISO_LEN];
+
+	printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+	html_escape(stdout, title);
+	printf("</title><style>%s</style></head><body>\n<h1>", css);
+	html_escape(stdout, title);
+	printf("</h1><p class=\"small\">Generated %s by relayguard-report. Target ",
+	    rg_time_iso8601(NULL, ts, sizeof(ts)));
+	html_escape(stdout, jget(before, "target"));
+	printf(" (%s).</p>\n<div class=\"verdicts\">", jget(before, "mta"));
+	verdict_box(stdout, "Before the fix", before);
+	if (after)
+		verdict_box(stdout, "After the fix", after);
+	printf("</div>\n");
+	if (n > 0) {
+		printf("<h2>Bounces piling up for postmaster/root</h2>\n");
+		chart(stdout, s, n);
+		printf("<p class=\"legend\"><span style=\"background:#d62828;color:#fff\">storm "
+		    "(open relay abused)</span><span style=\"background:#2a9d4b;color:#fff\">"
+		    "after the fix</span></p>\n");
+	}
+	print_file(stdout, fix_path);
+	storm_events(stdout, events_path);
+	printf("<h2>Audit matrix: every probe, before and after</h2>\n<p class=\"legend\">"
+	    "<span class=\"o-accepted\">accepted = relayed</span><span class=\"o-rejected\">"
+	    "rejected</span><span class=\"o-tempfail\">tempfail / TLS / AUTH</span>"
+	    "<span class=\"o-error\">error / not run</span> (hover a cell for the reply)</p>\n");
+	matrix(stdout, before, after);
+	printf("</body></html>\n");
+	free(s);
+	json_decref(before);
+	json_decref(after);
+	return 0;
+}

@@ -1,0 +1,77 @@
+#!/bin/bash
+# relayguard-audit against hostile and odd SMTP servers: every one ends as a
+# graded outcome within its timeouts - never a crash, never a hang.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+AUDIT=$BUILD/relayguard-audit
+HOSTILE=$BUILD/tests/tools/hostile_smtpd
+source tests/lib/tap.sh
+source tests/lib/common.sh
+
+[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+
+start_hostile() {	# MODE: start on a free port, set HPORT
+	local mode=$1 line
+	HPORT=$(rg_free_port tcp)
+	coproc HOST_PROC { exec "$HOSTILE" "$mode" "$HPORT" 2>/dev/null; }
+	HPID=$HOST_PROC_PID
+	rg_cleanup_add "rg_kill_pid $HPID"
+	read -r -t 5 line <&"${HOST_PROC[0]}"
+	[ "$line" = ready ] || tap_bail "hostile_smtpd $mode did not start (got '$line')"
+}
+stop_hostile() { rg_kill_pid "$HPID"; }
+
+# run MODE TIMEOUT: audit once; sets OUT, RC, SECS
+run() {
+	local t0 t1
+	t0=$(rg_now_ms)
+	OUT=$(timeout 60 "$AUDIT" -p "$HPORT" -t "$2" --connect-timeout 2 --budget 20 \
+		-d victim.example -f json 127.0.0.1 2>/dev/null)
+	RC=$?
+	t1=$(rg_now_ms)
+	SECS=$(( (t1 - t0) / 1000 ))
+}
+
+check_mode() {	# MODE TIMEOUT WANT_VERDICT WANT_RC MAX_SECS
+	local mode=$1
+	start_hostile "$mode"
+	run "$mode" "$2"
+	tap_isnt "$RC" 124 "$mode: the auditor did not hang (finished in ${SECS}s)"
+	tap_like "$RC" '^[0-3]$' "$mode: exit status $RC is a verdict, not a crash"
+	tap_is "$(jq -r .verdict <<<"$OUT" 2>/dev/null)" "$3" "$mode: verdict $3"
+	tap_is "$RC" "$4" "$mode: exit $4"
+	tap_check "$mode: within ${5}s" test "$SECS" -le "$5"
+	stop_hostile
+}
+
+check_mode garbage 2 unreachable 3 10
+check_mode endless 2 unreachable 3 10
+check_mode bigline 2 unreachable 3 10
+check_mode silent 1 unreachable 3 10
+check_mode midclose 2 unreachable 3 10
+check_mode greylist 2 inconclusive 1 15
+check_mode tls-required 2 inconclusive 1 15
+check_mode accept-all-nodata 2 accept_all 1 15
+check_mode error-limit 2 closed 0 20
+check_mode normal-reject 2 closed 0 10
+
+# details the verdicts rest on
+start_hostile greylist; run greylist 2
+tap_is "$(jq -r '.tests[] | select(.id=="A1") | .outcome' <<<"$OUT")" tempfail "greylisting: 450 graded tempfail, not rejected"
+tap_like "$(jq -r .verdict_reason <<<"$OUT")" 'greylisting' "greylisting: the reason says so"
+stop_hostile
+start_hostile tls-required; run tls-required 2
+tap_is "$(jq -r '.tests[] | select(.id=="A1") | .outcome' <<<"$OUT")" tls_required "530 5.7.0 with STARTTLS offered: tls_required"
+stop_hostile
+start_hostile error-limit; run error-limit 2
+tap_is "$(jq -r '[.tests[] | select(.control|not) | select(.outcome=="rejected")] | length' <<<"$OUT")" \
+	"$(jq -r '[.tests[] | select(.control|not)] | length' <<<"$OUT")" \
+	"421 after 3 errors: sessions renewed, every relay probe still answered"
+stop_hostile
+start_hostile garbage; run garbage 2
+tap_like "$(jq -r .error <<<"$OUT")" 'not an SMTP reply|reply line longer' "garbage: the error says why"
+stop_hostile
+start_hostile drop-after-ehlo; run drop-after-ehlo 2
+tap_like "$RC" '^[13]$' "drop-after-ehlo: graded (exit $RC), no crash"
+stop_hostile
+tap_done

@@ -1,0 +1,616 @@
+/*
+ * hostile_smtpd - a tiny misbehaving SMTP server for the auditor's robustness tests.
+ *
+ * SYNOPSIS
+ *	hostile_smtpd MODE PORT [LIFETIME]
+ *
+ * DESCRIPTION
+ *	Listens on 127.0.0.1:PORT, prints "ready" on stdout once listening (with
+ *	PORT 0 the kernel picks the port and the line is "ready PORT"), then serves
+ *	connections one at a time until killed. It exits by itself after LIFETIME
+ *	seconds (default and maximum 120), so it can never outlive a test. An idle
+ *	client (nothing sent for 30 s) is dropped; a client that disconnects at any
+ *	point never kills the server (SIGPIPE is ignored).
+ *
+ *	Modes:
+ *	garbage		greeting of random bytes and non-SMTP lines (HTTP, SSH, POP3),
+ *			every command answered with junk (deterministic PRNG)
+ *	endless		"220-" continuation lines forever, one per 10 ms
+ *	bigline		a 1 MB greeting line "220 AAAA...", then CRLF, then as
+ *			normal-reject
+ *	silent		accepts, never writes, reads until the client leaves
+ *	midclose	"220-first line\r\n", then closes
+ *	drop-after-ehlo	good greeting; EHLO/HELO answered with half a line, then closes
+ *	normal-reject	well-behaved control: 220, EHLO 250, MAIL 250, every RCPT
+ *			"554 5.7.1 <rcpt>: Relay access denied", RSET 250, QUIT 221
+ *	greylist	as normal-reject, but every RCPT gets "450 4.7.1 greylisted"
+ *	tls-required	EHLO advertises STARTTLS; MAIL gets "530 5.7.0 Must issue a
+ *			STARTTLS command first"; STARTTLS gets "454 4.7.0 TLS not
+ *			available"
+ *	accept-all-nodata  MAIL and RCPT get 250; DATA gets "554 5.7.1 no data
+ *			accepted"
+ *	error-limit	MAIL 250, RCPT "550 5.7.1 <rcpt>: Relay access denied"; the
+ *			command after the third rejected RCPT of a session gets
+ *			"421 4.7.0 too many errors" and the connection is closed
+ *
+ *	Each connection is logged on stderr as one line.
+ */
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HOSTNAME	"hostile.test"
+#define IDLE_MS		30000		/* drop a client silent for this long */
+#define WRITE_MS	10000		/* drop a client that reads nothing this long */
+#define MAX_LIFETIME	120
+#define BIGLINE_LEN	(1024 * 1024)
+#define ERROR_LIMIT	3
+#define MIDCLOSE_LINE	"220-first line\r\n"
+
+enum mode {
+	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
+	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
+	M_ERROR_LIMIT,
+};
+
+static const struct {
+	const char *name;
+	enum mode mode;
+} mode_table[] = {
+	{"garbage", M_GARBAGE},
+	{"endless", M_ENDLESS},
+	{"bigline", M_BIGLINE},
+	{"silent", M_SILENT},
+	{"midclose", M_MIDCLOSE},
+	{"drop-after-ehlo", M_DROP_AFTER_EHLO},
+	{"normal-reject", M_NORMAL_REJECT},
+	{"greylist", M_GREYLIST},
+	{"tls-required", M_TLS_REQUIRED},
+	{"accept-all-nodata", M_ACCEPT_ALL_NODATA},
+	{"error-limit", M_ERROR_LIMIT},
+};
+
+/* One client connection: socket, input buffer, SMTP session state. */
+struct conn {
+	int	fd;
+	char	in[4096];
+	size_t	in_len;
+	int	have_mail;
+	unsigned rejected_rcpts;
+	const char *end_reason;
+};
+
+static uint32_t prng_state = 0x2545f491u;
+
+static uint32_t
+prng_next(void)
+{
+	uint32_t x = prng_state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	prng_state = x;
+	return x;
+}
+
+/* Wait until fd is ready for events; 1 ready, 0 timeout, -1 error or hangup. */
+static int
+wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int n;
+
+	do
+		n = poll(&pfd, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (pfd.revents & (events | POLLHUP | POLLERR))
+		return (pfd.revents & events) ? 1 : -1;
+	return -1;
+}
+
+static int
+send_all(struct conn *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n;
+		int r = wait_fd(c->fd, POLLOUT, WRITE_MS);
+
+		if (r <= 0) {
+			c->end_reason = r == 0 ? "client stopped reading" : "client gone (write)";
+			return -1;
+		}
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			c->end_reason = "client gone (write)";
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int
+reply(struct conn *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)(sizeof(buf) - 3);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	return send_all(c, buf, (size_t)n);
+}
+
+/*
+ * Read one line (LF-terminated, CR stripped) into line. A line longer than the
+ * input buffer is returned in pieces. Returns its length, -1 on EOF, error or
+ * IDLE_MS of silence.
+ */
+static int
+read_line(struct conn *c, char *line, size_t cap)
+{
+	for (;;) {
+		char *nl = memchr(c->in, '\n', c->in_len);
+		size_t take, copy;
+		ssize_t n;
+		int r;
+
+		if (nl != NULL || c->in_len == sizeof(c->in)) {
+			take = nl ? (size_t)(nl - c->in) + 1 : c->in_len;
+			copy = nl ? take - 1 : take;
+			if (copy > 0 && c->in[copy - 1] == '\r')
+				copy--;
+			if (copy > cap - 1)
+				copy = cap - 1;
+			memcpy(line, c->in, copy);
+			line[copy] = '\0';
+			memmove(c->in, c->in + take, c->in_len - take);
+			c->in_len -= take;
+			return (int)copy;
+		}
+		r = wait_fd(c->fd, POLLIN, IDLE_MS);
+		if (r <= 0) {
+			c->end_reason = r == 0 ? "client idle" : "client gone (read)";
+			return -1;
+		}
+		n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			c->end_reason = "client closed";
+			return -1;
+		}
+		c->in_len += (size_t)n;
+	}
+}
+
+/* Discard input until the client closes; with wait_ms > 0 give up after that. */
+static void
+drain(struct conn *c, int wait_ms)
+{
+	char buf[4096];
+
+	for (;;) {
+		int r = wait_fd(c->fd, POLLIN, wait_ms > 0 ? wait_ms : -1);
+		ssize_t n;
+
+		if (r <= 0) {
+			c->end_reason = r == 0 ? "client idle" : "client gone";
+			return;
+		}
+		n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			c->end_reason = "client closed";
+			return;
+		}
+	}
+}
+
+/* The verb of an SMTP command line, upper-cased, at most cap-1 characters. */
+static void
+command_verb(const char *line, char *verb, size_t cap)
+{
+	size_t i = 0;
+
+	while (line[i] != '\0' && line[i] != ' ' && line[i] != ':' && i < cap - 1) {
+		char ch = line[i];
+
+		verb[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ch;
+		i++;
+	}
+	verb[i] = '\0';
+}
+
+/* The <path> argument of MAIL FROM: / RCPT TO:, or the empty string. */
+static void
+command_path(const char *line, char *path, size_t cap)
+{
+	const char *lt = strchr(line, '<');
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+	size_t n;
+
+	path[0] = '\0';
+	if (lt == NULL || gt == NULL)
+		return;
+	n = (size_t)(gt - lt + 1);
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(path, lt, n);
+	path[n] = '\0';
+}
+
+static int
+ehlo_reply(struct conn *c, enum mode mode)
+{
+	if (reply(c, "250-%s", HOSTNAME) < 0)
+		return -1;
+	if (mode == M_TLS_REQUIRED && reply(c, "250-STARTTLS") < 0)
+		return -1;
+	if (reply(c, "250-8BITMIME") < 0)
+		return -1;
+	return reply(c, "250 ENHANCEDSTATUSCODES");
+}
+
+static int
+rcpt_reply(struct conn *c, enum mode mode, const char *path)
+{
+	if (!c->have_mail)
+		return reply(c, "503 5.5.1 Error: need MAIL command");
+	switch (mode) {
+	case M_GREYLIST:
+		return reply(c, "450 4.7.1 greylisted");
+	case M_ACCEPT_ALL_NODATA:
+		return reply(c, "250 2.1.5 Ok");
+	case M_ERROR_LIMIT:
+		c->rejected_rcpts++;
+		return reply(c, "550 5.7.1 %s: Relay access denied", path);
+	default:
+		return reply(c, "554 5.7.1 %s: Relay access denied", path);
+	}
+}
+
+/* The SMTP dialogue after the greeting, for the well-behaved modes. */
+static void
+dialogue(struct conn *c, enum mode mode)
+{
+	char line[1024], verb[16], path[512];
+
+	while (read_line(c, line, sizeof(line)) >= 0) {
+		int r;
+
+		command_verb(line, verb, sizeof(verb));
+		command_path(line, path, sizeof(path));
+		if (mode == M_ERROR_LIMIT && c->rejected_rcpts >= ERROR_LIMIT) {
+			reply(c, "421 4.7.0 too many errors");
+			c->end_reason = "error limit";
+			return;
+		}
+		if (strcmp(verb, "EHLO") == 0) {
+			c->have_mail = 0;
+			r = ehlo_reply(c, mode);
+		} else if (strcmp(verb, "HELO") == 0) {
+			c->have_mail = 0;
+			r = reply(c, "250 %s", HOSTNAME);
+		} else if (strcmp(verb, "MAIL") == 0) {
+			if (mode == M_TLS_REQUIRED) {
+				r = reply(c, "530 5.7.0 Must issue a STARTTLS command first");
+			} else if (c->have_mail) {
+				r = reply(c, "503 5.5.1 Error: nested MAIL command");
+			} else {
+				c->have_mail = 1;
+				r = reply(c, "250 2.1.0 Ok");
+			}
+		} else if (strcmp(verb, "RCPT") == 0) {
+			r = rcpt_reply(c, mode, path);
+		} else if (strcmp(verb, "DATA") == 0) {
+			if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
+				r = reply(c, "554 5.7.1 no data accepted");
+			else if (!c->have_mail)
+				r = reply(c, "503 5.5.1 Error: need RCPT command");
+			else
+				r = reply(c, "554 5.5.1 Error: no valid recipients");
+		} else if (strcmp(verb, "STARTTLS") == 0) {
+			r = mode == M_TLS_REQUIRED ?
+			    reply(c, "454 4.7.0 TLS not available") :
+			    reply(c, "502 5.5.1 Error: command not implemented");
+		} else if (strcmp(verb, "RSET") == 0) {
+			c->have_mail = 0;
+			r = reply(c, "250 2.0.0 Ok");
+		} else if (strcmp(verb, "NOOP") == 0) {
+			r = reply(c, "250 2.0.0 Ok");
+		} else if (strcmp(verb, "VRFY") == 0) {
+			r = reply(c, "252 2.0.0 Send some mail, I'll try my best");
+		} else if (strcmp(verb, "QUIT") == 0) {
+			reply(c, "221 2.0.0 Bye");
+			c->end_reason = "QUIT";
+			return;
+		} else {
+			r = reply(c, "502 5.5.2 Error: command not recognized");
+		}
+		if (r < 0)
+			return;
+	}
+}
+
+static int
+greet(struct conn *c, const char *mode_name)
+{
+	return reply(c, "220 %s ESMTP hostile_smtpd %s", HOSTNAME, mode_name);
+}
+
+static void
+serve_garbage(struct conn *c)
+{
+	static const char *const lines[] = {
+		"HTTP/1.1 400 Bad Request",
+		"SSH-2.0-OpenSSH_9.2p1 Debian-2",
+		"+OK POP3 server ready",
+		"* OK IMAP4rev1 Service Ready",
+		"2200 almost a greeting",
+		"22O not a code",
+		"220",
+		"-220 dash first",
+	};
+	char junk[128], line[1024];
+	size_t i, j;
+
+	for (i = 0; i < 12; i++) {
+		for (j = 0; j < sizeof(junk); j++)
+			junk[j] = (char)(prng_next() & 0xff);
+		if (send_all(c, junk, sizeof(junk)) < 0 || send_all(c, "\r\n", 2) < 0)
+			return;
+		if (reply(c, "%s", lines[i % (sizeof(lines) / sizeof(lines[0]))]) < 0)
+			return;
+	}
+	while (read_line(c, line, sizeof(line)) >= 0) {
+		for (j = 0; j < 48; j++)
+			junk[j] = (char)(prng_next() & 0xff);
+		if (send_all(c, junk, 48) < 0 || send_all(c, "\n", 1) < 0)
+			return;
+	}
+}
+
+static void
+serve_endless(struct conn *c)
+{
+	char buf[512];
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		int r;
+
+		if (reply(c, "220-%s endless greeting line %lu", HOSTNAME, n) < 0)
+			return;
+		r = wait_fd(c->fd, POLLIN, 10);
+		if (r < 0) {
+			c->end_reason = "client gone";
+			return;
+		}
+		if (r > 0) {
+			ssize_t got = recv(c->fd, buf, sizeof(buf), 0);
+
+			if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+				c->end_reason = "client closed";
+				return;
+			}
+		}
+	}
+}
+
+static void
+serve_bigline(struct conn *c)
+{
+	char *big = malloc(BIGLINE_LEN + 6);
+
+	if (big == NULL) {
+		c->end_reason = "out of memory";
+		return;
+	}
+	memcpy(big, "220 ", 4);
+	memset(big + 4, 'A', BIGLINE_LEN);
+	memcpy(big + 4 + BIGLINE_LEN, "\r\n", 2);
+	if (send_all(c, big, BIGLINE_LEN + 6) == 0)
+		dialogue(c, M_NORMAL_REJECT);
+	free(big);
+}
+
+static void
+serve_drop_after_ehlo(struct conn *c)
+{
+	char line[1024], verb[16];
+
+	if (greet(c, "drop-after-ehlo") < 0)
+		return;
+	while (read_line(c, line, sizeof(line)) >= 0) {
+		command_verb(line, verb, sizeof(verb));
+		if (strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0) {
+			static const char half[] = "250-" HOSTNAME " hal";
+
+			send_all(c, half, sizeof(half) - 1);
+			c->end_reason = "dropped after EHLO";
+			return;
+		}
+		if (reply(c, "503 5.5.1 Error: send HELO/EHLO first") < 0)
+			return;
+	}
+}
+
+static void
+serve(struct conn *c, enum mode mode, const char *mode_name)
+{
+	switch (mode) {
+	case M_GARBAGE:
+		serve_garbage(c);
+		break;
+	case M_ENDLESS:
+		serve_endless(c);
+		break;
+	case M_BIGLINE:
+		serve_bigline(c);
+		break;
+	case M_SILENT:
+		drain(c, 0);
+		break;
+	case M_MIDCLOSE:
+		if (send_all(c, MIDCLOSE_LINE, sizeof(MIDCLOSE_LINE) - 1) == 0)
+			c->end_reason = "closed mid-greeting";
+		break;
+	case M_DROP_AFTER_EHLO:
+		serve_drop_after_ehlo(c);
+		break;
+	case M_NORMAL_REJECT:
+	case M_GREYLIST:
+	case M_TLS_REQUIRED:
+	case M_ACCEPT_ALL_NODATA:
+	case M_ERROR_LIMIT:
+		if (greet(c, mode_name) == 0)
+			dialogue(c, mode);
+		break;
+	}
+}
+
+static int
+listen_loopback(unsigned port, unsigned *bound)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 16) < 0
+	    || getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	*bound = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void
+usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: hostile_smtpd MODE PORT [LIFETIME]\nmodes:");
+	for (i = 0; i < sizeof(mode_table) / sizeof(mode_table[0]); i++)
+		fprintf(stderr, " %s", mode_table[i].name);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static unsigned long
+parse_number(const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max)
+		usage();
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *mode_name;
+	enum mode mode = M_NORMAL_REJECT;
+	unsigned port, bound = 0;
+	unsigned long nconn = 0;
+	int lfd, found = 0;
+	size_t i;
+
+	if (argc < 3 || argc > 4)
+		usage();
+	mode_name = argv[1];
+	for (i = 0; i < sizeof(mode_table) / sizeof(mode_table[0]); i++) {
+		if (strcmp(mode_table[i].name, mode_name) == 0) {
+			mode = mode_table[i].mode;
+			found = 1;
+		}
+	}
+	if (!found)
+		usage();
+	port = (unsigned)parse_number(argv[2], 65535);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
+
+	if ((lfd = listen_loopback(port, &bound)) < 0) {
+		fprintf(stderr, "hostile_smtpd: listen on 127.0.0.1:%u: %s\n", port,
+		    strerror(errno));
+		return 1;
+	}
+	if (port == 0)
+		printf("ready %u\n", bound);
+	else
+		printf("ready\n");
+	fflush(stdout);
+
+	for (;;) {
+		struct sockaddr_in peer;
+		socklen_t plen = sizeof(peer);
+		struct conn *c;
+		char addr[INET_ADDRSTRLEN] = "?";
+		int fd = accept(lfd, (struct sockaddr *)&peer, &plen);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			fprintf(stderr, "hostile_smtpd: accept: %s\n", strerror(errno));
+			return 1;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->end_reason = "done";
+		inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof(addr));
+		nconn++;
+		prng_state = 0x2545f491u ^ (uint32_t)nconn;
+		serve(c, mode, mode_name);
+		fprintf(stderr, "hostile_smtpd: %s: connection %lu from %s: %s\n",
+		    mode_name, nconn, addr, c->end_reason);
+		close(fd);
+		free(c);
+	}
+}
