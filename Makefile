@@ -116,7 +116,7 @@ install: $(PROGRAMS)
 	install -m 755 $(BUILD)/relayguard-audit $(BUILD)/relayguard-report $(DESTDIR)$(PREFIX)/bin/
 	[ ! -f $(BUILD)/relayguard-milter ] || \
 		install -m 755 $(BUILD)/relayguard-milter $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 docs/relayguard-audit.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/relayguard-audit.1 docs/relayguard-report.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	for f in docs/*.5; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done
 	for f in docs/*.8; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man8/; done
 	install -m 644 README.md conf/* $(DESTDIR)$(PREFIX)/share/doc/relayguard/

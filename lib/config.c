@@ -77,6 +77,30 @@ const struct rg_conf_key rg_config_schema[] = {
 	 "seconds between per-client relay-attempt summary lines"},
 	{"ClientTableSize", RG_CONF_INT, "4096", NULL, 16, 1000000, F(client_table_size), false, NULL,
 	 "clients whose relay attempts are counted at once; the least recently seen is evicted"},
+	/* Bounce-storm sensor: see relayguard.conf(5) for how the defaults were chosen */
+	{"BounceSensor", RG_CONF_BOOL, "yes", NULL, 0, 0, F(bounce_sensor), false, NULL,
+	 "count bounces and report bounce storms (needs the header and body stages of bounces)"},
+	{"BounceWindow", RG_CONF_INT, "300", NULL, 10, 86400, F(bounce_window), false, NULL,
+	 "seconds of the sliding window the bounce counts cover (60 buckets; restart to change)"},
+	{"BounceThreshold", RG_CONF_INT, "100", NULL, 0, 10000000, F(bounce_threshold), false, NULL,
+	 "bounces of one origin (generated here, or inbound) within BounceWindow that make a storm; 0: off"},
+	{"BounceRecipientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_rcpt_threshold), false, NULL,
+	 "bounces to one recipient within BounceWindow that make a storm; 0: off"},
+	{"BounceClientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_client_threshold), false, NULL,
+	 "bounces about mail from one original client (generated) or from one SMTP client (inbound) within BounceWindow that make a storm; 0: off"},
+	{"BounceSummaryInterval", RG_CONF_INT, "60", NULL, 10, 86400, F(bounce_summary_interval), false, NULL,
+	 "seconds between bounce-storm-summary events while a storm lasts"},
+	{"BounceTableSize", RG_CONF_INT, "1024", NULL, 16, 1000000, F(bounce_table_size), false, NULL,
+	 "recipients and clients counted at once per origin (fixed memory; the smallest count is evicted; restart to change)"},
+	{"BounceMaxBodyScan", RG_CONF_INT, "65536", NULL, 1024, 10485760, F(bounce_max_body), false, NULL,
+	 "bytes of a bounce's body read at most to parse its delivery report"},
+	{"BounceStormAction", RG_CONF_ENUM, "none", "none|header|quarantine", 0, 0, F(bounce_storm_action), false, NULL,
+	 "during a storm, also mark bounces with an X-Relayguard-Bounce-Storm header, or quarantine them (never rejected)"},
+	{"BounceHardLimit", RG_CONF_INT, "0", NULL, 0, 10000000, F(bounce_hard_limit), false, NULL,
+	 "tempfail inbound SMTP bounces once their recipient or client has more than this many within BounceWindow; 0: off"},
+	{"BounceHardLimitReply", RG_CONF_REPLY, "451 4.7.1 Too many bounces, try again later", NULL, 0, 0,
+	 F(bounce_hard_limit_reply), false, rg_config_check_tempfail,
+	 "reply to a bounce over BounceHardLimit (must be 4xx)"},
 };
 
 const size_t rg_config_schema_count = RG_NELEM(rg_config_schema);
@@ -134,6 +158,13 @@ int rg_config_check_abspath(const char *v, char *err, size_t errlen)
 {
 	if (v[0] != '/')
 		return set_err(err, errlen, "'%s' is not an absolute path", v);
+	return 0;
+}
+
+int rg_config_check_tempfail(const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '4')
+		return set_err(err, errlen, "'%s': must be a 4xx reply", v);
 	return 0;
 }
 

@@ -68,6 +68,33 @@ static void kv_add(char *buf, size_t len, size_t *used, const char *key,
 #undef PUT
 }
 
+/* An extra field: string, number, or "a(3),b(2)". */
+static void kv_add_field(char *buf, size_t len, size_t *used,
+    const struct rg_event_field *f)
+{
+	char tmp[1024], num[32];
+	size_t o = 0;
+
+	if (f->items != NULL) {
+		tmp[0] = '\0';
+		for (size_t i = 0; i < f->nitems && o < sizeof(tmp); i++) {
+			int n = snprintf(tmp + o, sizeof(tmp) - o, "%s%s(%lu)",
+			    i ? "," : "", f->items[i].value, f->items[i].count);
+
+			if (n < 0)
+				break;
+			o += (size_t)n;
+		}
+		if (f->nitems > 0)
+			kv_add(buf, len, used, f->key, tmp);
+	} else if (f->str != NULL) {
+		kv_add(buf, len, used, f->key, f->str);
+	} else {
+		snprintf(num, sizeof(num), "%ld", f->num);
+		kv_add(buf, len, used, f->key, num);
+	}
+}
+
 char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -92,6 +119,8 @@ char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
 		snprintf(num, sizeof(num), "%ld", ev->window);
 		kv_add(buf, len, &used, "window", num);
 	}
+	for (size_t i = 0; i < ev->nfields; i++)
+		kv_add_field(buf, len, &used, &ev->fields[i]);
 	kv_add(buf, len, &used, "reason", ev->reason);
 	return buf;
 }
@@ -154,6 +183,27 @@ static void json_set_str(json_t *o, const char *key, const char *v)
 		json_object_set_new(o, key, s);
 }
 
+static void json_set_field(json_t *o, const struct rg_event_field *f)
+{
+	json_t *a, *item;
+
+	if (f->items != NULL) {
+		a = json_array();
+		for (size_t i = 0; i < f->nitems; i++) {
+			item = json_object();
+			json_set_str(item, "value", f->items[i].value);
+			json_object_set_new(item, "count",
+			    json_integer((json_int_t)f->items[i].count));
+			json_array_append_new(a, item);
+		}
+		json_object_set_new(o, f->key, a);
+	} else if (f->str != NULL) {
+		json_set_str(o, f->key, f->str);
+	} else {
+		json_object_set_new(o, f->key, json_integer(f->num));
+	}
+}
+
 int rg_eventlog_write(const struct rg_event *ev)
 {
 	char when[RG_TIME_ISO_LEN];
@@ -187,6 +237,8 @@ int rg_eventlog_write(const struct rg_event *ev)
 		json_object_set_new(o, "count", json_integer(ev->count));
 		json_object_set_new(o, "window_seconds", json_integer(ev->window));
 	}
+	for (size_t i = 0; i < ev->nfields; i++)
+		json_set_field(o, &ev->fields[i]);
 	json_set_str(o, "reason", ev->reason);
 	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -11,12 +11,30 @@
  * Negotiation (protocol 6): SMFIP_RCPT_REJ so that recipients the MTA
  * already refused still reach xxfi_envrcpt with {rcpt_mailer} = "error"
  * (Postfix runs reject_unauth_destination before the milter); no
- * header/body/DATA/unknown stages; no replies for connect, HELO and MAIL
+ * unknown/EOH stages; no replies for connect, HELO, MAIL and headers
  * (SMFIP_NR_*), which we never refuse; macro lists set with
  * smfi_setsymlist. An MTA that cannot do one of these costs one warning.
+ * With BounceSensor off the header/body/DATA stages are negotiated away
+ * as well, as before the sensor existed.
+ *
+ * Bounce-storm sensor (bounce.h, dsn.h): a message whose envelope sender
+ * is null or a mailer role is a bounce candidate. Every other message is
+ * accepted at DATA (SMFIS_ACCEPT: no header, body or end-of-message
+ * round trips for ordinary mail). A candidate's headers and at most
+ * BounceMaxBodyScan bytes of its body go to the DSN parser; the body
+ * stage returns SMFIS_SKIP as soon as the parser knows enough. At
+ * end-of-message the bounce is counted by one of two sensors: "generated"
+ * for bounces the local MTA made itself (Postfix non_smtpd_milters with
+ * internal_mail_filter_classes = bounce: the connection comes from
+ * "localhost" or no socket and the MAIL FROM argument has no angle
+ * brackets, "" for the null sender - REFERENCE.md 3) and "inbound" for
+ * bounces received over SMTP. Generated bounces are never rejected or
+ * tempfailed; inbound ones only over BounceHardLimit.
  */
 #include "milter.h"
+#include "relayguard/bounce.h"
 #include "relayguard/config.h"
+#include "relayguard/dsn.h"
 #include "relayguard/log.h"
 #include "relayguard/relay.h"
 #include "relayguard/util.h"
@@ -31,6 +49,7 @@
 #include <time.h>
 
 struct rg_client_counter *milter_clients;
+struct bounce_sensor *milter_bounce_generated, *milter_bounce_inbound;
 
 struct conn {
 	struct rg_config *conf;
@@ -43,6 +62,18 @@ struct conn {
 	char auth[256];
 	char queue_id[64];
 	unsigned long nr;		/* negotiated SMFIP_NR_* */
+	bool can_skip;			/* SMFIP_SKIP negotiated */
+	bool bounce_stages;		/* headers/body negotiated for the sensor */
+	bool local_conn;		/* "localhost" or no socket: maybe internal */
+	char myhostname[256];		/* macro j */
+	/* the current message */
+	enum bounce_sender sender_kind;
+	bool candidate;			/* a bounce candidate */
+	bool internal;			/* made by the MTA itself (non_smtpd) */
+	bool content_seen;
+	unsigned nrcpt;			/* recipients accepted */
+	char first_rcpt[512];
+	struct dsn_parser *dsn;
 };
 
 static int warned_symlist, warned_rcpt_rej;
@@ -77,18 +108,24 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long skip = SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
-	    SMFIP_NOUNKNOWN | SMFIP_NODATA;
-	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO |
-	    SMFIP_NR_MAIL;
 	struct conn *c = conn_get(ctx);
+	const bool sensor = c->conf != NULL && c->conf->bounce_sensor;
+	const unsigned long skip = sensor ? SMFIP_NOEOH | SMFIP_NOUNKNOWN :
+	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
+	    SMFIP_NODATA;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO |
+	    SMFIP_NR_MAIL | (sensor ? SMFIP_NR_HDR : 0);
 
 	(void)f2;
 	(void)f3;
 	*pf0 = 0;
-	*pf1 = f1 & (skip | noreply);
+	*pf1 = f1 & (skip | noreply | (sensor ? SMFIP_SKIP : 0));
 	*pf2 = *pf3 = 0;
 	c->nr = f1 & noreply;
+	c->can_skip = sensor && (f1 & SMFIP_SKIP) != 0;
+	c->bounce_stages = sensor;
+	if (sensor)
+		*pf0 |= f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
 	if (f1 & SMFIP_RCPT_REJ)
 		*pf1 |= SMFIP_RCPT_REJ;
 	else if (__atomic_exchange_n(&warned_rcpt_rej, 1, __ATOMIC_RELAXED) == 0)
@@ -117,6 +154,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	strlcpy_rg(c->client_name, hostname ? hostname : "unknown",
 	    sizeof(c->client_name));
+	copy_macro(ctx, "j", c->myhostname, sizeof(c->myhostname));
+	c->local_conn = sa == NULL || (hostname != NULL &&
+	    strcasecmp(hostname, "localhost") == 0);
 	c->have_addr = false;
 	strlcpy_rg(c->client_addr, "local", sizeof(c->client_addr));
 	if (sa != NULL && sa->sa_family == AF_INET) {
@@ -150,11 +190,29 @@ static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 	return no_reply(c, SMFIP_NR_HELO);
 }
 
+static void message_reset(struct conn *c)
+{
+	dsn_parser_free(c->dsn);
+	c->dsn = NULL;
+	c->candidate = c->internal = c->content_seen = false;
+	c->sender_kind = BOUNCE_SENDER_NORMAL;
+	c->nrcpt = 0;
+	c->first_rcpt[0] = '\0';
+}
+
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
+	const char *from = argv && argv[0] ? argv[0] : "";
 
-	strlcpy_rg(c->sender, argv && argv[0] ? argv[0] : "", sizeof(c->sender));
+	message_reset(c);
+	strlcpy_rg(c->sender, from, sizeof(c->sender));
+	if (c->bounce_stages && c->conf->bounce_sensor) {
+		c->sender_kind = bounce_sender_kind(from);
+		c->candidate = c->sender_kind != BOUNCE_SENDER_NORMAL;
+		/* smtpd always passes <...>; Postfix's own mail does not */
+		c->internal = c->local_conn && from[0] != '<';
+	}
 	c->auth[0] = '\0';
 	c->queue_id[0] = '\0';
 	copy_macro(ctx, "{auth_authen}", c->auth, sizeof(c->auth));
@@ -236,6 +294,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 			return SMFIS_CONTINUE;
 		}
 		if (conf->mode == RG_MODE_LOG_ONLY) {
+			if (c->nrcpt++ == 0)
+				strlcpy_rg(c->first_rcpt, rcpt, sizeof(c->first_rcpt));
 			record(c, "relay_would_refuse", "log-only", rcpt, d.reason);
 			return SMFIS_CONTINUE;
 		}
@@ -248,6 +308,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 			    "uses its default reject text", c->client_addr);
 		return SMFIS_REJECT;
 	}
+	if (!mta_rejected && c->nrcpt++ == 0)
+		strlcpy_rg(c->first_rcpt, rcpt, sizeof(c->first_rcpt));
 	if (!mta_rejected && d.basis == RELAY_BASIS_AUTHENTICATED && d.relaying)
 		record(c, "relay_authenticated", "permit", rcpt, d.reason);
 	else if (conf->log_verbose)
@@ -256,11 +318,176 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
+/* --- the bounce-storm sensor -------------------------------------------- */
+
+static void null_sender_anomaly(const struct conn *c)
+{
+	char reason[160];
+
+	snprintf(reason, sizeof(reason), "null-sender message with %u "
+	    "recipients: a bounce has exactly one", c->nrcpt);
+	record(c, "null-sender-anomaly", "none", c->first_rcpt, reason);
+}
+
+static sfsistat cb_data(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (!c->candidate)
+		return SMFIS_ACCEPT;	/* ordinary mail: nothing more to see */
+	if (c->sender_kind == BOUNCE_SENDER_NULL && c->nrcpt > 1)
+		null_sender_anomaly(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c->candidate) {
+		if (c->dsn == NULL)
+			c->dsn = dsn_parser_new((size_t)c->conf->bounce_max_body);
+		c->content_seen = true;
+		dsn_header(c->dsn, name, value);
+	}
+	return no_reply(c, SMFIP_NR_HDR);
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+	bool enough = true;
+
+	if (c->candidate) {
+		if (c->dsn == NULL)
+			c->dsn = dsn_parser_new((size_t)c->conf->bounce_max_body);
+		enough = dsn_body(c->dsn, (const char *)chunk, len);
+	}
+	return enough && c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+}
+
+static long relay_attempts_of(const struct bounce_storm_report *rep)
+{
+	if (milter_clients == NULL || rep->ntop[BOUNCE_DIM_ORIG_CLIENT] == 0)
+		return -1;
+	return (long)rg_client_counter_get(milter_clients,
+	    rep->top[BOUNCE_DIM_ORIG_CLIENT][0].key);
+}
+
+static void storm_action(SMFICTX *ctx, const struct conn *c,
+    struct bounce_sensor *sensor)
+{
+	char hdr[128];
+
+	if (c->conf->bounce_storm_action == RG_BOUNCE_ACTION_NONE ||
+	    !bounce_sensor_in_storm(sensor))
+		return;
+	snprintf(hdr, sizeof(hdr), "origin=%s; window=%ld; count=%lu",
+	    sensor == milter_bounce_generated ? "generated" : "inbound",
+	    c->conf->bounce_window, bounce_sensor_count(sensor,
+	    BOUNCE_DIM_RCPT, NULL, rg_now()));
+	if (smfi_addheader(ctx, "X-Relayguard-Bounce-Storm", hdr) != MI_SUCCESS)
+		msg_warn("cannot add X-Relayguard-Bounce-Storm (client_addr=%s)",
+		    c->client_addr);
+	if (c->conf->bounce_storm_action == RG_BOUNCE_ACTION_QUARANTINE &&
+	    smfi_quarantine(ctx, "relayguard: bounce storm") != MI_SUCCESS)
+		msg_warn("cannot quarantine a bounce (client_addr=%s)",
+		    c->client_addr);
+}
+
+/* Inbound bounces over BounceHardLimit: tempfail (never generated ones). */
+static bool over_hard_limit(const struct conn *c, double now)
+{
+	unsigned long lim = (unsigned long)c->conf->bounce_hard_limit;
+
+	if (c->internal || lim == 0 || milter_bounce_inbound == NULL)
+		return false;
+	return bounce_sensor_count(milter_bounce_inbound, BOUNCE_DIM_RCPT,
+	    c->first_rcpt, now) > lim ||
+	    bounce_sensor_count(milter_bounce_inbound, BOUNCE_DIM_CLIENT,
+	    c->client_addr, now) > lim;
+}
+
+static sfsistat bounce_eom(SMFICTX *ctx, struct conn *c)
+{
+	const struct dsn_report *r = c->dsn ? dsn_finish(c->dsn) : NULL;
+	struct bounce_sensor *sensor = c->internal ? milter_bounce_generated :
+	    milter_bounce_inbound;
+	struct bounce_storm_report rep;
+	struct bounce_obs obs = {.recipient = c->first_rcpt};
+	double now = rg_now();
+	const struct rg_reply *reply = &c->conf->bounce_hard_limit_reply;
+	char why[300];
+
+	if (sensor == NULL || !bounce_is_bounce(c->sender_kind,
+	    r ? r->evidence : 0, c->content_seen))
+		return SMFIS_CONTINUE;
+	obs.dsn = r;
+	obs.relay_abuse = bounce_relay_abuse(c->conf, r, c->internal,
+	    c->myhostname);
+	if (c->internal)
+		obs.client = r && r->orig_client_addr[0] ? r->orig_client_addr :
+		    "unknown";
+	else
+		obs.client = c->client_addr;
+	if (c->conf->log_verbose) {
+		snprintf(why, sizeof(why), "%s bounce about %s from %s, status %s",
+		    c->internal ? "generated" : "inbound",
+		    r && r->nrcpt ? r->rcpt[0].final_rcpt : "?",
+		    r && r->orig_client_addr[0] ? r->orig_client_addr : "?",
+		    r && r->nrcpt ? r->rcpt[0].status : "?");
+		record(c, "bounce", "none", c->first_rcpt, why);
+	}
+	if (bounce_sensor_add(sensor, &obs, now, &rep) == BOUNCE_STORM_START)
+		bounce_storm_log(&rep, relay_attempts_of(&rep));
+	storm_action(ctx, c, sensor);
+	if (over_hard_limit(c, now)) {
+		record(c, "bounce_tempfail", "tempfail", c->first_rcpt,
+		    "inbound bounces over BounceHardLimit");
+		if (smfi_setreply(ctx, (char *)reply->code,
+		    reply->xcode[0] ? (char *)reply->xcode : NULL,
+		    reply->text) != MI_SUCCESS)
+			msg_warn("smfi_setreply failed for client_addr=%s",
+			    c->client_addr);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	sfsistat rc = SMFIS_CONTINUE;
+
+	if (c->candidate) {
+		/* Postfix's own mail never sees DATA: check the anomaly here */
+		if (c->internal && c->sender_kind == BOUNCE_SENDER_NULL &&
+		    c->nrcpt > 1)
+			null_sender_anomaly(c);
+		rc = bounce_eom(ctx, c);
+	}
+	message_reset(c);
+	return rc;
+}
+
+void milter_bounce_tick(double now)
+{
+	struct bounce_storm_report rep;
+	struct bounce_sensor *sensors[2] = {milter_bounce_generated,
+	    milter_bounce_inbound};
+
+	for (size_t i = 0; i < RG_NELEM(sensors); i++)
+		if (sensors[i] != NULL &&
+		    bounce_sensor_tick(sensors[i], now, &rep) != BOUNCE_STORM_NONE)
+			bounce_storm_log(&rep, relay_attempts_of(&rep));
+}
+
 static sfsistat cb_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL) {
+		message_reset(c);
 		c->sender[0] = '\0';
 		c->auth[0] = '\0';
 		c->queue_id[0] = '\0';
@@ -273,6 +500,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL) {
+		message_reset(c);
 		rg_config_unref(c->conf);
 		free(c);
 		smfi_setpriv(ctx, NULL);
@@ -305,11 +533,15 @@ void milter_summary(double now)
 struct smfiDesc milter_desc = {
 	.xxfi_name = RG_MILTER_NAME,
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_SETSYMLIST,
+	.xxfi_flags = SMFIF_SETSYMLIST | SMFIF_ADDHDRS | SMFIF_QUARANTINE,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,
 	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_data = cb_data,
+	.xxfi_header = cb_header,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
 	.xxfi_abort = cb_abort,
 	.xxfi_close = cb_close,
 	.xxfi_negotiate = cb_negotiate,

@@ -14,9 +14,11 @@
  * never a handler with flags read across threads) parses the config file
  * again and swaps it in only when it parsed completely; a broken file is
  * refused with a log line and the running config stays. The same thread
- * writes the per-client relay-attempt summaries every SummaryInterval.
+ * writes the per-client relay-attempt summaries every SummaryInterval
+ * and, once a second, the bounce-storm summaries and end events.
  */
 #include "milter.h"
+#include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/log.h"
@@ -131,6 +133,29 @@ static void detach(void)
 	msg_stderr_enable(false);
 }
 
+static void bounce_limits_of(const struct rg_config *c,
+    struct bounce_limits *l)
+{
+	l->window = c->bounce_window;
+	l->total = c->bounce_threshold;
+	l->per_rcpt = c->bounce_rcpt_threshold;
+	l->per_client = c->bounce_client_threshold;
+	l->summary_interval = c->bounce_summary_interval;
+}
+
+static void bounce_sensors_start(const struct rg_config *c)
+{
+	struct bounce_limits l;
+
+	bounce_limits_of(c, &l);
+	milter_bounce_generated = bounce_sensor_new("generated",
+	    (size_t)c->bounce_table_size, &l);
+	milter_bounce_inbound = bounce_sensor_new("inbound",
+	    (size_t)c->bounce_table_size, &l);
+	msg_verbose("bounce sensors: window %ld s, %zu bytes each",
+	    c->bounce_window, bounce_sensor_bytes(milter_bounce_generated));
+}
+
 static bool changed(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
@@ -167,10 +192,21 @@ static void reload(void)
 			    "effect at the next restart only");
 		if (cur->client_table_size != next->client_table_size)
 			msg_warn("ClientTableSize takes effect at the next restart only");
+		if (cur->bounce_window != next->bounce_window ||
+		    cur->bounce_table_size != next->bounce_table_size)
+			msg_warn("BounceWindow and BounceTableSize take effect at "
+			    "the next restart only");
 		rg_config_unref(cur);
 	}
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
 	msg_verbose_level = next->log_verbose ? 1 : msg_verbose_level;
+	{
+		struct bounce_limits l;
+
+		bounce_limits_of(next, &l);
+		bounce_sensor_set_limits(milter_bounce_generated, &l);
+		bounce_sensor_set_limits(milter_bounce_inbound, &l);
+	}
 	msg_info("reloaded %s: mode=%s", config_path,
 	    rg_config_enum_name("Mode", next->mode));
 	rg_config_install(next);
@@ -197,6 +233,7 @@ static void *signal_thread(void *arg)
 			milter_summary(now);
 			last_summary = now;
 		}
+		milter_bounce_tick(now);
 	}
 	milter_summary(rg_now());
 	return NULL;
@@ -306,6 +343,7 @@ int main(int argc, char **argv)
 		msg_fatal("%s", err);
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,
 	    rg_now());
+	bounce_sensors_start(c);
 	rg_config_install(c);
 
 	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
@@ -333,5 +371,8 @@ int main(int argc, char **argv)
 	rg_eventlog_close();
 	rg_client_counter_free(milter_clients);
 	milter_clients = NULL;
+	bounce_sensor_free(milter_bounce_generated);
+	bounce_sensor_free(milter_bounce_inbound);
+	milter_bounce_generated = milter_bounce_inbound = NULL;
 	return rc == MI_SUCCESS ? 0 : 1;
 }

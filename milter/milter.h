@@ -6,6 +6,9 @@
  * connection and hold that reference until xxfi_close, so a reload never
  * changes the policy in the middle of an SMTP session. Relay attempts are
  * counted in milter_clients, summarised by main.c's signal thread.
+ * Bounces are counted by two bounce sensors (bounce.h): those the MTA
+ * generated itself and those received over SMTP; the signal thread calls
+ * milter_bounce_tick() once a second for storm summaries and ends.
  */
 #ifndef RELAYGUARD_MILTER_H
 #define RELAYGUARD_MILTER_H
@@ -19,8 +22,11 @@
 
 extern struct smfiDesc milter_desc;
 extern struct rg_client_counter *milter_clients;
+extern struct bounce_sensor *milter_bounce_generated, *milter_bounce_inbound;
 
 /* Log the per-client summary and start a new window. */
 void milter_summary(double now);
+/* Bounce-storm summaries and end events that are due. */
+void milter_bounce_tick(double now);
 
 #endif

@@ -75,6 +75,25 @@ struct rg_config {
 	char *event_log;
 	long summary_interval;		/* seconds */
 	long client_table_size;
+	/* Bounce-storm sensor (bounce.h) */
+	bool bounce_sensor;
+	long bounce_window;		/* seconds */
+	long bounce_threshold;		/* all bounces of one origin */
+	long bounce_rcpt_threshold;	/* to one recipient */
+	long bounce_client_threshold;	/* from/about one client */
+	long bounce_summary_interval;	/* seconds */
+	long bounce_table_size;
+	long bounce_max_body;		/* bytes of a bounce's body read */
+	int bounce_storm_action;	/* enum rg_bounce_action */
+	long bounce_hard_limit;		/* 0: off */
+	struct rg_reply bounce_hard_limit_reply;
+};
+
+/* BounceStormAction values. */
+enum rg_bounce_action {
+	RG_BOUNCE_ACTION_NONE = 0,
+	RG_BOUNCE_ACTION_HEADER = 1,
+	RG_BOUNCE_ACTION_QUARANTINE = 2,
 };
 
 struct rg_conf_key {
@@ -94,6 +113,7 @@ struct rg_conf_key {
 int rg_config_check_socket(const char *value, char *err, size_t errlen);
 int rg_config_check_user(const char *value, char *err, size_t errlen);
 int rg_config_check_abspath(const char *value, char *err, size_t errlen);
+int rg_config_check_tempfail(const char *value, char *err, size_t errlen);
 
 extern const struct rg_conf_key rg_config_schema[];
 extern const size_t rg_config_schema_count;

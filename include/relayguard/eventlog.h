@@ -20,12 +20,31 @@
  * attempts since the last summary and starts a new window:
  *	"203.0.113.5: 57 relay attempts in 10 min"
  * All functions are thread-safe.
+ *
+ * Events with more to say (the bounce-storm sensor, bounce.h) attach extra
+ * fields: a string, a number, or a ranked list of (value, count) items.
+ * In the key=value line a list reads "root@site.example(50),abuse(3)";
+ * in JSON it is an array of {"value": ..., "count": ...} objects. Extra
+ * fields come after the standard ones and before "reason".
  */
 #ifndef RELAYGUARD_EVENTLOG_H
 #define RELAYGUARD_EVENTLOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+struct rg_event_item {
+	const char *value;
+	unsigned long count;
+};
+
+struct rg_event_field {
+	const char *key;
+	const char *str;		/* string field, or */
+	const struct rg_event_item *items;	/* list field (nitems), or */
+	size_t nitems;
+	long num;			/* a number (str and items NULL) */
+};
 
 struct rg_event {
 	const char *event;	/* relay_refused, relay_refused_by_mta, ... */
@@ -41,6 +60,8 @@ struct rg_event {
 	const char *mode;
 	long count;		/* summaries: attempts; else 0 (omitted) */
 	long window;		/* summaries: seconds */
+	const struct rg_event_field *fields;	/* extra fields, or NULL */
+	size_t nfields;
 };
 
 /* "event=relay_refused client_addr=... reason=\"...\"" (NULL fields omitted). */
