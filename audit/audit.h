@@ -6,6 +6,8 @@
  *   grade_reply()        grade.c        one reply -> one probe outcome
  *   grade_verdict()      grade.c        all outcomes -> the target's verdict
  *   mta_fingerprint()    fingerprint.c  banner/EHLO -> MTA kind and its fix
+ *   audit_dns_facts()    dnsfacts.c     PTR/FCrDNS, DNSBL, SPF authorisation;
+ *                                       audit_mx_targets() expands --mx domains
  *   report_*()           report_*.c     text, JSON, IODEF
  */
 #ifndef RELAYGUARD_AUDIT_H
@@ -15,7 +17,9 @@
 #include <stdio.h>
 #include <sys/time.h>
 
+#include "relayguard/dns.h"
 #include "relayguard/smtp.h"
+#include "relayguard/spf.h"
 #include "relayguard/trick.h"
 
 enum starttls_mode { STARTTLS_AUTO, STARTTLS_ALWAYS, STARTTLS_NEVER };
@@ -38,6 +42,16 @@ struct audit_opts {
 	enum report_format format;
 	const char *tlp;		/* IODEF restriction, e.g. "amber" */
 	int jobs;			/* targets audited in parallel */
+	/* DNS (any of these turns the DNS facts on) */
+	bool mx;			/* targets are mail domains */
+	const char *nameserver;		/* "HOST[:PORT],..."; NULL: resolv.conf */
+	const char **dnsbl;		/* --dnsbl zones */
+	size_t ndnsbl;
+	const char *spf_domain;		/* domain served, for targets without --mx */
+	double dns_timeout;
+	int dns_retries;
+	struct rg_dns *dns;		/* set up by main() when DNS is on */
+	struct rg_spf *spf;
 };
 
 enum outcome {
@@ -83,11 +97,23 @@ struct tx_line {
 	char *line;
 };
 
+struct dnsbl_fact {
+	char zone[RG_DNS_NAME_MAX];
+	enum rg_dns_status status;
+	bool listed;
+	char codes[128];
+	char reason[256];
+};
+
 struct audit_target {
 	/* given */
 	char spec[300];
 	char host[256];
 	int port;
+	/* --mx: where this target came from */
+	char mail_domain[RG_DNS_NAME_MAX];
+	char mx_host[RG_DNS_NAME_MAX];
+	int mx_pref;			/* -1: implicit MX (the domain's address) */
 	/* learned */
 	char address[64];
 	char ip_literal[80];		/* "[192.0.2.1]" / "[IPv6:::1]" */
@@ -110,6 +136,15 @@ struct audit_target {
 	char error[300];
 	struct timeval start, finish;
 	double elapsed;
+	/* DNS facts (dns_checked: they were looked up) */
+	bool dns_checked;
+	char ptr[RG_DNS_NAME_MAX];
+	enum rg_fcrdns fcrdns;
+	struct dnsbl_fact *dnsbl;
+	size_t ndnsbl;
+	bool spf_checked;
+	struct rg_spf_result spf;
+	bool spf_authorised_relay;	/* open relay inside the domain's SPF */
 	/* transcript */
 	struct tx_line *tx;
 	size_t ntx, captx;
@@ -130,6 +165,9 @@ const char *verdict_name(enum verdict v);
 const char *data_outcome_name(enum data_outcome d);
 int verdict_exit_code(enum verdict v);
 bool probe_is_relay(const struct audit_probe *p);
+/* "critical" (open relay authorised by SPF), "high" (open relay), "medium"
+ * (inconclusive), "low" (accept-all), "none" (closed), "unknown". */
+const char *audit_severity(const struct audit_target *t);
 
 /* fingerprint.c */
 enum mta_kind mta_fingerprint(const char *banner, const char *ehlo_text);
@@ -137,6 +175,17 @@ const char *mta_name(enum mta_kind m);
 /* The concrete fix for that MTA, several lines, tailored to what was found. */
 void mta_remedy(const struct audit_target *t, FILE *out, const char *indent);
 char *mta_remedy_string(const struct audit_target *t);
+
+/* dnsfacts.c */
+/* Expand one --mx domain into targets appended to *targets (sorted MX,
+ * every address of every host, duplicates once). 0 ok; -1 with err when
+ * the domain cannot be resolved; 1 with err for a null MX (no mail). */
+int audit_mx_targets(const char *domain, const struct audit_opts *o,
+    struct audit_target **targets, size_t *n, char *err, size_t errlen);
+/* PTR/FCrDNS, DNSBL listings and SPF of the target's address; raises the
+ * verdict reason when an open relay is authorised by SPF. Call after
+ * audit_run_target(). */
+void audit_dns_facts(struct audit_target *t, const struct audit_opts *o);
 
 /* report_*.c */
 void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out);

@@ -85,7 +85,7 @@ static void line(FILE *out, const char *indent, const char *s)
 static void remedy_postfix(const struct holes *h, FILE *out, const char *in)
 {
 	line(out, in, "# /etc/postfix/main.cf - trust only your own networks:");
-	line(out, in, "mynetworks = 127.0.0.0/8 [::1]/128   # add your LAN; never 0.0.0.0/0");
+	line(out, in, "mynetworks = 127.0.0.1/32 [::1]/128   # plus your own LAN; never 0.0.0.0/0");
 	line(out, in, "smtpd_relay_restrictions = permit_mynetworks,");
 	line(out, in, "    permit_sasl_authenticated, reject_unauth_destination");
 	line(out, in, "allow_untrusted_routing = no");

@@ -74,6 +74,18 @@ int verdict_exit_code(enum verdict v)
 	return 1;
 }
 
+const char *audit_severity(const struct audit_target *t)
+{
+	switch (t->verdict) {
+	case VERDICT_OPEN_RELAY: return t->spf_authorised_relay ? "critical" : "high";
+	case VERDICT_INCONCLUSIVE: return "medium";
+	case VERDICT_ACCEPT_ALL: return "low";
+	case VERDICT_CLOSED: return "none";
+	case VERDICT_UNREACHABLE: return "unknown";
+	}
+	return "unknown";
+}
+
 bool probe_is_relay(const struct audit_probe *p)
 {
 	return !RG_TRICK_IS_CONTROL(p->spec.trick);

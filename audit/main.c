@@ -6,6 +6,7 @@
  *       3 unreachable or usage error (the worst over all targets).
  */
 #include "audit.h"
+#include "report_iodef.h"
 #include "relayguard/address.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
@@ -37,9 +38,18 @@ static void usage(FILE *out)
 	    "      --budget SECS         time budget per target (default 300)\n"
 	    "      --errors-per-session N  new session after N refusals (default 8)\n"
 	    "      --data-probes N       DATA-stage checks per target (default 3)\n"
-	    "  -f, --format FMT          text|json (default text)\n"
+	    "  -f, --format FMT          text|json|iodef (default text)\n"
+	    "      --tlp LEVEL           IODEF disclosure restriction: clear, green,\n"
+	    "                            amber (default), red\n"
 	    "  -T, --transcript          include the timestamped SMTP dialogue\n"
 	    "  -j, --jobs N              targets audited in parallel (default 4)\n"
+	    "      --mx                  TARGETs are mail domains: audit every address\n"
+	    "                            of every MX host (null MX honoured)\n"
+	    "      --nameserver NS       HOST[:PORT][,...] DNS server (default: resolv.conf)\n"
+	    "      --dnsbl ZONE          report listings on this DNSBL (repeatable)\n"
+	    "      --spf-domain D        domain the targets serve, for the SPF check\n"
+	    "      --dns-timeout S       seconds per DNS try (default 2)\n"
+	    "      --dns-retries N       extra DNS rounds (default 1)\n"
 	    "      --list-tricks         print the relay-trick catalogue and exit\n"
 	    "  -v, --verbose             -V, --version   -h, --help\n"
 	    "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, 3 unreachable/usage\n");
@@ -104,6 +114,7 @@ static void *worker(void *arg)
 			return NULL;
 		msg_verbose("auditing %s port %d", w->targets[i].host, w->targets[i].port);
 		audit_run_target(&w->targets[i], w->opts);
+		audit_dns_facts(&w->targets[i], w->opts);
 	}
 }
 
@@ -124,7 +135,7 @@ int main(int argc, char **argv)
 		.port = 25, .domain = "example.com", .starttls = STARTTLS_AUTO,
 		.connect_timeout = 10, .read_timeout = 30, .budget = 300,
 		.errors_per_session = 8, .data_probes = 3, .format = FORMAT_TEXT,
-		.jobs = 4, .tlp = "amber",
+		.jobs = 4, .tlp = "amber", .dns_timeout = 2, .dns_retries = 1,
 	};
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -140,9 +151,16 @@ int main(int argc, char **argv)
 		{"errors-per-session", required_argument, NULL, 7},
 		{"data-probes", required_argument, NULL, 8},
 		{"format", required_argument, NULL, 'f'},
+		{"tlp", required_argument, NULL, 10},
 		{"transcript", no_argument, NULL, 'T'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"list-tricks", no_argument, NULL, 9},
+		{"mx", no_argument, NULL, 20},
+		{"nameserver", required_argument, NULL, 21},
+		{"dnsbl", required_argument, NULL, 22},
+		{"spf-domain", required_argument, NULL, 23},
+		{"dns-timeout", required_argument, NULL, 24},
+		{"dns-retries", required_argument, NULL, 25},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -176,11 +194,35 @@ int main(int argc, char **argv)
 		case 'f':
 			if (strcmp(optarg, "text") == 0) o.format = FORMAT_TEXT;
 			else if (strcmp(optarg, "json") == 0) o.format = FORMAT_JSON;
-			else msg_fatal("--format: '%s' is not text or json", optarg);
+			else if (strcmp(optarg, "iodef") == 0) o.format = FORMAT_IODEF;
+			else msg_fatal("--format: '%s' is not text, json or iodef", optarg);
 			break;
 		case 'T': o.transcript = true; break;
+		case 10: {
+			const char *restriction, *why = iodef_tlp_restriction(optarg, &restriction);
+
+			if (why)
+				msg_fatal("--tlp: '%s' %s", optarg, why);
+			o.tlp = optarg;
+			break;
+		}
 		case 'j': o.jobs = parse_int("--jobs", optarg, 1, 256); break;
 		case 9: list_tricks(); return 0;
+		case 20: o.mx = true; break;
+		case 21: o.nameserver = optarg; break;
+		case 22:
+			if (!rg_dns_name_valid(optarg))
+				msg_fatal("--dnsbl: '%s' is not a DNS zone", optarg);
+			o.dnsbl = xrealloc(o.dnsbl, (o.ndnsbl + 1) * sizeof(*o.dnsbl));
+			o.dnsbl[o.ndnsbl++] = optarg;
+			break;
+		case 23:
+			if (!rg_dns_name_valid(optarg))
+				msg_fatal("--spf-domain: '%s' is not a domain name", optarg);
+			o.spf_domain = optarg;
+			break;
+		case 24: o.dns_timeout = parse_seconds("--dns-timeout", optarg); break;
+		case 25: o.dns_retries = parse_int("--dns-retries", optarg, 0, 10); break;
 		case 'v': msg_verbose_level++; break;
 		case 'V': printf("relayguard-audit %s\n", RG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -212,15 +254,50 @@ int main(int argc, char **argv)
 		}
 	}
 
-	size_t n = (size_t)(argc - optind);
-	struct audit_target *targets = xcalloc(n, sizeof(*targets));
+	if (o.mx || o.nameserver || o.ndnsbl || o.spf_domain) {
+		struct rg_dns_opts dopts = RG_DNS_OPTS_DEFAULT;
+		char err[300];
 
-	for (size_t i = 0; i < n; i++) {
-		char err[400];
+		dopts.nameservers = o.nameserver;
+		dopts.timeout = o.dns_timeout;
+		dopts.retries = o.dns_retries;
+		o.dns = rg_dns_new(&dopts, err, sizeof(err));
+		if (o.dns == NULL)
+			msg_fatal("--nameserver: %s", err);
+		o.spf = rg_spf_new(o.dns, NULL);
+		msg_verbose("DNS through %s", rg_dns_describe(o.dns));
+	}
 
-		if (audit_parse_target(argv[optind + (int)i], o.port, &targets[i], err,
-		    sizeof(err)) != 0)
-			msg_fatal("target %s", err);
+	size_t n = 0;
+	struct audit_target *targets = NULL;
+	int mx_failed = 0;
+
+	if (o.mx) {
+		for (int i = optind; i < argc; i++) {
+			char err[600];
+			int r = audit_mx_targets(argv[i], &o, &targets, &n, err, sizeof(err));
+
+			if (r != 0)
+				msg_warn("%s", err);
+			if (r < 0)
+				mx_failed++;
+		}
+		if (n == 0) {
+			rg_spf_free(o.spf);
+			rg_dns_free(o.dns);
+			free(o.dnsbl);
+			return mx_failed ? 3 : 0;	/* only null MX: nothing accepts mail */
+		}
+	} else {
+		n = (size_t)(argc - optind);
+		targets = xcalloc(n, sizeof(*targets));
+		for (size_t i = 0; i < n; i++) {
+			char err[400];
+
+			if (audit_parse_target(argv[optind + (int)i], o.port, &targets[i], err,
+			    sizeof(err)) != 0)
+				msg_fatal("target %s", err);
+		}
 	}
 
 	struct work w = {.targets = targets, .n = n, .opts = &o};
@@ -240,14 +317,28 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		if (o.format == FORMAT_JSON)
 			report_json(&targets[i], &o, stdout);
-		else
+		else if (o.format == FORMAT_TEXT)
 			report_text(&targets[i], &o, stdout);
 		if (exit_rank(targets[i].verdict) > exit_rank(worst))
 			worst = targets[i].verdict;
+	}
+	if (o.format == FORMAT_IODEF) {
+		const struct audit_target **tp = xcalloc(n, sizeof(*tp));
+
+		for (size_t i = 0; i < n; i++)
+			tp[i] = &targets[i];
+		if (report_iodef(tp, n, &o, stdout) != 0)
+			msg_error("could not write the IODEF document");
+		free(tp);
 	}
 	fflush(stdout);
 	for (size_t i = 0; i < n; i++)
 		audit_target_free(&targets[i]);
 	free(targets);
+	rg_spf_free(o.spf);
+	rg_dns_free(o.dns);
+	free(o.dnsbl);
+	if (mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(worst))
+		worst = VERDICT_UNREACHABLE;
 	return verdict_exit_code(worst);
 }

@@ -7,6 +7,7 @@
 #include <libxml/xmlwriter.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define NS "urn:ietf:params:xml:ns:iodef-2.0"
@@ -27,13 +28,14 @@ const char *iodef_tlp_restriction(const char *tlp, const char **restriction)
 }
 
 /* Server bytes may be anything: XML 1.0 allows neither control characters
- * nor broken UTF-8. Keep printable ASCII, replace the rest with '?'. */
+ * nor broken UTF-8. Keep printable ASCII and newlines, replace the rest
+ * with '?'. */
 static char *xml_safe(const char *s)
 {
 	char *c = xstrdup(s);
 
 	for (char *p = c; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+		if (((unsigned char)*p < 0x20 && *p != '\n') || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	return c;
 }

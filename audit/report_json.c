@@ -65,6 +65,54 @@ static json_t *probe_json(const struct audit_probe *p)
 	return j;
 }
 
+static void dns_json(json_t *j, const struct audit_target *t)
+{
+	if (t->mx_host[0]) {
+		json_t *mx = json_object();
+
+		json_object_set_new(mx, "domain", json_string(t->mail_domain));
+		json_object_set_new(mx, "host", json_string(t->mx_host));
+		json_object_set_new(mx, "preference", t->mx_pref < 0 ? json_null() :
+		    json_integer(t->mx_pref));
+		json_object_set_new(mx, "implicit", json_boolean(t->mx_pref < 0));
+		json_object_set_new(j, "mx", mx);
+	}
+	if (!t->dns_checked)
+		return;
+	json_object_set_new(j, "ptr", t->ptr[0] ? jstr(t->ptr) : json_null());
+	json_object_set_new(j, "fcrdns", json_string(rg_fcrdns_name(t->fcrdns)));
+
+	json_t *bl = json_array();
+
+	for (size_t i = 0; i < t->ndnsbl; i++) {
+		const struct dnsbl_fact *f = &t->dnsbl[i];
+		json_t *e = json_object();
+
+		json_object_set_new(e, "zone", jstr(f->zone));
+		json_object_set_new(e, "listed", json_boolean(f->listed));
+		json_object_set_new(e, "status", json_string(rg_dns_status_name(f->status)));
+		if (f->listed) {
+			json_object_set_new(e, "codes", jstr(f->codes));
+			json_object_set_new(e, "reason", jstr(f->reason));
+		}
+		json_array_append_new(bl, e);
+	}
+	json_object_set_new(j, "dnsbl", bl);
+	if (t->spf_checked) {
+		json_t *spf = json_object();
+
+		json_object_set_new(spf, "domain", jstr(t->spf.domain));
+		json_object_set_new(spf, "result", json_string(rg_spf_result_name(t->spf.result)));
+		json_object_set_new(spf, "explanation", jstr(t->spf.explanation));
+		json_object_set_new(spf, "received_spf", jstr(t->spf.received_spf));
+		json_object_set_new(spf, "authorised_open_relay",
+		    json_boolean(t->spf_authorised_relay));
+		json_object_set_new(j, "spf", spf);
+	} else {
+		json_object_set_new(j, "spf", json_null());
+	}
+}
+
 void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out)
 {
 	json_t *j = json_object(), *tests = json_array();
@@ -85,6 +133,8 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 	json_object_set_new(j, "helo", json_string(o->helo));
 	json_object_set_new(j, "verdict", json_string(verdict_name(t->verdict)));
 	json_object_set_new(j, "verdict_reason", jstr(t->verdict_reason));
+	json_object_set_new(j, "severity", json_string(audit_severity(t)));
+	dns_json(j, t);
 	json_object_set_new(j, "exit_code", json_integer(verdict_exit_code(t->verdict)));
 	json_object_set_new(j, "sessions", json_integer(t->sessions));
 	json_object_set_new(j, "start", iso(&t->start));

@@ -28,6 +28,38 @@ static void print_transcript(const struct audit_target *t, FILE *out)
 		    t->tx[i].dir, t->tx[i].line);
 }
 
+static void print_dns(const struct audit_target *t, FILE *out)
+{
+	if (t->mx_host[0]) {
+		if (t->mx_pref < 0)
+			fprintf(out, "  MX:       %s has no MX; its own address (implicit MX)\n",
+			    t->mail_domain);
+		else
+			fprintf(out, "  MX:       %s MX %d %s\n", t->mail_domain, t->mx_pref,
+			    t->mx_host);
+	}
+	if (!t->dns_checked)
+		return;
+	fprintf(out, "  PTR:      %s (FCrDNS %s)\n", t->ptr[0] ? t->ptr : "-",
+	    rg_fcrdns_name(t->fcrdns));
+	for (size_t i = 0; i < t->ndnsbl; i++) {
+		const struct dnsbl_fact *f = &t->dnsbl[i];
+
+		if (f->listed)
+			fprintf(out, "  DNSBL:    %s: LISTED %s%s%s%s\n", f->zone, f->codes,
+			    f->reason[0] ? " \"" : "", f->reason, f->reason[0] ? "\"" : "");
+		else
+			fprintf(out, "  DNSBL:    %s: not listed%s%s%s\n", f->zone,
+			    rg_dns_status_temporary(f->status) ? " (lookup failed: " : "",
+			    rg_dns_status_temporary(f->status) ?
+			    rg_dns_status_name(f->status) : "",
+			    rg_dns_status_temporary(f->status) ? ")" : "");
+	}
+	if (t->spf_checked)
+		fprintf(out, "  SPF:      %s for %s: %s - %s\n", t->spf.domain, t->address[0] ?
+		    t->address : t->host, rg_spf_result_name(t->spf.result), t->spf.explanation);
+}
+
 void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out)
 {
 	char start[RG_TIME_ISO_LEN], finish[RG_TIME_ISO_LEN];
@@ -47,6 +79,7 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	    t->starttls_offered ? "offered, not used" : "not offered",
 	    t->tls_used ? t->tls_info : "", "");
 	fprintf(out, "  MTA:      %s\n", mta_name(t->mta));
+	print_dns(t, out);
 	fprintf(out, "  probes use domain %s, HELO %s\n\n", o->domain, o->helo);
 
 	for (size_t i = 0; i < t->nprobes; i++) {
@@ -68,6 +101,7 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 			    p->data_code, p->data_text);
 	}
 	fprintf(out, "\nVerdict: %s\n  %s\n", verdict_banner(t->verdict), t->verdict_reason);
+	fprintf(out, "Severity: %s\n", audit_severity(t));
 	if (t->verdict == VERDICT_OPEN_RELAY || t->verdict == VERDICT_INCONCLUSIVE) {
 		bool any = false;
 

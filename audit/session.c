@@ -131,6 +131,9 @@ void audit_target_free(struct audit_target *t)
 		free(t->tx[i].line);
 	free(t->tx);
 	free(t->probes);
+	free(t->dnsbl);
+	t->dnsbl = NULL;
+	t->ndnsbl = 0;
 	t->tx = NULL;
 	t->probes = NULL;
 	t->ntx = t->nprobes = 0;
@@ -400,8 +403,11 @@ static enum probe_step run_probe(struct audit_target *t, const struct audit_opts
 		snprintf(p->data_text, sizeof(p->data_text), "%s", r.text);
 		if (r.code == 354) {
 			/* Never send the final dot: drop the connection now. */
+			struct timeval now;
+
+			gettimeofday(&now, NULL);
 			p->data = DATA_TAKEN;
-			tx_record(t, &p->start, RG_TX_EVENT,
+			tx_record(t, &now, RG_TX_EVENT,
 			    "354 received: dropping the connection before end of data "
 			    "(RFC 5321 4.1.1.4: nothing is delivered)");
 			close_session(t, s, false);

@@ -1,36 +1,182 @@
 #!/bin/bash
-# scripts/demo.sh - run by `make demo`. Audits a private Postfix configured
-# as an open relay and one configured correctly, on loopback only, and shows
-# both reports. The evidence stays in $DEMO_OUT (default ./demo-out).
+# scripts/demo.sh - `make demo`: the 1997 open-relay incident and its fix,
+# reproduced on a private Postfix on loopback (REFERENCE.md section 1).
+#
+#   1. a Postfix that relays for anyone (mynetworks = 0.0.0.0/0), with
+#      relayguard-milter attached as in production, in log-only mode;
+#   2. relayguard-audit proves it is an open relay;
+#   3. a "spammer" at 127.0.0.2 relays a burst to unreachable outside
+#      domains with a forged sender: bounces and double bounces pile up for
+#      postmaster/root, the milter raises the bounce-storm alarm;
+#   4. the fix: the mynetworks line the auditor recommended, and the milter
+#      switched to enforce;
+#   5. the auditor again: closed; the spammer's next burst is refused 5.7.1.
+# Evidence goes to $DEMO_OUT (default ./demo-out): audit reports (text, JSON,
+# IODEF), the milter's event log, the bounce series, an HTML report.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 AUDIT=$BUILD/relayguard-audit
+REPORT=$BUILD/relayguard-report
 OUT=${DEMO_OUT:-$PWD/demo-out}
-mkdir -p "$OUT"
+N=${DEMO_N:-60}			# messages in the spammer's first burst
+# Never delete what is not ours: reuse $OUT only if a demo made it.
+if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
+	[ -f "$OUT/.relayguard-demo" ] || { echo "demo: $OUT exists and is not a demo directory" >&2; exit 1; }
+	rm -f "$OUT"/*
+fi
+mkdir -p "$OUT" && touch "$OUT/.relayguard-demo" || exit 1
 source tests/lib/postfix.sh
+source tests/milter/lib.sh
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+bold() { printf '\033[1m%s\033[0m\n' "$*"; }
+step() { printf '\n'; bold "== Step $1: $2"; }
+die() { echo "demo: $*" >&2; exit 1; }
+T0=$(rg_now_ms)
+elapsed() { local ms=$(( $(rg_now_ms) - T0 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+bounces() { echo $(( $(pf_log_count 'sender non-delivery notification') + \
+	$(pf_log_count 'postmaster non-delivery notification') )); }
+mailbox_kb() { du -sk "$PF_MAIL_DIR/root" 2>/dev/null | awk '{print $1}' | grep . || echo 0; }
 
-audit_profile() {	# PROFILE: start Postfix, audit from an untrusted address, stop
-	local prof=$1 rc=0
-	pf_start "$prof" >/dev/null || { echo "demo: cannot start Postfix ($prof)" >&2; exit 1; }
-	say "Postfix ($prof profile) on 127.0.0.1:$PF_PORT: $(postconf -c "$PF_CONF" -h mynetworks | sed 's/^/mynetworks = /')"
-	echo "relayguard-audit -s 127.0.0.2 -p $PF_PORT -d victim.example 127.0.0.1"
-	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -T 127.0.0.1 > "$OUT/audit-$prof.txt" || rc=$?
-	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -T -f json 127.0.0.1 > "$OUT/audit-$prof.json" || true
-	sed -n '1,/^  C2/p' "$OUT/audit-$prof.txt" | head -12
-	echo "  ... ($(grep -c '^  [A-Z][0-9]' "$OUT/audit-$prof.txt") probes, full report in $OUT/audit-$prof.txt)"
-	sed -n '/^Verdict:/,/^$/p;/^Recommended fix/,/^$/p' "$OUT/audit-$prof.txt"
-	echo "exit status $rc; messages that reached the next hop during the audit: $(pf_sink_count)"
-	pf_stop
-	return 0
+SERIES=$OUT/bounces.csv
+echo "seconds,phase,bounces" > "$SERIES"
+PHASE=storm
+sample() { echo "$(elapsed),$PHASE,$(bounces)" >> "$SERIES"; }
+
+audit() {	# NAME: audit from the outsider's address, keep text, JSON, IODEF
+	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -T 127.0.0.1 > "$OUT/audit-$1.txt"
+	local rc=$?
+	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -T -f json 127.0.0.1 > "$OUT/audit-$1.json"
+	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -f iodef --tlp amber 127.0.0.1 \
+		> "$OUT/audit-$1.iodef.xml"
+	return $rc
 }
 
-say "relayguard demo: is this mail server an open relay?"
-echo "Two private Postfix instances on loopback; the auditor connects from 127.0.0.2,"
-echo "an address neither of them trusts, as a stranger on the Internet would."
-audit_profile open
-audit_profile closed
-say "Evidence written to $OUT"
-ls -1 "$OUT"
+milter_conf() {	# MODE
+	sed -i "s/^Mode .*/Mode $1/" "$ML_DIR/relayguard.conf"
+}
+
+bold "relayguard demo: the 1997 spam-relay incident, reproduced on this machine (loopback only)"
+echo "A company's mail server relayed a US provider's spam; the undeliverable copies came back"
+echo "as ~100 MB of bounces to root. We rebuild that server, catch it, and close it."
+
+# --- 1 --------------------------------------------------------------------------
+step 1 "a mail server configured the way the abused one was"
+ml_start "Mode log-only
+BounceSummaryInterval 10" || die "relayguard-milter did not start: $(cat "$ML_DIR/milter.log" 2>/dev/null)"
+PF_SINK_MODE=reject PF_MAIN_EXTRA="smtpd_milters = unix:$ML_SOCK
+non_smtpd_milters = unix:$ML_SOCK
+internal_mail_filter_classes = bounce, notify
+notify_classes = resource, software, 2bounce
+milter_default_action = tempfail" pf_start open >/dev/null || die "cannot start Postfix"
+echo "Postfix $(postconf -d -h mail_version) on 127.0.0.1:$PF_PORT, myhostname $PF_MYHOSTNAME"
+echo "  mynetworks = $(postconf -c "$PF_CONF" -h mynetworks)   <- trusts the whole Internet"
+echo "  relayhost  = $(postconf -c "$PF_CONF" -h relayhost)   <- the 'Internet': answers 550 5.4.4 Host or domain name not found"
+echo "  notify_classes = resource, software, 2bounce   <- double bounces go to postmaster (root), as in 1997"
+echo "relayguard-milter (pid $ML_PID) attached as smtpd_milters and non_smtpd_milters, Mode log-only"
+
+# --- 2 --------------------------------------------------------------------------
+step 2 "relayguard-audit: is it an open relay?"
+echo "\$ relayguard-audit -s 127.0.0.2 -p $PF_PORT -d victim.example 127.0.0.1"
+audit before; rc=$?
+sed -n '/^Verdict:/,/^$/p' "$OUT/audit-before.txt"
+echo "exit status $rc (2 = open_relay). The decisive probe, as the server saw it:"
+jq -r '(.tests | map(select(.data=="taken")) | first) as $p |
+	[.transcript[]] as $tx |
+	([range(0; $tx|length) | select($tx[.].dir==">" and $tx[.].line==("MAIL FROM:"+$p.mail_from)
+		and $tx[.+2].line==("RCPT TO:"+$p.rcpt_to) and $tx[.].time >= $p.start)] | first) as $i |
+	$tx[$i:] | (map(.line | test("connection closed")) | index(true)) as $j |
+	.[0:$j+1][] | "  \(.time) \(.dir) \(.line)"' "$OUT/audit-before.json"
+sed -n '/^Recommended fix/,/^$/p' "$OUT/audit-before.txt"
+[ "$rc" = 2 ] || die "expected the open server to be found open (exit 2), got $rc"
+
+# --- 3 --------------------------------------------------------------------------
+step 3 "the spammer relays $N messages through it; watch root's mailbox"
+echo "127.0.0.2 sends $N messages, forged sender forged@spoofed.example, to user{i}@victim{1,2,3}.example"
+sample
+python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
+	--rcpt 'user{i}@victim{m}.example' --domains 3 --count "$N" --timeout 60 > "$OUT/spammer-1.txt" &
+spammer=$!
+storm_at=
+for _ in $(seq 240); do	# bounded: 240 x 0.25 s
+	sample
+	if [ -z "$storm_at" ] && grep -q '"event":"bounce-storm"' "$ML_DIR/events.jsonl" 2>/dev/null; then
+		storm_at=$(elapsed)
+		bold "  t=${storm_at}s  relayguard-milter: BOUNCE STORM"
+		jq -r 'select(.event=="bounce-storm") | "    \(.reason)\n    window \(.window_seconds) s, \(.count) bounces, clients: \([.original_clients[]?.value]|join(", ")), failed domains: \([.failed_domains[]?.value]|join(", ")), status \(.dominant_status) \(.dominant_diagnostic)"' "$ML_DIR/events.jsonl"
+	fi
+	b=$(bounces)
+	if [ $((${b} % 20)) -lt 3 ] || [ "$b" -ge $((2 * N)) ]; then
+		printf '  t=%ss  bounces+double bounces: %3d   root mailbox: %3d messages, %4s KB   queue: %d\n' \
+			"$(elapsed)" "$b" "$(pf_mailbox_count root)" "$(mailbox_kb)" "$(pf_queue_count)"
+	fi
+	[ "$b" -ge $((2 * N)) ] && [ -n "$storm_at" ] && break
+	sleep 0.25
+done
+wait "$spammer"
+echo "spammer: $(cat "$OUT/spammer-1.txt")"
+[ -n "$storm_at" ] || die "no bounce-storm event"
+storm_before=$(bounces)
+
+# --- 4 --------------------------------------------------------------------------
+step 4 "the fix, two ways"
+PHASE=fixed
+FIX_TIME=$(date +%Y-%m-%dT%H:%M:%S.%3N%:z)
+cat > "$OUT/fix-applied.txt" <<EOF
+# 1. relayguard.conf: the milter refuses unauthorised relaying itself
+#    (defence in depth: it holds even while the MTA is misconfigured)
+Mode enforce
+# 2. Postfix main.cf, as relayguard-audit recommended (127.0.0.2 plays the
+#    outside world here, so only 127.0.0.1 is "our network"):
+mynetworks = 127.0.0.1/32
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+EOF
+sed 's/^/  /' "$OUT/fix-applied.txt"
+milter_conf enforce
+kill -USR1 "$ML_PID"
+rg_retry 5 grep -q 'reload' "$ML_DIR/milter.log" && echo "  milter reloaded (SIGUSR1): Mode enforce"
+python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
+	--rcpt 'user{i}@victim{m}.example' --domains 3 --count 5 --timeout 30 -v > "$OUT/spammer-milter.txt" 2>&1
+echo "  Postfix still open, milter enforcing: spammer $(tail -1 "$OUT/spammer-milter.txt")"
+grep -m1 -o '5[0-9][0-9] 5\.7\.1[^"]*' "$OUT/spammer-milter.txt" | sed 's/^/    server says: /'
+pf_postconf "mynetworks = 127.0.0.1/32" >/dev/null || die "postconf failed"
+echo "  Postfix: mynetworks = $(postconf -c "$PF_CONF" -h mynetworks), reloaded"
+
+# --- 5 --------------------------------------------------------------------------
+step 5 "prove it closed"
+audit after; rc=$?
+sed -n '/^Verdict:/,/^$/p' "$OUT/audit-after.txt"
+echo "exit status $rc (0 = closed)"
+[ "$rc" = 0 ] || die "expected closed (exit 0) after the fix, got $rc"
+sample
+python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
+	--rcpt 'user{i}@victim{m}.example' --domains 3 --count 12 --timeout 30 -v > "$OUT/spammer-2.txt" 2>&1
+echo "the spammer's next burst: $(tail -1 "$OUT/spammer-2.txt")"
+grep -m1 -o '5[0-9][0-9] 5\.7\.1[^"]*' "$OUT/spammer-2.txt" | sed 's/^/  server says: /'
+for _ in $(seq 12); do sample; sleep 0.25; done
+echo "bounces before the fix: $storm_before, now: $(bounces) (no new ones)"
+echo "relay attempts the milter logged for 127.0.0.2 since the fix: $(jq -c --arg t "$FIX_TIME" 'select((.event|test("^relay_")) and .client_addr=="127.0.0.2" and .time >= $t)' "$ML_DIR/events.jsonl" | wc -l), e.g.:"
+jq -r --arg t "$FIX_TIME" 'select((.event|test("^relay_refused")) and .client_addr=="127.0.0.2" and .time >= $t) | "  \(.time) \(.event) client=\(.client_addr) helo=\(.helo) from=\(.sender) rcpt=\(.recipient): \(.reason)"' "$ML_DIR/events.jsonl" | sed -n '1p;$p'
+jq -r 'select(.event=="relay_summary") | "  milter summary: \(.reason)"' "$ML_DIR/events.jsonl" | tail -1
+
+
+# --- evidence -------------------------------------------------------------------
+cp "$ML_DIR/events.jsonl" "$OUT/milter-events.jsonl"
+cp "$PF_LOG" "$OUT/postfix-maillog"
+"$REPORT" --before "$OUT/audit-before.json" --after "$OUT/audit-after.json" \
+	--series "$SERIES" --fix "$OUT/fix-applied.txt" --storm "$OUT/milter-events.jsonl" \
+	> "$OUT/report.html" || die "relayguard-report failed"
+if xmllint --nonet --noout --schema ../shared/schemas/iodef/iodef-2.0-offline.xsd \
+	"$OUT/audit-before.iodef.xml" 2>/dev/null; then
+	echo "IODEF report validates against the IODEF 2.0 schema"
+fi
+if command -v chromium >/dev/null; then
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$(mktemp -d)" --window-size=1100,1500 \
+		--screenshot="$OUT/report.png" "file://$OUT/report.html" >/dev/null 2>&1
+fi
+ml_stop
+pf_stop
+step "done" "in $(elapsed) s; the evidence is in $OUT"
+ls -1 "$OUT" | sed 's/^/  /'

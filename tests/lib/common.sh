@@ -30,6 +30,8 @@
 #   rg_spawn LOG CMD...       start CMD in the background (stdout+stderr to LOG),
 #                             set RG_SPAWN_PID, and register rg_kill_pid for it.
 #                             Call it directly, not in $(...), or the PID is lost.
+#                             The process is a child of the test shell: never use a
+#                             bare "wait" (it would wait for it); use wait PID.
 #   rg_pid_alive PID          status 0 when PID runs (a zombie counts as gone: here
 #                             PID 1 reaps orphans only every second or two).
 #   rg_kill_pid PID [SECS]    SIGTERM, wait up to SECS (default 5), then SIGKILL;
@@ -39,6 +41,9 @@
 #   rg_now_ms                 milliseconds since the epoch.
 #   rg_diag TEXT...           print "# TEXT" to stdout (a TAP diagnostic).
 #   rg_die TEXT...            print "# FATAL: TEXT" and exit 1 (cleanups run).
+
+# Works under set -e / set -u / pipefail; tap_fail returns 1, though, so a script
+# under set -e stops at its first failed check (tests/run then reports it).
 
 [ -n "${RG_COMMON_SH_LOADED:-}" ] && return 0
 RG_COMMON_SH_LOADED=1
@@ -110,7 +115,7 @@ rg_pid_alive() {
 	local pid=$1 state
 	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
 	# Field 3 of /proc/PID/stat, after the parenthesised command name.
-	state=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+	state=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
 	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
@@ -185,15 +190,15 @@ rg_free_port() {
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
 		if ! mkdir "$RG_PORT_DIR/$port" 2>/dev/null; then
 			# Reserved: reclaim it only when its owner is dead.
-			owner=$(cat "$RG_PORT_DIR/$port/owner" 2>/dev/null)
+			owner=$(cat "$RG_PORT_DIR/$port/owner" 2>/dev/null) || true
 			if [ -n "$owner" ] && ! rg_pid_alive "$owner"; then
-				rm -rf "$RG_PORT_DIR/$port"
+				rm -rf "${RG_PORT_DIR:?}/$port"
 			fi
 			continue
 		fi
 		echo $$ >"$RG_PORT_DIR/$port/owner"
 		if rg__port_listening "$port" "$proto"; then
-			rm -rf "$RG_PORT_DIR/$port"
+			rm -rf "${RG_PORT_DIR:?}/$port"
 			continue
 		fi
 		echo "$port"
@@ -227,6 +232,7 @@ rg_wait_port() {
 	rg_retry "$secs" rg__listening_on "$host" "$port" "$proto"
 }
 
+# shellcheck disable=SC2016  # the script is meant for the inner bash
 rg_smtp_banner() {
 	local host=$1 port=$2 secs=${3:-5}
 	timeout "$secs" bash -c '

@@ -51,7 +51,13 @@ for i in range(count):
     try:
         s.rset()
         code, text = s.mail("<%s>" % a.sender if a.sender else "<>")
-        ok = [r for r in rcpts if s.rcpt("<%s>" % r)[0] // 100 == 2]
+        ok = []
+        for r in rcpts:
+            rc, rtext = s.rcpt("<%s>" % r)
+            if rc // 100 == 2:
+                ok.append(r)
+            elif a.v:
+                print("# %d RCPT %d %s" % (i, rc, rtext.decode(errors="replace")))
         if not ok:
             ref += 1
             continue
