@@ -7,7 +7,7 @@
  * Expectation action="harden-asset" carrying the recommended fix, and the
  * decisive transcript lines as Record/RecordData/RecordItem with their
  * times; other verdicts are purpose="reporting". restriction carries the
- * TLP level (--tlp). Validates against ../shared/schemas/iodef/.
+ * TLP level (--tlp). Validates against schemas/iodef/.
  */
 #ifndef RELAYGUARD_REPORT_IODEF_H
 #define RELAYGUARD_REPORT_IODEF_H

@@ -166,7 +166,7 @@ cp "$PF_LOG" "$OUT/postfix-maillog"
 "$REPORT" --before "$OUT/audit-before.json" --after "$OUT/audit-after.json" \
 	--series "$SERIES" --fix "$OUT/fix-applied.txt" --storm "$OUT/milter-events.jsonl" \
 	> "$OUT/report.html" || die "relayguard-report failed"
-if xmllint --nonet --noout --schema ../shared/schemas/iodef/iodef-2.0-offline.xsd \
+if xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd \
 	"$OUT/audit-before.iodef.xml" 2>/dev/null; then
 	echo "IODEF report validates against the IODEF 2.0 schema"
 fi

@@ -37,9 +37,9 @@ tap_like "$(jq -r 'select(.event=="relay_refused") | .client_addr' "$OUT/milter-
 	'^127\.0\.0\.2$' "relay attempts are logged with the spammer's address"
 
 tap_check "IODEF (before) is valid against the IODEF 2.0 schema" \
-	xmllint --nonet --noout --schema ../shared/schemas/iodef/iodef-2.0-offline.xsd "$OUT/audit-before.iodef.xml"
+	xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd "$OUT/audit-before.iodef.xml"
 tap_check "IODEF (after) is valid too" \
-	xmllint --nonet --noout --schema ../shared/schemas/iodef/iodef-2.0-offline.xsd "$OUT/audit-after.iodef.xml"
+	xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd "$OUT/audit-after.iodef.xml"
 x=$(xmllint --xpath 'string(//*[local-name()="Incident"]/@restriction)' "$OUT/audit-before.iodef.xml")
 tap_is "$x" amber "IODEF restriction carries the TLP level"
 x=$(xmllint --xpath 'string(//*[local-name()="Expectation"]/@action)' "$OUT/audit-before.iodef.xml")
