@@ -444,17 +444,14 @@ static size_t local_names(const struct audit_target *t, const char **names, size
 
 static void build_battery(struct audit_target *t, const struct audit_opts *o)
 {
-	char rnd_local[13], rnd_domain[13];
+	char token[13], rnd[16];
 	const char *names[8];
 	struct rg_probe_spec *specs;
 	struct rg_trick_params tp = {0};
 
-	rg_random_token(rnd_local, 12);
-	rg_random_token(rnd_domain, 12);
-	char rnd[40];
-
-	snprintf(rnd, sizeof(rnd), "rg%s", rnd_local);
-	(void)rnd_domain;
+	/* {R}: the accept-all control's local part and domain (under .invalid) */
+	rg_random_token(token, 12);
+	snprintf(rnd, sizeof(rnd), "rg%s", token);
 	tp.domain = o->domain;
 	tp.sender_domain = o->sender_domain;
 	tp.ip_literal = t->ip_literal;
