@@ -5,6 +5,7 @@
  * sample conf/relayguard.conf and relayguard.conf(5) follow this table.
  */
 #include "relayguard/config.h"
+#include "relayguard/dns.h"
 #include "relayguard/util.h"
 
 #include <ctype.h>
@@ -101,6 +102,36 @@ const struct rg_conf_key rg_config_schema[] = {
 	{"BounceHardLimitReply", RG_CONF_REPLY, "451 4.7.1 Too many bounces, try again later", NULL, 0, 0,
 	 F(bounce_hard_limit_reply), false, rg_config_check_tempfail,
 	 "reply to a bounce over BounceHardLimit (must be 4xx)"},
+	/* DNS: every DNS-based check is off by default (SPF, DNSBL, ReverseDNS) */
+	{"Nameservers", RG_CONF_STRING, NULL, NULL, 0, 0, F(nameservers), false, rg_config_check_nameservers,
+	 "nameservers to ask, \"IP[:PORT], ...\" ([v6]:port for IPv6), in order (unset: /etc/resolv.conf)"},
+	{"DNSTimeout", RG_CONF_SECONDS, "1.5", NULL, 100, 30000, F(dns_timeout), false, NULL,
+	 "seconds to wait for one reply from one nameserver"},
+	{"DNSRetries", RG_CONF_INT, "1", NULL, 0, 5, F(dns_retries), false, NULL,
+	 "extra rounds over the nameservers after the first"},
+	{"DNSBudget", RG_CONF_SECONDS, "4", NULL, 200, 8000, F(dns_budget), false, NULL,
+	 "seconds all DNS lookups of one MAIL FROM (SPF, DNSBL, reverse DNS) may take together; keep it far below sendmail's 10 s milter reply timeout"},
+	{"DNSBL", RG_CONF_DNSBL_LIST, "", NULL, 0, 0, F(dnsbl), false, NULL,
+	 "DNS blocklists to look the client up in: zone[:127.0.0.N][=log|reject] (default action log)"},
+	{"ReverseDNS", RG_CONF_BOOL, "no", NULL, 0, 0, F(reverse_dns), false, NULL,
+	 "look up the client's PTR name and forward-confirm it; both go into the decision log"},
+	/* SPF */
+	{"SPF", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf), false, NULL,
+	 "check SPF (RFC 7208) at MAIL FROM for untrusted, unauthenticated clients"},
+	{"SPFHeader", RG_CONF_ENUM, "received-spf", "received-spf|authentication-results|none", 0, 0, F(spf_header), false, NULL,
+	 "header that records the SPF result at the top of the message"},
+	{"AuthservID", RG_CONF_STRING, NULL, NULL, 0, 0, F(authserv_id), false, NULL,
+	 "this host's name in Authentication-Results and Received-SPF (unset: the host name)"},
+	{"SPFFail", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_fail), false, NULL,
+	 "what an SPF fail does: record (header and log), reject (550 5.7.23) or tempfail (451 4.7.23)"},
+	{"SPFSoftfail", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_softfail), false, NULL,
+	 "what an SPF softfail does (same values as SPFFail)"},
+	{"SPFTempError", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_temperror), false, NULL,
+	 "what an SPF temperror does: record, reject (550 5.7.24) or tempfail (451 4.7.24)"},
+	{"SPFPermError", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_permerror), false, NULL,
+	 "what an SPF permerror does (same values as SPFTempError)"},
+	{"SPFCheckTrusted", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf_check_trusted), false, NULL,
+	 "also check (and record, never refuse) mail from TrustedNetworks and authenticated clients"},
 };
 
 const size_t rg_config_schema_count = RG_NELEM(rg_config_schema);
@@ -166,6 +197,22 @@ int rg_config_check_tempfail(const char *v, char *err, size_t errlen)
 	if (v[0] != '4')
 		return set_err(err, errlen, "'%s': must be a 4xx reply", v);
 	return 0;
+}
+
+/* "IP[:PORT], ..." as rg_dns_new() takes it. */
+int rg_config_check_nameservers(const char *v, char *err, size_t errlen)
+{
+	char *copy = xstrdup(v), *save = NULL, *item, addr[64];
+	int port, rc = 0, n = 0;
+
+	for (item = strtok_r(copy, ", \t", &save); item != NULL && rc == 0;
+	    item = strtok_r(NULL, ", \t", &save), n++)
+		rc = rg_dns_parse_nameserver(item, addr, sizeof(addr), &port,
+		    err, errlen);
+	free(copy);
+	if (rc == 0 && n == 0)
+		return set_err(err, errlen, "no nameserver given");
+	return rc;
 }
 
 const struct rg_conf_key *rg_config_key_find(const char *name)
@@ -293,6 +340,24 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 	return 0;
 }
 
+/* Decimal seconds within [min, max] milliseconds. */
+static int parse_seconds(const struct rg_conf_key *k, const char *value,
+    double *out, const char *file, int line, char *err, size_t errlen)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(value, &end);
+	if (*value == '\0' || *end != '\0' || errno != 0 || !(d >= 0) ||
+	    d * 1000 < (double)k->min || d * 1000 > (double)k->max)
+		return set_err(err, errlen, "%s:%d: %s: '%s' is not a number of "
+		    "seconds in %g..%g", file, line, k->name, value,
+		    (double)k->min / 1000, (double)k->max / 1000);
+	*out = d;
+	return 0;
+}
+
 /* Store value for key k into c. 0, or -1 with "file:line: ..." in err. */
 static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
     const char *value, const char *file, int line, char *err, size_t errlen)
@@ -350,6 +415,13 @@ static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
 			return set_err(err, errlen, "%s:%d: %s: %s", file, line,
 			    k->name, msg);
 		return 0;
+	case RG_CONF_SECONDS:
+		return parse_seconds(k, value, field, file, line, err, errlen);
+	case RG_CONF_DNSBL_LIST:
+		if (rg_dnsbl_list_parse(field, value, file, line, msg,
+		    sizeof(msg)) != 0)
+			return set_err(err, errlen, "%s (%s)", msg, k->name);
+		return 0;
 	}
 	return set_err(err, errlen, "%s:%d: %s: internal error: bad type",
 	    file, line, k->name);
@@ -357,7 +429,8 @@ static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
 
 static bool is_list(const struct rg_conf_key *k)
 {
-	return k->type == RG_CONF_CIDR_LIST || k->type == RG_CONF_DOMAIN_LIST;
+	return k->type == RG_CONF_CIDR_LIST || k->type == RG_CONF_DOMAIN_LIST ||
+	    k->type == RG_CONF_DNSBL_LIST;
 }
 
 static char *trim(char *s)
@@ -524,10 +597,15 @@ void rg_config_unref(struct rg_config *c)
 		case RG_CONF_REPLY:
 			free(((struct rg_reply *)field)->text);
 			break;
+		case RG_CONF_DNSBL_LIST:
+			rg_dnsbl_list_free(field);
+			break;
 		default:
 			break;
 		}
 	}
+	if (c->runtime != NULL && c->runtime_free != NULL)
+		c->runtime_free(c->runtime);
 	free(c->path);
 	free(c);
 }

@@ -30,6 +30,11 @@
  * brackets, "" for the null sender - REFERENCE.md 3) and "inbound" for
  * bounces received over SMTP. Generated bounces are never rejected or
  * tempfailed; inbound ones only over BounceHardLimit.
+ *
+ * SPF, DNSBL and reverse DNS (mailauth.c) hook in at MAIL FROM (which then
+ * needs a reply: SMFIP_NR_MAIL is not asked for with SPF on), RCPT (a
+ * DNSBL reject) and end-of-message (the SPF header: a message with one
+ * pending is not accepted at DATA).
  */
 #include "milter.h"
 #include "relayguard/bounce.h"
@@ -51,30 +56,6 @@
 struct rg_client_counter *milter_clients;
 struct bounce_sensor *milter_bounce_generated, *milter_bounce_inbound;
 
-struct conn {
-	struct rg_config *conf;
-	bool have_addr;			/* false: local submission */
-	struct sockaddr_storage addr;
-	char client_addr[INET6_ADDRSTRLEN];
-	char client_name[256];
-	char helo[256];
-	char sender[512];
-	char auth[256];
-	char queue_id[64];
-	unsigned long nr;		/* negotiated SMFIP_NR_* */
-	bool can_skip;			/* SMFIP_SKIP negotiated */
-	bool bounce_stages;		/* headers/body negotiated for the sensor */
-	bool local_conn;		/* "localhost" or no socket: maybe internal */
-	char myhostname[256];		/* macro j */
-	/* the current message */
-	enum bounce_sender sender_kind;
-	bool candidate;			/* a bounce candidate */
-	bool internal;			/* made by the MTA itself (non_smtpd) */
-	bool content_seen;
-	unsigned nrcpt;			/* recipients accepted */
-	char first_rcpt[512];
-	struct dsn_parser *dsn;
-};
 
 static int warned_symlist, warned_rcpt_rej;
 
@@ -113,8 +94,10 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	const unsigned long skip = sensor ? SMFIP_NOEOH | SMFIP_NOUNKNOWN :
 	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
 	    SMFIP_NODATA;
+	const bool spf = c->conf != NULL && c->conf->spf;
+	/* SPF may refuse MAIL FROM: then MAIL needs a reply */
 	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO |
-	    SMFIP_NR_MAIL | (sensor ? SMFIP_NR_HDR : 0);
+	    (spf ? 0 : SMFIP_NR_MAIL) | (sensor ? SMFIP_NR_HDR : 0);
 
 	(void)f2;
 	(void)f3;
@@ -126,6 +109,8 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	c->bounce_stages = sensor;
 	if (sensor)
 		*pf0 |= f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
+	if (spf && c->conf->spf_header != RG_SPF_HEADER_NONE)
+		*pf0 |= f0 & SMFIF_ADDHDRS;
 	if (f1 & SMFIP_RCPT_REJ)
 		*pf1 |= SMFIP_RCPT_REJ;
 	else if (__atomic_exchange_n(&warned_rcpt_rej, 1, __ATOMIC_RELAXED) == 0)
@@ -198,6 +183,7 @@ static void message_reset(struct conn *c)
 	c->sender_kind = BOUNCE_SENDER_NORMAL;
 	c->nrcpt = 0;
 	c->first_rcpt[0] = '\0';
+	c->spf_done = false;
 }
 
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
@@ -217,6 +203,12 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	c->queue_id[0] = '\0';
 	copy_macro(ctx, "{auth_authen}", c->auth, sizeof(c->auth));
 	copy_macro(ctx, "i", c->queue_id, sizeof(c->queue_id));
+	if (c->conf->runtime != NULL) {
+		sfsistat rc = mailauth_envfrom(ctx, c);
+
+		if (rc != SMFIS_CONTINUE)
+			return rc;
+	}
 	return no_reply(c, SMFIP_NR_MAIL);
 }
 
@@ -225,10 +217,13 @@ static double now_mono(void)
 	return rg_now();
 }
 
-static void record(const struct conn *c, const char *event, const char *action,
-    const char *rcpt, const char *reason)
+void milter_record(const struct conn *c, const char *event, const char *action,
+    const char *rcpt, const char *reason, const struct rg_event_field *extra,
+    size_t nextra)
 {
-	char line[2048];
+	char line[3072];
+	struct rg_event_field fields[12];
+	size_t n = 0;
 	struct rg_event ev = {
 		.event = event, .action = action,
 		.client_addr = c->client_addr, .client_name = c->client_name,
@@ -236,11 +231,27 @@ static void record(const struct conn *c, const char *event, const char *action,
 		.auth_authen = c->auth[0] ? c->auth : NULL, .reason = reason,
 		.queue_id = c->queue_id[0] ? c->queue_id : NULL,
 		.mode = rg_config_enum_name("Mode", c->conf->mode),
+		.fields = fields,
 	};
 
+	for (size_t i = 0; i < nextra && n < RG_NELEM(fields) - 2; i++)
+		fields[n++] = extra[i];
+	if (c->client_checked && c->conf->reverse_dns) {
+		fields[n++] = (struct rg_event_field){.key = "ptr",
+		    .str = c->ptr[0] ? c->ptr : "none"};
+		fields[n++] = (struct rg_event_field){.key = "fcrdns",
+		    .str = rg_fcrdns_name(c->fcrdns)};
+	}
+	ev.nfields = n;
 	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
 	if (rg_eventlog_write(&ev) != 0)
 		msg_warn("event log write failed");
+}
+
+static void record(const struct conn *c, const char *event, const char *action,
+    const char *rcpt, const char *reason)
+{
+	milter_record(c, event, action, rcpt, reason, NULL, 0);
 }
 
 /* "<rcpt>: text" for smfi_setreply: '%' doubled, control bytes replaced. */
@@ -308,6 +319,9 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 			    "uses its default reject text", c->client_addr);
 		return SMFIS_REJECT;
 	}
+	if (!mta_rejected && c->dnsbl_reject &&
+	    mailauth_envrcpt(ctx, c, rcpt) == SMFIS_REJECT)
+		return SMFIS_REJECT;
 	if (!mta_rejected && c->nrcpt++ == 0)
 		strlcpy_rg(c->first_rcpt, rcpt, sizeof(c->first_rcpt));
 	if (!mta_rejected && d.basis == RELAY_BASIS_AUTHENTICATED && d.relaying)
@@ -333,7 +347,7 @@ static sfsistat cb_data(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (!c->candidate)
+	if (!c->candidate && !mailauth_wants_eom(c))
 		return SMFIS_ACCEPT;	/* ordinary mail: nothing more to see */
 	if (c->sender_kind == BOUNCE_SENDER_NULL && c->nrcpt > 1)
 		null_sender_anomaly(c);
@@ -466,6 +480,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 			null_sender_anomaly(c);
 		rc = bounce_eom(ctx, c);
 	}
+	if (rc == SMFIS_CONTINUE && mailauth_wants_eom(c))
+		mailauth_eom(ctx, c);
 	message_reset(c);
 	return rc;
 }

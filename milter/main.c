@@ -173,6 +173,12 @@ static void reload(void)
 		    err);
 		return;
 	}
+	if (milter_dns_attach(next, err, sizeof(err)) != 0) {
+		msg_error("reload refused, keeping the running configuration: %s",
+		    err);
+		rg_config_unref(next);
+		return;
+	}
 	if (next->event_log != NULL &&
 	    rg_eventlog_open(next->event_log, err, sizeof(err)) != 0) {
 		msg_error("reload refused, keeping the running configuration: %s",
@@ -207,8 +213,9 @@ static void reload(void)
 		bounce_sensor_set_limits(milter_bounce_generated, &l);
 		bounce_sensor_set_limits(milter_bounce_inbound, &l);
 	}
-	msg_info("reloaded %s: mode=%s", config_path,
-	    rg_config_enum_name("Mode", next->mode));
+	msg_info("reloaded %s: mode=%s spf=%s dnsbl=%zu reverse_dns=%s", config_path,
+	    rg_config_enum_name("Mode", next->mode), next->spf ? "yes" : "no",
+	    next->dnsbl.n, next->reverse_dns ? "yes" : "no");
 	rg_config_install(next);
 }
 
@@ -311,6 +318,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (milter_dns_attach(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", config_path, err);
+		rg_config_unref(c);
+		return 1;
+	}
 	if (test)
 		check_only(c);
 	if (c->log_verbose)
@@ -348,8 +360,12 @@ int main(int argc, char **argv)
 
 	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
 		msg_fatal("cannot start the signal thread");
-	msg_info("starting: socket=%s mode=%s config=%s", c->socket,
-	    rg_config_enum_name("Mode", c->mode), config_path);
+	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
+	    "reverse_dns=%s nameservers=%s", c->socket,
+	    rg_config_enum_name("Mode", c->mode), config_path,
+	    c->spf ? "yes" : "no", c->dnsbl.n, c->reverse_dns ? "yes" : "no",
+	    c->runtime ? rg_dns_describe(((struct milter_dns *)c->runtime)->dns) :
+	    "-");
 	rc = smfi_main();
 	msg_info("stopping (smfi_main returned %d)", rc);
 

@@ -9,16 +9,71 @@
  * Bounces are counted by two bounce sensors (bounce.h): those the MTA
  * generated itself and those received over SMTP; the signal thread calls
  * milter_bounce_tick() once a second for storm summaries and ends.
+ *
+ * The DNS-based checks (mailauth.c: SPF, DNSBL, reverse DNS) run at MAIL
+ * FROM over one resolver and one SPF server that belong to the config
+ * (struct milter_dns hangs off rg_config.runtime, so a reload brings a new
+ * resolver and the old one goes with the last connection that holds the
+ * old config).
  */
 #ifndef RELAYGUARD_MILTER_H
 #define RELAYGUARD_MILTER_H
 
 #include <libmilter/mfapi.h>
 
+#include "relayguard/bounce.h"
+#include "relayguard/config.h"
+#include "relayguard/dns.h"
+#include "relayguard/dsn.h"
 #include "relayguard/eventlog.h"
+#include "relayguard/spf.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 
 #define RG_MILTER_NAME		"relayguard-milter"
 #define RG_MILTER_VERSION	"0.1.0"
+
+/* Per MTA connection (smfi_setpriv), freed in xxfi_close. */
+struct conn {
+	struct rg_config *conf;
+	bool have_addr;			/* false: local submission */
+	struct sockaddr_storage addr;
+	char client_addr[INET6_ADDRSTRLEN];
+	char client_name[256];
+	char helo[256];
+	char sender[512];
+	char auth[256];
+	char queue_id[64];
+	unsigned long nr;		/* negotiated SMFIP_NR_* */
+	bool can_skip;			/* SMFIP_SKIP negotiated */
+	bool bounce_stages;		/* headers/body negotiated for the sensor */
+	bool local_conn;		/* "localhost" or no socket: maybe internal */
+	char myhostname[256];		/* macro j */
+	/* the current message */
+	enum bounce_sender sender_kind;
+	bool candidate;			/* a bounce candidate */
+	bool internal;			/* made by the MTA itself (non_smtpd) */
+	bool content_seen;
+	unsigned nrcpt;			/* recipients accepted */
+	char first_rcpt[512];
+	struct dsn_parser *dsn;
+	/* DNS-based checks (mailauth.c) */
+	bool client_checked;		/* PTR and DNSBL done (once per connection) */
+	char ptr[RG_DNS_NAME_MAX];	/* PTR name, "" none, "unknown" temperror */
+	enum rg_fcrdns fcrdns;
+	bool dnsbl_reject;		/* a DNSBL listing with action reject */
+	char dnsbl_zone[RG_DNS_NAME_MAX];	/* the zone that rejects */
+	bool spf_done;			/* this message was SPF-checked */
+	struct rg_spf_result spf;
+};
+
+/* The resolver and SPF server of one config (rg_config.runtime). */
+struct milter_dns {
+	struct rg_dns *dns;
+	struct rg_spf *spf;
+};
 
 extern struct smfiDesc milter_desc;
 extern struct rg_client_counter *milter_clients;
@@ -28,5 +83,24 @@ extern struct bounce_sensor *milter_bounce_generated, *milter_bounce_inbound;
 void milter_summary(double now);
 /* Bounce-storm summaries and end events that are due. */
 void milter_bounce_tick(double now);
+
+/* One event: a key=value log line and a JSON line in the EventLog, with
+ * the client's PTR/FCrDNS when ReverseDNS is on. */
+void milter_record(const struct conn *c, const char *event, const char *action,
+    const char *rcpt, const char *reason, const struct rg_event_field *extra,
+    size_t nextra);
+
+/* mailauth.c: build c's resolver and SPF server when a DNS-based check is
+ * on (c->runtime); 0, or -1 with err. */
+int milter_dns_attach(struct rg_config *c, char *err, size_t errlen);
+/* At MAIL FROM: reverse DNS and DNSBL (first MAIL of the connection), SPF;
+ * the SPF policy's verdict (SMFIS_CONTINUE, _REJECT, _TEMPFAIL). */
+sfsistat mailauth_envfrom(SMFICTX *ctx, struct conn *c);
+/* At RCPT: SMFIS_REJECT (reply set) for a client a DNSBL rejects. */
+sfsistat mailauth_envrcpt(SMFICTX *ctx, struct conn *c, const char *rcpt);
+/* At end of message: the SPF header. */
+void mailauth_eom(SMFICTX *ctx, struct conn *c);
+/* True when the message needs the end-of-message stage for a header. */
+bool mailauth_wants_eom(const struct conn *c);
 
 #endif

@@ -42,6 +42,8 @@ enum rg_conf_type {
 	RG_CONF_CIDR_LIST,
 	RG_CONF_DOMAIN_LIST,
 	RG_CONF_REPLY,
+	RG_CONF_SECONDS,	/* decimal seconds ("1.5"), a double; min/max in ms */
+	RG_CONF_DNSBL_LIST,	/* "zone[:127.0.0.N][=log|reject]" items */
 };
 
 /* Mode values (index into the Mode enum row). */
@@ -51,6 +53,35 @@ struct rg_reply {
 	char code[4];		/* "554" */
 	char xcode[16];		/* "5.7.1" or "" */
 	char *text;		/* "Relay access denied" */
+};
+
+/* SPFFail, SPFSoftfail, SPFTempError, SPFPermError values. */
+enum rg_spf_action {
+	RG_SPF_ACTION_RECORD = 0,	/* header and log only */
+	RG_SPF_ACTION_REJECT = 1,	/* 550 5.7.23 / 5.7.24 at MAIL FROM */
+	RG_SPF_ACTION_TEMPFAIL = 2,	/* 451 4.7.23 / 4.7.24 at MAIL FROM */
+};
+
+/* SPFHeader values. */
+enum rg_spf_header {
+	RG_SPF_HEADER_RECEIVED_SPF = 0,
+	RG_SPF_HEADER_AUTH_RESULTS = 1,
+	RG_SPF_HEADER_NONE = 2,
+};
+
+enum rg_dnsbl_action { RG_DNSBL_LOG = 0, RG_DNSBL_REJECT = 1 };
+
+/* One DNSBL item: a listing of the client in zone (with return code code,
+ * or any code in 127.0.0.0/8 when code is "") leads to action. */
+struct rg_dnsbl {
+	char *zone;
+	char code[16];
+	int action;			/* enum rg_dnsbl_action */
+};
+
+struct rg_dnsbl_list {
+	size_t n;
+	struct rg_dnsbl *v;
 };
 
 struct rg_config {
@@ -87,6 +118,26 @@ struct rg_config {
 	int bounce_storm_action;	/* enum rg_bounce_action */
 	long bounce_hard_limit;		/* 0: off */
 	struct rg_reply bounce_hard_limit_reply;
+	/* DNS (dns.h): resolver, DNSBL, reverse DNS */
+	char *nameservers;		/* NULL: /etc/resolv.conf */
+	double dns_timeout;		/* seconds per try per nameserver */
+	long dns_retries;
+	double dns_budget;		/* seconds of DNS per MAIL stage at most */
+	struct rg_dnsbl_list dnsbl;
+	bool reverse_dns;
+	/* SPF (spf.h) */
+	bool spf;
+	int spf_header;			/* enum rg_spf_header */
+	char *authserv_id;		/* NULL: the host name */
+	int spf_fail, spf_softfail;	/* enum rg_spf_action */
+	int spf_temperror, spf_permerror;
+	bool spf_check_trusted;
+
+	/* Not from the file: what a front end builds from this config (the
+	 * milter's resolver and SPF server), freed with it by
+	 * runtime_free(runtime) when the last reference goes. */
+	void *runtime;
+	void (*runtime_free)(void *runtime);
 };
 
 /* BounceStormAction values. */
@@ -114,6 +165,12 @@ int rg_config_check_socket(const char *value, char *err, size_t errlen);
 int rg_config_check_user(const char *value, char *err, size_t errlen);
 int rg_config_check_abspath(const char *value, char *err, size_t errlen);
 int rg_config_check_tempfail(const char *value, char *err, size_t errlen);
+int rg_config_check_nameservers(const char *value, char *err, size_t errlen);
+
+/* Parse DNSBL items into list (accumulates). 0, or -1 with err. */
+int rg_dnsbl_list_parse(struct rg_dnsbl_list *list, const char *value,
+    const char *file, int line, char *err, size_t errlen);
+void rg_dnsbl_list_free(struct rg_dnsbl_list *list);
 
 extern const struct rg_conf_key rg_config_schema[];
 extern const size_t rg_config_schema_count;

@@ -267,6 +267,68 @@ static void test_load_file_and_refcount(void **state)
 	rg_config_install(NULL);
 }
 
+/* The DNS/SPF keys (issue 5): defaults, seconds, DNSBL items. */
+static void test_dns_keys(void **state)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+		const char *err_has;
+	} cases[] = {
+		{"DNSTimeout 0.5", true, NULL},
+		{"DNSTimeout 0.05", false, "DNSTimeout: '0.05' is not a number of seconds in 0.1..30"},
+		{"DNSTimeout 1s", false, "not a number of seconds"},
+		{"DNSBudget 9", false, "DNSBudget: '9'"},
+		{"Nameservers 127.0.0.1:5353, [::1]:53", true, NULL},
+		{"Nameservers 127.0.0.1:99999", false, "Nameservers"},
+		{"DNSBL bl.example", true, NULL},
+		{"DNSBL bl.example:127.0.0.2=reject, x.example=log", true, NULL},
+		{"DNSBL bl.example=drop", false, "action must be log or reject"},
+		{"DNSBL bl.example:192.0.2.1", false, "127.0.0.0/8"},
+		{"DNSBL nodot", false, "not a DNSBL zone name"},
+		{"SPFFail reject", true, NULL},
+		{"SPFFail bounce", false, "record|reject|tempfail"},
+		{"SPFHeader authentication-results", true, NULL},
+	};
+	char err[RG_CONFIG_ERRLEN];
+	struct rg_config *c;
+
+	(void)state;
+	c = rg_config_parse_string("", "empty.conf", err, sizeof(err));
+	assert_non_null(c);
+	assert_false(c->spf);
+	assert_false(c->reverse_dns);
+	assert_int_equal(c->dnsbl.n, 0);
+	assert_null(c->nameservers);
+	assert_true(c->dns_timeout == 1.5);
+	assert_int_equal(c->dns_retries, 1);
+	assert_true(c->dns_budget == 4.0);
+	assert_int_equal(c->spf_header, RG_SPF_HEADER_RECEIVED_SPF);
+	assert_int_equal(c->spf_fail, RG_SPF_ACTION_RECORD);
+	rg_config_unref(c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		c = rg_config_parse_string(cases[i].text, "t.conf", err, sizeof(err));
+		if (cases[i].ok != (c != NULL))
+			fail_msg("%s: %s", cases[i].text, c ? "accepted" : err);
+		if (c == NULL && strstr(err, cases[i].err_has) == NULL)
+			fail_msg("%s: error '%s' lacks '%s'", cases[i].text, err,
+			    cases[i].err_has);
+		rg_config_unref(c);
+	}
+	c = rg_config_parse_string("DNSBL bl.example:127.0.0.2=reject\n"
+	    "DNSBL BL.example.\n", "t.conf", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->dnsbl.n, 2);
+	assert_string_equal(c->dnsbl.v[0].zone, "bl.example");
+	assert_string_equal(c->dnsbl.v[0].code, "127.0.0.2");
+	assert_int_equal(c->dnsbl.v[0].action, RG_DNSBL_REJECT);
+	assert_string_equal(c->dnsbl.v[1].zone, "bl.example");
+	assert_string_equal(c->dnsbl.v[1].code, "");
+	assert_int_equal(c->dnsbl.v[1].action, RG_DNSBL_LOG);
+	rg_config_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_reply_forms),
 		cmocka_unit_test(test_schema_sane),
 		cmocka_unit_test(test_load_file_and_refcount),
+		cmocka_unit_test(test_dns_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
