@@ -28,6 +28,7 @@ fi
 mkdir -p "$OUT" && touch "$OUT/.relayguard-demo" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
+source tests/lib/dns.sh
 
 bold() { printf '\033[1m%s\033[0m\n' "$*"; }
 step() { printf '\n'; bold "== Step $1: $2"; }
@@ -43,12 +44,13 @@ echo "seconds,phase,bounces" > "$SERIES"
 PHASE=storm
 sample() { echo "$(elapsed),$PHASE,$(bounces)" >> "$SERIES"; }
 
-audit() {	# NAME: audit from the outsider's address, keep text, JSON, IODEF
-	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -T 127.0.0.1 > "$OUT/audit-$1.txt"
+audit() {	# NAME: audit the company's mail domain from the outsider's address
+	local a=(-s 127.0.0.2 -p "$PF_PORT" -d victim.example --mx --nameserver "$DNS_NS"
+		--dnsbl bl.example site.example)
+	"$AUDIT" -T "${a[@]}" > "$OUT/audit-$1.txt"
 	local rc=$?
-	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -T -f json 127.0.0.1 > "$OUT/audit-$1.json"
-	"$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -f iodef --tlp amber 127.0.0.1 \
-		> "$OUT/audit-$1.iodef.xml"
+	"$AUDIT" -T -f json "${a[@]}" > "$OUT/audit-$1.json"
+	"$AUDIT" -f iodef --tlp amber "${a[@]}" > "$OUT/audit-$1.iodef.xml"
 	return $rc
 }
 
@@ -62,6 +64,10 @@ echo "as ~100 MB of bounces to root. We rebuild that server, catch it, and close
 
 # --- 1 --------------------------------------------------------------------------
 step 1 "a mail server configured the way the abused one was"
+dns_start scripts/demo-dns/site.example.zone scripts/demo-dns/127.zone \
+	scripts/demo-dns/bl.example.zone >/dev/null || die "cannot start the local DNS (nsd)"
+echo "local DNS: NSD on $DNS_NS serving site.example (MX mail.site.example = 127.0.0.1,"
+echo "  SPF \"v=spf1 mx -all\"), its reverse zone and a blocklist bl.example - nothing leaves the machine"
 ml_start "Mode log-only
 BounceSummaryInterval 10" || die "relayguard-milter did not start: $(cat "$ML_DIR/milter.log" 2>/dev/null)"
 PF_SINK_MODE=reject PF_MAIN_EXTRA="smtpd_milters = unix:$ML_SOCK
@@ -77,8 +83,9 @@ echo "relayguard-milter (pid $ML_PID) attached as smtpd_milters and non_smtpd_mi
 
 # --- 2 --------------------------------------------------------------------------
 step 2 "relayguard-audit: is it an open relay?"
-echo "\$ relayguard-audit -s 127.0.0.2 -p $PF_PORT -d victim.example 127.0.0.1"
+echo "\$ relayguard-audit -s 127.0.0.2 -p $PF_PORT -d victim.example --mx --nameserver $DNS_NS --dnsbl bl.example site.example"
 audit before; rc=$?
+grep -E '^  (MX|PTR|DNSBL|SPF): ' "$OUT/audit-before.txt"
 sed -n '/^Verdict:/,/^$/p' "$OUT/audit-before.txt"
 echo "exit status $rc (2 = open_relay). The decisive probe, as the server saw it:"
 jq -r '(.tests | map(select(.data=="taken")) | first) as $p |
@@ -178,5 +185,6 @@ if command -v chromium >/dev/null; then
 fi
 ml_stop
 pf_stop
+dns_stop
 step "done" "in $(elapsed) s; the evidence is in $OUT"
 ls -1 "$OUT" | sed 's/^/  /'
