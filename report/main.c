@@ -221,32 +221,39 @@ static void chart(FILE *out, const struct sample *s, size_t n)
 #undef Y
 }
 
+/* The events a reader needs: storms and their summaries, the per-client
+ * relay summaries, and the first few refusals; the rest is in the log. */
 static void storm_events(FILE *out, const char *path)
 {
 	FILE *f = path ? fopen(path, "r") : NULL;
 	char line[8192];
-	int shown = 0;
+	int shown = 0, refusals = 0;
 
 	if (f == NULL)
 		return;
 	fprintf(out, "<h2>What the milter said</h2><ul class=\"events\">\n");
-	while (fgets(line, sizeof(line), f) && shown < 20) {
+	while (fgets(line, sizeof(line), f) && shown < 25) {
 		json_error_t err;
 		json_t *e = json_loads(line, 0, &err);
 		const char *ev;
+		bool want;
 
 		if (e == NULL)
 			continue;
 		ev = jget(e, "event");
-		if (strstr(ev, "storm") || strstr(ev, "relay")) {
-			char *dump = json_dumps(e, JSON_COMPACT);
-
-			fprintf(out, "<li><b>");
+		want = strstr(ev, "storm") || strcmp(ev, "relay_summary") == 0 ||
+		    strcmp(ev, "spoofing") == 0 || strncmp(ev, "dnsbl", 5) == 0 ||
+		    (strcmp(ev, "relay_refused") == 0 && refusals++ < 3);
+		if (want) {
+			fprintf(out, "<li><span class=\"small\">");
+			html_escape(out, jget(e, "time"));
+			fprintf(out, "</span> <b>");
 			html_escape(out, ev);
-			fprintf(out, "</b> <code>");
-			html_escape(out, dump);
-			fprintf(out, "</code></li>\n");
-			free(dump);
+			fprintf(out, "</b> ");
+			html_escape(out, jget(e, "client_addr"));
+			fprintf(out, " &ndash; ");
+			html_escape(out, jget(e, "reason"));
+			fprintf(out, "</li>\n");
 			shown++;
 		}
 		json_decref(e);

@@ -80,11 +80,13 @@ echo "  mynetworks = $(postconf -c "$PF_CONF" -h mynetworks)   <- trusts the who
 echo "  relayhost  = $(postconf -c "$PF_CONF" -h relayhost)   <- the 'Internet': answers 550 5.4.4 Host or domain name not found"
 echo "  notify_classes = resource, software, 2bounce   <- double bounces go to postmaster (root), as in 1997"
 echo "relayguard-milter (pid $ML_PID) attached as smtpd_milters and non_smtpd_milters, Mode log-only"
+sample
 
 # --- 2 --------------------------------------------------------------------------
 step 2 "relayguard-audit: is it an open relay?"
 echo "\$ relayguard-audit -s 127.0.0.2 -p $PF_PORT -d victim.example --mx --nameserver $DNS_NS --dnsbl bl.example site.example"
 audit before; rc=$?
+sample
 grep -E '^  (MX|PTR|DNSBL|SPF): ' "$OUT/audit-before.txt"
 sed -n '/^Verdict:/,/^$/p' "$OUT/audit-before.txt"
 echo "exit status $rc (2 = open_relay). The decisive probe, as the server saw it:"
