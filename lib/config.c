@@ -21,16 +21,6 @@
 #include <strings.h>
 #include <syslog.h>
 
-__attribute__((format(printf, 3, 4)))
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 #define F(field) offsetof(struct rg_config, field)
 
@@ -147,7 +137,7 @@ int rg_config_check_socket(const char *v, char *err, size_t errlen)
 	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
 		p = strchr(v, ':') + 1;
 		if (*p != '/')
-			return set_err(err, errlen, "'%s': the socket path must "
+			return rg_set_err(err, errlen, "'%s': the socket path must "
 			    "be absolute", v);
 		return 0;
 	}
@@ -157,11 +147,11 @@ int rg_config_check_socket(const char *v, char *err, size_t errlen)
 		if (end == p || port < 1 || port > 65535 ||
 		    (*end != '\0' && *end != '@') ||
 		    (*end == '@' && end[1] == '\0'))
-			return set_err(err, errlen, "'%s': expected inet:PORT@HOST "
+			return rg_set_err(err, errlen, "'%s': expected inet:PORT@HOST "
 			    "with PORT 1..65535", v);
 		return 0;
 	}
-	return set_err(err, errlen, "'%s': expected unix:/path, inet:port@host "
+	return rg_set_err(err, errlen, "'%s': expected unix:/path, inet:port@host "
 	    "or inet6:port@host", v);
 }
 
@@ -174,28 +164,28 @@ int rg_config_check_user(const char *v, char *err, size_t errlen)
 	char tmp[4096];
 
 	if (strlcpy_rg(buf, v, sizeof(buf)) >= sizeof(buf))
-		return set_err(err, errlen, "user name too long");
+		return rg_set_err(err, errlen, "user name too long");
 	if ((colon = strchr(buf, ':')) != NULL)
 		*colon++ = '\0';
 	if (getpwnam_r(buf, &pw, tmp, sizeof(tmp), &pwp) != 0 || pwp == NULL)
-		return set_err(err, errlen, "unknown user '%s'", buf);
+		return rg_set_err(err, errlen, "unknown user '%s'", buf);
 	if (colon != NULL &&
 	    (getgrnam_r(colon, &gr, tmp, sizeof(tmp), &grp) != 0 || grp == NULL))
-		return set_err(err, errlen, "unknown group '%s'", colon);
+		return rg_set_err(err, errlen, "unknown group '%s'", colon);
 	return 0;
 }
 
 int rg_config_check_abspath(const char *v, char *err, size_t errlen)
 {
 	if (v[0] != '/')
-		return set_err(err, errlen, "'%s' is not an absolute path", v);
+		return rg_set_err(err, errlen, "'%s' is not an absolute path", v);
 	return 0;
 }
 
 int rg_config_check_tempfail(const char *v, char *err, size_t errlen)
 {
 	if (v[0] != '4')
-		return set_err(err, errlen, "'%s': must be a 4xx reply", v);
+		return rg_set_err(err, errlen, "'%s': must be a 4xx reply", v);
 	return 0;
 }
 
@@ -211,7 +201,7 @@ int rg_config_check_nameservers(const char *v, char *err, size_t errlen)
 		    err, errlen);
 	free(copy);
 	if (rc == 0 && n == 0)
-		return set_err(err, errlen, "no nameserver given");
+		return rg_set_err(err, errlen, "no nameserver given");
 	return rc;
 }
 
@@ -311,7 +301,7 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 
 	if (!(v[0] == '4' || v[0] == '5') || !isdigit((unsigned char)v[1]) ||
 	    !isdigit((unsigned char)v[2]) || (v[3] != ' ' && v[3] != '\0'))
-		return set_err(err, errlen, "reply must start with a 4xx or "
+		return rg_set_err(err, errlen, "reply must start with a 4xx or "
 		    "5xx code, e.g. \"554 5.7.1 Relay access denied\"");
 	memcpy(r->code, v, 3);
 	r->code[3] = '\0';
@@ -322,7 +312,7 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 	n = strcspn(tok, " ");
 	if (n > 0 && isdigit((unsigned char)tok[0]) && tok[1] == '.') {
 		if (!is_xcode(tok, n, v[0]) || n >= sizeof(r->xcode))
-			return set_err(err, errlen, "bad enhanced status code "
+			return rg_set_err(err, errlen, "bad enhanced status code "
 			    "'%.*s' (must be %c.x.y, RFC 3463)", (int)n, tok, v[0]);
 		memcpy(r->xcode, tok, n);
 		r->xcode[n] = '\0';
@@ -331,10 +321,10 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 			p++;
 	}
 	if (*p == '\0')
-		return set_err(err, errlen, "reply needs a text after the code");
+		return rg_set_err(err, errlen, "reply needs a text after the code");
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return set_err(err, errlen, "control character in reply text");
+			return rg_set_err(err, errlen, "control character in reply text");
 	free(r->text);
 	r->text = xstrdup(p);
 	return 0;
@@ -351,7 +341,7 @@ static int parse_seconds(const struct rg_conf_key *k, const char *value,
 	d = strtod(value, &end);
 	if (*value == '\0' || *end != '\0' || errno != 0 || !(d >= 0) ||
 	    d * 1000 < (double)k->min || d * 1000 > (double)k->max)
-		return set_err(err, errlen, "%s:%d: %s: '%s' is not a number of "
+		return rg_set_err(err, errlen, "%s:%d: %s: '%s' is not a number of "
 		    "seconds in %g..%g", file, line, k->name, value,
 		    (double)k->min / 1000, (double)k->max / 1000);
 	*out = d;
@@ -369,24 +359,24 @@ static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
 	int i;
 
 	if (k->check != NULL && k->check(value, msg, sizeof(msg)) != 0)
-		return set_err(err, errlen, "%s:%d: %s: %s", file, line,
+		return rg_set_err(err, errlen, "%s:%d: %s: %s", file, line,
 		    k->name, msg);
 	switch (k->type) {
 	case RG_CONF_STRING:
 		if (*value == '\0')
-			return set_err(err, errlen, "%s:%d: %s needs a value",
+			return rg_set_err(err, errlen, "%s:%d: %s needs a value",
 			    file, line, k->name);
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return 0;
 	case RG_CONF_BOOL:
 		if (parse_bool(value, field) != 0)
-			return set_err(err, errlen, "%s:%d: %s: '%s' is not yes "
+			return rg_set_err(err, errlen, "%s:%d: %s: '%s' is not yes "
 			    "or no", file, line, k->name, value);
 		return 0;
 	case RG_CONF_ENUM:
 		if ((i = enum_index(k->values, value)) < 0)
-			return set_err(err, errlen, "%s:%d: %s: '%s' is not one "
+			return rg_set_err(err, errlen, "%s:%d: %s: '%s' is not one "
 			    "of %s", file, line, k->name, value, k->values);
 		*(int *)field = i;
 		return 0;
@@ -395,7 +385,7 @@ static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
 		l = strtol(value, &end, 0);
 		if (*value == '\0' || *end != '\0' || errno != 0 ||
 		    l < k->min || l > k->max)
-			return set_err(err, errlen, "%s:%d: %s: '%s' is not a "
+			return rg_set_err(err, errlen, "%s:%d: %s: '%s' is not a "
 			    "number in %ld..%ld", file, line, k->name, value,
 			    k->min, k->max);
 		*(long *)field = l;
@@ -403,16 +393,16 @@ static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
 	case RG_CONF_CIDR_LIST:
 		if (rg_cidr_list_parse(field, value, file, line, msg,
 		    sizeof(msg)) != 0)
-			return set_err(err, errlen, "%s (%s)", msg, k->name);
+			return rg_set_err(err, errlen, "%s (%s)", msg, k->name);
 		return 0;
 	case RG_CONF_DOMAIN_LIST:
 		if (rg_domain_list_parse(field, value, file, line, msg,
 		    sizeof(msg)) != 0)
-			return set_err(err, errlen, "%s (%s)", msg, k->name);
+			return rg_set_err(err, errlen, "%s (%s)", msg, k->name);
 		return 0;
 	case RG_CONF_REPLY:
 		if (parse_reply(value, field, msg, sizeof(msg)) != 0)
-			return set_err(err, errlen, "%s:%d: %s: %s", file, line,
+			return rg_set_err(err, errlen, "%s:%d: %s: %s", file, line,
 			    k->name, msg);
 		return 0;
 	case RG_CONF_SECONDS:
@@ -420,10 +410,10 @@ static int apply_value(struct rg_config *c, const struct rg_conf_key *k,
 	case RG_CONF_DNSBL_LIST:
 		if (rg_dnsbl_list_parse(field, value, file, line, msg,
 		    sizeof(msg)) != 0)
-			return set_err(err, errlen, "%s (%s)", msg, k->name);
+			return rg_set_err(err, errlen, "%s (%s)", msg, k->name);
 		return 0;
 	}
-	return set_err(err, errlen, "%s:%d: %s: internal error: bad type",
+	return rg_set_err(err, errlen, "%s:%d: %s: internal error: bad type",
 	    file, line, k->name);
 }
 
@@ -461,14 +451,14 @@ static int parse_line(struct rg_config *c, bool *seen, char *raw,
 		*value++ = '\0';
 	value = trim(value);
 	if ((k = rg_config_key_find(s)) == NULL)
-		return set_err(err, errlen, "%s:%d: unknown key '%s'", file,
+		return rg_set_err(err, errlen, "%s:%d: unknown key '%s'", file,
 		    line, s);
 	idx = (size_t)(k - rg_config_schema);
 	if (seen[idx] && !is_list(k))
-		return set_err(err, errlen, "%s:%d: %s given twice", file,
+		return rg_set_err(err, errlen, "%s:%d: %s given twice", file,
 		    line, k->name);
 	if (*value == '\0' && !is_list(k))
-		return set_err(err, errlen, "%s:%d: %s needs a value", file,
+		return rg_set_err(err, errlen, "%s:%d: %s needs a value", file,
 		    line, k->name);
 	seen[idx] = true;
 	return apply_value(c, k, value, file, line, err, errlen);
@@ -483,7 +473,7 @@ static int finish(struct rg_config *c, const bool *seen, const char *file,
 		if (seen[i])
 			continue;
 		if (k->required)
-			return set_err(err, errlen, "%s: %s is required", file,
+			return rg_set_err(err, errlen, "%s: %s is required", file,
 			    k->name);
 		if (k->def != NULL && apply_value(c, k, k->def,
 		    "(built-in default)", 0, err, errlen) != 0)
@@ -534,7 +524,7 @@ struct rg_config *rg_config_load(const char *path, char *err, size_t errlen)
 	struct rg_config *c;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		rg_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	do {
@@ -543,7 +533,7 @@ struct rg_config *rg_config_load(const char *path, char *err, size_t errlen)
 			if (cap > 16 * 1024 * 1024) {
 				fclose(fp);
 				free(text);
-				set_err(err, errlen, "%s: file too large", path);
+				rg_set_err(err, errlen, "%s: file too large", path);
 				return NULL;
 			}
 			text = xrealloc(text, cap);
@@ -554,14 +544,14 @@ struct rg_config *rg_config_load(const char *path, char *err, size_t errlen)
 	if (ferror(fp)) {
 		fclose(fp);
 		free(text);
-		set_err(err, errlen, "%s: read error", path);
+		rg_set_err(err, errlen, "%s: read error", path);
 		return NULL;
 	}
 	fclose(fp);
 	text[len] = '\0';
 	if (memchr(text, '\0', len) != NULL) {
 		free(text);
-		set_err(err, errlen, "%s: NUL byte in file", path);
+		rg_set_err(err, errlen, "%s: NUL byte in file", path);
 		return NULL;
 	}
 	c = rg_config_parse_string(text, path, err, errlen);

@@ -23,16 +23,6 @@ static const unsigned char v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
-__attribute__((format(printf, 3, 4)))
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Fold ::ffff:a.b.c.d to IPv4 (prefix adjusted when given). */
 static void fold_v4mapped(int *family, unsigned char *addr, unsigned *prefix)
@@ -74,7 +64,7 @@ int rg_cidr_parse(const char *text, struct rg_cidr *out, char *err,
 
 	memset(out, 0, sizeof(*out));
 	if (strlcpy_rg(buf, text, sizeof(buf)) >= sizeof(buf))
-		return set_err(err, errlen, "network too long");
+		return rg_set_err(err, errlen, "network too long");
 	slash = strchr(buf, '/');
 	if (slash != NULL)
 		*slash++ = '\0';
@@ -91,7 +81,7 @@ int rg_cidr_parse(const char *text, struct rg_cidr *out, char *err,
 		out->family = AF_INET6;
 		maxbits = 128;
 	} else {
-		return set_err(err, errlen, "'%s' is not an IPv4 or IPv6 "
+		return rg_set_err(err, errlen, "'%s' is not an IPv4 or IPv6 "
 		    "address", text);
 	}
 	if (slash == NULL) {
@@ -101,7 +91,7 @@ int rg_cidr_parse(const char *text, struct rg_cidr *out, char *err,
 		prefix = strtoul(slash, &end, 10);
 		if (*slash < '0' || *slash > '9' || *end != '\0' ||
 		    errno != 0 || prefix > maxbits)
-			return set_err(err, errlen, "'%s': prefix length must "
+			return rg_set_err(err, errlen, "'%s': prefix length must "
 			    "be 0..%u", text, maxbits);
 	}
 	out->prefix = (unsigned)prefix;
@@ -111,7 +101,7 @@ int rg_cidr_parse(const char *text, struct rg_cidr *out, char *err,
 		masked[out->prefix / 8] = (unsigned char)(out->addr[out->prefix / 8] &
 		    (0xff << (8 - out->prefix % 8)));
 	if (memcmp(masked, out->addr, sizeof(masked)) != 0)
-		return set_err(err, errlen, "'%s': host bits set beyond the "
+		return rg_set_err(err, errlen, "'%s': host bits set beyond the "
 		    "/%u prefix", text, out->prefix);
 	fold_v4mapped(&out->family, out->addr, &out->prefix);
 	return 0;
@@ -209,7 +199,7 @@ static int walk_file(const char *path, rg_list_item_fn fn, void *ctx,
 	while (rc == 0 && fgets(buf, sizeof(buf), fp) != NULL) {
 		lineno++;
 		if (strchr(buf, '\n') == NULL && !feof(fp)) {
-			rc = set_err(err, errlen, "%s:%d: line too long", path,
+			rc = rg_set_err(err, errlen, "%s:%d: line too long", path,
 			    lineno);
 			break;
 		}
@@ -218,7 +208,7 @@ static int walk_file(const char *path, rg_list_item_fn fn, void *ctx,
 		rc = walk_items(buf, false, path, lineno, fn, ctx, err, errlen);
 	}
 	if (rc == 0 && ferror(fp))
-		rc = set_err(err, errlen, "%s: read error: %s", path,
+		rc = rg_set_err(err, errlen, "%s: read error: %s", path,
 		    strerror(errno));
 	fclose(fp);
 	return rc;
@@ -241,22 +231,22 @@ static int walk_items(const char *text, bool allow_files, const char *file,
 			;
 		n = (size_t)(p - s);
 		if (n >= sizeof(item))
-			return set_err(err, errlen, "%s:%d: list item too long "
+			return rg_set_err(err, errlen, "%s:%d: list item too long "
 			    "(%zu bytes)", file, line, n);
 		memcpy(item, s, n);
 		item[n] = '\0';
 		if (strncmp(item, "file:", 5) == 0) {
 			if (!allow_files)
-				return set_err(err, errlen, "%s:%d: '%s': "
+				return rg_set_err(err, errlen, "%s:%d: '%s': "
 				    "included files do not nest", file, line,
 				    item);
 			if (item[5] != '/')
-				return set_err(err, errlen, "%s:%d: '%s': "
+				return rg_set_err(err, errlen, "%s:%d: '%s': "
 				    "file: needs an absolute path", file, line,
 				    item);
 			rc = walk_file(item + 5, fn, ctx, err, errlen);
 			if (rc == -2)
-				return set_err(err, errlen, "%s:%d: cannot open "
+				return rg_set_err(err, errlen, "%s:%d: cannot open "
 				    "%s: %s", file, line, item + 5,
 				    strerror(errno));
 			if (rc != 0)
@@ -264,7 +254,7 @@ static int walk_items(const char *text, bool allow_files, const char *file,
 			continue;
 		}
 		if (fn(item, ctx, msg, sizeof(msg)) != 0)
-			return set_err(err, errlen, "%s:%d: %s", file, line, msg);
+			return rg_set_err(err, errlen, "%s:%d: %s", file, line, msg);
 	}
 }
 
@@ -305,7 +295,7 @@ static int literal_item(const char *item, struct rg_domain_list *list,
 	snprintf(probe, sizeof(probe), "<postmaster@%s>", item);
 	if (rg_address_parse(probe, &a, &aerr) != 0 ||
 	    (a.domain_kind != RG_DOMAIN_IPV4 && a.domain_kind != RG_DOMAIN_IPV6))
-		return set_err(err, errlen, "'%s' is not an address literal "
+		return rg_set_err(err, errlen, "'%s' is not an address literal "
 		    "([192.0.2.1] or [IPv6:2001:db8::1])", item);
 	if (rg_cidr_parse(a.literal_addr, &c, err, errlen) != 0)
 		return -1;
@@ -328,18 +318,18 @@ static int domain_item(const char *item, void *ctx, char *err, size_t errlen)
 	if (n > 0 && p[n - 1] == '.')
 		n--;
 	if (n == 0 || n > 253)
-		return set_err(err, errlen, "'%s' is not a domain name", item);
+		return rg_set_err(err, errlen, "'%s' is not a domain name", item);
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
 		    (c == '.' && i > 0 && p[i - 1] != '.')))
-			return set_err(err, errlen, "'%s' is not a domain "
+			return rg_set_err(err, errlen, "'%s' is not a domain "
 			    "name (bad character or empty label)", item);
 	}
 	if (p[n - 1] == '.' && n > 0)
-		return set_err(err, errlen, "'%s' is not a domain name", item);
+		return rg_set_err(err, errlen, "'%s' is not a domain name", item);
 	name = xasprintf("%s%.*s", p != item ? "." : "", (int)n, p);
 	rg_lowercase(name);
 	if (list->n == list->cap) {

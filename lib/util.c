@@ -112,3 +112,13 @@ void rg_lowercase(char *s)
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
 }
+
+int rg_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}

@@ -25,6 +25,11 @@ size_t strlcpy_rg(char *dst, const char *src, size_t size);
 void rg_random_token(char *buf, size_t len);	/* writes len chars + NUL */
 void rg_lowercase(char *s);
 
+/* Format a parser's error message into err[errlen]; returns -1 so that
+ * "return rg_set_err(err, len, ...)" ends a failing parse in one line. */
+int rg_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define RG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
