@@ -356,16 +356,17 @@ int main(int argc, char **argv)
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,
 	    rg_now());
 	bounce_sensors_start(c);
-	rg_config_install(c);
-
-	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
-		msg_fatal("cannot start the signal thread");
+	/* Log before the install: from then on a reload may release c. */
 	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
 	    "reverse_dns=%s nameservers=%s", c->socket,
 	    rg_config_enum_name("Mode", c->mode), config_path,
 	    c->spf ? "yes" : "no", c->dnsbl.n, c->reverse_dns ? "yes" : "no",
 	    c->runtime ? rg_dns_describe(((struct milter_dns *)c->runtime)->dns) :
 	    "-");
+	rg_config_install(c);
+
+	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
+		msg_fatal("cannot start the signal thread");
 	rc = smfi_main();
 	msg_info("stopping (smfi_main returned %d)", rc);
 
@@ -383,12 +384,13 @@ int main(int argc, char **argv)
 	else if (c != NULL && strncmp(c->socket, "local:", 6) == 0)
 		(void)unlink(c->socket + 6);
 	rg_config_unref(c);
-	rg_config_install(NULL);
+	/*
+	 * smfi_main() returns without waiting for the sessions still running
+	 * (smfi_stop(3)): the installed config, the client counter and the
+	 * bounce sensors stay in place until the process exits, so that a
+	 * late callback never touches freed memory. The event log closes under
+	 * its lock; later writes are dropped.
+	 */
 	rg_eventlog_close();
-	rg_client_counter_free(milter_clients);
-	milter_clients = NULL;
-	bounce_sensor_free(milter_bounce_generated);
-	bounce_sensor_free(milter_bounce_inbound);
-	milter_bounce_generated = milter_bounce_inbound = NULL;
 	return rc == MI_SUCCESS ? 0 : 1;
 }
