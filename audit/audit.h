@@ -136,6 +136,7 @@ struct audit_target {
 	char error[300];
 	struct timeval start, finish;
 	double elapsed;
+	double deadline;		/* rg_now() when --budget runs out */
 	/* DNS facts (dns_checked: they were looked up) */
 	bool dns_checked;
 	char ptr[RG_DNS_NAME_MAX];

@@ -243,6 +243,7 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 	so.implicit_tls = o->implicit_tls;
 	so.transcript = tx_record;
 	so.transcript_arg = t;
+	so.deadline = t->deadline;	/* --budget bounds every wait */
 	s->conn = rg_smtp_open(t->host, t->port, &so);
 	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
 		note_error(t, "connect", rg_smtp_error(s->conn));
@@ -478,6 +479,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	double t0 = rg_now();
 
 	deadline = t0 + o->budget;
+	t->deadline = deadline;
 	if (open_session(t, o, &s, o->helo, &fail_reply) != 0 && fail_reply.code == 0) {
 		t->verdict = VERDICT_UNREACHABLE;
 		snprintf(t->verdict_reason, sizeof(t->verdict_reason),

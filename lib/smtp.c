@@ -90,6 +90,14 @@ int rg_smtp_peer_family(const struct rg_smtp *s) { return s->family; }
 bool rg_smtp_tls_active(const struct rg_smtp *s) { return s->ssl != NULL; }
 const char *rg_smtp_tls_info(const struct rg_smtp *s) { return s->tls_info; }
 
+/* now + seconds, but never past the connection's overall deadline. */
+static double deadline_in(const struct rg_smtp_opts *o, double seconds)
+{
+	double d = rg_now() + seconds;
+
+	return o->deadline > 0 && o->deadline < d ? o->deadline : d;
+}
+
 /* Wait for events on the socket until the deadline: 1 ready, 0 timeout, -1 error. */
 static int wait_fd(struct rg_smtp *s, short events, double deadline)
 {
@@ -153,6 +161,8 @@ static ssize_t io_read(struct rg_smtp *s, char *buf, size_t len, double deadline
 		}
 		int w = wait_fd(s, want, deadline);
 
+		if (w == 0 && s->opts.deadline > 0 && rg_now() >= s->opts.deadline)
+			return fail(s, RG_SMTP_TIMEOUT, "time budget exhausted");
 		if (w == 0)
 			return fail(s, RG_SMTP_TIMEOUT, "no complete reply within %.1f s",
 			    s->opts.read_timeout);
@@ -163,7 +173,7 @@ static ssize_t io_read(struct rg_smtp *s, char *buf, size_t len, double deadline
 
 static int io_write_all(struct rg_smtp *s, const char *buf, size_t len)
 {
-	double deadline = rg_now() + s->opts.read_timeout;
+	double deadline = deadline_in(&s->opts, s->opts.read_timeout);
 
 	while (len > 0) {
 		short want = POLLOUT;
@@ -222,8 +232,10 @@ static int read_line(struct rg_smtp *s, char *line, size_t cap, double deadline)
 				keep = cap - 1;
 			memcpy(line, s->in, keep);
 			line[keep] = '\0';
-			for (size_t i = 0; i < keep; i++)	/* keep C strings whole */
-				if (line[i] == '\0')
+			/* Keep C strings whole, and keep a hostile server's control
+			 * bytes (terminal escapes) out of reports and terminals. */
+			for (size_t i = 0; i < keep; i++)
+				if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 					line[i] = '?';
 			memmove(s->in, nl + 1, s->inlen - n - 1);
 			s->inlen -= n + 1;
@@ -244,7 +256,7 @@ static int read_line(struct rg_smtp *s, char *line, size_t cap, double deadline)
 int rg_smtp_read_reply(struct rg_smtp *s, struct rg_reply *r)
 {
 	char line[RG_REPLY_LINE_MAX + 1];
-	double deadline = rg_now() + s->opts.read_timeout;
+	double deadline = deadline_in(&s->opts, s->opts.read_timeout);
 
 	rg_reply_init(r);
 	if (s->status != RG_SMTP_OK)
@@ -379,7 +391,7 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 		    gai_strerror(e));
 		return s;
 	}
-	double deadline = rg_now() + opts->connect_timeout;
+	double deadline = deadline_in(opts, opts->connect_timeout);
 	bool timed_out = false;
 
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -419,7 +431,7 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 
 int rg_smtp_start_tls(struct rg_smtp *s)
 {
-	double deadline = rg_now() + s->opts.read_timeout;
+	double deadline = deadline_in(&s->opts, s->opts.read_timeout);
 	struct in6_addr tmp;
 
 	if (s->status != RG_SMTP_OK)

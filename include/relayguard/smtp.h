@@ -49,9 +49,11 @@ struct rg_smtp_opts {
 	bool implicit_tls;		/* TLS from the first byte (port 465) */
 	rg_transcript_fn transcript;
 	void *transcript_arg;
+	double deadline;		/* absolute rg_now() limit on every wait of
+					 * this connection (a time budget), 0 = none */
 };
 
-#define RG_SMTP_OPTS_DEFAULT { 10.0, 30.0, NULL, false, NULL, NULL }
+#define RG_SMTP_OPTS_DEFAULT { 10.0, 30.0, NULL, false, NULL, NULL, 0 }
 
 struct rg_smtp;
 

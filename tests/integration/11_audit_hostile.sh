@@ -71,6 +71,23 @@ stop_hostile
 start_hostile garbage; run garbage 2
 tap_like "$(jq -r .error <<<"$OUT")" 'not an SMTP reply|reply line longer' "garbage: the error says why"
 stop_hostile
+# --budget is a hard limit: a server that never greets, with a long reply
+# timeout, is given up when the budget runs out, not after the timeout.
+start_hostile silent
+t0=$(rg_now_ms)
+OUT=$(timeout 60 "$AUDIT" -p "$HPORT" -t 20 --budget 2 -d victim.example -f json 127.0.0.1 2>/dev/null)
+ms=$(( $(rg_now_ms) - t0 ))
+tap_check "silent server, -t 20 --budget 2: given up after the budget (${ms} ms)" test "$ms" -lt 4000
+tap_like "$(jq -r .error <<<"$OUT")" 'time budget' "the error says the budget ran out"
+stop_hostile
+# A hostile banner's terminal escapes never reach the operator's terminal.
+start_hostile escape
+txt=$(timeout 60 "$AUDIT" -p "$HPORT" -t 2 -d victim.example -T 127.0.0.1 2>/dev/null)
+tap_like "$txt" 'banner: +220 hostile\.test \?\]0;pwned\?\?\[2J ESMTP' "escape: control bytes shown as '?'"
+tap_is "$(printf '%s' "$txt" | tr -d -c '\000-\010\013-\037\177' | wc -c)" 0 \
+	"escape: no control byte (ESC, BEL) in the text report or transcript"
+tap_like "$txt" 'Verdict: CLOSED' "escape: still graded (closed)"
+stop_hostile
 start_hostile drop-after-ehlo; run drop-after-ehlo 2
 tap_like "$RC" '^[13]$' "drop-after-ehlo: graded (exit $RC), no crash"
 stop_hostile

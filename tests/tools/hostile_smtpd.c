@@ -33,6 +33,10 @@
  *			command after the third rejected RCPT of a session gets
  *			"421 4.7.0 too many errors" and the connection is closed
  *
+ *	escape		greeting and RCPT replies carry terminal escape sequences
+ *			(ESC ] title, ESC [ 2J clear screen, BEL); otherwise as
+ *			normal-reject
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -60,7 +64,7 @@
 enum mode {
 	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
-	M_ERROR_LIMIT,
+	M_ERROR_LIMIT, M_ESCAPE,
 };
 
 static const struct {
@@ -78,6 +82,7 @@ static const struct {
 	{"tls-required", M_TLS_REQUIRED},
 	{"accept-all-nodata", M_ACCEPT_ALL_NODATA},
 	{"error-limit", M_ERROR_LIMIT},
+	{"escape", M_ESCAPE},
 };
 
 /* One client connection: socket, input buffer, SMTP session state. */
@@ -488,6 +493,14 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_DROP_AFTER_EHLO:
 		serve_drop_after_ehlo(c);
 		break;
+	case M_ESCAPE: {
+		static const char esc[] = "220 " HOSTNAME
+		    " \033]0;pwned\007\033[2J ESMTP\r\n";
+
+		if (send_all(c, esc, sizeof(esc) - 1) == 0)
+			dialogue(c, M_NORMAL_REJECT);
+		break;
+	}
 	case M_NORMAL_REJECT:
 	case M_GREYLIST:
 	case M_TLS_REQUIRED:
