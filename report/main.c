@@ -14,6 +14,7 @@
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -59,6 +60,17 @@ static const char *jget(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
+/* Values used in class names and plain text without escaping must be
+ * tokens (outcomes, verdicts, times, MTA names); anything else from the
+ * input JSON becomes "invalid". */
+static const char *token(const char *v)
+{
+	for (const char *c = v; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("_-.:+ ", *c))
+			return "invalid";
+	return v;
+}
+
 static json_t *find_test(json_t *audit, const char *id)
 {
 	size_t i;
@@ -72,7 +84,7 @@ static json_t *find_test(json_t *audit, const char *id)
 
 static void cell(FILE *out, json_t *t)
 {
-	const char *o = t ? jget(t, "outcome") : "not_run";
+	const char *o = t ? token(jget(t, "outcome")) : "not_run";
 	bool control = t && json_is_true(json_object_get(t, "control"));
 	char reply[600] = "";
 
@@ -88,14 +100,15 @@ static void cell(FILE *out, json_t *t)
 
 static void verdict_box(FILE *out, const char *label, json_t *a)
 {
-	const char *v = jget(a, "verdict");
+	const char *v = token(jget(a, "verdict"));
 
 	fprintf(out, "<div class=\"verdict v-%s\"><h3>%s</h3><p class=\"big\">%s</p><p>",
 	    v, label, v);
 	html_escape(out, jget(a, "verdict_reason"));
 	fprintf(out, "</p><p class=\"small\">");
 	html_escape(out, jget(a, "banner"));
-	fprintf(out, "<br>%s &ndash; %s</p></div>\n", jget(a, "start"), jget(a, "finish"));
+	fprintf(out, "<br>%s &ndash; %s</p></div>\n", token(jget(a, "start")),
+	    token(jget(a, "finish")));
 }
 
 static void matrix(FILE *out, json_t *before, json_t *after)
@@ -333,7 +346,7 @@ int main(int argc, char **argv)
 	printf("</h1><p class=\"small\">Generated %s by relayguard-report. Target ",
 	    rg_time_iso8601(NULL, ts, sizeof(ts)));
 	html_escape(stdout, jget(before, "target"));
-	printf(" (%s).</p>\n<div class=\"verdicts\">", jget(before, "mta"));
+	printf(" (%s).</p>\n<div class=\"verdicts\">", token(jget(before, "mta")));
 	verdict_box(stdout, "Before the fix", before);
 	if (after)
 		verdict_box(stdout, "After the fix", after);

@@ -1,0 +1,31 @@
+#!/bin/bash
+# relayguard-report on hostile or broken input: everything from the JSON is
+# escaped or refused, a bad series line is an error naming file and line.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+REPORT=$BUILD/relayguard-report
+source tests/lib/tap.sh
+source tests/lib/common.sh
+
+d=$(mktemp -d "${TMPDIR:-/tmp}/rg-report.XXXXXX")
+rg_cleanup_add "rm -rf '$d'"
+cat > "$d/evil.json" <<'JEOF'
+{"target":"<script>alert(1)</script>","verdict":"open_relay\"><script>x()</script>",
+ "verdict_reason":"<img src=x onerror=y()>","banner":"220 <b>x</b>","mta":"<i>m</i>",
+ "start":"<s>","finish":"2026-11-21T09:00:00+09:00",
+ "tests":[{"id":"A1<x>","mail_from":"<a@b>","rcpt_to":"<c@d>","outcome":"accepted\" onmouseover=\"z()",
+   "code":250,"enhanced":"2.1.5","text":"Ok <u>","control":false,"data":"taken"}]}
+JEOF
+out=$("$REPORT" --before "$d/evil.json" --after "$d/evil.json"); rc=$?
+tap_is "$rc" 0 "a hostile audit JSON still gives a page"
+tap_unlike "$out" '<script|<img|<b>x|<i>m|<u>|<s>|onmouseover="z' "nothing from the JSON becomes markup"
+tap_like "$out" '&lt;script&gt;alert' "text is shown escaped"
+tap_like "$out" 'class="o-invalid"' "a non-token outcome becomes 'invalid', not a class injection"
+printf 'seconds,phase,bounces\n0,storm,0\n1;storm;3\n' > "$d/bad.csv"
+err=$("$REPORT" --before "$d/evil.json" --series "$d/bad.csv" 2>&1 >/dev/null); rc=$?
+tap_isnt "$rc" 0 "a malformed series line is an error"
+tap_like "$err" 'bad\.csv:3: expected seconds,phase,bounces' "the error names file and line"
+err=$("$REPORT" --before "$d/missing.json" 2>&1 >/dev/null); rc=$?
+tap_isnt "$rc" 0 "a missing input file is an error"
+tap_like "$err" 'missing\.json' "naming the file"
+tap_done
