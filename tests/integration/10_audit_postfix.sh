@@ -18,12 +18,14 @@ tap_is "$rc" 2 "open profile: exit status 2 (open_relay)"
 tap_is "$(jq -r .verdict <<<"$out")" open_relay "open profile: verdict open_relay"
 n=$(jq '.tests | length' <<<"$out")
 tap_like "$n" '^([4-9][0-9]|[1-9][0-9]{2})$' "battery has at least 40 probes ($n)"
-tap_is "$(jq -r '[.tests[] | select(.control|not) | select(.outcome != "accepted")] | length' <<<"$out")" 0 \
-	"open profile: every relay probe accepted at RCPT"
+tap_check "open profile: every relay probe accepted at RCPT" jq -e \
+	'[.tests[] | select(.control|not)] as $t | ($t|length) >= 38 and all($t[]; .outcome=="accepted")' <<<"$out"
 tap_is "$(jq -r '.tests[] | select(.id=="C2") | .outcome' <<<"$out")" accepted \
 	"open Postfix accepts the impossible control recipient too"
 tap_like "$(jq -r '[.tests[] | select(.data=="taken")] | length' <<<"$out")" '^[1-9]' \
 	"DATA taken (354) for a relay probe decides open_relay"
+tap_like "$(jq -r '.transcript[] | select(.dir==">") | .line' <<<"$out")" $'(^|\n)DATA(\n|$)' \
+	"the transcript records the DATA commands sent"
 tap_is "$(jq -r '.transcript[] | select(.dir==">") | .line' <<<"$out" | grep -cx '\.')" 0 \
 	"the transcript never shows a final dot sent"
 tap_like "$(jq -r '.transcript[] | .line' <<<"$out")" 'dropping the connection before end of data' \
@@ -34,12 +36,13 @@ tap_like "$(jq -r .start <<<"$out")" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[+-][0
 	"start time is ISO 8601 with UTC offset"
 tap_is "$(jq -r .mta <<<"$out")" Postfix "fingerprint: Postfix"
 pf_flush
-sleep 1
+pf_wait_queue_empty 10
+tap_is "$(pf_log_count 'status=sent')" 0 "Postfix delivered nothing during the audit (maillog: no status=sent)"
 tap_is "$(pf_sink_count)" 0 "smtp-sink received zero messages during the audit"
 tap_is "$(pf_queue_count)" 0 "nothing waits in the Postfix queue"
 # Positive control: a real relayed message does reach the sink and is counted.
 pf_swaks --local-interface 127.0.0.2 --from x@outside.example --to victim@faraway.example >/dev/null 2>&1
-for _ in $(seq 50); do [ "$(pf_sink_count)" -ge 1 ] && break; sleep 0.1; done
+pf_wait_sink_count 1 10
 tap_is "$(pf_sink_count)" 1 "positive control: one message relayed by swaks is counted"
 txt=$(audit); rc=$?
 tap_like "$txt" 'MAIL FROM:<relaytest@\[127\.0\.0\.1\]> -> RCPT TO:<relaytest%victim\.example@\[127\.0\.0\.1\]>' \
@@ -52,8 +55,8 @@ pf_start closed || tap_bail "cannot start Postfix (closed)"
 out=$(audit -f json); rc=$?
 tap_is "$rc" 0 "closed profile: exit status 0"
 tap_is "$(jq -r .verdict <<<"$out")" closed "closed profile: verdict closed"
-tap_is "$(jq -r '[.tests[] | select(.control|not) | select(.outcome=="rejected")] | length' <<<"$out")" \
-	"$(jq -r '[.tests[] | select(.control|not)] | length' <<<"$out")" "closed profile: every relay probe rejected"
+tap_check "closed profile: every relay probe rejected" jq -e \
+	'[.tests[] | select(.control|not)] as $t | ($t|length) >= 38 and all($t[]; .outcome=="rejected")' <<<"$out"
 tap_is "$(jq -r '.tests[] | select(.id=="A1") | "\(.code) \(.enhanced)"' <<<"$out")" "554 5.7.1" \
 	"closed profile: A1 refused with 554 5.7.1"
 tap_is "$(jq -r '.tests[] | select(.id=="C1") | .outcome' <<<"$out")" accepted "baseline postmaster accepted"
@@ -72,8 +75,10 @@ pf_stop
 err=$("$AUDIT" -p 99999 127.0.0.1 2>&1); rc=$?
 tap_is "$rc" 3 "bad port: exit 3"
 tap_like "$err" "--port" "bad port: the message names the option"
-err=$("$AUDIT" '[::1' 2>&1); tap_like "$err" "missing '\]'" "bad target: clear error"
-err=$("$AUDIT" -d 'bad domain!' 127.0.0.1 2>&1); tap_like "$err" "not a domain" "bad --domain: clear error"
+np=$(rg_free_port tcp)	# nothing listens: a regression never probes a real server
+err=$("$AUDIT" -p "$np" --connect-timeout 1 '[::1' 2>&1); tap_like "$err" "missing '\]'" "bad target: clear error"
+err=$("$AUDIT" -p "$np" --connect-timeout 1 -d 'bad domain!' 127.0.0.1 2>&1)
+tap_like "$err" "not a domain" "bad --domain: clear error"
 p=$(rg_free_port)
 out=$("$AUDIT" -p "$p" --connect-timeout 2 -f json 127.0.0.1); rc=$?
 tap_is "$rc" 3 "nothing listening: exit 3"

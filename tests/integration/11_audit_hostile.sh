@@ -64,9 +64,8 @@ start_hostile tls-required; run tls-required 2
 tap_is "$(jq -r '.tests[] | select(.id=="A1") | .outcome' <<<"$OUT")" tls_required "530 5.7.0 with STARTTLS offered: tls_required"
 stop_hostile
 start_hostile error-limit; run error-limit 2
-tap_is "$(jq -r '[.tests[] | select(.control|not) | select(.outcome=="rejected")] | length' <<<"$OUT")" \
-	"$(jq -r '[.tests[] | select(.control|not)] | length' <<<"$OUT")" \
-	"421 after 3 errors: sessions renewed, every relay probe still answered"
+tap_check "421 after 3 errors: sessions renewed, every relay probe still answered" jq -e \
+	'[.tests[] | select(.control|not)] as $t | ($t|length) >= 38 and all($t[]; .outcome=="rejected")' <<<"$OUT"
 stop_hostile
 start_hostile garbage; run garbage 2
 tap_like "$(jq -r .error <<<"$OUT")" 'not an SMTP reply|reply line longer' "garbage: the error says why"

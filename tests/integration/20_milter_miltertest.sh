@@ -25,7 +25,7 @@ tap_is "$("$MILTER" -t -c "$tmp/bad2.conf" 2>&1)" "$tmp/bad2.conf:1: unknown key
 	"-t refuses an unknown key"
 
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
-out=$(RG_MILTER_SOCKET="unix:$ML_SOCK" miltertest -s tests/milter/relay.lua 2>&1); rc=$?
+out=$(RG_MILTER_SOCKET="unix:$ML_SOCK" timeout 60 miltertest -s tests/milter/relay.lua 2>&1); rc=$?
 # Re-emit the script's TAP lines as our own checks.
 while IFS= read -r line; do
 	case $line in

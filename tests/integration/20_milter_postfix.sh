@@ -43,7 +43,7 @@ tap_like "$(jq -r '.tests[] | select(.id=="A1") | .text' <<<"$out")" 'Relay acce
 tap_is "$(jq -r '.tests[] | select(.id=="C1") | .outcome' <<<"$out")" accepted \
 	"control: postmaster at the server is accepted"
 pf_flush
-sleep 1
+pf_wait_queue_empty 10
 tap_is "$(pf_sink_count)" 0 "smtp-sink received nothing"
 tap_is "$(pf_queue_count)" 0 "nothing waits in the Postfix queue"
 nref=$(ml_event_count relay_refused)
@@ -109,13 +109,14 @@ tap_like "$(grep -E '^<\*\* +4[0-9][0-9]' "$ML_DIR/swaks-dead2.log" | head -1)" 
 	"milter down: even a trusted client's mail is deferred with 4xx, not accepted" ||
 	tap_diag "$(tail -6 "$ML_DIR/swaks-dead2.log")"
 pf_flush
-sleep 1
+pf_wait_queue_empty 10
 tap_is "$(pf_sink_count)" "$sink_before" "milter down: nothing was relayed"
 tap_is "$(pf_queue_count)" "$queue_before" "milter down: nothing was queued (the client keeps the message)"
-tap_like "$(pf_log_grep 'milter.*(connect|Connection refused|No such file)' | tail -1)" . \
+tap_like "$(pf_log_grep 'connect to Milter service .*(Connection refused|No such file)' | tail -1)" . \
 	"Postfix logs the milter failure"
 
 # Restart: mail flows again, the client's retry would succeed.
+rm -f "$ML_SOCK"	# the killed milter's socket file; wait for the new one
 rg_spawn "$ML_DIR/milter2.log" "$MILTER" -f -c "$ML_DIR/relayguard.conf"
 ML_PID=$RG_SPAWN_PID
 rg_retry 5 test -S "$ML_SOCK"

@@ -86,7 +86,7 @@ tap_check "a bounce-storm event appears" \
 	rg_retry 10 grep -q '"event":"bounce-storm"' "$ML_DIR/events.jsonl"
 ms=$(( $(rg_now_ms) - TS ))
 storm=$(jq -c 'select(.event=="bounce-storm")' "$ML_DIR/events.jsonl")
-tap_is "$(wc -l <<<"$storm")" 1 "exactly one bounce-storm event"
+tap_is "$(jq -s '[.[] | select(.event=="bounce-storm")] | length' "$ML_DIR/events.jsonl")" 1 "exactly one bounce-storm event"
 tap_is "$(jq -r .origin <<<"$storm")" inbound "origin: inbound (backscatter)"
 tap_is "$(jq -r .client_addr <<<"$storm")" 127.0.0.2 "it names the client delivering the bounces"
 tap_like "$(jq -r .trigger <<<"$storm")" '^20 bounces from client 127\.0\.0\.2 in 10 s \(BounceClientThreshold 20\)' \

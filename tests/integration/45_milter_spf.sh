@@ -125,7 +125,7 @@ tap_is "$(grep -c '^Received-SPF:' "$LAST_MSG")" 0 "no Received-SPF then"
 # --- SPFFail reject ------------------------------------------------------------------------
 { cat "$ML_DIR/base.conf"; echo "SPFFail reject"; } >"$ML_DIR/relayguard.conf"
 kill -USR1 "$ML_PID"
-rg_retry 5 test "$(grep -c 'reloaded ' "$ML_DIR/milter.log")" -ge 2
+rg_retry 5 rg_count_ge 2 grep -c 'reloaded ' "$ML_DIR/milter.log"
 before=$(pf_mailbox_count root)
 pf_swaks --local-interface 127.0.0.2 --ehlo helo.mf.test --from user@fail.mf.test \
 	--to postmaster@mail.site.example >"$ML_DIR/swaks-reject.log" 2>&1
@@ -138,7 +138,7 @@ tap_is "$(pf_mailbox_count root)" $((before + 1)) "only the softfail message was
 # --- DNSBL reject (return-code aware) ----------------------------------------------------
 { cat "$ML_DIR/base.conf"; echo "DNSBL bl.test:127.0.0.4=reject, bl.test:127.0.0.2=reject"; } >"$ML_DIR/relayguard.conf"
 kill -USR1 "$ML_PID"
-rg_retry 5 test "$(grep -c 'reloaded ' "$ML_DIR/milter.log")" -ge 3
+rg_retry 5 rg_count_ge 3 grep -c 'reloaded ' "$ML_DIR/milter.log"
 pf_swaks --local-interface 127.0.0.2 --ehlo helo.mf.test --from user@pass.mf.test \
 	--to postmaster@mail.site.example >"$ML_DIR/swaks-dnsbl.log" 2>&1
 tap_like "$(grep -E '^<\*\* ' "$ML_DIR/swaks-dnsbl.log" | head -n 1)" \
@@ -151,7 +151,7 @@ tap_is "$(jq -r 'select(.event=="dnsbl_listed") | .action' "$ML_DIR/events.jsonl
 # --- a dead nameserver ---------------------------------------------------------------------
 sed -e "s/^Nameservers .*/Nameservers $DNS_BLACKHOLE/" "$ML_DIR/base.conf" >"$ML_DIR/relayguard.conf"
 kill -USR1 "$ML_PID"
-rg_retry 5 test "$(grep -c 'reloaded ' "$ML_DIR/milter.log")" -ge 4
+rg_retry 5 rg_count_ge 4 grep -c 'reloaded ' "$ML_DIR/milter.log"
 t0=$(rg_now_ms)
 send user@pass.mf.test; out=$SENT
 t=$(($(rg_now_ms) - t0))

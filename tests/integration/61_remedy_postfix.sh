@@ -22,6 +22,8 @@ tap_diag "applying: $(tr '\n' ';' <<<"$settings")"
 args=()
 while IFS= read -r l; do args+=("$l"); done <<<"$settings"
 tap_check "postconf accepts every recommended line" pf_postconf "${args[@]}"
+tap_is "$(postconf -c "$PF_CONF" -n 2>&1 >/dev/null)" "" \
+	"no recommended parameter is unknown or unused (postconf -n warns about none)"
 json=$("$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -f json 127.0.0.1); rc=$?
 tap_is "$(jq -r .verdict <<<"$json")" closed "after the recommended fix: closed"
 tap_is "$rc" 0 "exit 0"

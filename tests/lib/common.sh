@@ -169,6 +169,16 @@ rg_retry() {
 	done
 }
 
+# rg_count_ge N CMD ARGS...: true when the number CMD prints is >= N. CMD runs
+# anew on each call, so "rg_retry SECS rg_count_ge N CMD..." really waits
+# (unlike rg_retry SECS test "$(CMD)" -ge N, which tests one frozen value).
+rg_count_ge() {
+	local want=$1 got
+	shift
+	got=$("$@" 2>/dev/null) || true
+	[ -n "$got" ] && [ "$got" -ge "$want" ] 2>/dev/null
+}
+
 # --- ports ------------------------------------------------------------------
 
 rg__port_listening() {	# PORT PROTO(tcp|udp|both)

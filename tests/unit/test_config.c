@@ -211,8 +211,11 @@ static void test_schema_sane(void **state)
 
 				while (*p == '#' || *p == ' ')
 					p++;
-				if (strncmp(p, rg_config_schema[i].name,
-				    strlen(rg_config_schema[i].name)) == 0) {
+				size_t kl = strlen(rg_config_schema[i].name);
+
+				/* the whole key: "SPF" is not satisfied by "SPFHeader" */
+				if (strncmp(p, rg_config_schema[i].name, kl) == 0 &&
+				    (p[kl] == ' ' || p[kl] == '\t' || p[kl] == '\n')) {
 					found++;
 					break;
 				}

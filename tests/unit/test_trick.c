@@ -85,8 +85,17 @@ static void test_battery_size_and_dedup(void **state)
 			    strcmp(v[i].mail_from, v[j].mail_from) == 0 &&
 			    strcmp(v[i].rcpt_to, v[j].rcpt_to) == 0);
 	/* B2 keeps its own id; its "B1@name" twin was dropped. */
-	for (size_t i = 0; i < n; i++)
+	bool have_b2 = false;
+
+	for (size_t i = 0; i < n; i++) {
 		assert_string_not_equal(v[i].id, "B1@mail.site.example");
+		if (strcmp(v[i].id, "B2") == 0) {
+			have_b2 = true;
+			assert_string_equal(v[i].rcpt_to,
+			    "<relaytest%victim.example@mail.site.example>");
+		}
+	}
+	assert_true(have_b2);
 	free(v);
 }
 
