@@ -106,6 +106,7 @@ sample
 python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
 	--rcpt 'user{i}@victim{m}.example' --domains 3 --count "$N" --timeout 60 > "$OUT/spammer-1.txt" &
 spammer=$!
+rg_cleanup_add "rg_kill_pid $spammer"
 storm_at=
 for _ in $(seq 240); do	# bounded: 240 x 0.25 s
 	sample
@@ -180,10 +181,14 @@ if xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd \
 	echo "IODEF report validates against the IODEF 2.0 schema"
 fi
 if command -v chromium >/dev/null; then
+	# no name resolution, no proxy to reach: the page must render from itself
+	profile=$(mktemp -d "${TMPDIR:-/tmp}/rg-chromium.XXXXXX")
 	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 		--disable-background-networking --disable-component-update --disable-sync \
-		--user-data-dir="$(mktemp -d)" --window-size=1100,1500 \
+		--no-pings --host-resolver-rules="MAP * ~NOTFOUND" --proxy-server=127.0.0.1:9 \
+		--user-data-dir="$profile" --window-size=1100,1500 \
 		--screenshot="$OUT/report.png" "file://$OUT/report.html" >/dev/null 2>&1
+	rm -rf "$profile"
 fi
 ml_stop
 pf_stop
