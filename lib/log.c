@@ -1,5 +1,6 @@
 /* log.c - msg_info/warn/error/fatal and ISO 8601 timestamps; see log.h. */
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,11 +34,24 @@ void msg_stderr_enable(bool on)
 	msg_to_stderr = on;
 }
 
+/*
+ * The last line of defence against forged log lines: whatever a %s brought
+ * in (a CR LF from a HELO, a DNS TXT record, an SMTP reply), the line that
+ * reaches stderr or syslog is cleaned with the LOG rule (textclean.h): one
+ * line of printable ASCII. Callers still clean each untrusted value, which
+ * this pass leaves as it is (the LOG rule is idempotent).
+ */
 static void msg_vlog(int prio, const char *tag, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char raw[2048], line[4096];
+	int n;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(raw))
+		n = (int)sizeof(raw) - 1;
+	rg_clean(RG_SINK_LOG, line, sizeof(line), raw, (size_t)n);
 	if (msg_to_stderr) {
 		if (tag)
 			fprintf(stderr, "%s: %s: %s\n", msg_progname, tag, line);

@@ -1,0 +1,222 @@
+/*
+ * textclean.c - one rule per sink for untrusted text; see textclean.h.
+ *
+ * The input is cut into tokens: one ASCII byte, one valid UTF-8 sequence,
+ * or one byte that is neither. Each token becomes at most
+ * TOKEN_MAX bytes of output, decided by the sink's rule in token_out().
+ */
+#include "relayguard/textclean.h"
+#include "relayguard/util.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TOKEN_MAX	11	/* "\U0010ffff" + NUL */
+
+/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629 table 3.7 of
+ * Unicode), its code point in *cp; 0 when s does not start one. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		*cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		*cp = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0;		/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;		/* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		*cp = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90;		/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;		/* above U+10FFFF */
+	} else {
+		return 0;			/* continuation, c0, c1, f5-ff */
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	*cp = (*cp << 6) | (s[1] & 0x3f);
+	for (size_t i = 2; i < len; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	return len;
+}
+
+/* Characters no sink gets raw: C1, bidi controls and marks, separators. */
+static bool cp_forbidden(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0x200e || cp == 0x200f || cp == 0x061c ||
+	    cp == 0x2028 || cp == 0x2029;
+}
+
+static bool sink_keeps_utf8(enum rg_sink sink)
+{
+	return sink == RG_SINK_JSON || sink == RG_SINK_XML ||
+	    sink == RG_SINK_HTML || sink == RG_SINK_TERM;
+}
+
+static size_t put_str(char *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(out, s, n);
+	return n;
+}
+
+static size_t put_cp_escape(char *out, uint32_t cp)
+{
+	return (size_t)snprintf(out, TOKEN_MAX, cp > 0xffff ? "\\U%08x" : "\\u%04x",
+	    (unsigned)cp);
+}
+
+/* Printable ASCII byte c (0x20-0x7e) in sink; writes out, returns length. */
+static size_t ascii_out(enum rg_sink sink, unsigned char c, char *out)
+{
+	switch (c) {
+	case '\\':
+		if (sink == RG_SINK_LOG)
+			break;
+		if (sink == RG_SINK_HEADER)
+			return put_str(out, "?");
+		return put_str(out, "\\\\");
+	case '"':
+		if (sink == RG_SINK_KV)
+			return put_str(out, "\\\"");
+		if (sink == RG_SINK_HTML)
+			return put_str(out, "&quot;");
+		if (sink == RG_SINK_HEADER)
+			return put_str(out, "?");
+		break;
+	case '%':
+		if (sink == RG_SINK_SMTP)
+			return put_str(out, "%%");
+		break;
+	case '(':
+	case ')':
+		if (sink == RG_SINK_HEADER)
+			return put_str(out, "?");
+		break;
+	case '&':
+		if (sink == RG_SINK_HTML)
+			return put_str(out, "&amp;");
+		break;
+	case '<':
+		if (sink == RG_SINK_HTML)
+			return put_str(out, "&lt;");
+		break;
+	case '>':
+		if (sink == RG_SINK_HTML)
+			return put_str(out, "&gt;");
+		break;
+	case '\'':
+		if (sink == RG_SINK_HTML)
+			return put_str(out, "&#39;");
+		break;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
+/* Clean the token at s[0..n); *used gets the bytes it took. */
+static size_t token_out(enum rg_sink sink, const unsigned char *s, size_t n,
+    size_t *used, char *out)
+{
+	uint32_t cp;
+	size_t len = utf8_decode(s, n, &cp);
+
+	if (len == 0 || cp < 0x20 || cp == 0x7f) {
+		*used = 1;			/* control or not UTF-8 */
+		if (sink == RG_SINK_HEADER)
+			return put_str(out, "?");
+		return (size_t)snprintf(out, TOKEN_MAX, "\\x%02x", s[0]);
+	}
+	*used = len;
+	if (cp < 0x80)
+		return ascii_out(sink, (unsigned char)cp, out);
+	if (sink == RG_SINK_HEADER)
+		return put_str(out, "?");
+	if (cp_forbidden(cp) || !sink_keeps_utf8(sink) ||
+	    ((sink == RG_SINK_XML || sink == RG_SINK_HTML) &&
+	    (cp == 0xfffe || cp == 0xffff)))
+		return put_cp_escape(out, cp);
+	memcpy(out, s, len);
+	return len;
+}
+
+size_t rg_clean(enum rg_sink sink, char *dst, size_t dstsz, const char *src,
+    size_t srclen)
+{
+	const unsigned char *s = (const unsigned char *)(src ? src : "");
+	size_t tl = strlen(RG_CLEAN_TRUNC);
+	size_t o = 0, safe = 0, used, k;
+	char tok[TOKEN_MAX];
+
+	if (dstsz == 0)
+		return 0;
+	if (src == NULL)
+		srclen = 0;
+	/* safe: the last token boundary that leaves room for the marker. */
+	for (size_t i = 0; i < srclen; i += used) {
+		k = token_out(sink, s + i, srclen - i, &used, tok);
+		if (o + k > dstsz - 1) {
+			o = safe;
+			if (dstsz - 1 >= tl) {
+				memcpy(dst + o, RG_CLEAN_TRUNC, tl);
+				o += tl;
+			}
+			break;
+		}
+		memcpy(dst + o, tok, k);
+		o += k;
+		if (o + tl <= dstsz - 1)
+			safe = o;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+const char *rg_clean_str(enum rg_sink sink, char *dst, size_t dstsz,
+    const char *src)
+{
+	rg_clean(sink, dst, dstsz, src, src ? strlen(src) : 0);
+	return dst;
+}
+
+char *rg_clean_dup(enum rg_sink sink, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	size_t cap = n < RG_CLEAN_DUP_MAX / 10 ? n * 10 + 1 : RG_CLEAN_DUP_MAX + 1;
+	char *dst = xmalloc(cap);
+
+	rg_clean(sink, dst, cap, src, n);
+	return dst;
+}
+
+void rg_clean_fputs(enum rg_sink sink, const char *src, FILE *out)
+{
+	const unsigned char *s = (const unsigned char *)(src ? src : "");
+	size_t n = strlen((const char *)s), used, k;
+	char tok[TOKEN_MAX];
+
+	for (size_t i = 0; i < n; i += used) {
+		k = token_out(sink, s + i, n - i, &used, tok);
+		fwrite(tok, 1, k, out);
+	}
+}
