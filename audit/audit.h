@@ -17,9 +17,11 @@
 #include <stdio.h>
 #include <sys/time.h>
 
+#include "relayguard/clockstate.h"
 #include "relayguard/dns.h"
 #include "relayguard/smtp.h"
 #include "relayguard/spf.h"
+#include "relayguard/reporter.h"
 #include "relayguard/trick.h"
 
 enum starttls_mode { STARTTLS_AUTO, STARTTLS_ALWAYS, STARTTLS_NEVER };
@@ -51,6 +53,9 @@ struct audit_opts {
 	double dns_timeout;
 	int dns_retries;
 	struct rg_dns *dns;		/* set up by main() when DNS is on */
+	/* who reports, and the clock the times come from (main() sets both) */
+	const struct rg_reporter *reporter;
+	struct rg_clock clock;
 	struct rg_spf *spf;
 };
 
@@ -116,6 +121,7 @@ struct audit_target {
 	int mx_pref;			/* -1: implicit MX (the domain's address) */
 	/* learned */
 	char address[64];
+	char vantage[64];		/* our local address: where we tested from */
 	char ip_literal[80];		/* "[192.0.2.1]" / "[IPv6:::1]" */
 	char banner[600];
 	char server_name[256];		/* EHLO name, else banner name */

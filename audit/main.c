@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "report_iodef.h"
 #include "relayguard/address.h"
+#include "relayguard/i18n.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
@@ -40,7 +41,8 @@ static void usage(FILE *out)
 	    "      --data-probes N       DATA-stage checks per target (default 3)\n"
 	    "  -f, --format FMT          text|json|iodef (default text)\n"
 	    "      --tlp LEVEL           IODEF disclosure restriction: clear, green,\n"
-	    "                            amber (default), red\n"
+	    "                            amber, red (default: the reporter\n"
+	    "                            profile's TLP, else amber)\n"
 	    "  -T, --transcript          include the timestamped SMTP dialogue\n"
 	    "  -j, --jobs N              targets audited in parallel (default 4)\n"
 	    "      --mx                  TARGETs are mail domains: audit every address\n"
@@ -50,6 +52,9 @@ static void usage(FILE *out)
 	    "      --spf-domain D        domain the targets serve, for the SPF check\n"
 	    "      --dns-timeout S       seconds per DNS try (default 2)\n"
 	    "      --dns-retries N       extra DNS rounds (default 1)\n"
+	    "      --reporter FILE       reporter profile (default /etc/relayguard/\n"
+	    "                            reporter.conf when it exists)\n"
+	    "      --lang LANG           report language: en or ja (default: LANG)\n"
 	    "      --list-tricks         print the relay-trick catalogue and exit\n"
 	    "  -v, --verbose             -V, --version   -h, --help\n"
 	    "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, 3 unreachable/usage\n");
@@ -135,7 +140,7 @@ int main(int argc, char **argv)
 		.port = 25, .domain = "example.com", .starttls = STARTTLS_AUTO,
 		.connect_timeout = 10, .read_timeout = 30, .budget = 300,
 		.errors_per_session = 8, .data_probes = 3, .format = FORMAT_TEXT,
-		.jobs = 4, .tlp = "amber", .dns_timeout = 2, .dns_retries = 1,
+		.jobs = 4, .tlp = NULL, .dns_timeout = 2, .dns_retries = 1,
 	};
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
 		{"spf-domain", required_argument, NULL, 23},
 		{"dns-timeout", required_argument, NULL, 24},
 		{"dns-retries", required_argument, NULL, 25},
+		{"reporter", required_argument, NULL, 26},
+		{"lang", required_argument, NULL, 27},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -168,6 +175,9 @@ int main(int argc, char **argv)
 	};
 	int c;
 	bool port_given = false;
+	const char *reporter_path = NULL, *lang = NULL;
+	struct rg_reporter *reporter;
+	char rerr[600];
 
 	msg_init(argv[0]);
 	msg_fatal_status = 3;
@@ -223,6 +233,8 @@ int main(int argc, char **argv)
 			break;
 		case 24: o.dns_timeout = parse_seconds("--dns-timeout", optarg); break;
 		case 25: o.dns_retries = parse_int("--dns-retries", optarg, 0, 10); break;
+		case 26: reporter_path = optarg; break;
+		case 27: lang = optarg; break;
 		case 'v': msg_verbose_level++; break;
 		case 'V': printf("relayguard-audit %s\n", RG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -233,6 +245,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 3;
 	}
+	/* Who reports, in which language and time zone; before any thread. */
+	if ((reporter = rg_reporter_find(reporter_path, NULL, rerr, sizeof(rerr))) == NULL)
+		msg_fatal("--reporter: %s", rerr);
+	if (rg_i18n_init(lang, reporter->language, rerr, sizeof(rerr)) != 0)
+		msg_fatal("--lang: %s", rerr);
+	rg_reporter_apply_timezone(reporter);
+	rg_clock_read(&o.clock);
+	o.reporter = reporter;
+	if (o.tlp == NULL)
+		o.tlp = reporter->tlp;
 	if (o.implicit_tls && !port_given)
 		o.port = 465;
 	if (o.helo == NULL)
@@ -286,6 +308,7 @@ int main(int argc, char **argv)
 			rg_spf_free(o.spf);
 			rg_dns_free(o.dns);
 			free(o.dnsbl);
+			rg_reporter_free(reporter);
 			return mx_failed ? 3 : 0;	/* only null MX: nothing accepts mail */
 		}
 	} else {
@@ -338,6 +361,7 @@ int main(int argc, char **argv)
 	rg_spf_free(o.spf);
 	rg_dns_free(o.dns);
 	free(o.dnsbl);
+	rg_reporter_free(reporter);
 	if (mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(worst))
 		worst = VERDICT_UNREACHABLE;
 	return verdict_exit_code(worst);

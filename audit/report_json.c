@@ -140,6 +140,11 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 	json_object_set_new(j, "start", iso(&t->start));
 	json_object_set_new(j, "finish", iso(&t->finish));
 	json_object_set_new(j, "elapsed_seconds", json_real(t->elapsed));
+	json_object_set_new(j, "vantage", t->vantage[0] ? json_string(t->vantage) :
+	    json_null());
+	if (o->reporter != NULL)
+		json_object_set_new(j, "reporter", rg_reporter_json(o->reporter));
+	json_object_set_new(j, "clock", rg_clock_json(&o->clock));
 	if (t->error[0])
 		json_object_set_new(j, "error", jstr(t->error));
 	for (size_t i = 0; i < t->nprobes; i++)

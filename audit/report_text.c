@@ -1,5 +1,6 @@
 /* report_text.c - the readable report: one line per probe, verdict, fix. */
 #include "audit.h"
+#include "relayguard/i18n.h"
 #include "relayguard/log.h"
 
 #include <stdio.h>
@@ -8,21 +9,65 @@
 static const char *verdict_banner(enum verdict v)
 {
 	switch (v) {
-	case VERDICT_OPEN_RELAY: return "OPEN RELAY";
-	case VERDICT_ACCEPT_ALL: return "ACCEPT-ALL (not a relay at DATA)";
-	case VERDICT_CLOSED: return "CLOSED (refuses to relay)";
-	case VERDICT_INCONCLUSIVE: return "INCONCLUSIVE";
-	case VERDICT_UNREACHABLE: return "UNREACHABLE";
+	case VERDICT_OPEN_RELAY: return _("OPEN RELAY");
+	case VERDICT_ACCEPT_ALL: return _("ACCEPT-ALL (not a relay at DATA)");
+	case VERDICT_CLOSED: return _("CLOSED (refuses to relay)");
+	case VERDICT_INCONCLUSIVE: return _("INCONCLUSIVE");
+	case VERDICT_UNREACHABLE: return _("UNREACHABLE");
 	}
 	return "?";
+}
+
+/* What the verdict means for the reader, in a sentence. */
+static const char *verdict_meaning(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_OPEN_RELAY: return _("The server relays mail for anyone: "
+	    "spammers can send through it. Refuse relaying for clients outside "
+	    "your own networks.");
+	case VERDICT_ACCEPT_ALL: return _("The server accepts every recipient at "
+	    "RCPT but refused the message at DATA: not a relay, but it may "
+	    "generate bounces.");
+	case VERDICT_CLOSED: return _("The server refuses to relay for outside "
+	    "clients.");
+	case VERDICT_INCONCLUSIVE: return _("The test could not settle the "
+	    "question: investigate and re-test.");
+	case VERDICT_UNREACHABLE: return _("The server could not be tested: "
+	    "nothing was learned about relaying.");
+	}
+	return "";
+}
+
+static void print_reporter(const struct audit_target *t, const struct audit_opts *o,
+    FILE *out)
+{
+	const struct rg_reporter *r = o->reporter;
+	char line[300];
+
+	if (r == NULL)
+		return;
+	fprintf(out, _("  reporter: %s"), rg_reporter_name(r));
+	if (r->contact_name && r->organisation)
+		fprintf(out, ", %s", r->contact_name);
+	if (r->email)
+		fprintf(out, " <%s>", r->email);
+	if (r->phone)
+		fprintf(out, " %s", r->phone);
+	fputc('\n', out);
+	fprintf(out, _("  times:    %s\n"), rg_clock_zone_line(&o->clock, line,
+	    sizeof(line)));
+	fprintf(out, _("  clock:    %s\n"), rg_clock_describe(&o->clock, line,
+	    sizeof(line)));
+	if (t->vantage[0])
+		fprintf(out, _("  tested from: %s\n"), t->vantage);
 }
 
 static void print_transcript(const struct audit_target *t, FILE *out)
 {
 	char ts[RG_TIME_ISO_LEN];
 
-	fprintf(out, "\nTranscript (%zu lines%s):\n", t->ntx,
-	    t->tx_truncated ? ", truncated" : "");
+	fprintf(out, _("\nTranscript (%zu lines%s):\n"), t->ntx,
+	    t->tx_truncated ? _(", truncated") : "");
 	for (size_t i = 0; i < t->ntx; i++)
 		fprintf(out, "  %s %c %s\n", rg_time_iso8601(&t->tx[i].when, ts, sizeof(ts)),
 		    t->tx[i].dir, t->tx[i].line);
@@ -66,12 +111,13 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 
 	rg_time_iso8601(&t->start, start, sizeof(start));
 	rg_time_iso8601(&t->finish, finish, sizeof(finish));
-	fprintf(out, "relayguard-audit report for %s port %d\n", t->host, t->port);
-	fprintf(out, "  address:  %s\n", t->address[0] ? t->address : "-");
-	fprintf(out, "  started:  %s\n  finished: %s (%.2f s, %d sessions, %zu probes)\n",
+	fprintf(out, _("relayguard-audit report for %s port %d\n"), t->host, t->port);
+	print_reporter(t, o, out);
+	fprintf(out, _("  address:  %s\n"), t->address[0] ? t->address : "-");
+	fprintf(out, _("  started:  %s\n  finished: %s (%.2f s, %d sessions, %zu probes)\n"),
 	    start, finish, t->elapsed, t->sessions, t->nprobes);
 	if (t->banner[0])
-		fprintf(out, "  banner:   %s\n", t->banner);
+		fprintf(out, _("  banner:   %s\n"), t->banner);
 	if (t->ehlo_name[0] || t->ehlo_keywords[0])
 		fprintf(out, "  EHLO:     %s [%s]%s\n", t->ehlo_name[0] ? t->ehlo_name : "-",
 		    t->ehlo_keywords, t->ehlo_refused ? " (EHLO refused, used HELO)" : "");
@@ -100,15 +146,16 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 			fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
 			    p->data_code, p->data_text);
 	}
-	fprintf(out, "\nVerdict: %s\n  %s\n", verdict_banner(t->verdict), t->verdict_reason);
-	fprintf(out, "Severity: %s\n", audit_severity(t));
+	fprintf(out, _("\nVerdict: %s\n  %s\n"), verdict_banner(t->verdict), t->verdict_reason);
+	fprintf(out, "  %s\n", verdict_meaning(t->verdict));
+	fprintf(out, _("Severity: %s\n"), audit_severity(t));
 	if (t->verdict == VERDICT_OPEN_RELAY || t->verdict == VERDICT_INCONCLUSIVE) {
 		bool any = false;
 
 		for (size_t i = 0; i < t->nprobes && !any; i++)
 			any = t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]);
 		if (any) {
-			fprintf(out, "\nRecommended fix (%s):\n", mta_name(t->mta));
+			fprintf(out, _("\nRecommended fix (%s):\n"), mta_name(t->mta));
 			mta_remedy(t, out, "  ");
 		}
 	}

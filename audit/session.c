@@ -253,6 +253,7 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 	s->number = ++t->sessions;
 	if (first) {
 		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
+		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
 		if (rg_smtp_peer_family(s->conn) == AF_INET6)
 			snprintf(t->ip_literal, sizeof(t->ip_literal), "[IPv6:%s]", t->address);
 		else

@@ -86,6 +86,22 @@ const char *rg_smtp_status_name(enum rg_smtp_status st)
 enum rg_smtp_status rg_smtp_status(const struct rg_smtp *s) { return s->status; }
 const char *rg_smtp_error(const struct rg_smtp *s) { return s->error; }
 const char *rg_smtp_peer_addr(const struct rg_smtp *s) { return s->peer; }
+
+/* The local end of the connection: the vantage point a report names. */
+char *rg_smtp_local_addr(const struct rg_smtp *s, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	buf[0] = '\0';
+	if (s == NULL || s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return buf;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)len);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)len);
+	return buf;
+}
 int rg_smtp_peer_family(const struct rg_smtp *s) { return s->family; }
 bool rg_smtp_tls_active(const struct rg_smtp *s) { return s->ssl != NULL; }
 const char *rg_smtp_tls_info(const struct rg_smtp *s) { return s->tls_info; }

@@ -37,6 +37,7 @@
  * pending is not accepted at DATA).
  */
 #include "milter.h"
+#include "relayguard/clockstate.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/dsn.h"
@@ -540,10 +541,39 @@ static void summary_one(const char *addr, unsigned long count, double window,
 	rg_eventlog_write(&ev);
 }
 
+/* Clock evidence (clockstate.h): the zone of the log's times and whether
+ * the clock was synchronised, at start and with every summary. */
+void milter_clock_event(const char *event)
+{
+	struct rg_clock clk;
+	char line[1024], zone[160], est[32], max[32], sentence[300];
+
+	rg_clock_read(&clk);
+	snprintf(est, sizeof(est), "%ld", clk.esterror_us);
+	snprintf(max, sizeof(max), "%ld", clk.maxerror_us);
+	snprintf(zone, sizeof(zone), "%s", clk.zone_name[0] ? clk.zone_name : clk.zone_abbr);
+	struct rg_event_field f[] = {
+		{.key = "time_zone", .str = clk.zone_abbr},
+		{.key = "zone_name", .str = zone},
+		{.key = "utc_offset", .str = clk.utc_offset},
+		{.key = "clock", .str = rg_clock_state_word(&clk)},
+		{.key = "esterror_us", .num = clk.esterror_us},
+		{.key = "maxerror_us", .num = clk.maxerror_us},
+	};
+	struct rg_event ev = {
+		.event = event, .fields = f, .nfields = clk.known ? 6 : 4,
+		.reason = rg_clock_describe(&clk, sentence, sizeof(sentence)),
+	};
+
+	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
+	rg_eventlog_write(&ev);
+}
+
 void milter_summary(double now)
 {
 	if (milter_clients != NULL)
 		rg_client_counter_summary(milter_clients, now, summary_one, NULL);
+	milter_clock_event("clock_status");
 }
 
 struct smfiDesc milter_desc = {

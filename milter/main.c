@@ -364,6 +364,7 @@ int main(int argc, char **argv)
 	    c->runtime ? rg_dns_describe(((struct milter_dns *)c->runtime)->dns) :
 	    "-");
 	rg_config_install(c);
+	milter_clock_event("milter_start");
 
 	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
 		msg_fatal("cannot start the signal thread");

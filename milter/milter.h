@@ -79,8 +79,11 @@ extern struct smfiDesc milter_desc;
 extern struct rg_client_counter *milter_clients;
 extern struct bounce_sensor *milter_bounce_generated, *milter_bounce_inbound;
 
-/* Log the per-client summary and start a new window. */
+/* Log the per-client summary and start a new window; then the clock state. */
 void milter_summary(double now);
+/* One event (milter_start, clock_status) with the time zone and the
+ * kernel's clock synchronisation state (clockstate.h). */
+void milter_clock_event(const char *event);
 /* Bounce-storm summaries and end events that are due. */
 void milter_bounce_tick(double now);
 

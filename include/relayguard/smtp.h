@@ -67,6 +67,8 @@ const char *rg_smtp_status_name(enum rg_smtp_status st);
 
 /* The peer's numeric address ("192.0.2.1", "2001:db8::1") and family. */
 const char *rg_smtp_peer_addr(const struct rg_smtp *s);
+/* Our own address on the connection (getsockname), "" when unknown. */
+char *rg_smtp_local_addr(const struct rg_smtp *s, char *buf, size_t len);
 int rg_smtp_peer_family(const struct rg_smtp *s);
 
 /* 0 on a complete reply; -1 on error (status/error set, connection dead). */

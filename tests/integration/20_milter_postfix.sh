@@ -52,6 +52,9 @@ tap_check "every event line is JSON with an ISO 8601 time with UTC offset" \
 	jq -e -s 'all(.[]; .time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[+-][0-9]{2}:[0-9]{2}$"))' "$ML_DIR/events.jsonl"
 tap_like "$(grep -c 'event=relay_refused .*client_addr=127.0.0.2' "$ML_DIR/milter.log")" '^[1-9]' \
 	"syslog-style key=value lines name the client"
+tap_like "$(jq -r 'select(.event=="milter_start") | "\(.utc_offset) \(.clock) \(.maxerror_us)"' "$ML_DIR/events.jsonl")" \
+	'^[+-][0-9]{2}:[0-9]{2} (synchronised|unsynchronised) [0-9]+$' \
+	"the milter records its time zone and clock synchronisation at start"
 
 # --- what must still pass -----------------------------------------------------
 before=$(pf_mailbox_count root)

@@ -37,6 +37,11 @@
  *			(ESC ] title, ESC [ 2J clear screen, BEL); otherwise as
  *			normal-reject
  *
+ *	japanese	an open relay that speaks Japanese (UTF-8): the greeting
+ *			"220 hostile.test ESMTP 日本語メールサーバへようこそ",
+ *			every RCPT "250 2.1.5 受信者を受け付けました", DATA "354"
+ *			(reports must keep this text, never turn it into '?')
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -64,7 +69,7 @@
 enum mode {
 	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
-	M_ERROR_LIMIT, M_ESCAPE,
+	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE,
 };
 
 static const struct {
@@ -83,6 +88,7 @@ static const struct {
 	{"accept-all-nodata", M_ACCEPT_ALL_NODATA},
 	{"error-limit", M_ERROR_LIMIT},
 	{"escape", M_ESCAPE},
+	{"japanese", M_JAPANESE},
 };
 
 /* One client connection: socket, input buffer, SMTP session state. */
@@ -296,6 +302,8 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 		return reply(c, "450 4.7.1 greylisted");
 	case M_ACCEPT_ALL_NODATA:
 		return reply(c, "250 2.1.5 Ok");
+	case M_JAPANESE:
+		return reply(c, "250 2.1.5 受信者を受け付けました");
 	case M_ERROR_LIMIT:
 		c->rejected_rcpts++;
 		return reply(c, "550 5.7.1 %s: Relay access denied", path);
@@ -340,6 +348,8 @@ dialogue(struct conn *c, enum mode mode)
 		} else if (strcmp(verb, "DATA") == 0) {
 			if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
 				r = reply(c, "554 5.7.1 no data accepted");
+			else if (mode == M_JAPANESE && c->have_mail)
+				r = reply(c, "354 本文を入力してください。最後は \".\" だけの行です");
 			else if (!c->have_mail)
 				r = reply(c, "503 5.5.1 Error: need RCPT command");
 			else
@@ -501,6 +511,10 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 			dialogue(c, M_NORMAL_REJECT);
 		break;
 	}
+	case M_JAPANESE:
+		if (reply(c, "220 %s ESMTP 日本語メールサーバへようこそ", HOSTNAME) == 0)
+			dialogue(c, mode);
+		break;
 	case M_NORMAL_REJECT:
 	case M_GREYLIST:
 	case M_TLS_REQUIRED:
