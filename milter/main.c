@@ -49,6 +49,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	    "usage: relayguard-milter [-f] [-v] [-c FILE]\n"
 	    "       relayguard-milter -t [-c FILE]\n"
+	    "       relayguard-milter --import postfix[:DIR] | sendmail[:DIR]\n"
 	    "  -c FILE   configuration file (default " DEFAULT_CONFIG ")\n"
 	    "  -f        stay in the foreground, log to stderr as well as syslog\n"
 	    "  -t        check the configuration and exit (0 good, 1 bad)\n"
@@ -284,6 +285,8 @@ int main(int argc, char **argv)
 	int ch, rc;
 
 	msg_init(argv[0]);
+	if (argc >= 2 && strncmp(argv[1], "--import", 8) == 0)
+		return milter_import_main(argc, argv);
 	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -93,6 +93,9 @@ void milter_record(const struct conn *c, const char *event, const char *action,
     const char *rcpt, const char *reason, const struct rg_event_field *extra,
     size_t nextra);
 
+/* import.c: relayguard-milter --import SPEC; the exit status. */
+int milter_import_main(int argc, char **argv);
+
 /* mailauth.c: build c's resolver and SPF server when a DNS-based check is
  * on (c->runtime); 0, or -1 with err. */
 int milter_dns_attach(struct rg_config *c, char *err, size_t errlen);

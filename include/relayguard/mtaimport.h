@@ -1,0 +1,88 @@
+/*
+ * mtaimport.h - read the relay settings an admin already gave the MTA and
+ * write them as relayguard.conf lines (relayguard-milter --import).
+ *
+ * Postfix: rg_import_postfix() runs "postconf -c DIR -x" (postconf expands
+ * $myhostname, $mydestination, ${...} itself) for mydestination,
+ * relay_domains, mynetworks, virtual_mailbox_domains, virtual_alias_domains,
+ * inet_interfaces, proxy_interfaces, myhostname and mydomain, and maps
+ *	mydestination, virtual_*_domains	-> LocalDomains
+ *	inet_interfaces, proxy_interfaces	-> LocalDomains ([address] literals)
+ *	relay_domains				-> RelayDomains (and .subdomains
+ *						   when relay_domains is in
+ *						   parent_domain_matches_subdomains)
+ *	mynetworks				-> TrustedNetworks
+ * List items may be names, /file/name (read, items inside), or type:table:
+ * texthash: and cidr: files are read directly, hash:, btree:, lmdb:, cdb:,
+ * dbm: and sdbm: are listed with "postmap -s"; other types (regexp, pcre,
+ * ldap, mysql, proxy: ...) cannot be listed and are reported as such.
+ *
+ * sendmail: rg_import_sendmail() reads, in DIR (default /etc/mail):
+ * local-host-names (or sendmail.cw) and Cw lines of sendmail.cf -> class w
+ * -> LocalDomains; relay-domains (class R) -> RelayDomains (domain and
+ * subdomains) or TrustedNetworks (numeric prefixes); the text source of the
+ * access map ("access"): Connect:IP / bare IP prefix RELAY ->
+ * TrustedNetworks, To:domain / bare domain RELAY -> RelayDomains.
+ *
+ * Every value keeps where it came from; what cannot be expressed in
+ * relayguard terms (negations, client host names, per-address entries,
+ * unreadable tables) is kept as a note. Networks wider than a /8 (the
+ * open-relay mistake) are never imported: they become a note. Every item
+ * is checked with the same parsers relayguard.conf uses, so the output
+ * passes "relayguard-milter -t". rg_import_write() prints a comment header
+ * (source, notes, one line per value with its origin) and the three lines
+ * LocalDomains, RelayDomains, TrustedNetworks.
+ */
+#ifndef RELAYGUARD_MTAIMPORT_H
+#define RELAYGUARD_MTAIMPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct rg_import_item {
+	char *value;		/* as written to relayguard.conf */
+	char *source;		/* "mydestination ($myhostname)", "access:12" */
+};
+
+struct rg_import_list {
+	struct rg_import_item *v;
+	size_t n, cap;
+};
+
+struct rg_import {
+	char *mta;			/* "Postfix", "sendmail" */
+	char *where;			/* config directory read */
+	struct rg_import_list local, relay, trusted;
+	char **notes;			/* what was not imported, and why */
+	size_t nnotes, capnotes;
+	char **raw;			/* "param = value" as the admin wrote it */
+	size_t nraw, capraw;
+};
+
+#define RG_IMPORT_ERRLEN	512
+
+/* 0, or -1 with err (postconf not runnable, DIR unreadable). dir NULL:
+ * postconf's default config directory. */
+int rg_import_postfix(const char *dir, struct rg_import *im, char *err,
+    size_t errlen);
+/* dir NULL: /etc/mail. 0, or -1 with err when nothing could be read. */
+int rg_import_sendmail(const char *dir, struct rg_import *im, char *err,
+    size_t errlen);
+/* "postfix[:DIR]" or "sendmail[:DIR]". */
+int rg_import_run(const char *spec, struct rg_import *im, char *err,
+    size_t errlen);
+void rg_import_write(FILE *out, const struct rg_import *im,
+    const char *command);
+void rg_import_free(struct rg_import *im);
+
+/* Exposed for the unit tests: add one item, checked and deduplicated;
+ * kind 'L' local, 'R' relay, 'T' trusted. */
+void rg_import_add(struct rg_import *im, int kind, const char *value,
+    const char *source);
+void rg_import_note(struct rg_import *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* sendmail access-map text (one file) into im; name for notes. */
+void rg_import_sendmail_access(struct rg_import *im, FILE *in,
+    const char *name);
+
+#endif
