@@ -5,7 +5,7 @@
 #   make check      deps + build + unit and integration tests (real Postfix)
 #   make check SANITIZE=1   the same suite built with ASan+UBSan (build-san/)
 #   make demo       reproduce the 1997 open-relay incident and its fix
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR=  (make uninstall)
 #   make bench      benchmarks (figures and ratios against a baseline)
 
 PREFIX	?= /usr/local
@@ -52,7 +52,7 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(BUILD)/relayguard-milter
 endif
 
-.PHONY: all deps check unit demo install clean bench fuzz
+.PHONY: all deps check unit demo install uninstall clean bench fuzz
 all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -109,17 +109,66 @@ fuzz:
 			-o build-fuzz/$$(basename $$f .c) $$f $(LIB_SRC) $(PKG_CFLAGS) $(PKG_LIBS) || exit 1; \
 	done
 
+# Install tree (DESTDIR for staging, PREFIX for programs and data,
+# SYSCONFDIR for the config, which is never overwritten):
+#   $(PREFIX)/bin/relayguard-audit, relayguard-report
+#   $(PREFIX)/sbin/relayguard-milter
+#   $(SYSCONFDIR)/relayguard/relayguard.conf     only when none exists
+#   $(UNITDIR)/relayguard-milter.service         systemd unit
+#   $(TMPFILESDIR)/relayguard.conf, $(SYSUSERSDIR)/relayguard.conf
+#   $(SYSCONFDIR)/logrotate.d/relayguard        EventLog rotation
+#   $(PREFIX)/share/man/man{1,5,8}, $(DOCDIR)     man pages, README, samples
+SYSCONFDIR  ?= /etc
+SBINDIR	    ?= $(PREFIX)/sbin
+BINDIR	    ?= $(PREFIX)/bin
+MANDIR	    ?= $(PREFIX)/share/man
+DOCDIR	    ?= $(PREFIX)/share/doc/relayguard
+SYSTEMDDIR  ?= $(PREFIX)/lib/systemd
+UNITDIR	    ?= $(SYSTEMDDIR)/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+RG_CONF	    = $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf
+
 install: $(PROGRAMS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/doc/relayguard
-	install -m 755 $(BUILD)/relayguard-audit $(BUILD)/relayguard-report $(DESTDIR)$(PREFIX)/bin/
-	[ ! -f $(BUILD)/relayguard-milter ] || \
-		install -m 755 $(BUILD)/relayguard-milter $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 docs/relayguard-audit.1 docs/relayguard-report.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	for f in docs/*.5; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done
-	for f in docs/*.8; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man8/; done
-	install -m 644 README.md conf/* $(DESTDIR)$(PREFIX)/share/doc/relayguard/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(LOGROTATEDIR)
+	install -m 755 $(BUILD)/relayguard-audit $(BUILD)/relayguard-report $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/relayguard-milter $(DESTDIR)$(SBINDIR)/
+	install -m 644 docs/relayguard-audit.1 docs/relayguard-report.1 $(DESTDIR)$(MANDIR)/man1/
+	for f in docs/*.5; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(MANDIR)/man5/; done
+	for f in docs/*.8; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(MANDIR)/man8/; done
+	install -m 644 README.md conf/* $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(RG_CONF) ]; then \
+		echo "install: kept $(RG_CONF) (the new sample is $(DESTDIR)$(DOCDIR)/relayguard.conf)"; \
+	else \
+		install -m 644 conf/relayguard.conf $(RG_CONF) && echo "install: wrote $(RG_CONF)"; \
+	fi
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		packaging/relayguard-milter.service.in >$(DESTDIR)$(UNITDIR)/relayguard-milter.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/relayguard-milter.service
+	install -m 644 packaging/relayguard.tmpfiles $(DESTDIR)$(TMPFILESDIR)/relayguard.conf
+	install -m 644 packaging/relayguard.sysusers $(DESTDIR)$(SYSUSERSDIR)/relayguard.conf
+	install -m 644 packaging/relayguard.logrotate $(DESTDIR)$(LOGROTATEDIR)/relayguard
+	@[ -n "$(DESTDIR)" ] || echo "install: next: systemd-sysusers; systemd-tmpfiles --create; systemctl daemon-reload; edit $(RG_CONF); systemctl enable --now relayguard-milter"
+
+# Removes what install wrote; the config only when it is still the sample.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/relayguard-audit $(DESTDIR)$(BINDIR)/relayguard-report \
+		$(DESTDIR)$(SBINDIR)/relayguard-milter \
+		$(DESTDIR)$(UNITDIR)/relayguard-milter.service \
+		$(DESTDIR)$(TMPFILESDIR)/relayguard.conf $(DESTDIR)$(SYSUSERSDIR)/relayguard.conf \
+		$(DESTDIR)$(LOGROTATEDIR)/relayguard
+	for f in docs/*.1 docs/*.5 docs/*.8; do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${f##*.}/$${f##*/}; done
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if cmp -s conf/relayguard.conf $(RG_CONF); then \
+		rm -f $(RG_CONF); rmdir $(DESTDIR)$(SYSCONFDIR)/relayguard 2>/dev/null || true; \
+	elif [ -e $(RG_CONF) ]; then \
+		echo "uninstall: kept $(RG_CONF) (changed from the sample)"; \
+	fi
 
 clean:
 	rm -rf build build-san build-fuzz

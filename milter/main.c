@@ -164,6 +164,19 @@ static bool changed(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+/* A refused reload still reopens the running EventLog: logrotate's
+ * SIGUSR1 must not depend on the config file being valid right now. */
+static void eventlog_reopen_running(void)
+{
+	char err[RG_CONFIG_ERRLEN];
+	struct rg_config *cur = rg_config_current();
+
+	if (cur != NULL && cur->event_log != NULL &&
+	    rg_eventlog_open(cur->event_log, err, sizeof(err)) != 0)
+		msg_error("%s", err);
+	rg_config_unref(cur);
+}
+
 static void reload(void)
 {
 	char err[RG_CONFIG_ERRLEN];
@@ -172,12 +185,14 @@ static void reload(void)
 	if ((next = rg_config_load(config_path, err, sizeof(err))) == NULL) {
 		msg_error("reload refused, keeping the running configuration: %s",
 		    err);
+		eventlog_reopen_running();
 		return;
 	}
 	if (milter_dns_attach(next, err, sizeof(err)) != 0) {
 		msg_error("reload refused, keeping the running configuration: %s",
 		    err);
 		rg_config_unref(next);
+		eventlog_reopen_running();
 		return;
 	}
 	if (next->event_log != NULL &&
@@ -185,6 +200,7 @@ static void reload(void)
 		msg_error("reload refused, keeping the running configuration: %s",
 		    err);
 		rg_config_unref(next);
+		eventlog_reopen_running();
 		return;
 	}
 	if (next->event_log == NULL)
