@@ -57,6 +57,8 @@ const struct rg_conf_key rg_config_schema[] = {
 	 "domains this server receives mail for (example.org exact, .example.org subdomains, [192.0.2.1] literals, file:/path)"},
 	{"RelayDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(relay_domains), false, NULL,
 	 "domains this server is a backup MX or gateway for (same syntax as LocalDomains)"},
+	{"TrustAddresslessClients", RG_CONF_BOOL, "no", NULL, 0, 0, F(trust_addressless), false, NULL,
+	 "let a client without an IP address (milter family unix or unknown, or no connect event: \"sendmail -bs\") relay; Postfix's pickup and sendmail's MSP arrive as 127.0.0.1 and do not need it"},
 	{"AllowAuthenticated", RG_CONF_BOOL, "yes", NULL, 0, 0, F(allow_authenticated), false, NULL,
 	 "an SMTP AUTH login ({auth_authen}) may relay"},
 	{"RejectReply", RG_CONF_REPLY, "554 5.7.1 Relay access denied", NULL, 0, 0, F(reject_reply), false, NULL,

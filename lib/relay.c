@@ -5,6 +5,10 @@
  * model; the checks are made on the address as the client wrote it, so
  * the MTA's later rewriting (percent hack, swap_bangpath,
  * resolve_dequoted_address) cannot turn a refused form into a relay.
+ *
+ * Fail closed: a client without an IP address (NULL) is an untrusted
+ * client unless TrustAddresslessClients says otherwise; it may still
+ * authenticate, and its mail to local and relay domains passes.
  */
 #include "relayguard/relay.h"
 #include "relayguard/address.h"
@@ -127,12 +131,14 @@ enum relay_verdict relay_decide(const struct rg_config *conf,
 	d->relaying = v == RELAY_REJECT;
 	strlcpy_rg(dest, d->reason, sizeof(dest));
 
-	if (client == NULL) {
-		snprintf(d->reason, sizeof(d->reason),
-		    "local submission (no client address)");
+	if (client == NULL && conf->trust_addressless) {
+		snprintf(d->reason, sizeof(d->reason), "client without an IP "
+		    "address, trusted by TrustAddresslessClients%s%s",
+		    d->relaying ? ", " : "", d->relaying ? dest : "");
 		return set(d, RELAY_PERMIT, RELAY_BASIS_LOCAL_SUBMISSION);
 	}
-	if (rg_cidr_list_match_sockaddr(&conf->trusted_networks, client)) {
+	if (client != NULL &&
+	    rg_cidr_list_match_sockaddr(&conf->trusted_networks, client)) {
 		snprintf(d->reason, sizeof(d->reason), "trusted client%s%s",
 		    d->relaying ? ", " : "", d->relaying ? dest : "");
 		return set(d, RELAY_PERMIT, RELAY_BASIS_TRUSTED_NETWORK);
@@ -145,8 +151,8 @@ enum relay_verdict relay_decide(const struct rg_config *conf,
 		return set(d, RELAY_PERMIT, RELAY_BASIS_AUTHENTICATED);
 	}
 	if (v == RELAY_REJECT && d->basis == RELAY_BASIS_FOREIGN_DOMAIN) {
-		snprintf(d->reason, sizeof(d->reason), "untrusted client, %s",
-		    dest);
+		snprintf(d->reason, sizeof(d->reason), "%s, %s", client ?
+		    "untrusted client" : "client without an IP address", dest);
 	}
 	return v;
 }

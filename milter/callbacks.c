@@ -67,6 +67,10 @@ static struct conn *conn_get(SMFICTX *ctx)
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		c->conf = rg_config_current();
+		/* until a connect event says otherwise: no address (fail
+		 * closed, relay.h), e.g. an MTA that never sent CONNECT */
+		strlcpy_rg(c->client_addr, "unknown", sizeof(c->client_addr));
+		strlcpy_rg(c->client_name, "unknown", sizeof(c->client_name));
 		smfi_setpriv(ctx, c);
 	}
 	return c;
@@ -144,7 +148,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	c->local_conn = sa == NULL || (hostname != NULL &&
 	    strcasecmp(hostname, "localhost") == 0);
 	c->have_addr = false;
-	strlcpy_rg(c->client_addr, "local", sizeof(c->client_addr));
+	strlcpy_rg(c->client_addr, "unknown", sizeof(c->client_addr));
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		memcpy(&c->addr, sa, sizeof(struct sockaddr_in));
 		c->have_addr = true;
@@ -161,10 +165,14 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		else
 			inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr,
 			    sizeof(c->client_addr));
-	} else if (sa != NULL) {
-		/* AF_UNIX and friends: no network client, like pickup */
-		strlcpy_rg(c->client_addr, "local", sizeof(c->client_addr));
+	} else if (sa != NULL && sa->sa_family == AF_UNIX) {
+		/* milter family 'L': an MTA listening on a unix socket */
+		strlcpy_rg(c->client_addr, "unix", sizeof(c->client_addr));
 	}
+	/* Family 'U' (NULL here: "sendmail -bs", a peer that went away) and
+	 * 'L' leave have_addr false: relay_decide() trusts such a client
+	 * only with TrustAddresslessClients. Postfix's pickup (non_smtpd_
+	 * milters) and sendmail's MSP arrive as 127.0.0.1, family '4'. */
 	return no_reply(c, SMFIP_NR_CONN);
 }
 

@@ -38,7 +38,7 @@
 /* Per MTA connection (smfi_setpriv), freed in xxfi_close. */
 struct conn {
 	struct rg_config *conf;
-	bool have_addr;			/* false: local submission */
+	bool have_addr;			/* false: no IP address (unix, unknown) */
 	struct sockaddr_storage addr;
 	char client_addr[INET6_ADDRSTRLEN];
 	char client_name[256];

@@ -100,6 +100,7 @@ struct rg_config {
 	struct rg_cidr_list trusted_networks;
 	struct rg_domain_list local_domains;
 	struct rg_domain_list relay_domains;
+	bool trust_addressless;		/* clients without an IP address may relay */
 	bool allow_authenticated;
 	struct rg_reply reject_reply;
 	/* Evidence */

@@ -6,8 +6,12 @@
  * reject_unauth_destination does in Postfix (smtpd_check.c), made
  * independent of the MTA's own configuration:
  *
- *   1. a NULL client address (local submission: the MTA's pickup, no
- *      socket) or a client in TrustedNetworks may relay: RELAY_PERMIT;
+ *   1. a client in TrustedNetworks may relay: RELAY_PERMIT; so may a
+ *      NULL client address (milter family unix or unknown, or no connect
+ *      event: "sendmail -bs", a peer that went away) but only with
+ *      TrustAddresslessClients yes - by default it is an untrusted client
+ *      (Postfix's pickup and sendmail's MSP arrive as 127.0.0.1 and need
+ *      no such trust);
  *   2. with AllowAuthenticated, a non-empty {auth_authen} may relay:
  *      RELAY_PERMIT;
  *   3. otherwise the recipient (parsed by rg_address_parse) must be in
@@ -43,7 +47,7 @@ enum relay_verdict {
 };
 
 enum relay_basis {
-	RELAY_BASIS_LOCAL_SUBMISSION,	/* no client address */
+	RELAY_BASIS_LOCAL_SUBMISSION,	/* no client address, trusted by config */
 	RELAY_BASIS_TRUSTED_NETWORK,
 	RELAY_BASIS_AUTHENTICATED,
 	RELAY_BASIS_LOCAL_DOMAIN,
@@ -61,7 +65,7 @@ struct relay_decision {
 	char reason[320];
 };
 
-/* client: the MTA's client socket address, NULL for local submission;
+/* client: the MTA's client socket address, NULL when it has none;
  * auth_authen: NULL or "" when not authenticated; rcpt: the RCPT TO
  * argument as the MTA passed it (with or without < >). */
 enum relay_verdict relay_decide(const struct rg_config *conf,

@@ -132,9 +132,17 @@ static void test_decision_table(void **state)
 		/* trusted and local clients */
 		{"127.0.0.1", NULL, "<user@site.example>", RELAY_PERMIT,
 		 RELAY_BASIS_TRUSTED_NETWORK, false, "trusted client"},
-		{NULL, NULL, "<user@victim.example>", RELAY_PERMIT,
-		 RELAY_BASIS_LOCAL_SUBMISSION, true,
-		 "local submission (no client address)"},
+		/* no IP address (milter family unix/unknown, no connect):
+		 * untrusted unless TrustAddresslessClients yes */
+		{NULL, NULL, "<user@victim.example>", RELAY_REJECT,
+		 RELAY_BASIS_FOREIGN_DOMAIN, true,
+		 "client without an IP address, recipient domain victim.example not local"},
+		{NULL, NULL, "<user%victim.example@site.example>", RELAY_REJECT,
+		 RELAY_BASIS_ROUTING, true, NULL},
+		{NULL, NULL, "<user@site.example>", RELAY_DUNNO,
+		 RELAY_BASIS_LOCAL_DOMAIN, false, NULL},
+		{NULL, "alice", "<user@victim.example>", RELAY_PERMIT,
+		 RELAY_BASIS_AUTHENTICATED, true, NULL},
 		/* authenticated */
 		{"127.0.0.2", "alice", "<user@victim.example>", RELAY_PERMIT,
 		 RELAY_BASIS_AUTHENTICATED, true,
@@ -168,6 +176,29 @@ static void test_decision_table(void **state)
 			assert_string_equal(d.reason, cases[i].reason);
 	}
 	rg_config_unref(c);
+}
+
+static void test_trust_addressless(void **state)
+{
+	struct rg_config *c = load("TrustAddresslessClients yes\n"
+	    "LocalDomains site.example\n");
+	struct rg_config *dflt = load("LocalDomains site.example\n");
+	struct sockaddr_storage ss = addr("203.0.113.5");
+	struct relay_decision d;
+
+	(void)state;
+	assert_false(dflt->trust_addressless);
+	assert_int_equal(relay_decide(c, NULL, NULL, "<user@victim.example>", &d),
+	    RELAY_PERMIT);
+	assert_int_equal(d.basis, RELAY_BASIS_LOCAL_SUBMISSION);
+	assert_true(d.relaying);
+	assert_string_equal(d.reason, "client without an IP address, trusted by "
+	    "TrustAddresslessClients, recipient domain victim.example not local");
+	/* the key trusts no address-bearing client */
+	assert_int_equal(relay_decide(c, (struct sockaddr *)&ss, NULL,
+	    "<user@victim.example>", &d), RELAY_REJECT);
+	rg_config_unref(c);
+	rg_config_unref(dflt);
 }
 
 static void test_allow_authenticated_no(void **state)
@@ -249,6 +280,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decision_table),
+		cmocka_unit_test(test_trust_addressless),
 		cmocka_unit_test(test_allow_authenticated_no),
 		cmocka_unit_test(test_trick_battery_oracle),
 	};
