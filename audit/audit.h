@@ -67,6 +67,7 @@ enum outcome {
 	OUT_AUTH_REQUIRED,
 	OUT_TLS_REQUIRED,
 	OUT_ERROR,
+	OUT_UNTESTED,		/* refused before RCPT (HELO or MAIL): trick not tested */
 };
 
 enum data_outcome { DATA_NOT_TRIED = 0, DATA_TAKEN, DATA_REFUSED, DATA_ERROR };
@@ -82,8 +83,26 @@ enum verdict {
 enum mta_kind { MTA_UNKNOWN = 0, MTA_POSTFIX, MTA_SENDMAIL, MTA_EXIM, MTA_OPENSMTPD,
 	MTA_EXCHANGE };
 
+/* One earlier attempt of a probe (kept when it is retried). */
+struct audit_attempt {
+	char mail_from[600];
+	enum outcome outcome;
+	const char *stage;
+	int code;
+	char enhanced[16];
+	char text[512];
+	int session;
+};
+
 struct audit_probe {
 	struct rg_probe_spec spec;
+	/* retried: the first attempt was refused before RCPT (MAIL refused) and
+	 * the trick ran again with the baseline sender retry_from; first holds
+	 * that attempt, the fields below the final one. */
+	bool retried;
+	char retry_from[600];
+	struct audit_attempt first;
+	const char *untested_why;	/* OUT_UNTESTED: why, one phrase */
 	enum outcome outcome;
 	const char *stage;		/* "connect", "helo", "mail", "rcpt" */
 	int code;
@@ -128,7 +147,9 @@ struct audit_target {
 	char banner_name[256];
 	char ehlo_name[256];
 	char ehlo_keywords[512];	/* space-separated */
-	bool ehlo_refused;		/* fell back to HELO */
+	char ehlo_greeting[256];	/* first line of the first EHLO reply */
+	bool ehlo_refused;		/* first session: EHLO refused, used HELO */
+	char baseline_from[600];	/* first MAIL FROM the server accepted */
 	bool starttls_offered;
 	bool tls_used;
 	char tls_info[512];
@@ -139,6 +160,10 @@ struct audit_target {
 	int sessions;
 	enum verdict verdict;
 	char verdict_reason[1024];
+	/* counts over relay probes, set by grade_verdict() */
+	size_t n_relay, n_accepted, n_refused;
+	size_t n_untested;		/* not answered definitively at RCPT */
+	size_t n_untested_relevant;	/* of those, leaving a relay hole untested */
 	char error[300];
 	struct timeval start, finish;
 	double elapsed;
@@ -172,6 +197,15 @@ const char *verdict_name(enum verdict v);
 const char *data_outcome_name(enum data_outcome d);
 int verdict_exit_code(enum verdict v);
 bool probe_is_relay(const struct audit_probe *p);
+/* Outcome of a reply to HELO/EHLO or MAIL (stage "helo"/"mail"): a 5xx
+ * refusal there leaves the trick untested, it is never "rejected". */
+enum outcome grade_pre_rcpt(int code, const char *enhanced, bool tls_offered_in_clear);
+/* The probe was refused before RCPT and its trick does not depend on its
+ * sender (routing, identity, plain): run it again with baseline_from. */
+bool probe_wants_retry(const struct audit_probe *p, const char *baseline_from);
+/* An untested probe that leaves a relay hole unexplored. A sender-side
+ * trick whose own sender was refused at MAIL cannot relay: not relevant. */
+bool probe_untested_relevant(const struct audit_probe *p);
 /* "critical" (open relay authorised by SPF), "high" (open relay), "medium"
  * (inconclusive), "low" (accept-all), "none" (closed), "unknown". */
 const char *audit_severity(const struct audit_target *t);

@@ -42,7 +42,7 @@ enum outcome grade_reply(int code, const char *enhanced, bool tls_offered_in_cle
 const char *outcome_name(enum outcome o)
 {
 	static const char *const n[] = {"not_run", "accepted", "rejected", "tempfail",
-	    "auth_required", "tls_required", "error"};
+	    "auth_required", "tls_required", "error", "untested"};
 
 	return (size_t)o < RG_NELEM(n) ? n[o] : "error";
 }
@@ -89,6 +89,34 @@ const char *audit_severity(const struct audit_target *t)
 bool probe_is_relay(const struct audit_probe *p)
 {
 	return !RG_TRICK_IS_CONTROL(p->spec.trick);
+}
+
+enum outcome grade_pre_rcpt(int code, const char *enhanced, bool tls_offered_in_clear)
+{
+	enum outcome o = grade_reply(code, enhanced, tls_offered_in_clear);
+
+	return o == OUT_REJECTED ? OUT_UNTESTED : o;
+}
+
+bool probe_wants_retry(const struct audit_probe *p, const char *baseline_from)
+{
+	if (p->outcome != OUT_UNTESTED || p->retried || p->stage == NULL ||
+	    strcmp(p->stage, "mail") != 0 || !probe_is_relay(p))
+		return false;
+	if (p->spec.trick->klass == RG_CLASS_SENDER)
+		return false;		/* the sender is the trick */
+	return baseline_from != NULL && baseline_from[0] != '\0' &&
+	    strcmp(baseline_from, p->spec.mail_from) != 0;
+}
+
+bool probe_untested_relevant(const struct audit_probe *p)
+{
+	if (!probe_is_relay(p) || p->outcome == OUT_ACCEPTED || p->outcome == OUT_REJECTED)
+		return false;
+	if (p->outcome == OUT_UNTESTED && p->spec.trick->klass == RG_CLASS_SENDER &&
+	    p->stage && strcmp(p->stage, "mail") == 0)
+		return false;
+	return true;
 }
 
 static const struct audit_probe *find_control(const struct audit_target *t,
@@ -151,11 +179,54 @@ static size_t count_outcome(const struct audit_target *t, enum outcome o)
 	return n;
 }
 
+static bool is_relevant_untested(const struct audit_probe *p)
+{
+	return probe_untested_relevant(p);
+}
+
+static bool is_sender_refused(const struct audit_probe *p)
+{
+	return probe_is_relay(p) && p->outcome == OUT_UNTESTED &&
+	    !probe_untested_relevant(p);
+}
+
+/* "; 3 untested: 2 MAIL refused, 1 HELO refused" style tail. */
+static void untested_detail(const struct audit_target *t, char *why, size_t whylen)
+{
+	size_t mail = 0, helo = 0, retried = 0;
+	char buf[200];
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+
+		if (!probe_is_relay(p))
+			continue;
+		retried += p->retried;
+		if (p->outcome != OUT_UNTESTED || p->stage == NULL)
+			continue;
+		mail += strcmp(p->stage, "mail") == 0;
+		helo += strcmp(p->stage, "helo") == 0;
+	}
+	snprintf(buf, sizeof(buf), "%zu refused at MAIL, %zu at HELO, ", mail, helo);
+	append(why, whylen, buf);
+	snprintf(buf, sizeof(buf), "%zu tempfail, %zu auth_required, %zu tls_required, "
+	    "%zu error, %zu not run", count_outcome(t, OUT_TEMPFAIL),
+	    count_outcome(t, OUT_AUTH_REQUIRED), count_outcome(t, OUT_TLS_REQUIRED),
+	    count_outcome(t, OUT_ERROR), count_outcome(t, OUT_NOT_RUN));
+	append(why, whylen, buf);
+	if (retried) {
+		snprintf(buf, sizeof(buf), "; %zu probes refused at MAIL were retried with "
+		    "the baseline sender", retried);
+		append(why, whylen, buf);
+	}
+}
+
 void grade_verdict(struct audit_target *t)
 {
 	const struct audit_probe *bogus = find_control(t, RG_TRICK_CONTROL_BOGUS);
 	const struct audit_probe *base = find_control(t, RG_TRICK_CONTROL_LOCAL);
-	size_t relay = 0, accepted = 0, untested = 0, data_taken = 0, data_refused = 0;
+	size_t relay = 0, accepted = 0, refused = 0, untested = 0, relevant = 0;
+	size_t data_taken = 0, data_refused = 0;
 	char ids[256], *why = t->verdict_reason;
 	size_t whylen = sizeof(t->verdict_reason);
 
@@ -166,10 +237,17 @@ void grade_verdict(struct audit_target *t)
 			continue;
 		relay++;
 		accepted += p->outcome == OUT_ACCEPTED;
+		refused += p->outcome == OUT_REJECTED;
 		untested += is_untested(p);
+		relevant += probe_untested_relevant(p);
 		data_taken += p->data == DATA_TAKEN;
 		data_refused += p->data == DATA_REFUSED;
 	}
+	t->n_relay = relay;
+	t->n_accepted = accepted;
+	t->n_refused = refused;
+	t->n_untested = untested;
+	t->n_untested_relevant = relevant;
 	if (t->sessions == 0 || (relay > 0 && count_outcome(t, OUT_NOT_RUN) == relay &&
 	    t->banner[0] == '\0')) {
 		t->verdict = VERDICT_UNREACHABLE;
@@ -202,11 +280,29 @@ void grade_verdict(struct audit_target *t)
 			    "also accepts the impossible control recipient and DATA was not "
 			    "tested: it may be an accept-all server", accepted, ids);
 		}
+		if (untested) {
+			char buf[96];
+
+			snprintf(buf, sizeof(buf), "; %zu probes untested (", untested);
+			append(why, whylen, buf);
+			untested_detail(t, why, whylen);
+			append(why, whylen, ")");
+		}
 		return;
 	}
-	if (untested == 0) {
+	if (relevant == 0) {
 		t->verdict = VERDICT_CLOSED;
-		snprintf(why, whylen, "all %zu relay probes were refused", relay);
+		snprintf(why, whylen, "all %zu relay probes that reached RCPT were refused",
+		    refused);
+		if (untested) {
+			char buf[300];
+
+			list_ids(t, is_sender_refused, ids, sizeof(ids));
+			snprintf(buf, sizeof(buf), "; %zu sender-side probes untested because "
+			    "the server refused their own sender at MAIL (%s): a sender it "
+			    "refuses cannot relay", untested, ids);
+			append(why, whylen, buf);
+		}
 		if (base && base->outcome == OUT_REJECTED)
 			append(why, whylen, "; note: even postmaster was refused, so the "
 			    "refusals may be a policy against this client rather than relay "
@@ -214,16 +310,16 @@ void grade_verdict(struct audit_target *t)
 		return;
 	}
 	t->verdict = VERDICT_INCONCLUSIVE;
-	list_ids(t, is_untested, ids, sizeof(ids));
-	snprintf(why, whylen, "no relay probe was accepted, but %zu of %zu were not "
-	    "answered definitively (%s): %zu tempfail, %zu auth_required, "
-	    "%zu tls_required, %zu error, %zu not run", untested, relay, ids,
-	    count_outcome(t, OUT_TEMPFAIL), count_outcome(t, OUT_AUTH_REQUIRED),
-	    count_outcome(t, OUT_TLS_REQUIRED), count_outcome(t, OUT_ERROR),
-	    count_outcome(t, OUT_NOT_RUN));
+	list_ids(t, is_relevant_untested, ids, sizeof(ids));
+	snprintf(why, whylen, "no relay probe was accepted, but %zu of %zu were untested "
+	    "(%zu of them relay-relevant: %s): ", untested, relay, relevant, ids);
+	untested_detail(t, why, whylen);
 	if (count_outcome(t, OUT_TEMPFAIL) > 0)
 		append(why, whylen, "; 4xx answers may be greylisting: run again after "
 		    "the greylisting delay");
 	if (count_outcome(t, OUT_TLS_REQUIRED) > 0)
 		append(why, whylen, "; the server demands TLS: try --starttls always or --tls");
+	if (count_outcome(t, OUT_UNTESTED) > 0)
+		append(why, whylen, "; refused before RCPT, those tricks were never tried: "
+		    "the server may still relay them (--local-name, or a sender it accepts)");
 }

@@ -199,8 +199,11 @@ static int write_incident(xmlTextWriterPtr w, const struct audit_target *t,
 	rc |= rg_iodef_start(w, "Discovery");
 	rc |= rg_iodef_attr(w, "source", "audit");
 	snprintf(buf, sizeof(buf), _("relayguard-audit: %zu SMTP probes in %d sessions "
-	    "from %s, probe domain %s; no message was completed (no final dot sent)"),
-	    t->nprobes, t->sessions, t->vantage[0] ? t->vantage : "-", o->domain);
+	    "from %s, probe domain %s; no message was completed (no final dot sent); "
+	    "%zu relay probes: %zu accepted, %zu refused, %zu untested (%zu of them "
+	    "relay-relevant)"), t->nprobes, t->sessions, t->vantage[0] ? t->vantage : "-",
+	    o->domain, t->n_relay, t->n_accepted, t->n_refused, t->n_untested,
+	    t->n_untested_relevant);
 	rc |= rg_iodef_elem(w, "Description", buf);
 	rc |= rg_iodef_end(w);
 	rc |= rg_iodef_start(w, "Assessment");
@@ -231,6 +234,13 @@ static int write_incident(xmlTextWriterPtr w, const struct audit_target *t,
 		rc |= write_record(w, t, p);
 	rc |= rg_iodef_end(w);	/* EventData */
 	rc |= rg_iodef_clock(w, &o->clock);
+	/* relay probes refused before RCPT (HELO/MAIL) or not answered */
+	snprintf(buf, sizeof(buf), "%zu", t->n_untested);
+	rc |= rg_iodef_start(w, "AdditionalData");
+	rc |= rg_iodef_attr(w, "dtype", "integer");
+	rc |= rg_iodef_attr(w, "meaning", "untested relay probes");
+	rc |= rg_iodef_text(w, buf);
+	rc |= rg_iodef_end(w);
 	rc |= rg_iodef_end(w);	/* Incident */
 	return rc;
 }

@@ -41,6 +41,8 @@ static json_t *probe_json(const struct audit_probe *p)
 	json_object_set_new(j, "id", json_string(p->spec.id));
 	json_object_set_new(j, "trick", json_string(p->spec.trick->id));
 	json_object_set_new(j, "control", json_boolean(!probe_is_relay(p)));
+	json_object_set_new(j, "class",
+	    json_string(rg_trick_class_name(p->spec.trick->klass)));
 	if (p->spec.helo[0])
 		json_object_set_new(j, "helo", json_string(p->spec.helo));
 	json_object_set_new(j, "mail_from", json_string(p->spec.mail_from));
@@ -51,6 +53,32 @@ static json_t *probe_json(const struct audit_probe *p)
 	    json_null());
 	json_object_set_new(j, "text", jstr(p->text));
 	json_object_set_new(j, "outcome", json_string(outcome_name(p->outcome)));
+	if (p->untested_why)
+		json_object_set_new(j, "untested_why", json_string(p->untested_why));
+	if (p->retried) {
+		/* both attempts: the trick's own sender, then the baseline sender */
+		json_t *a = json_array(), *first = json_object(), *second = json_object();
+
+		json_object_set_new(first, "mail_from", json_string(p->first.mail_from));
+		json_object_set_new(first, "stage", p->first.stage ?
+		    json_string(p->first.stage) : json_null());
+		json_object_set_new(first, "code", p->first.code ?
+		    json_integer(p->first.code) : json_null());
+		json_object_set_new(first, "text", jstr(p->first.text));
+		json_object_set_new(first, "outcome", json_string(outcome_name(p->first.outcome)));
+		json_object_set_new(first, "session", json_integer(p->first.session));
+		json_object_set_new(second, "mail_from", json_string(p->retry_from));
+		json_object_set_new(second, "stage", p->stage ? json_string(p->stage) :
+		    json_null());
+		json_object_set_new(second, "code", p->code ? json_integer(p->code) :
+		    json_null());
+		json_object_set_new(second, "text", jstr(p->text));
+		json_object_set_new(second, "outcome", json_string(outcome_name(p->outcome)));
+		json_object_set_new(second, "session", json_integer(p->session));
+		json_array_append_new(a, first);
+		json_array_append_new(a, second);
+		json_object_set_new(j, "attempts", a);
+	}
 	json_object_set_new(j, "data", json_string(data_outcome_name(p->data)));
 	if (p->data != DATA_NOT_TRIED) {
 		json_object_set_new(j, "data_code", json_integer(p->data_code));
@@ -134,6 +162,15 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 	json_object_set_new(j, "verdict", json_string(verdict_name(t->verdict)));
 	json_object_set_new(j, "verdict_reason", jstr(t->verdict_reason));
 	json_object_set_new(j, "severity", json_string(audit_severity(t)));
+	json_object_set_new(j, "relay_probes", json_integer((json_int_t)t->n_relay));
+	json_object_set_new(j, "accepted", json_integer((json_int_t)t->n_accepted));
+	json_object_set_new(j, "refused", json_integer((json_int_t)t->n_refused));
+	json_object_set_new(j, "untested", json_integer((json_int_t)t->n_untested));
+	json_object_set_new(j, "untested_relevant",
+	    json_integer((json_int_t)t->n_untested_relevant));
+	json_object_set_new(j, "ehlo_refused", json_boolean(t->ehlo_refused));
+	json_object_set_new(j, "baseline_sender", t->baseline_from[0] ?
+	    json_string(t->baseline_from) : json_null());
 	dns_json(j, t);
 	json_object_set_new(j, "exit_code", json_integer(verdict_exit_code(t->verdict)));
 	json_object_set_new(j, "sessions", json_integer(t->sessions));

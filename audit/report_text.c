@@ -142,6 +142,11 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 		    p->spec.helo[0] ? ", " : "", p->spec.mail_from, p->spec.rcpt_to);
 		fprintf(out, "  %-16s   %-13s at %-7s %s\n", "", outcome_name(p->outcome),
 		    p->stage ? p->stage : "-", reply);
+		if (p->retried)
+			fprintf(out, "  %-16s   first try with MAIL FROM:%s: %s at %s %d %s; "
+			    "retried with the baseline sender %s\n", "", p->first.mail_from,
+			    outcome_name(p->first.outcome), p->first.stage ? p->first.stage : "-",
+			    p->first.code, p->first.text, p->retry_from);
 		if (p->data != DATA_NOT_TRIED)
 			fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
 			    p->data_code, p->data_text);
@@ -149,6 +154,9 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	fprintf(out, _("\nVerdict: %s\n  %s\n"), verdict_banner(t->verdict), t->verdict_reason);
 	fprintf(out, "  %s\n", verdict_meaning(t->verdict));
 	fprintf(out, _("Severity: %s\n"), audit_severity(t));
+	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "
+	    "%zu of them relay-relevant)\n"), t->n_relay, t->n_accepted, t->n_refused,
+	    t->n_untested, t->n_untested_relevant);
 	if (t->verdict == VERDICT_OPEN_RELAY || t->verdict == VERDICT_INCONCLUSIVE) {
 		bool any = false;
 

@@ -200,19 +200,27 @@ static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool fi
 	}
 }
 
-/* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok. */
+/* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok.
+ * Only the first session's answer describes the server in the report. */
 static int say_hello(struct audit_target *t, struct session *s, const char *name,
     bool first, struct rg_reply *r)
 {
 	if (rg_smtp_command(s->conn, r, "EHLO %s", name) != 0)
 		return -1;
 	if (r->code / 100 == 2) {
+		if (first) {
+			const char *nl = strchr(r->text, '\n');
+
+			snprintf(t->ehlo_greeting, sizeof(t->ehlo_greeting), "%.*s",
+			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
+		}
 		parse_ehlo(t, r, first);
 		strlcpy_rg(s->helo, name, sizeof(s->helo));
 		return 0;
 	}
 	if (r->code / 100 == 5) {
-		t->ehlo_refused = true;
+		if (first)
+			t->ehlo_refused = true;
 		if (rg_smtp_command(s->conn, r, "HELO %s", name) != 0)
 			return -1;
 		if (r->code / 100 == 2) {
@@ -355,36 +363,45 @@ static void set_error(struct audit_probe *p, const char *stage, const char *why)
 
 enum probe_step { STEP_DONE, STEP_RETRY };
 
+/* The sender this attempt uses: the trick's own, or the baseline on a retry. */
+static const char *probe_sender(const struct audit_probe *p)
+{
+	return p->retried ? p->retry_from : p->spec.mail_from;
+}
+
+/* The HELO name a probe needs: its own (identity tricks) or the default. */
+static const char *probe_helo(const struct audit_probe *p, const struct audit_opts *o)
+{
+	return p->spec.helo[0] ? p->spec.helo : o->helo;
+}
+
 /*
- * One probe on a live session. STEP_RETRY: the session died under it (drop
- * or 421) and the probe should run again on a fresh one.
+ * One probe on a live session whose HELO is the probe's. STEP_RETRY: the
+ * session died under it (drop or 421) and the probe should run again on a
+ * fresh one. A refusal of MAIL leaves the trick untested (grade_pre_rcpt).
  */
-static enum probe_step run_probe(struct audit_target *t, const struct audit_opts *o,
-    struct session *s, struct audit_probe *p, int *data_budget)
+static enum probe_step run_probe(struct audit_target *t, struct session *s,
+    struct audit_probe *p, int *data_budget)
 {
 	struct rg_reply r;
-	const char *want_helo = p->spec.helo[0] ? p->spec.helo : o->helo;
 	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+	const char *from = probe_sender(p);
 
 	p->session = s->number;
 	gettimeofday(&p->start, NULL);
-	if (strcmp(s->helo, want_helo) != 0) {	/* RFC 5321 4.1.4: EHLO again resets */
-		if (say_hello(t, s, want_helo, false, &r) != 0) {
-			if (rg_smtp_status(s->conn) != RG_SMTP_OK || r.code == 421)
-				return STEP_RETRY;
-			set_result(p, "helo", &r, in_clear);
-			s->errors++;
-			return STEP_DONE;
-		}
-	}
-	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", p->spec.mail_from) != 0 ||
+	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", from) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
 	if (r.code / 100 != 2) {
 		set_result(p, "mail", &r, in_clear);
+		p->outcome = grade_pre_rcpt(r.code, r.enhanced, in_clear);
+		if (p->outcome == OUT_UNTESTED)
+			p->untested_why = "MAIL refused";
 		s->errors++;
 		goto reset;
 	}
+	if (t->baseline_from[0] == '\0')
+		strlcpy_rg(t->baseline_from, from, sizeof(t->baseline_from));
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
@@ -469,12 +486,116 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 	free(specs);
 }
 
+/* The state one target's probes share: the live session and budgets. */
+struct runner {
+	struct session s;
+	struct rg_reply fail_reply;
+	int data_budget;
+	int failed_opens;
+	double deadline;
+};
+
+/* Save a probe's attempt before it is run again. */
+static void keep_first_attempt(struct audit_probe *p)
+{
+	struct audit_attempt *a = &p->first;
+
+	strlcpy_rg(a->mail_from, p->spec.mail_from, sizeof(a->mail_from));
+	a->outcome = p->outcome;
+	a->stage = p->stage;
+	a->code = p->code;
+	strlcpy_rg(a->enhanced, p->enhanced, sizeof(a->enhanced));
+	strlcpy_rg(a->text, p->text, sizeof(a->text));
+	a->session = p->session;
+	p->retried = true;
+	p->outcome = OUT_NOT_RUN;
+	p->stage = NULL;
+	p->code = 0;
+	p->enhanced[0] = p->text[0] = '\0';
+	p->untested_why = NULL;
+	memset(&p->finish, 0, sizeof(p->finish));
+}
+
+/*
+ * Run one probe: on a session whose HELO is the probe's. An identity probe
+ * (its own HELO) always gets a fresh session of its own - one identity per
+ * session, never a second EHLO in a greeted session (OpenSMTPD answers that
+ * with 503 "Already identified") - and the session is closed after it.
+ */
+static void run_one(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run, struct audit_probe *p)
+{
+	struct session *s = &run->s;
+	const char *helo = probe_helo(p, o);
+	bool identity = p->spec.helo[0] != '\0';
+	int attempts = 0;
+
+	/* A server that keeps refusing sessions is not asked 40 times. */
+	if (run->failed_opens >= 3) {
+		if (run->fail_reply.code)
+			set_result(p, "connect", &run->fail_reply, false);
+		else
+			set_error(p, "connect", t->error);
+		return;
+	}
+	for (;;) {
+		if (rg_now() > run->deadline) {
+			set_error(p, "connect", "time budget for this target exhausted");
+			break;
+		}
+		if (!s->dead && (s->errors >= o->errors_per_session || identity ||
+		    strcmp(s->helo, helo) != 0))
+			close_session(t, s, true);
+		if (s->dead) {
+			char saved[sizeof(t->error)];
+
+			strlcpy_rg(saved, t->error, sizeof(saved));
+			if (open_session(t, o, s, helo, &run->fail_reply) != 0) {
+				if (identity && run->fail_reply.code) {
+					/* the identity itself was refused: untested */
+					bool in_clear = t->starttls_offered;
+
+					set_result(p, "helo", &run->fail_reply, in_clear);
+					p->outcome = grade_pre_rcpt(run->fail_reply.code,
+					    run->fail_reply.enhanced, in_clear);
+					if (p->outcome == OUT_UNTESTED)
+						p->untested_why = "HELO refused";
+					strlcpy_rg(t->error, saved, sizeof(t->error));
+					break;
+				}
+				run->failed_opens++;
+				if (run->fail_reply.code)
+					set_result(p, "connect", &run->fail_reply, false);
+				else
+					set_error(p, "connect", t->error);
+				break;
+			}
+		}
+		run->failed_opens = 0;
+		if (run_probe(t, s, p, &run->data_budget) == STEP_DONE)
+			break;
+		/* Dropped or 421: one more try on a fresh session. */
+		const char *why = rg_smtp_status(s->conn) == RG_SMTP_OK ?
+		    "server answered 421 and closed the session" : rg_smtp_error(s->conn);
+
+		set_error(p, "rcpt", why);
+		if (rg_smtp_status(s->conn) == RG_SMTP_OK)
+			p->outcome = OUT_TEMPFAIL, p->code = 421;
+		close_session(t, s, false);
+		if (++attempts > 1)
+			break;
+	}
+	if (identity && !s->dead)
+		close_session(t, s, true);
+	if (p->finish.tv_sec == 0)
+		gettimeofday(&p->finish, NULL);
+}
+
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 {
 	struct session s = {.dead = true};
 	struct rg_reply fail_reply;
 	double deadline;
-	int data_budget = o->data_probes;
 
 	gettimeofday(&t->start, NULL);
 	double t0 = rg_now();
@@ -492,55 +613,25 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	t->mta = mta_fingerprint(t->banner, t->ehlo_keywords);
 	build_battery(t, o);
 
-	int failed_opens = 0;
+	struct runner run = {.s = {.dead = true}, .data_budget = o->data_probes,
+	    .deadline = deadline};
 
+	run.s = s;
+	run.fail_reply = fail_reply;
+	for (size_t i = 0; i < t->nprobes; i++)
+		run_one(t, o, &run, &t->probes[i]);
+	/* Tricks refused at MAIL because of their incidental sender: once more
+	 * with a sender the server accepted (both attempts are kept). */
 	for (size_t i = 0; i < t->nprobes; i++) {
 		struct audit_probe *p = &t->probes[i];
-		int attempts = 0;
 
-		/* A server that keeps refusing sessions is not asked 40 times. */
-		if (failed_opens >= 3) {
-			if (fail_reply.code)
-				set_result(p, "connect", &fail_reply, false);
-			else
-				set_error(p, "connect", t->error);
+		if (!probe_wants_retry(p, t->baseline_from))
 			continue;
-		}
-
-		for (;;) {
-			if (rg_now() > deadline) {
-				set_error(p, "connect", "time budget for this target exhausted");
-				break;
-			}
-			if (!s.dead && s.errors >= o->errors_per_session)
-				close_session(t, &s, true);
-			if (s.dead) {
-				if (open_session(t, o, &s, o->helo, &fail_reply) != 0) {
-					failed_opens++;
-					if (fail_reply.code)
-						set_result(p, "connect", &fail_reply, false);
-					else
-						set_error(p, "connect", t->error);
-					break;
-				}
-			}
-			failed_opens = 0;
-			if (run_probe(t, o, &s, p, &data_budget) == STEP_DONE)
-				break;
-			/* Dropped or 421: one more try on a fresh session. */
-			const char *why = rg_smtp_status(s.conn) == RG_SMTP_OK ?
-			    "server answered 421 and closed the session" : rg_smtp_error(s.conn);
-
-			set_error(p, "rcpt", why);
-			if (rg_smtp_status(s.conn) == RG_SMTP_OK)
-				p->outcome = OUT_TEMPFAIL, p->code = 421;
-			close_session(t, &s, false);
-			if (++attempts > 1)
-				break;
-		}
-		if (p->finish.tv_sec == 0)
-			gettimeofday(&p->finish, NULL);
+		keep_first_attempt(p);
+		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
+		run_one(t, o, &run, p);
 	}
+	s = run.s;
 	close_session(t, &s, true);
 	grade_verdict(t);
 out:

@@ -15,6 +15,11 @@
 #include <string.h>
 
 #define PN RG_TRICK_PER_NAME
+#define CTL RG_CLASS_CONTROL
+#define PLN RG_CLASS_PLAIN
+#define SND RG_CLASS_SENDER
+#define RTG RG_CLASS_ROUTING
+#define IDN RG_CLASS_IDENTITY
 
 /* Sender used with the recipient tricks, as nmap and Metasploit do: a
  * sender at the target itself passes "reject unknown sender domain". */
@@ -22,75 +27,83 @@
 
 const struct rg_trick rg_trick_catalogue[] = {
 	/* Controls: they tell what a relay "yes" means on this server. */
-	{"C1", NULL, "<{F}@{D}>", "<postmaster@{SRV}>", RG_TRICK_CONTROL_LOCAL, "",
+	{"C1", NULL, "<{F}@{D}>", "<postmaster@{SRV}>", RG_TRICK_CONTROL_LOCAL, CTL, "",
 	 "baseline: RFC 5321 4.5.1 requires postmaster to be accepted"},
-	{"C2", NULL, "<{F}@{D}>", "<{R}@{R}.invalid>", RG_TRICK_CONTROL_BOGUS, "",
+	{"C2", NULL, "<{F}@{D}>", "<{R}@{R}.invalid>", RG_TRICK_CONTROL_BOGUS, CTL, "",
 	 "accept-all detector: a recipient in a domain that cannot exist (RFC 2606 .invalid)"},
 
 	/* Sender-side forms, recipient a plain external address. */
-	{"A1", NULL, "<{F}@{D2}>", "<{T}@{D}>", 0, "nmap,msf",
+	{"A1", NULL, "<{F}@{D2}>", "<{T}@{D}>", 0, PLN, "nmap,msf",
 	 "plain open relay: relays for any client (mynetworks too wide, permit before reject)"},
-	{"A2", NULL, "<>", "<{T}@{D}>", 0, "nmap,msf",
+	{"A2", NULL, "<>", "<{T}@{D}>", 0, SND, "nmap,msf",
 	 "null sender let through before the relay check (bounce exemptions)"},
-	{"A3", NULL, "<{F}>", "<{T}@{D}>", 0, "msf",
+	{"A3", NULL, "<{F}>", "<{T}@{D}>", 0, SND, "msf",
 	 "unqualified sender completed with the server's own domain, then trusted"},
-	{"A4", NULL, "<{F}@{SRV}>", "<{T}@{D}>", PN, "nmap,msf",
+	{"A4", NULL, "<{F}@{SRV}>", "<{T}@{D}>", PN, SND, "nmap,msf",
 	 "relays when the sender is local (sendmail relay_local_from)"},
-	{"A5", NULL, "<{F}@{IP}>", "<{T}@{D}>", PN, "nmap,msf",
+	{"A5", NULL, "<{F}@{IP}>", "<{T}@{D}>", PN, SND, "nmap,msf",
 	 "sender address literal treated as local"},
-	{"A6", NULL, "<{F}@localhost>", "<{T}@{D}>", 0, "msf",
+	{"A6", NULL, "<{F}@localhost>", "<{T}@{D}>", 0, SND, "msf",
 	 "trusts a localhost sender"},
-	{"A6b", NULL, "<root@[127.0.0.1]>", "<{T}@{D}>", 0, "",
+	{"A6b", NULL, "<root@[127.0.0.1]>", "<{T}@{D}>", 0, SND, "",
 	 "trusts a loopback-literal sender"},
-	{"A7", NULL, "<postmaster@{SRV}>", "<{T}@{D}>", 0, "",
+	{"A7", NULL, "<postmaster@{SRV}>", "<{T}@{D}>", 0, SND, "",
 	 "role sender (postmaster) exempted from relay control"},
-	{"A7b", NULL, "<mailer-daemon@{SRV}>", "<{T}@{D}>", 0, "",
+	{"A7b", NULL, "<mailer-daemon@{SRV}>", "<{T}@{D}>", 0, SND, "",
 	 "role sender (mailer-daemon) exempted from relay control"},
-	{"A8", NULL, "<{D2}!{F}>", "<{T}@{D}>", 0, "",
+	{"A8", NULL, "<{D2}!{F}>", "<{T}@{D}>", 0, SND, "",
 	 "UUCP bang-path sender rewritten to a local one"},
-	{"A9", NULL, "<{F}@{D2}>", "{T}@{D}", 0, "msf",
+	{"A9", NULL, "<{F}@{D2}>", "{T}@{D}", 0, PLN, "msf",
 	 "recipient without angle brackets takes a lax parser path"},
 
 	/* Recipient routing tricks. */
-	{"B1", NULL, RT_FROM, "<{T}%{D}@{IP}>", PN, "nmap,msf",
+	{"B1", NULL, RT_FROM, "<{T}%{D}@{IP}>", PN, RTG, "nmap,msf",
 	 "percent hack under a local literal (Postfix allow_percent_hack, sendmail loose_relay_check)"},
-	{"B2", NULL, RT_FROM, "<{T}%{D}@{SRV}>", PN, "nmap,msf",
+	{"B2", NULL, RT_FROM, "<{T}%{D}@{SRV}>", PN, RTG, "nmap,msf",
 	 "percent hack under the server's name"},
-	{"B3", NULL, RT_FROM, "<\"{T}@{D}\">", 0, "nmap,msf",
+	{"B3", NULL, RT_FROM, "<\"{T}@{D}\">", 0, RTG, "nmap,msf",
 	 "quoted local part dequoted and re-resolved (Postfix resolve_dequoted_address)"},
-	{"B4", NULL, RT_FROM, "<\"{T}%{D}\">", 0, "nmap,msf",
+	{"B4", NULL, RT_FROM, "<\"{T}%{D}\">", 0, RTG, "nmap,msf",
 	 "unqualified quoted address, then percent hack (OpenSMTPD 5.7.3)"},
-	{"B5", NULL, RT_FROM, "<{T}@{D}@{IP}>", PN, "nmap,msf",
+	{"B5", NULL, RT_FROM, "<{T}@{D}@{IP}>", PN, RTG, "nmap,msf",
 	 "parser takes the last '@' and routes the rest on"},
-	{"B6", NULL, RT_FROM, "<\"{T}@{D}\"@{IP}>", PN, "nmap,msf",
+	{"B6", NULL, RT_FROM, "<\"{T}@{D}\"@{IP}>", PN, RTG, "nmap,msf",
 	 "quoted local part to a local domain routed on"},
-	{"B7", NULL, RT_FROM, "<{T}@{D}@{SRV}>", PN, "nmap,msf",
+	{"B7", NULL, RT_FROM, "<{T}@{D}@{SRV}>", PN, RTG, "nmap,msf",
 	 "as B5 under the server's name"},
-	{"B8", NULL, RT_FROM, "<@{IP}:{T}@{D}>", PN, "nmap,msf",
+	{"B8", NULL, RT_FROM, "<@{IP}:{T}@{D}>", PN, RTG, "nmap,msf",
 	 "RFC 821 source route through the server"},
-	{"B9", NULL, RT_FROM, "<@{SRV}:{T}@{D}>", PN, "nmap,msf",
+	{"B9", NULL, RT_FROM, "<@{SRV}:{T}@{D}>", PN, RTG, "nmap,msf",
 	 "source route through the server's name"},
-	{"B10", NULL, RT_FROM, "<{D}!{T}>", 0, "nmap,msf",
+	{"B10", NULL, RT_FROM, "<{D}!{T}>", 0, RTG, "nmap,msf",
 	 "UUCP bang path (Postfix swap_bangpath)"},
-	{"B11", NULL, RT_FROM, "<{D}!{T}@{IP}>", PN, "nmap,msf",
+	{"B11", NULL, RT_FROM, "<{D}!{T}@{IP}>", PN, RTG, "nmap,msf",
 	 "bang path under a local literal"},
-	{"B12", NULL, RT_FROM, "<{D}!{T}@{SRV}>", PN, "nmap,msf",
+	{"B12", NULL, RT_FROM, "<{D}!{T}@{SRV}>", PN, RTG, "nmap,msf",
 	 "bang path under the server's name"},
-	{"B13", NULL, RT_FROM, "<{T}@{D}@>", 0, "",
+	{"B13", NULL, RT_FROM, "<{T}@{D}@>", 0, RTG, "",
 	 "empty trailing domain (OpenSMTPD accepted it at RCPT)"},
-	{"B14", NULL, RT_FROM, "<{T}%{D}@>", 0, "",
+	{"B14", NULL, RT_FROM, "<{T}%{D}@>", 0, RTG, "",
 	 "percent hack with an empty domain"},
-	{"B15", NULL, RT_FROM, "<\"{T}%{D}\"@{IP}>", PN, "",
+	{"B15", NULL, RT_FROM, "<\"{T}%{D}\"@{IP}>", PN, RTG, "",
 	 "quoted percent hack under a local literal"},
-	{"B16", NULL, RT_FROM, "<{T}%{D}>", 0, "",
+	{"B16", NULL, RT_FROM, "<{T}%{D}>", 0, RTG, "",
 	 "unqualified percent hack, completed with the server's own domain"},
 
 	/* Session variations. */
-	{"S1", "{SRV}", "<{F}@{D2}>", "<{T}@{D}>", PN, "",
+	{"S1", "{SRV}", "<{F}@{D2}>", "<{T}@{D}>", PN, IDN, "",
 	 "trusts a client whose HELO names the server itself"},
 };
 
 const size_t rg_trick_count = RG_NELEM(rg_trick_catalogue);
+
+const char *rg_trick_class_name(enum rg_trick_class c)
+{
+	static const char *const n[] = {"control", "plain", "sender", "routing",
+	    "identity"};
+
+	return (size_t)c < RG_NELEM(n) ? n[c] : "control";
+}
 
 const struct rg_trick *rg_trick_find(const char *id)
 {

@@ -33,12 +33,34 @@
 #define RG_TRICK_IS_CONTROL(t) \
 	(((t)->flags & (RG_TRICK_CONTROL_LOCAL | RG_TRICK_CONTROL_BOGUS)) != 0)
 
+/*
+ * What a trick tests, so grading and fix advice read data, not ids:
+ *   CONTROL   a control (C1 baseline, C2 accept-all detector), not a relay test
+ *   PLAIN     plain relaying: any client, any sender, a plain outside recipient
+ *   SENDER    sender-side: relays because of what MAIL FROM says (the sender
+ *             itself is the trick; a refused MAIL means that sender cannot relay)
+ *   ROUTING   recipient routing: the recipient form is the trick, the sender
+ *             is incidental (a refused MAIL leaves the trick untested)
+ *   IDENTITY  who the client claims to be (HELO/EHLO); runs on a fresh session
+ */
+enum rg_trick_class {
+	RG_CLASS_CONTROL = 0,
+	RG_CLASS_PLAIN,
+	RG_CLASS_SENDER,
+	RG_CLASS_ROUTING,
+	RG_CLASS_IDENTITY,
+};
+
+/* "control", "plain", "sender", "routing", "identity" */
+const char *rg_trick_class_name(enum rg_trick_class c);
+
 struct rg_trick {
 	const char *id;
 	const char *helo;	/* NULL: the session's HELO name */
 	const char *mail_from;	/* template, the whole argument as sent */
 	const char *rcpt_to;	/* template */
 	unsigned flags;
+	enum rg_trick_class klass;
 	const char *anchors;	/* which public testers run it: "nmap,msf" */
 	const char *exploits;	/* one line: what a server must do wrong */
 };

@@ -33,6 +33,17 @@
  *			command after the third rejected RCPT of a session gets
  *			"421 4.7.0 too many errors" and the connection is closed
  *
+ *	exim-literal	like a default Exim: "MAIL FROM:<...@[IP]>" (a domain literal)
+ *			gets "501 5.1.3 domain literals not allowed", other senders
+ *			250; RCPT relays (250) recipients with '%' in them and
+ *			postmaster@, refuses the rest (550 relay not permitted);
+ *			DATA after an accepted RCPT gets 354
+ *	helo-trust	like OpenSMTPD: a second EHLO/HELO in a session gets "503
+ *			5.5.1 Invalid command: Already identified"; RCPT relays
+ *			(250) for a client whose HELO is the server's own name
+ *			(hostile.test), refuses it otherwise (554); DATA 354 after
+ *			an accepted RCPT
+ *
  *	escape		greeting and RCPT replies carry terminal escape sequences
  *			(ESC ] title, ESC [ 2J clear screen, BEL); otherwise as
  *			normal-reject
@@ -55,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,7 +81,7 @@
 enum mode {
 	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
-	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE,
+	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 };
 
 static const struct {
@@ -89,6 +101,8 @@ static const struct {
 	{"error-limit", M_ERROR_LIMIT},
 	{"escape", M_ESCAPE},
 	{"japanese", M_JAPANESE},
+	{"exim-literal", M_EXIM_LITERAL},
+	{"helo-trust", M_HELO_TRUST},
 };
 
 /* One client connection: socket, input buffer, SMTP session state. */
@@ -98,6 +112,9 @@ struct conn {
 	size_t	in_len;
 	int	have_mail;
 	unsigned rejected_rcpts;
+	int	have_rcpt;
+	int	hellos;		/* EHLO/HELO answered 250 in this session */
+	char	helo[256];
 	const char *end_reason;
 };
 
@@ -307,6 +324,18 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 	case M_ERROR_LIMIT:
 		c->rejected_rcpts++;
 		return reply(c, "550 5.7.1 %s: Relay access denied", path);
+	case M_EXIM_LITERAL:
+		if (strchr(path, '%') != NULL || strncasecmp(path, "<postmaster@", 12) == 0) {
+			c->have_rcpt = 1;
+			return reply(c, "250 Accepted");
+		}
+		return reply(c, "550 relay not permitted");
+	case M_HELO_TRUST:
+		if (strcasecmp(c->helo, HOSTNAME) == 0) {
+			c->have_rcpt = 1;
+			return reply(c, "250 2.1.5 Recipient ok");
+		}
+		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	default:
 		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	}
@@ -328,14 +357,23 @@ dialogue(struct conn *c, enum mode mode)
 			c->end_reason = "error limit";
 			return;
 		}
-		if (strcmp(verb, "EHLO") == 0) {
-			c->have_mail = 0;
+		if ((strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0) &&
+		    mode == M_HELO_TRUST && c->hellos > 0) {
+			r = reply(c, "503 5.5.1 Invalid command: Already identified");
+		} else if (strcmp(verb, "EHLO") == 0) {
+			c->have_mail = c->have_rcpt = 0;
+			c->hellos++;
+			snprintf(c->helo, sizeof(c->helo), "%s", line[4] ? line + 5 : "");
 			r = ehlo_reply(c, mode);
 		} else if (strcmp(verb, "HELO") == 0) {
-			c->have_mail = 0;
+			c->have_mail = c->have_rcpt = 0;
+			c->hellos++;
+			snprintf(c->helo, sizeof(c->helo), "%s", line[4] ? line + 5 : "");
 			r = reply(c, "250 %s", HOSTNAME);
 		} else if (strcmp(verb, "MAIL") == 0) {
-			if (mode == M_TLS_REQUIRED) {
+			if (mode == M_EXIM_LITERAL && strstr(path, "@[") != NULL) {
+				r = reply(c, "501 5.1.3 %s: domain literals not allowed", path);
+			} else if (mode == M_TLS_REQUIRED) {
 				r = reply(c, "530 5.7.0 Must issue a STARTTLS command first");
 			} else if (c->have_mail) {
 				r = reply(c, "503 5.5.1 Error: nested MAIL command");
@@ -346,7 +384,9 @@ dialogue(struct conn *c, enum mode mode)
 		} else if (strcmp(verb, "RCPT") == 0) {
 			r = rcpt_reply(c, mode, path);
 		} else if (strcmp(verb, "DATA") == 0) {
-			if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
+			if (c->have_rcpt)
+				r = reply(c, "354 Enter message, ending with \".\" on a line by itself");
+			else if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
 				r = reply(c, "554 5.7.1 no data accepted");
 			else if (mode == M_JAPANESE && c->have_mail)
 				r = reply(c, "354 本文を入力してください。最後は \".\" だけの行です");
@@ -359,7 +399,7 @@ dialogue(struct conn *c, enum mode mode)
 			    reply(c, "454 4.7.0 TLS not available") :
 			    reply(c, "502 5.5.1 Error: command not implemented");
 		} else if (strcmp(verb, "RSET") == 0) {
-			c->have_mail = 0;
+			c->have_mail = c->have_rcpt = 0;
 			r = reply(c, "250 2.0.0 Ok");
 		} else if (strcmp(verb, "NOOP") == 0) {
 			r = reply(c, "250 2.0.0 Ok");
@@ -520,6 +560,8 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_TLS_REQUIRED:
 	case M_ACCEPT_ALL_NODATA:
 	case M_ERROR_LIMIT:
+	case M_EXIM_LITERAL:
+	case M_HELO_TRUST:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
