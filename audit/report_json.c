@@ -1,30 +1,22 @@
 /* report_json.c - one JSON object per target (JSON lines), built with jansson. */
 #include "audit.h"
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Strings from the server may be anything: keep valid UTF-8, else replace
- * every byte outside printable ASCII with '?'. Never NULL. */
+/* Strings from the server or DNS may be anything: the JSON rule of
+ * textclean.h keeps valid UTF-8 and escapes the rest. Never NULL. */
 static json_t *jstr(const char *s)
 {
-	json_t *j = json_string(s);
+	char *clean = rg_clean_dup(RG_SINK_JSON, s);
+	json_t *j = json_string(clean);
 
-	if (j == NULL) {
-		char *copy = strdup(s);
-
-		if (copy == NULL)
-			return json_string("");
-		for (char *c = copy; *c; c++)
-			if ((unsigned char)*c >= 0x7f || (unsigned char)*c < 0x20)
-				*c = '?';
-		j = json_string(copy);
-		free(copy);
-	}
-	return j;
+	free(clean);
+	return j ? j : json_string("");
 }
 
 static json_t *iso(const struct timeval *tv)
@@ -98,8 +90,8 @@ static void dns_json(json_t *j, const struct audit_target *t)
 	if (t->mx_host[0]) {
 		json_t *mx = json_object();
 
-		json_object_set_new(mx, "domain", json_string(t->mail_domain));
-		json_object_set_new(mx, "host", json_string(t->mx_host));
+		json_object_set_new(mx, "domain", jstr(t->mail_domain));
+		json_object_set_new(mx, "host", jstr(t->mx_host));
 		json_object_set_new(mx, "preference", t->mx_pref < 0 ? json_null() :
 		    json_integer(t->mx_pref));
 		json_object_set_new(mx, "implicit", json_boolean(t->mx_pref < 0));
@@ -146,8 +138,8 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 	json_t *j = json_object(), *tests = json_array();
 	char *fix = NULL;
 
-	json_object_set_new(j, "target", json_string(t->spec));
-	json_object_set_new(j, "host", json_string(t->host));
+	json_object_set_new(j, "target", jstr(t->spec));
+	json_object_set_new(j, "host", jstr(t->host));
 	json_object_set_new(j, "address", t->address[0] ? json_string(t->address) :
 	    json_null());
 	json_object_set_new(j, "port", json_integer(t->port));

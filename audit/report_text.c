@@ -1,10 +1,35 @@
-/* report_text.c - the readable report: one line per probe, verdict, fix. */
+/*
+ * report_text.c - the readable report: one line per probe, verdict, fix.
+ *
+ * It goes to the operator's terminal: every string that came from the
+ * server or from DNS is printed through the TERM rule of textclean.h, so a
+ * banner's ESC, C1 CSI (0x9b or U+009B), bidi override or broken UTF-8
+ * shows as \xHH / \uHHHH and never acts on the terminal.
+ */
 #include "audit.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Up to TERM_SLOTS cleaned strings alive at once, for one fprintf. */
+#define TERM_SLOTS	8
+#define TERM_LEN	1600
+
+struct term_buf {
+	char s[TERM_SLOTS][TERM_LEN];
+	int next;
+};
+
+static const char *term(struct term_buf *b, const char *s)
+{
+	char *out = b->s[b->next];
+
+	b->next = (b->next + 1) % TERM_SLOTS;
+	return rg_clean_str(RG_SINK_TERM, out, TERM_LEN, s);
+}
 
 static const char *verdict_banner(enum verdict v)
 {
@@ -65,81 +90,92 @@ static void print_reporter(const struct audit_target *t, const struct audit_opts
 static void print_transcript(const struct audit_target *t, FILE *out)
 {
 	char ts[RG_TIME_ISO_LEN];
+	struct term_buf b = { .next = 0 };
 
 	fprintf(out, _("\nTranscript (%zu lines%s):\n"), t->ntx,
 	    t->tx_truncated ? _(", truncated") : "");
 	for (size_t i = 0; i < t->ntx; i++)
 		fprintf(out, "  %s %c %s\n", rg_time_iso8601(&t->tx[i].when, ts, sizeof(ts)),
-		    t->tx[i].dir, t->tx[i].line);
+		    t->tx[i].dir, term(&b, t->tx[i].line));
 }
 
 static void print_dns(const struct audit_target *t, FILE *out)
 {
+	struct term_buf b = { .next = 0 };
+
 	if (t->mx_host[0]) {
 		if (t->mx_pref < 0)
 			fprintf(out, "  MX:       %s has no MX; its own address (implicit MX)\n",
-			    t->mail_domain);
+			    term(&b, t->mail_domain));
 		else
-			fprintf(out, "  MX:       %s MX %d %s\n", t->mail_domain, t->mx_pref,
-			    t->mx_host);
+			fprintf(out, "  MX:       %s MX %d %s\n", term(&b, t->mail_domain),
+			    t->mx_pref, term(&b, t->mx_host));
 	}
 	if (!t->dns_checked)
 		return;
-	fprintf(out, "  PTR:      %s (FCrDNS %s)\n", t->ptr[0] ? t->ptr : "-",
+	fprintf(out, "  PTR:      %s (FCrDNS %s)\n", t->ptr[0] ? term(&b, t->ptr) : "-",
 	    rg_fcrdns_name(t->fcrdns));
 	for (size_t i = 0; i < t->ndnsbl; i++) {
 		const struct dnsbl_fact *f = &t->dnsbl[i];
 
 		if (f->listed)
-			fprintf(out, "  DNSBL:    %s: LISTED %s%s%s%s\n", f->zone, f->codes,
-			    f->reason[0] ? " \"" : "", f->reason, f->reason[0] ? "\"" : "");
+			fprintf(out, "  DNSBL:    %s: LISTED %s%s%s%s\n", term(&b, f->zone),
+			    term(&b, f->codes), f->reason[0] ? " \"" : "",
+			    term(&b, f->reason), f->reason[0] ? "\"" : "");
 		else
-			fprintf(out, "  DNSBL:    %s: not listed%s%s%s\n", f->zone,
+			fprintf(out, "  DNSBL:    %s: not listed%s%s%s\n", term(&b, f->zone),
 			    rg_dns_status_temporary(f->status) ? " (lookup failed: " : "",
 			    rg_dns_status_temporary(f->status) ?
 			    rg_dns_status_name(f->status) : "",
 			    rg_dns_status_temporary(f->status) ? ")" : "");
 	}
 	if (t->spf_checked)
-		fprintf(out, "  SPF:      %s for %s: %s - %s\n", t->spf.domain, t->address[0] ?
-		    t->address : t->host, rg_spf_result_name(t->spf.result), t->spf.explanation);
+		fprintf(out, "  SPF:      %s for %s: %s - %s\n", term(&b, t->spf.domain),
+		    term(&b, t->address[0] ? t->address : t->host),
+		    rg_spf_result_name(t->spf.result), term(&b, t->spf.explanation));
 }
 
 void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out)
 {
 	char start[RG_TIME_ISO_LEN], finish[RG_TIME_ISO_LEN];
+	struct term_buf b = { .next = 0 };
 
 	rg_time_iso8601(&t->start, start, sizeof(start));
 	rg_time_iso8601(&t->finish, finish, sizeof(finish));
-	fprintf(out, _("relayguard-audit report for %s port %d\n"), t->host, t->port);
+	fprintf(out, _("relayguard-audit report for %s port %d\n"), term(&b, t->host),
+	    t->port);
 	print_reporter(t, o, out);
-	fprintf(out, _("  address:  %s\n"), t->address[0] ? t->address : "-");
+	fprintf(out, _("  address:  %s\n"), t->address[0] ? term(&b, t->address) : "-");
 	fprintf(out, _("  started:  %s\n  finished: %s (%.2f s, %d sessions, %zu probes)\n"),
 	    start, finish, t->elapsed, t->sessions, t->nprobes);
 	if (t->banner[0])
-		fprintf(out, _("  banner:   %s\n"), t->banner);
+		fprintf(out, _("  banner:   %s\n"), term(&b, t->banner));
 	if (t->ehlo_name[0] || t->ehlo_keywords[0])
-		fprintf(out, "  EHLO:     %s [%s]%s\n", t->ehlo_name[0] ? t->ehlo_name : "-",
-		    t->ehlo_keywords, t->ehlo_refused ? " (EHLO refused, used HELO)" : "");
+		fprintf(out, "  EHLO:     %s [%s]%s\n", t->ehlo_name[0] ?
+		    term(&b, t->ehlo_name) : "-", term(&b, t->ehlo_keywords), t->ehlo_refused ? " (EHLO refused, used HELO)" : "");
 	fprintf(out, "  TLS:      %s%s%s\n", t->tls_used ? "used: " :
 	    t->starttls_offered ? "offered, not used" : "not offered",
-	    t->tls_used ? t->tls_info : "", "");
+	    t->tls_used ? term(&b, t->tls_info) : "", "");
 	fprintf(out, "  MTA:      %s\n", mta_name(t->mta));
 	print_dns(t, out);
-	fprintf(out, "  probes use domain %s, HELO %s\n\n", o->domain, o->helo);
+	fprintf(out, "  probes use domain %s, HELO %s\n\n", term(&b, o->domain),
+	    term(&b, o->helo));
 
 	for (size_t i = 0; i < t->nprobes; i++) {
 		const struct audit_probe *p = &t->probes[i];
-		char reply[600];
+		char reply[2 * TERM_LEN + 16];
 
 		if (p->code)
 			snprintf(reply, sizeof(reply), "%d%s%s %s", p->code,
-			    p->enhanced[0] ? " " : "", p->enhanced, p->text);
+			    p->enhanced[0] ? " " : "", term(&b, p->enhanced),
+			    term(&b, p->text));
 		else
-			snprintf(reply, sizeof(reply), "(%s)", p->text[0] ? p->text : "no reply");
+			snprintf(reply, sizeof(reply), "(%s)", p->text[0] ?
+			    term(&b, p->text) : "no reply");
 		fprintf(out, "  %-16s %s%s%sMAIL FROM:%s -> RCPT TO:%s\n", p->spec.id,
-		    p->spec.helo[0] ? "HELO " : "", p->spec.helo,
-		    p->spec.helo[0] ? ", " : "", p->spec.mail_from, p->spec.rcpt_to);
+		    p->spec.helo[0] ? "HELO " : "", term(&b, p->spec.helo),
+		    p->spec.helo[0] ? ", " : "", term(&b, p->spec.mail_from),
+		    term(&b, p->spec.rcpt_to));
 		fprintf(out, "  %-16s   %-13s at %-7s %s\n", "", outcome_name(p->outcome),
 		    p->stage ? p->stage : "-", reply);
 		if (p->retried)
@@ -149,9 +185,10 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 			    p->first.code, p->first.text, p->retry_from);
 		if (p->data != DATA_NOT_TRIED)
 			fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
-			    p->data_code, p->data_text);
+			    p->data_code, term(&b, p->data_text));
 	}
-	fprintf(out, _("\nVerdict: %s\n  %s\n"), verdict_banner(t->verdict), t->verdict_reason);
+	fprintf(out, _("\nVerdict: %s\n  %s\n"), verdict_banner(t->verdict),
+	    term(&b, t->verdict_reason));
 	fprintf(out, "  %s\n", verdict_meaning(t->verdict));
 	fprintf(out, _("Severity: %s\n"), audit_severity(t));
 	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "

@@ -324,9 +324,14 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 	}
 	if (*p == '\0')
 		return rg_set_err(err, errlen, "reply needs a text after the code");
+	/* RFC 5321 4.2: reply text is printable ASCII. A '%' is fine: every
+	 * reply is cleaned with the SMTP rule of textclean.h, which doubles it
+	 * for smfi_setreply. */
 	for (const char *q = p; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return rg_set_err(err, errlen, "control character in reply text");
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+			return rg_set_err(err, errlen, "reply text must be printable "
+			    "ASCII (byte 0x%02x at offset %zu)", (unsigned char)*q,
+			    (size_t)(q - p));
 	free(r->text);
 	r->text = xstrdup(p);
 	return 0;

@@ -357,13 +357,10 @@ enum rg_dns_status rg_dnsbl_query(struct rg_dns *dns, const char *ip, const char
 		char **txt;
 		size_t n;
 
-		if (rg_dns_txt(dns, q, &txt, &n) == RG_DNS_OK && n > 0) {
-			size_t k = 0;
-
-			for (const char *c = txt[0]; *c && k + 1 < sizeof(out->reason); c++)
-				out->reason[k++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
-			out->reason[k] = '\0';
-		}
+		/* Kept as published (bounded): every writer cleans it for its
+		 * sink with textclean.h. */
+		if (rg_dns_txt(dns, q, &txt, &n) == RG_DNS_OK && n > 0)
+			strlcpy_rg(out->reason, txt[0], sizeof(out->reason));
 		rg_dns_txt_free(txt, n);
 	}
 	return out->status;

@@ -53,6 +53,10 @@ void dsn_parser_free(struct dsn_parser *p)
 
 /* --- small helpers -------------------------------------------------------- */
 
+/* Copy n bytes of a header value with folding white space (CR, LF, TAB)
+ * unfolded to blanks, trailing blanks cut. Other bytes are kept as sent:
+ * the report fields are evidence, and every writer cleans them for its sink
+ * (textclean.h). */
 static void copy_clean(char *dst, size_t len, const char *src, size_t n)
 {
 	size_t o = 0;
@@ -60,9 +64,9 @@ static void copy_clean(char *dst, size_t len, const char *src, size_t n)
 	if (len == 0)
 		return;
 	for (size_t i = 0; i < n && src[i] && o + 1 < len; i++) {
-		unsigned char c = (unsigned char)src[i];
+		char c = src[i];
 
-		dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+		dst[o++] = (c == '\r' || c == '\n' || c == '\t') ? ' ' : c;
 	}
 	while (o > 0 && dst[o - 1] == ' ')
 		o--;

@@ -4,6 +4,7 @@
  */
 #include "relayguard/eventlog.h"
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
@@ -17,55 +18,29 @@
 
 /* --- key=value ----------------------------------------------------------- */
 
-static bool needs_quotes(const char *v)
-{
-	if (*v == '\0')
-		return true;
-	for (; *v; v++)
-		if (*v == ' ' || *v == '"' || *v == '=' || *v == '\\' ||
-		    (unsigned char)*v < 0x21 || (unsigned char)*v >= 0x7f)
-			return true;
-	return false;
-}
-
-/* Append " key=value" at *used; stops silently when buf is full. */
+/* Append " key=value" at *used; a pair that does not fit is left out whole.
+ * The value is cleaned with the KV rule (textclean.h: printable ASCII,
+ * \xHH / \uHHHH escapes, \" and \\) and double-quoted when it is empty,
+ * holds a blank or '=', or was changed by the cleaning. */
 static void kv_add(char *buf, size_t len, size_t *used, const char *key,
     const char *v)
 {
-	char tmp[8];
-	int n;
+	char val[2048];
+	size_t n;
+	int w;
+	bool quote;
 
-	if (v == NULL)
+	if (v == NULL || len == 0)
 		return;
-#define PUT(s) do { size_t l_ = strlen(s); \
-	if (*used + l_ >= len) return; \
-	memcpy(buf + *used, s, l_); *used += l_; buf[*used] = '\0'; } while (0)
-	if (*used > 0)
-		PUT(" ");
-	PUT(key);
-	PUT("=");
-	if (!needs_quotes(v)) {
-		PUT(v);
+	n = rg_clean(RG_SINK_KV, val, sizeof(val), v, strlen(v));
+	quote = n == 0 || strpbrk(val, " =") != NULL || strcmp(val, v) != 0;
+	w = snprintf(buf + *used, len - *used, "%s%s=%s%s%s", *used ? " " : "",
+	    key, quote ? "\"" : "", val, quote ? "\"" : "");
+	if (w < 0 || (size_t)w >= len - *used) {
+		buf[*used] = '\0';
 		return;
 	}
-	PUT("\"");
-	for (; *v; v++) {
-		unsigned char c = (unsigned char)*v;
-
-		if (c == '"' || c == '\\') {
-			n = snprintf(tmp, sizeof(tmp), "\\%c", c);
-		} else if (c < 0x20 || c >= 0x7f) {
-			n = snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-		} else {
-			tmp[0] = (char)c;
-			tmp[1] = '\0';
-			n = 1;
-		}
-		(void)n;
-		PUT(tmp);
-	}
-	PUT("\"");
-#undef PUT
+	*used += (size_t)w;
 }
 
 /* An extra field: string, number, or "a(3),b(2)". */
@@ -158,27 +133,19 @@ void rg_eventlog_close(void)
 	rg_eventlog_open(NULL, err, sizeof(err));
 }
 
-/* Network input may be invalid UTF-8, which jansson refuses: such a value
- * is stored with every byte >= 0x80 written as \xNN. */
+/* Network input may be anything: the JSON rule (textclean.h) keeps valid
+ * UTF-8 and escapes controls, C1, bidi controls and broken bytes, so
+ * json_string() always accepts the result. */
 static void json_set_str(json_t *o, const char *key, const char *v)
 {
 	json_t *s;
-	char *safe, *p;
+	char *clean;
 
 	if (v == NULL)
 		return;
-	if ((s = json_string(v)) == NULL) {
-		safe = p = xmalloc(strlen(v) * 4 + 1);
-		for (; *v; v++) {
-			if ((unsigned char)*v >= 0x80)
-				p += sprintf(p, "\\x%02x", (unsigned char)*v);
-			else
-				*p++ = *v;
-		}
-		*p = '\0';
-		s = json_string(safe);
-		free(safe);
-	}
+	clean = rg_clean_dup(RG_SINK_JSON, v);
+	s = json_string(clean);
+	free(clean);
 	if (s != NULL)
 		json_object_set_new(o, key, s);
 }

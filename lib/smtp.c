@@ -248,10 +248,12 @@ static int read_line(struct rg_smtp *s, char *line, size_t cap, double deadline)
 				keep = cap - 1;
 			memcpy(line, s->in, keep);
 			line[keep] = '\0';
-			/* Keep C strings whole, and keep a hostile server's control
-			 * bytes (terminal escapes) out of reports and terminals. */
+			/* Keep C strings whole: a NUL byte would cut the line.
+			 * Everything else is kept as the server sent it (evidence);
+			 * every writer cleans it for its sink (textclean.h), the
+			 * terminal rule keeps escapes off the operator's screen. */
 			for (size_t i = 0; i < keep; i++)
-				if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+				if (line[i] == '\0')
 					line[i] = '?';
 			memmove(s->in, nl + 1, s->inlen - n - 1);
 			s->inlen -= n + 1;

@@ -4,6 +4,7 @@
  */
 #include "relayguard/spf.h"
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -183,8 +184,12 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *layer, const char *domain,
 
 		if (type == ns_t_txt && !rg_spf_text_safe(rr->text)) {
 			tl_unsafe = true;
+			char dom[300], txt[100];
+
 			msg_warn("spf: TXT record of %s refused as unsafe for libspf2 "
-			    "(length %zu): %.60s...", domain, strlen(rr->text), rr->text);
+			    "(length %zu): %s", rg_clean_str(RG_SINK_LOG, dom, sizeof(dom),
+			    domain), strlen(rr->text), rg_clean_str(RG_SINK_LOG, txt,
+			    sizeof(txt), rr->text));
 			if (!looks_like_spf(rr->text))
 				continue;	/* an explanation: go without it */
 			free(rr->text);	/* an SPF record: make it a permerror */
@@ -215,15 +220,19 @@ __attribute__((noreturn)) static void spf_log_error(const char *file, int line,
 
 static void spf_log_warn(const char *file, int line, const char *m)
 {
+	char buf[600];
+
 	(void)file, (void)line;
-	msg_verbose("libspf2: %s", m);
+	msg_verbose("libspf2: %s", rg_clean_str(RG_SINK_LOG, buf, sizeof(buf), m));
 }
 
 static void spf_log_debug(const char *file, int line, const char *m)
 {
+	char buf[600];
+
 	(void)file, (void)line;
 	if (msg_verbose_level > 1)
-		msg_verbose("libspf2: %s", m);
+		msg_verbose("libspf2: %s", rg_clean_str(RG_SINK_LOG, buf, sizeof(buf), m));
 }
 
 struct rg_spf *rg_spf_new(struct rg_dns *dns, const char *receiver)
@@ -291,18 +300,10 @@ static enum rg_spf_res map_result(SPF_result_t r)
 	}
 }
 
-/* Copy s into a comment or text: printable ASCII, no parentheses/backslash. */
+/* Copy s into a header comment: the HEADER rule of textclean.h. */
 static void clean_copy(char *dst, size_t len, const char *s)
 {
-	size_t k = 0;
-
-	for (; s && *s && k + 1 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		dst[k++] = (c < 0x20 || c > 0x7e || c == '(' || c == ')' || c == '\\') ?
-		    ' ' : (char)c;
-	}
-	dst[k] = '\0';
+	rg_clean_str(RG_SINK_HEADER, dst, len, s);
 }
 
 /* RFC 7208 9.1: result (comment) key=value; ... */
@@ -387,7 +388,8 @@ static void set_explanation(const struct rg_spf *spf, struct rg_spf_result *r,
 
 	if (e && strncmp(e, spf->receiver, rl) == 0 && strncmp(e + rl, ": ", 2) == 0)
 		e += rl + 2;
-	clean_copy(r->explanation, sizeof(r->explanation), e ? e : "");
+	/* libspf2's text may quote the record: kept as one printable line */
+	rg_clean_str(RG_SINK_LOG, r->explanation, sizeof(r->explanation), e ? e : "");
 }
 
 /*
@@ -493,7 +495,13 @@ enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *hel
 		SPF_response_free(resp);
 	SPF_request_free(req);
 	rg_dns_deadline_set(saved);
-	msg_verbose("spf: ip=%s from=%s helo=%s result=%s (%s)", ip, from, helo,
-	    rg_spf_result_name(r->result), r->explanation);
+	if (msg_verbose_level > 0) {
+		char cf[400], ch[300];
+
+		msg_verbose("spf: ip=%s from=%s helo=%s result=%s (%s)", ip,
+		    rg_clean_str(RG_SINK_LOG, cf, sizeof(cf), from),
+		    rg_clean_str(RG_SINK_LOG, ch, sizeof(ch), helo),
+		    rg_spf_result_name(r->result), r->explanation);
+	}
 	return r->result;
 }

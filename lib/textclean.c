@@ -86,8 +86,18 @@ static size_t put_cp_escape(char *out, uint32_t cp)
 	    (unsigned)cp);
 }
 
-/* Printable ASCII byte c (0x20-0x7e) in sink; writes out, returns length. */
-static size_t ascii_out(enum rg_sink sink, unsigned char c, char *out)
+/* A backslash followed by next (-1: nothing) could be read as the start
+ * of an escape: next is x, u, U, a backslash, or a byte that may itself be
+ * written as an escape. */
+static bool escape_like(int next)
+{
+	return next == 'x' || next == 'u' || next == 'U' || next == '\\' ||
+	    (next >= 0 && (next < 0x20 || next >= 0x7f));
+}
+
+/* Printable ASCII byte c (0x20-0x7e) followed by next (-1 at the end) in
+ * sink; writes out, returns length. */
+static size_t ascii_out(enum rg_sink sink, unsigned char c, int next, char *out)
 {
 	switch (c) {
 	case '\\':
@@ -95,7 +105,9 @@ static size_t ascii_out(enum rg_sink sink, unsigned char c, char *out)
 			break;
 		if (sink == RG_SINK_HEADER)
 			return put_str(out, "?");
-		return put_str(out, "\\\\");
+		if (sink == RG_SINK_KV || escape_like(next))
+			return put_str(out, "\\\\");
+		break;
 	case '"':
 		if (sink == RG_SINK_KV)
 			return put_str(out, "\\\"");
@@ -149,7 +161,7 @@ static size_t token_out(enum rg_sink sink, const unsigned char *s, size_t n,
 	}
 	*used = len;
 	if (cp < 0x80)
-		return ascii_out(sink, (unsigned char)cp, out);
+		return ascii_out(sink, (unsigned char)cp, n > 1 ? s[1] : -1, out);
 	if (sink == RG_SINK_HEADER)
 		return put_str(out, "?");
 	if (cp_forbidden(cp) || !sink_keeps_utf8(sink) ||

@@ -43,6 +43,7 @@
 #include "relayguard/dsn.h"
 #include "relayguard/log.h"
 #include "relayguard/relay.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -263,30 +264,18 @@ static void record(const struct conn *c, const char *event, const char *action,
 	milter_record(c, event, action, rcpt, reason, NULL, 0);
 }
 
-/* "<rcpt>: text" for smfi_setreply: '%' doubled, control bytes replaced. */
+/* "<rcpt>: text" for smfi_setreply, cleaned with the SMTP rule of
+ * textclean.h: printable ASCII only, '%' doubled (libmilter reads the text
+ * as a format), the recipient's control and 8-bit bytes as \xHH escapes. */
 static void reject_text(const char *rcpt, const char *text, char *buf,
     size_t len)
 {
-	char addr[600];
-	size_t o = 0;
+	char raw[2048];
 	bool brackets = rcpt[0] == '<';
 
-	if (!brackets && o + 1 < sizeof(addr))
-		addr[o++] = '<';
-	for (const char *p = rcpt; *p && o + 3 < sizeof(addr); p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch == '%') {
-			addr[o++] = '%';
-			addr[o++] = '%';
-		} else {
-			addr[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-		}
-	}
-	if (!brackets && o + 1 < sizeof(addr))
-		addr[o++] = '>';
-	addr[o] = '\0';
-	snprintf(buf, len, "%s: %s", addr, text);
+	snprintf(raw, sizeof(raw), "%s%s%s: %s", brackets ? "" : "<", rcpt,
+	    brackets ? "" : ">", text);
+	rg_clean_str(RG_SINK_SMTP, buf, len, raw);
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -467,9 +456,12 @@ static sfsistat bounce_eom(SMFICTX *ctx, struct conn *c)
 	if (over_hard_limit(c, now)) {
 		record(c, "bounce_tempfail", "tempfail", c->first_rcpt,
 		    "inbound bounces over BounceHardLimit");
+		char text[1024];
+
 		if (smfi_setreply(ctx, (char *)reply->code,
 		    reply->xcode[0] ? (char *)reply->xcode : NULL,
-		    reply->text) != MI_SUCCESS)
+		    (char *)rg_clean_str(RG_SINK_SMTP, text, sizeof(text),
+		    reply->text)) != MI_SUCCESS)
 			msg_warn("smfi_setreply failed for client_addr=%s",
 			    c->client_addr);
 		return SMFIS_TEMPFAIL;

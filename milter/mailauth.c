@@ -32,6 +32,7 @@
 #include "milter.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <ctype.h>
@@ -185,28 +186,12 @@ static int spf_action(const struct rg_config *conf, enum rg_spf_res r)
 	}
 }
 
-/* Printable ASCII for a reply text: '%' doubled (smfi_setreply), control
- * and 8-bit bytes replaced. */
-static void reply_clean(char *dst, size_t len, const char *src)
-{
-	size_t o = 0;
-
-	for (; *src && o + 3 < len; src++) {
-		unsigned char ch = (unsigned char)*src;
-
-		if (ch == '%')
-			dst[o++] = '%';
-		dst[o++] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
-	}
-	dst[o] = '\0';
-}
-
 static sfsistat spf_refuse(SMFICTX *ctx, const struct conn *c, int action)
 {
 	const struct rg_spf_result *r = &c->spf;
 	bool failed = r->result == RG_SPF_FAIL || r->result == RG_SPF_SOFTFAIL;
 	bool reject = action == RG_SPF_ACTION_REJECT;
-	char text[700], why[560];
+	char raw[700], text[1024];
 
 	if (c->conf->mode == RG_MODE_LOG_ONLY) {
 		milter_record(c, "spf_would_refuse", "log-only", NULL,
@@ -218,9 +203,11 @@ static sfsistat spf_refuse(SMFICTX *ctx, const struct conn *c, int action)
 	    reject ? "reject" : "tempfail", NULL, r->explanation,
 	    (struct rg_event_field[]){{.key = "spf",
 	    .str = rg_spf_result_name(r->result)}}, 1);
-	reply_clean(why, sizeof(why), r->explanation);
-	snprintf(text, sizeof(text), "SPF %s: %s", rg_spf_result_name(r->result),
-	    why);
+	/* the explanation may quote the sender's record: the SMTP rule of
+	 * textclean.h (printable ASCII, '%' doubled for smfi_setreply) */
+	snprintf(raw, sizeof(raw), "SPF %s: %s", rg_spf_result_name(r->result),
+	    r->explanation);
+	rg_clean_str(RG_SINK_SMTP, text, sizeof(text), raw);
 	if (smfi_setreply(ctx, reject ? "550" : "451",
 	    reject ? (failed ? "5.7.23" : "5.7.24") :
 	    (failed ? "4.7.23" : "4.7.24"), text) != MI_SUCCESS)
@@ -302,15 +289,16 @@ sfsistat mailauth_envfrom(SMFICTX *ctx, struct conn *c)
 
 sfsistat mailauth_envrcpt(SMFICTX *ctx, struct conn *c, const char *rcpt)
 {
-	char text[600];
+	char raw[600], text[1024];
 
 	if (!c->dnsbl_reject || c->auth[0] != '\0')
 		return SMFIS_CONTINUE;
 	milter_record(c, "dnsbl_refused", "reject", rcpt, "client listed in a "
 	    "DNS blocklist", (struct rg_event_field[]){{.key = "zone",
 	    .str = c->dnsbl_zone}}, 1);
-	snprintf(text, sizeof(text), "Service unavailable; client [%s] blocked "
+	snprintf(raw, sizeof(raw), "Service unavailable; client [%s] blocked "
 	    "using %s", c->client_addr, c->dnsbl_zone);
+	rg_clean_str(RG_SINK_SMTP, text, sizeof(text), raw);
 	if (smfi_setreply(ctx, "554", "5.7.1", text) != MI_SUCCESS)
 		msg_warn("smfi_setreply failed for client_addr=%s", c->client_addr);
 	return SMFIS_REJECT;

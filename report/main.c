@@ -12,6 +12,7 @@
  * by the demo from the Postfix maillog.
  */
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <ctype.h>
@@ -23,19 +24,21 @@
 
 struct sample { double t; int fixed; double bounces; };
 
+/* Text from the audit JSON, the event log or the fix file: the HTML rule of
+ * textclean.h per line (markup as entities, controls, C1, bidi controls and
+ * broken UTF-8 as \xHH / \uHHHH), line breaks kept for <pre>. */
 static void html_escape(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n')
-				fputc('?', out);
-			else
-				fputc(*s, out);
+	while (s && *s) {
+		size_t len = strcspn(s, "\n");
+		char *line = xstrndup(s, len);
+
+		rg_clean_fputs(RG_SINK_HTML, line, out);
+		free(line);
+		s += len;
+		if (*s == '\n') {
+			fputc('\n', out);
+			s++;
 		}
 	}
 }

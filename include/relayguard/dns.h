@@ -177,7 +177,7 @@ struct rg_dnsbl_result {
 	enum rg_dns_status status;	/* of the A query */
 	bool listed;			/* an A answer inside 127.0.0.0/8 */
 	char codes[128];		/* "127.0.0.2 127.0.0.4" */
-	char reason[256];		/* TXT, printable ASCII only */
+	char reason[256];		/* TXT as published (cut): untrusted, see textclean.h */
 };
 
 /* Query zone for ip. Answers outside 127.0.0.0/8 and 127.255.255.0/24 (the

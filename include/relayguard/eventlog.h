@@ -5,11 +5,12 @@
  * struct rg_event describes one decision worth knowing (a relay refused,
  * a relay attempt the MTA refused already, an authenticated relay, a
  * summary). rg_event_format_kv() renders it as one log line of key=value
- * pairs (values with blanks, quotes or '=' are double-quoted; control
- * bytes and non-ASCII are escaped as \xNN, so a hostile HELO cannot forge
- * log lines). rg_eventlog_write() appends it to the EventLog file as one
+ * pairs (values are cleaned with the KV rule of textclean.h: printable
+ * ASCII, \xHH and \uHHHH escapes, so a hostile HELO cannot forge log
+ * lines; values with blanks, '=' or escapes are double-quoted). rg_eventlog_write() appends it to the EventLog file as one
  * JSON object per line (built with jansson, never by hand), with an
- * ISO 8601 "time" carrying the UTC offset. The file is opened with
+ * ISO 8601 "time" carrying the UTC offset; its strings go through the JSON
+ * rule of textclean.h. The file is opened with
  * O_APPEND and written with one write(2) per line under a mutex, so lines
  * from concurrent connections never interleave; rg_eventlog_open() again
  * (on reload, or after log rotation) swaps the file atomically.

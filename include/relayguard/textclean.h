@@ -46,15 +46,17 @@
  *			is kept as it is, so the rule is idempotent: it is used
  *			both on values and, by log.c, on the whole final line.
  *	RG_SINK_KV	the value of a key=value pair in a log line. Printable
- *			ASCII only; '"' is written \" and '\' is written \\, so
- *			the value is exact (reversible) inside double quotes.
+ *			ASCII only; '"' is written \" and every '\' is written
+ *			\\, so the value is exact inside double quotes.
  *	RG_SINK_JSON	a string handed to jansson (which does the JSON quoting).
- *			Valid UTF-8 other than the controls above is kept; '\'
- *			is written \\. The result is always valid UTF-8, so
- *			json_string() never fails on it.
+ *			Valid UTF-8 other than the controls above is kept. The
+ *			result is always valid UTF-8, so json_string() never
+ *			fails on it.
  *	RG_SINK_XML	text handed to libxml2's xmlTextWriter (which escapes
  *			markup). Valid UTF-8 of XML 1.0's Char production is kept
- *			(U+FFFE and U+FFFF are escaped); '\' is written \\. For
+ *			(U+FFFE and U+FFFF are escaped; so are TAB, CR and LF,
+ *			like every C0 control: write line breaks of your own
+ *			between cleaned pieces). For
  *			XML written by hand use RG_SINK_HTML: its output is also
  *			well-formed XML character data.
  *	RG_SINK_HTML	HTML (or XML) text and attribute values written by hand:
@@ -62,11 +64,10 @@
  *			&quot; &#39;.
  *	RG_SINK_TERM	a terminal (the auditor's text report, report tables).
  *			Valid UTF-8 other than the controls above is kept, so
- *			Japanese text reads as Japanese; '\' is written \\.
+ *			Japanese text reads as Japanese.
  *	RG_SINK_SMTP	the text of an SMTP reply given to smfi_setreply():
  *			printable ASCII only (RFC 5321 4.2: textstring), '%' is
- *			written %% (libmilter uses the text as a format), '\' is
- *			written \\.
+ *			written %% (libmilter uses the text as a format).
  *	RG_SINK_HEADER	the inside of a header comment or quoted-string
  *			(Received-SPF, RFC 5322 3.2.2): printable ASCII only, and
  *			( ) " \ are not allowed; here every character that may not
@@ -82,9 +83,14 @@
  *			(C1, bidi, separators, and any non-ASCII character in an
  *			ASCII-only sink: LOG, KV, SMTP), e.g. \u202e, \u3042;
  *	  \UHHHHHHHH	the same above U+FFFF, e.g. \U0001f600.
- *	Hex digits are lowercase. Except in LOG (idempotent) and HEADER ('?'
- *	for everything), a backslash from the source is written \\, so every
- *	escape in the output stands for exactly one thing in the source.
+ *	Hex digits are lowercase. So that an escape in the output always
+ *	stands for what it says, a backslash from the source that is followed
+ *	by x, u, U, another backslash or a byte outside printable ASCII is
+ *	written \\ (in KV every backslash is); any other backslash stays as it
+ *	is ("NT AUTHORITY\ANONYMOUS" is unchanged). Read back: \\ is one backslash, \xHH one byte, \uHHHH one
+ *	character. Two sinks are not exact: LOG keeps every backslash as it is
+ *	(so that cleaning a whole line again changes nothing; the KV and JSON
+ *	event log is the exact record) and HEADER writes '?'.
  *
  * TRUNCATION
  *	Output never exceeds dstsz - 1 bytes. When the cleaned text does not

@@ -79,13 +79,28 @@ ms=$(( $(rg_now_ms) - t0 ))
 tap_check "silent server, -t 20 --budget 2: given up after the budget (${ms} ms)" test "$ms" -lt 4000
 tap_like "$(jq -r .error <<<"$OUT")" 'time budget' "the error says the budget ran out"
 stop_hostile
-# A hostile banner's terminal escapes never reach the operator's terminal.
+# A hostile banner's terminal escapes, C1 controls (raw 0x9b and U+009B),
+# bidi override (U+202E) and invalid UTF-8 never reach the operator's terminal
+# (the TERM rule of textclean.h), nor the JSON or IODEF evidence raw.
 start_hostile escape
 txt=$(timeout 60 "$AUDIT" -p "$HPORT" -t 2 -d victim.example -T 127.0.0.1 2>/dev/null)
-tap_like "$txt" 'banner: +220 hostile\.test \?\]0;pwned\?\?\[2J ESMTP' "escape: control bytes shown as '?'"
+tap_like "$txt" 'banner: +220 hostile\.test \\x1b\]0;pwned\\x07\\x1b\[2J \\x9b31m \\u009b32m \\u202edesrever \\xff\\xfe\\xc0\\xaf\\xe3\\x81 ESMTP' \
+	"escape: every hostile byte shown as a visible escape"
 tap_is "$(printf '%s' "$txt" | tr -d -c '\000-\010\013-\037\177' | wc -c)" 0 \
 	"escape: no control byte (ESC, BEL) in the text report or transcript"
+tap_is "$(printf '%s' "$txt" | LC_ALL=C tr -d -c '\200-\237' | wc -c)" 0 \
+	"escape: no byte 0x80-0x9f (raw C1) in the text report"
+tap_is "$(printf '%s' "$txt" | LC_ALL=C grep -c -e $'\xc2[\x80-\x9f]' -e $'\xe2\x80[\xaa-\xae]' -e $'\xe2\x81[\xa6-\xa9]')" 0 \
+	"escape: no U+0080-U+009F and no bidi control in the text report"
+tap_check "escape: the text report is valid UTF-8" iconv -f UTF-8 -t UTF-8 <<<"$txt"
 tap_like "$txt" 'Verdict: CLOSED' "escape: still graded (closed)"
+js=$(timeout 60 "$AUDIT" -p "$HPORT" -t 2 -d victim.example -f json -T 127.0.0.1 2>/dev/null)
+tap_is "$(jq -r .banner <<<"$js")" \
+	'220 hostile.test \x1b]0;pwned\x07\x1b[2J \x9b31m \u009b32m \u202edesrever \xff\xfe\xc0\xaf\xe3\x81 ESMTP' \
+	"escape: the JSON banner carries the same escapes, no raw control"
+xml=$(timeout 60 "$AUDIT" -p "$HPORT" -t 2 -d victim.example -f iodef -T 127.0.0.1 2>/dev/null)
+tap_check "escape: the IODEF document is well-formed XML" xmllint --noout - <<<"$xml"
+tap_like "$xml" 'SMTP banner: 220 hostile\.test \\x1b\]0;pwned\\x07' "escape: the IODEF banner is escaped"
 stop_hostile
 start_hostile drop-after-ehlo; run drop-after-ehlo 2
 tap_like "$RC" '^[13]$' "drop-after-ehlo: graded (exit $RC), no crash"

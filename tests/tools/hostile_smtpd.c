@@ -44,9 +44,10 @@
  *			(hostile.test), refuses it otherwise (554); DATA 354 after
  *			an accepted RCPT
  *
- *	escape		greeting and RCPT replies carry terminal escape sequences
- *			(ESC ] title, ESC [ 2J clear screen, BEL); otherwise as
- *			normal-reject
+ *	escape		the greeting carries terminal escape sequences (ESC ]
+ *			title, ESC [ 2J clear screen, BEL), the C1 CSI as a raw
+ *			0x9b byte and as U+009B, a bidi override U+202E and
+ *			invalid UTF-8; otherwise as normal-reject
  *
  *	japanese	an open relay that speaks Japanese (UTF-8): the greeting
  *			"220 hostile.test ESMTP 日本語メールサーバへようこそ",
@@ -544,8 +545,12 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 		serve_drop_after_ehlo(c);
 		break;
 	case M_ESCAPE: {
+		/* ESC ] title, BEL, ESC [ 2J; the 8-bit CSI 0x9b raw and as
+		 * U+009B; a right-to-left override U+202E; invalid UTF-8 (ff fe,
+		 * an overlong '/' c0 af, a truncated e3 81) */
 		static const char esc[] = "220 " HOSTNAME
-		    " \033]0;pwned\007\033[2J ESMTP\r\n";
+		    " \033]0;pwned\007\033[2J \x9b" "31m \xc2\x9b" "32m "
+		    "\xe2\x80\xae" "desrever \xff\xfe\xc0\xaf\xe3\x81 ESMTP\r\n";
 
 		if (send_all(c, esc, sizeof(esc) - 1) == 0)
 			dialogue(c, M_NORMAL_REJECT);

@@ -118,6 +118,8 @@ static void test_errors(void **state)
 		 "e.conf:1: RejectReply: bad enhanced status code '4.7.1' (must be 5.x.y, RFC 3463)"},
 		{"RejectReply 554 5.7.1\n",
 		 "e.conf:1: RejectReply: reply needs a text after the code"},
+		{"RejectReply 554 5.7.1 d\xc3\xa9nied\n",
+		 "e.conf:1: RejectReply: reply text must be printable ASCII (byte 0xc3 at offset 1)"},
 		{"Socket 8894\n",
 		 "e.conf:1: Socket: '8894': expected unix:/path, inet:port@host or inet6:port@host"},
 		{"Socket inet:99999@127.0.0.1\n",

@@ -151,9 +151,17 @@ static const struct clean_case cases[] = {
 	{ "backslash log kept", LOG, "a\\x0ab", 0, "a\\x0ab" },
 	{ "backslash kv", KV, "a\\b", 0, "a\\\\b" },
 	{ "forged escape kv", KV, "a\\x0ab", 0, "a\\\\x0ab" },
-	{ "backslash term", TERM, "a\\b", 0, "a\\\\b" },
-	{ "backslash smtp", SMTP, "a\\b", 0, "a\\\\b" },
-	{ "backslash json", JSON, "a\\b", 0, "a\\\\b" },
+	{ "backslash term kept", TERM, "NT AUTHORITY\\ANONYMOUS", 0,
+	  "NT AUTHORITY\\ANONYMOUS" },
+	{ "backslash smtp kept", SMTP, "a\\b", 0, "a\\b" },
+	{ "backslash json kept", JSON, "a\\b", 0, "a\\b" },
+	{ "trailing backslash", TERM, "a\\", 0, "a\\" },
+	{ "forged escape term", TERM, "\\x1b[31m", 0, "\\\\x1b[31m" },
+	{ "forged escape json", JSON, "a\\u202e", 0, "a\\\\u202e" },
+	{ "forged escape xml", XML, "\\U0001f600", 0, "\\\\U0001f600" },
+	{ "forged escape html", HTML, "\\x3c", 0, "\\\\x3c" },
+	{ "forged escape smtp", SMTP, "\\x0d", 0, "\\\\x0d" },
+	{ "two backslashes", TERM, "a\\\\b", 0, "a\\\\\\b" },
 	{ "quote kv", KV, "say \"hi\" x=1", 0, "say \\\"hi\\\" x=1" },
 	{ "quote term", TERM, "\"q\"", 0, "\"q\"" },
 	{ "markup html", HTML, "<a href=\"x\">&'</a>", 0,
@@ -314,6 +322,75 @@ static void test_hostile_megabyte(void **state)
 	free(in);
 }
 
+/* Read an exact sink's output back: \\, \xHH, \uHHHH, \UHHHHHHHH, and the
+ * sink's own quoting (%% in SMTP, \" in KV). Returns the length. */
+static size_t decode(enum rg_sink sink, const char *in, unsigned char *out)
+{
+	size_t o = 0;
+	unsigned long v;
+	char hex[9];
+	int w;
+
+	while (*in) {
+		if (sink == SMTP && in[0] == '%' && in[1] == '%') {
+			out[o++] = '%';
+			in += 2;
+		} else if (in[0] == '\\' && (in[1] == '\\' || (sink == KV && in[1] == '"'))) {
+			out[o++] = (unsigned char)in[1];
+			in += 2;
+		} else if (in[0] == '\\' && (in[1] == 'x' || in[1] == 'u' || in[1] == 'U')) {
+			w = in[1] == 'x' ? 2 : in[1] == 'u' ? 4 : 8;
+			memcpy(hex, in + 2, (size_t)w);
+			hex[w] = '\0';
+			v = strtoul(hex, NULL, 16);
+			if (w == 2)
+				out[o++] = (unsigned char)v;
+			else if (v < 0x800) {
+				out[o++] = (unsigned char)(0xc0 | (v >> 6));
+				out[o++] = (unsigned char)(0x80 | (v & 0x3f));
+			} else if (v < 0x10000) {
+				out[o++] = (unsigned char)(0xe0 | (v >> 12));
+				out[o++] = (unsigned char)(0x80 | ((v >> 6) & 0x3f));
+				out[o++] = (unsigned char)(0x80 | (v & 0x3f));
+			} else {
+				out[o++] = (unsigned char)(0xf0 | (v >> 18));
+				out[o++] = (unsigned char)(0x80 | ((v >> 12) & 0x3f));
+				out[o++] = (unsigned char)(0x80 | ((v >> 6) & 0x3f));
+				out[o++] = (unsigned char)(0x80 | (v & 0x3f));
+			}
+			in += 2 + w;
+		} else {
+			out[o++] = (unsigned char)*in++;
+		}
+	}
+	return o;
+}
+
+/* Unambiguous: random hostile strings read back to exactly the input. */
+static void test_round_trip(void **state)
+{
+	static const unsigned char alphabet[] = { '\\', 'x', 'u', 'U', '0', 'a', '%',
+	    '"', ' ', 0x00, 0x0a, 0x0d, 0x1b, 0x7f, 0x9b, 0x85, 0xc2, 0xe2, 0x80,
+	    0xae, 0xa6, 0xe3, 0x81, 0x82, 0xed, 0xa0, 0xf0, 0x9f, 0x98, 0xff, 0xc0 };
+	static const enum rg_sink exact[] = { KV, JSON, XML, TERM, SMTP };
+	unsigned char in[40], back[sizeof(in) * 4];
+	char out[sizeof(in) * 12];
+	unsigned int seed = 1997;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % (int)sizeof(in));
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = alphabet[rand_r(&seed) % (int)sizeof(alphabet)];
+		for (size_t k = 0; k < sizeof(exact) / sizeof(exact[0]); k++) {
+			rg_clean(exact[k], out, sizeof(out), (const char *)in, n);
+			if (decode(exact[k], out, back) != n || memcmp(back, in, n) != 0)
+				fail_msg("sink %d: \"%s\" does not read back", exact[k], out);
+		}
+	}
+}
+
 static void test_helpers(void **state)
 {
 	char buf[32], *d;
@@ -349,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_log_idempotent),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_hostile_megabyte),
+		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_helpers),
 	};
 
