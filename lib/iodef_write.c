@@ -1,6 +1,7 @@
 /* iodef_write.c - IODEF 2.0 building blocks; see iodef_write.h. */
 #include "relayguard/iodef_write.h"
 #include "relayguard/i18n.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <libxml/xmlstring.h>
@@ -11,27 +12,22 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* Each line through the XML rule of textclean.h (valid UTF-8 kept, also
+ * Japanese; C0, DEL, C1, bidi controls, U+FFFE/U+FFFF and broken bytes as
+ * \xHH / \uHHHH); the line breaks of our own multi-line texts are kept. */
 char *rg_xml_text(const char *s)
 {
-	size_t n = strlen(s), o = 0;
-	char *out = xmalloc(n * 4 + 1);
-	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0, cap = n * 10 + 1;
+	char *out = xmalloc(cap);
 
-	while (*p) {
-		int len = (int)strlen((const char *)p);
-		int c = *p < 0x80 ? *p : xmlGetUTF8Char(p, &len);
+	for (const char *line = s;; line++) {
+		size_t len = strcspn(line, "\n");
 
-		if (c < 0 || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ||
-		    c == 0xfffe || c == 0xffff) {
-			o += (size_t)sprintf(out + o, "\\x%02x", *p);
-			p++;
-			continue;
-		}
-		if (*p < 0x80)
-			len = 1;
-		memcpy(out + o, p, (size_t)len);
-		o += (size_t)len;
-		p += len;
+		o += rg_clean(RG_SINK_XML, out + o, cap - o, line, len);
+		line += len;
+		if (*line == '\0')
+			break;
+		out[o++] = '\n';
 	}
 	out[o] = '\0';
 	return out;

@@ -4,10 +4,9 @@
  * libxml2's xmlTextWriter (escaping of < > & " is libxml2's).
  *
  * Text from the network keeps its UTF-8 (a Japanese banner stays
- * Japanese): rg_xml_text() only rewrites what XML 1.0 cannot carry -
- * control characters other than tab and newline, and bytes that are not
- * UTF-8 - as visible "\xNN", never as '?'.
- * TODO(textclean): switch to lib/textclean.c once it has landed.
+ * Japanese): rg_xml_text() applies the XML rule of textclean.h to each
+ * line (controls, DEL, C1, bidi controls, U+FFFE/U+FFFF and bytes that are
+ * not UTF-8 as visible \xHH / \uHHHH, never '?') and keeps the newlines.
  *
  * All functions return 0, or -1 when libxml2 failed; callers OR them up.
  *
