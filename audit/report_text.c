@@ -180,9 +180,10 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 		    p->stage ? p->stage : "-", reply);
 		if (p->retried)
 			fprintf(out, "  %-16s   first try with MAIL FROM:%s: %s at %s %d %s; "
-			    "retried with the baseline sender %s\n", "", p->first.mail_from,
-			    outcome_name(p->first.outcome), p->first.stage ? p->first.stage : "-",
-			    p->first.code, p->first.text, p->retry_from);
+			    "retried with the baseline sender %s\n", "",
+			    term(&b, p->first.mail_from), outcome_name(p->first.outcome),
+			    p->first.stage ? p->first.stage : "-", p->first.code,
+			    term(&b, p->first.text), term(&b, p->retry_from));
 		if (p->data != DATA_NOT_TRIED)
 			fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
 			    p->data_code, term(&b, p->data_text));
