@@ -4,7 +4,8 @@
  *
  * Startup (REFERENCE.md 5): parse the config completely; block SIGUSR1
  * before any thread exists (every thread inherits the mask); smfi_setconn,
- * smfi_register, smfi_opensocket; detach unless -f; write the pid file;
+ * smfi_register, smfi_opensocket, the unix socket given to the UserID user
+ * and group (daemon.h); detach unless -f; write the pid file;
  * drop privileges (setgroups, setresgid, setresuid) right after the socket
  * is opened; open the event log; start the signal thread; smfi_main.
  *
@@ -17,6 +18,7 @@
  * writes the per-client relay-attempt summaries every SummaryInterval
  * and, once a second, the bounce-storm summaries and end events.
  */
+#include "daemon.h"
 #include "milter.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
@@ -72,43 +74,6 @@ static void write_pidfile(const char *path)
 	if (write(fd, buf, (size_t)n) != n)
 		msg_fatal("cannot write pid file %s: %s", path, strerror(errno));
 	close(fd);
-}
-
-/* user[:group] -> drop everything else; no-op without UserID. */
-static void drop_privileges(const char *spec)
-{
-	char buf[256], *group;
-	struct passwd *pw;
-	struct group *gr;
-	uid_t uid;
-	gid_t gid;
-
-	if (spec == NULL)
-		return;
-	strlcpy_rg(buf, spec, sizeof(buf));
-	if ((group = strchr(buf, ':')) != NULL)
-		*group++ = '\0';
-	if ((pw = getpwnam(buf)) == NULL)
-		msg_fatal("UserID: unknown user '%s'", buf);
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (group != NULL) {
-		if ((gr = getgrnam(group)) == NULL)
-			msg_fatal("UserID: unknown group '%s'", group);
-		gid = gr->gr_gid;
-	}
-	if (getuid() == uid && geteuid() == uid && getgid() == gid)
-		return;
-	if (setgroups(1, &gid) != 0)
-		msg_fatal("setgroups(%ld): %s", (long)gid, strerror(errno));
-	if (setresgid(gid, gid, gid) != 0)
-		msg_fatal("setresgid(%ld): %s", (long)gid, strerror(errno));
-	if (setresuid(uid, uid, uid) != 0)
-		msg_fatal("setresuid(%ld): %s", (long)uid, strerror(errno));
-	if (setuid(0) == 0 && uid != 0)
-		msg_fatal("privileges not dropped: setuid(0) still works");
-	msg_info("running as user %s (uid %ld, gid %ld)", buf, (long)uid,
-	    (long)gid);
 }
 
 static void detach(void)
@@ -275,11 +240,12 @@ static void check_only(struct rg_config *c)
 	exit(0);
 }
 
-static void open_socket(const struct rg_config *c)
+static void open_socket(const struct rg_config *c, const struct milter_user *u)
 {
 	mode_t old;
 	int rc;
 
+	milter_socket_dir_prepare(c->socket, u);
 	if (smfi_setconn((char *)c->socket) != MI_SUCCESS)
 		msg_fatal("smfi_setconn %s failed", c->socket);
 	if (smfi_register(milter_desc) != MI_SUCCESS)
@@ -289,6 +255,7 @@ static void open_socket(const struct rg_config *c)
 	umask(old);
 	if (rc != MI_SUCCESS)
 		msg_fatal("cannot open milter socket %s", c->socket);
+	milter_socket_give(c->socket, u);
 }
 
 int main(int argc, char **argv)
@@ -296,6 +263,7 @@ int main(int argc, char **argv)
 	bool foreground = false, test = false;
 	char err[RG_CONFIG_ERRLEN];
 	struct rg_config *c;
+	struct milter_user user;
 	pthread_t sigthr;
 	sigset_t set;
 	int ch, rc;
@@ -364,11 +332,13 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 
-	open_socket(c);
+	if (milter_user_lookup(c->user_id, &user, err, sizeof(err)) != 0)
+		msg_fatal("%s: %s", config_path, err);
+	open_socket(c, &user);
 	if (!foreground)
 		detach();
 	write_pidfile(c->pid_file);
-	drop_privileges(c->user_id);
+	milter_drop_privileges(&user);
 	if (c->event_log != NULL &&
 	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);

@@ -1,0 +1,43 @@
+/*
+ * daemon.h - relayguard-milter's privileged start: the user it runs as,
+ * the unix socket's directory and ownership, the privilege drop.
+ *
+ * Order in main(): milter_user_lookup() (UserID user[:group]);
+ * milter_socket_dir_prepare() before smfi_opensocket() (a missing
+ * directory is created 0750, owned by the UserID user and group; one that
+ * anybody may write without the sticky bit is refused); smfi_opensocket()
+ * under umask ~SocketMode; milter_socket_give() hands the socket to the
+ * UserID user and group, so that with "UserID relayguard:postfix" and
+ * "SocketMode 0660" Postfix's smtpd (group postfix) can connect; then
+ * milter_drop_privileges(). Every failure is fatal with its reason.
+ */
+#ifndef RELAYGUARD_MILTER_DAEMON_H
+#define RELAYGUARD_MILTER_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct milter_user {
+	bool set;		/* UserID given */
+	uid_t uid;
+	gid_t gid;		/* the group after ':', else the user's */
+	char name[128];		/* user name, for the log */
+};
+
+/* spec: "user[:group]" or NULL (u->set false). 0, or -1 with err. */
+int milter_user_lookup(const char *spec, struct milter_user *u, char *err,
+    size_t errlen);
+
+/* The file system path of a unix:/local: socket spec, else NULL. */
+const char *milter_socket_path(const char *spec);
+
+/* Create or check the directory of a unix socket (no-op for inet). */
+void milter_socket_dir_prepare(const char *spec, const struct milter_user *u);
+/* After smfi_opensocket(): the socket to the UserID user and group. */
+void milter_socket_give(const char *spec, const struct milter_user *u);
+
+/* setgroups, setresgid, setresuid to u (no-op when !u->set or already). */
+void milter_drop_privileges(const struct milter_user *u);
+
+#endif
