@@ -69,8 +69,12 @@ $(BUILD)/relayguard-audit: $(AUDIT_OBJ) $(LIBRG)
 $(BUILD)/relayguard-report: $(REPORT_OBJ) $(LIBRG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(REPORT_OBJ) $(LIBRG) $(PKG_LIBS)
 
+# libmicrohttpd: the milter's optional metrics listener (MetricsListen)
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+$(BUILD)/milter/metrics_http.o: ALL_CFLAGS += $(MHD_CFLAGS)
 $(BUILD)/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(MHD_LIBS) $(PKG_LIBS) -lpthread
 
 # Unit tests may use audit/ internals (grading, reports) but never milter/.
 AUDIT_LIBOBJ = $(filter-out $(BUILD)/audit/main.o,$(AUDIT_OBJ))

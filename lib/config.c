@@ -6,6 +6,7 @@
  */
 #include "relayguard/config.h"
 #include "relayguard/dns.h"
+#include "relayguard/metrics.h"
 #include "relayguard/util.h"
 
 #include <ctype.h>
@@ -68,6 +69,8 @@ const struct rg_conf_key rg_config_schema[] = {
 	 "append every relay event here as JSON lines (unset: syslog only)"},
 	{"SummaryInterval", RG_CONF_INT, "600", NULL, 10, 86400, F(summary_interval), false, NULL,
 	 "seconds between per-client relay-attempt summary lines"},
+	{"MetricsListen", RG_CONF_STRING, NULL, NULL, 0, 0, F(metrics_listen), false, rg_config_check_metrics_listen,
+	 "serve counters in Prometheus text format at http://ADDR:PORT/metrics: 127.0.0.1:PORT or [::1]:PORT, loopback only (unset: off)"},
 	{"ClientTableSize", RG_CONF_INT, "4096", NULL, 16, 1000000, F(client_table_size), false, NULL,
 	 "clients whose relay attempts are counted at once; the least recently seen is evicted"},
 	/* Bounce-storm sensor: see relayguard.conf(5) for how the defaults were chosen */
@@ -189,6 +192,15 @@ int rg_config_check_tempfail(const char *v, char *err, size_t errlen)
 	if (v[0] != '4')
 		return rg_set_err(err, errlen, "'%s': must be a 4xx reply", v);
 	return 0;
+}
+
+/* MetricsListen: a loopback address and a port (metrics.h). */
+int rg_config_check_metrics_listen(const char *v, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return rg_metrics_parse_listen(v, &ss, &len, err, errlen);
 }
 
 /* "IP[:PORT], ..." as rg_dns_new() takes it. */

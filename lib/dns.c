@@ -3,6 +3,7 @@
  * query (ldns_send mutates its resolver), deadlines, hold-down after a dead
  * server, and the bounded TTL cache. Mail-level lookups are in dns_mail.c.
  */
+#include "relayguard/metrics.h"
 #include "relayguard/dns.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
@@ -531,6 +532,7 @@ static enum rg_dns_status resolve(struct rg_dns *dns, const char *name, uint16_t
 			case TRY_ANSWER:
 				ldns_rdf_deep_free(qname);
 				note_up(dns);
+				rg_metrics_dns(rg_now() - t0, false);
 				msg_verbose("dns: %s/%u: %s, %zu records, %.1f ms", name, type,
 				    rg_dns_status_name(out->status), out->n,
 				    (rg_now() - t0) * 1e3);
@@ -548,6 +550,7 @@ done:
 	out->status = servfail ? RG_DNS_SERVFAIL : RG_DNS_TIMEOUT;
 	if (!servfail && !deadline_hit)
 		note_down(dns, name, type);
+	rg_metrics_dns(rg_now() - t0, !servfail);
 	msg_verbose("dns: %s/%u: %s after %.1f ms%s", name, type,
 	    rg_dns_status_name(out->status), (rg_now() - t0) * 1e3,
 	    deadline_hit ? " (deadline)" : "");
@@ -575,6 +578,7 @@ enum rg_dns_status rg_dns_query(struct rg_dns *dns, const char *name, uint16_t t
 	dns->st.queries++;
 	if (cache_get(dns, key, type, out)) {
 		dns->st.cache_hits++;
+		rg_metrics_dns_cache_hit();
 		pthread_mutex_unlock(&dns->lock);
 		return out->status;
 	}

@@ -42,6 +42,7 @@
 #include "relayguard/config.h"
 #include "relayguard/dsn.h"
 #include "relayguard/log.h"
+#include "relayguard/metrics.h"
 #include "relayguard/relay.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -73,6 +74,7 @@ static struct conn *conn_get(SMFICTX *ctx)
 		strlcpy_rg(c->client_addr, "unknown", sizeof(c->client_addr));
 		strlcpy_rg(c->client_name, "unknown", sizeof(c->client_name));
 		smfi_setpriv(ctx, c);
+		rg_metrics_session(+1);
 	}
 	return c;
 }
@@ -295,19 +297,23 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	    c->auth, rcpt, &d);
 	if (rcpt == NULL)
 		rcpt = "";
+	rg_metrics_decision((int)d.verdict, (int)d.basis);
 
 	if (d.verdict == RELAY_REJECT) {
 		rg_client_counter_add(milter_clients, c->client_addr, now_mono());
 		if (mta_rejected) {
+			rg_metrics_relay_refused_by_mta();
 			record(c, "relay_refused_by_mta", "none", rcpt, d.reason);
 			return SMFIS_CONTINUE;
 		}
 		if (conf->mode == RG_MODE_LOG_ONLY) {
 			if (c->nrcpt++ == 0)
 				strlcpy_rg(c->first_rcpt, rcpt, sizeof(c->first_rcpt));
+			rg_metrics_relay_attempt(false);
 			record(c, "relay_would_refuse", "log-only", rcpt, d.reason);
 			return SMFIS_CONTINUE;
 		}
+		rg_metrics_relay_attempt(true);
 		record(c, "relay_refused", "reject", rcpt, d.reason);
 		reject_text(rcpt, conf->reject_reply.text, text, sizeof(text));
 		if (smfi_setreply(ctx, (char *)conf->reject_reply.code,
@@ -450,8 +456,10 @@ static sfsistat bounce_eom(SMFICTX *ctx, struct conn *c)
 		    r && r->nrcpt ? r->rcpt[0].status : "?");
 		record(c, "bounce", "none", c->first_rcpt, why);
 	}
-	if (bounce_sensor_add(sensor, &obs, now, &rep) == BOUNCE_STORM_START)
+	if (bounce_sensor_add(sensor, &obs, now, &rep) == BOUNCE_STORM_START) {
+		rg_metrics_bounce_storm(sensor == milter_bounce_generated);
 		bounce_storm_log(&rep, relay_attempts_of(&rep));
+	}
 	storm_action(ctx, c, sensor);
 	if (over_hard_limit(c, now)) {
 		record(c, "bounce_tempfail", "tempfail", c->first_rcpt,
@@ -521,6 +529,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 		rg_config_unref(c->conf);
 		free(c);
 		smfi_setpriv(ctx, NULL);
+		rg_metrics_session(-1);
 	}
 	return SMFIS_CONTINUE;
 }

@@ -30,6 +30,7 @@
  * check also gets a key=value syslog line "spf_checked" with dns_ms.
  */
 #include "milter.h"
+#include "relayguard/metrics.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
 #include "relayguard/textclean.h"
@@ -142,6 +143,7 @@ static void dnsbl_check(struct conn *c, struct rg_dns *dns)
 			const char *act = action != RG_DNSBL_REJECT ? "log" :
 			    log_only ? "log-only" : "reject";
 
+			rg_metrics_dnsbl_hit(action == RG_DNSBL_REJECT);
 			milter_record(c, "dnsbl_listed", act, NULL,
 			    "client listed in a DNS blocklist", f, RG_NELEM(f));
 		}
@@ -272,6 +274,7 @@ sfsistat mailauth_envfrom(SMFICTX *ctx, struct conn *c)
 	if (check_spf) {
 		rg_spf_check(md->spf, c->client_addr, c->helo, c->sender, &c->spf);
 		c->spf_done = true;
+		rg_metrics_spf((int)c->spf.result);
 	}
 	rg_dns_deadline_set(0);
 	if (!check_spf)

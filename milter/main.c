@@ -24,6 +24,7 @@
 #include "relayguard/config.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/log.h"
+#include "relayguard/metrics.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
@@ -57,7 +58,7 @@ static void usage(FILE *out)
 	    "  -t        check the configuration and exit (0 good, 1 bad)\n"
 	    "  -v        verbose logging\n"
 	    "  -V        print the version   -h  this help\n"
-	    "signals: SIGUSR1 reload, SIGTERM/SIGHUP stop, SIGINT abort\n");
+	    "signals: SIGUSR1 reload, SIGUSR2 metrics to the log, SIGTERM/SIGHUP stop, SIGINT abort\n");
 }
 
 static void write_pidfile(const char *path)
@@ -150,6 +151,7 @@ static void reload(void)
 	if ((next = rg_config_load(config_path, err, sizeof(err))) == NULL) {
 		msg_error("reload refused, keeping the running configuration: %s",
 		    err);
+		rg_metrics_reload(false);
 		eventlog_reopen_running();
 		return;
 	}
@@ -157,6 +159,7 @@ static void reload(void)
 		msg_error("reload refused, keeping the running configuration: %s",
 		    err);
 		rg_config_unref(next);
+		rg_metrics_reload(false);
 		eventlog_reopen_running();
 		return;
 	}
@@ -165,6 +168,7 @@ static void reload(void)
 		msg_error("reload refused, keeping the running configuration: %s",
 		    err);
 		rg_config_unref(next);
+		rg_metrics_reload(false);
 		eventlog_reopen_running();
 		return;
 	}
@@ -180,6 +184,8 @@ static void reload(void)
 			    "effect at the next restart only");
 		if (cur->client_table_size != next->client_table_size)
 			msg_warn("ClientTableSize takes effect at the next restart only");
+		if (changed(cur->metrics_listen, next->metrics_listen))
+			msg_warn("MetricsListen takes effect at the next restart only");
 		if (cur->bounce_window != next->bounce_window ||
 		    cur->bounce_table_size != next->bounce_table_size)
 			msg_warn("BounceWindow and BounceTableSize take effect at "
@@ -198,6 +204,7 @@ static void reload(void)
 	msg_info("reloaded %s: mode=%s spf=%s dnsbl=%zu reverse_dns=%s", config_path,
 	    rg_config_enum_name("Mode", next->mode), next->spf ? "yes" : "no",
 	    next->dnsbl.n, next->reverse_dns ? "yes" : "no");
+	rg_metrics_reload(true);
 	rg_config_install(next);
 }
 
@@ -214,6 +221,8 @@ static void *signal_thread(void *arg)
 
 		if (sig == SIGUSR1)
 			reload();
+		else if (sig == SIGUSR2)
+			milter_metrics_dump();
 		now = rg_now();
 		c = rg_config_current();
 		interval = c ? c->summary_interval : 600;
@@ -327,10 +336,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		msg_fatal("pthread_sigmask failed");
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 
 	if (milter_user_lookup(c->user_id, &user, err, sizeof(err)) != 0)
 		msg_fatal("%s: %s", config_path, err);
@@ -341,6 +352,9 @@ int main(int argc, char **argv)
 	milter_drop_privileges(&user);
 	if (c->event_log != NULL &&
 	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+	rg_metrics_init();
+	if (milter_metrics_start(c->metrics_listen, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,
 	    rg_now());
@@ -359,6 +373,7 @@ int main(int argc, char **argv)
 		msg_fatal("cannot start the signal thread");
 	rc = smfi_main();
 	msg_info("stopping (smfi_main returned %d)", rc);
+	milter_metrics_stop();
 
 	__atomic_store_n(&signal_thread_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(sigthr, NULL);

@@ -93,6 +93,12 @@ void milter_record(const struct conn *c, const char *event, const char *action,
     const char *rcpt, const char *reason, const struct rg_event_field *extra,
     size_t nextra);
 
+/* metrics_http.c: MetricsListen (NULL: nothing); 0, or -1 with err. */
+int milter_metrics_start(const char *listen, char *err, size_t errlen);
+void milter_metrics_stop(void);
+/* The counters to the log, one line per sample (SIGUSR2). */
+void milter_metrics_dump(void);
+
 /* import.c: relayguard-milter --import SPEC; the exit status. */
 int milter_import_main(int argc, char **argv);
 

@@ -10,7 +10,7 @@ libjansson-dev libssl-dev libevent-dev libmilter-dev libspf2-dev libldns-dev
 libcmocka-dev libxml2-dev postfix swaks miltertest nmap ldnsutils libxml2-utils
 iproute2 procps util-linux ca-certificates jq bc nsd python3 chromium fonts-dejavu-core
 gettext python3-jsonschema fonts-noto-cjk
-logrotate"
+logrotate libmicrohttpd-dev"
 
 missing=""
 for p in $PKGS; do

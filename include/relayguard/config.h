@@ -107,6 +107,7 @@ struct rg_config {
 	char *event_log;
 	long summary_interval;		/* seconds */
 	long client_table_size;
+	char *metrics_listen;		/* NULL: no metrics listener */
 	/* Bounce-storm sensor (bounce.h) */
 	bool bounce_sensor;
 	long bounce_window;		/* seconds */
@@ -167,6 +168,7 @@ int rg_config_check_user(const char *value, char *err, size_t errlen);
 int rg_config_check_abspath(const char *value, char *err, size_t errlen);
 int rg_config_check_tempfail(const char *value, char *err, size_t errlen);
 int rg_config_check_nameservers(const char *value, char *err, size_t errlen);
+int rg_config_check_metrics_listen(const char *value, char *err, size_t errlen);
 
 /* Parse DNSBL items into list (accumulates). 0, or -1 with err. */
 int rg_dnsbl_list_parse(struct rg_dnsbl_list *list, const char *value,

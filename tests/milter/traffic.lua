@@ -1,6 +1,6 @@
 -- tests/milter/traffic.lua - known traffic for counting tests, driven by
 -- miltertest(8): RG_COUNT sessions from client RG_IP, each one MAIL FROM
--- and one RCPT TO:<RG_RCPT>, with {auth_authen} = RG_AUTH and
+-- (RG_FROM, default <sender@other.example>) and one RCPT TO:RG_RCPT, with {auth_authen} = RG_AUTH and
 -- {rcpt_mailer} = RG_MAILER when set. Prints "reject=R continue=C other=O"
 -- (the milter's replies to RCPT).
 local sock = os.getenv("RG_MILTER_SOCKET") or error "RG_MILTER_SOCKET is not set"
@@ -9,6 +9,7 @@ local rcpt = os.getenv("RG_RCPT") or "<victim@victim.example>"
 local count = tonumber(os.getenv("RG_COUNT") or "1")
 local auth = os.getenv("RG_AUTH")
 local mailer = os.getenv("RG_MAILER")
+local from = os.getenv("RG_FROM") or "<sender@other.example>"
 local rej, cont, other = 0, 0, 0
 
 for _ = 1, count do
@@ -25,7 +26,7 @@ for _ = 1, count do
 	else
 		mt.macro(conn, SMFIC_MAIL, "i", "4Traffic")
 	end
-	if mt.mailfrom(conn, "<sender@other.example>") ~= nil then
+	if mt.mailfrom(conn, from) ~= nil then
 		error "mt.mailfrom() failed"
 	end
 	if mailer ~= nil and mailer ~= "" then
