@@ -55,6 +55,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 struct rg_client_counter *milter_clients;
 struct bounce_sensor *milter_bounce_generated, *milter_bounce_inbound;
@@ -246,6 +247,15 @@ void milter_record(const struct conn *c, const char *event, const char *action,
 		.fields = fields,
 	};
 
+	/* the client's port: needed to tell clients apart behind a CGNAT */
+	if (c->have_addr) {
+		long port = c->addr.ss_family == AF_INET6 ?
+		    ntohs(((const struct sockaddr_in6 *)(const void *)&c->addr)->sin6_port) :
+		    ntohs(((const struct sockaddr_in *)(const void *)&c->addr)->sin_port);
+
+		if (port > 0)
+			fields[n++] = (struct rg_event_field){.key = "client_port", .num = port};
+	}
 	for (size_t i = 0; i < nextra && n < RG_NELEM(fields) - 2; i++)
 		fields[n++] = extra[i];
 	if (c->client_checked && c->conf->reverse_dns) {
@@ -568,9 +578,10 @@ void milter_clock_event(const char *event)
 		{.key = "clock", .str = rg_clock_state_word(&clk)},
 		{.key = "esterror_us", .num = clk.esterror_us},
 		{.key = "maxerror_us", .num = clk.maxerror_us},
+		{.key = "pid", .num = (long)getpid()},
 	};
 	struct rg_event ev = {
-		.event = event, .fields = f, .nfields = clk.known ? 6 : 4,
+		.event = event, .fields = f, .nfields = RG_NELEM(f),
 		.reason = rg_clock_describe(&clk, sentence, sizeof(sentence)),
 	};
 

@@ -6,11 +6,13 @@
  *
  * relayguard-report --before A.json --after B.json [--series S.csv]
  *                   [--fix FILE] [--storm EVENTS.jsonl] [--title T] > report.html
+ * relayguard-report notify --events EVENTS.jsonl [--out DIR] ...   (notify.h)
  *
  * A.json/B.json: relayguard-audit -f json output (first object used).
  * S.csv: "seconds,phase,bounces" lines (phase: storm|fixed), e.g. sampled
  * by the demo from the Postfix maillog.
  */
+#include "notify.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -321,6 +323,8 @@ int main(int argc, char **argv)
 	int c;
 
 	msg_init(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "notify") == 0)
+		return notify_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': before_path = optarg; break;
