@@ -24,7 +24,7 @@ LDSAN	=
 endif
 
 CC	?= cc
-PKGS	= jansson openssl ldns libxml-2.0
+PKGS	= jansson openssl ldns libxml-2.0 libpsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2
 WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-unknown-warning-option -Wno-format-truncation

@@ -24,6 +24,9 @@
 #include "relayguard/reporter.h"
 #include "relayguard/trick.h"
 
+#define AUDIT_NAME_MAX	256
+#define AUDIT_NAMES_MAX	16		/* bound on the name set (battery size) */
+
 enum starttls_mode { STARTTLS_AUTO, STARTTLS_ALWAYS, STARTTLS_NEVER };
 enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_IODEF };
 
@@ -43,6 +46,8 @@ struct audit_opts {
 	bool transcript;
 	enum report_format format;
 	const char *tlp;		/* IODEF restriction, e.g. "amber" */
+	const char **local_names;	/* --local-name, the operator's own names */
+	size_t nlocal_names;
 	int jobs;			/* targets audited in parallel */
 	/* DNS (any of these turns the DNS facts on) */
 	bool mx;			/* targets are mail domains */
@@ -157,6 +162,8 @@ struct audit_target {
 	/* results */
 	struct audit_probe *probes;
 	size_t nprobes;
+	char names[AUDIT_NAMES_MAX][AUDIT_NAME_MAX];	/* its own names (names.c) */
+	size_t nnames;
 	int sessions;
 	enum verdict verdict;
 	char verdict_reason[1024];
@@ -170,6 +177,7 @@ struct audit_target {
 	double deadline;		/* rg_now() when --budget runs out */
 	/* DNS facts (dns_checked: they were looked up) */
 	bool dns_checked;
+	bool ptr_checked;		/* PTR looked up before the battery */
 	char ptr[RG_DNS_NAME_MAX];
 	enum rg_fcrdns fcrdns;
 	struct dnsbl_fact *dnsbl;
@@ -182,6 +190,22 @@ struct audit_target {
 	size_t ntx, captx;
 	bool tx_truncated;
 };
+
+/* names.c: the names a target may treat as its own */
+struct audit_name_facts {
+	const char *ip_literal;		/* "[192.0.2.1]" / "[IPv6:2001:db8::1]" */
+	const char *banner_name, *ehlo_name;
+	const char *mx_domain, *mx_host;	/* --mx */
+	const char *ptr;
+	const char *const *operator_names;	/* --local-name */
+	size_t noperator;
+};
+/* De-duplicated, lower-cased, at most max names, most telling first. */
+size_t audit_name_set(const struct audit_name_facts *f, char (*out)[AUDIT_NAME_MAX],
+    size_t max);
+/* mail.site.example -> site.example; false for a single label, a name.tld,
+ * or when the parent is a public suffix (site.co.uk -/-> co.uk). */
+bool audit_parent_domain(const char *name, char *out, size_t len);
 
 /* session.c */
 void audit_run_target(struct audit_target *t, const struct audit_opts *o);
@@ -227,6 +251,8 @@ int audit_mx_targets(const char *domain, const struct audit_opts *o,
  * verdict reason when an open relay is authorised by SPF. Call after
  * audit_run_target(). */
 void audit_dns_facts(struct audit_target *t, const struct audit_opts *o);
+/* PTR/FCrDNS only (its name joins the target's name set before the battery). */
+void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o);
 
 /* report_*.c */
 void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out);

@@ -126,6 +126,16 @@ static void check_spf(struct audit_target *t, const struct audit_opts *o, const 
 	}
 }
 
+void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o)
+{
+	const char *ip = t->address[0] ? t->address : is_ip(t->host) ? t->host : NULL;
+
+	if (o->dns == NULL || ip == NULL)
+		return;
+	t->fcrdns = rg_dns_fcrdns(o->dns, ip, t->ptr, sizeof(t->ptr));
+	t->ptr_checked = true;
+}
+
 void audit_dns_facts(struct audit_target *t, const struct audit_opts *o)
 {
 	const char *ip = t->address[0] ? t->address : is_ip(t->host) ? t->host : NULL;
@@ -133,7 +143,8 @@ void audit_dns_facts(struct audit_target *t, const struct audit_opts *o)
 	if (o->dns == NULL || ip == NULL)
 		return;
 	t->dns_checked = true;
-	t->fcrdns = rg_dns_fcrdns(o->dns, ip, t->ptr, sizeof(t->ptr));
+	if (!t->ptr_checked)
+		audit_dns_ptr(t, o);
 	check_dnsbl(t, o, ip);
 	check_spf(t, o, ip);
 }

@@ -52,6 +52,10 @@ static void usage(FILE *out)
 	    "      --spf-domain D        domain the targets serve, for the SPF check\n"
 	    "      --dns-timeout S       seconds per DNS try (default 2)\n"
 	    "      --dns-retries N       extra DNS rounds (default 1)\n"
+	    "      --local-name NAME     a name the targets treat as their own (a mail\n"
+	    "                            domain, host name or [literal]); the sender\n"
+	    "                            and routing tricks are repeated for it\n"
+	    "                            (repeatable)\n"
 	    "      --reporter FILE       reporter profile (default /etc/relayguard/\n"
 	    "                            reporter.conf when it exists)\n"
 	    "      --lang LANG           report language: en or ja (default: LANG)\n"
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 		{"spf-domain", required_argument, NULL, 23},
 		{"dns-timeout", required_argument, NULL, 24},
 		{"dns-retries", required_argument, NULL, 25},
+		{"local-name", required_argument, NULL, 60},
 		{"reporter", required_argument, NULL, 26},
 		{"lang", required_argument, NULL, 27},
 		{"verbose", no_argument, NULL, 'v'},
@@ -233,6 +238,21 @@ int main(int argc, char **argv)
 			break;
 		case 24: o.dns_timeout = parse_seconds("--dns-timeout", optarg); break;
 		case 25: o.dns_retries = parse_int("--dns-retries", optarg, 0, 10); break;
+		case 60: {
+			char probe[300];
+			struct rg_address a;
+			struct rg_addr_error e;
+
+			snprintf(probe, sizeof(probe), "<x@%s>", optarg);
+			if (strlen(optarg) >= AUDIT_NAME_MAX ||
+			    rg_address_parse(probe, &a, &e) != 0)
+				msg_fatal("--local-name: '%s' is not a domain name or "
+				    "address literal", optarg);
+			o.local_names = xrealloc(o.local_names,
+			    (o.nlocal_names + 1) * sizeof(*o.local_names));
+			o.local_names[o.nlocal_names++] = optarg;
+			break;
+		}
 		case 26: reporter_path = optarg; break;
 		case 27: lang = optarg; break;
 		case 'v': msg_verbose_level++; break;
@@ -308,6 +328,7 @@ int main(int argc, char **argv)
 			rg_spf_free(o.spf);
 			rg_dns_free(o.dns);
 			free(o.dnsbl);
+	free(o.local_names);
 			rg_reporter_free(reporter);
 			return mx_failed ? 3 : 0;	/* only null MX: nothing accepts mail */
 		}
@@ -361,6 +382,7 @@ int main(int argc, char **argv)
 	rg_spf_free(o.spf);
 	rg_dns_free(o.dns);
 	free(o.dnsbl);
+	free(o.local_names);
 	rg_reporter_free(reporter);
 	if (mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(worst))
 		worst = VERDICT_UNREACHABLE;

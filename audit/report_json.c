@@ -161,6 +161,13 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 	json_object_set_new(j, "untested_relevant",
 	    json_integer((json_int_t)t->n_untested_relevant));
 	json_object_set_new(j, "ehlo_refused", json_boolean(t->ehlo_refused));
+	{
+		json_t *names = json_array();
+
+		for (size_t i = 0; i < t->nnames; i++)
+			json_array_append_new(names, json_string(t->names[i]));
+		json_object_set_new(j, "local_names", names);
+	}
 	json_object_set_new(j, "baseline_sender", t->baseline_from[0] ?
 	    json_string(t->baseline_from) : json_null());
 	dns_json(j, t);

@@ -158,6 +158,12 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	    t->tls_used ? term(&b, t->tls_info) : "", "");
 	fprintf(out, "  MTA:      %s\n", mta_name(t->mta));
 	print_dns(t, out);
+	if (t->nnames) {
+		fprintf(out, "  names:    ");
+		for (size_t i = 0; i < t->nnames; i++)
+			fprintf(out, "%s%s", i ? " " : "", term(&b, t->names[i]));
+		fprintf(out, " (tried as the server's own)\n");
+	}
 	fprintf(out, "  probes use domain %s, HELO %s\n\n", term(&b, o->domain),
 	    term(&b, o->helo));
 

@@ -443,30 +443,18 @@ done:
 	return STEP_DONE;
 }
 
-/* The names this target may treat as local (REFERENCE.md section 2). */
-static size_t local_names(const struct audit_target *t, const char **names, size_t max)
-{
-	const char *cand[] = {t->ip_literal, t->server_name, t->banner_name, t->ehlo_name,
-	    "localhost", "[127.0.0.1]"};
-	size_t n = 0;
-
-	for (size_t i = 0; i < RG_NELEM(cand) && n < max; i++) {
-		bool dup = cand[i][0] == '\0';
-
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcasecmp(names[j], cand[i]) == 0;
-		if (!dup)
-			names[n++] = cand[i];
-	}
-	return n;
-}
-
 static void build_battery(struct audit_target *t, const struct audit_opts *o)
 {
 	char token[13], rnd[16];
-	const char *names[8];
+	const char *names[AUDIT_NAMES_MAX];
 	struct rg_probe_spec *specs;
 	struct rg_trick_params tp = {0};
+	struct audit_name_facts nf = {
+		.ip_literal = t->ip_literal, .banner_name = t->banner_name,
+		.ehlo_name = t->ehlo_name, .mx_domain = t->mail_domain,
+		.mx_host = t->mx_host, .ptr = t->ptr,
+		.operator_names = o->local_names, .noperator = o->nlocal_names,
+	};
 
 	/* {R}: the accept-all control's local part and domain (under .invalid) */
 	rg_random_token(token, 12);
@@ -476,8 +464,10 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 	tp.ip_literal = t->ip_literal;
 	tp.server_name = t->server_name;
 	tp.random = rnd;
-	size_t nnames = local_names(t, names, RG_NELEM(names));
-	size_t n = rg_battery_build(&tp, names, nnames, &specs);
+	t->nnames = audit_name_set(&nf, t->names, AUDIT_NAMES_MAX);
+	for (size_t i = 0; i < t->nnames; i++)
+		names[i] = t->names[i];
+	size_t n = rg_battery_build(&tp, names, t->nnames, &specs);
 
 	t->probes = xcalloc(n, sizeof(*t->probes));
 	for (size_t i = 0; i < n; i++)
@@ -611,6 +601,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	strlcpy_rg(t->server_name, t->ehlo_name[0] ? t->ehlo_name :
 	    t->banner_name[0] ? t->banner_name : t->ip_literal, sizeof(t->server_name));
 	t->mta = mta_fingerprint(t->banner, t->ehlo_keywords);
+	audit_dns_ptr(t, o);	/* its PTR name joins the name set */
 	build_battery(t, o);
 
 	struct runner run = {.s = {.dead = true}, .data_budget = o->data_probes,

@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
-libjansson-dev libssl-dev libevent-dev libmilter-dev libspf2-dev libldns-dev
+libjansson-dev libssl-dev libevent-dev libmilter-dev libspf2-dev libldns-dev libpsl-dev publicsuffix
 libcmocka-dev libxml2-dev postfix swaks miltertest nmap ldnsutils libxml2-utils
 iproute2 procps util-linux ca-certificates jq bc nsd python3 chromium fonts-dejavu-core
 gettext python3-jsonschema fonts-noto-cjk

@@ -44,6 +44,13 @@
  *			(hostile.test), refuses it otherwise (554); DATA 354 after
  *			an accepted RCPT
  *
+ *	sender-domain	greets and answers EHLO as mail.site.test; RCPT relays (250)
+ *			when the sender is @DOMAIN exactly (DOMAIN from the environment
+ *			variable HOSTILE_SENDER_DOMAIN, default site.test: the server's
+ *			parent mail domain, like OpenSMTPD's match mail-from
+ *			"@site.example" ... action "relay"), refuses it otherwise (554);
+ *			DATA 354 after an accepted RCPT
+ *
  *	escape		the greeting carries terminal escape sequences (ESC ]
  *			title, ESC [ 2J clear screen, BEL), the C1 CSI as a raw
  *			0x9b byte and as U+009B, a bidi override U+202E and
@@ -83,6 +90,7 @@ enum mode {
 	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
+	M_SENDER_DOMAIN,
 };
 
 static const struct {
@@ -104,7 +112,11 @@ static const struct {
 	{"japanese", M_JAPANESE},
 	{"exim-literal", M_EXIM_LITERAL},
 	{"helo-trust", M_HELO_TRUST},
+	{"sender-domain", M_SENDER_DOMAIN},
 };
+
+/* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
+static const char *server_name = HOSTNAME;
 
 /* One client connection: socket, input buffer, SMTP session state. */
 struct conn {
@@ -114,6 +126,7 @@ struct conn {
 	int	have_mail;
 	unsigned rejected_rcpts;
 	int	have_rcpt;
+	char	sender[512];
 	int	hellos;		/* EHLO/HELO answered 250 in this session */
 	char	helo[256];
 	const char *end_reason;
@@ -301,7 +314,7 @@ command_path(const char *line, char *path, size_t cap)
 static int
 ehlo_reply(struct conn *c, enum mode mode)
 {
-	if (reply(c, "250-%s", HOSTNAME) < 0)
+	if (reply(c, "250-%s", server_name) < 0)
 		return -1;
 	if (mode == M_TLS_REQUIRED && reply(c, "250-STARTTLS") < 0)
 		return -1;
@@ -331,6 +344,19 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 			return reply(c, "250 Accepted");
 		}
 		return reply(c, "550 relay not permitted");
+	case M_SENDER_DOMAIN: {
+		const char *dom = getenv("HOSTILE_SENDER_DOMAIN");
+		char want[300];
+		size_t sl = strlen(c->sender), wl;
+
+		snprintf(want, sizeof(want), "@%s>", dom && *dom ? dom : "site.test");
+		wl = strlen(want);
+		if (sl >= wl && strcasecmp(c->sender + sl - wl, want) == 0) {
+			c->have_rcpt = 1;
+			return reply(c, "250 2.1.5 Ok");
+		}
+		return reply(c, "554 5.7.1 %s: Relay access denied", path);
+	}
 	case M_HELO_TRUST:
 		if (strcasecmp(c->helo, HOSTNAME) == 0) {
 			c->have_rcpt = 1;
@@ -370,7 +396,7 @@ dialogue(struct conn *c, enum mode mode)
 			c->have_mail = c->have_rcpt = 0;
 			c->hellos++;
 			snprintf(c->helo, sizeof(c->helo), "%s", line[4] ? line + 5 : "");
-			r = reply(c, "250 %s", HOSTNAME);
+			r = reply(c, "250 %s", server_name);
 		} else if (strcmp(verb, "MAIL") == 0) {
 			if (mode == M_EXIM_LITERAL && strstr(path, "@[") != NULL) {
 				r = reply(c, "501 5.1.3 %s: domain literals not allowed", path);
@@ -380,6 +406,7 @@ dialogue(struct conn *c, enum mode mode)
 				r = reply(c, "503 5.5.1 Error: nested MAIL command");
 			} else {
 				c->have_mail = 1;
+				snprintf(c->sender, sizeof(c->sender), "%s", path);
 				r = reply(c, "250 2.1.0 Ok");
 			}
 		} else if (strcmp(verb, "RCPT") == 0) {
@@ -421,7 +448,7 @@ dialogue(struct conn *c, enum mode mode)
 static int
 greet(struct conn *c, const char *mode_name)
 {
-	return reply(c, "220 %s ESMTP hostile_smtpd %s", HOSTNAME, mode_name);
+	return reply(c, "220 %s ESMTP hostile_smtpd %s", server_name, mode_name);
 }
 
 static void
@@ -567,6 +594,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_ERROR_LIMIT:
 	case M_EXIM_LITERAL:
 	case M_HELO_TRUST:
+	case M_SENDER_DOMAIN:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
@@ -643,6 +671,8 @@ main(int argc, char **argv)
 	}
 	if (!found)
 		usage();
+	if (mode == M_SENDER_DOMAIN)
+		server_name = "mail.site.test";
 	port = (unsigned)parse_number(argv[2], 65535);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
