@@ -180,11 +180,11 @@ const char *bounce_storm_event_name(enum bounce_storm_event e)
 {
 	switch (e) {
 	case BOUNCE_STORM_START:
-		return "bounce-storm";
+		return "bounce_storm";
 	case BOUNCE_STORM_SUMMARY:
-		return "bounce-storm-summary";
+		return "bounce_storm_summary";
 	case BOUNCE_STORM_END:
-		return "bounce-storm-end";
+		return "bounce_storm_end";
 	default:
 		return "none";
 	}

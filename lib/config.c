@@ -85,7 +85,7 @@ const struct rg_conf_key rg_config_schema[] = {
 	{"BounceClientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_client_threshold), false, NULL,
 	 "bounces about mail from one original client (generated) or from one SMTP client (inbound) within BounceWindow that make a storm; 0: off"},
 	{"BounceSummaryInterval", RG_CONF_INT, "60", NULL, 10, 86400, F(bounce_summary_interval), false, NULL,
-	 "seconds between bounce-storm-summary events while a storm lasts"},
+	 "seconds between bounce_storm_summary events while a storm lasts"},
 	{"BounceTableSize", RG_CONF_INT, "1024", NULL, 16, 1000000, F(bounce_table_size), false, NULL,
 	 "recipients and clients counted at once per origin (fixed memory; the smallest count is evicted; restart to change)"},
 	{"BounceMaxBodyScan", RG_CONF_INT, "65536", NULL, 1024, 10485760, F(bounce_max_body), false, NULL,

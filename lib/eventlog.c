@@ -70,6 +70,38 @@ static void kv_add_field(char *buf, size_t len, size_t *used,
 	}
 }
 
+static char default_host[256];
+
+void rg_event_set_default_host(const char *host)
+{
+	strlcpy_rg(default_host, host ? host : "", sizeof(default_host));
+}
+
+const char *rg_event_default_host(void)
+{
+	return default_host;
+}
+
+/* The host field's value, NULL (omitted) when there is none. */
+static const char *event_host(const struct rg_event *ev)
+{
+	const char *h = ev->host != NULL && ev->host[0] ? ev->host : default_host;
+
+	return h[0] ? h : NULL;
+}
+
+char *rg_event_name_canonical(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return buf;
+	for (i = 0; name != NULL && name[i] && i + 1 < len; i++)
+		buf[i] = name[i] == '-' ? '_' : name[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -79,6 +111,7 @@ char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
 		return buf;
 	buf[0] = '\0';
 	kv_add(buf, len, &used, "event", ev->event);
+	kv_add(buf, len, &used, "host", event_host(ev));
 	kv_add(buf, len, &used, "action", ev->action);
 	kv_add(buf, len, &used, "client_addr", ev->client_addr);
 	kv_add(buf, len, &used, "client_name", ev->client_name);
@@ -191,6 +224,7 @@ int rg_eventlog_write(const struct rg_event *ev)
 	json_object_set_new(o, "time", json_string(rg_time_iso8601(NULL, when,
 	    sizeof(when))));
 	json_set_str(o, "event", ev->event);
+	json_set_str(o, "host", event_host(ev));
 	json_set_str(o, "action", ev->action);
 	json_set_str(o, "client_addr", ev->client_addr);
 	json_set_str(o, "client_name", ev->client_name);

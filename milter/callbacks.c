@@ -239,6 +239,7 @@ void milter_record(const struct conn *c, const char *event, const char *action,
 	size_t n = 0;
 	struct rg_event ev = {
 		.event = event, .action = action,
+		.host = c->myhostname[0] ? c->myhostname : NULL,
 		.client_addr = c->client_addr, .client_name = c->client_name,
 		.helo = c->helo, .sender = c->sender, .recipient = rcpt,
 		.auth_authen = c->auth[0] ? c->auth : NULL, .reason = reason,
@@ -354,7 +355,7 @@ static void null_sender_anomaly(const struct conn *c)
 
 	snprintf(reason, sizeof(reason), "null-sender message with %u "
 	    "recipients: a bounce has exactly one", c->nrcpt);
-	record(c, "null-sender-anomaly", "none", c->first_rcpt, reason);
+	record(c, "null_sender_anomaly", "none", c->first_rcpt, reason);
 }
 
 static sfsistat cb_data(SMFICTX *ctx)

@@ -244,6 +244,7 @@ static void spf_logline(const struct conn *c, double ms)
 	};
 	struct rg_event ev = {
 		.event = "spf_checked", .client_addr = c->client_addr,
+		.host = c->myhostname[0] ? c->myhostname : NULL,
 		.helo = c->helo, .sender = c->sender, .reason = c->spf.explanation,
 		.queue_id = c->queue_id[0] ? c->queue_id : NULL,
 		.fields = f, .nfields = RG_NELEM(f),

@@ -354,6 +354,17 @@ int main(int argc, char **argv)
 	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	rg_metrics_init();
+	{
+		/* the host field of events not tied to an MTA connection */
+		char host[256];
+
+		if (c->authserv_id != NULL)
+			rg_event_set_default_host(c->authserv_id);
+		else if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			rg_event_set_default_host(host);
+		}
+	}
 	if (milter_metrics_start(c->metrics_listen, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,

@@ -13,6 +13,7 @@
  * by the demo from the Postfix maillog.
  */
 #include "notify.h"
+#include "relayguard/eventlog.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -246,6 +247,7 @@ static void storm_events(FILE *out, const char *path)
 	FILE *f = path ? fopen(path, "r") : NULL;
 	char line[8192];
 	int shown = 0, refusals = 0;
+	char evbuf[128];
 
 	if (f == NULL)
 		return;
@@ -253,13 +255,16 @@ static void storm_events(FILE *out, const char *path)
 	while (fgets(line, sizeof(line), f) && shown < 25) {
 		json_error_t err;
 		json_t *e = json_loads(line, 0, &err);
-		const char *ev;
+		char *ev;
 		bool want;
 
 		if (e == NULL)
 			continue;
-		ev = jget(e, "event");
+		/* names before 0.2 used '-' (bounce-storm): read both */
+		ev = rg_event_name_canonical(jget(e, "event"), evbuf,
+		    sizeof(evbuf));
 		want = strstr(ev, "storm") || strcmp(ev, "relay_summary") == 0 ||
+		    strcmp(ev, "null_sender_anomaly") == 0 ||
 		    strcmp(ev, "spoofing") == 0 || strncmp(ev, "dnsbl", 5) == 0 ||
 		    (strcmp(ev, "relay_refused") == 0 && refusals++ < 3);
 		if (want) {

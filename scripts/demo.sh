@@ -110,10 +110,10 @@ rg_cleanup_add "rg_kill_pid $spammer"
 storm_at=
 for _ in $(seq 240); do	# bounded: 240 x 0.25 s
 	sample
-	if [ -z "$storm_at" ] && grep -q '"event":"bounce-storm"' "$ML_DIR/events.jsonl" 2>/dev/null; then
+	if [ -z "$storm_at" ] && grep -q '"event":"bounce_storm"' "$ML_DIR/events.jsonl" 2>/dev/null; then
 		storm_at=$(elapsed)
 		bold "  t=${storm_at}s  relayguard-milter: BOUNCE STORM"
-		jq -r 'select(.event=="bounce-storm") | "    \(.reason)\n    window \(.window_seconds) s, \(.count) bounces, clients: \([.original_clients[]?.value]|join(", ")), failed domains: \([.failed_domains[]?.value]|join(", ")), status \(.dominant_status) \(.dominant_diagnostic)"' "$ML_DIR/events.jsonl"
+		jq -r 'select(.event=="bounce_storm") | "    \(.reason)\n    window \(.window_seconds) s, \(.count) bounces, clients: \([.original_clients[]?.value]|join(", ")), failed domains: \([.failed_domains[]?.value]|join(", ")), status \(.dominant_status) \(.dominant_diagnostic)"' "$ML_DIR/events.jsonl"
 	fi
 	b=$(bounces)
 	if [ $((${b} % 20)) -lt 3 ] || [ "$b" -ge $((2 * N)) ]; then

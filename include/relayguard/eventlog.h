@@ -49,6 +49,8 @@ struct rg_event_field {
 
 struct rg_event {
 	const char *event;	/* relay_refused, relay_refused_by_mta, ... */
+	const char *host;	/* the reporting MTA (macro j); NULL: the
+				 * default set by rg_event_set_default_host */
 	const char *action;	/* reject, log-only, permit, none */
 	const char *client_addr;
 	const char *client_name;
@@ -65,7 +67,22 @@ struct rg_event {
 	size_t nfields;
 };
 
-/* "event=relay_refused client_addr=... reason=\"...\"" (NULL fields omitted). */
+/*
+ * Event names are lowercase words joined by '_' (relay_refused,
+ * bounce_storm, bounce_storm_summary, null_sender_anomaly); before 0.2 the
+ * bounce events used '-' (bounce-storm, ...). rg_event_name_canonical()
+ * maps an old name to the current one (readers of old logs).
+ *
+ * Every event carries "host": the MTA that reported it (ev->host, the
+ * milter's {j} macro), or the default host, set once at start before any
+ * thread runs (AuthservID, else the host name). Empty: omitted.
+ */
+void rg_event_set_default_host(const char *host);
+const char *rg_event_default_host(void);
+/* "bounce-storm" -> "bounce_storm" into buf; returns buf. */
+char *rg_event_name_canonical(const char *name, char *buf, size_t len);
+
+/* "event=relay_refused host=mx.example client_addr=... reason=\"...\"" (NULL fields omitted). */
 char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len);
 
 /* Open (or reopen) path for appending; NULL closes. 0, or -1 with err. */

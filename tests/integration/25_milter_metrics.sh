@@ -76,6 +76,15 @@ tap_is "$(metric relayguard_dns_timeouts_total)" 0 "no DNS timeout"
 tap_like "$(metric relayguard_uptime_seconds)" '^[0-9]+$' "uptime in seconds"
 tap_like "$(metric relayguard_start_time_seconds)" "^$(date +%s | cut -c1-7)" "start time: seconds since the epoch"
 
+# --- the host field of every event (task: consistent events) -------------------------
+tap_is "$(jq -r 'select(.event=="relay_refused") | .host' "$ML_DIR/events.jsonl" | sort -u)" mx.traffic.example \
+	"relay events name the reporting MTA (its j macro) in host"
+tap_is "$(jq -r 'select(.event=="milter_start") | .host' "$ML_DIR/events.jsonl")" "$(hostname)" \
+	"events without an MTA connection name this host"
+tap_is "$(jq -s '[.[] | select((.host // "") == "")] | length' "$ML_DIR/events.jsonl")" 0 "no event without a host"
+tap_like "$(grep -m1 'event=relay_refused ' "$ML_DIR/milter.log")" 'event=relay_refused host=mx\.traffic\.example ' \
+	"the key=value line carries host= too"
+
 # --- reloads, log-only --------------------------------------------------------------
 sed -e 's/^Mode enforce$//' "$ML_DIR/enforce.conf" >"$ML_DIR/relayguard.conf"
 echo "Mode log-only" >>"$ML_DIR/relayguard.conf"

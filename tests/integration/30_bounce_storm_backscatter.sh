@@ -83,10 +83,10 @@ tap_like "$(grep -m1 ' 451 ' <<<"$out")" "^# $LIMIT 451 .*4\.7\.1 Too many bounc
 	"the first one over the limit gets 451 4.7.1 Too many bounces" || tap_diag "$out"
 
 tap_check "a bounce-storm event appears" \
-	rg_retry 10 grep -q '"event":"bounce-storm"' "$ML_DIR/events.jsonl"
+	rg_retry 10 grep -q '"event":"bounce_storm"' "$ML_DIR/events.jsonl"
 ms=$(( $(rg_now_ms) - TS ))
-storm=$(jq -c 'select(.event=="bounce-storm")' "$ML_DIR/events.jsonl")
-tap_is "$(jq -s '[.[] | select(.event=="bounce-storm")] | length' "$ML_DIR/events.jsonl")" 1 "exactly one bounce-storm event"
+storm=$(jq -c 'select(.event=="bounce_storm")' "$ML_DIR/events.jsonl")
+tap_is "$(jq -s '[.[] | select(.event=="bounce_storm")] | length' "$ML_DIR/events.jsonl")" 1 "exactly one bounce-storm event"
 tap_is "$(jq -r .origin <<<"$storm")" inbound "origin: inbound (backscatter)"
 tap_is "$(jq -r .client_addr <<<"$storm")" 127.0.0.2 "it names the client delivering the bounces"
 tap_like "$(jq -r .trigger <<<"$storm")" '^20 bounces from client 127\.0\.0\.2 in 10 s \(BounceClientThreshold 20\)' \
@@ -107,18 +107,18 @@ hdr=$(grep -l '^X-Relayguard-Bounce-Storm: origin=inbound' "$PF_MAIL_DIR"/root/n
 tap_is "$hdr" $((LIMIT - 19)) "the bounces during the storm (from the 20th on) carry X-Relayguard-Bounce-Storm"
 
 tap_check "a bounce-storm-end event follows when the rate falls back" \
-	rg_retry 30 grep -q '"event":"bounce-storm-end"' "$ML_DIR/events.jsonl"
-tap_like "$(jq -r 'select(.event=="bounce-storm-end") | .reason' "$ML_DIR/events.jsonl")" \
+	rg_retry 30 grep -q '"event":"bounce_storm_end"' "$ML_DIR/events.jsonl"
+tap_like "$(jq -r 'select(.event=="bounce_storm_end") | .reason' "$ML_DIR/events.jsonl")" \
 	'^bounce storm over after [0-9]+ s' "the end event says how long it lasted"
 
 # --- anomaly: a null sender with several recipients -----------------------------
 out=$(python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender '' \
 	--rcpt 'u3{j}@site.example' --rcpts-per-message 3 --count 1 --timeout 10)
 tap_is "$out" "accepted=1 refused=0 tempfailed=0" "a null-sender message with 3 recipients is accepted"
-tap_is "$(ml_event_count null-sender-anomaly)" 1 "and logged once as null-sender-anomaly"
-tap_like "$(jq -r 'select(.event=="null-sender-anomaly") | .reason' "$ML_DIR/events.jsonl")" \
+tap_is "$(ml_event_count null_sender_anomaly)" 1 "and logged once as null_sender_anomaly"
+tap_like "$(jq -r 'select(.event=="null_sender_anomaly") | .reason' "$ML_DIR/events.jsonl")" \
 	'3 recipients' "naming the recipient count"
-tap_is "$(jq -c 'select(.event=="bounce-storm" and .origin=="generated")' "$ML_DIR/events.jsonl" | wc -l)" 0 \
+tap_is "$(jq -c 'select(.event=="bounce_storm" and .origin=="generated")' "$ML_DIR/events.jsonl" | wc -l)" 0 \
 	"nothing was counted as generated here"
 
 ml_stop

@@ -21,8 +21,8 @@ tap_like "$(cat "$LOG")" 'Step 1:.*' "the demo says what each step shows"
 
 tap_is "$(jq -r .verdict "$OUT/audit-before.json")" open_relay "before: the auditor proves an open relay"
 tap_is "$(jq -r .verdict "$OUT/audit-after.json")" closed "after: closed"
-storm=$(jq -c 'select(.event=="bounce-storm")' "$OUT/milter-events.jsonl")
-tap_is "$(jq -s '[.[] | select(.event=="bounce-storm")] | length' "$OUT/milter-events.jsonl")" 1 "one bounce-storm event"
+storm=$(jq -c 'select(.event=="bounce_storm")' "$OUT/milter-events.jsonl")
+tap_is "$(jq -s '[.[] | select(.event=="bounce_storm")] | length' "$OUT/milter-events.jsonl")" 1 "one bounce-storm event"
 tap_like "$(jq -r '[.original_clients[].value]|join(",")' <<<"$storm")" '127\.0\.0\.2' "the storm names the relaying client"
 tap_like "$(jq -r .reason <<<"$storm")" 'open-relay abuse' "and calls it open-relay abuse"
 tap_is "$(cat "$OUT/spammer-1.txt")" "accepted=60 refused=0 tempfailed=0" "before the fix the spammer relays 60 messages"

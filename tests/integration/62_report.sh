@@ -25,6 +25,17 @@ printf 'seconds,phase,bounces\n0,storm,0\n1;storm;3\n' > "$d/bad.csv"
 err=$("$REPORT" --before "$d/evil.json" --series "$d/bad.csv" 2>&1 >/dev/null); rc=$?
 tap_isnt "$rc" 0 "a malformed series line is an error"
 tap_like "$err" 'bad\.csv:3: expected seconds,phase,bounces' "the error names file and line"
+# event logs written before 0.2 spelt the bounce events with '-': both read
+cat > "$d/events.jsonl" <<'JEOF'
+{"time":"2026-11-21T09:00:00+09:00","event":"bounce-storm","client_addr":"192.0.2.1","reason":"old spelling"}
+{"time":"2026-11-21T09:01:00+09:00","event":"bounce_storm","host":"mx.site.example","client_addr":"192.0.2.2","reason":"new spelling"}
+{"time":"2026-11-21T09:02:00+09:00","event":"null-sender-anomaly","client_addr":"192.0.2.3","reason":"old anomaly"}
+{"time":"2026-11-21T09:03:00+09:00","event":"null_sender_anomaly","client_addr":"192.0.2.4","reason":"new anomaly"}
+JEOF
+out=$("$REPORT" --before "$d/evil.json" --storm "$d/events.jsonl")
+tap_is "$(grep -o '<b>[a-z_-]*</b> 192\.0\.2\.[0-9]' <<<"$out" | tr '\n' ' ')" \
+	"<b>bounce_storm</b> 192.0.2.1 <b>bounce_storm</b> 192.0.2.2 <b>null_sender_anomaly</b> 192.0.2.3 <b>null_sender_anomaly</b> 192.0.2.4 " \
+	"old and new event names are both read, shown with the current names"
 err=$("$REPORT" --before "$d/missing.json" 2>&1 >/dev/null); rc=$?
 tap_isnt "$rc" 0 "a missing input file is an error"
 tap_like "$err" 'missing\.json' "naming the file"

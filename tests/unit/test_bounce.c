@@ -287,11 +287,11 @@ static void test_storm_cycle(void **state)
 		struct rg_event_item it[1] = {{"victim.example", 41}};
 		struct rg_event_field f[2] = {{.key = "failed_domains",
 		    .items = it, .nitems = 1}, {.key = "origin", .str = "generated"}};
-		struct rg_event ev = {.event = "bounce-storm", .count = 41,
+		struct rg_event ev = {.event = "bounce_storm", .count = 41,
 		    .window = 60, .fields = f, .nfields = 2, .reason = "x y"};
 
 		assert_string_equal(rg_event_format_kv(&ev, line, sizeof(line)),
-		    "event=bounce-storm count=41 window=60 "
+		    "event=bounce_storm count=41 window=60 "
 		    "failed_domains=victim.example(41) origin=generated reason=\"x y\"");
 	}
 	assert_false(bounce_sensor_in_storm(s));
