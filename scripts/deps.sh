@@ -10,7 +10,17 @@ libjansson-dev libssl-dev libevent-dev libmilter-dev libspf2-dev libldns-dev lib
 libcmocka-dev libxml2-dev postfix swaks miltertest nmap ldnsutils libxml2-utils
 iproute2 procps util-linux ca-certificates jq bc nsd python3 chromium fonts-dejavu-core
 gettext python3-jsonschema fonts-noto-cjk
-logrotate libmicrohttpd-dev"
+logrotate libmicrohttpd-dev
+m4 libwrap0 libidn12 liblockfile1 libdb5.3 libgnutls-dane0 libnsl2 libpcre2-8-0
+libevent-2.1-7 libpam0g libldap-2.5-0 libsasl2-2 adduser"
+
+# Exim, OpenSMTPD and sendmail conflict with postfix as packages: they are
+# downloaded and unpacked into private trees (scripts/mta-unpack.sh) after
+# their libraries (above) are installed; every run checks the trees.
+mta_trees() {
+	[ "$(id -u)" = 0 ] || { echo "deps: run as root to unpack the test MTAs" >&2; return 1; }
+	sh "$(dirname "$0")/mta-unpack.sh"
+}
 
 missing=""
 for p in $PKGS; do
@@ -18,7 +28,11 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && { echo "deps: all Debian packages present"; exit 0; }
+if [ -z "$missing" ]; then
+	echo "deps: all Debian packages present"
+	mta_trees
+	exit
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
@@ -40,3 +54,4 @@ trap '[ "$made_policy" = yes ] && rm -f "$policy"' EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+mta_trees

@@ -1,0 +1,18 @@
+#!/bin/bash
+# relayguard-audit against a real private opensmtpd (tests/lib/opensmtpd.sh), every profile:
+# a real message from an outside address establishes the truth, the audit
+# must agree with it and relay nothing, and where it finds a hole its fix,
+# applied literally, must close it while local mail and the trusted host
+# still work (tests/lib/mta_check.sh). An MTA that cannot be started is a
+# failure with its reason, never a skip.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+AUDIT=$BUILD/relayguard-audit
+source tests/lib/tap.sh
+source tests/lib/opensmtpd.sh
+source tests/lib/mta_check.sh
+
+mta_check opensmtpd closed refused
+MTA_CHECK_TODO_FIX="auditlogic: the OpenSMTPD fix must use Debian's action names (issue 10 finding 4)" \
+	mta_check opensmtpd open relayed
+tap_done
