@@ -1,6 +1,7 @@
 /* notify_events.c - read the milter's event log and group it by source;
  * see notify.h. */
 #include "notify.h"
+#include "relayguard/eventlog.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -91,9 +92,22 @@ static int network_of(const char *addr, int prefix4, int prefix6, char *out, siz
 	return 0;
 }
 
+/* bounce_storm, _summary, _end; logs before 0.2 spelt them with '-'
+ * (rg_event_name_canonical). */
 static bool is_storm(const char *ev)
 {
-	return strstr(ev, "bounce-storm") == ev;
+	char buf[64];
+
+	return strncmp(rg_event_name_canonical(ev, buf, sizeof(buf)),
+	    "bounce_storm", 12) == 0;
+}
+
+static bool is_storm_start(const char *ev)
+{
+	char buf[64];
+
+	return strcmp(rg_event_name_canonical(ev, buf, sizeof(buf)),
+	    "bounce_storm") == 0;
 }
 
 static bool is_ip(const char *a)
@@ -287,7 +301,7 @@ int notify_read(const char *path, int prefix4, int prefix6, struct notify_log *l
 				if (!is_ip(addr) || (s = source_for(log, addr, prefix4, prefix6)) == NULL)
 					continue;
 				add_event(s, e, when, pid);
-				if (strcmp(ev, "bounce-storm") == 0) {
+				if (is_storm_start(ev)) {
 					s->storms++;
 					s->storm_bounces += (long)json_integer_value(
 					    json_object_get(item, "count"));

@@ -109,6 +109,7 @@ size_t notify_excerpt(const struct notify_opts *o, const struct notify_source *s
 	bool *pick = xcalloc(s->nev + 1, sizeof(bool));
 	size_t last = 0;
 	bool first = true;
+	char evbuf[64];
 
 	/* the first and last events, and up to three storm events between */
 	for (size_t i = 0; i < s->nev && i < max / 2; i++)
@@ -116,7 +117,8 @@ size_t notify_excerpt(const struct notify_opts *o, const struct notify_source *s
 	for (size_t i = s->nev; i > 0 && s->nev - i < max - max / 2; i--)
 		pick[i - 1] = true;
 	for (size_t i = 0; i < s->nev && storms < 3; i++)
-		if (strstr(notify_jstr(s->ev[i].ev, "event"), "bounce-storm") && !pick[i]) {
+		if (strstr(rg_event_name_canonical(notify_jstr(s->ev[i].ev, "event"),
+		    evbuf, sizeof(evbuf)), "bounce_storm") && !pick[i]) {
 			pick[i] = true;
 			storms++;
 		}

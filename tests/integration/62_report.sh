@@ -36,6 +36,14 @@ out=$("$REPORT" --before "$d/evil.json" --storm "$d/events.jsonl")
 tap_is "$(grep -o '<b>[a-z_-]*</b> 192\.0\.2\.[0-9]' <<<"$out" | tr '\n' ' ')" \
 	"<b>bounce_storm</b> 192.0.2.1 <b>bounce_storm</b> 192.0.2.2 <b>null_sender_anomaly</b> 192.0.2.3 <b>null_sender_anomaly</b> 192.0.2.4 " \
 	"old and new event names are both read, shown with the current names"
+cat > "$d/storms.jsonl" <<'JEOF'
+{"time":"2026-11-21T09:00:00+09:00","event":"relay_refused","action":"reject","client_addr":"192.0.2.9","recipient":"<a@victim.example>","reason":"x"}
+{"time":"2026-11-21T09:01:00+09:00","event":"bounce-storm","original_clients":[{"value":"192.0.2.9","count":30}],"reason":"old spelling"}
+{"time":"2026-11-21T09:02:00+09:00","event":"bounce_storm","host":"mx.site.example","original_clients":[{"value":"192.0.2.9","count":12}],"reason":"new spelling"}
+{"time":"2026-11-21T09:03:00+09:00","event":"bounce_storm_end","original_clients":[{"value":"192.0.2.9","count":12}],"reason":"end"}
+JEOF
+tap_like "$("$REPORT" notify --events "$d/storms.jsonl" --out "$d/notify" 2>&1)" '192\.0\.2\.9: 1 relay attempts, 2 bounce storm' \
+	"notify counts bounce storms under the old and the new name"
 err=$("$REPORT" --before "$d/missing.json" 2>&1 >/dev/null); rc=$?
 tap_isnt "$rc" 0 "a missing input file is an error"
 tap_like "$err" 'missing\.json' "naming the file"
