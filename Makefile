@@ -46,6 +46,9 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  = $(wildcard tests/tools/*.c)
 TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EVENT_LIBS := $(shell pkg-config --libs libevent 2>/dev/null)
 
 PROGRAMS  = $(BUILD)/relayguard-audit $(BUILD)/relayguard-report
 ifneq ($(MILTER_SRC),)
@@ -53,7 +56,7 @@ PROGRAMS += $(BUILD)/relayguard-milter
 endif
 
 .PHONY: all deps check unit demo install uninstall clean bench fuzz
-all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN)
+all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -87,6 +90,11 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBRG)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBRG) $(PKG_LIBS) -lpthread
 
+# The scale bench's simulated MTAs and delay proxy (bench/scale.sh).
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EVENT_LIBS)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -104,6 +112,7 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	BUILD=$(BUILD) bash bench/run
+	BUILD=$(BUILD) bash bench/scale.sh
 
 # libFuzzer targets (clang only): make fuzz; run with build-fuzz/fuzz_address -max_total_time=60
 fuzz:

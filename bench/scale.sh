@@ -1,0 +1,216 @@
+#!/bin/bash
+# bench/scale.sh - relayguard-audit against nmap's smtp-open-relay at scale,
+# on a simulated Internet path, in one invocation.
+#
+#   BUILD=build bash bench/scale.sh          (root; make bench runs it)
+#
+# What runs, inside a private network namespace that has only "lo" (nothing
+# leaves the machine; the script re-executes itself under unshare -n):
+#   - bench/fakemta: N simulated MTAs on 127.10.x.y (mix of open, closed,
+#     greylisting, slow; some without PIPELINING, which drop clients that
+#     pipeline anyway, as Postfix 3.9 does);
+#   - two real Postfix instances (tests/lib/postfix.sh, profiles open and
+#     closed) at 127.9.0.1 and 127.9.0.2;
+#   - bench/delayproxy on port 25 in front of all of them, adding DELAY_MS
+#     each way (default 25: a 50 ms round trip) and the TCP handshake's
+#     round trip to the greeting.
+# Then, on the same targets:
+#   1. one target at a time (fake open, fake closed, Postfix open, Postfix
+#      closed): wall time and wall time in round trips, both tools;
+#   2. all N+2 targets: relayguard-audit (RG_ARGS, default -j 256), nmap
+#      with its defaults and with --max-parallelism 256: wall time,
+#      targets/s, the ratio, peak RSS, and the agreement of the verdicts
+#      (open relay or not) between the tools and with the truth (the map).
+#
+# Environment: N (1000), DELAY_MS (25), MIX ("open:4 closed:4 greylist:1
+# slow:1": weights), NOPIPE_EVERY (4: every 4th fake lacks PIPELINING),
+# SLOW_MS (100), RG_ARGS (-j 256), NMAP=0 skips nmap, PF=0 skips Postfix,
+# SINGLE=0 skips step 1, KEEP=DIR keeps outputs there.
+set -u
+if [ -z "${RG_BENCH_NETNS:-}" ]; then
+	if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
+		echo "bench/scale.sh: needs root and unshare -n (private network namespace)" >&2
+		exit 2
+	fi
+	export RG_BENCH_NETNS=1
+	exec unshare -n -- bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
+fi
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+N=${N:-1000}
+DELAY_MS=${DELAY_MS:-25}
+MIX=${MIX:-open:4 closed:4 greylist:1 slow:1}
+NOPIPE_EVERY=${NOPIPE_EVERY:-4}
+SLOW_MS=${SLOW_MS:-100}
+RG_ARGS=${RG_ARGS:--j 256}
+NMAP=${NMAP:-1}
+PF=${PF:-1}
+SINGLE=${SINGLE:-1}
+AUDIT=$BUILD/relayguard-audit
+RTT=$(printf '%.3f' "$(echo "2 * $DELAY_MS / 1000" | bc -l)")
+command -v nmap >/dev/null || NMAP=0
+for b in "$AUDIT" "$BUILD/bench/fakemta" "$BUILD/bench/delayproxy"; do
+	[ -x "$b" ] || { echo "bench/scale.sh: $b missing (make bench)" >&2; exit 2; }
+done
+W=${KEEP:-$(mktemp -d /tmp/rg-scale.XXXXXX)}
+mkdir -p "$W"
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+source tests/lib/postfix.sh
+rg_cleanup_add cleanup
+
+# --- the targets: map file (ADDR KIND[,nopipe]) and truth
+read -r -a mixw <<<"$MIX"
+kinds=()
+for kw in "${mixw[@]}"; do
+	for _ in $(seq "${kw#*:}"); do kinds+=("${kw%%:*}"); done
+done
+: >"$W/map"
+for i in $(seq 0 $((N - 1))); do
+	k=${kinds[$((i % ${#kinds[@]}))]}
+	flag=
+	[ "$NOPIPE_EVERY" -gt 0 ] && [ $((i % NOPIPE_EVERY)) -eq $((NOPIPE_EVERY - 1)) ] && flag=,nopipe
+	echo "127.10.$((i / 250)).$((i % 250 + 1)) $k$flag"
+done >"$W/map"
+awk '{print $1}' "$W/map" >"$W/targets"
+awk '{split($2,k,","); print $1, k[1]}' "$W/map" >"$W/truth"
+
+"$BUILD/bench/fakemta" -p 2600 -m "$W/map" -w "$SLOW_MS" >"$W/fakemta.out" 2>"$W/fakemta.err" &
+PIDS+=($!)
+proxy_maps=()
+if [ "$PF" = 1 ]; then
+	pf_start open >/dev/null || { echo "cannot start Postfix (open)" >&2; exit 1; }
+	proxy_maps+=(-m "127.9.0.1=127.0.0.1:$PF_PORT")
+	pf_start closed >/dev/null || { echo "cannot start Postfix (closed)" >&2; exit 1; }
+	proxy_maps+=(-m "127.9.0.2=127.0.0.1:$PF_PORT")
+	printf '127.9.0.1\n127.9.0.2\n' >>"$W/targets"
+	printf '127.9.0.1 pf-open\n127.9.0.2 pf-closed\n' >>"$W/truth"
+fi
+"$BUILD/bench/delayproxy" -p 25 -b 2600 -d "$DELAY_MS" -s 127.0.0.2 "${proxy_maps[@]}" \
+	>"$W/proxy.out" 2>"$W/proxy.err" &
+PIDS+=($!)
+for _ in $(seq 50); do
+	[ -s "$W/fakemta.out" ] && [ -s "$W/proxy.out" ] && break
+	sleep 0.1
+done
+NT=$(wc -l <"$W/targets")
+
+now() { date +%s.%N; }
+# run NAME CMD...: stdout to $W/NAME.out, wall seconds to $W/NAME.wall, peak RSS (KB) to $W/NAME.rss
+run() {
+	local name=$1 t0 t1
+	shift
+	t0=$(now)
+	/usr/bin/time -f %M -o "$W/$name.rss" "$@" >"$W/$name.out" 2>"$W/$name.err"
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l >"$W/$name.wall"
+}
+wall() { cat "$W/$1.wall"; }
+NMAP_ARGS=(-Pn -n -p 25 --script smtp-open-relay --script-args smtp-open-relay.domain=victim.example)
+# shellcheck disable=SC2206
+RG=("$AUDIT" -p 25 -d victim.example -f json $RG_ARGS)
+# rg_verdicts NAME -> "ADDR VERDICT" lines;  nmap_verdicts NAME -> "ADDR open|not|none"
+rg_verdicts() { jq -r '"\(.target) \(.verdict)"' "$W/$1.out" 2>/dev/null | sort; }
+nmap_verdicts() {
+	awk '/^Nmap scan report for/ {h=$5; v[h]="none"}
+	     /smtp-open-relay: Server is an open relay/ {v[h]="open"}
+	     /smtp-open-relay: Server doesn.t seem/ {v[h]="not"}
+	     END {for (h in v) print h, v[h]}' "$W/$1.out" | sort
+}
+
+pfs="no real Postfix"
+[ "$PF" = 1 ] && pfs="2 real Postfix"
+echo "# relayguard scale bench: $NT targets ($N simulated: $MIX, every ${NOPIPE_EVERY}th without" \
+	"PIPELINING; $pfs), ${DELAY_MS} ms each way (RTT $RTT s), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "# relayguard: ${RG[*]}"
+echo "# nmap: nmap ${NMAP_ARGS[*]} [--max-parallelism 256]"
+
+if [ "$SINGLE" = 1 ]; then
+	echo
+	printf '%-12s %-18s %8s %7s  %s\n' target tool "wall s" RTTs verdict
+	singles=("127.10.0.1 fake-open")
+	c=$(awk '$2 ~ /^closed/ {print $1; exit}' "$W/map")
+	[ -n "$c" ] && singles+=("$c fake-closed")
+	[ "$PF" = 1 ] && singles+=("127.9.0.1 pf-open" "127.9.0.2 pf-closed")
+	for s in "${singles[@]}"; do
+		read -r ip label <<<"$s"
+		run "one-rg-$label" "${RG[@]}" "$ip"
+		printf '%-12s %-18s %8.2f %7.0f  %s\n' "$label" relayguard-audit "$(wall "one-rg-$label")" \
+			"$(echo "$(wall "one-rg-$label") / $RTT" | bc -l)" \
+			"$(jq -r '"\(.verdict) (\(.sessions) sessions)"' "$W/one-rg-$label.out")"
+		if [ "$NMAP" = 1 ]; then
+			run "one-nm-$label" nmap "${NMAP_ARGS[@]}" "$ip"
+			printf '%-12s %-18s %8.2f %7.0f  %s\n' "$label" "nmap" "$(wall "one-nm-$label")" \
+				"$(echo "$(wall "one-nm-$label") / $RTT" | bc -l)" \
+				"$(nmap_verdicts "one-nm-$label" | awk '{print $2}')"
+		fi
+	done
+fi
+
+echo
+# shellcheck disable=SC2046
+run all-rg "${RG[@]}" $(cat "$W/targets")
+if [ "$NMAP" = 1 ]; then
+	# shellcheck disable=SC2046
+	run all-nm-default nmap "${NMAP_ARGS[@]}" $(cat "$W/targets")
+	# shellcheck disable=SC2046
+	run all-nm-256 nmap "${NMAP_ARGS[@]}" --max-parallelism 256 $(cat "$W/targets")
+fi
+printf '%-28s %8s %10s %8s %9s\n' "tool ($NT targets)" "wall s" targets/s "RSS MB" "vs nmap"
+best=
+if [ "$NMAP" = 1 ]; then
+	for r in all-nm-default all-nm-256; do
+		ts=$(echo "$NT / $(wall $r)" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$ts > $best" | bc -l)" = 1 ]; then best=$ts; fi
+	done
+fi
+for r in all-nm-default all-nm-256 all-rg; do
+	[ -f "$W/$r.wall" ] || continue
+	case $r in
+	all-nm-default) label="nmap (defaults)" ;;
+	all-nm-256) label="nmap --max-parallelism 256" ;;
+	*) label="relayguard-audit $RG_ARGS" ;;
+	esac
+	ts=$(echo "$NT / $(wall $r)" | bc -l)
+	ratio=-
+	[ -n "$best" ] && ratio=$(printf '%.2fx' "$(echo "$ts / $best" | bc -l)")
+	printf '%-28s %8.1f %10.1f %8.1f %9s\n' "$label" "$(wall $r)" "$ts" \
+		"$(echo "$(tail -1 "$W/$r.rss") / 1024" | bc -l)" "$ratio"
+done
+echo "(vs nmap: targets/s over nmap's best setting in this run)"
+
+# per-target wall time in round trips (relayguard's own elapsed_seconds)
+jq -r '.elapsed_seconds' "$W/all-rg.out" | sort -n | awk -v rtt="$RTT" \
+	'{a[NR]=$1} END {if (NR) printf "relayguard per-target wall time: median %.2f s = %.0f RTTs, max %.2f s\n",
+	 a[int((NR+1)/2)], a[int((NR+1)/2)]/rtt, a[NR]}'
+
+# agreement
+rg_verdicts all-rg >"$W/v.rg"
+echo
+echo "verdicts by kind (truth from the map):"
+if [ "$NMAP" = 1 ]; then
+	nmap_verdicts all-nm-256 >"$W/v.nm"
+else
+	awk '{print $1, "-"}' "$W/truth" | sort >"$W/v.nm"
+fi
+sort "$W/truth" | join - "$W/v.rg" | join - "$W/v.nm" >"$W/v.all"
+awk '{k[$2]++; r[$2" "$3]++; n[$2" "$4]++}
+     END {for (x in k) {printf "  %-12s %5d  relayguard:", x, k[x];
+	  for (y in r) if (index(y, x" ") == 1) printf " %s=%d", substr(y, length(x)+2), r[y];
+	  printf "  nmap:";
+	  for (y in n) if (index(y, x" ") == 1) printf " %s=%d", substr(y, length(x)+2), n[y];
+	  printf "\n"}}' "$W/v.all" | sort
+awk -v nm="$NMAP" '{rgopen = $3 == "open_relay"; nmopen = $4 == "open"
+	want = ($2 == "open" || $2 == "pf-open")
+	ok_rg += (rgopen == want); if (nm == 1) {ok_nm += (nmopen == want); agree += (rgopen == nmopen)}}
+     END {printf "open relay or not: relayguard right on %d/%d", ok_rg, NR
+	  if (nm == 1) printf ", nmap right on %d/%d, the tools agree on %d/%d", ok_nm, NR, agree, NR
+	  printf "\n"}' "$W/v.all"
+missing=$((NT - $(wc -l <"$W/v.all")))
+[ "$missing" -gt 0 ] && echo "WARNING: $missing targets missing from an output (see $W)"
+exit 0
