@@ -5,6 +5,7 @@
  * (reverse names, MX sorting, nameserver and name syntax).
  */
 #include "relayguard/dns.h"
+#include "relayguard/hostport.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -46,59 +47,16 @@ bool rg_dns_name_valid(const char *name)
 int rg_dns_parse_nameserver(const char *spec, char *addr, size_t addrlen, int *port,
     char *err, size_t errlen)
 {
-	char host[64];
-	const char *p = NULL;
-	struct in6_addr a6;
-	struct in_addr a4;
+	struct rg_hostport hp;
+	char why[300];
 
-	*port = 53;
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-
-		if (close == NULL || (size_t)(close - spec - 1) >= sizeof(host)) {
-			snprintf(err, errlen, "nameserver '%s': bad [IPv6] address", spec);
-			return -1;
-		}
-		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
-		if (close[1] == ':')
-			p = close + 2;
-		else if (close[1] != '\0') {
-			snprintf(err, errlen, "nameserver '%s': junk after ']'", spec);
-			return -1;
-		}
-	} else {
-		const char *colon = strchr(spec, ':');
-
-		if (colon && strchr(colon + 1, ':'))	/* bare IPv6, no port */
-			colon = NULL;
-		if (strlen(spec) >= sizeof(host)) {
-			snprintf(err, errlen, "nameserver '%s': too long", spec);
-			return -1;
-		}
-		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - spec) :
-		    (int)strlen(spec), spec);
-		if (colon)
-			p = colon + 1;
-	}
-	if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1) {
-		snprintf(err, errlen, "nameserver '%s': '%s' is not an IP address", spec, host);
-		return -1;
-	}
-	if (p) {
-		char *end;
-		long n = strtol(p, &end, 10);
-
-		if (*p == '\0' || *end != '\0' || n < 1 || n > 65535) {
-			snprintf(err, errlen, "nameserver '%s': bad port '%s'", spec, p);
-			return -1;
-		}
-		*port = (int)n;
-	}
-	if (strlen(host) >= addrlen) {
-		snprintf(err, errlen, "nameserver '%s': address too long", spec);
-		return -1;
-	}
-	strcpy(addr, host);
+	if (rg_hostport_parse(spec, 53, RG_HP_NUMERIC | RG_HP_BARE_V6, &hp, why,
+	    sizeof(why)) != 0)
+		return rg_set_err(err, errlen, "nameserver %s", why);
+	if (strlen(hp.host) >= addrlen)
+		return rg_set_err(err, errlen, "nameserver '%s': address too long", spec);
+	strcpy(addr, hp.host);
+	*port = hp.port;
 	return 0;
 }
 

@@ -27,13 +27,14 @@
 #include "relayguard/dsn.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/spf.h"
+#include "relayguard/version.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
 #define RG_MILTER_NAME		"relayguard-milter"
-#define RG_MILTER_VERSION	"0.1.0"
+#define RG_MILTER_VERSION	RG_VERSION	/* version.h */
 
 /* Per MTA connection (smfi_setpriv), freed in xxfi_close. */
 struct conn {

@@ -17,6 +17,7 @@
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
+#include "relayguard/version.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -320,7 +321,7 @@ int main(int argc, char **argv)
 		{"before", required_argument, NULL, 'b'}, {"after", required_argument, NULL, 'a'},
 		{"series", required_argument, NULL, 's'}, {"fix", required_argument, NULL, 'f'},
 		{"storm", required_argument, NULL, 'e'}, {"title", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
 	};
 	const char *before_path = NULL, *after_path = NULL, *series_path = NULL;
 	const char *fix_path = NULL, *events_path = NULL;
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc > 1 && strcmp(argv[1], "notify") == 0)
 		return notify_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': before_path = optarg; break;
 		case 'a': after_path = optarg; break;
@@ -338,6 +339,7 @@ int main(int argc, char **argv)
 		case 'f': fix_path = optarg; break;
 		case 'e': events_path = optarg; break;
 		case 't': title = optarg; break;
+		case 'V': printf("relayguard-report %s\n", RG_VERSION); return 0;
 		default:
 			fprintf(stderr, "usage: relayguard-report --before A.json [--after B.json] "
 			    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n");
@@ -355,7 +357,7 @@ int main(int argc, char **argv)
 	html_escape(stdout, title);
 	printf("</title><style>%s</style></head><body>\n<h1>", css);
 	html_escape(stdout, title);
-	printf("</h1><p class=\"small\">Generated %s by relayguard-report. Target ",
+	printf("</h1><p class=\"small\">Generated %s by relayguard-report " RG_VERSION ". Target ",
 	    rg_time_iso8601(NULL, ts, sizeof(ts)));
 	html_escape(stdout, jget(before, "target"));
 	printf(" (%s).</p>\n<div class=\"verdicts\">", token(jget(before, "mta")));
