@@ -17,8 +17,11 @@
 #include <stdio.h>
 #include <sys/time.h>
 
+#include <jansson.h>
+
 #include "relayguard/clockstate.h"
 #include "relayguard/dns.h"
+#include "relayguard/netmatch.h"
 #include "relayguard/smtp.h"
 #include "relayguard/spf.h"
 #include "relayguard/reporter.h"
@@ -28,7 +31,8 @@
 #define AUDIT_NAMES_MAX	16		/* bound on the name set (battery size) */
 
 enum starttls_mode { STARTTLS_AUTO, STARTTLS_ALWAYS, STARTTLS_NEVER };
-enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_IODEF };
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_IODEF, FORMAT_JSONL };
+enum field_names { FIELDS_RELAYGUARD, FIELDS_INTELMQ };
 
 struct audit_opts {
 	int port;			/* default port for targets without one */
@@ -62,6 +66,18 @@ struct audit_opts {
 	const struct rg_reporter *reporter;
 	struct rg_clock clock;
 	struct rg_spf *spf;
+	/* scale (options.c, targets.c, output.c) */
+	bool port_given;
+	int fields;			/* enum field_names */
+	const char *feed_name;		/* IntelMQ feed.name */
+	const char **input_files;	/* -iL FILE ("-" stdin) */
+	size_t ninput_files;
+	double rate;			/* new connections per second, 0 = no limit */
+	const char *exclude;		/* CIDR file: never contact */
+	const char *shard;		/* "I/N" */
+	unsigned shard_i, shard_n;	/* shard_n 0: no sharding */
+	const char *resume;		/* earlier jsonl output */
+	const char *reporter_path, *lang;
 };
 
 enum outcome {
@@ -209,8 +225,6 @@ bool audit_parent_domain(const char *name, char *out, size_t len);
 
 /* session.c */
 void audit_run_target(struct audit_target *t, const struct audit_opts *o);
-int audit_parse_target(const char *spec, int default_port, struct audit_target *t,
-    char *err, size_t errlen);
 void audit_target_free(struct audit_target *t);
 
 /* grade.c */
@@ -254,7 +268,57 @@ void audit_dns_facts(struct audit_target *t, const struct audit_opts *o);
 /* PTR/FCrDNS only (its name joins the target's name set before the battery). */
 void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o);
 
+/* options.c: the option table; fills o (defaults first), returns the index
+ * of the first TARGET; *action is "help", "version", "list-tricks" or NULL. */
+int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action);
+void audit_usage(FILE *out);
+void audit_print_version(void);
+
+/* targets.c: target lists in (arguments, -iL, stdin, ZMap, CSV, --mx),
+ * --shard, --resume, --exclude. */
+struct target_feed {
+	const struct audit_opts *o;
+	char **args;
+	int nargs, argi;
+	size_t filei;			/* next -iL file */
+	FILE *in;			/* list being read, or NULL */
+	const char *inname;
+	int lineno;
+	char *line;
+	size_t linecap;
+	bool stdin_used;
+	struct audit_target *pending;	/* --mx expansion of one domain */
+	size_t npending, pendi;
+	struct rg_cidr_list exclude;
+	char **resume_keys;		/* sorted */
+	size_t nresume;
+	size_t skipped_shard, skipped_resume, skipped_excluded;
+	int mx_failed;
+};
+/* spec -> t (zeroed); bare_v6 accepts "2001:db8::1" without brackets. */
+int audit_target_init(const char *spec, int default_port, bool bare_v6,
+    struct audit_target *t, char *err, size_t errlen);
+/* "host:port" / "[v6]:port", lowercase: what --shard and --resume compare. */
+void audit_target_key(const char *host, int port, char *buf, size_t len);
+bool audit_shard_keeps(const char *key, unsigned i, unsigned n);
+void feed_open(struct target_feed *f, const struct audit_opts *o, char **args, int nargs);
+/* 1: *t is the next target to audit; 0: no more. Bad input is fatal. */
+int feed_next(struct target_feed *f, struct audit_target *t);
+/* Any address of t in --exclude (resolves names); call before connecting. */
+bool feed_excluded(const struct target_feed *f, const struct audit_target *t);
+void feed_close(struct target_feed *f);
+
+/* output.c: one JSON line per target (relayguard or IntelMQ names), progress */
+struct audit_progress {
+	double start;
+	size_t done, total, open, inconclusive, unreachable;
+	bool total_known;
+};
+void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out);
+void audit_progress(const struct audit_progress *p, bool final);
+
 /* report_*.c */
+json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o);
 void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out);
 void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out);
 

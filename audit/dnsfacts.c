@@ -71,7 +71,7 @@ int audit_mx_targets(const char *domain, const struct audit_opts *o,
 			    addrs.addr[k]);
 			*targets = xrealloc(*targets, (*n + 1) * sizeof(**targets));
 			t = &(*targets)[*n];
-			if (audit_parse_target(spec, o->port, t, perr, sizeof(perr)) != 0) {
+			if (audit_target_init(spec, o->port, false, t, perr, sizeof(perr)) != 0) {
 				msg_warn("--mx %s: %s", domain, perr);
 				continue;
 			}

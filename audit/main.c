@@ -7,88 +7,19 @@
  */
 #include "audit.h"
 #include "report_iodef.h"
-#include "relayguard/address.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
-#include <getopt.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RG_VERSION "0.1.0"
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-	    "usage: relayguard-audit [options] TARGET...\n"
-	    "  TARGET is host, host:port or [v6addr]:port\n"
-	    "  -p, --port N              default port (25)\n"
-	    "  -d, --domain D            external domain used in probe recipients\n"
-	    "                            (default example.com; use one you control)\n"
-	    "      --sender-domain D2    external sender domain (default: --domain)\n"
-	    "      --helo NAME           EHLO/HELO name (default: --domain)\n"
-	    "  -s, --source ADDR         bind this local address\n"
-	    "      --starttls MODE       auto|always|never (default auto)\n"
-	    "      --tls                 implicit TLS from the first byte (port 465)\n"
-	    "  -t, --timeout SECS        reply timeout (default 30)\n"
-	    "      --connect-timeout S   connect timeout (default 10)\n"
-	    "      --budget SECS         time budget per target (default 300)\n"
-	    "      --errors-per-session N  new session after N refusals (default 8)\n"
-	    "      --data-probes N       DATA-stage checks per target (default 3)\n"
-	    "  -f, --format FMT          text|json|iodef (default text)\n"
-	    "      --tlp LEVEL           IODEF disclosure restriction: clear, green,\n"
-	    "                            amber, red (default: the reporter\n"
-	    "                            profile's TLP, else amber)\n"
-	    "  -T, --transcript          include the timestamped SMTP dialogue\n"
-	    "  -j, --jobs N              targets audited in parallel (default 4)\n"
-	    "      --mx                  TARGETs are mail domains: audit every address\n"
-	    "                            of every MX host (null MX honoured)\n"
-	    "      --nameserver NS       HOST[:PORT][,...] DNS server (default: resolv.conf)\n"
-	    "      --dnsbl ZONE          report listings on this DNSBL (repeatable)\n"
-	    "      --spf-domain D        domain the targets serve, for the SPF check\n"
-	    "      --dns-timeout S       seconds per DNS try (default 2)\n"
-	    "      --dns-retries N       extra DNS rounds (default 1)\n"
-	    "      --local-name NAME     a name the targets treat as their own (a mail\n"
-	    "                            domain, host name or [literal]); the sender\n"
-	    "                            and routing tricks are repeated for it\n"
-	    "                            (repeatable)\n"
-	    "      --reporter FILE       reporter profile (default /etc/relayguard/\n"
-	    "                            reporter.conf when it exists)\n"
-	    "      --lang LANG           report language: en or ja (default: LANG)\n"
-	    "      --list-tricks         print the relay-trick catalogue and exit\n"
-	    "  -v, --verbose             -V, --version   -h, --help\n"
-	    "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, 3 unreachable/usage\n");
-}
-
-static double parse_seconds(const char *opt, const char *v)
-{
-	char *end;
-	double d = strtod(v, &end);
-
-	if (*v == '\0' || *end != '\0' || d <= 0 || d > 86400) {
-		fprintf(stderr, "relayguard-audit: %s: '%s' is not a number of seconds\n",
-		    opt, v);
-		exit(3);
-	}
-	return d;
-}
-
-static int parse_int(const char *opt, const char *v, int min, int max)
-{
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	if (*v == '\0' || *end != '\0' || n < min || n > max) {
-		fprintf(stderr, "relayguard-audit: %s: '%s' is not a number from %d to %d\n",
-		    opt, v, min, max);
-		exit(3);
-	}
-	return (int)n;
-}
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static void list_tricks(void)
 {
@@ -103,29 +34,26 @@ static void list_tricks(void)
 	}
 }
 
+/*
+ * The workers take targets from the feed one at a time. With -f jsonl each
+ * result is written (and flushed) the moment it is graded, then freed:
+ * memory stays bounded by --concurrency however long the list. The other
+ * formats keep the results and print them in input order at the end.
+ */
 struct work {
-	struct audit_target *targets;
-	size_t n, next;
+	struct target_feed feed;
 	const struct audit_opts *opts;
+	bool stream;
 	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	size_t nfed, running;
+	struct audit_target *results;	/* collect mode, by feed order */
+	bool *have;
+	size_t cap;
+	size_t excluded;
+	struct audit_progress progress;
+	enum verdict worst;
 };
-
-static void *worker(void *arg)
-{
-	struct work *w = arg;
-
-	for (;;) {
-		pthread_mutex_lock(&w->lock);
-		size_t i = w->next++;
-
-		pthread_mutex_unlock(&w->lock);
-		if (i >= w->n)
-			return NULL;
-		msg_verbose("auditing %s port %d", w->targets[i].host, w->targets[i].port);
-		audit_run_target(&w->targets[i], w->opts);
-		audit_dns_facts(&w->targets[i], w->opts);
-	}
-}
 
 static int exit_rank(enum verdict v)
 {
@@ -138,164 +66,180 @@ static int exit_rank(enum verdict v)
 	return 0;
 }
 
+static void count(struct work *w, const struct audit_target *t)
+{
+	w->progress.done++;
+	w->progress.open += t->verdict == VERDICT_OPEN_RELAY;
+	w->progress.inconclusive += t->verdict == VERDICT_INCONCLUSIVE;
+	w->progress.unreachable += t->verdict == VERDICT_UNREACHABLE;
+	if (exit_rank(t->verdict) > exit_rank(w->worst))
+		w->worst = t->verdict;
+}
+
+static void *worker(void *arg)
+{
+	struct work *w = arg;
+	struct audit_target *t = xmalloc(sizeof(*t));
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		int more = feed_next(&w->feed, t);
+		size_t idx = w->nfed++;
+
+		pthread_mutex_unlock(&w->lock);
+		if (!more)
+			break;
+		if (feed_excluded(&w->feed, t)) {
+			msg_verbose("%s port %d: excluded (--exclude), not contacted", t->host,
+			    t->port);
+			pthread_mutex_lock(&w->lock);
+			w->excluded++;
+			pthread_mutex_unlock(&w->lock);
+			continue;
+		}
+		msg_verbose("auditing %s port %d", t->host, t->port);
+		audit_run_target(t, w->opts);
+		audit_dns_facts(t, w->opts);
+		pthread_mutex_lock(&w->lock);
+		count(w, t);
+		if (w->stream) {
+			audit_json_line(t, w->opts, stdout);
+			fflush(stdout);
+			audit_target_free(t);
+		} else {
+			if (idx >= w->cap) {
+				size_t cap = w->cap ? w->cap * 2 : 64;
+
+				while (cap <= idx)
+					cap *= 2;
+				w->results = xrealloc(w->results, cap * sizeof(*w->results));
+				w->have = xrealloc(w->have, cap * sizeof(*w->have));
+				memset(w->have + w->cap, 0, (cap - w->cap) * sizeof(*w->have));
+				w->cap = cap;
+			}
+			w->results[idx] = *t;
+			w->have[idx] = true;
+		}
+		pthread_cond_broadcast(&w->changed);
+		pthread_mutex_unlock(&w->lock);
+	}
+	free(t);
+	pthread_mutex_lock(&w->lock);
+	w->running--;
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Targets in the lists, when they can be counted up front (for the ETA). */
+static bool count_targets(const struct audit_opts *o, int nargs, char **args, size_t *n)
+{
+	*n = 0;
+	if (o->mx || o->shard_n || o->resume || o->exclude)
+		return false;
+	for (int i = 0; i < nargs; i++) {
+		if (strcmp(args[i], "-") == 0)
+			return false;
+		(*n)++;
+	}
+	for (size_t i = 0; i < o->ninput_files; i++) {
+		FILE *f;
+		char *line = NULL;
+		size_t cap = 0;
+		struct stat st;
+
+		if (strcmp(o->input_files[i], "-") == 0 || stat(o->input_files[i], &st) != 0 ||
+		    !S_ISREG(st.st_mode) || (f = fopen(o->input_files[i], "r")) == NULL)
+			return false;
+		while (getline(&line, &cap, f) > 0) {
+			const char *c = line + strspn(line, " \t\r\n");
+
+			*n += *c != '\0' && *c != '#';
+		}
+		free(line);
+		fclose(f);
+	}
+	return true;
+}
+
+static void run(struct work *w, int nthreads, bool progress)
+{
+	pthread_t *th = xcalloc((size_t)nthreads, sizeof(*th));
+	pthread_attr_t attr;
+	int started = 0;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1024 * 1024);
+	w->running = (size_t)nthreads;
+	for (int i = 0; i < nthreads; i++) {
+		if (pthread_create(&th[i], &attr, worker, w) != 0) {
+			if (started == 0)
+				msg_fatal("cannot start a worker thread");
+			msg_warn("only %d worker threads could be started", started);
+			pthread_mutex_lock(&w->lock);
+			w->running -= (size_t)(nthreads - started);
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&w->lock);
+	while (w->running > 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&w->changed, &w->lock, &ts);
+		if (progress)
+			audit_progress(&w->progress, false);
+	}
+	if (progress)
+		audit_progress(&w->progress, true);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+}
+
 int main(int argc, char **argv)
 {
-	struct audit_opts o = {
-		.port = 25, .domain = "example.com", .starttls = STARTTLS_AUTO,
-		.connect_timeout = 10, .read_timeout = 30, .budget = 300,
-		.errors_per_session = 8, .data_probes = 3, .format = FORMAT_TEXT,
-		.jobs = 4, .tlp = NULL, .dns_timeout = 2, .dns_retries = 1,
-	};
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"domain", required_argument, NULL, 'd'},
-		{"sender-domain", required_argument, NULL, 1},
-		{"helo", required_argument, NULL, 2},
-		{"source", required_argument, NULL, 's'},
-		{"starttls", required_argument, NULL, 3},
-		{"tls", no_argument, NULL, 4},
-		{"timeout", required_argument, NULL, 't'},
-		{"connect-timeout", required_argument, NULL, 5},
-		{"budget", required_argument, NULL, 6},
-		{"errors-per-session", required_argument, NULL, 7},
-		{"data-probes", required_argument, NULL, 8},
-		{"format", required_argument, NULL, 'f'},
-		{"tlp", required_argument, NULL, 10},
-		{"transcript", no_argument, NULL, 'T'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"list-tricks", no_argument, NULL, 9},
-		{"mx", no_argument, NULL, 20},
-		{"nameserver", required_argument, NULL, 21},
-		{"dnsbl", required_argument, NULL, 22},
-		{"spf-domain", required_argument, NULL, 23},
-		{"dns-timeout", required_argument, NULL, 24},
-		{"dns-retries", required_argument, NULL, 25},
-		{"local-name", required_argument, NULL, 60},
-		{"reporter", required_argument, NULL, 26},
-		{"lang", required_argument, NULL, 27},
-		{"verbose", no_argument, NULL, 'v'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	bool port_given = false;
-	const char *reporter_path = NULL, *lang = NULL;
+	struct audit_opts o;
+	const char *action;
 	struct rg_reporter *reporter;
 	char rerr[600];
+	int first;
 
 	msg_init(argv[0]);
 	msg_fatal_status = 3;
 	signal(SIGPIPE, SIG_IGN);
-	while ((c = getopt_long(argc, argv, "p:d:s:t:f:Tj:vVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p': o.port = parse_int("--port", optarg, 1, 65535); port_given = true; break;
-		case 'd': o.domain = optarg; break;
-		case 1: o.sender_domain = optarg; break;
-		case 2: o.helo = optarg; break;
-		case 's': o.source = optarg; break;
-		case 3:
-			if (strcmp(optarg, "auto") == 0) o.starttls = STARTTLS_AUTO;
-			else if (strcmp(optarg, "always") == 0) o.starttls = STARTTLS_ALWAYS;
-			else if (strcmp(optarg, "never") == 0) o.starttls = STARTTLS_NEVER;
-			else msg_fatal("--starttls: '%s' is not auto, always or never", optarg);
-			break;
-		case 4: o.implicit_tls = true; break;
-		case 't': o.read_timeout = parse_seconds("--timeout", optarg); break;
-		case 5: o.connect_timeout = parse_seconds("--connect-timeout", optarg); break;
-		case 6: o.budget = parse_seconds("--budget", optarg); break;
-		case 7: o.errors_per_session = parse_int("--errors-per-session", optarg, 1, 1000); break;
-		case 8: o.data_probes = parse_int("--data-probes", optarg, 0, 1000); break;
-		case 'f':
-			if (strcmp(optarg, "text") == 0) o.format = FORMAT_TEXT;
-			else if (strcmp(optarg, "json") == 0) o.format = FORMAT_JSON;
-			else if (strcmp(optarg, "iodef") == 0) o.format = FORMAT_IODEF;
-			else msg_fatal("--format: '%s' is not text, json or iodef", optarg);
-			break;
-		case 'T': o.transcript = true; break;
-		case 10: {
-			const char *restriction, *why = iodef_tlp_restriction(optarg, &restriction);
-
-			if (why)
-				msg_fatal("--tlp: '%s' %s", optarg, why);
-			o.tlp = optarg;
-			break;
-		}
-		case 'j': o.jobs = parse_int("--jobs", optarg, 1, 256); break;
-		case 9: list_tricks(); return 0;
-		case 20: o.mx = true; break;
-		case 21: o.nameserver = optarg; break;
-		case 22:
-			if (!rg_dns_name_valid(optarg))
-				msg_fatal("--dnsbl: '%s' is not a DNS zone", optarg);
-			o.dnsbl = xrealloc(o.dnsbl, (o.ndnsbl + 1) * sizeof(*o.dnsbl));
-			o.dnsbl[o.ndnsbl++] = optarg;
-			break;
-		case 23:
-			if (!rg_dns_name_valid(optarg))
-				msg_fatal("--spf-domain: '%s' is not a domain name", optarg);
-			o.spf_domain = optarg;
-			break;
-		case 24: o.dns_timeout = parse_seconds("--dns-timeout", optarg); break;
-		case 25: o.dns_retries = parse_int("--dns-retries", optarg, 0, 10); break;
-		case 60: {
-			char probe[300];
-			struct rg_address a;
-			struct rg_addr_error e;
-
-			snprintf(probe, sizeof(probe), "<x@%s>", optarg);
-			if (strlen(optarg) >= AUDIT_NAME_MAX ||
-			    rg_address_parse(probe, &a, &e) != 0)
-				msg_fatal("--local-name: '%s' is not a domain name or "
-				    "address literal", optarg);
-			o.local_names = xrealloc(o.local_names,
-			    (o.nlocal_names + 1) * sizeof(*o.local_names));
-			o.local_names[o.nlocal_names++] = optarg;
-			break;
-		}
-		case 26: reporter_path = optarg; break;
-		case 27: lang = optarg; break;
-		case 'v': msg_verbose_level++; break;
-		case 'V': printf("relayguard-audit %s\n", RG_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 3;
-		}
+	first = audit_options_parse(argc, argv, &o, &action);
+	if (action && strcmp(action, "help") == 0) {
+		audit_usage(stdout);
+		return 0;
 	}
-	if (optind >= argc) {
-		usage(stderr);
+	if (action && strcmp(action, "version") == 0) {
+		audit_print_version();
+		return 0;
+	}
+	if (action && strcmp(action, "list-tricks") == 0) {
+		list_tricks();
+		return 0;
+	}
+	if (first >= argc && o.ninput_files == 0) {
+		audit_usage(stderr);
 		return 3;
 	}
 	/* Who reports, in which language and time zone; before any thread. */
-	if ((reporter = rg_reporter_find(reporter_path, NULL, rerr, sizeof(rerr))) == NULL)
+	if ((reporter = rg_reporter_find(o.reporter_path, NULL, rerr, sizeof(rerr))) == NULL)
 		msg_fatal("--reporter: %s", rerr);
-	if (rg_i18n_init(lang, reporter->language, rerr, sizeof(rerr)) != 0)
+	if (rg_i18n_init(o.lang, reporter->language, rerr, sizeof(rerr)) != 0)
 		msg_fatal("--lang: %s", rerr);
 	rg_reporter_apply_timezone(reporter);
 	rg_clock_read(&o.clock);
 	o.reporter = reporter;
 	if (o.tlp == NULL)
 		o.tlp = reporter->tlp;
-	if (o.implicit_tls && !port_given)
-		o.port = 465;
-	if (o.helo == NULL)
-		o.helo = o.domain;
-	{
-		struct rg_address a;
-		struct rg_addr_error e;
-		char probe[300];
-
-		snprintf(probe, sizeof(probe), "<x@%s>", o.domain);
-		if (rg_address_parse(probe, &a, &e) != 0 || a.domain_kind != RG_DOMAIN_NAME)
-			msg_fatal("--domain: '%s' is not a domain name", o.domain);
-		if (o.sender_domain) {
-			snprintf(probe, sizeof(probe), "<x@%s>", o.sender_domain);
-			if (rg_address_parse(probe, &a, &e) != 0 ||
-			    a.domain_kind != RG_DOMAIN_NAME)
-				msg_fatal("--sender-domain: '%s' is not a domain name",
-				    o.sender_domain);
-		}
-	}
-
 	if (o.mx || o.nameserver || o.ndnsbl || o.spf_domain) {
 		struct rg_dns_opts dopts = RG_DNS_OPTS_DEFAULT;
 		char err[300];
@@ -310,81 +254,61 @@ int main(int argc, char **argv)
 		msg_verbose("DNS through %s", rg_dns_describe(o.dns));
 	}
 
-	size_t n = 0;
-	struct audit_target *targets = NULL;
-	int mx_failed = 0;
+	rg_smtp_set_connect_rate(o.rate);
 
-	if (o.mx) {
-		for (int i = optind; i < argc; i++) {
-			char err[600];
-			int r = audit_mx_targets(argv[i], &o, &targets, &n, err, sizeof(err));
+	struct work w = {.opts = &o, .worst = VERDICT_CLOSED};
 
-			if (r != 0)
-				msg_warn("%s", err);
-			if (r < 0)
-				mx_failed++;
-		}
-		if (n == 0) {
-			rg_spf_free(o.spf);
-			rg_dns_free(o.dns);
-			free(o.dnsbl);
-	free(o.local_names);
-			rg_reporter_free(reporter);
-			return mx_failed ? 3 : 0;	/* only null MX: nothing accepts mail */
-		}
-	} else {
-		n = (size_t)(argc - optind);
-		targets = xcalloc(n, sizeof(*targets));
-		for (size_t i = 0; i < n; i++) {
-			char err[400];
-
-			if (audit_parse_target(argv[optind + (int)i], o.port, &targets[i], err,
-			    sizeof(err)) != 0)
-				msg_fatal("target %s", err);
-		}
-	}
-
-	struct work w = {.targets = targets, .n = n, .opts = &o};
-	size_t nthreads = n < (size_t)o.jobs ? n : (size_t)o.jobs;
-	pthread_t *th = xcalloc(nthreads, sizeof(*th));
-
+	w.stream = o.format == FORMAT_JSONL;
 	pthread_mutex_init(&w.lock, NULL);
-	for (size_t i = 0; i < nthreads; i++)
-		if (pthread_create(&th[i], NULL, worker, &w) != 0)
-			msg_fatal("cannot start a worker thread");
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(th[i], NULL);
-	free(th);
+	pthread_cond_init(&w.changed, NULL);
+	feed_open(&w.feed, &o, argv + first, argc - first);
+	w.progress.start = rg_now();
+	w.progress.total_known = count_targets(&o, argc - first, argv + first, &w.progress.total);
+	run(&w, o.jobs, isatty(STDERR_FILENO) == 1);
 
-	enum verdict worst = VERDICT_CLOSED;
+	size_t n = w.nfed > 0 ? w.nfed - 1 : 0;	/* the last take found none */
 
-	for (size_t i = 0; i < n; i++) {
-		if (o.format == FORMAT_JSON)
-			report_json(&targets[i], &o, stdout);
-		else if (o.format == FORMAT_TEXT)
-			report_text(&targets[i], &o, stdout);
-		if (exit_rank(targets[i].verdict) > exit_rank(worst))
-			worst = targets[i].verdict;
-	}
-	if (o.format == FORMAT_IODEF) {
-		const struct audit_target **tp = xcalloc(n, sizeof(*tp));
+	if (!w.stream) {
+		for (size_t i = 0; i < n && i < w.cap; i++) {
+			if (!w.have[i])
+				continue;
+			if (o.format == FORMAT_JSON)
+				audit_json_line(&w.results[i], &o, stdout);
+			else if (o.format == FORMAT_TEXT)
+				report_text(&w.results[i], &o, stdout);
+		}
+		if (o.format == FORMAT_IODEF) {
+			const struct audit_target **tp = xcalloc(n + 1, sizeof(*tp));
+			size_t k = 0;
 
-		for (size_t i = 0; i < n; i++)
-			tp[i] = &targets[i];
-		if (report_iodef(tp, n, &o, stdout) != 0)
-			msg_error("could not write the IODEF document");
-		free(tp);
+			for (size_t i = 0; i < n && i < w.cap; i++)
+				if (w.have[i])
+					tp[k++] = &w.results[i];
+			if (k > 0 && report_iodef(tp, k, &o, stdout) != 0)
+				msg_error("could not write the IODEF document");
+			free(tp);
+		}
 	}
 	fflush(stdout);
-	for (size_t i = 0; i < n; i++)
-		audit_target_free(&targets[i]);
-	free(targets);
+	if (w.excluded || w.feed.skipped_excluded)
+		msg_info("%zu targets excluded (--exclude), not contacted",
+		    w.excluded + w.feed.skipped_excluded);
+	if (w.feed.skipped_resume)
+		msg_verbose("%zu targets already in %s (--resume)", w.feed.skipped_resume,
+		    o.resume);
+	for (size_t i = 0; i < w.cap; i++)
+		if (w.have[i])
+			audit_target_free(&w.results[i]);
+	free(w.results);
+	free(w.have);
+	if (w.feed.mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(w.worst))
+		w.worst = VERDICT_UNREACHABLE;
+	feed_close(&w.feed);
 	rg_spf_free(o.spf);
 	rg_dns_free(o.dns);
 	free(o.dnsbl);
 	free(o.local_names);
+	free(o.input_files);
 	rg_reporter_free(reporter);
-	if (mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(worst))
-		worst = VERDICT_UNREACHABLE;
-	return verdict_exit_code(worst);
+	return verdict_exit_code(w.worst);
 }

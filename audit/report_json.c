@@ -2,6 +2,7 @@
 #include "audit.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
+#include "relayguard/version.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -133,11 +134,14 @@ static void dns_json(json_t *j, const struct audit_target *t)
 	}
 }
 
-void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o)
 {
 	json_t *j = json_object(), *tests = json_array();
 	char *fix = NULL;
 
+	json_object_set_new(j, "tool", json_string("relayguard-audit"));
+	json_object_set_new(j, "tool_version", json_string(RG_VERSION));
+	json_object_set_new(j, "schema_version", json_string(RG_AUDIT_SCHEMA));
 	json_object_set_new(j, "target", jstr(t->spec));
 	json_object_set_new(j, "host", jstr(t->host));
 	json_object_set_new(j, "address", t->address[0] ? json_string(t->address) :
@@ -205,6 +209,13 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 		}
 		json_object_set_new(j, "transcript", tx);
 	}
+	return j;
+}
+
+void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+{
+	json_t *j = report_json_object(t, o);
+
 	json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII);
 	fputc('\n', out);
 	json_decref(j);

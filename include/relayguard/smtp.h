@@ -85,6 +85,10 @@ bool rg_smtp_tls_active(const struct rg_smtp *s);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384 subject=/CN=mx issuer=/CN=ca" or "". */
 const char *rg_smtp_tls_info(const struct rg_smtp *s);
 
+/* At most per_second new connections per second over the whole process
+ * (every thread): rg_smtp_open() waits for its slot (0: no limit). */
+void rg_smtp_set_connect_rate(double per_second);
+
 /* Send QUIT (when polite and the connection is healthy), then close. */
 void rg_smtp_close(struct rg_smtp *s, bool polite);
 

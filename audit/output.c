@@ -1,0 +1,131 @@
+/*
+ * output.c - results out as they finish, and the progress line.
+ *
+ * audit_json_line() writes one target's object as one line, in
+ * relayguard's field names or, with --fields intelmq, in IntelMQ's
+ * harmonized names so a CSIRT pipeline takes it unchanged:
+ *	source.ip, source.port, source.fqdn (a name target), source.reverse_dns
+ *	protocol.application = smtp, protocol.transport = tcp
+ *	classification.taxonomy = vulnerable, classification.type =
+ *	vulnerable-system, classification.identifier = openrelay - for an
+ *	open relay only; any other verdict is other / undetermined /
+ *	openrelay-check, so nothing closed is ever reported as vulnerable
+ *	time.observation (when the target's audit finished), feed.name
+ *	(--feed-name), event_description.text (the verdict's reason)
+ *	extra.* - every other field, under its relayguard name (extra.verdict,
+ *	extra.tool_version, extra.vantage, extra.schema_version, extra.tests...)
+ *
+ * The progress line (stderr, only when it is a terminal) shows done/total,
+ * open relays, inconclusive, targets/s and the ETA; audit_progress() is
+ * called by the main thread once a second and at the end.
+ */
+#include "audit.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_ip(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* IntelMQ's FQDN: lowercase labels of [a-z0-9_-], no trailing dot. */
+static bool fqdn_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") || is_ip(s))
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+		    !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+static json_t *intelmq(json_t *native, const struct audit_target *t,
+    const struct audit_opts *o)
+{
+	json_t *m = json_object();
+	const char *key;
+	json_t *v;
+	char host[256];
+	bool open = t->verdict == VERDICT_OPEN_RELAY;
+
+	strlcpy_rg(host, t->host, sizeof(host));
+	rg_lowercase(host);
+	if (t->address[0])
+		json_object_set_new(m, "source.ip", json_string(t->address));
+	else if (is_ip(t->host))
+		json_object_set_new(m, "source.ip", json_string(t->host));
+	json_object_set_new(m, "source.port", json_integer(t->port));
+	if (fqdn_ok(host))
+		json_object_set_new(m, "source.fqdn", json_string(host));
+	if (t->dns_checked && fqdn_ok(t->ptr))
+		json_object_set_new(m, "source.reverse_dns", json_string(t->ptr));
+	json_object_set_new(m, "protocol.application", json_string("smtp"));
+	json_object_set_new(m, "protocol.transport", json_string("tcp"));
+	json_object_set_new(m, "classification.taxonomy", json_string(open ? "vulnerable" :
+	    "other"));
+	json_object_set_new(m, "classification.type", json_string(open ? "vulnerable-system" :
+	    "undetermined"));
+	json_object_set_new(m, "classification.identifier", json_string(open ? "openrelay" :
+	    "openrelay-check"));
+	json_object_set_new(m, "time.observation", json_incref(json_object_get(native, "finish")));
+	if (o->feed_name && o->feed_name[0])
+		json_object_set_new(m, "feed.name", json_string(o->feed_name));
+	v = json_object_get(native, "verdict_reason");
+	if (json_is_string(v) && json_string_length(v) > 0)
+		json_object_set(m, "event_description.text", v);
+	json_object_foreach(native, key, v) {
+		char name[128];
+
+		if (strcmp(key, "verdict_reason") == 0)
+			continue;
+		snprintf(name, sizeof(name), "extra.%s", key);
+		json_object_set(m, name, v);
+	}
+	return m;
+}
+
+void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+{
+	json_t *j = report_json_object(t, o);
+
+	if (o->fields == FIELDS_INTELMQ) {
+		json_t *m = intelmq(j, t, o);
+
+		json_decref(j);
+		j = m;
+	}
+	json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII);
+	fputc('\n', out);
+	json_decref(j);
+}
+
+void audit_progress(const struct audit_progress *p, bool final)
+{
+	double secs = rg_now() - p->start, rate = secs > 0 ? (double)p->done / secs : 0;
+	char total[32] = "?", eta[32] = "?";
+
+	if (p->total_known) {
+		snprintf(total, sizeof(total), "%zu", p->total);
+		if (rate > 0 && p->total >= p->done) {
+			double left = (double)(p->total - p->done) / rate;
+
+			snprintf(eta, sizeof(eta), "%dm%02ds", (int)(left / 60), (int)left % 60);
+		}
+	}
+	fprintf(stderr, "\r\033[K%zu/%s done, %zu open relays, %zu inconclusive, %zu "
+	    "unreachable, %.1f targets/s, ETA %s%s", p->done, total, p->open,
+	    p->inconclusive, p->unreachable, rate, eta, final ? "\n" : "");
+	fflush(stderr);
+}

@@ -1,0 +1,364 @@
+/*
+ * targets.c - where relayguard-audit's targets come from, and which of them
+ * are audited.
+ *
+ * Sources, read lazily in this order (a list of millions of lines is never
+ * held in memory): the TARGET arguments ("-" is stdin), then every -iL
+ * FILE ("-" is stdin too). A line holds one target:
+ *	host, host:port, [v6]:port	as on the command line
+ *	192.0.2.1, 2001:db8::1		ZMap output (bare addresses, IPv6 too)
+ *	IP, DOMAIN, TAG, PORT		ZGrab2-style CSV: the IP, else the DOMAIN,
+ *					at PORT when given
+ * Empty lines, '#' comments and CSV/ZMap header lines ("ip,...", "saddr")
+ * are skipped; anything else that does not parse is an error "FILE:LINE:
+ * what" (exit 3). With --mx every item is a mail domain, expanded into its
+ * MX hosts' addresses.
+ *
+ * Filters, in this order: --shard I/N keeps the targets whose FNV-1a hash of
+ * "host:port" (lowercase, IPv6 in brackets) is I modulo N: deterministic
+ * and disjoint whatever the order of the list, and the N shares together
+ * are the list. --resume FILE skips targets already present in an earlier
+ * JSON lines output (either field naming). --exclude FILE (CIDRs) skips
+ * targets whose address, or any address of whose name, is listed; names
+ * are resolved for that by the worker, just before the audit
+ * (feed_excluded()), so nothing listed is ever contacted.
+ */
+#include "audit.h"
+#include "relayguard/hostport.h"
+#include "relayguard/log.h"
+#include "relayguard/netmatch.h"
+#include "relayguard/util.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+int audit_target_init(const char *spec, int default_port, bool bare_v6, struct audit_target *t,
+    char *err, size_t errlen)
+{
+	struct rg_hostport hp;
+
+	memset(t, 0, sizeof(*t));
+	if (strlen(spec) >= sizeof(t->spec))
+		return rg_set_err(err, errlen, "%.60s...: target too long", spec);
+	if (rg_hostport_parse(spec, default_port, bare_v6 ? RG_HP_BARE_V6 : 0, &hp, err,
+	    errlen) != 0)
+		return -1;
+	strlcpy_rg(t->spec, spec, sizeof(t->spec));
+	strlcpy_rg(t->host, hp.host, sizeof(t->host));
+	t->port = hp.port;
+	return 0;
+}
+
+void audit_target_key(const char *host, int port, char *buf, size_t len)
+{
+	char h[256];
+
+	strlcpy_rg(h, host, sizeof(h));
+	rg_lowercase(h);
+	if (h[0] && h[strlen(h) - 1] == '.')
+		h[strlen(h) - 1] = '\0';
+	rg_hostport_format(h, port, buf, len);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+bool audit_shard_keeps(const char *key, unsigned i, unsigned n)
+{
+	return n == 0 || fnv1a(key) % n == i;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The target key of one earlier output object (either field naming). */
+static bool object_key(json_t *j, char *key, size_t len)
+{
+	json_t *host = json_object_get(j, "host"), *port = json_object_get(j, "port");
+
+	if (!json_is_string(host) || !json_is_integer(port)) {
+		host = json_object_get(j, "source.fqdn");
+		if (!json_is_string(host))
+			host = json_object_get(j, "source.ip");
+		port = json_object_get(j, "source.port");
+	}
+	if (!json_is_string(host) || !json_is_integer(port))
+		return false;
+	audit_target_key(json_string_value(host), (int)json_integer_value(port), key, len);
+	return true;
+}
+
+static void load_resume(struct target_feed *f, const char *path)
+{
+	FILE *in = strcmp(path, "-") == 0 ? NULL : fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, alloc = 0;
+	int lineno = 0;
+
+	if (in == NULL)
+		msg_fatal("--resume: %s: %m", path);
+	while (getline(&line, &cap, in) > 0) {
+		json_error_t e;
+		json_t *j;
+		char key[300];
+
+		lineno++;
+		if (line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		j = json_loads(line, 0, &e);
+		if (j == NULL || !object_key(j, key, sizeof(key))) {
+			msg_warn("--resume: %s:%d: not a result object, ignored", path, lineno);
+			json_decref(j);
+			continue;
+		}
+		json_decref(j);
+		if (f->nresume == alloc) {
+			alloc = alloc ? alloc * 2 : 1024;
+			f->resume_keys = xrealloc(f->resume_keys, alloc * sizeof(char *));
+		}
+		f->resume_keys[f->nresume++] = xstrdup(key);
+	}
+	free(line);
+	fclose(in);
+	qsort(f->resume_keys, f->nresume, sizeof(char *), cmp_str);
+}
+
+void feed_open(struct target_feed *f, const struct audit_opts *o, char **args, int nargs)
+{
+	memset(f, 0, sizeof(*f));
+	f->o = o;
+	f->args = args;
+	f->nargs = nargs;
+	if (o->exclude) {
+		char value[4200], err[RG_NETMATCH_ERRLEN];
+
+		if (strlen(o->exclude) > 4000)
+			msg_fatal("--exclude: file name too long");
+		snprintf(value, sizeof(value), "file:%s", o->exclude);
+		if (rg_cidr_list_parse(&f->exclude, value, "--exclude", 0, err, sizeof(err)) != 0)
+			msg_fatal("%s", err);
+	}
+	if (o->resume)
+		load_resume(f, o->resume);
+}
+
+void feed_close(struct target_feed *f)
+{
+	if (f->in && f->in != stdin)
+		fclose(f->in);
+	for (size_t i = 0; i < f->nresume; i++)
+		free(f->resume_keys[i]);
+	free(f->resume_keys);
+	free(f->pending);
+	free(f->line);
+	rg_cidr_list_free(&f->exclude);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * One line of a list into a target spec in buf: 1 a target, 0 nothing (blank,
+ * comment, header), -1 with err.
+ */
+static int line_spec(char *line, char *buf, size_t len, char *err, size_t errlen)
+{
+	char *hash = strchr(line, '#'), *s;
+
+	if (hash)
+		*hash = '\0';
+	s = trim(line);
+	if (*s == '\0')
+		return 0;
+	if (strchr(s, ',')) {				/* IP, DOMAIN, TAG, PORT */
+		char *field[4] = {NULL, NULL, NULL, NULL}, *save = NULL, *p = s;
+		int n = 0;
+
+		for (char *tok = strsep(&p, ","); tok && n < 4; tok = strsep(&p, ","))
+			field[n++] = trim(tok);
+		(void)save;
+		if (strcasecmp(field[0], "ip") == 0 || strcasecmp(field[0], "saddr") == 0)
+			return 0;
+		const char *host = field[0][0] ? field[0] : field[1] ? field[1] : "";
+		const char *port = field[3] && field[3][0] ? field[3] : NULL;
+
+		if (*host == '\0')
+			return rg_set_err(err, errlen, "CSV line without IP or DOMAIN");
+		if (port && strspn(port, "0123456789") != strlen(port))
+			return rg_set_err(err, errlen, "CSV PORT '%s' is not a number", port);
+		if (port)
+			snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+		else
+			snprintf(buf, len, "%s", host);
+		return 1;
+	}
+	if (strcasecmp(s, "saddr") == 0)
+		return 0;
+	if (strpbrk(s, " \t"))
+		return rg_set_err(err, errlen, "'%s': one host[:port] per line", s);
+	snprintf(buf, len, "%s", s);
+	return 1;
+}
+
+/* The next raw item (argument or line): 1, or 0 at the end of all input. */
+static int next_item(struct target_feed *f, char *buf, size_t len, bool *from_list)
+{
+	char err[400];
+
+	for (;;) {
+		if (f->in) {
+			ssize_t n = getline(&f->line, &f->linecap, f->in);
+
+			if (n < 0) {
+				if (ferror(f->in))
+					msg_fatal("%s: read error", f->inname);
+				if (f->in != stdin)
+					fclose(f->in);
+				f->in = NULL;
+				continue;
+			}
+			f->lineno++;
+			if (memchr(f->line, '\0', (size_t)n))
+				msg_fatal("%s:%d: NUL byte in the target list", f->inname, f->lineno);
+			int r = line_spec(f->line, buf, len, err, sizeof(err));
+
+			if (r < 0)
+				msg_fatal("%s:%d: %s", f->inname, f->lineno, err);
+			if (r == 0)
+				continue;
+			*from_list = true;
+			return 1;
+		}
+		const char *src;
+
+		if (f->argi < f->nargs) {
+			src = f->args[f->argi++];
+			if (strcmp(src, "-") != 0) {
+				snprintf(buf, len, "%s", src);
+				*from_list = false;
+				return 1;
+			}
+		} else if (f->filei < f->o->ninput_files) {
+			src = f->o->input_files[f->filei++];
+		} else {
+			return 0;
+		}
+		if (strcmp(src, "-") == 0) {
+			if (f->stdin_used)
+				msg_fatal("stdin ('-') named twice as a target list");
+			f->stdin_used = true;
+			f->in = stdin;
+			f->inname = "stdin";
+		} else {
+			f->in = fopen(src, "r");
+			f->inname = src;
+			if (f->in == NULL)
+				msg_fatal("%s: %m", src);
+		}
+		f->lineno = 0;
+	}
+}
+
+static bool resumed(const struct target_feed *f, const char *key)
+{
+	return f->nresume && bsearch(&key, f->resume_keys, f->nresume, sizeof(char *),
+	    cmp_str) != NULL;
+}
+
+/* Shard, resume and (numeric) exclusion: true to keep. */
+static bool keep(struct target_feed *f, const struct audit_target *t)
+{
+	char key[300];
+
+	audit_target_key(t->host, t->port, key, sizeof(key));
+	if (!audit_shard_keeps(key, f->o->shard_i, f->o->shard_n)) {
+		f->skipped_shard++;
+		return false;
+	}
+	if (resumed(f, key)) {
+		f->skipped_resume++;
+		return false;
+	}
+	if (f->exclude.n && rg_cidr_list_match_text(&f->exclude, t->host)) {
+		f->skipped_excluded++;
+		return false;
+	}
+	return true;
+}
+
+int feed_next(struct target_feed *f, struct audit_target *t)
+{
+	char spec[400], err[700];
+	bool from_list;
+
+	for (;;) {
+		if (f->pendi < f->npending) {
+			*t = f->pending[f->pendi++];
+			if (keep(f, t))
+				return 1;
+			continue;
+		}
+		if (!next_item(f, spec, sizeof(spec), &from_list))
+			return 0;
+		if (f->o->mx) {
+			int r;
+
+			f->npending = f->pendi = 0;
+			r = audit_mx_targets(spec, f->o, &f->pending, &f->npending, err,
+			    sizeof(err));
+			if (r != 0)
+				msg_warn("%s", err);
+			if (r < 0)
+				f->mx_failed++;
+			continue;
+		}
+		if (audit_target_init(spec, f->o->port, from_list, t, err, sizeof(err)) != 0) {
+			if (from_list)
+				msg_fatal("%s:%d: %s", f->inname, f->lineno, err);
+			msg_fatal("target %s", err);
+		}
+		if (keep(f, t))
+			return 1;
+	}
+}
+
+bool feed_excluded(const struct target_feed *f, const struct audit_target *t)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	bool hit = false;
+
+	if (f->exclude.n == 0 || rg_cidr_list_match_text(&f->exclude, t->host))
+		return f->exclude.n != 0;
+	if (getaddrinfo(t->host, NULL, &hints, &res) != 0)
+		return false;
+	for (struct addrinfo *a = res; a && !hit; a = a->ai_next)
+		hit = rg_cidr_list_match_sockaddr(&f->exclude, a->ai_addr);
+	freeaddrinfo(res);
+	return hit;
+}
