@@ -16,11 +16,13 @@
 #include "relayguard/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,37 +66,60 @@ const char *milter_socket_path(const char *spec)
 	return NULL;
 }
 
-void milter_socket_dir_prepare(const char *spec, const struct milter_user *u)
+/* The directory part of path into dir; false when path has no '/'. */
+static bool dir_of(const char *path, char *dir, size_t len)
 {
-	const char *path = milter_socket_path(spec), *slash;
-	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return false;
+	if (slash == path)
+		strlcpy_rg(dir, "/", len);
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	return true;
+}
+
+/* Create a missing directory for u (mode), refuse one anybody may write
+ * without the sticky bit; what names it in messages ("socket"). The
+ * directory's stat goes to *out when out is not NULL. */
+static void dir_prepare(const char *dir, mode_t mode, const struct milter_user *u,
+    const char *what, struct stat *out)
+{
 	struct stat st;
 
-	if (path == NULL || (slash = strrchr(path, '/')) == NULL)
-		return;
-	if (slash == path)
-		strlcpy_rg(dir, "/", sizeof(dir));
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (lstat(dir, &st) != 0) {
 		if (errno != ENOENT)
-			msg_fatal("socket directory %s: %s", dir, strerror(errno));
-		if (mkdir(dir, 0750) != 0)
-			msg_fatal("cannot create the socket directory %s: %s", dir,
-			    strerror(errno));
+			msg_fatal("%s directory %s: %s", what, dir, strerror(errno));
+		if (mkdir(dir, mode) != 0 || chmod(dir, mode) != 0)
+			msg_fatal("cannot create the %s directory %s: %s", what,
+			    dir, strerror(errno));
 		if (u->set && geteuid() == 0 && lchown(dir, u->uid, u->gid) != 0)
-			msg_fatal("cannot give the socket directory %s to %s: %s",
+			msg_fatal("cannot give the %s directory %s to %s: %s", what,
 			    dir, u->name, strerror(errno));
-		msg_info("created the socket directory %s (mode 0750%s%s)", dir,
-		    u->set ? ", owner " : "", u->set ? u->name : "");
-		return;
+		msg_info("created the %s directory %s (mode %04o%s%s)", what,
+		    dir, (unsigned)mode, u->set ? ", owner " : "",
+		    u->set ? u->name : "");
+		if (lstat(dir, &st) != 0)
+			msg_fatal("%s directory %s: %s", what, dir, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
-		msg_fatal("socket directory %s is not a directory", dir);
+		msg_fatal("%s directory %s is not a directory", what, dir);
 	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
-		msg_fatal("socket directory %s is writable by anybody (mode %04o) "
-		    "without the sticky bit: anybody could replace the socket",
-		    dir, (unsigned)(st.st_mode & 07777));
+		msg_fatal("%s directory %s is writable by anybody (mode %04o) "
+		    "without the sticky bit: anybody could replace the %s",
+		    what, dir, (unsigned)(st.st_mode & 07777), what);
+	if (out != NULL)
+		*out = st;
+}
+
+void milter_socket_dir_prepare(const char *spec, const struct milter_user *u)
+{
+	const char *path = milter_socket_path(spec);
+	char dir[4096];
+
+	if (path != NULL && dir_of(path, dir, sizeof(dir)))
+		dir_prepare(dir, 0750, u, "socket", NULL);
 }
 
 void milter_socket_give(const char *spec, const struct milter_user *u)
@@ -112,6 +137,122 @@ void milter_socket_give(const char *spec, const struct milter_user *u)
 		    strerror(errno));
 	msg_verbose("socket %s: owner %s, group %ld, mode %04o", path, u->name,
 	    (long)u->gid, (unsigned)(st.st_mode & 07777));
+}
+
+static struct {
+	int fd;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+} pidfile = {.fd = -1};
+
+/* May user u (or, without UserID, this process) write directory st? */
+static bool dir_writable_by(const struct stat *st, const struct milter_user *u)
+{
+	uid_t uid = u->set ? u->uid : geteuid();
+	gid_t gid = u->set ? u->gid : getegid();
+
+	if (uid == 0 || st->st_uid == uid)
+		return uid == 0 || (st->st_mode & S_IWUSR);
+	if (st->st_gid == gid)
+		return (st->st_mode & S_IWGRP) != 0;
+	return (st->st_mode & S_IWOTH) != 0;
+}
+
+/* The pid another instance wrote into fd, or 0. */
+static long pid_in(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static void pidfile_atexit(void)
+{
+	milter_pidfile_remove();
+}
+
+void milter_pidfile_open(const char *path, const struct milter_user *u)
+{
+	char dir[4096];
+	struct stat st, dst;
+	int fd;
+
+	if (path == NULL)
+		return;
+	if (dir_of(path, dir, sizeof(dir)))
+		dir_prepare(dir, 0755, u, "pid file", &dst);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	    0644);
+	if (fd < 0 && errno == ELOOP)
+		msg_fatal("PidFile %s is a symbolic link: refusing to follow it",
+		    path);
+	if (fd < 0)
+		msg_fatal("cannot open PidFile %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0)
+		msg_fatal("PidFile %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		msg_fatal("PidFile %s is not a regular file", path);
+	if (st.st_nlink != 1)
+		msg_fatal("PidFile %s has %lu hard links: refusing to write "
+		    "through it", path, (unsigned long)st.st_nlink);
+	if (st.st_uid != geteuid() && !(u->set && st.st_uid == u->uid))
+		msg_fatal("PidFile %s belongs to uid %ld, neither to us nor to "
+		    "the UserID user", path, (long)st.st_uid);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			msg_fatal("another relayguard-milter (pid %ld) is running "
+			    "with PidFile %s: refusing to start a second instance",
+			    pid_in(fd), path);
+		msg_fatal("cannot lock PidFile %s: %s", path, strerror(errno));
+	}
+	pidfile.fd = fd;
+	pidfile.path = xstrdup(path);
+	pidfile.dev = st.st_dev;
+	pidfile.ino = st.st_ino;
+	atexit(pidfile_atexit);
+	if (u->set && !dir_writable_by(&dst, u))
+		msg_warn("PidFile %s: user %s cannot write its directory %s, so "
+		    "the file is emptied at exit instead of removed; put it in "
+		    "a directory %s owns (e.g. /run/relayguard)", path, u->name,
+		    dir, u->name);
+}
+
+void milter_pidfile_write(void)
+{
+	char buf[32];
+	int n;
+
+	if (pidfile.fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(pidfile.fd, 0) != 0 ||
+	    pwrite(pidfile.fd, buf, (size_t)n, 0) != n)
+		msg_fatal("cannot write PidFile %s: %s", pidfile.path,
+		    strerror(errno));
+}
+
+void milter_pidfile_remove(void)
+{
+	struct stat st;
+
+	if (pidfile.fd < 0)
+		return;
+	/* only our own file: never one that replaced it since */
+	if (lstat(pidfile.path, &st) == 0 && st.st_dev == pidfile.dev &&
+	    st.st_ino == pidfile.ino && unlink(pidfile.path) != 0) {
+		if (ftruncate(pidfile.fd, 0) != 0)
+			msg_warn("cannot remove or empty PidFile %s: %s",
+			    pidfile.path, strerror(errno));
+	}
+	close(pidfile.fd);	/* releases the lock */
+	pidfile.fd = -1;
+	free(pidfile.path);
+	pidfile.path = NULL;
 }
 
 void milter_drop_privileges(const struct milter_user *u)

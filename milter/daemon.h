@@ -37,6 +37,23 @@ void milter_socket_dir_prepare(const char *spec, const struct milter_user *u);
 /* After smfi_opensocket(): the socket to the UserID user and group. */
 void milter_socket_give(const char *spec, const struct milter_user *u);
 
+/*
+ * PidFile, held like Postfix's master holds its pid file: opened before the
+ * socket is touched, without following a symbolic link (O_NOFOLLOW), a
+ * regular file with one link, owned by us or the UserID user; locked with
+ * flock(LOCK_EX|LOCK_NB) for the daemon's life (the lock survives the
+ * detach fork). A second instance finds the lock taken and stops with the
+ * first one's pid, before it touches the socket. A missing directory is
+ * created 0755 for the UserID user, so that the file can be removed at exit
+ * after the privilege drop; in a directory the user cannot write, the file
+ * is emptied at exit instead (and the start says so). path NULL: no-op.
+ */
+void milter_pidfile_open(const char *path, const struct milter_user *u);
+/* After the detach: write this process's id. */
+void milter_pidfile_write(void);
+/* Remove the pid file if it is still ours (also registered with atexit). */
+void milter_pidfile_remove(void);
+
 /* setgroups, setresgid, setresuid to u (no-op when !u->set or already). */
 void milter_drop_privileges(const struct milter_user *u);
 

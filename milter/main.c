@@ -3,7 +3,8 @@
  * relay attempt; see relayguard-milter(8).
  *
  * Startup (REFERENCE.md 5): parse the config completely; block SIGUSR1
- * before any thread exists (every thread inherits the mask); smfi_setconn,
+ * before any thread exists (every thread inherits the mask); open and lock
+ * the pid file (a second instance stops here, daemon.h); smfi_setconn,
  * smfi_register, smfi_opensocket, the unix socket given to the UserID user
  * and group (daemon.h); detach unless -f; write the pid file;
  * drop privileges (setgroups, setresgid, setresuid) right after the socket
@@ -59,22 +60,6 @@ static void usage(FILE *out)
 	    "  -v        verbose logging\n"
 	    "  -V        print the version   -h  this help\n"
 	    "signals: SIGUSR1 reload, SIGUSR2 metrics to the log, SIGTERM/SIGHUP stop, SIGINT abort\n");
-}
-
-static void write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		msg_fatal("cannot write pid file %s: %s", path, strerror(errno));
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		msg_fatal("cannot write pid file %s: %s", path, strerror(errno));
-	close(fd);
 }
 
 static void detach(void)
@@ -345,10 +330,11 @@ int main(int argc, char **argv)
 
 	if (milter_user_lookup(c->user_id, &user, err, sizeof(err)) != 0)
 		msg_fatal("%s: %s", config_path, err);
+	milter_pidfile_open(c->pid_file, &user);	/* before the socket */
 	open_socket(c, &user);
 	if (!foreground)
 		detach();
-	write_pidfile(c->pid_file);
+	milter_pidfile_write();
 	milter_drop_privileges(&user);
 	if (c->event_log != NULL &&
 	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
@@ -388,11 +374,8 @@ int main(int argc, char **argv)
 
 	__atomic_store_n(&signal_thread_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(sigthr, NULL);
+	milter_pidfile_remove();
 	c = rg_config_current();
-	if (c != NULL && c->pid_file != NULL && unlink(c->pid_file) != 0 &&
-	    errno != ENOENT)
-		msg_warn("cannot remove pid file %s: %s", c->pid_file,
-		    strerror(errno));
 	/* libmilter leaves a unix socket behind; removing it may fail after
 	 * the privilege drop, and the next start removes it anyway. */
 	if (c != NULL && strncmp(c->socket, "unix:", 5) == 0)
