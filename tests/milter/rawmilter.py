@@ -75,15 +75,21 @@ def reply():
             return pkt[:1], pkt[1:]
 
 
+# Arguments may carry any bytes (a HELO with CR LF, a recipient with raw
+# 8-bit bytes): argv's undecodable bytes come back exactly (surrogateescape),
+# and replies are printed as the bytes the milter sent.
+sys.stdout.reconfigure(errors="surrogateescape")
+
+
 def z(text):
-    return text.encode() + b"\0"
+    return text.encode("utf-8", "surrogateescape") + b"\0"
 
 
 def describe(code, data):
     names = {b"c": "continue", b"r": "reject", b"t": "tempfail",
              b"a": "accept", b"d": "discard", b"s": "skip"}
     if code == b"y":
-        return "reply " + data.rstrip(b"\0").decode(errors="replace")
+        return "reply " + data.rstrip(b"\0").decode("utf-8", "surrogateescape")
     return names.get(code, "unknown-reply-" + code.decode(errors="replace"))
 
 
