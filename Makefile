@@ -31,6 +31,12 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-unk
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
 	     $(OPTFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDSAN) $(LDFLAGS)
+# Translations (po/*.po, English is the source language): compiled next to
+# the programs, where lib/i18n.c finds them; installed under LOCALEDIR.
+LOCALEDIR ?= $(PREFIX)/share/locale
+ALL_CFLAGS += -DRG_LOCALEDIR='"$(LOCALEDIR)"'
+PO_SRC	  = $(wildcard po/*.po)
+MO_FILES  = $(PO_SRC:po/%.po=$(BUILD)/locale/%/LC_MESSAGES/relayguard.mo)
 
 LIB_SRC	  = $(wildcard lib/*.c)
 LIB_OBJ	  = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -55,8 +61,17 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(BUILD)/relayguard-milter
 endif
 
-.PHONY: all deps check unit demo install uninstall clean bench fuzz
-all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
+.PHONY: all pot deps check unit demo install uninstall clean bench fuzz
+all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
+
+$(BUILD)/locale/%/LC_MESSAGES/relayguard.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@ $<
+
+# po/relayguard.pot from the sources (then: msgmerge -U po/ja.po po/relayguard.pot)
+pot:
+	xgettext --from-code=UTF-8 -k_ -kN_ -c --package-name=relayguard \
+		-o po/relayguard.pot lib/*.c audit/*.c report/*.c
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -151,6 +166,8 @@ install: $(PROGRAMS)
 	install -m 755 $(BUILD)/relayguard-audit $(BUILD)/relayguard-report $(DESTDIR)$(BINDIR)/
 	install -m 755 $(BUILD)/relayguard-milter $(DESTDIR)$(SBINDIR)/
 	install -m 644 docs/relayguard-audit.1 docs/relayguard-report.1 $(DESTDIR)$(MANDIR)/man1/
+	for m in $(MO_FILES); do l=$${m#$(BUILD)/locale/}; \
+		install -D -m 644 $$m $(DESTDIR)$(LOCALEDIR)/$$l || exit 1; done
 	for f in docs/*.5; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(MANDIR)/man5/; done
 	for f in docs/*.8; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(MANDIR)/man8/; done
 	install -m 644 README.md conf/* $(DESTDIR)$(DOCDIR)/

@@ -101,6 +101,10 @@ int rg_i18n_init(const char *lang, const char *fallback, char *err, size_t errle
 	    strcmp(setlocale(LC_MESSAGES, NULL), "POSIX") == 0)
 		setlocale(LC_MESSAGES, "C.UTF-8");
 	setenv("LANGUAGE", want, 1);
+	/* glibc's own messages (strerror) stay English: they end up inside
+	 * English evidence sentences, and LC_CTYPE "C" would turn their
+	 * Japanese into '?'. */
+	bindtextdomain("libc", "/nonexistent");
 	bindtextdomain(RG_TEXTDOMAIN, locale_dir(dir, sizeof(dir)));
 	bind_textdomain_codeset(RG_TEXTDOMAIN, "UTF-8");
 	return 0;

@@ -14,6 +14,7 @@
  */
 #include "notify.h"
 #include "relayguard/eventlog.h"
+#include "relayguard/i18n.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -89,6 +90,25 @@ static json_t *find_test(json_t *audit, const char *id)
 	return NULL;
 }
 
+/* What a person reads for a verdict or outcome token (the token itself stays
+ * the class name). */
+static const char *word(const char *token_value)
+{
+	static const char *const words[][2] = {
+		{"open_relay", N_("open relay")}, {"closed", N_("closed")},
+		{"accept_all", N_("accept-all")}, {"inconclusive", N_("inconclusive")},
+		{"unreachable", N_("unreachable")}, {"accepted", N_("accepted")},
+		{"rejected", N_("rejected")}, {"tempfail", N_("tempfail")},
+		{"auth_required", N_("AUTH required")}, {"tls_required", N_("TLS required")},
+		{"error", N_("error")}, {"not_run", N_("not run")}, {"untested", N_("untested")},
+	};
+
+	for (size_t i = 0; i < RG_NELEM(words); i++)
+		if (strcmp(token_value, words[i][0]) == 0)
+			return _(words[i][1]);
+	return token_value;
+}
+
 static void cell(FILE *out, json_t *t)
 {
 	const char *o = t ? token(jget(t, "outcome")) : "not_run";
@@ -101,7 +121,7 @@ static void cell(FILE *out, json_t *t)
 		    jget(t, "enhanced"), jget(t, "text"));
 	fprintf(out, "<td class=\"%s%s\" title=\"", control ? "control o-" : "o-", o);
 	html_escape(out, reply);
-	fprintf(out, "\">%s%s</td>", o,
+	fprintf(out, "\">%s%s</td>", word(o),
 	    t && strcmp(jget(t, "data"), "taken") == 0 ? " + DATA 354" : "");
 }
 
@@ -110,7 +130,7 @@ static void verdict_box(FILE *out, const char *label, json_t *a)
 	const char *v = token(jget(a, "verdict"));
 
 	fprintf(out, "<div class=\"verdict v-%s\"><h3>%s</h3><p class=\"big\">%s</p><p>",
-	    v, label, v);
+	    v, label, word(v));
 	html_escape(out, jget(a, "verdict_reason"));
 	fprintf(out, "</p><p class=\"small\">");
 	html_escape(out, jget(a, "banner"));
@@ -123,15 +143,16 @@ static void matrix(FILE *out, json_t *before, json_t *after)
 	size_t i;
 	json_t *t;
 
-	fprintf(out, "<table class=\"matrix\"><thead><tr><th>probe</th><th>MAIL FROM</th>"
-	    "<th>RCPT TO</th><th>before the fix</th><th>after the fix</th></tr></thead><tbody>\n");
+	fprintf(out, "<table class=\"matrix\"><thead><tr><th>%s</th><th>MAIL FROM</th>"
+	    "<th>RCPT TO</th><th>%s</th><th>%s</th></tr></thead><tbody>\n", _("probe"),
+	    _("before the fix"), _("after the fix"));
 	json_array_foreach(json_object_get(before, "tests"), i, t) {
 		const char *id = jget(t, "id");
 
 		fprintf(out, "<tr><td class=\"id\">");
 		html_escape(out, id);
 		if (json_is_true(json_object_get(t, "control")))
-			fprintf(out, " <span class=\"small\">(control)</span>");
+			fprintf(out, " <span class=\"small\">%s</span>", _("(control)"));
 		fprintf(out, "</td><td><code>");
 		html_escape(out, jget(t, "mail_from"));
 		fprintf(out, "</code></td><td><code>");
@@ -193,8 +214,8 @@ static void chart(FILE *out, const struct sample *s, size_t n)
 #define X(t) (L + (t) / tmax * (W - L - R))
 #define Y(v) (T + (H - T - B) * (1 - (v) / ymax))
 	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-	    "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"bounces over time\">\n",
-	    W, H, W, H);
+	    "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
+	    W, H, W, H, _("bounces over time"));
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", W, H);
 	for (int k = 0; k <= 4; k++) {
 		double v = ymax / 1.1 * k / 4;
@@ -232,10 +253,11 @@ static void chart(FILE *out, const struct sample *s, size_t n)
 	if (tfix >= 0)
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#264653\" "
 		    "stroke-dasharray=\"5,4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-		    "fill=\"#264653\">fix applied</text>\n", X(tfix), T, X(tfix), H - B,
-		    X(tfix) + 5, T + 12);
+		    "fill=\"#264653\">%s</text>\n", X(tfix), T, X(tfix), H - B,
+		    X(tfix) + 5, T + 12, _("fix applied"));
 	fprintf(out, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 14 %.1f)\" "
-	    "text-anchor=\"middle\">bounces (cumulative)</text>\n", (H - B + T) / 2, (H - B + T) / 2);
+	    "text-anchor=\"middle\">%s</text>\n", (H - B + T) / 2, (H - B + T) / 2,
+	    _("bounces (cumulative)"));
 	fprintf(out, "</svg>\n");
 #undef X
 #undef Y
@@ -252,7 +274,7 @@ static void storm_events(FILE *out, const char *path)
 
 	if (f == NULL)
 		return;
-	fprintf(out, "<h2>What the milter said</h2><ul class=\"events\">\n");
+	fprintf(out, "<h2>%s</h2><ul class=\"events\">\n", _("What the milter said"));
 	while (fgets(line, sizeof(line), f) && shown < 25) {
 		json_error_t err;
 		json_t *e = json_loads(line, 0, &err);
@@ -293,7 +315,7 @@ static void print_file(FILE *out, const char *path)
 
 	if (f == NULL)
 		return;
-	fprintf(out, "<h2>The fix that was applied</h2><pre class=\"fix\">");
+	fprintf(out, "<h2>%s</h2><pre class=\"fix\">", _("The fix that was applied"));
 	while (fgets(line, sizeof(line), f))
 		html_escape(out, line);
 	fprintf(out, "</pre>\n");
@@ -301,7 +323,7 @@ static void print_file(FILE *out, const char *path)
 }
 
 static const char css[] =
-	"body{font-family:DejaVu Sans,Arial,sans-serif;margin:24px;color:#222;max-width:1100px}"
+	"body{font-family:'DejaVu Sans','Noto Sans CJK JP',Arial,sans-serif;margin:24px;color:#222;max-width:1100px}"
 	"h1{font-size:22px}h2{font-size:18px;margin-top:28px}"
 	".verdicts{display:flex;gap:16px}.verdict{flex:1;border-radius:8px;padding:10px 14px;"
 	"border:2px solid #999}.verdict h3{margin:0}.big{font-size:22px;font-weight:bold;margin:4px 0}"
@@ -321,11 +343,16 @@ int main(int argc, char **argv)
 		{"before", required_argument, NULL, 'b'}, {"after", required_argument, NULL, 'a'},
 		{"series", required_argument, NULL, 's'}, {"fix", required_argument, NULL, 'f'},
 		{"storm", required_argument, NULL, 'e'}, {"title", required_argument, NULL, 't'},
-		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},
+		{"lang", required_argument, NULL, 'l'}, {"reporter", required_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *before_path = NULL, *after_path = NULL, *series_path = NULL;
 	const char *fix_path = NULL, *events_path = NULL;
-	const char *title = "relayguard: open relay, before and after the fix";
+	const char *title = NULL, *lang = NULL, *reporter_path = NULL;
+	struct rg_reporter *reporter;
+	struct rg_clock clk;
+	char err[700], line[400];
 	int c;
 
 	msg_init(argv[0]);
@@ -340,48 +367,72 @@ int main(int argc, char **argv)
 		case 'e': events_path = optarg; break;
 		case 't': title = optarg; break;
 		case 'V': printf("relayguard-report %s\n", RG_VERSION); return 0;
+		case 'l': lang = optarg; break;
+		case 'r': reporter_path = optarg; break;
 		default:
 			fprintf(stderr, "usage: relayguard-report --before A.json [--after B.json] "
-			    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n");
+			    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n"
+			    "       [--lang en|ja] [--reporter FILE]\n"
+			    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n");
 			return 2;
 		}
 	}
 	if (before_path == NULL)
 		msg_fatal("--before is required");
+	if ((reporter = rg_reporter_find(reporter_path, NULL, err, sizeof(err))) == NULL)
+		msg_fatal("--reporter: %s", err);
+	if (rg_i18n_init(lang, reporter->language, err, sizeof(err)) != 0)
+		msg_fatal("--lang: %s", err);
+	rg_reporter_apply_timezone(reporter);
+	rg_clock_read(&clk);
+	if (title == NULL)
+		title = _("relayguard: open relay, before and after the fix");
 	json_t *before = load_json(before_path), *after = load_json(after_path);
 	struct sample *s;
 	size_t n = load_series(series_path, &s);
 	char ts[RG_TIME_ISO_LEN];
 
-	printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+	printf("<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
+	    rg_i18n_lang());
 	html_escape(stdout, title);
 	printf("</title><style>%s</style></head><body>\n<h1>", css);
 	html_escape(stdout, title);
-	printf("</h1><p class=\"small\">Generated %s by relayguard-report " RG_VERSION ". Target ",
-	    rg_time_iso8601(NULL, ts, sizeof(ts)));
+	printf("</h1><p class=\"small\">");
+	printf(_("Generated %s by relayguard-report %s. Target "), rg_time_iso8601(NULL, ts,
+	    sizeof(ts)), RG_VERSION);
 	html_escape(stdout, jget(before, "target"));
-	printf(" (%s).</p>\n<div class=\"verdicts\">", token(jget(before, "mta")));
-	verdict_box(stdout, "Before the fix", before);
+	printf(" (%s).<br>", token(jget(before, "mta")));
+	printf(_("Reporter: "));
+	html_escape(stdout, rg_reporter_name(reporter));
+	printf("; ");
+	html_escape(stdout, rg_clock_zone_line(&clk, line, sizeof(line)));
+	printf("; ");
+	html_escape(stdout, rg_clock_describe(&clk, line, sizeof(line)));
+	printf("</p>\n<div class=\"verdicts\">");
+	verdict_box(stdout, _("Before the fix"), before);
 	if (after)
-		verdict_box(stdout, "After the fix", after);
+		verdict_box(stdout, _("After the fix"), after);
 	printf("</div>\n");
 	if (n > 0) {
-		printf("<h2>Bounces piling up for postmaster/root</h2>\n");
+		printf("<h2>%s</h2>\n", _("Bounces piling up for postmaster/root"));
 		chart(stdout, s, n);
-		printf("<p class=\"legend\"><span style=\"background:#d62828;color:#fff\">storm "
-		    "(open relay abused)</span><span style=\"background:#2a9d4b;color:#fff\">"
-		    "after the fix</span></p>\n");
+		printf("<p class=\"legend\"><span style=\"background:#d62828;color:#fff\">%s"
+		    "</span><span style=\"background:#2a9d4b;color:#fff\">%s</span></p>\n",
+		    _("storm (open relay abused)"), _("after the fix"));
 	}
 	print_file(stdout, fix_path);
 	storm_events(stdout, events_path);
-	printf("<h2>Audit matrix: every probe, before and after</h2>\n<p class=\"legend\">"
-	    "<span class=\"o-accepted\">accepted = relayed</span><span class=\"o-rejected\">"
-	    "rejected</span><span class=\"o-tempfail\">tempfail / TLS / AUTH</span>"
-	    "<span class=\"o-error\">error / not run</span> (hover a cell for the reply)</p>\n");
+	printf("<h2>%s</h2>\n<p class=\"legend\">"
+	    "<span class=\"o-accepted\">%s</span><span class=\"o-rejected\">%s</span>"
+	    "<span class=\"o-tempfail\">%s</span><span class=\"o-error\">%s</span> %s</p>\n",
+	    _("Audit matrix: every probe, before and after"), _("accepted = relayed"),
+	    _("rejected"), _("tempfail / TLS / AUTH"), _("error / not run"),
+	    _("(hover a cell for the reply)"));
 	matrix(stdout, before, after);
 	printf("</body></html>\n");
 	free(s);
 	json_decref(before);
 	json_decref(after);
+	rg_reporter_free(reporter);
 	return 0;
 }

@@ -97,8 +97,13 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 	    rg_time_iso8601(&tv, iso, sizeof(iso)), kv);
 	red = notify_redact(o, s, line);
 	free(line);
-	if (strlen(red) > LINE_MAX_CHARS)
-		strcpy(red + LINE_MAX_CHARS - 4, " ...");
+	if (strlen(red) > LINE_MAX_CHARS) {
+		size_t cut = LINE_MAX_CHARS - 4;
+
+		while (cut > 0 && ((unsigned char)red[cut] & 0xc0) == 0x80)
+			cut--;		/* never inside a UTF-8 sequence */
+		strcpy(red + cut, " ...");
+	}
 	return red;
 }
 
