@@ -194,6 +194,8 @@ uninstall:
 	for f in docs/*.1 docs/*.5 docs/*.8; do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${f##*.}/$${f##*/}; done
 	rm -rf $(DESTDIR)$(DOCDIR)
+	for p in $(PO_SRC); do l=$${p#po/}; \
+		rm -f $(DESTDIR)$(LOCALEDIR)/$${l%.po}/LC_MESSAGES/relayguard.mo; done
 	@if cmp -s conf/relayguard.conf $(RG_CONF); then \
 		rm -f $(RG_CONF); rmdir $(DESTDIR)$(SYSCONFDIR)/relayguard 2>/dev/null || true; \
 	elif [ -e $(RG_CONF) ]; then \
