@@ -101,6 +101,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(AUDIT_LIBOBJ) $(LIBRG)
 	$(CC) $(ALL_CFLAGS) -Iaudit $(ALL_LDFLAGS) -o $@ $< $(AUDIT_LIBOBJ) $(LIBRG) \
 		$(PKG_LIBS) -lcmocka -lpthread
 
+$(BUILD)/bench/%: bench/%.c $(LIBRG)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBRG) $(PKG_LIBS) -lpthread
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBRG)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBRG) $(PKG_LIBS) -lpthread
@@ -125,7 +129,8 @@ demo: deps
 	BUILD=$(BUILD) bash scripts/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/bench/countertab
+	$(BUILD)/bench/countertab
 	BUILD=$(BUILD) bash bench/run
 	BUILD=$(BUILD) bash bench/scale.sh
 

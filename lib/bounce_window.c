@@ -2,44 +2,32 @@
  * bounce_window.c - Space-Saving heavy-hitter table with per-key sliding
  * windows; see bounce_window.h.
  *
- * Lookup is a linear scan comparing 64-bit FNV-1a hashes first: with the
- * default 1024 slots that is about a microsecond, far below what one SMTP
- * message costs, and it needs no second structure to keep in step on
- * eviction.
+ * The keys live in a countertab (countertab.h): hashed lookup, and a
+ * min-heap of the keys' estimated counts that names the key to evict. A
+ * key's estimate only changes when it is touched, except that old buckets
+ * leave its window as time passes; so before an eviction in a new bucket
+ * every estimate is recomputed (O(n) at most once per bucket width, 5 s
+ * for a 300 s window), which keeps the heap exact at bucket granularity,
+ * the granularity of the windows themselves.
  */
 #include "relayguard/bounce_window.h"
+#include "relayguard/countertab.h"
 #include "relayguard/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct bw_slot {
-	char key[BW_KEY_MAX];
-	uint64_t hash;
 	struct bw_ring ring;
 	unsigned long error;	/* inherited on eviction (Space-Saving) */
 	double error_until;	/* the inherited counts leave the window then */
-	double last_seen;
-	int used;
 };
 
 struct bw_table {
-	struct bw_slot *slots;
-	size_t cap, used;
+	struct ct_table *ct;
 	double window;
-	unsigned long evictions;
+	int64_t reweighed;	/* bucket of the last full re-estimate */
 };
-
-static uint64_t key_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* --- one ring ------------------------------------------------------------ */
 
@@ -102,9 +90,9 @@ struct bw_table *bw_table_new(size_t capacity, double window)
 {
 	struct bw_table *t = xcalloc(1, sizeof(*t));
 
-	t->cap = capacity > 0 ? capacity : 1;
 	t->window = window >= 1 ? window : 1;
-	t->slots = xcalloc(t->cap, sizeof(*t->slots));
+	t->ct = ct_new(capacity > 0 ? capacity : 1, BW_KEY_MAX, sizeof(struct bw_slot));
+	t->reweighed = -1;
 	return t;
 }
 
@@ -112,93 +100,76 @@ void bw_table_free(struct bw_table *t)
 {
 	if (t == NULL)
 		return;
-	free(t->slots);
+	ct_free(t->ct);
 	free(t);
 }
 
-static unsigned long slot_estimate(struct bw_table *t, struct bw_slot *s,
-    double now)
+struct estimate_ctx {
+	double window, now;
+};
+
+/* Exact count in the window plus the inherited error while it lasts. */
+static unsigned long slot_estimate(struct bw_slot *s, double window, double now)
 {
-	ring_advance(&s->ring, t->window, now);
+	ring_advance(&s->ring, window, now);
 	return s->ring.total + (now < s->error_until ? s->error : 0);
 }
 
-static struct bw_slot *slot_find(struct bw_table *t, const char *key,
-    uint64_t h)
+static unsigned long reestimate(const char *key, void *value, void *ctx)
 {
-	for (size_t i = 0; i < t->used; i++)
-		if (t->slots[i].hash == h && strcmp(t->slots[i].key, key) == 0)
-			return &t->slots[i];
-	return NULL;
-}
+	struct estimate_ctx *e = ctx;
 
-/* A free slot, or the one with the smallest estimate (oldest on ties). */
-static struct bw_slot *slot_claim(struct bw_table *t, double now,
-    unsigned long *inherited)
-{
-	struct bw_slot *min = NULL;
-	unsigned long min_est = 0, est;
-
-	*inherited = 0;
-	if (t->used < t->cap)
-		return &t->slots[t->used++];
-	for (size_t i = 0; i < t->cap; i++) {
-		struct bw_slot *s = &t->slots[i];
-
-		est = slot_estimate(t, s, now);
-		if (min == NULL || est < min_est ||
-		    (est == min_est && s->last_seen < min->last_seen)) {
-			min = s;
-			min_est = est;
-		}
-	}
-	*inherited = min_est;
-	t->evictions++;
-	return min;
+	(void)key;
+	return slot_estimate(value, e->window, e->now);
 }
 
 unsigned long bw_table_add(struct bw_table *t, const char *key, double now,
     unsigned long n)
 {
-	char k[BW_KEY_MAX];
+	struct estimate_ctx e = { t->window, now };
 	struct bw_slot *s;
-	unsigned long inherited;
-	uint64_t h;
+	unsigned long inherited, count;
+	size_t slot;
+	bool fresh;
 
-	strlcpy_rg(k, key ? key : "", sizeof(k));
-	h = key_hash(k);
-	if ((s = slot_find(t, k, h)) == NULL) {
-		s = slot_claim(t, now, &inherited);
-		memset(s, 0, sizeof(*s));
-		memcpy(s->key, k, sizeof(k));
-		s->hash = h;
-		s->used = 1;
+	if (key == NULL)
+		key = "";
+	if (ct_used(t->ct) == ct_capacity(t->ct) &&
+	    bucket_of(t->window, now) != t->reweighed &&
+	    ct_find(t->ct, key) == CT_NONE) {
+		ct_reweigh(t->ct, reestimate, &e);
+		t->reweighed = bucket_of(t->window, now);
+	}
+	slot = ct_get(t->ct, key, now, &inherited, &fresh);
+	s = ct_value(t->ct, slot);
+	if (fresh) {
 		s->error = inherited;
 		s->error_until = now + t->window;
 	}
-	s->last_seen = now;
-	return bw_ring_add(&s->ring, t->window, now, n);
+	count = bw_ring_add(&s->ring, t->window, now, n);
+	ct_set_weight(t->ct, slot, slot_estimate(s, t->window, now));
+	return count;
 }
 
 unsigned long bw_table_count(struct bw_table *t, const char *key, double now)
 {
-	char k[BW_KEY_MAX];
-	struct bw_slot *s;
+	size_t slot = ct_find(t->ct, key ? key : "");
 
-	strlcpy_rg(k, key ? key : "", sizeof(k));
-	if ((s = slot_find(t, k, key_hash(k))) == NULL)
+	if (slot == CT_NONE)
 		return 0;
-	return bw_ring_count(&s->ring, t->window, now);
+	return bw_ring_count(&((struct bw_slot *)ct_value(t->ct, slot))->ring,
+	    t->window, now);
 }
 
 size_t bw_table_top(struct bw_table *t, double now, struct bw_top *out,
     size_t n)
 {
-	size_t got = 0, j;
+	size_t got = 0, j, used = ct_used(t->ct);
 
 	/* Insertion into the short output list: n is small (top 5). */
-	for (size_t i = 0; i < t->used && n > 0; i++) {
-		struct bw_slot *s = &t->slots[i];
+	for (size_t i = 0; i < used && n > 0; i++) {
+		struct bw_slot *s = ct_value(t->ct, i);
+		const char *key = ct_key(t->ct, i);
 		unsigned long c = bw_ring_count(&s->ring, t->window, now);
 
 		if (c == 0)
@@ -207,11 +178,11 @@ size_t bw_table_top(struct bw_table *t, double now, struct bw_top *out,
 			continue;
 		j = got < n ? got++ : n - 1;
 		while (j > 0 && (out[j - 1].count < c ||
-		    (out[j - 1].count == c && strcmp(out[j - 1].key, s->key) > 0))) {
+		    (out[j - 1].count == c && strcmp(out[j - 1].key, key) > 0))) {
 			out[j] = out[j - 1];
 			j--;
 		}
-		memcpy(out[j].key, s->key, sizeof(out[j].key));
+		strlcpy_rg(out[j].key, key, sizeof(out[j].key));
 		out[j].count = c;
 		out[j].error = now < s->error_until ? s->error : 0;
 	}
@@ -220,20 +191,20 @@ size_t bw_table_top(struct bw_table *t, double now, struct bw_top *out,
 
 size_t bw_table_used(const struct bw_table *t)
 {
-	return t->used;
+	return ct_used(t->ct);
 }
 
 size_t bw_table_capacity(const struct bw_table *t)
 {
-	return t->cap;
+	return ct_capacity(t->ct);
 }
 
 size_t bw_table_bytes(const struct bw_table *t)
 {
-	return sizeof(*t) + t->cap * sizeof(struct bw_slot);
+	return sizeof(*t) + ct_bytes(t->ct);
 }
 
 unsigned long bw_table_evictions(const struct bw_table *t)
 {
-	return t->evictions;
+	return ct_evictions(t->ct);
 }

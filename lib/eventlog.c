@@ -3,6 +3,7 @@
  * attempt counter; see eventlog.h.
  */
 #include "relayguard/eventlog.h"
+#include "relayguard/countertab.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -265,16 +266,15 @@ int rg_eventlog_write(const struct rg_event *ev)
 
 #define CLIENT_ADDR_MAX	64
 
-struct client_slot {
-	char addr[CLIENT_ADDR_MAX];
-	unsigned long count;
-	double last_seen;
+/* Weight in the countertab: count + error (Space-Saving estimate). */
+struct client_count {
+	unsigned long count;	/* exact, since the client entered the table */
+	unsigned long error;	/* inherited from the client it replaced */
 };
 
 struct rg_client_counter {
 	pthread_mutex_t lock;
-	struct client_slot *slots;
-	size_t n, cap;
+	struct ct_table *ct;
 	double window_start;
 };
 
@@ -283,8 +283,8 @@ struct rg_client_counter *rg_client_counter_new(size_t capacity, double now)
 	struct rg_client_counter *c = xcalloc(1, sizeof(*c));
 
 	pthread_mutex_init(&c->lock, NULL);
-	c->cap = capacity > 0 ? capacity : 1;
-	c->slots = xcalloc(c->cap, sizeof(*c->slots));
+	c->ct = ct_new(capacity > 0 ? capacity : 1, CLIENT_ADDR_MAX,
+	    sizeof(struct client_count));
 	c->window_start = now;
 	return c;
 }
@@ -294,43 +294,27 @@ void rg_client_counter_free(struct rg_client_counter *c)
 	if (c == NULL)
 		return;
 	pthread_mutex_destroy(&c->lock);
-	free(c->slots);
+	ct_free(c->ct);
 	free(c);
-}
-
-static struct client_slot *slot_find(struct rg_client_counter *c,
-    const char *addr)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->slots[i].addr, addr) == 0)
-			return &c->slots[i];
-	return NULL;
 }
 
 unsigned long rg_client_counter_add(struct rg_client_counter *c,
     const char *addr, double now)
 {
-	struct client_slot *s;
-	unsigned long count;
-	size_t oldest = 0;
+	struct client_count *v;
+	unsigned long count, inherited;
+	size_t slot;
+	bool fresh;
 
 	if (addr == NULL)
 		addr = "local";
 	pthread_mutex_lock(&c->lock);
-	if ((s = slot_find(c, addr)) == NULL) {
-		if (c->n < c->cap) {
-			s = &c->slots[c->n++];
-		} else {
-			for (size_t i = 1; i < c->n; i++)
-				if (c->slots[i].last_seen < c->slots[oldest].last_seen)
-					oldest = i;
-			s = &c->slots[oldest];
-		}
-		memset(s, 0, sizeof(*s));
-		strlcpy_rg(s->addr, addr, sizeof(s->addr));
-	}
-	s->last_seen = now;
-	count = ++s->count;
+	slot = ct_get(c->ct, addr, now, &inherited, &fresh);
+	v = ct_value(c->ct, slot);
+	if (fresh)
+		v->error = inherited;
+	count = ++v->count;
+	ct_set_weight(c->ct, slot, v->count + v->error);
 	pthread_mutex_unlock(&c->lock);
 	return count;
 }
@@ -338,12 +322,12 @@ unsigned long rg_client_counter_add(struct rg_client_counter *c,
 unsigned long rg_client_counter_get(struct rg_client_counter *c,
     const char *addr)
 {
-	struct client_slot *s;
-	unsigned long count;
+	unsigned long count = 0;
+	size_t slot;
 
 	pthread_mutex_lock(&c->lock);
-	s = slot_find(c, addr);
-	count = s ? s->count : 0;
+	if ((slot = ct_find(c->ct, addr)) != CT_NONE)
+		count = ((struct client_count *)ct_value(c->ct, slot))->count;
 	pthread_mutex_unlock(&c->lock);
 	return count;
 }
@@ -353,14 +337,29 @@ size_t rg_client_counter_size(struct rg_client_counter *c)
 	size_t n;
 
 	pthread_mutex_lock(&c->lock);
-	n = c->n;
+	n = ct_used(c->ct);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
 
+unsigned long rg_client_counter_evictions(struct rg_client_counter *c)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&c->lock);
+	n = ct_evictions(c->ct);
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+struct client_row {
+	char addr[CLIENT_ADDR_MAX];
+	unsigned long count;
+};
+
 static int by_count_desc(const void *a, const void *b)
 {
-	const struct client_slot *x = a, *y = b;
+	const struct client_row *x = a, *y = b;
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
@@ -370,16 +369,19 @@ static int by_count_desc(const void *a, const void *b)
 size_t rg_client_counter_summary(struct rg_client_counter *c, double now,
     rg_summary_fn fn, void *ctx)
 {
-	struct client_slot *copy;
+	struct client_row *copy;
 	size_t n, i;
 	double window;
 
 	/* Copy and reset under the lock; report without it. */
 	pthread_mutex_lock(&c->lock);
-	n = c->n;
+	n = ct_used(c->ct);
 	copy = xcalloc(n ? n : 1, sizeof(*copy));
-	memcpy(copy, c->slots, n * sizeof(*copy));
-	c->n = 0;
+	for (i = 0; i < n; i++) {
+		strlcpy_rg(copy[i].addr, ct_key(c->ct, i), sizeof(copy[i].addr));
+		copy[i].count = ((struct client_count *)ct_value(c->ct, i))->count;
+	}
+	ct_clear(c->ct);
 	window = now - c->window_start;
 	c->window_start = now;
 	pthread_mutex_unlock(&c->lock);

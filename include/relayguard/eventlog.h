@@ -16,8 +16,11 @@
  * (on reload, or after log rotation) swaps the file atomically.
  *
  * struct rg_client_counter counts relay attempts per client address in a
- * bounded table (ClientTableSize): when it is full the least recently seen
- * client is evicted. rg_client_counter_summary() reports every client with
+ * bounded table (ClientTableSize, a countertab.h table): when it is full a
+ * new client replaces the one with the fewest attempts (Space-Saving), so
+ * a client with more than (attempts in the window) / ClientTableSize
+ * attempts is never evicted and its count stays exact, however many
+ * addresses an attacker cycles through. rg_client_counter_summary() reports every client with
  * attempts since the last summary and starts a new window:
  *	"203.0.113.5: 57 relay attempts in 10 min"
  * All functions are thread-safe.
@@ -102,6 +105,7 @@ unsigned long rg_client_counter_add(struct rg_client_counter *c,
 unsigned long rg_client_counter_get(struct rg_client_counter *c,
     const char *addr);
 size_t rg_client_counter_size(struct rg_client_counter *c);
+unsigned long rg_client_counter_evictions(struct rg_client_counter *c);
 
 typedef void (*rg_summary_fn)(const char *addr, unsigned long count,
     double window, void *ctx);
