@@ -101,7 +101,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(AUDIT_LIBOBJ) $(LIBRG)
 	$(CC) $(ALL_CFLAGS) -Iaudit $(ALL_LDFLAGS) -o $@ $< $(AUDIT_LIBOBJ) $(LIBRG) \
 		$(PKG_LIBS) -lcmocka -lpthread
 
-$(BUILD)/bench/%: bench/%.c $(LIBRG)
+$(BUILD)/bench/countertab: bench/countertab.c $(LIBRG)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBRG) $(PKG_LIBS) -lpthread
 
@@ -134,12 +134,37 @@ bench: deps
 	BUILD=$(BUILD) bash bench/run
 	BUILD=$(BUILD) bash bench/scale.sh
 
-# libFuzzer targets (clang only): make fuzz; run with build-fuzz/fuzz_address -max_total_time=60
-fuzz:
-	@mkdir -p build-fuzz
-	for f in $(FUZZ_SRC); do \
-		clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
-			-o build-fuzz/$$(basename $$f .c) $$f $(LIB_SRC) $(PKG_CFLAGS) $(PKG_LIBS) || exit 1; \
+# libFuzzer targets (clang only): make fuzz FUZZ_TIME=60 builds every
+# tests/fuzz/fuzz_*.c into build-fuzz/ and runs each for FUZZ_TIME seconds
+# from its seed corpus tests/fuzz/corpus/<target>/ (new inputs go to
+# build-fuzz/corpus/<target>/). A crash, leak or UB stops with an error.
+FUZZ_TIME ?= 60
+FUZZ_BUILD = build-fuzz
+FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_LIBOBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(PKG_LIBS) -lpthread
+
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do t=$$(basename $$f); \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		echo "=== $$t ($(FUZZ_TIME) s)"; \
+		$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=1024 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t \
+			tests/fuzz/corpus/$$t 2>$(FUZZ_BUILD)/$$t.log || \
+			{ tail -40 $(FUZZ_BUILD)/$$t.log; echo "FAIL $$t"; exit 1; }; \
+		grep -E "stat::number_of_executed_units|stat::peak_rss" $(FUZZ_BUILD)/$$t.log; \
 	done
 
 # Install tree (DESTDIR for staging, PREFIX for programs and data,

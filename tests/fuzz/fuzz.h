@@ -1,0 +1,47 @@
+/*
+ * fuzz.h - helpers shared by the libFuzzer targets: split the input into
+ * C strings without losing what follows a NUL.
+ */
+#ifndef RELAYGUARD_FUZZ_H
+#define RELAYGUARD_FUZZ_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A NUL-terminated copy of data[0..size) (caller frees), or NULL. */
+static inline char *fuzz_strndup(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s != NULL) {
+		memcpy(s, data, size);
+		s[size] = '\0';
+	}
+	return s;
+}
+
+/*
+ * Call fn on each piece of data separated by sep; a NUL inside a piece
+ * also ends a piece, so bytes after a NUL are still read (as the next
+ * piece) instead of being silently dropped.
+ */
+static inline void fuzz_pieces(const uint8_t *data, size_t size, int sep,
+    void (*fn)(const char *piece, size_t len, void *ctx), void *ctx)
+{
+	char *copy = fuzz_strndup(data, size);
+	size_t start = 0;
+
+	if (copy == NULL)
+		return;
+	for (size_t i = 0; i <= size; i++) {
+		if (i == size || copy[i] == sep || copy[i] == '\0') {
+			copy[i] = '\0';
+			fn(copy + start, i - start, ctx);
+			start = i + 1;
+		}
+	}
+	free(copy);
+}
+
+#endif
