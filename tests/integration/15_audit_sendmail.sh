@@ -14,4 +14,6 @@ source tests/lib/mta_check.sh
 
 mta_check sendmail closed refused
 mta_check sendmail open relayed
+# FEATURE(relay_local_from) + FEATURE(accept_unqualified_senders)
+mta_check sendmail sender relayed "--from x@site.example"
 tap_done

@@ -64,9 +64,11 @@
 #   mta_flush                 run the queue now.
 #   mta_log_grep REGEX / mta_log_count REGEX
 #   mta_wait_sink_count N [SECS] / mta_wait_mailbox_count USER N [SECS]
-#   mta_relays_real FROM_IP   send one real message from FROM_IP (a 127.x
+#   mta_relays_real FROM_IP [SWAKS_ARGS...]
+#                             send one real message from FROM_IP (a 127.x
 #                             address), sender x@outside.example, recipient
-#                             victim@victim.example; prints "relayed" when the
+#                             victim@victim.example (SWAKS_ARGS may change
+#                             them, e.g. --from x@site.example); prints "relayed" when the
 #                             sink count went up within 10 s, "refused" when
 #                             the MTA refused it in the SMTP session, and
 #                             "accepted-not-relayed" when it took the message
@@ -338,9 +340,12 @@ mta_wait_mailbox_count() { rg_retry "${3:-10}" mta__ge mta_mailbox_count "$1" "$
 
 mta_relays_real() {
 	local from=${1:-127.0.0.2} before rc
+	shift
 	before=$(mta_sink_count)
+	# Later swaks options override earlier ones: ARGS may replace the sender,
+	# the recipient or the HELO name (the hole a profile is built with).
 	mta_swaks --local-interface "$from" --from x@outside.example \
-		--to victim@victim.example --header "Subject: relay truth" \
+		--to victim@victim.example --header "Subject: relay truth" "$@" \
 		>"$MTA_DIR/swaks.last" 2>&1 && rc=0 || rc=$?
 	case $rc in
 	0) ;;

@@ -4,10 +4,14 @@
 # literally, must make both the re-audit and the real message come out
 # refused while local mail and the trusted host still work.
 #
-#   mta_check KIND PROFILE TRUTH
+#   mta_check KIND PROFILE TRUTH [EXPLOIT]
 #       TRUTH is what this profile is built to do with an outsider's message
 #       (relayed | refused); the real message checks it too, so a harness
-#       that stopped building the hole fails here, not silently.
+#       that stopped building the hole fails here, not silently. EXPLOIT:
+#       swaks options (word-split) that make the real message use the
+#       profile's hole (a forged local sender, a HELO, a routing recipient);
+#       then the plain outside message must be refused and the exploit
+#       gives the truth.
 #   Knobs: MTA_CHECK_TODO_AUDIT  reason: the audit's verdict checks are TAP
 #                                TODO (work of another branch not landed)
 #          MTA_CHECK_TODO_FIX    reason: the fix checks are TAP TODO
@@ -28,7 +32,8 @@ mta_check__verdict_of_truth() {
 }
 
 mta_check() {
-	local kind=$1 profile=$2 truth=$3 json rc verdict real want name fix t0 secs
+	local kind=$1 profile=$2 truth=$3 exploit=${4:-} json rc verdict real want name fix t0 secs out
+	local -a ex=()
 	local tag="$kind $profile"
 	case $kind in
 	sendmail) name=sendmail ;;
@@ -54,8 +59,16 @@ mta_check() {
 	tap_is "$(mta_sink_count)" 0 "$tag: nothing reached the next hop during the audit (sink count 0)"
 
 	# 2. the truth: one real message from the outsider
-	real=$(mta_relays_real 127.0.0.2)
-	tap_is "$real" "$truth" "$tag: a real message from an outside address is $truth"
+	if [ -n "$exploit" ]; then
+		read -r -a ex <<<"$exploit"
+		tap_is "$(mta_relays_real 127.0.0.2)" refused \
+			"$tag: a plain message from an outside address is refused"
+		real=$(mta_relays_real 127.0.0.2 "${ex[@]}")
+		tap_is "$real" "$truth" "$tag: a real message from an outside address using the hole ($exploit) is $truth"
+	else
+		real=$(mta_relays_real 127.0.0.2)
+		tap_is "$real" "$truth" "$tag: a real message from an outside address is $truth"
+	fi
 	want=$(mta_check__verdict_of_truth "$real")
 
 	# 3. agreement
@@ -73,10 +86,14 @@ mta_check() {
 		fix=$(jq -r .recommended_fix <<<"$json")
 		tap_diag "$tag: applying the recommended fix:" "$fix"
 		TAP_TODO=${MTA_CHECK_TODO_FIX:-}
-		if tap_check "$tag: the fix applies literally and the MTA restarts with it" mta_apply_fix "$fix"; then
+		out=$(mta_apply_fix "$fix" 2>&1) && rc=0 || rc=$?
+		printf '%s\n' "$out"
+		if tap_is "$rc" 0 "$tag: the fix applies literally and the MTA restarts with it"; then
 			json=$(mta_check__audit) && rc=0 || rc=$?
 			tap_is "$(jq -r .verdict <<<"$json")" closed "$tag: after the fix the re-audit says closed"
 			tap_is "$(mta_relays_real 127.0.0.2)" refused "$tag: after the fix the real message is refused"
+			[ -n "$exploit" ] && tap_is "$(mta_relays_real 127.0.0.2 "${ex[@]}")" refused \
+				"$tag: after the fix the real message using the hole is refused"
 			tap_check "$tag: after the fix local mail is still delivered" mta_local_ok 127.0.0.2
 			tap_is "$(mta_relays_real 127.0.0.1)" relayed "$tag: after the fix the trusted host still relays"
 		fi

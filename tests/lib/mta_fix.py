@@ -158,23 +158,24 @@ def fix_exim(fix, conf, log):
         elif cur:
             cur[1].append(norm(s))
 
-    def present(st):
-        for _, ex in existing:
-            if ex[0] == st[0] and all(c in ex for c in st[1:]):
-                return True
-        return False
+    def same(st, ex):
+        return ex[0] == st[0] and all(c in ex for c in st[1:])
 
-    missing = [st for st in fix_st if not present(st)]
-    if not missing:
-        log.append("every ACL statement of the fix is present already")
-        return conf
+    # "before any accept for outside domains": the first accept that is not
+    # the "hosts = :" or postmaster accept and not one the fix asks for.
     where = end
     for i, ex in existing:
         if ex[0].startswith("accept") and not any(
                 c in ("accept hosts = :", "hosts = :") or "local_parts = postmaster" in c
-                for c in ex):
+                for c in ex) and not any(same(st, ex) for st in fix_st):
             where = i
             break
+    # a statement of the fix counts as there only when it stands before that
+    missing = [st for st in fix_st
+               if not any(same(st, ex) for i, ex in existing if i < where)]
+    if not missing:
+        log.append("every ACL statement of the fix is in place already")
+        return conf
     block = []
     for st in missing:
         block.append("  " + st[0] + "\n")
