@@ -6,6 +6,7 @@
  */
 #include "relayguard/config.h"
 #include "relayguard/dns.h"
+#include "relayguard/filetrust.h"
 #include "relayguard/metrics.h"
 #include "relayguard/util.h"
 
@@ -544,6 +545,10 @@ struct rg_config *rg_config_load(const char *path, char *err, size_t errlen)
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		rg_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (rg_file_trusted(fileno(fp), path, err, errlen) != 0) {
+		fclose(fp);
 		return NULL;
 	}
 	do {

@@ -5,6 +5,7 @@
  * host bits cleared, and an address matches when the first "prefix" bits
  * are equal - compared as bytes, then one masked byte.
  */
+#include "relayguard/filetrust.h"
 #include "relayguard/netmatch.h"
 #include "relayguard/address.h"
 #include "relayguard/util.h"
@@ -196,6 +197,10 @@ static int walk_file(const char *path, rg_list_item_fn fn, void *ctx,
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return -2;
+	if (rg_file_trusted(fileno(fp), path, err, errlen) != 0) {
+		fclose(fp);
+		return -1;
+	}
 	while (rc == 0 && fgets(buf, sizeof(buf), fp) != NULL) {
 		lineno++;
 		if (strchr(buf, '\n') == NULL && !feof(fp)) {

@@ -24,6 +24,7 @@
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/eventlog.h"
+#include "relayguard/filetrust.h"
 #include "relayguard/log.h"
 #include "relayguard/metrics.h"
 #include "relayguard/util.h"
@@ -295,6 +296,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	/* who started us: the config must belong to root or that user, also
+	 * at a reload after the privilege drop (filetrust.h) */
+	rg_file_trust_enable();
 	if ((c = rg_config_load(config_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

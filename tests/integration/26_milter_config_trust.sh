@@ -1,0 +1,104 @@
+#!/bin/bash
+# Config file trust (issue 9, item 5), sshd StrictModes style: the milter,
+# started as root, refuses a config (or a file: list it includes) that
+# anybody may write, that a group other than root may write, that belongs
+# to the UserID user (or anyone but root), or that lies in a directory
+# anybody may write - at start, with -t, and at a SIGUSR1 reload (after the
+# privilege drop), always with the reason; the running config stays.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+source tests/lib/tap.sh
+source tests/lib/common.sh
+
+MILTER=${MILTER:-$BUILD/relayguard-milter}
+RAW="python3 tests/milter/rawmilter.py"
+[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+[ "$(id -u)" = 0 ] || { tap_skip "config trust" "needs root"; tap_done; exit; }
+getent passwd nobody >/dev/null && getent group postfix >/dev/null ||
+	{ tap_skip "config trust" "no user nobody or group postfix"; tap_done; exit; }
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/rg-mtrust.XXXXXX") || tap_bail "mktemp"
+chmod 755 "$D"
+rg_cleanup_add "rm -rf '$D'"
+mkdir -m 0750 "$D/sock" && chown nobody "$D/sock"
+C=$D/relayguard.conf
+write_conf() {	# EXTRA-LINES
+	cat >"$C" <<EOF
+Socket unix:$D/sock/milter.sock
+SocketMode 0666
+UserID nobody
+Mode enforce
+TrustedNetworks 127.0.0.1/32
+LocalDomains site.example
+$1
+EOF
+	chown root:root "$C"
+	chmod 0644 "$C"
+}
+check() {	# DESC WANT-RC ERE
+	local out rc
+	out=$("$MILTER" -t -c "$C" 2>&1) && rc=0 || rc=$?
+	tap_is "$rc" "$2" "-t: $1: exit $2"
+	tap_like "$out" "$3" "-t: $1: says why" || true
+}
+
+write_conf ""
+check "root:root 0644" 0 "configuration OK"
+chmod 0646 "$C"
+check "world-writable (0646)" 1 "^$C: refused: writable by anybody \\(mode 0646\\); chmod o-w\$"
+chmod 0664 "$C"; chgrp postfix "$C"
+check "group-writable by postfix (0664)" 1 "^$C: refused: writable by group $(getent group postfix | cut -d: -f3) \\(mode 0664\\); chmod g-w\$"
+chgrp root "$C"
+check "group-writable by root (0664)" 0 "configuration OK"
+chmod 0644 "$C"; chown nobody "$C"
+check "owned by the UserID user nobody" 1 "^$C: refused: it belongs to nobody \\(uid $(id -u nobody)\\), not to root or the user that started the milter"
+chown root "$C"
+mkdir -m 0777 "$D/open"; chmod 0777 "$D/open"
+cp "$C" "$D/open/r.conf"
+out=$("$MILTER" -t -c "$D/open/r.conf" 2>&1); rc=$?
+tap_is "$rc" 1 "-t: a config in a world-writable directory is refused"
+tap_like "$out" "its directory $D/open is writable by anybody \\(mode 0777\\)" "-t: and says why"
+echo "127.0.0.0/8" >"$D/nets"; chmod 0666 "$D/nets"
+write_conf "TrustedNetworks file:$D/nets"
+check "a world-writable file: list (TrustedNetworks)" 1 "$D/nets: refused: writable by anybody"
+chmod 0644 "$D/nets"
+check "the same list, 0644" 0 "configuration OK"
+
+# At start: refused with the same reason, nothing opened.
+write_conf ""
+chmod 0646 "$C"
+out=$(timeout 10 "$MILTER" -f -c "$C" 2>&1); rc=$?
+tap_is "$rc" 1 "start: a world-writable config is refused"
+tap_like "$out" "refused: writable by anybody" "start: with the reason"
+tap_check "start: no socket was opened" test ! -e "$D/sock/milter.sock"
+
+# At reload, the daemon running as nobody.
+chmod 0644 "$C"
+rg_spawn "$D/milter.log" "$MILTER" -f -c "$C"
+MPID=$RG_SPAWN_PID
+rg_retry 10 test -S "$D/sock/milter.sock" || tap_bail "milter did not start: $(cat "$D/milter.log")"
+relay() { $RAW --socket "unix:$D/sock/milter.sock" --family 4 --addr 192.0.2.9 --rcpt '<x@victim.example>' 2>&1; }
+tap_like "$(relay)" "reply 554" "running: a relay attempt is refused"
+
+reload_and_wait() {	# N: wait for the Nth reload line (refused or done)
+	kill -USR1 "$MPID"
+	rg_retry 10 rg_count_ge "$1" grep -cE "reload refused|reloaded" "$D/milter.log" ||
+		tap_diag "no reload line: $(tail -3 "$D/milter.log")"
+}
+sed -i 's/^Mode enforce/Mode log-only/' "$C"
+chmod 0646 "$C"
+reload_and_wait 1
+tap_like "$(grep 'reload refused' "$D/milter.log" | tail -1)" "reload refused, keeping the running configuration: $C: refused: writable by anybody" \
+	"reload: a world-writable config is refused with the reason"
+tap_like "$(relay)" "reply 554" "reload: the running config (enforce) stays"
+chmod 0644 "$C"; chown nobody "$C"
+reload_and_wait 2
+tap_like "$(grep 'reload refused' "$D/milter.log" | tail -1)" "$C: refused: it belongs to nobody" \
+	"reload: a config the daemon's own user owns is refused (after the privilege drop)"
+tap_like "$(relay)" "reply 554" "reload: still enforcing"
+chown root "$C"
+reload_and_wait 3
+tap_like "$(tail -5 "$D/milter.log")" "reloaded" "reload: the trusted file is taken"
+tap_like "$(relay)" "continue" "reload: now log-only"
+rg_kill_pid "$MPID" 15
+tap_done
