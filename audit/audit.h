@@ -78,6 +78,7 @@ struct audit_opts {
 	unsigned shard_i, shard_n;	/* shard_n 0: no sharding */
 	const char *resume;		/* earlier jsonl output */
 	const char *reporter_path, *lang;
+	bool no_pipelining;		/* lock-step even when PIPELINING is offered */
 };
 
 enum outcome {
@@ -172,6 +173,11 @@ struct audit_target {
 	bool ehlo_refused;		/* first session: EHLO refused, used HELO */
 	char baseline_from[600];	/* first MAIL FROM the server accepted */
 	bool starttls_offered;
+	/* RFC 2920 (session.c): groups sent pipelined; a reply stream found
+	 * out of step, and the lock-step fallback it caused */
+	int pipelined_groups;
+	bool lockstep, desync;
+	char desync_note[200];
 	bool tls_used;
 	char tls_info[512];
 	enum mta_kind mta;

@@ -123,6 +123,8 @@ static const struct opt_row rows[] = {
 	 "connect timeout"},
 	{"budget", 0, OK_SECS, F(budget), 0, "300", "SECS", 0, 86400, NULL, NULL,
 	 "time budget per target"},
+	{"no-pipelining", 0, OK_FLAG, F(no_pipelining), 0, NULL, NULL, 0, 0, NULL, NULL,
+	 "one command at a time even when EHLO offers PIPELINING"},
 	{"errors-per-session", 0, OK_INT, F(errors_per_session), 0, "8", "N", 1, 1000, NULL, NULL,
 	 "new session after N refusals"},
 	{"data-probes", 0, OK_INT, F(data_probes), 0, "3", "N", 0, 1000, NULL, NULL,

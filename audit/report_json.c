@@ -151,6 +151,18 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 	json_object_set_new(j, "ehlo_name", jstr(t->ehlo_name));
 	json_object_set_new(j, "ehlo_keywords", jstr(t->ehlo_keywords));
 	json_object_set_new(j, "starttls_offered", json_boolean(t->starttls_offered));
+	{
+		json_t *pl = json_object();
+
+		json_object_set_new(pl, "offered", json_boolean(strstr(t->ehlo_keywords,
+		    "PIPELINING") != NULL));
+		json_object_set_new(pl, "groups", json_integer(t->pipelined_groups));
+		json_object_set_new(pl, "desync", json_boolean(t->desync));
+		json_object_set_new(pl, "lockstep_fallback", json_boolean(t->lockstep));
+		if (t->desync_note[0])
+			json_object_set_new(pl, "note", json_string(t->desync_note));
+		json_object_set_new(j, "pipelining", pl);
+	}
 	json_object_set_new(j, "tls", t->tls_used ? jstr(t->tls_info) : json_null());
 	json_object_set_new(j, "mta", json_string(mta_name(t->mta)));
 	json_object_set_new(j, "domain", json_string(o->domain));

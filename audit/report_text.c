@@ -85,6 +85,9 @@ static void print_reporter(const struct audit_target *t, const struct audit_opts
 	    sizeof(line)));
 	if (t->vantage[0])
 		fprintf(out, _("  tested from: %s\n"), t->vantage);
+	if (t->desync)
+		fprintf(out, _("  reply stream: out of step (unsolicited lines)%s%s\n"),
+		    t->desync_note[0] ? "; " : "", t->desync_note);
 }
 
 static void print_transcript(const struct audit_target *t, FILE *out)

@@ -29,6 +29,8 @@ struct session {
 	int errors;		/* non-2xx replies in this session */
 	char helo[256];		/* name currently in force */
 	bool dead;
+	bool pipelining;	/* this session's EHLO offered PIPELINING */
+	bool need_rset;		/* a pipelined probe left a transaction open */
 };
 
 static void tx_record(void *arg, const struct timeval *when,
@@ -125,6 +127,22 @@ static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool fi
 	}
 }
 
+/* Whether an EHLO reply lists keyword (RFC 5321 4.1.1.1: one per line). */
+static bool ehlo_has(const struct rg_reply *r, const char *keyword)
+{
+	char buf[RG_REPLY_LINE_MAX], kw[64];
+
+	for (int i = 1; i < r->nlines; i++) {
+		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
+
+		if (l == NULL)
+			break;
+		if (sscanf(l, "%63s", kw) == 1 && strcasecmp(kw, keyword) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok.
  * Only the first session's answer describes the server in the report. */
 static int say_hello(struct audit_target *t, struct session *s, const char *name,
@@ -140,6 +158,7 @@ static int say_hello(struct audit_target *t, struct session *s, const char *name
 			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
 		}
 		parse_ehlo(t, r, first);
+		s->pipelining = ehlo_has(r, "PIPELINING");
 		strlcpy_rg(s->helo, name, sizeof(s->helo));
 		return 0;
 	}
@@ -286,7 +305,9 @@ static void set_error(struct audit_probe *p, const char *stage, const char *why)
 	p->outcome = OUT_ERROR;
 }
 
-enum probe_step { STEP_DONE, STEP_RETRY };
+/* STEP_DESYNC: the reply stream is out of step with the commands (an
+ * unsolicited extra line, or a fence that did not answer as it must). */
+enum probe_step { STEP_DONE, STEP_RETRY, STEP_DESYNC };
 
 /* The sender this attempt uses: the trick's own, or the baseline on a retry. */
 static const char *probe_sender(const struct audit_probe *p)
@@ -298,6 +319,108 @@ static const char *probe_sender(const struct audit_probe *p)
 static const char *probe_helo(const struct audit_probe *p, const struct audit_opts *o)
 {
 	return p->spec.helo[0] ? p->spec.helo : o->helo;
+}
+
+/*
+ * DATA after an accepted relay probe: on 354 drop the connection before any
+ * text (RFC 5321 4.1.1.4: no final dot, nothing is delivered). True when
+ * the session is gone.
+ */
+static bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p)
+{
+	struct rg_reply r;
+
+	if (rg_smtp_command(s->conn, &r, "DATA") != 0) {
+		p->data = DATA_ERROR;
+		strlcpy_rg(p->data_text, rg_smtp_error(s->conn), sizeof(p->data_text));
+		close_session(t, s, false);
+		return true;
+	}
+	p->data_code = r.code;
+	snprintf(p->data_text, sizeof(p->data_text), "%s", r.text);
+	if (r.code == 354) {
+		struct timeval now;
+
+		gettimeofday(&now, NULL);
+		p->data = DATA_TAKEN;
+		tx_record(t, &now, RG_TX_EVENT,
+		    "354 received: dropping the connection before end of data "
+		    "(RFC 5321 4.1.1.4: nothing is delivered)");
+		close_session(t, s, false);
+		return true;
+	}
+	p->data = DATA_REFUSED;
+	s->errors++;
+	return false;
+}
+
+/*
+ * The same probe pipelined (RFC 2920), one round trip: the RSET the last
+ * probe left open, MAIL, RCPT and a NOOP as a fence, in one write. The
+ * replies are read back in order; the NOOP must answer 2xx and nothing may
+ * follow it, else the stream is out of step (an unsolicited line shifts
+ * every reply onto the wrong command; a refusal would land on the NOOP).
+ * DATA, when it is tried, goes alone after the group.
+ */
+static enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
+    struct audit_probe *p, int *data_budget)
+{
+	struct rg_reply r, mail, rcpt;
+	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+	const char *from = probe_sender(p), *cmds[4];
+	char mcmd[1100], rcmd[1100];
+	size_t n = 0;
+	bool rset = s->need_rset;
+
+	p->session = s->number;
+	gettimeofday(&p->start, NULL);
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	snprintf(mcmd, sizeof(mcmd), "MAIL FROM:%s", from);
+	snprintf(rcmd, sizeof(rcmd), "RCPT TO:%s", p->spec.rcpt_to);
+	if (rset)
+		cmds[n++] = "RSET";
+	cmds[n++] = mcmd;
+	cmds[n++] = rcmd;
+	cmds[n++] = "NOOP";
+	if (rg_smtp_send_group(s->conn, cmds, n) != 0)
+		return STEP_RETRY;
+	t->pipelined_groups++;
+	if (rset) {
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			return STEP_RETRY;
+		if (r.code / 100 != 2)
+			return STEP_DESYNC;
+	}
+	s->need_rset = true;
+	if (rg_smtp_read_reply(s->conn, &mail) != 0 || mail.code == 421 ||
+	    rg_smtp_read_reply(s->conn, &rcpt) != 0 || rcpt.code == 421 ||
+	    rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		return STEP_RETRY;
+	if (r.code / 100 != 2 || rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	if (mail.code / 100 != 2) {
+		set_result(p, "mail", &mail, in_clear);
+		p->outcome = grade_pre_rcpt(mail.code, mail.enhanced, in_clear);
+		if (p->outcome == OUT_UNTESTED)
+			p->untested_why = "MAIL refused";
+		s->errors += 1 + (rcpt.code >= 400);	/* the RCPT then fails too */
+		goto done;
+	}
+	if (t->baseline_from[0] == '\0')
+		strlcpy_rg(t->baseline_from, from, sizeof(t->baseline_from));
+	set_result(p, "rcpt", &rcpt, in_clear);
+	if (p->outcome != OUT_ACCEPTED) {
+		s->errors++;
+		goto done;
+	}
+	if (probe_is_relay(p) && *data_budget > 0) {
+		(*data_budget)--;
+		data_probe(t, s, p);
+	}
+done:
+	gettimeofday(&p->finish, NULL);
+	return STEP_DONE;
 }
 
 /*
@@ -314,9 +437,13 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 
 	p->session = s->number;
 	gettimeofday(&p->start, NULL);
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
 	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", from) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
 	if (r.code / 100 != 2) {
 		set_result(p, "mail", &r, in_clear);
 		p->outcome = grade_pre_rcpt(r.code, r.enhanced, in_clear);
@@ -330,6 +457,8 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
 	set_result(p, "rcpt", &r, in_clear);
 	if (p->outcome != OUT_ACCEPTED) {
 		s->errors++;
@@ -337,28 +466,8 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	}
 	if (probe_is_relay(p) && *data_budget > 0) {
 		(*data_budget)--;
-		if (rg_smtp_command(s->conn, &r, "DATA") != 0) {
-			p->data = DATA_ERROR;
-			strlcpy_rg(p->data_text, rg_smtp_error(s->conn), sizeof(p->data_text));
-			close_session(t, s, false);
+		if (data_probe(t, s, p))
 			goto done;
-		}
-		p->data_code = r.code;
-		snprintf(p->data_text, sizeof(p->data_text), "%s", r.text);
-		if (r.code == 354) {
-			/* Never send the final dot: drop the connection now. */
-			struct timeval now;
-
-			gettimeofday(&now, NULL);
-			p->data = DATA_TAKEN;
-			tx_record(t, &now, RG_TX_EVENT,
-			    "354 received: dropping the connection before end of data "
-			    "(RFC 5321 4.1.1.4: nothing is delivered)");
-			close_session(t, s, false);
-			goto done;
-		}
-		p->data = DATA_REFUSED;
-		s->errors++;
 	}
 reset:
 	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
@@ -487,8 +596,33 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 			}
 		}
 		run->failed_opens = 0;
-		if (run_probe(t, s, p, &run->data_budget) == STEP_DONE)
+		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
+		enum probe_step st = piped ? run_probe_pipelined(t, s, p, &run->data_budget) :
+		    run_probe(t, s, p, &run->data_budget);
+
+		if (st == STEP_DONE)
 			break;
+		if (st == STEP_DESYNC) {
+			struct timeval now;
+
+			gettimeofday(&now, NULL);
+			t->desync = true;
+			close_session(t, s, false);
+			if (piped) {
+				/* Once more in lock-step, for the rest of this target. */
+				t->lockstep = true;
+				snprintf(t->desync_note, sizeof(t->desync_note),
+				    "pipelined replies out of step at probe %s (session %d): "
+				    "fell back to lock-step", p->spec.id, p->session);
+				tx_record(t, &now, RG_TX_EVENT, t->desync_note);
+				continue;
+			}
+			tx_record(t, &now, RG_TX_EVENT, "reply stream out of step: "
+			    "the server sent lines nobody asked for");
+			set_error(p, "rcpt", "reply stream out of step (unsolicited reply "
+			    "lines): no answer can be trusted");
+			break;
+		}
 		/* Dropped or 421: one more try on a fresh session. */
 		const char *why = rg_smtp_status(s->conn) == RG_SMTP_OK ?
 		    "server answered 421 and closed the session" : rg_smtp_error(s->conn);

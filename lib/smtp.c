@@ -322,6 +322,39 @@ int rg_smtp_send(struct rg_smtp *s, const char *fmt, ...)
 	return rc;
 }
 
+int rg_smtp_send_group(struct rg_smtp *s, const char *const *cmds, size_t n)
+{
+	char buf[8192];
+	size_t used = 0;
+
+	if (s->status != RG_SMTP_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(cmds[i]);
+
+		if (len > 1000 || used + len + 2 > sizeof(buf))
+			return fail(s, RG_SMTP_PROTOCOL, "command group too long");
+		tx(s, RG_TX_SENT, cmds[i]);
+		memcpy(buf + used, cmds[i], len);
+		memcpy(buf + used + len, "\r\n", 2);
+		used += len + 2;
+	}
+	return io_write_all(s, buf, used);
+}
+
+bool rg_smtp_unsolicited(struct rg_smtp *s)
+{
+	char c;
+
+	if (s->status != RG_SMTP_OK)
+		return false;
+	if (s->inlen > 0)
+		return true;
+	if (s->ssl)
+		return SSL_pending(s->ssl) > 0;
+	return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 int rg_smtp_command(struct rg_smtp *s, struct rg_reply *r, const char *fmt, ...)
 {
 	va_list ap;

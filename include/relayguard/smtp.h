@@ -79,6 +79,14 @@ int rg_smtp_send(struct rg_smtp *s, const char *fmt, ...)
 int rg_smtp_command(struct rg_smtp *s, struct rg_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* RFC 2920 pipelining: the commands (without CRLF) in one write, each one
+ * in the transcript. Read their replies with rg_smtp_read_reply(), in order. */
+int rg_smtp_send_group(struct rg_smtp *s, const char *const *cmds, size_t n);
+/* True when the server sent something nobody asked for: bytes already
+ * received (buffered, or waiting in the socket) after the replies read so
+ * far. Call after the last expected reply: a reply stream out of step. */
+bool rg_smtp_unsolicited(struct rg_smtp *s);
+
 /* After a 220 reply to STARTTLS: run the handshake. 0 or -1. */
 int rg_smtp_start_tls(struct rg_smtp *s);
 bool rg_smtp_tls_active(const struct rg_smtp *s);

@@ -61,6 +61,12 @@
  *			every RCPT "250 2.1.5 受信者を受け付けました", DATA "354"
  *			(reports must keep this text, never turn it into '?')
  *
+ *	extra-line	as normal-reject, EHLO offers PIPELINING; a MAIL that came
+ *			pipelined (more commands already received) is answered
+ *			"250 2.1.0 Ok" plus an unsolicited "250 2.0.0 Ok" in the
+ *			same write: every later reply lands on the wrong command
+ *			unless the client notices; lock-step clients see nothing odd
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -90,7 +96,7 @@ enum mode {
 	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
-	M_SENDER_DOMAIN,
+	M_SENDER_DOMAIN, M_EXTRA_LINE,
 };
 
 static const struct {
@@ -113,6 +119,7 @@ static const struct {
 	{"exim-literal", M_EXIM_LITERAL},
 	{"helo-trust", M_HELO_TRUST},
 	{"sender-domain", M_SENDER_DOMAIN},
+	{"extra-line", M_EXTRA_LINE},
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -318,6 +325,8 @@ ehlo_reply(struct conn *c, enum mode mode)
 		return -1;
 	if (mode == M_TLS_REQUIRED && reply(c, "250-STARTTLS") < 0)
 		return -1;
+	if (mode == M_EXTRA_LINE && reply(c, "250-PIPELINING") < 0)
+		return -1;
 	if (reply(c, "250-8BITMIME") < 0)
 		return -1;
 	return reply(c, "250 ENHANCEDSTATUSCODES");
@@ -407,7 +416,10 @@ dialogue(struct conn *c, enum mode mode)
 			} else {
 				c->have_mail = 1;
 				snprintf(c->sender, sizeof(c->sender), "%s", path);
-				r = reply(c, "250 2.1.0 Ok");
+				if (mode == M_EXTRA_LINE && c->in_len > 0)	/* pipelined */
+					r = reply(c, "250 2.1.0 Ok\r\n250 2.0.0 Ok");
+				else
+					r = reply(c, "250 2.1.0 Ok");
 			}
 		} else if (strcmp(verb, "RCPT") == 0) {
 			r = rcpt_reply(c, mode, path);
@@ -594,6 +606,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_ERROR_LIMIT:
 	case M_EXIM_LITERAL:
 	case M_HELO_TRUST:
+	case M_EXTRA_LINE:
 	case M_SENDER_DOMAIN:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
