@@ -281,11 +281,21 @@ int notify_read(const char *path, int prefix4, int prefix6, struct notify_log *l
 
 			pid = json_is_integer(p) ? (long)json_integer_value(p) : 0;
 			if (!log->milter_clock[0]) {
-				strlcpy_rg(log->milter_clock, notify_jstr(e, "reason"),
-				    sizeof(log->milter_clock));
-				snprintf(log->milter_zone, sizeof(log->milter_zone), "%s (%s, UTC%s)",
-				    notify_jstr(e, "time_zone"), notify_jstr(e, "zone_name"),
-				    notify_jstr(e, "utc_offset"));
+				/* re-rendered in the report's language from the
+				 * recorded state, not copied from its English reason */
+				struct rg_clock k = {0};
+				const char *state = notify_jstr(e, "clock");
+
+				k.known = strcmp(state, "unknown") != 0 && *state;
+				k.synced = strcmp(state, "synchronised") == 0;
+				k.esterror_us = (long)json_integer_value(json_object_get(e, "esterror_us"));
+				k.maxerror_us = (long)json_integer_value(json_object_get(e, "maxerror_us"));
+				snprintf(k.error, sizeof(k.error), "%s", "not recorded");
+				strlcpy_rg(k.zone_abbr, notify_jstr(e, "time_zone"), sizeof(k.zone_abbr));
+				strlcpy_rg(k.zone_name, notify_jstr(e, "zone_name"), sizeof(k.zone_name));
+				strlcpy_rg(k.utc_offset, notify_jstr(e, "utc_offset"), sizeof(k.utc_offset));
+				rg_clock_describe(&k, log->milter_clock, sizeof(log->milter_clock));
+				rg_clock_zone_line(&k, log->milter_zone, sizeof(log->milter_zone));
 			}
 		}
 		list = json_object_get(e, "original_clients");

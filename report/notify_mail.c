@@ -23,7 +23,7 @@ const char *notify_request_name(enum notify_request r)
 	return r == REQ_QUESTION ? "question" : r == REQ_CONTACT ? "contact" : "info";
 }
 
-static const char *const standard[] = {"time", "event", "action", "client_addr",
+static const char *const standard[] = {"time", "host", "event", "action", "client_addr",
 	"client_name", "helo", "sender", "recipient", "auth", "queue_id", "mode",
 	"count", "window_seconds", "reason", NULL};
 
@@ -49,6 +49,7 @@ static char *kv_line(json_t *e, char *buf, size_t len)
 		.client_name = S("client_name"), .helo = S("helo"), .sender = S("sender"),
 		.recipient = S("recipient"), .auth_authen = S("auth"),
 		.queue_id = S("queue_id"), .mode = S("mode"), .reason = S("reason"),
+		.host = S("host"),
 		.count = (long)json_integer_value(json_object_get(e, "count")),
 		.window = (long)json_integer_value(json_object_get(e, "window_seconds")),
 		.fields = f,
@@ -82,7 +83,7 @@ static char *kv_line(json_t *e, char *buf, size_t len)
 static char *syslog_line(const struct notify_opts *o, const struct notify_source *s,
     const struct notify_event *n)
 {
-	char stamp[32], iso[RG_TIME_ISO_LEN], kv[4096], pid[32] = "";
+	char stamp[32], iso[RG_TIME_ISO_LEN], kv[4096], pid[32] = "", host[256];
 	struct timeval tv = notify_tv(n->when);
 	time_t t = tv.tv_sec;
 	struct tm tm;
@@ -93,7 +94,11 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 	if (n->pid > 0)
 		snprintf(pid, sizeof(pid), "[%ld]", n->pid);
 	kv_line(n->ev, kv, sizeof(kv));
-	line = xasprintf("%s %s relayguard-milter%s: time=%s %s", stamp, o->host, pid,
+	/* syslog names the host by its short name: the event's, else ours */
+	strlcpy_rg(host, *notify_jstr(n->ev, "host") ? notify_jstr(n->ev, "host") : o->host,
+	    sizeof(host));
+	host[strcspn(host, ".")] = '\0';
+	line = xasprintf("%s %s relayguard-milter%s: time=%s %s", stamp, host, pid,
 	    rg_time_iso8601(&tv, iso, sizeof(iso)), kv);
 	red = notify_redact(o, s, line);
 	free(line);
@@ -210,6 +215,8 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 	if (o->log_clock && *o->log_clock)
 		fprintf(out, _("   Clock of the mail server when the log was recorded: %s\n"),
 		    o->log_clock);
+	if (o->log_zone && *o->log_zone)
+		fprintf(out, _("   Mail server log: %s\n"), o->log_zone);
 	fputc('\n', out);
 
 	fprintf(out, _("5. What happened and how it was found\n"));

@@ -10,9 +10,15 @@
 #      postmaster/root, the milter raises the bounce-storm alarm;
 #   4. the fix: the mynetworks line the auditor recommended, and the milter
 #      switched to enforce;
-#   5. the auditor again: closed; the spammer's next burst is refused 5.7.1.
+#   5. the auditor again: closed; the spammer's next burst is refused 5.7.1;
+#   6. the notification for the spammer's address (English and Japanese):
+#      e-mail body, IODEF, X-ARF, IntelMQ JSON, from the milter's event log.
 # Evidence goes to $DEMO_OUT (default ./demo-out): audit reports (text, JSON,
-# IODEF), the milter's event log, the bounce series, an HTML report.
+# IODEF), the milter's event log, the bounce series, an HTML report, the
+# notifications (notify-en/, notify-ja/). Reports name the reporter of
+# conf/reporter.conf (times in Asia/Tokyo, recipients and internal host names
+# withheld from notifications). The auditor tests from 127.0.0.3, another
+# outside address, so the spammer's notification holds only the spammer.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -39,13 +45,14 @@ bounces() { echo $(( $(pf_log_count 'sender non-delivery notification') + \
 	$(pf_log_count 'postmaster non-delivery notification') )); }
 mailbox_kb() { du -sk "$PF_MAIL_DIR/root" 2>/dev/null | awk '{print $1}' | grep . || echo 0; }
 
+REPORTER=conf/reporter.conf
 SERIES=$OUT/bounces.csv
 echo "seconds,phase,bounces" > "$SERIES"
 PHASE=storm
 sample() { echo "$(elapsed),$PHASE,$(bounces)" >> "$SERIES"; }
 
 audit() {	# NAME: audit the company's mail domain from the outsider's address
-	local a=(-s 127.0.0.2 -p "$PF_PORT" -d victim.example --mx --nameserver "$DNS_NS"
+	local a=(-s 127.0.0.3 --reporter "$REPORTER" -p "$PF_PORT" -d victim.example --mx --nameserver "$DNS_NS"
 		--dnsbl bl.example site.example)
 	"$AUDIT" -T "${a[@]}" > "$OUT/audit-$1.txt"
 	local rc=$?
@@ -84,7 +91,7 @@ sample
 
 # --- 2 --------------------------------------------------------------------------
 step 2 "relayguard-audit: is it an open relay?"
-echo "\$ relayguard-audit -s 127.0.0.2 -p $PF_PORT -d victim.example --mx --nameserver $DNS_NS --dnsbl bl.example site.example"
+echo "\$ relayguard-audit -s 127.0.0.3 --reporter $REPORTER -p $PF_PORT -d victim.example --mx --nameserver $DNS_NS --dnsbl bl.example site.example"
 audit before; rc=$?
 sample
 grep -E '^  (MX|PTR|DNSBL|SPF): ' "$OUT/audit-before.txt"
@@ -173,7 +180,7 @@ jq -r 'select(.event=="relay_summary") | "  milter summary: \(.reason)"' "$ML_DI
 # --- evidence -------------------------------------------------------------------
 cp "$ML_DIR/events.jsonl" "$OUT/milter-events.jsonl"
 cp "$PF_LOG" "$OUT/postfix-maillog"
-"$REPORT" --before "$OUT/audit-before.json" --after "$OUT/audit-after.json" \
+"$REPORT" --reporter "$REPORTER" --before "$OUT/audit-before.json" --after "$OUT/audit-after.json" \
 	--series "$SERIES" --fix "$OUT/fix-applied.txt" --storm "$OUT/milter-events.jsonl" \
 	> "$OUT/report.html" || die "relayguard-report failed"
 if xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd \
@@ -190,6 +197,24 @@ if command -v chromium >/dev/null; then
 		--screenshot="$OUT/report.png" "file://$OUT/report.html" >/dev/null 2>&1
 	rm -rf "$profile"
 fi
+
+# --- 6 --------------------------------------------------------------------------
+step 6 "the notification for the spammer's address, for its provider or a CSIRT"
+for lang in en ja; do
+	"$REPORT" notify --events "$OUT/milter-events.jsonl" --reporter "$REPORTER" \
+		--source 127.0.0.2 --victim 127.0.0.1 --victim-port "$PF_PORT" --request contact \
+		--lang "$lang" --out "$OUT/notify-$lang" > "$OUT/notify-$lang.log" 2>&1 ||
+		die "relayguard-report notify --lang $lang failed: $(cat "$OUT/notify-$lang.log")"
+done
+echo "\$ relayguard-report notify --events milter-events.jsonl --reporter $REPORTER --source 127.0.0.2 --request contact --lang en|ja --out notify-en|notify-ja"
+sed 's/^/  /' "$OUT/notify-en.log"
+ls "$OUT/notify-en" | sed 's/^/  notify-en\//'
+echo "--- notify-en/127.0.0.2.txt (first lines) ---"
+head -32 "$OUT/notify-en/127.0.0.2.txt"
+echo "--- notify-ja/127.0.0.2.txt (first lines) ---"
+head -32 "$OUT/notify-ja/127.0.0.2.txt"
+echo "---"
+
 ml_stop
 pf_stop
 dns_stop

@@ -61,4 +61,39 @@ if command -v chromium >/dev/null; then
 else
 	tap_skip "headless Chromium screenshot" "chromium not installed"
 fi
+# --- step 6: the notification for the spammer (issue 12) -----------------------------
+N_EN=$OUT/notify-en; N_JA=$OUT/notify-ja
+tap_like "$(cat "$LOG")" 'Step 6: the notification for the spammer' "the demo ends with the notification step"
+tap_like "$(sed -n '/Step 6/,$p' "$LOG")" 'Subject: \[relayguard\] relay attempts from 127\.0\.0\.2' "and shows the English body's first lines"
+tap_like "$(sed -n '/Step 6/,$p' "$LOG")" '127\.0\.0\.2 からの不正中継の試み' "and the Japanese body's"
+for f in txt iodef.xml xarf.json intelmq.json; do
+	tap_check "notify-en/127.0.0.2.$f and notify-ja/127.0.0.2.$f written" test -s "$N_EN/127.0.0.2.$f" -a -s "$N_JA/127.0.0.2.$f"
+done
+tap_is "$(ls "$N_EN" | grep -vc '^127\.0\.0\.2\.\|^intelmq\.jsonl$')" 0 "only the spammer is notified (the auditor tested from 127.0.0.3)"
+ev=$OUT/milter-events.jsonl
+want=$(jq -s '[.[] | select(.client_addr=="127.0.0.2" and (.event|test("^relay_")) and .event!="relay_summary" and .event!="relay_authenticated")] | length' "$ev")
+tap_is "$(jq '."extra.relay_attempts"' "$N_EN/127.0.0.2.intelmq.json")" "$want" "the notification counts the spammer's $want relay attempts"
+logged=$(jq -s '[.[] | select(.client_addr=="127.0.0.2" and .event=="relay_would_refuse")] | length' "$ev")
+tap_is "$logged" 60 "of which 60 were relayed while the milter only logged"
+tap_like "$(cat "$N_EN/127.0.0.2.txt")" "recorded $want relay attempts from this source \\($((want - logged)) refused, $logged logged" "the body says so"
+tap_is "$(jq '."extra.bounce_storms"' "$N_EN/127.0.0.2.intelmq.json")" 1 "and names the one bounce storm"
+first=$(jq -r -s '[.[] | select(.client_addr=="127.0.0.2" or ([.original_clients[]?.value] | index("127.0.0.2")))] | first | .time' "$ev")
+last=$(jq -r -s '[.[] | select(.client_addr=="127.0.0.2" or ([.original_clients[]?.value] | index("127.0.0.2")))] | last | .time' "$ev")
+jst() { TZ=Asia/Tokyo date -d "$1" "+%Y-%m-%dT%H:%M:%S\.%3N\\+09:00"; }
+tap_like "$(cat "$N_EN/127.0.0.2.txt")" "first: $(jst "$first")" "first time of the span, in JST ($first)"
+tap_like "$(cat "$N_EN/127.0.0.2.txt")" "last:  $(jst "$last")" "last time of the span, in JST ($last)"
+tap_check "the notification's IODEF validates (en, ja)" \
+	xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd "$N_EN/127.0.0.2.iodef.xml" "$N_JA/127.0.0.2.iodef.xml"
+tap_check "its X-ARF validates against the X-ARF v4 schema" python3 tests/xarf/validate_xarf.py "$N_EN/127.0.0.2.xarf.json" "$N_JA/127.0.0.2.xarf.json"
+tap_check "its IntelMQ JSON follows IntelMQ's harmonization" python3 tests/intelmq/check_harmonization.py "$N_EN/intelmq.jsonl"
+tap_unlike "$(cat "$N_EN/127.0.0.2.txt" "$N_JA/127.0.0.2.txt")" 'user[0-9]+@victim|mail\.site\.example' \
+	"recipients and internal host names are withheld (conf/reporter.conf)"
+ja=$(cat "$N_JA/127.0.0.2.txt")
+tap_like "$ja" '不正中継' "the Japanese body says 不正中継"
+tap_like "$ja" '3\. 送信元' "names the 送信元"
+tap_like "$ja" '時刻は JST \(Asia/Tokyo, UTC\+09:00\)' "and gives the times in JST"
+x=$(xmllint --nonet --xpath 'string(//*[local-name()="Contact"][@role="creator"]/*[local-name()="ContactName"])' "$OUT/audit-before.iodef.xml")
+tap_is "$x" "Example Corp. information systems department" "the audit's IODEF names the reporter"
+x=$(xmllint --nonet --xpath 'count(//*[local-name()="AdditionalData"][@meaning="dnsbl" or @meaning="ptr" or @meaning="mx"])' "$OUT/audit-before.iodef.xml")
+tap_like "$x" '^[3-9]$' "and carries the DNS facts (MX, PTR, DNSBL: $x)"
 tap_done
