@@ -80,10 +80,40 @@ static size_t put_str(char *out, const char *s)
 	return n;
 }
 
+static const char hexdigit[] = "0123456789abcdef";
+
+/* "\\" + tag + digits lowercase hex digits of v. */
+static size_t put_hex(char *out, char tag, uint32_t v, int digits)
+{
+	out[0] = '\\';
+	out[1] = tag;
+	for (int d = 0; d < digits; d++)
+		out[2 + d] = hexdigit[(v >> (4 * (digits - 1 - d))) & 0xf];
+	return (size_t)digits + 2;
+}
+
 static size_t put_cp_escape(char *out, uint32_t cp)
 {
-	return (size_t)snprintf(out, TOKEN_MAX, cp > 0xffff ? "\\U%08x" : "\\u%04x",
-	    (unsigned)cp);
+	return cp > 0xffff ? put_hex(out, 'U', cp, 8) : put_hex(out, 'u', cp, 4);
+}
+
+/* Printable ASCII that a sink writes as it is, whatever follows: one bit
+ * per byte 0x20-0x7f ([0]: 0x00-0x3f, [1]: 0x40-0x7f), set = special. */
+#define SP(c)	((uint64_t)1 << ((c) & 63))
+static const uint64_t special[][2] = {
+	[RG_SINK_LOG] = { 0, 0 },
+	[RG_SINK_KV] = { SP('"'), SP('\\') },
+	[RG_SINK_JSON] = { 0, SP('\\') },
+	[RG_SINK_XML] = { 0, SP('\\') },
+	[RG_SINK_HTML] = { SP('"') | SP('&') | SP('\'') | SP('<') | SP('>'), SP('\\') },
+	[RG_SINK_TERM] = { 0, SP('\\') },
+	[RG_SINK_SMTP] = { SP('%'), SP('\\') },
+	[RG_SINK_HEADER] = { SP('"') | SP('(') | SP(')'), SP('\\') },
+};
+
+static inline bool plain(enum rg_sink sink, unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && (special[sink][c >> 6] & SP(c)) == 0;
 }
 
 /* A backslash followed by next (-1: nothing) could be read as the start
@@ -157,7 +187,7 @@ static size_t token_out(enum rg_sink sink, const unsigned char *s, size_t n,
 		*used = 1;			/* control or not UTF-8 */
 		if (sink == RG_SINK_HEADER)
 			return put_str(out, "?");
-		return (size_t)snprintf(out, TOKEN_MAX, "\\x%02x", s[0]);
+		return put_hex(out, 'x', s[0], 2);
 	}
 	*used = len;
 	if (cp < 0x80)
@@ -176,29 +206,58 @@ size_t rg_clean(enum rg_sink sink, char *dst, size_t dstsz, const char *src,
     size_t srclen)
 {
 	const unsigned char *s = (const unsigned char *)(src ? src : "");
-	size_t tl = strlen(RG_CLEAN_TRUNC);
-	size_t o = 0, safe = 0, used, k;
+	size_t tl = strlen(RG_CLEAN_TRUNC), lim, mark, o = 0, safe = 0, used, k, r;
+	bool can_mark;
 	char tok[TOKEN_MAX];
 
-	if (dstsz == 0)
+	if (dstsz == 0 || (unsigned)sink > RG_SINK_HEADER) {
+		if (dstsz > 0)
+			dst[0] = '\0';
 		return 0;
+	}
 	if (src == NULL)
 		srclen = 0;
-	/* safe: the last token boundary that leaves room for the marker. */
+	lim = dstsz - 1;		/* text bytes at most */
+	can_mark = lim >= tl;
+	mark = can_mark ? lim - tl : 0;	/* text that leaves room for "..." */
+	/* safe: the last token boundary <= mark (where "..." would go). */
 	for (size_t i = 0; i < srclen; i += used) {
-		k = token_out(sink, s + i, srclen - i, &used, tok);
-		if (o + k > dstsz - 1) {
-			o = safe;
-			if (dstsz - 1 >= tl) {
-				memcpy(dst + o, RG_CLEAN_TRUNC, tl);
-				o += tl;
+		if (plain(sink, s[i])) {	/* a run of bytes kept as they are */
+			for (r = 1; i + r < srclen && plain(sink, s[i + r]); r++)
+				;
+			if (o + r > lim) {	/* cut inside the run */
+				if (can_mark && mark >= o) {
+					memcpy(dst + o, s + i, mark - o);
+					o = mark;
+				} else {
+					o = safe;
+				}
+				goto truncated;
 			}
-			break;
+			memcpy(dst + o, s + i, r);
+			if (can_mark && o <= mark)
+				safe = o + r <= mark ? o + r : mark;
+			o += r;
+			used = r;
+			continue;
+		}
+		k = token_out(sink, s + i, srclen - i, &used, tok);
+		if (o + k > lim) {
+			o = safe;
+			goto truncated;
 		}
 		memcpy(dst + o, tok, k);
 		o += k;
-		if (o + tl <= dstsz - 1)
+		if (can_mark && o <= mark)
 			safe = o;
+	}
+	dst[o] = '\0';
+	return o;
+
+truncated:
+	if (can_mark) {
+		memcpy(dst + o, RG_CLEAN_TRUNC, tl);
+		o += tl;
 	}
 	dst[o] = '\0';
 	return o;

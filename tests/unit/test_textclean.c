@@ -391,6 +391,45 @@ static void test_round_trip(void **state)
 	}
 }
 
+/* Truncated output is a prefix of the full output cut at most one token
+ * (10 bytes) short of the room left for "...", then "...". */
+static void test_truncation_random(void **state)
+{
+	static const unsigned char alphabet[] = { 'a', ' ', '%', '&', '"', '\\',
+	    'x', 0x0a, 0x9b, 0xc2, 0xe2, 0x80, 0xae, 0xe3, 0x81, 0x82, 0xff };
+	unsigned char in[60];
+	char full[1024], out[128];
+	unsigned int seed = 42;
+
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % (int)sizeof(in));
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = alphabet[rand_r(&seed) % (int)sizeof(alphabet)];
+		for (int sk = RG_SINK_LOG; sk <= RG_SINK_HEADER; sk++) {
+			size_t fl = rg_clean((enum rg_sink)sk, full, sizeof(full),
+			    (const char *)in, n);
+
+			for (size_t dstsz = 4; dstsz < sizeof(out); dstsz++) {
+				size_t ol = rg_clean((enum rg_sink)sk, out, dstsz,
+				    (const char *)in, n);
+
+				if (fl < dstsz) {
+					if (ol != fl || memcmp(out, full, fl) != 0)
+						fail_msg("sink %d size %zu: cut though it fits", sk, dstsz);
+					continue;
+				}
+				if (ol < 3 || ol >= dstsz || memcmp(out + ol - 3, "...", 3) != 0 ||
+				    memcmp(out, full, ol - 3) != 0 ||
+				    ol - 3 + 10 < dstsz - 1 - 3)
+					fail_msg("sink %d size %zu: bad cut \"%s\" of \"%s\"",
+					    sk, dstsz, out, full);
+			}
+		}
+	}
+}
+
 static void test_helpers(void **state)
 {
 	char buf[32], *d;
@@ -427,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_hostile_megabyte),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_truncation_random),
 		cmocka_unit_test(test_helpers),
 	};
 
