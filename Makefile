@@ -188,6 +188,20 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 RG_CONF	    = $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf
 
+# Reliability under load and faults (minutes; not part of make check):
+# real Postfix + milter, SOAK_MESSAGES (20000) per phase, clean and with
+# SOAK_KILLS (5) SIGKILLs of the milter; see tests/soak/soak.sh.
+.PHONY: soak valgrind
+soak: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bash tests/soak/soak.sh
+
+# The milter under valgrind --leak-check=full through an integration-style
+# run; fails on any definite or indirect leak (tests/soak/valgrind.sh).
+valgrind: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bash tests/soak/valgrind.sh
+
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
