@@ -78,7 +78,19 @@ struct audit_opts {
 	unsigned shard_i, shard_n;	/* shard_n 0: no sharding */
 	const char *resume;		/* earlier jsonl output */
 	const char *reporter_path, *lang;
+	const char *baseline;		/* --baseline: an earlier json/jsonl run */
+	struct audit_baseline *baseline_db;	/* loaded by main() */
 	bool no_pipelining;		/* lock-step even when PIPELINING is offered */
+};
+
+/* --baseline (baseline.c): this target against the earlier run */
+struct baseline_change {
+	bool compared;
+	char change[24];		/* new, newly_open, still_open, fixed, ... */
+	char prev_verdict[24];
+	char prev_start[48];
+	char open_since[48];
+	char fixed_at[48];
 };
 
 enum outcome {
@@ -208,6 +220,7 @@ struct audit_target {
 	struct rg_spf_result spf;
 	bool spf_authorised_relay;	/* open relay inside the domain's SPF */
 	/* transcript */
+	struct baseline_change base;	/* with --baseline */
 	struct tx_line *tx;
 	size_t ntx, captx;
 	bool tx_truncated;
@@ -322,6 +335,19 @@ struct audit_progress {
 };
 void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out);
 void audit_progress(const struct audit_progress *p, bool final);
+
+/* baseline.c: --baseline (see there) */
+struct audit_baseline;
+/* NULL with err when PREVIOUS cannot be read */
+struct audit_baseline *audit_baseline_load(const char *path, char *err, size_t errlen);
+void audit_baseline_free(struct audit_baseline *b);
+const char *audit_baseline_path(const struct audit_baseline *b);
+void audit_baseline_compare(const struct audit_baseline *b, struct audit_target *t);
+json_t *audit_baseline_json(const struct audit_target *t);
+void audit_baseline_text(const struct audit_target *t, FILE *out);
+/* "Compared with FILE: 1 fixed, 0 newly open, ..." after the text reports */
+void audit_baseline_summary(const struct audit_baseline *b, const struct audit_target *t,
+    const bool *have, size_t n, FILE *out);
 
 /* report_*.c */
 json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o);

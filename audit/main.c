@@ -100,6 +100,8 @@ static void *worker(void *arg)
 		msg_verbose("auditing %s port %d", t->host, t->port);
 		audit_run_target(t, w->opts);
 		audit_dns_facts(t, w->opts);
+		if (w->opts->baseline_db != NULL)
+			audit_baseline_compare(w->opts->baseline_db, t);
 		pthread_mutex_lock(&w->lock);
 		count(w, t);
 		if (w->stream) {
@@ -238,6 +240,9 @@ int main(int argc, char **argv)
 	rg_reporter_apply_timezone(reporter);
 	rg_clock_read(&o.clock);
 	o.reporter = reporter;
+	if (o.baseline != NULL &&
+	    (o.baseline_db = audit_baseline_load(o.baseline, rerr, sizeof(rerr))) == NULL)
+		msg_fatal("--baseline: %s", rerr);
 	if (o.tlp == NULL)
 		o.tlp = reporter->tlp;
 	if (o.mx || o.nameserver || o.ndnsbl || o.spf_domain) {
@@ -277,6 +282,9 @@ int main(int argc, char **argv)
 			else if (o.format == FORMAT_TEXT)
 				report_text(&w.results[i], &o, stdout);
 		}
+		if (o.format == FORMAT_TEXT && o.baseline_db != NULL)
+			audit_baseline_summary(o.baseline_db, w.results, w.have,
+			    n < w.cap ? n : w.cap, stdout);
 		if (o.format == FORMAT_IODEF) {
 			const struct audit_target **tp = xcalloc(n + 1, sizeof(*tp));
 			size_t k = 0;
@@ -309,6 +317,7 @@ int main(int argc, char **argv)
 	free(o.dnsbl);
 	free(o.local_names);
 	free(o.input_files);
+	audit_baseline_free(o.baseline_db);
 	rg_reporter_free(reporter);
 	return verdict_exit_code(w.worst);
 }

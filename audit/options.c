@@ -160,6 +160,9 @@ static const struct opt_row rows[] = {
 	 "shares of the targets (by a hash of host:port)"},
 	{"resume", 0, OK_STR, F(resume), 0, NULL, "FILE", 0, 0, NULL, NULL,
 	 "skip targets already in FILE, an earlier -f jsonl output"},
+	{"baseline", 0, OK_STR, F(baseline), 0, NULL, "FILE", 0, 0, NULL, NULL,
+	 "compare with an earlier -f json/jsonl run: new, newly open,\n"
+	 "still open since T, fixed at T, newly unreachable"},
 	{"mx", 0, OK_FLAG, F(mx), 0, NULL, NULL, 0, 0, NULL, NULL,
 	 "TARGETs (and -iL lines) are mail domains: audit every\n"
 	 "address of every MX host (null MX honoured)"},
