@@ -10,11 +10,13 @@
 # by line (every line one of its own, no control or 8-bit byte, no event
 # line for 6.6.6.6, as many relay_refused lines as real refusals), and so is
 # the JSON event log; the reject reply is printable ASCII (the SMTP rule of
-# lib/textclean.c). Nothing here queries a nameserver outside 127.0.0.1.
+# lib/textclean.c), also as a real Postfix passes it to an SMTPUTF8 client.
+# Nothing here queries a nameserver outside 127.0.0.1.
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 source tests/lib/tap.sh
 source tests/lib/common.sh
+source tests/lib/postfix.sh
 source tests/lib/dns.sh
 source tests/milter/lib.sh
 
@@ -46,13 +48,44 @@ out=$(raw --sender '<x@inject-vt.mf.test>' --rcpt '<u@site.example>')
 tap_like "$out" 'RCPT <u@site\.example> continue' "local mail with a hostile SPF record passes"
 out=$(raw --sender '<x@inject-c1.mf.test>' --rcpt '<u@site.example>')
 # 3. a recipient with raw 8-bit and C1 bytes, a bidi override and a '%'
+# (a raw milter client: Postfix itself refuses invalid UTF-8, see 4.)
 out=$(raw --sender '<x@pass.mf.test>' --rcpt $'<victim\x9b\xc2\x9b\xe2\x80\xae\xff%x@victim.example>')
 reply=${out#* reply }
 tap_is "$reply" '554 5.7.1 <victim\x9b\u009b\u202e\xff%%x@victim.example>: Relay access denied' \
 	"the reject reply shows the recipient's bytes as escapes, '%' doubled for smfi_setreply"
 tap_is "$(printf '%s' "$reply" | LC_ALL=C tr -d '\040-\176' | wc -c)" 0 \
 	"the reject reply is printable ASCII only"
-rg_retry 5 test "$(ml_event_count relay_refused)" -ge 2
+# 4. the same through a real Postfix (profile open: the milter refuses):
+# invalid UTF-8 never passes Postfix itself (500 5.5.2 bad UTF-8 syntax), but
+# with SMTPUTF8 a recipient with U+009B and U+202E does, and the client gets
+# printable ASCII back (Postfix turns the milter's %% back into %).
+PF_MAIN_EXTRA="smtpd_milters = unix:$ML_SOCK
+milter_default_action = tempfail" pf_start open || tap_bail "cannot start Postfix (open)"
+out=$(python3 - "$PF_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20,
+                             source_address=("127.0.0.2", 0))
+f = s.makefile("rb")
+def cmd(c):
+    if c:
+        s.sendall(c + b"\r\n")
+    while True:
+        line = f.readline()
+        if line[3:4] != b"-":
+            return line.rstrip(b"\r\n")
+cmd(None)
+cmd(b"EHLO client.example")
+cmd(b"MAIL FROM:<x@pass.mf.test> SMTPUTF8")
+sys.stdout.buffer.write(cmd(b"RCPT TO:<victim\xc2\x9b\xe2\x80\xae%x@victim.example>") + b"\n")
+cmd(b"QUIT")
+PY
+)
+tap_is "$out" '554 5.7.1 <victim\u009b\u202e%x@victim.example>: Relay access denied' \
+	"through Postfix: the SMTP client gets the C1 and bidi characters as escapes"
+tap_is "$(printf '%s' "$out" | LC_ALL=C tr -d '\040-\176' | wc -c)" 0 \
+	"through Postfix: the reject reply is printable ASCII only"
+tap_is "$(pf_sink_count)" 0 "nothing was relayed"
+rg_retry 5 test "$(ml_event_count relay_refused)" -ge 3
 
 # --- the stderr log, line by line ---------------------------------------------
 tap_is "$(LC_ALL=C tr -d -c '\000-\011\013-\037\177-\377' <"$LOG" | wc -c)" 0 \
@@ -83,7 +116,7 @@ tap_is "$(jq -r 'select(.client_addr) | .client_addr' "$EV" | sort -u)" 127.0.0.
 tap_is "$(jq -r 'select(.event=="relay_refused") | .helo' "$EV" | head -n 1)" \
 	'client.example\x0d\x0arelayguard-milter: event=relay_refused client_addr=6.6.6.6 action=reject' \
 	"the JSON helo carries the CR LF as the \\x0d\\x0a escape"
-tap_is "$(jq -r 'select(.event=="relay_refused") | .recipient' "$EV" | tail -n 1)" \
+tap_is "$(jq -r 'select(.event=="relay_refused" and (.recipient|startswith("<victim\\x9b"))) | .recipient' "$EV")" \
 	'<victim\x9b\u009b\u202e\xff%x@victim.example>' "the JSON recipient escapes C1, bidi and the broken byte"
 tap_is "$(LC_ALL=C tr -d -c '\000-\011\013-\037\177-\377' <"$EV" | wc -c)" 0 \
 	"no raw control or 8-bit byte in the event log"
