@@ -153,16 +153,17 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(PKG_LIBS) -lpthread
 
 .PHONY: fuzz-build
+.SECONDARY: $(FUZZ_LIBOBJ)
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do t=$$(basename $$f); \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		seeds=tests/fuzz/corpus/$$t; [ -d $$seeds ] || seeds=; \
 		echo "=== $$t ($(FUZZ_TIME) s)"; \
 		$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=1024 \
 			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/$$t- \
-			$(FUZZ_BUILD)/corpus/$$t \
-			tests/fuzz/corpus/$$t 2>$(FUZZ_BUILD)/$$t.log || \
+			$(FUZZ_BUILD)/corpus/$$t $$seeds 2>$(FUZZ_BUILD)/$$t.log || \
 			{ tail -40 $(FUZZ_BUILD)/$$t.log; echo "FAIL $$t"; exit 1; }; \
 		grep -E "stat::number_of_executed_units|stat::peak_rss" $(FUZZ_BUILD)/$$t.log; \
 	done

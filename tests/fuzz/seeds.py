@@ -18,6 +18,7 @@ TARGETS = {
     'fuzz_relay': ['tests/unit/test_relay.c', 'tests/unit/test_trick.c'],
     'fuzz_netmatch': ['tests/unit/test_netmatch.c'],
     'fuzz_spf': ['tests/unit/test_spf.c'],
+    'fuzz_textclean': ['tests/unit/test_textclean.c'],
 }
 FILES = {
     'fuzz_dsn': ['tests/unit/dsn/*.eml'],
@@ -73,7 +74,7 @@ def main():
                 seeds.add(open(f, 'rb').read())
         if target == 'fuzz_relay':   # byte 0: client, byte 1: config
             seeds = {bytes([c, a]) + s for s in seeds for c, a in ((1, 0), (0x81, 1), (4, 0))}
-        if target == 'fuzz_dsn':     # byte 0: chunk size
+        if target in ('fuzz_dsn', 'fuzz_textclean'):  # byte 0: a size
             seeds = {b'\x3f' + s for s in seeds}
         for s in seeds:
             with open(os.path.join(d, hashlib.sha1(s).hexdigest()), 'wb') as f:
