@@ -2,6 +2,7 @@
  * see notify.h. */
 #include "notify.h"
 #include "relayguard/eventlog.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,31 @@ const char *notify_jstr(json_t *o, const char *key)
 	json_t *v = json_object_get(o, key);
 
 	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* Every string of an event, cleaned again with the JSON rule of
+ * textclean.h: the milter writes them clean, but an event log from an older
+ * version or edited by hand may carry raw controls, C1 or bidi controls into
+ * the mail, X-ARF and IODEF reports. In place; arrays and objects too. */
+static void clean_strings(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j)) {
+		char *c = rg_clean_dup(RG_SINK_JSON, json_string_value(j));
+
+		if (strcmp(c, json_string_value(j)) != 0)
+			json_string_set(j, c);
+		free(c);
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+			clean_strings(v);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			clean_strings(v);
+	}
 }
 
 /* "2026-06-23T12:34:00.123+09:00" (or Z) -> epoch seconds; -1 if not. */
@@ -269,6 +295,7 @@ int notify_read(const char *path, int prefix4, int prefix6, struct notify_log *l
 		if (len <= 1)
 			continue;
 		e = json_loads(line, 0, &jerr);
+		clean_strings(e);
 		if (e == NULL || !json_is_object(e) ||
 		    (when = notify_parse_time(notify_jstr(e, "time"))) < 0) {
 			log->bad_lines++;	/* a torn or foreign line: skipped, counted */
