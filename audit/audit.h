@@ -13,6 +13,7 @@
 #ifndef RELAYGUARD_AUDIT_H
 #define RELAYGUARD_AUDIT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/time.h>
@@ -81,6 +82,7 @@ struct audit_opts {
 	const char *baseline;		/* --baseline: an earlier json/jsonl run */
 	struct audit_baseline *baseline_db;	/* loaded by main() */
 	bool no_pipelining;		/* lock-step even when PIPELINING is offered */
+	int per_host;			/* sessions at once per target */
 };
 
 /* --baseline (baseline.c): this target against the earlier run */
@@ -188,6 +190,7 @@ struct audit_target {
 	/* RFC 2920 (session.c): groups sent pipelined; a reply stream found
 	 * out of step, and the lock-step fallback it caused */
 	int pipelined_groups;
+	pthread_mutex_t *lock;		/* while sessions run in parallel */
 	bool lockstep, desync;
 	char desync_note[200];
 	bool tls_used;

@@ -150,6 +150,10 @@ static const struct opt_row rows[] = {
 	 "targets audited at once (-j, --jobs N is the same)"},
 	{"jobs", 0, OK_INT, F(jobs), 0, NULL, "N", 1, 1024, NULL, NULL,
 	 "same as --concurrency"},
+	{"per-host", 0, OK_INT, F(per_host), 0, "1", "N", 1, 64, NULL, NULL,
+	 "sessions at once per target, each below the server's\n"
+	 "error limits (polite: keep it small; a server that takes\n"
+	 "one client at a time makes the others wait)"},
 	{"rate", 0, OK_NUM, F(rate), 0, NULL, "N", 0.01, 100000, NULL, NULL,
 	 "at most N new connections per second, over all targets"},
 	{"exclude", 0, OK_STR, F(exclude), 0, NULL, "FILE", 0, 0, NULL, NULL,

@@ -14,6 +14,7 @@
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,34 @@ struct session {
 	bool need_rset;		/* a pipelined probe left a transaction open */
 };
 
+/* The target's shared state while several sessions run at once (--per-host):
+ * t->lock is set only then; every write the sessions share goes under it. */
+static void t_lock(struct audit_target *t)
+{
+	if (t->lock)
+		pthread_mutex_lock(t->lock);
+}
+
+static void t_unlock(struct audit_target *t)
+{
+	if (t->lock)
+		pthread_mutex_unlock(t->lock);
+}
+
+static void tx_record_locked(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text);
+
 static void tx_record(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text)
+{
+	struct audit_target *t = arg;
+
+	t_lock(t);
+	tx_record_locked(arg, when, dir, text);
+	t_unlock(t);
+}
+
+static void tx_record_locked(void *arg, const struct timeval *when,
     enum rg_transcript_dir dir, const char *text)
 {
 	struct audit_target *t = arg;
@@ -90,7 +118,9 @@ static void close_session(struct audit_target *t, struct session *s, bool polite
 /* Record a connection-level failure in t->error. */
 static void note_error(struct audit_target *t, const char *what, const char *detail)
 {
+	t_lock(t);
 	snprintf(t->error, sizeof(t->error), "%s: %s", what, detail);
+	t_unlock(t);
 }
 
 static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool first)
@@ -157,7 +187,9 @@ static int say_hello(struct audit_target *t, struct session *s, const char *name
 			snprintf(t->ehlo_greeting, sizeof(t->ehlo_greeting), "%.*s",
 			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
 		}
+		t_lock(t);
 		parse_ehlo(t, r, first);
+		t_unlock(t);
 		s->pipelining = ehlo_has(r, "PIPELINING");
 		strlcpy_rg(s->helo, name, sizeof(s->helo));
 		return 0;
@@ -202,7 +234,9 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 		close_session(t, s, false);
 		return -1;
 	}
+	t_lock(t);
 	s->number = ++t->sessions;
+	t_unlock(t);
 	if (first) {
 		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
 		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
@@ -266,8 +300,10 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 				close_session(t, s, false);
 				return -1;
 			}
+			t_lock(t);
 			t->tls_used = true;
 			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
+			t_unlock(t);
 			if (say_hello(t, s, helo, false, &r) != 0)
 				goto refused;
 		}
@@ -319,6 +355,19 @@ static const char *probe_sender(const struct audit_probe *p)
 static const char *probe_helo(const struct audit_probe *p, const struct audit_opts *o)
 {
 	return p->spec.helo[0] ? p->spec.helo : o->helo;
+}
+
+/* One of the target's --data-probes, shared by its sessions. */
+static bool take_data_budget(struct audit_target *t, int *budget)
+{
+	bool ok;
+
+	t_lock(t);
+	ok = *budget > 0;
+	if (ok)
+		(*budget)--;
+	t_unlock(t);
+	return ok;
 }
 
 /*
@@ -385,7 +434,9 @@ static enum probe_step run_probe_pipelined(struct audit_target *t, struct sessio
 	cmds[n++] = "NOOP";
 	if (rg_smtp_send_group(s->conn, cmds, n) != 0)
 		return STEP_RETRY;
+	t_lock(t);
 	t->pipelined_groups++;
+	t_unlock(t);
 	if (rset) {
 		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
 			return STEP_RETRY;
@@ -407,17 +458,17 @@ static enum probe_step run_probe_pipelined(struct audit_target *t, struct sessio
 		s->errors += 1 + (rcpt.code >= 400);	/* the RCPT then fails too */
 		goto done;
 	}
+	t_lock(t);
 	if (t->baseline_from[0] == '\0')
 		strlcpy_rg(t->baseline_from, from, sizeof(t->baseline_from));
+	t_unlock(t);
 	set_result(p, "rcpt", &rcpt, in_clear);
 	if (p->outcome != OUT_ACCEPTED) {
 		s->errors++;
 		goto done;
 	}
-	if (probe_is_relay(p) && *data_budget > 0) {
-		(*data_budget)--;
+	if (probe_is_relay(p) && take_data_budget(t, data_budget))
 		data_probe(t, s, p);
-	}
 done:
 	gettimeofday(&p->finish, NULL);
 	return STEP_DONE;
@@ -452,8 +503,10 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 		s->errors++;
 		goto reset;
 	}
+	t_lock(t);
 	if (t->baseline_from[0] == '\0')
 		strlcpy_rg(t->baseline_from, from, sizeof(t->baseline_from));
+	t_unlock(t);
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
@@ -464,11 +517,8 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 		s->errors++;
 		goto reset;
 	}
-	if (probe_is_relay(p) && *data_budget > 0) {
-		(*data_budget)--;
-		if (data_probe(t, s, p))
-			goto done;
-	}
+	if (probe_is_relay(p) && take_data_budget(t, data_budget) && data_probe(t, s, p))
+		goto done;
 reset:
 	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
 		close_session(t, s, false);
@@ -514,7 +564,7 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 struct runner {
 	struct session s;
 	struct rg_reply fail_reply;
-	int data_budget;
+	int *data_budget;		/* the target's, shared */
 	int failed_opens;
 	double deadline;
 };
@@ -556,10 +606,13 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 
 	/* A server that keeps refusing sessions is not asked 40 times. */
 	if (run->failed_opens >= 3) {
-		if (run->fail_reply.code)
+		if (run->fail_reply.code) {
 			set_result(p, "connect", &run->fail_reply, false);
-		else
+		} else {
+			t_lock(t);
 			set_error(p, "connect", t->error);
+			t_unlock(t);
+		}
 		return;
 	}
 	for (;;) {
@@ -573,7 +626,9 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 		if (s->dead) {
 			char saved[sizeof(t->error)];
 
+			t_lock(t);
 			strlcpy_rg(saved, t->error, sizeof(saved));
+			t_unlock(t);
 			if (open_session(t, o, s, helo, &run->fail_reply) != 0) {
 				if (identity && run->fail_reply.code) {
 					/* the identity itself was refused: untested */
@@ -584,21 +639,26 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 					    run->fail_reply.enhanced, in_clear);
 					if (p->outcome == OUT_UNTESTED)
 						p->untested_why = "HELO refused";
+					t_lock(t);
 					strlcpy_rg(t->error, saved, sizeof(t->error));
+					t_unlock(t);
 					break;
 				}
 				run->failed_opens++;
-				if (run->fail_reply.code)
+				if (run->fail_reply.code) {
 					set_result(p, "connect", &run->fail_reply, false);
-				else
+				} else {
+					t_lock(t);
 					set_error(p, "connect", t->error);
+					t_unlock(t);
+				}
 				break;
 			}
 		}
 		run->failed_opens = 0;
 		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
-		enum probe_step st = piped ? run_probe_pipelined(t, s, p, &run->data_budget) :
-		    run_probe(t, s, p, &run->data_budget);
+		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
+		    run_probe(t, s, p, run->data_budget);
 
 		if (st == STEP_DONE)
 			break;
@@ -606,17 +666,20 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 			struct timeval now;
 
 			gettimeofday(&now, NULL);
-			t->desync = true;
 			close_session(t, s, false);
-			if (piped) {
+			t_lock(t);
+			t->desync = true;
+			if (piped && !t->lockstep) {
 				/* Once more in lock-step, for the rest of this target. */
 				t->lockstep = true;
 				snprintf(t->desync_note, sizeof(t->desync_note),
 				    "pipelined replies out of step at probe %s (session %d): "
 				    "fell back to lock-step", p->spec.id, p->session);
-				tx_record(t, &now, RG_TX_EVENT, t->desync_note);
-				continue;
+				tx_record_locked(t, &now, RG_TX_EVENT, t->desync_note);
 			}
+			t_unlock(t);
+			if (piped)
+				continue;
 			tx_record(t, &now, RG_TX_EVENT, "reply stream out of step: "
 			    "the server sent lines nobody asked for");
 			set_error(p, "rcpt", "reply stream out of step (unsolicited reply "
@@ -638,6 +701,70 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 		close_session(t, s, true);
 	if (p->finish.tv_sec == 0)
 		gettimeofday(&p->finish, NULL);
+}
+
+/*
+ * The probes of one pass, taken in order by up to --per-host sessions at
+ * once: the caller's runner (holding the first session) and per_host - 1
+ * threads with runners of their own. Results go to each probe's own slot,
+ * so the report is the same whatever session ran what.
+ */
+struct probe_queue {
+	struct audit_target *t;
+	const struct audit_opts *o;
+	size_t *order, n, next;
+	int *data_budget;
+	double deadline;
+};
+
+static void drain(struct probe_queue *q, struct runner *run)
+{
+	for (;;) {
+		size_t i;
+
+		t_lock(q->t);
+		i = q->next < q->n ? q->order[q->next++] : (size_t)-1;
+		t_unlock(q->t);
+		if (i == (size_t)-1)
+			return;
+		run_one(q->t, q->o, run, &q->t->probes[i]);
+	}
+}
+
+static void *lane_main(void *arg)
+{
+	struct probe_queue *q = arg;
+	struct runner run = {.s = {.dead = true}, .data_budget = q->data_budget,
+	    .deadline = q->deadline};
+
+	drain(q, &run);
+	close_session(q->t, &run.s, true);
+	return NULL;
+}
+
+static void run_queue(struct probe_queue *q, struct runner *run)
+{
+	int lanes = q->o->per_host > 1 ? q->o->per_host : 1;
+	pthread_t th[64];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	int started = 0;
+
+	if ((size_t)lanes > q->n)
+		lanes = q->n > 0 ? (int)q->n : 1;
+	if (lanes > (int)RG_NELEM(th))
+		lanes = (int)RG_NELEM(th);
+	if (lanes > 1)
+		q->t->lock = &lock;
+	for (int i = 1; i < lanes; i++) {
+		if (pthread_create(&th[started], NULL, lane_main, q) != 0)
+			break;
+		started++;
+	}
+	drain(q, run);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	q->t->lock = NULL;
+	pthread_mutex_destroy(&lock);
 }
 
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)
@@ -663,15 +790,23 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	audit_dns_ptr(t, o);	/* its PTR name joins the name set */
 	build_battery(t, o);
 
-	struct runner run = {.s = {.dead = true}, .data_budget = o->data_probes,
+	int data_budget = o->data_probes;
+	struct runner run = {.s = {.dead = true}, .data_budget = &data_budget,
 	    .deadline = deadline};
+	struct probe_queue q = {.t = t, .o = o};
+	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
 
 	run.s = s;
 	run.fail_reply = fail_reply;
+	q.order = order;
+	q.data_budget = &data_budget;
+	q.deadline = deadline;
 	for (size_t i = 0; i < t->nprobes; i++)
-		run_one(t, o, &run, &t->probes[i]);
+		order[q.n++] = i;
+	run_queue(&q, &run);
 	/* Tricks refused at MAIL because of their incidental sender: once more
 	 * with a sender the server accepted (both attempts are kept). */
+	q.n = q.next = 0;
 	for (size_t i = 0; i < t->nprobes; i++) {
 		struct audit_probe *p = &t->probes[i];
 
@@ -679,8 +814,10 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 			continue;
 		keep_first_attempt(p);
 		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
-		run_one(t, o, &run, p);
+		order[q.n++] = i;
 	}
+	run_queue(&q, &run);
+	free(order);
 	s = run.s;
 	close_session(t, &s, true);
 	grade_verdict(t);
