@@ -27,6 +27,15 @@ for prof in closed open; do
 	tap_is "$(probes <<<"$piped")" "$(probes <<<"$lock")" \
 		"$prof: every probe's outcome, stage and codes identical pipelined and lock-step"
 	tap_is "$(jq -r .verdict <<<"$piped")" "$(jq -r .verdict <<<"$lock")" "$prof: same verdict"
+	par=$("${A[@]}" -p "$PF_PORT" --per-host 4 127.0.0.1 2>/dev/null)
+	# which accepted probes get the --data-probes DATA checks depends on which
+	# session gets there first: compare outcomes, and the number of checks
+	tap_is "$(jq -c '[.tests[] | [.id, .mail_from, .outcome, .stage, .code, .enhanced]]' <<<"$par")" \
+		"$(jq -c '[.tests[] | [.id, .mail_from, .outcome, .stage, .code, .enhanced]]' <<<"$lock")" \
+		"$prof: --per-host 4 (sessions in parallel, pipelined): identical probe results"
+	tap_is "$(jq '[.tests[] | select(.data == "taken")] | length' <<<"$par")" \
+		"$(jq '[.tests[] | select(.data == "taken")] | length' <<<"$lock")" \
+		"$prof: --per-host 4: as many DATA checks taken"
 	tap_is "$(pf_sink_count)" 0 "$prof: nothing relayed"
 	pf_stop
 done
@@ -53,4 +62,17 @@ tap_is "$(jq '[.tests[] | select(.outcome == "accepted")] | length' <<<"$out")" 
 	"extra line: no probe falsely accepted"
 txt=$(timeout 60 "$AUDIT" -p "$HPORT" -d victim.example -t 3 --budget 30 127.0.0.1 2>/dev/null)
 tap_like "$txt" "reply stream: out of step" "extra line: the text report says so"
+rg_kill_pid "$HOST_PROC_PID"
+
+# Parallel sessions keep the per-target budget: a silent server, --per-host 4.
+HPORT=$(rg_free_port tcp)
+coproc SILENT_PROC { exec "$HOSTILE" silent "$HPORT" 2>/dev/null; }
+rg_cleanup_add "rg_kill_pid $SILENT_PROC_PID"
+read -r -t 5 line <&"${SILENT_PROC[0]}"
+[ "$line" = ready ] || tap_bail "hostile_smtpd silent did not start"
+t0=$(rg_now_ms)
+out=$(timeout 60 "$AUDIT" -p "$HPORT" -d victim.example -t 20 --budget 2 --per-host 4 -f json 127.0.0.1 2>/dev/null)
+ms=$(( $(rg_now_ms) - t0 ))
+tap_check "silent server, --per-host 4 --budget 2: given up after the budget (${ms} ms)" test "$ms" -lt 4000
+tap_is "$(jq -r .verdict <<<"$out")" unreachable "silent server: unreachable"
 tap_done
