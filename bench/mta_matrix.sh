@@ -1,0 +1,120 @@
+#!/bin/bash
+# bench/mta_matrix.sh - relayguard-audit and nmap's smtp-open-relay, side by
+# side, against every real MTA and profile of the test harness: Postfix
+# (tests/lib/postfix.sh), Exim, OpenSMTPD and sendmail (tests/lib/mta.sh).
+#
+#   BUILD=build bash bench/mta_matrix.sh        (root; after make deps, make)
+#
+# Runs in a private network namespace with only "lo" (it re-executes itself
+# under unshare -n). Both tools connect from 127.0.0.2, an address no
+# profile trusts, to the MTA on 127.0.0.1; the probe domain is
+# victim.example. For each (MTA, profile) it prints:
+#   truth     a real message from 127.0.0.2 using the profile's hole (see
+#             HOLE below): "relays" when it reached the next hop (smtp-sink)
+#   relayguard verdict, relay probes accepted / total, untested, seconds
+#   nmap      "open N/16" or "not open" (or what nmap printed), seconds
+# and a last column "agree" telling whether each tool's open/not-open
+# matches the truth. Output: a Markdown table on stdout, progress on stderr.
+set -u
+if [ -z "${RG_BENCH_NETNS:-}" ] && [ "$(id -u)" = 0 ]; then
+	export RG_BENCH_NETNS=1
+	exec unshare -n -- bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
+fi
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${BUILD:-build}
+AUDIT=$BUILD/relayguard-audit
+[ -x "$AUDIT" ] || { echo "mta_matrix: $AUDIT not built (make)" >&2; exit 1; }
+command -v nmap >/dev/null || { echo "mta_matrix: nmap missing (make deps)" >&2; exit 1; }
+source tests/lib/common.sh
+source tests/lib/postfix.sh
+source tests/lib/exim.sh
+source tests/lib/opensmtpd.sh
+source tests/lib/sendmail.sh
+
+# KIND PROFILE HOLE(swaks options the truth message uses)
+ROWS=(
+	"postfix closed -"
+	"postfix open -"
+	"exim closed -"
+	"exim open -"
+	"exim sender --from x@site.example"
+	"exim percent --to victim%victim.example@site.example"
+	"opensmtpd closed -"
+	"opensmtpd open -"
+	"opensmtpd sender --from x@site.example"
+	"opensmtpd helo --helo mail.site.example"
+	"sendmail closed -"
+	"sendmail open -"
+	"sendmail sender --from x@site.example"
+)
+
+now_ms() { rg_now_ms; }
+secs() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); }
+
+truth_postfix() {
+	local before rc
+	before=$(pf_sink_count)
+	pf_swaks --local-interface 127.0.0.2 --from x@outside.example --to victim@victim.example "$@" \
+		>/dev/null 2>&1 && rc=0 || rc=$?
+	[ "$rc" = 0 ] || { echo refused; return; }
+	pf_flush >/dev/null 2>&1
+	if pf_wait_sink_count $((before + 1)) 10; then echo relays; else echo accepted-not-relayed; fi
+}
+
+printf '| MTA | profile | truth (real message) | relayguard-audit verdict | probes accepted | untested | time s | nmap smtp-open-relay | time s | agree (rg / nmap) |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
+for row in "${ROWS[@]}"; do
+	read -r kind profile hole <<<"$row"
+	hole_args=()
+	[ "$hole" != - ] && read -r -a hole_args <<<"$hole"
+	echo "mta_matrix: $kind $profile" >&2
+	if [ "$kind" = postfix ]; then
+		pf_start "$profile" >&2 || { echo "| Postfix | $profile | (did not start) |||||||" ; continue; }
+		port=$PF_PORT version="Postfix $(postconf -dh mail_version)"
+	else
+		mta_start "$kind" "$profile" >&2 || { echo "| $kind | $profile | (did not start) |||||||"; continue; }
+		port=$MTA_PORT version=$MTA_VERSION
+	fi
+	t0=$(now_ms)
+	json=$("$AUDIT" -s 127.0.0.2 -p "$port" -d victim.example -t 10 -f json 127.0.0.1 2>/dev/null)
+	rg_ms=$(($(now_ms) - t0))
+	verdict=$(jq -r .verdict <<<"$json")
+	acc=$(jq -r '[.tests[] | select(.control|not) | select(.outcome=="accepted")] | length' <<<"$json")
+	tot=$(jq -r '[.tests[] | select(.control|not)] | length' <<<"$json")
+	unt=$(jq -r '.untested // 0' <<<"$json")
+	t0=$(now_ms)
+	nm=$(nmap -Pn -n -e lo -S 127.0.0.2 -p "$port" --script +smtp-open-relay \
+		--script-args smtp-open-relay.domain=victim.example 127.0.0.1 2>&1)
+	nm_ms=$(($(now_ms) - t0))
+	if [[ $nm =~ Server\ is\ an\ open\ relay\ \(([0-9]+/[0-9]+)\ tests\) ]]; then
+		nmv="open ${BASH_REMATCH[1]}"
+	elif grep -q "Server doesn.t seem to be an open relay" <<<"$nm"; then
+		nmv="not open"
+	else
+		nmv="($(grep -m1 -E 'smtp-open-relay|ERROR|Failed' <<<"$nm" | tr -d '|' | sed 's/^ *//' | cut -c1-60))"
+	fi
+	if [ "$kind" = postfix ]; then
+		truth=$(truth_postfix "${hole_args[@]}")
+		pf_stop
+	else
+		truth=$(mta_relays_real 127.0.0.2 "${hole_args[@]}")
+		[ "$truth" = relayed ] && truth=relays
+		mta_stop
+	fi
+	[ "$hole" != - ] && truth="$truth ($hole)"
+	t_open=no
+	[[ $truth == relays* ]] && t_open=yes
+	rg_open=no
+	[ "$verdict" = open_relay ] && rg_open=yes
+	nm_open=no
+	[[ $nmv == open* ]] && nm_open=yes
+	ag_rg=yes ag_nm=yes
+	[ "$rg_open" = "$t_open" ] || ag_rg=NO
+	[ "$nm_open" = "$t_open" ] || ag_nm=NO
+	printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s / %s |\n' "$version" "$profile" "$truth" \
+		"$verdict" "$acc" "$tot" "$unt" "$(secs "$rg_ms")" "$nmv" "$(secs "$nm_ms")" "$ag_rg" "$ag_nm"
+done
+echo
+echo "relayguard-audit: $AUDIT -s 127.0.0.2 -d victim.example -t 10 -f json; nmap $(nmap --version | head -n 1 | awk '{print $3}'):" \
+	"nmap -Pn -n -e lo -S 127.0.0.2 --script +smtp-open-relay (+: the MTAs are not on port 25) --script-args smtp-open-relay.domain=victim.example;" \
+	"$(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) at the end"
