@@ -6,7 +6,8 @@
 #     (measured first without the milter) and the auditor's whole battery are
 #     refused from an untrusted client (127.0.0.2); the audit says closed;
 #     smtp-sink receives nothing;
-#   - local mail from the outsider and relaying from the trusted host pass;
+#   - local mail from the outsider, relaying from the trusted host and after
+#     SMTP AUTH (Cyrus SASL sasldb, TRUST_AUTH_MECH) pass;
 #   - milter killed: F=T makes sendmail answer 4xx, nothing is relayed;
 #   - log-only: relayed mail flows and each attempt is logged.
 cd "$(dirname "$0")/../.." || exit 1
@@ -51,7 +52,7 @@ mta_stop
 # --- 2. with the milter, enforce --------------------------------------------
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 tap_ok "relayguard-milter listens on unix:$ML_SOCK"
-MTA_EXTRA="INPUT_MAIL_FILTER(\`relayguard', \`S=unix:$ML_SOCK, F=T, T=C:1m;S:10s;R:10s;E:5m')dnl" \
+SM_AUTH=1 MTA_EXTRA="INPUT_MAIL_FILTER(\`relayguard', \`S=unix:$ML_SOCK, F=T, T=C:1m;S:10s;R:10s;E:5m')dnl" \
 	mta_start sendmail open || tap_bail "cannot start sendmail (open + milter)"
 tap_like "$(grep -E '^Xrelayguard' "$MTA_DIR/etc/sendmail.cf")" 'F=T' "the .cf names the milter with F=T"
 
@@ -83,6 +84,8 @@ tap_like "$(grep -c 'Milter: to=<.*reject=554 5.7.1' "$MTA_LOG")" '^[1-9]' \
 # --- 3. what must still pass ------------------------------------------------
 tap_check "untrusted client: mail to postmaster@site.example is delivered locally" mta_local_ok 127.0.0.2
 tap_is "$(mta_relays_real 127.0.0.1)" relayed "trusted client (127.0.0.1): relaying works"
+tap_is "$(mta_relays_real 127.0.0.2 --auth PLAIN --auth-user relayuser --auth-password relaypass)" relayed \
+	"untrusted address after SMTP AUTH: relaying works (the milter sees {auth_authen})"
 
 # --- 4. milter killed: F=T tempfails ----------------------------------------
 kill -KILL "$ML_PID"

@@ -26,6 +26,11 @@
 #           relays whenever the MAIL FROM domain is one of class w - a sender
 #           anybody can forge.
 # MTA_EXTRA: .mc lines inserted before the MAILER lines (e.g. INPUT_MAIL_FILTER).
+# SM_AUTH=1: SMTP AUTH (PLAIN, LOGIN) over plaintext with Cyrus SASL's sasldb,
+#   user "relayuser" password "relaypass" (realm mail.site.example);
+#   TRUST_AUTH_MECH lets authenticated clients relay. The SASL config
+#   (Sendmail.conf) is read from /usr/lib/sasl2, in the namespace the
+#   instance's own directory. Needs saslpasswd2 (sasl2-bin).
 
 . "$(dirname "${BASH_SOURCE[0]}")/mta.sh"
 
@@ -99,6 +104,7 @@ FEATURE(\`nocanonify')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
 FEATURE(\`access_db', \`hash -T<TMPF> $e/access')dnl
 $(sendmail__profile_mc "$MTA_PROFILE")
+$(sendmail__auth_mc)
 ${MTA_EXTRA:-}
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
@@ -110,10 +116,31 @@ mailer-daemon: postmaster
 abuse: postmaster
 hostmaster: root
 EOF
+	sendmail__setup_auth || return 1
 	: >"$e/access"
 	: >"$e/helpfile"
 	: >"$e/statistics"
 	sendmail__rebuild
+}
+
+sendmail__auth_mc() {
+	[ "${SM_AUTH:-0}" = 1 ] || return 0
+	echo "define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl"
+	echo "TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl"
+}
+
+sendmail__setup_auth() {
+	local d=$MTA_DIR
+	[ "${SM_AUTH:-0}" = 1 ] || return 0
+	command -v saslpasswd2 >/dev/null || {
+		rg_diag "sendmail: SM_AUTH=1 needs saslpasswd2 (sasl2-bin; make deps)"
+		return 1
+	}
+	mkdir -p "$d/sasl2"
+	printf '%s\n' "pwcheck_method: auxprop" "auxprop_plugin: sasldb" \
+		"sasldb_path: $d/etc/sasldb2" "mech_list: PLAIN LOGIN" >"$d/sasl2/Sendmail.conf"
+	echo relaypass | saslpasswd2 -p -c -f "$d/etc/sasldb2" -u "$MTA_HOSTNAME" relayuser || return 1
+	chmod 600 "$d/etc/sasldb2"
 }
 
 sendmail__rebuild() {
@@ -152,7 +179,9 @@ sendmail__launch() {
 	local pid
 	sendmail__start_syslog || rg_diag "sendmail: no syslog receiver; logging lost"
 	rm -f "$MTA_DIR/sendmail.pid"
-	MTA_NS_DEVLOG=$MTA_DIR/log.sock mta__ns "$SM_BIN" -C "$MTA_DIR/etc/sendmail.cf" \
+	local binds=
+	[ -d "$MTA_DIR/sasl2" ] && binds="$MTA_DIR/sasl2=/usr/lib/sasl2"
+	MTA_NS_BIND=$binds MTA_NS_DEVLOG=$MTA_DIR/log.sock mta__ns "$SM_BIN" -C "$MTA_DIR/etc/sendmail.cf" \
 		-bd -q5s >>"$MTA_DIR/start.log" 2>&1 || return 1
 	rg_retry 10 test -s "$MTA_DIR/sendmail.pid" || return 1
 	pid=$(head -n 1 "$MTA_DIR/sendmail.pid" | tr -dc 0-9)
