@@ -31,7 +31,8 @@ tap_like "$(cat "$TMP/send.out")" '^accepted=0 refused=6' "the milter refuses th
 pf_swaks --local-interface 127.0.0.3 --helo gw7.site.example --from x@other.example \
 	--to private-person@victim1.example > "$TMP/swaks.out" 2>&1
 ml_stop
-EV=$ML_DIR/events.jsonl
+cp "$ML_DIR/events.jsonl" "$TMP/milter-events.jsonl"
+EV=$TMP/milter-events.jsonl	# a copy in this test's own directory
 cp "$EV" "$TMP/events.jsonl"
 echo 'this line is not JSON' >> "$TMP/events.jsonl"
 
