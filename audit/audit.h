@@ -80,9 +80,23 @@ struct audit_opts {
 	const char *resume;		/* earlier jsonl output */
 	const char *reporter_path, *lang;
 	const char *baseline;		/* --baseline: an earlier json/jsonl run */
+	const char *confirm;		/* --confirm MAILBOX: send one canary */
+	const char *confirm_maildir;	/* where MAILBOX's mail arrives */
+	double confirm_wait;		/* seconds to wait for it */
 	struct audit_baseline *baseline_db;	/* loaded by main() */
 	bool no_pipelining;		/* lock-step even when PIPELINING is offered */
 	int per_host;			/* sessions at once per target */
+};
+
+/* --confirm (canary.c): the one message sent to confirm a relay */
+struct canary_result {
+	bool tried;
+	char state[32];			/* confirmed, not_delivered, refused_at_*, not_sent */
+	char probe[96];
+	char rcpt[600];
+	char token[32];
+	char note[700];
+	double seconds;
 };
 
 /* --baseline (baseline.c): this target against the earlier run */
@@ -224,6 +238,7 @@ struct audit_target {
 	bool spf_authorised_relay;	/* open relay inside the domain's SPF */
 	/* transcript */
 	struct baseline_change base;	/* with --baseline */
+	struct canary_result canary;	/* with --confirm */
 	struct tx_line *tx;
 	size_t ntx, captx;
 	bool tx_truncated;
@@ -338,6 +353,11 @@ struct audit_progress {
 };
 void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out);
 void audit_progress(const struct audit_progress *p, bool final);
+
+/* canary.c: --confirm (see there); after grading, before the reports */
+void audit_canary(struct audit_target *t, const struct audit_opts *o);
+json_t *audit_canary_json(const struct audit_target *t);
+void audit_canary_text(const struct audit_target *t, FILE *out);
 
 /* baseline.c: --baseline (see there) */
 struct audit_baseline;

@@ -100,6 +100,8 @@ static void *worker(void *arg)
 		msg_verbose("auditing %s port %d", t->host, t->port);
 		audit_run_target(t, w->opts);
 		audit_dns_facts(t, w->opts);
+		if (w->opts->confirm != NULL)
+			audit_canary(t, w->opts);
 		if (w->opts->baseline_db != NULL)
 			audit_baseline_compare(w->opts->baseline_db, t);
 		pthread_mutex_lock(&w->lock);
@@ -240,6 +242,9 @@ int main(int argc, char **argv)
 	rg_reporter_apply_timezone(reporter);
 	rg_clock_read(&o.clock);
 	o.reporter = reporter;
+	if (o.confirm != NULL && o.confirm_maildir == NULL)
+		msg_fatal("--confirm needs --confirm-maildir DIR (where the mailbox's mail "
+		    "arrives; IMAP is not supported)");
 	if (o.baseline != NULL &&
 	    (o.baseline_db = audit_baseline_load(o.baseline, rerr, sizeof(rerr))) == NULL)
 		msg_fatal("--baseline: %s", rerr);

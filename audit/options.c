@@ -67,6 +67,15 @@ static const char *check_domain(const char *v)
 	return NULL;
 }
 
+static const char *check_mailbox(const char *v)
+{
+	const char *at = strrchr(v, '@');
+
+	if (at == NULL || at == v || check_domain(at + 1) != NULL || strpbrk(v, "<> \t\"\\"))
+		return "is not a mailbox (local@domain)";
+	return NULL;
+}
+
 static const char *check_zone(const char *v)
 {
 	return rg_dns_name_valid(v) ? NULL : "is not a DNS name";
@@ -164,6 +173,13 @@ static const struct opt_row rows[] = {
 	 "shares of the targets (by a hash of host:port)"},
 	{"resume", 0, OK_STR, F(resume), 0, NULL, "FILE", 0, 0, NULL, NULL,
 	 "skip targets already in FILE, an earlier -f jsonl output"},
+	{"confirm", 0, OK_STR, F(confirm), 0, NULL, "MAILBOX", 0, 0, NULL, check_mailbox,
+	 "opt-in: send ONE canary message per target through the first\n"
+	 "accepted relay probe to MAILBOX (yours), then wait for it"},
+	{"confirm-maildir", 0, OK_STR, F(confirm_maildir), 0, NULL, "DIR", 0, 0, NULL, NULL,
+	 "the Maildir where MAILBOX's mail arrives (new/, cur/)"},
+	{"confirm-wait", 0, OK_SECS, F(confirm_wait), 0, "30", "SECS", 0, 3600, NULL, NULL,
+	 "how long to wait for the canary"},
 	{"baseline", 0, OK_STR, F(baseline), 0, NULL, "FILE", 0, 0, NULL, NULL,
 	 "compare with an earlier -f json/jsonl run: new, newly open,\n"
 	 "still open since T, fixed at T, newly unreachable"},

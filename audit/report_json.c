@@ -197,6 +197,8 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 	if (o->reporter != NULL)
 		json_object_set_new(j, "reporter", rg_reporter_json(o->reporter));
 	json_object_set_new(j, "clock", rg_clock_json(&o->clock));
+	if (t->canary.tried)
+		json_object_set_new(j, "confirmation", audit_canary_json(t));
 	if (t->base.compared)
 		json_object_set_new(j, "baseline", audit_baseline_json(t));
 	if (t->error[0])

@@ -201,6 +201,8 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	    term(&b, t->verdict_reason));
 	fprintf(out, "  %s\n", verdict_meaning(t->verdict));
 	fprintf(out, _("Severity: %s\n"), audit_severity(t));
+	if (t->canary.tried)
+		audit_canary_text(t, out);
 	if (t->base.compared)
 		audit_baseline_text(t, out);
 	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "
