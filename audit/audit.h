@@ -131,7 +131,7 @@ enum verdict {
 };
 
 enum mta_kind { MTA_UNKNOWN = 0, MTA_POSTFIX, MTA_SENDMAIL, MTA_EXIM, MTA_OPENSMTPD,
-	MTA_EXCHANGE };
+	MTA_EXCHANGE, MTA_QMAIL, MTA_HARAKA, MTA_COURIER, MTA_MDAEMON };
 
 /* One earlier attempt of a probe (kept when it is retried). */
 struct audit_attempt {
@@ -288,7 +288,38 @@ const char *audit_severity(const struct audit_target *t);
 /* fingerprint.c */
 enum mta_kind mta_fingerprint(const char *banner, const char *ehlo_text);
 const char *mta_name(enum mta_kind m);
-/* The concrete fix for that MTA, several lines, tailored to what was found. */
+
+/* remedy.c: fix advice as data per (MTA, hole class). A step: what was
+ * found, the file, the lines to delete (POSIX EREs, whole lines), the lines
+ * to add (after the deletions, in order), and how to check. */
+#define REMEDY_MAX_LINES 8
+struct remedy_step {
+	enum rg_trick_class hole;
+	const char *found;
+	const char *config_file;
+	const char *remove[REMEDY_MAX_LINES];	/* NULL-terminated EREs */
+	const char *lines[REMEDY_MAX_LINES];	/* NULL-terminated */
+	const char *check;
+	const char *note;			/* comment, may be NULL */
+	const char *shown[REMEDY_MAX_LINES];	/* typical lines the EREs delete,
+						 * as an admin sees them */
+};
+struct remedy {
+	enum mta_kind mta;
+	bool verified;		/* proven on that MTA by the test suite */
+	bool holes[RG_CLASS_IDENTITY + 1];	/* observed, by class */
+	const struct remedy_step *steps[8];
+	size_t nsteps;
+};
+/* The hole class an accepted relay probe proves: its trick's class, but a
+ * routing or identity probe accepted with its own local-looking sender that
+ * the server also relays for with a plain recipient proves the sender-side
+ * hole (sendmail relay_local_from), not the routing one. */
+enum rg_trick_class remedy_hole_of(const struct audit_target *t,
+    const struct audit_probe *p);
+/* The steps for the holes observed on t (none when nothing was accepted). */
+void remedy_build(const struct audit_target *t, struct remedy *r);
+/* The concrete fix for that MTA as text, several lines. */
 void mta_remedy(const struct audit_target *t, FILE *out, const char *indent);
 char *mta_remedy_string(const struct audit_target *t);
 

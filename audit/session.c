@@ -786,7 +786,12 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	}
 	strlcpy_rg(t->server_name, t->ehlo_name[0] ? t->ehlo_name :
 	    t->banner_name[0] ? t->banner_name : t->ip_literal, sizeof(t->server_name));
-	t->mta = mta_fingerprint(t->banner, t->ehlo_keywords);
+	{
+		char ehlo[sizeof(t->ehlo_greeting) + sizeof(t->ehlo_keywords) + 2];
+
+		snprintf(ehlo, sizeof(ehlo), "%s\n%s", t->ehlo_greeting, t->ehlo_keywords);
+		t->mta = mta_fingerprint(t->banner, ehlo);
+	}
 	audit_dns_ptr(t, o);	/* its PTR name joins the name set */
 	build_battery(t, o);
 

@@ -220,20 +220,48 @@ static void test_exit_codes(void **state)
 
 static void test_fingerprint(void **state)
 {
+	/* real banners and EHLO replies (EHLO: greeting line, then keywords) */
 	static const struct { const char *banner, *ehlo; enum mta_kind want; } cases[] = {
 		{"220 mail.site.example ESMTP Postfix (Debian/GNU)", "", MTA_POSTFIX},
 		{"220 mx.example.org ESMTP Sendmail 8.17.1.9/8.17.1.9; Sat, 21 Nov 2026",
 		    "", MTA_SENDMAIL},
+		{"220 mx.example.org ESMTP", "mx.example.org Hello localhost [127.0.0.1], "
+		    "pleased to meet you\nENHANCEDSTATUSCODES PIPELINING 8BITMIME SIZE DSN "
+		    "ETRN DELIVERBY HELP", MTA_SENDMAIL},
 		{"220 mx ESMTP Exim 4.96 Sat, 21 Nov 2026 09:00:00 +0000", "", MTA_EXIM},
 		{"220 mx ESMTP OpenSMTPD", "", MTA_OPENSMTPD},
-		{"220 EX01.corp.example Microsoft ESMTP MAIL Service ready", "", MTA_EXCHANGE},
+		{"220 EX01.corp.example Microsoft ESMTP MAIL Service ready at Mon, 1 Jan "
+		    "2024 10:00:00 +0000", "", MTA_EXCHANGE},
+		{"220 mail.contoso.example", "mail.contoso.example Hello [192.0.2.9]\n"
+		    "SIZE PIPELINING DSN ENHANCEDSTATUSCODES STARTTLS X-ANONYMOUSTLS AUTH "
+		    "X-EXPS 8BITMIME BINARYMIME CHUNKING XRDST", MTA_EXCHANGE},
+		{"220 mail.example.com - Welcome to Qmail Toaster Ver. 1.03-3.1 SMTP "
+		    "Server ESMTP", "", MTA_QMAIL},
+		{"220 mx.example.net ESMTP netqmail", "", MTA_QMAIL},
+		{"220 mx.example.com ESMTP Haraka/3.0.3 ready", "", MTA_HARAKA},
+		{"220 mx.example.com ESMTP", "mx.example.com Hello mail.client.example "
+		    "[192.0.2.9], Haraka is at your service.\nPIPELINING 8BITMIME SIZE",
+		    MTA_HARAKA},
+		{"220 mail.example.com ESMTP", "mail.example.com Ok.\nXVERP=Courier "
+		    "XEXDATA XSECURITY=NONE,STARTTLS PIPELINING 8BITMIME SIZE DSN",
+		    MTA_COURIER},
+		{"220 mail.example.com ESMTP MDaemon 23.5.2; Thu, 07 Dec 2023 10:00:00 "
+		    "+0100", "", MTA_MDAEMON},
+		/* plain qmail says nothing about itself: honest "unknown" */
+		{"220 mail.example.com ESMTP", "mail.example.com\nPIPELINING 8BITMIME",
+		    MTA_UNKNOWN},
 		{"220 mx.example.org ESMTP", "", MTA_UNKNOWN},
+		{"", "", MTA_UNKNOWN},
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(mta_fingerprint(cases[i].banner, cases[i].ehlo),
-		    cases[i].want);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum mta_kind got = mta_fingerprint(cases[i].banner, cases[i].ehlo);
+
+		if (got != cases[i].want)
+			fail_msg("%s | %s: got %s want %s", cases[i].banner, cases[i].ehlo,
+			    mta_name(got), mta_name(cases[i].want));
+	}
 }
 
 static void test_remedy_names_the_fix(void **state)
@@ -255,6 +283,138 @@ static void test_remedy_names_the_fix(void **state)
 	free(t.probes);
 }
 
+/* A target from probe rows "ID MAIL_FROM OUTCOME [retried]". */
+struct probe_row { const char *id, *from; char outcome; bool retried; };
+
+static void make_probes(struct audit_target *t, enum mta_kind mta,
+    const struct probe_row *rows, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	t->sessions = 1;
+	t->mta = mta;
+	t->nprobes = n;
+	t->probes = calloc(n, sizeof(*t->probes));
+	for (size_t i = 0; i < n; i++) {
+		struct audit_probe *p = &t->probes[i];
+
+		p->spec.trick = rg_trick_find(rows[i].id);
+		assert_non_null(p->spec.trick);
+		strcpy(p->spec.id, rows[i].id);
+		strcpy(p->spec.mail_from, rows[i].from);
+		p->outcome = rows[i].outcome == 'a' ? OUT_ACCEPTED : OUT_REJECTED;
+		p->stage = "rcpt";
+		p->retried = rows[i].retried;
+		if (p->retried)
+			strcpy(p->retry_from, "<relaytest@victim.example>");
+	}
+}
+
+#define LIT "<relaytest@[192.0.2.1]>"
+#define EXT "<relaytest@victim.example>"
+
+/* Fix advice per (MTA, hole class): only observed holes, the MTA's real
+ * lines, routing probes accepted for their local sender count as sender. */
+static void test_remedy_table(void **state)
+{
+	static const struct probe_row plain[] = {
+		{"C1", EXT, 'a', false}, {"C2", EXT, 'r', false}, {"A1", EXT, 'a', false},
+		{"B1", LIT, 'a', false}, {"A5", LIT, 'a', false},
+	};
+	static const struct probe_row local_from[] = {	/* sendmail relay_local_from */
+		{"C1", EXT, 'a', false}, {"C2", EXT, 'r', false}, {"A1", EXT, 'r', false},
+		{"A5", LIT, 'a', false}, {"B1", LIT, 'a', false}, {"B5", LIT, 'a', false},
+	};
+	static const struct probe_row routing[] = {	/* % relayed after a retry */
+		{"C1", EXT, 'a', false}, {"C2", EXT, 'r', false}, {"A1", EXT, 'r', false},
+		{"A5", LIT, 'r', false}, {"B1", LIT, 'a', true},
+	};
+	static const struct probe_row mail_domain[] = {	/* mail-from "@site.example" */
+		{"C1", EXT, 'a', false}, {"C2", EXT, 'r', false}, {"A1", EXT, 'r', false},
+		{"A4", "<relaytest@site.example>", 'a', false}, {"B1", LIT, 'r', true},
+	};
+	static const struct probe_row helo[] = {
+		{"C1", EXT, 'a', false}, {"C2", EXT, 'r', false}, {"A1", EXT, 'r', false},
+		{"S1", "<relaytest@other.example>", 'a', false},
+	};
+	static const struct probe_row closed[] = {
+		{"C1", EXT, 'a', false}, {"C2", EXT, 'r', false}, {"A1", EXT, 'r', false},
+		{"B1", LIT, 'r', true},
+	};
+	static const struct {
+		const char *what;
+		enum mta_kind mta;
+		const struct probe_row *rows;
+		size_t n;
+		const char *holes;	/* "plain sender routing identity" subset */
+		bool verified;
+		const char *has[3], *hasnt[3];	/* in the text */
+	} cases[] = {
+		{"Postfix open", MTA_POSTFIX, plain, 5, "plain", true,
+		    {"mynetworks = 127.0.0.0/8", "reject_unauth_destination", NULL},
+		    {"allow_percent_hack", NULL}},
+		{"sendmail relay_local_from: sender, not routing", MTA_SENDMAIL, local_from,
+		    6, "sender", true, {"relay_local_from", "/etc/mail/sendmail.mc", NULL},
+		    {"loose_relay_check", "percent hack", NULL}},
+		{"sendmail percent hack after a retry", MTA_SENDMAIL, routing, 5, "routing",
+		    true, {"loose_relay_check", "does not relay by itself", NULL},
+		    {"relay_local_from", "promiscuous", NULL}},
+		{"OpenSMTPD mail-from rule", MTA_OPENSMTPD, mail_domain, 5, "sender", true,
+		    {"match from local for any action \"relay\"", "/etc/smtpd.conf", NULL},
+		    {"outbound", "localdomains", NULL}},
+		{"OpenSMTPD helo rule", MTA_OPENSMTPD, helo, 4, "identity", true,
+		    {"match helo", NULL}, {"outbound", NULL}},
+		{"Exim sender rule", MTA_EXIM, mail_domain, 5, "sender", true,
+		    {"accept[[:space:]]+senders", NULL}, {"dc_relay_nets", NULL}},
+		{"Exim open", MTA_EXIM, plain, 5, "plain", true,
+		    {"dc_relay_nets=''", "update-exim4.conf", NULL}, {"senders", NULL}},
+		{"Exchange open: not verified", MTA_EXCHANGE, plain, 5, "plain", false,
+		    {"not verified", "ANONYMOUS LOGON", NULL}, {NULL}},
+		{"Haraka sender hole: generic, not verified", MTA_HARAKA, mail_domain, 5,
+		    "sender", false, {"not verified", "relay_acl_allow", NULL}, {NULL}},
+		{"unknown MTA", MTA_UNKNOWN, helo, 4, "identity", false,
+		    {"not verified", "authenticated", NULL}, {NULL}},
+		{"closed Postfix: no advice at all", MTA_POSTFIX, closed, 4, "", true,
+		    {NULL}, {"mynetworks", "found", NULL}},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct audit_target t;
+		struct remedy r;
+		char holes[64] = "";
+		char *fix;
+
+		make_probes(&t, cases[i].mta, cases[i].rows, cases[i].n);
+		remedy_build(&t, &r);
+		for (int c = RG_CLASS_PLAIN; c <= RG_CLASS_IDENTITY; c++)
+			if (r.holes[c]) {
+				if (holes[0])
+					strcat(holes, " ");
+				strcat(holes, rg_trick_class_name(c));
+			}
+		if (strcmp(holes, cases[i].holes) != 0)
+			fail_msg("%s: holes '%s', want '%s'", cases[i].what, holes,
+			    cases[i].holes);
+		if (r.nsteps && r.verified != cases[i].verified)
+			fail_msg("%s: verified %d", cases[i].what, r.verified);
+		for (size_t k = 0; k < r.nsteps; k++)
+			if (!r.holes[r.steps[k]->hole] && r.verified)
+				fail_msg("%s: a step for the unobserved hole %s", cases[i].what,
+				    rg_trick_class_name(r.steps[k]->hole));
+		fix = mta_remedy_string(&t);
+		for (size_t k = 0; k < 3 && cases[i].has[k]; k++)
+			if (strstr(fix, cases[i].has[k]) == NULL)
+				fail_msg("%s: fix lacks '%s':\n%s", cases[i].what,
+				    cases[i].has[k], fix);
+		for (size_t k = 0; k < 3 && cases[i].hasnt[k]; k++)
+			if (strstr(fix, cases[i].hasnt[k]) != NULL)
+				fail_msg("%s: fix has '%s':\n%s", cases[i].what,
+				    cases[i].hasnt[k], fix);
+		free(fix);
+		free(t.probes);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_remedy_names_the_fix),
+		cmocka_unit_test(test_remedy_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

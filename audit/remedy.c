@@ -1,0 +1,347 @@
+/*
+ * remedy.c - fix advice as data, one row per (MTA, hole class): what was
+ * found, the exact lines for that MTA's stock Debian layout, and how to
+ * check. Advice is given only for the hole classes observed (trick.h
+ * classes: plain, sender, routing, identity); a plain open relay subsumes
+ * the others, which cannot be told apart behind it.
+ *
+ * Sources: Postfix postconf(5) and SMTPD_ACCESS_README; sendmail cf/README
+ * ("anti-spam configuration control", FEATUREs promiscuous_relay,
+ * relay_local_from, relay_mail_from, loose_relay_check) and Debian's
+ * /etc/mail layout; Debian exim4 (update-exim4.conf.conf dc_relay_nets,
+ * conf.d/acl/30_exim4-config_check_rcpt, CHECK_RCPT_LOCAL_LOCALPARTS);
+ * Debian's default /etc/smtpd.conf (opensmtpd 6.8: actions "local" and
+ * "relay"; validated with smtpd -n by tests/integration/15_audit_remedy.sh);
+ * for MTAs without a test server (Exchange, qmail, Haraka, Courier,
+ * MDaemon, unknown) the generic principle and where to look, marked not
+ * verified.
+ */
+#include "audit.h"
+#include "relayguard/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLAIN RG_CLASS_PLAIN
+#define SENDER RG_CLASS_SENDER
+#define ROUTING RG_CLASS_ROUTING
+#define IDENTITY RG_CLASS_IDENTITY
+
+static const char FOUND_PLAIN[] = "relays plain outside mail for this client "
+    "(trusted networks too wide, or a permit before the relay check)";
+static const char FOUND_SENDER[] = "relays when the sender looks local "
+    "(its own domains, localhost, its address literal) or is null";
+static const char FOUND_ROUTING[] = "relays through routing operators in the "
+    "recipient (%, !, extra @, source routes) under its own names";
+static const char FOUND_IDENTITY[] = "relays for a client whose HELO/EHLO names "
+    "the server itself (or localhost)";
+
+struct remedy_row {
+	enum mta_kind mta;
+	bool verified;
+	struct remedy_step step;
+};
+
+#define PF_CHECK "postfix reload; postconf -n | grep -E 'mynetworks|relay|restrictions'; " \
+	"then audit again from outside: relayguard-audit HOST"
+#define SM_CHECK "make -C /etc/mail && systemctl restart sendmail; " \
+	"then audit again from outside: relayguard-audit HOST"
+#define EX_CHECK "update-exim4.conf && systemctl restart exim4; exim4 -bV; " \
+	"then audit again from outside: relayguard-audit HOST"
+#define OS_CHECK "smtpd -n (syntax), systemctl restart opensmtpd; " \
+	"then audit again from outside: relayguard-audit HOST"
+
+static const struct remedy_row rows[] = {
+	/* ---- Postfix: main.cf, postconf -e applies each line ---- */
+	{MTA_POSTFIX, true, {PLAIN, FOUND_PLAIN, "/etc/postfix/main.cf", {NULL},
+	    {"mynetworks = 127.0.0.0/8 [::1]/128",
+	     "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+	     "reject_unauth_destination",
+	     "allow_untrusted_routing = no", NULL},
+	    PF_CHECK, "trust only your own networks (add your LAN to mynetworks, never "
+	    "0.0.0.0/0)", {NULL}}},
+	{MTA_POSTFIX, true, {SENDER, FOUND_SENDER, "/etc/postfix/main.cf", {NULL},
+	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+	     "reject_unauth_destination", NULL},
+	    PF_CHECK, "no check_sender_access OK, permit_* by sender or null sender "
+	    "before reject_unauth_destination", {NULL}}},
+	{MTA_POSTFIX, true, {ROUTING, FOUND_ROUTING, "/etc/postfix/main.cf", {NULL},
+	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+	     "reject_unauth_destination",
+	     "allow_untrusted_routing = no", "allow_percent_hack = no",
+	     "swap_bangpath = no", "resolve_dequoted_address = no", NULL},
+	    PF_CHECK, "stop local rewriting of routing operators", {NULL}}},
+	{MTA_POSTFIX, true, {IDENTITY, FOUND_IDENTITY, "/etc/postfix/main.cf", {NULL},
+	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+	     "reject_unauth_destination", NULL},
+	    PF_CHECK, "no check_helo_access OK before reject_unauth_destination", {NULL}}},
+
+	/* ---- sendmail: Debian /etc/mail/sendmail.mc and the access db ---- */
+	{MTA_SENDMAIL, true, {PLAIN, FOUND_PLAIN, "/etc/mail/sendmail.mc",
+	    {"FEATURE\\(.?promiscuous_relay", "FEATURE\\(.?relay_based_on_MX",
+	     "FEATURE\\(.?relay_entire_domain", NULL},
+	    {NULL}, SM_CHECK, "FEATURE(`promiscuous_relay') relays for anyone; "
+	    "relay only for the hosts in the access db (Connect:... RELAY) and "
+	    "/etc/mail/relay-domains",
+	    {"FEATURE(`promiscuous_relay')", "FEATURE(`relay_based_on_MX')",
+	     "FEATURE(`relay_entire_domain')", NULL}}},
+	{MTA_SENDMAIL, true, {PLAIN, FOUND_PLAIN, "/etc/mail/access",
+	    {"^(Connect:)?(0|0\\.0\\.0\\.0|[0-9]{1,3}|[0-9]{1,3}\\.[0-9]{1,3})[[:space:]]+RELAY", NULL},
+	    {"Connect:127.0.0.1\tRELAY", NULL}, SM_CHECK,
+	    "RELAY only for your own hosts and networks, never a /8 or wider", {NULL}}},
+	{MTA_SENDMAIL, true, {SENDER, FOUND_SENDER, "/etc/mail/sendmail.mc",
+	    {"FEATURE\\(.?relay_local_from", "FEATURE\\(.?relay_mail_from", NULL},
+	    {NULL}, SM_CHECK, "FEATURE(`relay_local_from') and FEATURE(`relay_mail_from') "
+	    "relay when MAIL FROM names a local domain, which anyone can forge",
+	    {"FEATURE(`relay_local_from')", "FEATURE(`relay_mail_from')", NULL}}},
+	{MTA_SENDMAIL, true, {SENDER, FOUND_SENDER, "/etc/mail/access",
+	    {"^From:.*[[:space:]]RELAY", NULL}, {NULL}, SM_CHECK,
+	    "no From: entries with RELAY (used by relay_mail_from)", {NULL}}},
+	{MTA_SENDMAIL, true, {ROUTING, FOUND_ROUTING, "/etc/mail/sendmail.mc",
+	    {"FEATURE\\(.?loose_relay_check", NULL}, {NULL}, SM_CHECK,
+	    "FEATURE(`loose_relay_check') stops check_rcpt from stripping @yourhost "
+	    "off user%site@yourhost and re-checking user@site for relaying; it does "
+	    "not relay by itself, but lets a percent-hack recipient past the relay "
+	    "check", {"FEATURE(`loose_relay_check')", NULL}}},
+	{MTA_SENDMAIL, true, {IDENTITY, FOUND_IDENTITY, "/etc/mail/access",
+	    {"^Connect:(localhost|[A-Za-z].*)[[:space:]]+RELAY", NULL},
+	    {"Connect:127.0.0.1\tRELAY", NULL}, SM_CHECK,
+	    "RELAY by address, not by a host name a client can claim", {NULL}}},
+
+	/* ---- Exim: Debian exim4 (split or unsplit) ---- */
+	{MTA_EXIM, true, {PLAIN, FOUND_PLAIN,
+	    "/etc/exim4/conf.d/main/01_exim4-config_listmacrosdefs (unsplit: "
+	    "/etc/exim4/exim4.conf.template; a hand-written configure: its main section)",
+	    {"^[[:space:]]*hostlist[[:space:]]+relay_from_hosts[[:space:]]*=", NULL},
+	    {"hostlist relay_from_hosts = <; 127.0.0.1 ; ::1", NULL}, EX_CHECK,
+	    "on Debian relay_from_hosts comes from dc_relay_nets: also set "
+	    "dc_relay_nets='' in /etc/exim4/update-exim4.conf.conf (your LAN, "
+	    "never 0.0.0.0/0 or *)", {"hostlist relay_from_hosts = *", NULL}}},
+	{MTA_EXIM, true, {SENDER, FOUND_SENDER,
+	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
+	    "/etc/exim4/exim4.conf.template)",
+	    {"^[[:space:]]*accept[[:space:]]+senders[[:space:]]*=", NULL}, {NULL}, EX_CHECK,
+	    "no accept by sender (senders = *@+local_domains) before the relay "
+	    "check in acl_check_rcpt: anyone can forge a local sender",
+	    {"accept senders = *@+local_domains", NULL}}},
+	{MTA_EXIM, true, {ROUTING, FOUND_ROUTING,
+	    "/etc/exim4/conf.d/main/000_localmacros (unsplit: "
+	    "/etc/exim4/exim4.conf.localmacros)",
+	    {"^[[:space:]]*percent_hack_domains[[:space:]]*=", NULL},
+	    {"CHECK_RCPT_LOCAL_LOCALPARTS = ^[.] : ^.*[@%!/|`#&?]", NULL}, EX_CHECK,
+	    "Debian's acl_check_rcpt denies these local parts for local domains; "
+	    "also remove any router that re-resolves '%' in local parts", {NULL}}},
+	{MTA_EXIM, true, {IDENTITY, FOUND_IDENTITY,
+	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
+	    "/etc/exim4/exim4.conf.template)",
+	    {"sender_helo_name", NULL}, {NULL}, EX_CHECK,
+	    "no accept on $sender_helo_name before the relay check: the client "
+	    "chooses its HELO name", {NULL}}},
+
+	/* ---- OpenSMTPD: Debian's default /etc/smtpd.conf (actions "local" and
+	 * "relay"); first match wins, so every relay rule goes and the two
+	 * safe ones are re-added ---- */
+	{MTA_OPENSMTPD, true, {PLAIN, FOUND_PLAIN, "/etc/smtpd.conf",
+	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
+	    {"match from any for local action \"local\"",
+	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    "relay only from local; keep any match from any for domain \"...\" "
+	    "action \"local\" lines for the domains you receive",
+	    {"match from any for any action \"relay\"", NULL}}},
+	{MTA_OPENSMTPD, true, {SENDER, FOUND_SENDER, "/etc/smtpd.conf",
+	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
+	    {"match from any for local action \"local\"",
+	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    "no match mail-from ... action \"relay\": anyone can forge the sender",
+	    {"match from any mail-from \"@site.example\" for any action \"relay\"", NULL}}},
+	{MTA_OPENSMTPD, true, {ROUTING, FOUND_ROUTING, "/etc/smtpd.conf",
+	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
+	    {"match from any for local action \"local\"",
+	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    "relay rules only from local; update OpenSMTPD if it accepts "
+	    "\"user%remote\" forms (fixed after 5.7.3)", {NULL}}},
+	{MTA_OPENSMTPD, true, {IDENTITY, FOUND_IDENTITY, "/etc/smtpd.conf",
+	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
+	    {"match from any for local action \"local\"",
+	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    "no match helo ... action \"relay\": the client chooses its HELO name",
+	    {"match from any helo \"mail.site.example\" for any action \"relay\"", NULL}}},
+
+	/* ---- no test server: principle and where to look, not verified ---- */
+	{MTA_EXCHANGE, false, {PLAIN, FOUND_PLAIN, "Exchange receive connectors",
+	    {NULL}, {NULL},
+	    "Get-ReceiveConnector | Get-ADPermission -User \"NT AUTHORITY\\ANONYMOUS LOGON\" "
+	    "| Where-Object {$_.ExtendedRights -like \"ms-Exch-SMTP-Accept-Any-Recipient\"}",
+	    "remove Ms-Exch-SMTP-Accept-Any-Recipient for ANONYMOUS LOGON (Remove-ADPermission); "
+	    "a relay connector must list only your hosts in -RemoteIPRanges", {NULL}}},
+	{MTA_QMAIL, false, {PLAIN, FOUND_PLAIN, "/var/qmail/control/rcpthosts, "
+	    "/etc/tcp.smtp", {NULL}, {NULL},
+	    "tcprules /etc/tcp.smtp.cdb /etc/tcp.smtp.tmp < /etc/tcp.smtp; ls -l /var/qmail/control/rcpthosts",
+	    "rcpthosts must exist and list only your domains; RELAYCLIENT=\"\" only for "
+	    "your own networks in tcp.smtp", {NULL}}},
+	{MTA_HARAKA, false, {PLAIN, FOUND_PLAIN, "config/relay.ini, config/relay_acl_allow, "
+	    "config/host_list", {NULL}, {NULL},
+	    "haraka -c . -t (test the config), then audit again",
+	    "relay plugin: acl only for your networks, no force_routing for outside "
+	    "domains; host_list only your domains", {NULL}}},
+	{MTA_COURIER, false, {PLAIN, FOUND_PLAIN, "/etc/courier/smtpaccess/default, "
+	    "/etc/courier/esmtpacceptmailfor", {NULL}, {NULL},
+	    "makesmtpaccess; makeacceptmailfor; then audit again",
+	    "RELAYCLIENT only for your own networks in smtpaccess; esmtpacceptmailfor "
+	    "lists only your domains", {NULL}}},
+	{MTA_MDAEMON, false, {PLAIN, FOUND_PLAIN, "Security > Relay Control", {NULL}, {NULL},
+	    "audit again from outside",
+	    "do not allow mail relaying; relay only for authenticated senders and "
+	    "trusted IPs; SMTP authentication for local senders", {NULL}}},
+	{MTA_UNKNOWN, false, {PLAIN, FOUND_PLAIN, "the MTA's relay settings", {NULL}, {NULL},
+	    "audit again from outside",
+	    "relay only for your own networks and authenticated (SMTP AUTH) users; "
+	    "for everybody else accept only recipients in your own domains; refuse "
+	    "routing operators (%, !, extra @, source routes) in recipients", {NULL}}},
+};
+
+static bool same_sender_relays(const struct audit_target *t, const char *from)
+{
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *q = &t->probes[i];
+
+		if (q->outcome == OUT_ACCEPTED && probe_is_relay(q) && !q->retried &&
+		    q->spec.trick->klass == RG_CLASS_SENDER &&
+		    strcmp(q->spec.mail_from, from) == 0)
+			return true;
+	}
+	return false;
+}
+
+enum rg_trick_class remedy_hole_of(const struct audit_target *t,
+    const struct audit_probe *p)
+{
+	enum rg_trick_class c = p->spec.trick->klass;
+
+	if ((c == RG_CLASS_ROUTING || c == RG_CLASS_IDENTITY) && !p->retried &&
+	    same_sender_relays(t, p->spec.mail_from))
+		return RG_CLASS_SENDER;
+	return c;
+}
+
+/* MTAs without a row of their own for a class get the generic principle. */
+static bool mta_has_class_rows(enum mta_kind m)
+{
+	return m == MTA_POSTFIX || m == MTA_SENDMAIL || m == MTA_EXIM ||
+	    m == MTA_OPENSMTPD;
+}
+
+void remedy_build(const struct audit_target *t, struct remedy *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->mta = t->mta;
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+
+		if (p->outcome == OUT_ACCEPTED && probe_is_relay(p))
+			r->holes[remedy_hole_of(t, p)] = true;
+	}
+	if (r->holes[PLAIN])	/* the others cannot be told apart behind it */
+		r->holes[SENDER] = r->holes[ROUTING] = r->holes[IDENTITY] = false;
+
+	bool any = r->holes[PLAIN] || r->holes[SENDER] || r->holes[ROUTING] ||
+	    r->holes[IDENTITY];
+
+	if (!any)
+		return;
+	r->verified = mta_has_class_rows(t->mta);
+	for (size_t i = 0; i < RG_NELEM(rows); i++) {
+		const struct remedy_row *row = &rows[i];
+
+		if (row->mta != t->mta || r->nsteps >= RG_NELEM(r->steps))
+			continue;
+		/* MTAs without per-class rows: their one generic row for any hole */
+		if (r->verified ? !r->holes[row->step.hole] : false)
+			continue;
+		r->steps[r->nsteps++] = &row->step;
+	}
+}
+
+static void line(FILE *out, const char *indent, const char *s)
+{
+	fprintf(out, "%s%s\n", indent, s);
+}
+
+static bool printed_before(const struct remedy *r, size_t upto, const char *l)
+{
+	for (size_t k = 0; k < upto; k++)
+		for (size_t j = 0; r->steps[k]->lines[j]; j++)
+			if (strcmp(r->steps[k]->lines[j], l) == 0 &&
+			    strcmp(r->steps[k]->config_file, r->steps[upto]->config_file) == 0)
+				return true;
+	return false;
+}
+
+void mta_remedy(const struct audit_target *t, FILE *out, const char *indent)
+{
+	struct remedy r;
+	char buf[1200];
+
+	remedy_build(t, &r);
+	if (!r.verified) {
+		snprintf(buf, sizeof(buf), "# not verified: no %s test server; the principle "
+		    "and where to look", mta_name(t->mta));
+		line(out, indent, buf);
+	}
+	for (size_t i = 0; i < r.nsteps; i++) {
+		const struct remedy_step *s = r.steps[i];
+
+		if (r.verified ? i == 0 || r.steps[i - 1]->hole != s->hole : i == 0) {
+			for (int c = PLAIN; c <= IDENTITY; c++) {
+				if (!r.holes[c] || (r.verified && c != (int)s->hole))
+					continue;
+				snprintf(buf, sizeof(buf), "# found: %s",
+				    c == PLAIN ? FOUND_PLAIN : c == SENDER ? FOUND_SENDER :
+				    c == ROUTING ? FOUND_ROUTING : FOUND_IDENTITY);
+				line(out, indent, buf);
+			}
+		}
+		snprintf(buf, sizeof(buf), "# in %s:", s->config_file);
+		line(out, indent, buf);
+		if (s->note) {
+			snprintf(buf, sizeof(buf), "# %s", s->note);
+			line(out, indent, buf);
+		}
+		for (size_t j = 0; s->remove[j]; j++) {
+			snprintf(buf, sizeof(buf), "# delete lines matching: %s", s->remove[j]);
+			line(out, indent, buf);
+		}
+		if (s->shown[0] && t->mta == MTA_SENDMAIL) {
+			/* the .mc is m4: dnl comments, the lines to remove below */
+			line(out, indent, "dnl remove these lines, then rebuild sendmail.cf:");
+			for (size_t j = 0; s->shown[j]; j++) {
+				snprintf(buf, sizeof(buf), "dnl   %s", s->shown[j]);
+				line(out, indent, buf);
+			}
+		} else {
+			for (size_t j = 0; s->shown[j]; j++) {
+				snprintf(buf, sizeof(buf), "# such as: delete '%s'", s->shown[j]);
+				line(out, indent, buf);
+			}
+		}
+		for (size_t j = 0; s->lines[j]; j++)
+			if (!printed_before(&r, i, s->lines[j]))
+				line(out, indent, s->lines[j]);
+		snprintf(buf, sizeof(buf), "# check: %s", s->check);
+		line(out, indent, buf);
+	}
+}
+
+char *mta_remedy_string(const struct audit_target *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return xstrdup("");
+	mta_remedy(t, f, "");
+	fclose(f);
+	return buf;
+}
