@@ -126,12 +126,16 @@ static const struct remedy_row rows[] = {
 	    "check in acl_check_rcpt: anyone can forge a local sender",
 	    {"accept senders = *@+local_domains", NULL}}},
 	{MTA_EXIM, true, {ROUTING, FOUND_ROUTING,
-	    "/etc/exim4/conf.d/main/000_localmacros (unsplit: "
-	    "/etc/exim4/exim4.conf.localmacros)",
+	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
+	    "/etc/exim4/exim4.conf.template; a hand-written configure: acl_check_rcpt)",
 	    {"^[[:space:]]*percent_hack_domains[[:space:]]*=", NULL},
-	    {"CHECK_RCPT_LOCAL_LOCALPARTS = ^[.] : ^.*[@%!/|`#&?]", NULL}, EX_CHECK,
-	    "Debian's acl_check_rcpt denies these local parts for local domains; "
-	    "also remove any router that re-resolves '%' in local parts", {NULL}}},
+	    {"deny    domains = +local_domains",
+	     "        local_parts = ^[.] : ^.*[@%!/|]",
+	     "        message = restricted characters in address", NULL}, EX_CHECK,
+	    "in acl_check_rcpt before any accept for outside domains (Exim's default "
+	    "configure has it; on Debian it is CHECK_RCPT_LOCAL_LOCALPARTS); also "
+	    "remove percent_hack_domains and any router that re-resolves '%' in "
+	    "local parts", {NULL}}},
 	{MTA_EXIM, true, {IDENTITY, FOUND_IDENTITY,
 	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
 	    "/etc/exim4/exim4.conf.template)",

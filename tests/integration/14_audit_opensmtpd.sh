@@ -13,12 +13,9 @@ source tests/lib/opensmtpd.sh
 source tests/lib/mta_check.sh
 
 mta_check opensmtpd closed refused
-MTA_CHECK_TODO_FIX="auditlogic: the OpenSMTPD fix must use Debian's action names (issue 10 finding 4)" \
-	mta_check opensmtpd open relayed
+mta_check opensmtpd open relayed
 # match from any mail-from "@site.example" for any action "relay"
-MTA_CHECK_TODO_FIX="auditlogic: the OpenSMTPD fix must use Debian's action names and delete the mail-from rule (issue 10 finding 4)" \
-	mta_check opensmtpd sender relayed "--from x@site.example"
+mta_check opensmtpd sender relayed "--from x@site.example"
 # match from any helo "mail.site.example" for any action "relay"
-MTA_CHECK_TODO_FIX="auditlogic: the OpenSMTPD fix must use Debian's action names and delete the helo rule (issue 10 finding 4)" \
-	mta_check opensmtpd helo relayed "--helo mail.site.example"
+mta_check opensmtpd helo relayed "--helo mail.site.example"
 tap_done
