@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #define TX_MAX_LINES	20000
+#define RG_BATCH_MAX	16	/* probes in one pipelined group */
 
 struct session {
 	struct rg_smtp *conn;
@@ -704,6 +705,155 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 }
 
 /*
+ * Several probes in one pipelined group (RFC 2920), one round trip for all:
+ * [RSET] then MAIL, RCPT and RSET per probe, a NOOP fence instead of the
+ * last RSET. Every RSET and the NOOP must answer 2xx and nothing may follow
+ * the NOOP, else the stream is out of step: the target falls back to
+ * lock-step and the probes run again one by one. A probe cut off by a drop
+ * or a 421 runs again alone (run_one retries it on a fresh session). An
+ * accepted relay probe that is to get the DATA check runs again alone too
+ * (DATA goes last in a group of its own). Returns false when the batch
+ * could not be tried at all (the caller then runs the probes one by one).
+ */
+static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
+    struct audit_probe **pp, size_t n)
+{
+	struct session *s = &run->s;
+	char cmd[3 * RG_BATCH_MAX + 1][1100];
+	const char *cmds[3 * RG_BATCH_MAX + 1];
+	struct rg_reply mail[RG_BATCH_MAX], rcpt[RG_BATCH_MAX], r;
+	size_t nc = 0, got = 0;
+	bool rset = false, desync = false, in_clear;
+
+	if (!s->dead && (s->errors + (int)n > o->errors_per_session ||
+	    strcmp(s->helo, o->helo) != 0))
+		close_session(t, s, true);
+	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
+	    open_session(t, o, s, o->helo, &run->fail_reply) != 0))
+		return false;
+	if (!s->pipelining || t->lockstep || rg_smtp_unsolicited(s->conn))
+		return false;
+	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+	rset = s->need_rset;
+	if (rset)
+		cmds[nc++] = "RSET";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cmd[3 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
+		snprintf(cmd[3 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
+		cmds[nc++] = cmd[3 * i];
+		cmds[nc++] = cmd[3 * i + 1];
+		cmds[nc++] = i + 1 < n ? "RSET" : "NOOP";
+		pp[i]->session = s->number;
+		gettimeofday(&pp[i]->start, NULL);
+	}
+	if (rg_smtp_send_group(s->conn, cmds, nc) != 0) {
+		close_session(t, s, false);
+		return false;
+	}
+	t_lock(t);
+	t->pipelined_groups++;
+	t_unlock(t);
+	if (rset && (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421 ||
+	    (r.code / 100 != 2 && (desync = true))))
+		goto cut;
+	for (got = 0; got < n; got++) {
+		if (rg_smtp_read_reply(s->conn, &mail[got]) != 0 || mail[got].code == 421 ||
+		    rg_smtp_read_reply(s->conn, &rcpt[got]) != 0 || rcpt[got].code == 421 ||
+		    rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			goto cut;
+		if (r.code / 100 != 2) {
+			desync = true;
+			goto cut;
+		}
+	}
+	if (rg_smtp_unsolicited(s->conn)) {
+		desync = true;
+		goto cut;
+	}
+	s->need_rset = false;
+	for (size_t i = 0; i < n; i++) {
+		struct audit_probe *p = pp[i];
+
+		if (mail[i].code / 100 != 2) {
+			set_result(p, "mail", &mail[i], in_clear);
+			p->outcome = grade_pre_rcpt(mail[i].code, mail[i].enhanced, in_clear);
+			if (p->outcome == OUT_UNTESTED)
+				p->untested_why = "MAIL refused";
+			s->errors += 1 + (rcpt[i].code >= 400);
+		} else {
+			t_lock(t);
+			if (t->baseline_from[0] == '\0')
+				strlcpy_rg(t->baseline_from, probe_sender(p),
+				    sizeof(t->baseline_from));
+			t_unlock(t);
+			set_result(p, "rcpt", &rcpt[i], in_clear);
+			if (p->outcome != OUT_ACCEPTED)
+				s->errors++;
+		}
+		gettimeofday(&p->finish, NULL);
+	}
+	s->need_rset = true;	/* the last transaction is still open */
+	for (size_t i = 0; i < n; i++) {
+		bool more;
+
+		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
+			continue;
+		t_lock(t);
+		more = *run->data_budget > 0;
+		t_unlock(t);
+		if (more)
+			run_one(t, o, run, pp[i]);	/* again, with DATA */
+	}
+	return true;
+cut:
+	close_session(t, s, false);
+	if (desync) {
+		struct timeval now;
+
+		gettimeofday(&now, NULL);
+		t_lock(t);
+		t->desync = true;
+		if (!t->lockstep) {
+			t->lockstep = true;
+			snprintf(t->desync_note, sizeof(t->desync_note),
+			    "pipelined replies out of step in a group of %zu probes from %s "
+			    "(session %d): fell back to lock-step", n, pp[0]->spec.id,
+			    pp[0]->session);
+			tx_record_locked(t, &now, RG_TX_EVENT, t->desync_note);
+		}
+		t_unlock(t);
+		got = 0;	/* nothing of this group can be trusted */
+	}
+	for (size_t i = 0; i < got; i++) {	/* answered before the cut */
+		struct audit_probe *p = pp[i];
+
+		if (mail[i].code / 100 != 2) {
+			set_result(p, "mail", &mail[i], in_clear);
+			p->outcome = grade_pre_rcpt(mail[i].code, mail[i].enhanced, in_clear);
+			if (p->outcome == OUT_UNTESTED)
+				p->untested_why = "MAIL refused";
+		} else {
+			set_result(p, "rcpt", &rcpt[i], in_clear);
+		}
+		gettimeofday(&p->finish, NULL);
+	}
+	for (size_t i = got; i < n; i++)
+		run_one(t, o, run, pp[i]);
+	for (size_t i = 0; i < got; i++) {
+		bool more;
+
+		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
+			continue;
+		t_lock(t);
+		more = *run->data_budget > 0;
+		t_unlock(t);
+		if (more)
+			run_one(t, o, run, pp[i]);
+	}
+	return true;
+}
+
+/*
  * The probes of one pass, taken in order by up to --per-host sessions at
  * once: the caller's runner (holding the first session) and per_host - 1
  * threads with runners of their own. Results go to each probe's own slot,
@@ -717,17 +867,45 @@ struct probe_queue {
 	double deadline;
 };
 
+/* Probes that may share a pipelined group: the default HELO, no identity. */
+static bool batchable(const struct audit_probe *p)
+{
+	return p->spec.helo[0] == '\0';
+}
+
 static void drain(struct probe_queue *q, struct runner *run)
 {
-	for (;;) {
-		size_t i;
+	struct audit_target *t = q->t;
+	const struct audit_opts *o = q->o;
+	size_t max = (size_t)o->errors_per_session;
 
-		t_lock(q->t);
-		i = q->next < q->n ? q->order[q->next++] : (size_t)-1;
-		t_unlock(q->t);
-		if (i == (size_t)-1)
+	if (max > RG_BATCH_MAX)
+		max = RG_BATCH_MAX;
+	for (;;) {
+		struct audit_probe *pp[RG_BATCH_MAX];
+		size_t n = 0;
+		bool batch;
+
+		t_lock(t);
+		batch = !o->no_pipelining && !t->lockstep &&
+		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
+		while (q->next < q->n && n < (batch ? max : 1)) {
+			struct audit_probe *p = &t->probes[q->order[q->next]];
+
+			if (n > 0 && !batchable(p))
+				break;
+			pp[n++] = p;
+			q->next++;
+			if (!batchable(p))
+				break;
+		}
+		t_unlock(t);
+		if (n == 0)
 			return;
-		run_one(q->t, q->o, run, &q->t->probes[i]);
+		if (n > 1 && run_batch(t, o, run, pp, n))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			run_one(t, o, run, pp[i]);
 	}
 }
 
