@@ -27,7 +27,7 @@ static json_t *iso(const struct timeval *tv)
 	return json_string(rg_time_iso8601(tv, buf, sizeof(buf)));
 }
 
-static json_t *probe_json(const struct audit_probe *p)
+static json_t *probe_json(const struct audit_target *t, const struct audit_probe *p)
 {
 	json_t *j = json_object();
 
@@ -46,6 +46,9 @@ static json_t *probe_json(const struct audit_probe *p)
 	    json_null());
 	json_object_set_new(j, "text", jstr(p->text));
 	json_object_set_new(j, "outcome", json_string(outcome_name(p->outcome)));
+	if (p->outcome == OUT_ACCEPTED && probe_is_relay(p))	/* what it proves */
+		json_object_set_new(j, "hole", json_string(rg_trick_class_name(
+		    remedy_hole_of(t, p))));
 	if (p->untested_why)
 		json_object_set_new(j, "untested_why", json_string(p->untested_why));
 	if (p->retried) {
@@ -244,7 +247,7 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 	if (t->error[0])
 		json_object_set_new(j, "error", jstr(t->error));
 	for (size_t i = 0; i < t->nprobes; i++)
-		json_array_append_new(tests, probe_json(&t->probes[i]));
+		json_array_append_new(tests, probe_json(t, &t->probes[i]));
 	json_object_set_new(j, "tests", tests);
 	if (t->verdict == VERDICT_OPEN_RELAY) {
 		fix = mta_remedy_string(t);
