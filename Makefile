@@ -4,6 +4,7 @@
 #   make deps       install missing Debian packages (root, non-interactive)
 #   make check      deps + build + unit and integration tests (real Postfix)
 #   make check SANITIZE=1   the same suite built with ASan+UBSan (build-san/)
+#   make check SANITIZE=thread   ThreadSanitizer build (build-tsan/)
 #   make demo       reproduce the 1997 open-relay incident and its fix
 #   make install    PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR=  (make uninstall)
 #   make bench      benchmarks (figures and ratios against a baseline)
@@ -17,6 +18,12 @@ BUILD	?= build-san
 OPTFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 LDSAN	= -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer (build-tsan/): data races between the milter's worker
+# threads and its signal thread; libmilter itself is not instrumented.
+BUILD	?= build-tsan
+OPTFLAGS = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDSAN	= -fsanitize=thread
 else
 BUILD	?= build
 OPTFLAGS = -O2 -g -D_FORTIFY_SOURCE=2
@@ -248,6 +255,6 @@ uninstall:
 	fi
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(AUDIT_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(REPORT_OBJ:.o=.d)

@@ -12,9 +12,15 @@
 int msg_verbose_level;
 int msg_fatal_status = 1;
 
+/*
+ * Read by every thread, written by a daemon's reload: atomics, never plain
+ * loads and stores (ThreadSanitizer saw the reload race otherwise).
+ * msg_verbose_level is the -v count, written before threads exist.
+ */
 static const char *msg_progname = "relayguard";
 static bool msg_to_syslog;
 static bool msg_to_stderr = true;
+static int msg_verbose_conf;	/* LogVerbose of the installed config */
 
 void msg_init(const char *progname)
 {
@@ -26,12 +32,23 @@ void msg_init(const char *progname)
 void msg_syslog_open(const char *ident, int facility)
 {
 	openlog(ident, LOG_PID | LOG_NDELAY, facility);
-	msg_to_syslog = true;
+	__atomic_store_n(&msg_to_syslog, true, __ATOMIC_RELEASE);
 }
 
 void msg_stderr_enable(bool on)
 {
-	msg_to_stderr = on;
+	__atomic_store_n(&msg_to_stderr, on, __ATOMIC_RELEASE);
+}
+
+void msg_verbose_config(int level)
+{
+	__atomic_store_n(&msg_verbose_conf, level, __ATOMIC_RELAXED);
+}
+
+bool msg_verbose_enabled(int level)
+{
+	return msg_verbose_level +
+	    __atomic_load_n(&msg_verbose_conf, __ATOMIC_RELAXED) >= level;
 }
 
 /*
@@ -52,13 +69,13 @@ static void msg_vlog(int prio, const char *tag, const char *fmt, va_list ap)
 	else if ((size_t)n >= sizeof(raw))
 		n = (int)sizeof(raw) - 1;
 	rg_clean(RG_SINK_LOG, line, sizeof(line), raw, (size_t)n);
-	if (msg_to_stderr) {
+	if (__atomic_load_n(&msg_to_stderr, __ATOMIC_ACQUIRE)) {
 		if (tag)
 			fprintf(stderr, "%s: %s: %s\n", msg_progname, tag, line);
 		else
 			fprintf(stderr, "%s: %s\n", msg_progname, line);
 	}
-	if (msg_to_syslog)
+	if (__atomic_load_n(&msg_to_syslog, __ATOMIC_ACQUIRE))
 		syslog(prio, "%s%s%s", tag ? tag : "", tag ? ": " : "", line);
 }
 
@@ -71,7 +88,7 @@ void msg_error(const char *fmt, ...) { MSG_BODY(LOG_ERR, "error"); }
 
 void msg_verbose(const char *fmt, ...)
 {
-	if (msg_verbose_level > 0)
+	if (msg_verbose_enabled(1))
 		MSG_BODY(LOG_DEBUG, "debug");
 }
 

@@ -231,7 +231,7 @@ static void spf_log_debug(const char *file, int line, const char *m)
 	char buf[600];
 
 	(void)file, (void)line;
-	if (msg_verbose_level > 1)
+	if (msg_verbose_enabled(2))
 		msg_verbose("libspf2: %s", rg_clean_str(RG_SINK_LOG, buf, sizeof(buf), m));
 }
 
@@ -495,7 +495,7 @@ enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *hel
 		SPF_response_free(resp);
 	SPF_request_free(req);
 	rg_dns_deadline_set(saved);
-	if (msg_verbose_level > 0) {
+	if (msg_verbose_enabled(1)) {
 		char cf[400], ch[300];
 
 		msg_verbose("spf: ip=%s from=%s helo=%s result=%s (%s)", ip,

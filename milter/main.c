@@ -179,7 +179,7 @@ static void reload(void)
 		rg_config_unref(cur);
 	}
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
-	msg_verbose_level = next->log_verbose ? 1 : msg_verbose_level;
+	msg_verbose_config(next->log_verbose ? 1 : 0);	/* also back down */
 	{
 		struct bounce_limits l;
 
@@ -310,8 +310,7 @@ int main(int argc, char **argv)
 	}
 	if (test)
 		check_only(c);
-	if (c->log_verbose)
-		msg_verbose_level++;
+	msg_verbose_config(c->log_verbose ? 1 : 0);
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
 
 	/* Before any thread exists: every thread inherits this mask, so

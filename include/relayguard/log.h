@@ -3,7 +3,7 @@
  *
  * msg_info(), msg_warn(), msg_error() and msg_fatal() write one line each to
  * stderr (prefixed with the program name) and, once msg_syslog_open() was
- * called, to syslog. msg_verbose() writes only when msg_verbose_level > 0.
+ * called, to syslog. msg_verbose() writes only when msg_verbose_enabled(1).
  * msg_fatal() exits with status 1 (or msg_fatal_status when set).
  *
  * rg_time_iso8601() formats a time as ISO 8601 with the local UTC offset,
@@ -22,6 +22,11 @@ extern int msg_fatal_status;
 void msg_init(const char *progname);
 void msg_syslog_open(const char *ident, int facility);
 void msg_stderr_enable(bool on);
+/* The config's verbose level (LogVerbose), set at start and at each reload,
+ * also back down; added to the -v count msg_verbose_level, which is set
+ * only before threads start. Both atomic, safe from any thread. */
+void msg_verbose_config(int level);
+bool msg_verbose_enabled(int level);	/* effective level >= level */
 
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

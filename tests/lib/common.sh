@@ -48,6 +48,10 @@
 [ -n "${RG_COMMON_SH_LOADED:-}" ] && return 0
 RG_COMMON_SH_LOADED=1
 
+# A ThreadSanitizer build (make check SANITIZE=thread) ignores what lies in
+# uninstrumented libmilter (tests/tsan.supp).
+export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tsan.supp}
+
 RG_PORT_DIR=${RG_PORT_DIR:-/tmp/relayguard-ports}
 RG_CLEANUPS=()
 RG_CLEANUP_DONE=
