@@ -23,6 +23,7 @@
 #include "milter.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
+#include "relayguard/configadvice.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/filetrust.h"
 #include "relayguard/log.h"
@@ -129,6 +130,16 @@ static void eventlog_reopen_running(void)
 	rg_config_unref(cur);
 }
 
+static void advice_to_stderr(const char *text, void *ctx)
+{
+	fprintf(stderr, "%s: warning: %s\n", (const char *)ctx, text);
+}
+
+static void advice_to_log(const char *text, void *ctx)
+{
+	msg_warn("%s: %s", (const char *)ctx, text);
+}
+
 static void reload(void)
 {
 	char err[RG_CONFIG_ERRLEN];
@@ -180,6 +191,7 @@ static void reload(void)
 	}
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
 	msg_verbose_config(next->log_verbose ? 1 : 0);	/* also back down */
+	rg_config_advise(next, false, advice_to_log, next->path);
 	{
 		struct bounce_limits l;
 
@@ -225,6 +237,7 @@ static void *signal_thread(void *arg)
 
 static void check_only(struct rg_config *c)
 {
+	rg_config_advise(c, geteuid() == 0, advice_to_stderr, c->path);
 	printf("%s: configuration OK (mode %s, socket %s, %zu trusted "
 	    "networks, %zu local and %zu relay domains)\n", c->path,
 	    rg_config_enum_name("Mode", c->mode), c->socket,
@@ -312,6 +325,7 @@ int main(int argc, char **argv)
 		check_only(c);
 	msg_verbose_config(c->log_verbose ? 1 : 0);
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
+	rg_config_advise(c, geteuid() == 0, advice_to_log, c->path);
 
 	/* Before any thread exists: every thread inherits this mask, so
 	 * SIGUSR1 reaches only our sigtimedwait and SIGHUP/SIGTERM/SIGINT

@@ -1,0 +1,34 @@
+/*
+ * configadvice.h - warnings about a relayguard.conf that parses but would
+ * not do what its admin wants: "relayguard-milter -t" prints them and the
+ * daemon logs them at start and at each reload.
+ *
+ *   - TrustedNetworks containing 0.0.0.0/0 or ::/0 (every client may relay:
+ *     the open relay this tool exists against), or wider than an IPv4 /8
+ *     or an IPv6 /32 (16.7 million IPv4 addresses, or a whole ISP
+ *     allocation; a site's own networks are far narrower);
+ *   - Mode enforce with neither LocalDomains nor RelayDomains: every
+ *     recipient of an untrusted client is refused, i.e. all inbound mail;
+ *   - started as root (as_root) with UserID unset (the daemon would handle
+ *     network input as root), or with a UserID that is root itself or no
+ *     longer resolves.
+ *
+ * rg_config_advise() calls fn(text, ctx) once per warning (text without a
+ * "warning:" prefix) and returns how many there were.
+ */
+#ifndef RELAYGUARD_CONFIGADVICE_H
+#define RELAYGUARD_CONFIGADVICE_H
+
+#include "relayguard/config.h"
+
+#include <stdbool.h>
+
+#define RG_ADVICE_WIDEST_V4	8	/* prefixes shorter than this warn */
+#define RG_ADVICE_WIDEST_V6	32
+
+typedef void (*rg_advice_fn)(const char *text, void *ctx);
+
+int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
+    void *ctx);
+
+#endif

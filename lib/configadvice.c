@@ -1,0 +1,97 @@
+/* configadvice.c - warnings about a valid but risky config; see
+ * configadvice.h. */
+#include "relayguard/configadvice.h"
+#include "relayguard/util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* "10.0.0.0/8" */
+static void cidr_text(const struct rg_cidr *r, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(r->family, r->addr, a, sizeof(a)) == NULL)
+		strlcpy_rg(a, "?", sizeof(a));
+	snprintf(buf, len, "%s/%u", a, r->prefix);
+}
+
+static int advise_networks(const struct rg_config *c, rg_advice_fn fn,
+    void *ctx)
+{
+	char text[400], net[80];
+	int n = 0;
+
+	for (size_t i = 0; i < c->trusted_networks.n; i++) {
+		const struct rg_cidr *r = &c->trusted_networks.v[i];
+		bool v4 = r->family == AF_INET;
+		unsigned widest = v4 ? RG_ADVICE_WIDEST_V4 : RG_ADVICE_WIDEST_V6;
+
+		if (r->prefix >= widest)
+			continue;
+		cidr_text(r, net, sizeof(net));
+		if (r->prefix == 0)
+			snprintf(text, sizeof(text), "TrustedNetworks %s lets every "
+			    "%s client relay: this is an open relay", net,
+			    v4 ? "IPv4" : "IPv6");
+		else
+			snprintf(text, sizeof(text), "TrustedNetworks %s is wider "
+			    "than a /%u: every client in it may relay; list only "
+			    "your own hosts and networks", net, widest);
+		fn(text, ctx);
+		n++;
+	}
+	return n;
+}
+
+static int advise_user(const struct rg_config *c, rg_advice_fn fn, void *ctx)
+{
+	char name[256], text[400], *colon;
+	struct passwd *pw;
+
+	if (c->user_id == NULL) {
+		fn("started as root without UserID: the milter would read "
+		    "network input as root; set UserID (e.g. relayguard:postfix)",
+		    ctx);
+		return 1;
+	}
+	strlcpy_rg(name, c->user_id, sizeof(name));
+	if ((colon = strchr(name, ':')) != NULL)
+		*colon = '\0';
+	if ((pw = getpwnam(name)) == NULL) {
+		snprintf(text, sizeof(text), "UserID %s: no such user: the "
+		    "milter cannot drop its root privileges", name);
+		fn(text, ctx);
+		return 1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(text, sizeof(text), "UserID %s is root: the milter "
+		    "keeps its root privileges", name);
+		fn(text, ctx);
+		return 1;
+	}
+	return 0;
+}
+
+int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
+    void *ctx)
+{
+	int n = advise_networks(c, fn, ctx);
+
+	if (c->mode == RG_MODE_ENFORCE &&
+	    c->local_domains.n + c->local_domains.literals.n == 0 &&
+	    c->relay_domains.n + c->relay_domains.literals.n == 0) {
+		fn("Mode enforce with neither LocalDomains nor RelayDomains "
+		    "refuses every recipient of an untrusted client, i.e. all "
+		    "inbound mail; list your domains (relayguard-milter --import "
+		    "postfix writes them) or use Mode log-only", ctx);
+		n++;
+	}
+	if (as_root)
+		n += advise_user(c, fn, ctx);
+	return n;
+}

@@ -1,0 +1,68 @@
+#!/bin/bash
+# A safe first run (issue 9): relayguard-milter -t warns, and the daemon
+# logs at start, about a config that parses but would not do what its admin
+# wants: TrustedNetworks containing 0.0.0.0/0 or ::/0 or wider than an IPv4
+# /8 or an IPv6 /32; Mode enforce with neither LocalDomains nor RelayDomains
+# (the shipped sample before the admin lists domains: all inbound mail
+# refused); started as root without UserID, or with UserID root. -t still
+# exits 0: these are warnings, not errors.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+source tests/lib/tap.sh
+source tests/lib/common.sh
+source tests/milter/lib.sh
+
+[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+[ "$(id -u)" = 0 ] || { tap_skip "warnings" "needs root (UserID warnings)"; tap_done; exit; }
+D=$(mktemp -d "${TMPDIR:-/tmp}/rg-mwarn.XXXXXX") || tap_bail "mktemp"
+chmod 755 "$D"
+rg_cleanup_add "rm -rf '$D'"
+
+t() {	# NAME CONFIG-LINES: -t's stderr, exit status in $rc
+	printf '%s\n' "$2" >"$D/$1.conf"
+	chmod 644 "$D/$1.conf"
+	out=$("$MILTER" -t -c "$D/$1.conf" 2>&1 >/dev/null) && rc=0 || rc=$?
+}
+GOOD="LocalDomains site.example
+UserID nobody"
+
+t good "$GOOD
+TrustedNetworks 127.0.0.0/8, ::1, 192.168.0.0/16, 2001:db8::/32"
+tap_is "$rc:$out" "0:" "a good config: exit 0, no warning"
+t any4 "$GOOD
+TrustedNetworks 0.0.0.0/0"
+tap_is "$rc:$out" "0:$D/any4.conf: warning: TrustedNetworks 0.0.0.0/0 lets every IPv4 client relay: this is an open relay" \
+	"TrustedNetworks 0.0.0.0/0: warned, exit 0"
+t any6 "$GOOD
+TrustedNetworks ::/0"
+tap_like "$out" "warning: TrustedNetworks ::/0 lets every IPv6 client relay" "TrustedNetworks ::/0: warned"
+t wide4 "$GOOD
+TrustedNetworks 10.0.0.0/7"
+tap_like "$out" "warning: TrustedNetworks 10.0.0.0/7 is wider than a /8" "TrustedNetworks 10.0.0.0/7: warned"
+t wide6 "$GOOD
+TrustedNetworks 2001:db8::/31"
+tap_like "$out" "warning: TrustedNetworks 2001:db8::/31 is wider than a /32" "TrustedNetworks 2001:db8::/31: warned"
+t nodomains "Mode enforce
+UserID nobody"
+tap_like "$out" "warning: Mode enforce with neither LocalDomains nor RelayDomains refuses every recipient" \
+	"Mode enforce without LocalDomains and RelayDomains: warned"
+t logonly "Mode log-only
+UserID nobody"
+tap_is "$out" "" "Mode log-only without domains: no warning"
+t nouser "LocalDomains site.example"
+tap_like "$out" "warning: started as root without UserID" "root without UserID: warned"
+t rootuser "LocalDomains site.example
+UserID root"
+tap_like "$out" "warning: UserID root is root" "UserID root: warned"
+tap_is "$(runuser -u nobody -- "$MILTER" -t -c "$D/nouser.conf" 2>&1 >/dev/null)" "" \
+	"not started as root: no UserID warning"
+
+# The daemon logs them at start.
+ml_start "TrustedNetworks 0.0.0.0/1
+UserID root" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+rg_retry 5 grep -q "starting" "$ML_DIR/milter.log"
+tap_like "$(grep warning "$ML_DIR/milter.log")" "warning: $ML_DIR/relayguard.conf: TrustedNetworks 0.0.0.0/1 is wider than a /8" \
+	"the daemon logs the TrustedNetworks warning at start"
+tap_like "$(grep warning "$ML_DIR/milter.log")" "UserID root is root" "and the UserID warning"
+ml_stop
+tap_done
