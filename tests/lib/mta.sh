@@ -51,9 +51,11 @@
 #   mta_restart               stop the daemon and start it again on the same
 #                             port and directories (after MTA_CONF was edited:
 #                             sendmail's .cf is rebuilt from the .mc).
-#   mta_apply_fix TEXT        apply relayguard-audit's recommended fix literally
-#                             (tests/lib/mta_fix.py says how it reads each MTA's
-#                             text) to MTA_CONF (sendmail: and its access db),
+#   mta_apply_fix REPORT      apply the fix of relayguard-audit's JSON REPORT
+#                             literally: its "remedy" steps (remove EREs, lines)
+#                             when it has them, else its recommended_fix text
+#                             (tests/lib/mta_fix.py says how) to MTA_CONF
+#                             (sendmail: and its access db),
 #                             print the edits as "# " lines, then mta_restart.
 #                             Status 1 when nothing could be applied or the
 #                             result does not start.
@@ -296,11 +298,17 @@ mta_restart() {
 	mta__launch
 }
 
-mta_apply_fix() {
-	local out rc
-	out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/mta_fix.py" "$MTA_KIND" "$MTA_CONF" \
-		"$MTA_DIR/etc/access" <<<"$1" 2>&1) && rc=0 || rc=$?
-	rg_diag "$out"
+mta_apply_fix() {	# REPORT_JSON
+	local out rc mode=
+	jq -e '.remedy.steps | length > 0' <<<"$1" >/dev/null 2>&1 && mode=--json
+	if [ -n "$mode" ]; then
+		out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/mta_fix.py" --json "$MTA_KIND" \
+			"$MTA_CONF" "$MTA_DIR/etc/access" <<<"$1" 2>&1) && rc=0 || rc=$?
+	else
+		out=$(jq -r .recommended_fix <<<"$1" | python3 "$(dirname "${BASH_SOURCE[0]}")/mta_fix.py" \
+			"$MTA_KIND" "$MTA_CONF" "$MTA_DIR/etc/access" 2>&1) && rc=0 || rc=$?
+	fi
+	rg_diag "applied ${mode:-the text}: $out"
 	[ "$rc" -eq 0 ] || return 1
 	cp "$MTA_CONF" "$MTA_DIR/fixed.conf"
 	mta_restart

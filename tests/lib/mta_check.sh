@@ -84,9 +84,11 @@ mta_check() {
 	# 4. the fix, where a hole was found
 	if [ "$verdict" = open_relay ]; then
 		fix=$(jq -r .recommended_fix <<<"$json")
-		tap_diag "$tag: applying the recommended fix:" "$fix"
+		tap_diag "$tag: the recommended fix:" "$fix"
+		jq -e .remedy <<<"$json" >/dev/null 2>&1 &&
+			tap_diag "$tag: as data:" "$(jq -c .remedy.steps <<<"$json")"
 		TAP_TODO=${MTA_CHECK_TODO_FIX:-}
-		out=$(mta_apply_fix "$fix" 2>&1) && rc=0 || rc=$?
+		out=$(mta_apply_fix "$json" 2>&1) && rc=0 || rc=$?
 		printf '%s\n' "$out"
 		if tap_is "$rc" 0 "$tag: the fix applies literally and the MTA restarts with it"; then
 			json=$(mta_check__audit) && rc=0 || rc=$?

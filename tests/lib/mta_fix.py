@@ -3,6 +3,18 @@
 to a test MTA's configuration (tests/lib/mta.sh: mta_apply_fix).
 
     mta_fix.py KIND CONF [ACCESS] < fix-text
+    mta_fix.py --json KIND CONF [ACCESS] < report.json
+
+With --json the input is relayguard-audit's JSON report and its "remedy"
+object is applied: for every step, in the file it names (mapped onto the
+test instance's: sendmail's access file for ".../access", otherwise CONF),
+every line matching one of the step's "remove" EREs (grep -E) is deleted,
+then each of its "lines" not there yet is added where the first deleted
+line was, or, when nothing was deleted, where the MTA wants it (Exim: main
+settings into the main section, ACL statements into acl_check_rcpt before
+any accept for outside domains; OpenSMTPD: before the first match rule;
+sendmail: .mc lines before the MAILERs, access lines appended). Without
+--json the text "recommended_fix" is read:
 
 KIND is sendmail, exim or opensmtpd; CONF the file an admin edits
 (sendmail.mc, Exim's configure, smtpd.conf); ACCESS sendmail's access file.
@@ -202,7 +214,85 @@ def fix_opensmtpd(fix, conf, log):
     return conf[:first_match] + [a + "\n" for a in add] + conf[first_match:]
 
 
+def grep_lines(ere, lines):
+    """Indexes of LINES matching the POSIX ERE (grep -E, exact semantics)."""
+    import subprocess
+    p = subprocess.run(["grep", "-nE", "--", ere], input="".join(lines),
+                       capture_output=True, text=True)
+    if p.returncode > 1:
+        raise ValueError("bad ERE %r: %s" % (ere, p.stderr.strip()))
+    return [int(l.split(":", 1)[0]) - 1 for l in p.stdout.splitlines()]
+
+
+def place(kind, conf, add, log):
+    if kind == "exim":
+        return fix_exim(add, conf, log)
+    if kind == "opensmtpd":
+        return fix_opensmtpd(add, conf, log)
+    out, done = [], False
+    for l in conf:   # sendmail .mc
+        if not done and re.match(r"\s*MAILER\(", l):
+            out += [a + "\n" for a in add]
+            log += ["added: " + a for a in add]
+            done = True
+        out.append(l)
+    if not done:
+        out += [a + "\n" for a in add]
+        log += ["added: " + a for a in add]
+    return out
+
+
+def apply_json(kind, path, access, report, log):
+    import json
+    steps = (json.loads(report).get("remedy") or {}).get("steps") or []
+    for st in steps:
+        f = st.get("config_file", "")
+        target = access if kind == "sendmail" and re.search(r"/access\b", f) else path
+        if target is None:
+            log.append("no file for " + f)
+            continue
+        try:
+            with open(target) as fh:
+                conf = fh.readlines()
+        except FileNotFoundError:
+            conf = []
+        first = None
+        for ere in st.get("remove") or []:
+            for i in sorted(grep_lines(ere, conf), reverse=True):
+                log.append("deleted (%s): %s" % (ere, conf[i].strip()))
+                del conf[i]
+                first = i if first is None else min(first, i)
+        have = {norm(l) for l in conf}
+        add = [l for l in st.get("lines") or [] if norm(l) not in have or not norm(l)]
+        if add and first is not None:
+            conf[first:first] = [a + "\n" for a in add]
+            log += ["added in place: " + a for a in add]
+        elif add and target == access:
+            conf += [a + "\n" for a in add]
+            log += ["access: " + a for a in add]
+        elif add:
+            conf = place(kind, conf, add, log)
+        with open(target, "w") as fh:
+            fh.writelines(conf)
+    return bool(steps)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--json":
+        args = sys.argv[2:]
+        if len(args) < 2 or args[0] not in ("sendmail", "exim", "opensmtpd"):
+            sys.stderr.write("usage: mta_fix.py --json KIND CONF [ACCESS] < report.json\n")
+            return 2
+        log = []
+        try:
+            ok = apply_json(args[0], args[1], args[2] if len(args) > 2 else None,
+                            sys.stdin.read(), log)
+        except ValueError as e:
+            print(e)
+            return 1
+        for l in log:
+            print(l)
+        return 0 if ok and log else 1
     if len(sys.argv) < 3 or sys.argv[1] not in ("sendmail", "exim", "opensmtpd"):
         sys.stderr.write("usage: mta_fix.py sendmail|exim|opensmtpd CONF [ACCESS] < fix\n")
         return 2
