@@ -68,7 +68,7 @@ unpack() {	# TREE PKG...
 		dpkg -x "$deb" "$DIR/$tree.new"
 	done
 	echo "$want" >"$DIR/$tree.new/.stamp"
-	rm -rf "$DIR/$tree"
+	rm -rf "${DIR:?}/${tree:?}"
 	mv "$DIR/$tree.new" "$DIR/$tree"
 	echo "mta-unpack: unpacked $tree:$want"
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/exim.sh - a private, real Exim 4.96 (Debian's exim4-daemon-light,
 # unpacked by scripts/mta-unpack.sh) on loopback: mta_start exim PROFILE.
 # The common interface is documented in tests/lib/mta.sh.

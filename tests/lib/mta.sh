@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/mta.sh - private, real Exim, OpenSMTPD and sendmail on loopback,
 # beside Postfix, for integration tests and the benchmark matrix.
 #
@@ -96,7 +97,7 @@ mta__ns() {
 	# MTA_NS_EXEC=1: exec unshare (in a subshell started with &, $! is then
 	# the daemon's PID: unshare and sh exec into it).
 	local ex=
-	[ "${MTA_NS_EXEC:-0}" = 1 ] && ex=exec
+	[ "${MTA_NS_EXEC:-0}" = 1 ] && ex="exec"
 	$ex unshare -m -u -- sh -c '
 		set -e
 		d=$MTA_DIR

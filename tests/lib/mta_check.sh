@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/mta_check.sh - the three-way agreement for one (MTA, profile), as
 # TAP checks: a real message establishes the truth, relayguard-audit must
 # agree with it and relay nothing, and where it finds a hole its fix, applied

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/opensmtpd.sh - a private, real OpenSMTPD 6.8 (Debian's opensmtpd,
 # unpacked by scripts/mta-unpack.sh) on loopback: mta_start opensmtpd PROFILE.
 # The common interface is documented in tests/lib/mta.sh.

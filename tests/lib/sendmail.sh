@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib/sendmail.sh - a private, real sendmail 8.17 (Debian's sendmail-bin,
 # unpacked by scripts/mta-unpack.sh) on loopback: mta_start sendmail PROFILE.
 # The common interface is documented in tests/lib/mta.sh.
