@@ -27,7 +27,8 @@ $1
 EOF
 	rg_spawn "$ML_DIR/milter.log" "$MILTER" -f -c "$ML_DIR/relayguard.conf"
 	ML_PID=$RG_SPAWN_PID
-	rg_retry 5 test -S "$ML_SOCK"
+	rg_retry 5 test -S "$ML_SOCK" &&
+		rg_retry 5 grep -q "starting:" "$ML_DIR/milter.log"	# slow builds (TSan)
 }
 
 ml_stop() {
