@@ -2,8 +2,11 @@
  * textclean.c - one rule per sink for untrusted text; see textclean.h.
  *
  * The input is cut into tokens: one ASCII byte, one valid UTF-8 sequence,
- * or one byte that is neither. Each token becomes at most
- * TOKEN_MAX bytes of output, decided by the sink's rule in token_out().
+ * or one byte that is neither. Each token becomes at most TOKEN_MAX bytes
+ * of output, decided by the sink's rule in token_out(); runs of printable
+ * ASCII that the sink keeps are copied at once. The output is cut only at
+ * token boundaries, so an escape, an entity or a UTF-8 sequence is never
+ * split.
  */
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -97,8 +100,9 @@ static size_t put_cp_escape(char *out, uint32_t cp)
 	return cp > 0xffff ? put_hex(out, 'U', cp, 8) : put_hex(out, 'u', cp, 4);
 }
 
-/* Printable ASCII that a sink writes as it is, whatever follows: one bit
- * per byte 0x20-0x7f ([0]: 0x00-0x3f, [1]: 0x40-0x7f), set = special. */
+/* Printable ASCII a sink may not write as it is (ascii_out() decides, for
+ * '\\' by what follows): one bit per byte ([0]: 0x00-0x3f, [1]: 0x40-0x7f).
+ * Every other printable byte is "plain" and copied in runs by rg_clean(). */
 #define SP(c)	((uint64_t)1 << ((c) & 63))
 static const uint64_t special[][2] = {
 	[RG_SINK_LOG] = { 0, 0 },
