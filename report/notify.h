@@ -54,6 +54,9 @@ struct notify_source {
 	char sender[512];		/* the most frequent sender */
 	long recipients;		/* distinct recipients */
 	char domains[512];		/* recipient domains, comma separated */
+	/* what the disclosure filter may replace, bare addresses as object
+	 * keys (sets), built once by notify_read() */
+	json_t *recipients_set, *senders_set, *helos_set;
 };
 
 struct notify_opts {

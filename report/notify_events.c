@@ -194,6 +194,40 @@ static void add_event(struct notify_source *s, json_t *e, double when, long pid)
 	}
 }
 
+static void set_add(json_t *set, const char *v)
+{
+	char bare[600];
+
+	strlcpy_rg(bare, v[0] == '<' ? v + 1 : v, sizeof(bare));
+	bare[strcspn(bare, ">")] = '\0';
+	if (strlen(bare) >= 3)	/* "<>" and "" reveal nothing */
+		json_object_set_new(set, bare, json_true());
+}
+
+/* The disclosure filter's needles: every recipient (also of bounce storms),
+ * sender and HELO name in the source's events. */
+static void collect_needles(struct notify_source *s)
+{
+	s->recipients_set = json_object();
+	s->senders_set = json_object();
+	s->helos_set = json_object();
+	for (size_t i = 0; i < s->nev; i++) {
+		json_t *e = s->ev[i].ev, *item;
+		size_t j;
+
+		if (*notify_jstr(e, "recipient"))
+			set_add(s->recipients_set, notify_jstr(e, "recipient"));
+		json_array_foreach(json_object_get(e, "top_recipients"), j, item)
+			set_add(s->recipients_set, notify_jstr(item, "value"));
+		if (*notify_jstr(e, "sender"))
+			set_add(s->senders_set, notify_jstr(e, "sender"));
+		json_array_foreach(json_object_get(e, "original_senders"), j, item)
+			set_add(s->senders_set, notify_jstr(item, "value"));
+		if (*notify_jstr(e, "helo"))
+			set_add(s->helos_set, notify_jstr(e, "helo"));
+	}
+}
+
 /* Per source: relay counts, port, name, the most frequent sender, the
  * distinct recipients and their domains. */
 static void summarise(struct notify_source *s)
@@ -356,8 +390,10 @@ int notify_read(const char *path, int prefix4, int prefix6, struct notify_log *l
 	}
 	free(line);
 	fclose(f);
-	for (size_t i = 0; i < log->n; i++)
+	for (size_t i = 0; i < log->n; i++) {
 		summarise(&log->src[i]);
+		collect_needles(&log->src[i]);
+	}
 	return 0;
 }
 
@@ -367,6 +403,9 @@ void notify_log_free(struct notify_log *log)
 		for (size_t j = 0; j < log->src[i].nev; j++)
 			json_decref(log->src[i].ev[j].ev);
 		free(log->src[i].ev);
+		json_decref(log->src[i].recipients_set);
+		json_decref(log->src[i].senders_set);
+		json_decref(log->src[i].helos_set);
 	}
 	free(log->src);
 	memset(log, 0, sizeof(*log));

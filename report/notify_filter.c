@@ -40,52 +40,15 @@ static void replace_all(char **s, const char *needle, const char *with)
 	}
 }
 
-static void replace_value(char **s, const char *v, const char *with)
+/* Every needle of set (but those in keep, when given) replaced by with. */
+static void replace_set(char **s, json_t *set, json_t *keep, const char *with)
 {
-	char bare[600];
+	const char *needle;
+	json_t *v;
 
-	strlcpy_rg(bare, v, sizeof(bare));
-	if (bare[0] == '<') {
-		memmove(bare, bare + 1, strlen(bare));
-		bare[strcspn(bare, ">")] = '\0';
-	}
-	replace_all(s, bare, with);
-}
-
-/* Did the source use v as its envelope sender? */
-static bool is_sender(const struct notify_source *src, const char *v)
-{
-	char a[600], b[600];
-
-	strlcpy_rg(a, v[0] == '<' ? v + 1 : v, sizeof(a));
-	a[strcspn(a, ">")] = '\0';
-	for (size_t i = 0; i < src->nev; i++) {
-		const char *snd = notify_jstr(src->ev[i].ev, "sender");
-
-		strlcpy_rg(b, snd[0] == '<' ? snd + 1 : snd, sizeof(b));
-		b[strcspn(b, ">")] = '\0';
-		if (b[0] && strcasecmp(a, b) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Every value of key (and of the items of list key2) in the source's events.
- * keep_senders: a value the source used as its sender is not touched (a
- * forged sender gets the bounces, but it is the source's own doing). */
-static void replace_field(char **s, const struct notify_source *src, const char *key,
-    const char *list, const char *with, bool keep_senders)
-{
-	for (size_t i = 0; i < src->nev; i++) {
-		json_t *e = src->ev[i].ev, *a = json_object_get(e, list), *item;
-		size_t j;
-
-		if (*notify_jstr(e, key) && !(keep_senders && is_sender(src, notify_jstr(e, key))))
-			replace_value(s, notify_jstr(e, key), with);
-		json_array_foreach(a, j, item)
-			if (!(keep_senders && is_sender(src, notify_jstr(item, "value"))))
-				replace_value(s, notify_jstr(item, "value"), with);
-	}
+	json_object_foreach(set, needle, v)
+		if (keep == NULL || json_object_get(keep, needle) == NULL)
+			replace_all(s, needle, with);
 }
 
 static bool host_char(char c)
@@ -136,13 +99,15 @@ char *notify_redact(const struct notify_opts *o, const struct notify_source *src
 {
 	char *s = xstrdup(text);
 
+	/* a forged sender gets the bounces, but using it is the source's own
+	 * doing: as a recipient it is withheld only with the senders */
 	if (notify_withheld(o, RG_WITHHOLD_RECIPIENTS))
-		replace_field(&s, src, "recipient", "top_recipients",
-		    _("[recipient withheld]"), !notify_withheld(o, RG_WITHHOLD_SENDERS));
+		replace_set(&s, src->recipients_set, notify_withheld(o, RG_WITHHOLD_SENDERS) ?
+		    NULL : src->senders_set, _("[recipient withheld]"));
 	if (notify_withheld(o, RG_WITHHOLD_SENDERS))
-		replace_field(&s, src, "sender", "original_senders", _("[sender withheld]"), false);
+		replace_set(&s, src->senders_set, NULL, _("[sender withheld]"));
 	if (notify_withheld(o, RG_WITHHOLD_HELO))
-		replace_field(&s, src, "helo", "", _("[helo withheld]"), false);
+		replace_set(&s, src->helos_set, NULL, _("[helo withheld]"));
 	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS))
 		replace_internal_hosts(o, &s);
 	return s;
