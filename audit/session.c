@@ -555,9 +555,14 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 	size_t n = rg_battery_build(&tp, names, t->nnames, &specs);
 
 	t->probes = xcalloc(n, sizeof(*t->probes));
-	for (size_t i = 0; i < n; i++)
-		t->probes[i].spec = specs[i];
-	t->nprobes = n;
+	t->nprobes = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* an identity that is the session default (--helo) is what every
+		 * default session says already: no session of its own */
+		if (specs[i].helo[0] && strcasecmp(specs[i].helo, o->helo) == 0)
+			continue;
+		t->probes[t->nprobes++].spec = specs[i];
+	}
 	free(specs);
 }
 

@@ -93,6 +93,8 @@ const struct rg_trick rg_trick_catalogue[] = {
 	/* Session variations. */
 	{"S1", "{SRV}", "<{F}@{D2}>", "<{T}@{D}>", PN, IDN, "",
 	 "trusts a client whose HELO names the server itself"},
+	{"S2", "{D}", "<{F}@{D2}>", "<{T}@{D}>", 0, IDN, "nmap",
+	 "trusts a client whose HELO names the recipient's (victim) domain"},
 };
 
 const size_t rg_trick_count = RG_NELEM(rg_trick_catalogue);

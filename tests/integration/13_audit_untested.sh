@@ -76,6 +76,11 @@ tap_check "each identity probe had a session of its own" jq -e \
 	 all($i[]; .session as $s | ($o | index($s)) == null)' <<<"$out"
 txt=$(audit)
 tap_unlike "$txt" 'EHLO refused' "text header does not claim 'EHLO refused, used HELO'"
+out=$(audit -f json --helo client.example)
+tap_is "$(jq -r '[.tests[] | select(.helo=="victim.example") | .id] | join(" ")' <<<"$out")" S2 \
+	"with --helo client.example the victim-domain identity (S2) runs too"
+tap_is "$(jq -r '.tests[] | select(.id=="S1") | .outcome' <<<"$out")" accepted \
+	"with --helo client.example S1 (HELO hostile.test) is still found"
 stop_hostile
 
 # a closed server stays closed, with nothing untested
