@@ -49,6 +49,39 @@ real=$(mta_relays_real 127.0.0.2 --to 'victim%victim.example@site.example')
 tap_is "$real" relayed "without the milter, a percent-hack message really relays"
 mta_stop
 
+# --- 1b. what sendmail tells a milter (relayguard-milter.8, measured) -------
+# The measuring milter (tests/tools/milter_macros.py, Debian python3-milter)
+# asks for the same macro lists as relayguard-milter and logs them.
+MD=$(mktemp -d "${TMPDIR:-/tmp}/rg-macros.XXXXXX")
+chmod 755 "$MD"
+rg_cleanup_add "rm -rf '$MD'"
+rg_spawn "$MD/probe.log" /usr/bin/python3 tests/tools/milter_macros.py "unix:$MD/m.sock" "$MD/macros.jsonl"
+PROBE_PID=$RG_SPAWN_PID
+if rg_retry 10 test -S "$MD/m.sock"; then
+	MTA_EXTRA="INPUT_MAIL_FILTER(\`probe', \`S=unix:$MD/m.sock, F=T, T=C:1m;S:10s;R:10s;E:5m')dnl" \
+		mta_start sendmail open || tap_bail "cannot start sendmail (open + measuring milter)"
+	for f in postmaster@site.example 'victim%victim.example@site.example' \
+		'"victim@victim.example"@site.example' 'victim.example!victim@site.example' \
+		'@site.example:victim@victim.example' victim@victim.example; do
+		rcpt_reply 127.0.0.2 "$f" >/dev/null
+	done
+	mta_stop
+	rcpt() { jq -r --arg a "$1" 'select(.stage=="envrcpt" and .arg==$a) | .macros | "\(.["{rcpt_mailer}"]) \(.["{rcpt_addr}"])"' "$MD/macros.jsonl" | head -n 1; }
+	tap_is "$(rcpt '<postmaster@site.example>')" "local postmaster" \
+		"sendmail: {rcpt_mailer} local, {rcpt_addr} without domain and before aliasing"
+	tap_is "$(rcpt '<victim@victim.example>')" "esmtp victim@victim.example" "sendmail: relayed {rcpt_mailer} is esmtp"
+	for f in 'victim%victim.example@site.example' '"victim@victim.example"@site.example' \
+		'victim.example!victim@site.example' '@site.example:victim@victim.example'; do
+		tap_is "$(rcpt "<$f>")" "esmtp victim@victim.example" \
+			"sendmail resolves <$f> to the outside address before the milter sees it"
+	done
+	tap_like "$(jq -r 'select(.stage=="envfrom") | .macros.i // "none"' "$MD/macros.jsonl" | head -n 1)" '^[0-9A-Za-z]{10,}$' \
+		"sendmail: the queue id i is set at MAIL already"
+else
+	tap_fail "the measuring milter (python3-milter) did not start" "$(cat "$MD/probe.log")"
+fi
+rg_kill_pid "$PROBE_PID" 5
+
 # --- 2. with the milter, enforce --------------------------------------------
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 tap_ok "relayguard-milter listens on unix:$ML_SOCK"
