@@ -662,7 +662,10 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 			}
 		}
 		run->failed_opens = 0;
+		t_lock(t);
 		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
+
+		t_unlock(t);
 		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
 		    run_probe(t, s, p, run->data_budget);
 
@@ -938,11 +941,16 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 		lanes = (int)RG_NELEM(th);
 	if (lanes > 1)
 		q->t->lock = &lock;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1024 * 1024);
 	for (int i = 1; i < lanes; i++) {
-		if (pthread_create(&th[started], NULL, lane_main, q) != 0)
+		if (pthread_create(&th[started], &attr, lane_main, q) != 0)
 			break;
 		started++;
 	}
+	pthread_attr_destroy(&attr);
 	drain(q, run);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);

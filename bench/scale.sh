@@ -24,8 +24,10 @@
 #
 # Environment: N (1000), DELAY_MS (25), MIX ("open:4 closed:4 greylist:1
 # slow:1": weights), NOPIPE_EVERY (4: every 4th fake lacks PIPELINING),
-# SLOW_MS (100), RG_ARGS (-j 256), NMAP=0 skips nmap, PF=0 skips Postfix,
-# SINGLE=0 skips step 1, KEEP=DIR keeps outputs there.
+# SLOW_MS (100), RG_ARGS (-j 256 --per-host 4 -f jsonl), SEQ_ARGS (the
+# sequential engine: -j 256 --per-host 1 --no-pipelining -f jsonl; its
+# verdicts must equal RG_ARGS's), SEQ=0 skips that run, NMAP=0 skips nmap,
+# PF=0 skips Postfix, SINGLE=0 skips step 1, KEEP=DIR keeps outputs there.
 set -u
 if [ -z "${RG_BENCH_NETNS:-}" ]; then
 	if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
@@ -42,7 +44,9 @@ DELAY_MS=${DELAY_MS:-25}
 MIX=${MIX:-open:4 closed:4 greylist:1 slow:1}
 NOPIPE_EVERY=${NOPIPE_EVERY:-4}
 SLOW_MS=${SLOW_MS:-100}
-RG_ARGS=${RG_ARGS:--j 256}
+RG_ARGS=${RG_ARGS:--j 256 --per-host 4 -f jsonl}
+SEQ_ARGS=${SEQ_ARGS:--j 256 --per-host 1 --no-pipelining -f jsonl}
+SEQ=${SEQ:-1}
 NMAP=${NMAP:-1}
 PF=${PF:-1}
 SINGLE=${SINGLE:-1}
@@ -127,7 +131,8 @@ pfs="no real Postfix"
 [ "$PF" = 1 ] && pfs="2 real Postfix"
 echo "# relayguard scale bench: $NT targets ($N simulated: $MIX, every ${NOPIPE_EVERY}th without" \
 	"PIPELINING; $pfs), ${DELAY_MS} ms each way (RTT $RTT s), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-echo "# relayguard: ${RG[*]}"
+echo "# relayguard (pipelined): ${RG[*]}"
+[ "$SEQ" = 1 ] && echo "# relayguard (lock-step): $AUDIT -p 25 -d victim.example $SEQ_ARGS"
 echo "# nmap: nmap ${NMAP_ARGS[*]} [--max-parallelism 256]"
 
 if [ "$SINGLE" = 1 ]; then
@@ -155,13 +160,17 @@ fi
 echo
 # shellcheck disable=SC2046
 run all-rg "${RG[@]}" $(cat "$W/targets")
+if [ "$SEQ" = 1 ]; then
+	# shellcheck disable=SC2046,SC2086
+	run all-rg-seq "$AUDIT" -p 25 -d victim.example $SEQ_ARGS $(cat "$W/targets")
+fi
 if [ "$NMAP" = 1 ]; then
 	# shellcheck disable=SC2046
 	run all-nm-default nmap "${NMAP_ARGS[@]}" $(cat "$W/targets")
 	# shellcheck disable=SC2046
 	run all-nm-256 nmap "${NMAP_ARGS[@]}" --max-parallelism 256 $(cat "$W/targets")
 fi
-printf '%-28s %8s %10s %8s %9s\n' "tool ($NT targets)" "wall s" targets/s "RSS MB" "vs nmap"
+printf '%-32s %8s %10s %8s %9s\n' "tool ($NT targets)" "wall s" targets/s "RSS MB" "vs nmap"
 best=
 if [ "$NMAP" = 1 ]; then
 	for r in all-nm-default all-nm-256; do
@@ -169,17 +178,18 @@ if [ "$NMAP" = 1 ]; then
 		if [ -z "$best" ] || [ "$(echo "$ts > $best" | bc -l)" = 1 ]; then best=$ts; fi
 	done
 fi
-for r in all-nm-default all-nm-256 all-rg; do
+for r in all-nm-default all-nm-256 all-rg-seq all-rg; do
 	[ -f "$W/$r.wall" ] || continue
 	case $r in
 	all-nm-default) label="nmap (defaults)" ;;
 	all-nm-256) label="nmap --max-parallelism 256" ;;
-	*) label="relayguard-audit $RG_ARGS" ;;
+	all-rg-seq) label="relayguard-audit (lock-step)" ;;
+	*) label="relayguard-audit (pipelined)" ;;
 	esac
 	ts=$(echo "$NT / $(wall $r)" | bc -l)
 	ratio=-
 	[ -n "$best" ] && ratio=$(printf '%.2fx' "$(echo "$ts / $best" | bc -l)")
-	printf '%-28s %8.1f %10.1f %8.1f %9s\n' "$label" "$(wall $r)" "$ts" \
+	printf '%-32s %8.1f %10.1f %8.1f %9s\n' "$label" "$(wall $r)" "$ts" \
 		"$(echo "$(tail -1 "$W/$r.rss") / 1024" | bc -l)" "$ratio"
 done
 echo "(vs nmap: targets/s over nmap's best setting in this run)"
@@ -191,6 +201,10 @@ jq -r '.elapsed_seconds' "$W/all-rg.out" | sort -n | awk -v rtt="$RTT" \
 
 # agreement
 rg_verdicts all-rg >"$W/v.rg"
+if [ "$SEQ" = 1 ]; then
+	rg_verdicts all-rg-seq >"$W/v.seq"
+	echo "same verdict as the lock-step engine: $(join "$W/v.rg" "$W/v.seq" | awk '$2 == $3' | wc -l)/$NT"
+fi
 echo
 echo "verdicts by kind (truth from the map):"
 if [ "$NMAP" = 1 ]; then
