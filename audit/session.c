@@ -712,6 +712,34 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 		gettimeofday(&p->finish, NULL);
 }
 
+/* What a batch keeps of a reply until it is graded (a whole struct rg_reply
+ * is 4 KB: 2 x 16 of them would sit on every session thread's stack). */
+struct brief {
+	int code;
+	char enhanced[16];
+	char text[512];
+};
+
+static void brief_of(struct brief *b, const struct rg_reply *r)
+{
+	const char *nl = strchr(r->text, '\n');
+
+	b->code = r->code;
+	strlcpy_rg(b->enhanced, r->enhanced, sizeof(b->enhanced));
+	snprintf(b->text, sizeof(b->text), "%.*s", nl ? (int)(nl - r->text) :
+	    (int)strlen(r->text), r->text);
+}
+
+static void set_result_brief(struct audit_probe *p, const char *stage,
+    const struct brief *b, bool tls_in_clear)
+{
+	p->stage = stage;
+	p->code = b->code;
+	strlcpy_rg(p->enhanced, b->enhanced, sizeof(p->enhanced));
+	strlcpy_rg(p->text, b->text, sizeof(p->text));
+	p->outcome = grade_reply(b->code, b->enhanced, tls_in_clear);
+}
+
 /*
  * Several probes in one pipelined group (RFC 2920), one round trip for all:
  * [RSET] then MAIL, RCPT and RSET per probe, a NOOP fence instead of the
@@ -727,9 +755,10 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
     struct audit_probe **pp, size_t n)
 {
 	struct session *s = &run->s;
-	char cmd[3 * RG_BATCH_MAX + 1][1100];
+	char (*cmd)[1100];
 	const char *cmds[3 * RG_BATCH_MAX + 1];
-	struct rg_reply mail[RG_BATCH_MAX], rcpt[RG_BATCH_MAX], r;
+	struct brief *mail, *rcpt;
+	struct rg_reply r;
 	size_t nc = 0, got = 0;
 	bool rset = false, desync = false, in_clear;
 
@@ -743,19 +772,26 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		return false;
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	rset = s->need_rset;
+	/* on the heap: a thread per session, and their stacks are the RSS */
+	cmd = xcalloc(2 * n, sizeof(*cmd));
+	mail = xcalloc(n, sizeof(*mail));
+	rcpt = xcalloc(n, sizeof(*rcpt));
 	if (rset)
 		cmds[nc++] = "RSET";
 	for (size_t i = 0; i < n; i++) {
-		snprintf(cmd[3 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
-		snprintf(cmd[3 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
-		cmds[nc++] = cmd[3 * i];
-		cmds[nc++] = cmd[3 * i + 1];
+		snprintf(cmd[2 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
+		snprintf(cmd[2 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
+		cmds[nc++] = cmd[2 * i];
+		cmds[nc++] = cmd[2 * i + 1];
 		cmds[nc++] = i + 1 < n ? "RSET" : "NOOP";
 		pp[i]->session = s->number;
 		gettimeofday(&pp[i]->start, NULL);
 	}
 	if (rg_smtp_send_group(s->conn, cmds, nc) != 0) {
 		close_session(t, s, false);
+		free(cmd);
+		free(mail);
+		free(rcpt);
 		return false;
 	}
 	t_lock(t);
@@ -765,9 +801,13 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 	    (r.code / 100 != 2 && (desync = true))))
 		goto cut;
 	for (got = 0; got < n; got++) {
-		if (rg_smtp_read_reply(s->conn, &mail[got]) != 0 || mail[got].code == 421 ||
-		    rg_smtp_read_reply(s->conn, &rcpt[got]) != 0 || rcpt[got].code == 421 ||
-		    rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			goto cut;
+		brief_of(&mail[got], &r);
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			goto cut;
+		brief_of(&rcpt[got], &r);
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
 			goto cut;
 		if (r.code / 100 != 2) {
 			desync = true;
@@ -783,7 +823,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		struct audit_probe *p = pp[i];
 
 		if (mail[i].code / 100 != 2) {
-			set_result(p, "mail", &mail[i], in_clear);
+			set_result_brief(p, "mail", &mail[i], in_clear);
 			p->outcome = grade_pre_rcpt(mail[i].code, mail[i].enhanced, in_clear);
 			if (p->outcome == OUT_UNTESTED)
 				p->untested_why = "MAIL refused";
@@ -794,7 +834,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 				strlcpy_rg(t->baseline_from, probe_sender(p),
 				    sizeof(t->baseline_from));
 			t_unlock(t);
-			set_result(p, "rcpt", &rcpt[i], in_clear);
+			set_result_brief(p, "rcpt", &rcpt[i], in_clear);
 			if (p->outcome != OUT_ACCEPTED)
 				s->errors++;
 		}
@@ -812,7 +852,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		if (more)
 			run_one(t, o, run, pp[i]);	/* again, with DATA */
 	}
-	return true;
+	goto out;
 cut:
 	close_session(t, s, false);
 	if (desync) {
@@ -836,12 +876,12 @@ cut:
 		struct audit_probe *p = pp[i];
 
 		if (mail[i].code / 100 != 2) {
-			set_result(p, "mail", &mail[i], in_clear);
+			set_result_brief(p, "mail", &mail[i], in_clear);
 			p->outcome = grade_pre_rcpt(mail[i].code, mail[i].enhanced, in_clear);
 			if (p->outcome == OUT_UNTESTED)
 				p->untested_why = "MAIL refused";
 		} else {
-			set_result(p, "rcpt", &rcpt[i], in_clear);
+			set_result_brief(p, "rcpt", &rcpt[i], in_clear);
 		}
 		gettimeofday(&p->finish, NULL);
 	}
@@ -858,6 +898,10 @@ cut:
 		if (more)
 			run_one(t, o, run, pp[i]);
 	}
+out:
+	free(cmd);
+	free(mail);
+	free(rcpt);
 	return true;
 }
 
