@@ -55,7 +55,7 @@ struct remedy_row {
 static const struct remedy_row rows[] = {
 	/* ---- Postfix: main.cf, postconf -e applies each line ---- */
 	{MTA_POSTFIX, true, {PLAIN, FOUND_PLAIN, "/etc/postfix/main.cf", {NULL},
-	    {"mynetworks = 127.0.0.0/8 [::1]/128",
+	    {"mynetworks = 127.0.0.1/32 [::1]/128",
 	     "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination",
 	     "allow_untrusted_routing = no", NULL},

@@ -350,7 +350,7 @@ static void test_remedy_table(void **state)
 		const char *has[3], *hasnt[3];	/* in the text */
 	} cases[] = {
 		{"Postfix open", MTA_POSTFIX, plain, 5, "plain", true,
-		    {"mynetworks = 127.0.0.0/8", "reject_unauth_destination", NULL},
+		    {"mynetworks = 127.0.0.1/32", "reject_unauth_destination", NULL},
 		    {"allow_percent_hack", NULL}},
 		{"sendmail relay_local_from: sender, not routing", MTA_SENDMAIL, local_from,
 		    6, "sender", true, {"relay_local_from", "/etc/mail/sendmail.mc", NULL},
