@@ -361,6 +361,8 @@ struct target_feed {
 	char **resume_keys;		/* sorted */
 	size_t nresume;
 	size_t skipped_shard, skipped_resume, skipped_excluded;
+	char **mx_tab;			/* --mx: addresses already taken */
+	size_t mx_n, mx_cap;
 	int mx_failed;
 };
 /* spec -> t (zeroed); bare_v6 accepts "2001:db8::1" without brackets. */

@@ -168,6 +168,9 @@ void feed_close(struct target_feed *f)
 	free(f->resume_keys);
 	free(f->pending);
 	free(f->line);
+	for (size_t i = 0; i < f->mx_cap; i++)
+		free(f->mx_tab[i]);
+	free(f->mx_tab);
 	rg_cidr_list_free(&f->exclude);
 }
 
@@ -291,12 +294,45 @@ static bool resumed(const struct target_feed *f, const char *key)
 	    cmp_str) != NULL;
 }
 
+/* --mx: an address two domains share is audited once (a set of keys; it
+ * grows with the distinct MX addresses, --mx mode only). */
+static bool mx_seen(struct target_feed *f, const char *key)
+{
+	uint64_t h;
+	size_t i;
+
+	if (f->mx_n * 2 >= f->mx_cap) {
+		size_t cap = f->mx_cap ? f->mx_cap * 2 : 1024;
+		char **tab = xcalloc(cap, sizeof(*tab));
+
+		for (size_t k = 0; k < f->mx_cap; k++) {
+			if (f->mx_tab[k] == NULL)
+				continue;
+			for (i = fnv1a(f->mx_tab[k]) % cap; tab[i]; i = (i + 1) % cap)
+				;
+			tab[i] = f->mx_tab[k];
+		}
+		free(f->mx_tab);
+		f->mx_tab = tab;
+		f->mx_cap = cap;
+	}
+	h = fnv1a(key);
+	for (i = h % f->mx_cap; f->mx_tab[i]; i = (i + 1) % f->mx_cap)
+		if (strcmp(f->mx_tab[i], key) == 0)
+			return true;
+	f->mx_tab[i] = xstrdup(key);
+	f->mx_n++;
+	return false;
+}
+
 /* Shard, resume and (numeric) exclusion: true to keep. */
 static bool keep(struct target_feed *f, const struct audit_target *t)
 {
 	char key[300];
 
 	audit_target_key(t->host, t->port, key, sizeof(key));
+	if (f->o->mx && mx_seen(f, key))
+		return false;
 	if (!audit_shard_keeps(key, f->o->shard_i, f->o->shard_n)) {
 		f->skipped_shard++;
 		return false;

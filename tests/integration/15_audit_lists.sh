@@ -84,6 +84,12 @@ t0=$(rg_now_ms)
 ms=$(( $(rg_now_ms) - t0 ))
 tap_check "--rate 4: 8 connections took ${ms} ms (>= 1750)" test "$ms" -ge 1750
 
+# --- progress line: on a terminal only (script(1) gives it one)
+script -qfec "$(printf '%q ' "${A[@]}") -f jsonl $PF >/dev/null" "$W/tty.log" >/dev/null 2>&1
+tap_like "$(tr '\r' '\n' <"$W/tty.log")" "1/1 done, 1 open relays, 0 inconclusive" \
+	"progress: done/total and open relays on a terminal"
+tap_is "$("${A[@]}" -f jsonl "$PF" 2>&1 >/dev/null)" "" "progress: silent when stderr is not a terminal"
+
 # --- -f jsonl streams: the first result is readable while the run goes on
 # (a silent server holds the second target for --budget 6 s).
 HPORT=$(rg_free_port tcp)

@@ -86,4 +86,10 @@ tap_like "$t" '^[0-9]{1,4}$' "dead DNS server: the audit ends within 10 s (${t} 
 err=$(audit --mx relay.test --nameserver 'ns.example' 2>&1); rc=$?
 tap_is "$rc" 3 "--nameserver with a name: usage error"
 tap_like "$err" 'not an IP address' "--nameserver: clear message"
+# two domains sharing an MX host (relay.test and strict.relay.test: mx1),
+# the domains also read from a list: the shared address is audited once
+printf 'relay.test\nstrict.relay.test\n' >"$PF_DIR/domains"
+out=$(audit --mx --nameserver "$DNS_NS" -f jsonl -iL "$PF_DIR/domains" 2>/dev/null)
+tap_is "$(jq -r 'select(.address == "127.0.0.1") | .address' <<<"$out" | wc -l)" 1 \
+	"--mx -iL: an MX address two domains share is audited once"
 tap_done
