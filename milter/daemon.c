@@ -19,11 +19,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int milter_user_lookup(const char *spec, struct milter_user *u, char *err,
@@ -140,6 +143,60 @@ void milter_socket_give(const char *spec, const struct milter_user *u)
 }
 
 static struct {
+	bool noted;
+	dev_t dev;
+	ino_t ino;
+} sock_node;
+
+void milter_socket_check_free(const char *spec)
+{
+	const char *path = milter_socket_path(spec);
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, rc;
+
+	if (path == NULL || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return;		/* libmilter refuses it with its own message */
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		msg_fatal("socket: %s", strerror(errno));
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (rc == 0)
+		msg_fatal("socket %s: another process (a running "
+		    "relayguard-milter?) answers on it: refusing to take it "
+		    "over; stop that one first", path);
+}
+
+void milter_socket_note(const char *spec)
+{
+	const char *path = milter_socket_path(spec);
+	struct stat st;
+
+	if (path != NULL && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		sock_node.noted = true;
+		sock_node.dev = st.st_dev;
+		sock_node.ino = st.st_ino;
+	}
+}
+
+void milter_socket_remove(const char *spec)
+{
+	const char *path = milter_socket_path(spec);
+	struct stat st;
+
+	/* removing it may fail after the privilege drop; the next start
+	 * removes a stale node anyway */
+	if (path != NULL && sock_node.noted && lstat(path, &st) == 0 &&
+	    st.st_dev == sock_node.dev && st.st_ino == sock_node.ino)
+		(void)unlink(path);
+}
+
+static struct {
 	int fd;
 	char *path;
 	dev_t dev;
@@ -171,6 +228,25 @@ static long pid_in(int fd)
 	return strtol(buf, NULL, 10);
 }
 
+/* Is process pid alive (a zombie is not: /proc/PID/stat state Z)? */
+static bool pid_running(long pid)
+{
+	char path[64], buf[512], *paren;
+	FILE *f;
+	bool zombie = false;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (paren = strrchr(buf, ')')) != NULL)
+			zombie = paren[1] == ' ' && paren[2] == 'Z';
+		fclose(f);
+	}
+	return !zombie;
+}
+
 static void pidfile_atexit(void)
 {
 	milter_pidfile_remove();
@@ -186,8 +262,10 @@ void milter_pidfile_open(const char *path, const struct milter_user *u)
 		return;
 	if (dir_of(path, dir, sizeof(dir)))
 		dir_prepare(dir, 0755, u, "pid file", &dst);
+	/* 0600: a file others may open is a file others may flock, which
+	 * would stop every restart (lock busy) */
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-	    0644);
+	    0600);
 	if (fd < 0 && errno == ELOOP)
 		msg_fatal("PidFile %s is a symbolic link: refusing to follow it",
 		    path);
@@ -203,12 +281,22 @@ void milter_pidfile_open(const char *path, const struct milter_user *u)
 	if (st.st_uid != geteuid() && !(u->set && st.st_uid == u->uid))
 		msg_fatal("PidFile %s belongs to uid %ld, neither to us nor to "
 		    "the UserID user", path, (long)st.st_uid);
+	if ((st.st_mode & 0077) != 0 && fchmod(fd, 0600) != 0)
+		msg_fatal("PidFile %s: cannot make it private (mode 0600): %s",
+		    path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
+		long other = pid_in(fd);
+
+		if (errno != EWOULDBLOCK)
+			msg_fatal("cannot lock PidFile %s: %s", path,
+			    strerror(errno));
+		if (pid_running(other))
 			msg_fatal("another relayguard-milter (pid %ld) is running "
 			    "with PidFile %s: refusing to start a second instance",
-			    pid_in(fd), path);
-		msg_fatal("cannot lock PidFile %s: %s", path, strerror(errno));
+			    other, path);
+		msg_fatal("PidFile %s is locked by another process, but the pid "
+		    "it names (%ld) is not running: find the holder with "
+		    "\"fuser -v %s\"; refusing to start", path, other, path);
 	}
 	pidfile.fd = fd;
 	pidfile.path = xstrdup(path);

@@ -38,12 +38,28 @@ void milter_socket_dir_prepare(const char *spec, const struct milter_user *u);
 void milter_socket_give(const char *spec, const struct milter_user *u);
 
 /*
+ * A unix socket another process still answers on (a running instance,
+ * with or without PidFile) is never taken over: milter_socket_check_free()
+ * before smfi_opensocket() connects to an existing socket node and stops
+ * the start when it answers (a stale node, ECONNREFUSED, is libmilter's to
+ * remove). milter_socket_note() after the open remembers the node's
+ * device and inode; milter_socket_remove() at exit unlinks the path only if
+ * it is still that node, never a later instance's socket.
+ */
+void milter_socket_check_free(const char *spec);
+void milter_socket_note(const char *spec);
+void milter_socket_remove(const char *spec);
+
+/*
  * PidFile, held like Postfix's master holds its pid file: opened before the
  * socket is touched, without following a symbolic link (O_NOFOLLOW), a
- * regular file with one link, owned by us or the UserID user; locked with
+ * regular file with one link, owned by us or the UserID user, mode 0600
+ * (one others may open, others may lock: a local user could then stop
+ * every restart); locked with
  * flock(LOCK_EX|LOCK_NB) for the daemon's life (the lock survives the
  * detach fork). A second instance finds the lock taken and stops with the
- * first one's pid, before it touches the socket. A missing directory is
+ * first one's pid, before it touches the socket (when the pid it names is
+ * not running, the message says so). A missing directory is
  * created 0755 for the UserID user, so that the file can be removed at exit
  * after the privilege drop; in a directory the user cannot write, the file
  * is emptied at exit instead (and the start says so). path NULL: no-op.

@@ -254,6 +254,7 @@ static void open_socket(const struct rg_config *c, const struct milter_user *u)
 	int rc;
 
 	milter_socket_dir_prepare(c->socket, u);
+	milter_socket_check_free(c->socket);
 	if (smfi_setconn((char *)c->socket) != MI_SUCCESS)
 		msg_fatal("smfi_setconn %s failed", c->socket);
 	if (smfi_register(milter_desc) != MI_SUCCESS)
@@ -263,6 +264,7 @@ static void open_socket(const struct rg_config *c, const struct milter_user *u)
 	umask(old);
 	if (rc != MI_SUCCESS)
 		msg_fatal("cannot open milter socket %s", c->socket);
+	milter_socket_note(c->socket);
 	milter_socket_give(c->socket, u);
 }
 
@@ -393,12 +395,9 @@ int main(int argc, char **argv)
 	pthread_join(sigthr, NULL);
 	milter_pidfile_remove();
 	c = rg_config_current();
-	/* libmilter leaves a unix socket behind; removing it may fail after
-	 * the privilege drop, and the next start removes it anyway. */
-	if (c != NULL && strncmp(c->socket, "unix:", 5) == 0)
-		(void)unlink(c->socket + 5);
-	else if (c != NULL && strncmp(c->socket, "local:", 6) == 0)
-		(void)unlink(c->socket + 6);
+	/* libmilter leaves a unix socket behind: ours only (daemon.h) */
+	if (c != NULL)
+		milter_socket_remove(c->socket);
 	rg_config_unref(c);
 	/*
 	 * smfi_main() returns without waiting for the sessions still running

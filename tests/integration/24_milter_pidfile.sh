@@ -5,6 +5,9 @@
 #   - the file holds the daemon's pid (after the detach) and a lock: a second
 #     instance with the same config is refused before it touches the socket,
 #     and the first keeps running and serving;
+#   - the file is private (0600): a local user cannot open it to hold its
+#     lock and so stop every restart; a lock held by another process while
+#     the pid in the file is dead is reported as such (review 1, item 2);
 #   - the file is removed at exit although the daemon runs as nobody (the
 #     missing directory was created for nobody); in a root-owned directory it
 #     is emptied at exit and the start warns.
@@ -65,6 +68,9 @@ rg_cleanup_add "rg_kill_pid $P1 2"
 tap_like "$(tr '\0' ' ' <"/proc/$P1/cmdline" 2>/dev/null)" "relayguard-milter" \
 	"the pid file names the detached daemon, not its parent"
 tap_is "$(stat -c '%U %a' "$D/run")" "nobody 755" "the missing pid directory was created for nobody"
+tap_is "$(stat -c '%U %a' "$PID_FILE")" "root 600" "the pid file is private (0600): nobody else can lock it"
+tap_check "a local user cannot open it (to hold its lock)" \
+	bash -c "! runuser -u daemon -- cat '$PID_FILE' >/dev/null 2>&1"
 tap_is "$(awk '/^Uid:/ {print $2}' "/proc/$P1/status")" "$(id -u nobody)" "the daemon runs as nobody"
 rg_retry 10 test -S "$SOCK" || tap_bail "no socket"
 ino=$(stat -c %i "$SOCK")
@@ -82,6 +88,26 @@ tap_like "$(python3 tests/milter/rawmilter.py --socket "unix:$SOCK" --family 4 -
 kill -TERM "$P1"
 rg_wait_pids_gone 15 "$P1" || tap_diag "daemon did not stop"
 tap_check "the pid file is removed at exit (daemon running as nobody)" test ! -e "$PID_FILE"
+
+# --- a lock held by another process, the pid in the file dead ----------------
+"$MILTER" -c "$D/relayguard.conf" >"$D/first.log" 2>&1
+rg_retry 10 test -s "$PID_FILE" || tap_bail "no pid file: $(cat "$D/first.log")"
+P1=$(cat "$PID_FILE")
+rg_cleanup_add "rg_kill_pid $P1 2"
+( exec 9<"$PID_FILE"; flock 9; exec sleep 30 ) &
+F=$!
+rg_cleanup_add "rg_kill_pid $F 2"
+sleep 0.3
+kill -KILL "$P1"
+rg_wait_pids_gone 10 "$P1"
+sleep 0.3
+out=$(start_fg); rc=$?
+tap_is "$rc" 1 "a pid file locked by another process: the start is refused"
+tap_like "$out" "PidFile $PID_FILE is locked by another process, but the pid it names \\($P1\\) is not running" \
+	"and the message does not claim a dead pid is running"
+rg_kill_pid "$F" 2
+rm -f "$PID_FILE"
+rm -f "$SOCK"
 
 # --- a directory nobody cannot write: emptied, with a warning at start ----------
 mkdir -m 0755 "$D/rootrun"
