@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 /* "10.0.0.0/8" */
@@ -77,10 +78,68 @@ static int advise_user(const struct rg_config *c, rg_advice_fn fn, void *ctx)
 	return 0;
 }
 
+/* Is host (of inet:port@host / inet6:port@host) a loopback address? */
+static bool loopback_host(const char *host)
+{
+	char buf[128];
+	unsigned char a[16];
+	size_t n;
+
+	if (strlcpy_rg(buf, host, sizeof(buf)) >= sizeof(buf))
+		return false;
+	n = strlen(buf);
+	if (n >= 2 && buf[0] == '[' && buf[n - 1] == ']') {
+		memmove(buf, buf + 1, n - 2);
+		buf[n - 2] = '\0';
+	}
+	if (strcasecmp(buf, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, buf, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, buf, a) == 1)
+		return memcmp(a, &in6addr_loopback, 16) == 0;
+	return false;
+}
+
+/* Who may talk to the milter may write relay events into the evidence
+ * (and so into abuse reports): only the MTA should reach the socket. */
+static int advise_socket(const struct rg_config *c, rg_advice_fn fn,
+    void *ctx)
+{
+	const char *s = c->socket, *at;
+	char text[600];
+
+	if (s == NULL)
+		return 0;
+	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
+		if ((c->socket_mode & 0002) == 0)
+			return 0;
+		snprintf(text, sizeof(text), "SocketMode %04o lets every local "
+		    "user connect to the milter and write forged relay events "
+		    "into the evidence; use 0660 with UserID relayguard:postfix",
+		    (unsigned)c->socket_mode);
+		fn(text, ctx);
+		return 1;
+	}
+	if (strncmp(s, "inet:", 5) != 0 && strncmp(s, "inet6:", 6) != 0)
+		return 0;
+	if ((at = strchr(s, '@')) != NULL && loopback_host(at + 1))
+		return 0;
+	snprintf(text, sizeof(text), "Socket %s listens beyond this host%s: "
+	    "whoever reaches it can ask for decisions and write forged relay "
+	    "events into the evidence (and so into abuse reports); use a unix "
+	    "socket (unix:/run/relayguard/milter.sock) or a loopback address",
+	    s, at == NULL ? " (no @host: every interface)" : "");
+	fn(text, ctx);
+	return 1;
+}
+
 int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
     void *ctx)
 {
 	int n = advise_networks(c, fn, ctx);
+
+	n += advise_socket(c, fn, ctx);
 
 	if (c->mode == RG_MODE_ENFORCE &&
 	    c->local_domains.n + c->local_domains.literals.n == 0 &&

@@ -9,6 +9,10 @@
  *     allocation; a site's own networks are far narrower);
  *   - Mode enforce with neither LocalDomains nor RelayDomains: every
  *     recipient of an untrusted client is refused, i.e. all inbound mail;
+ *   - a Socket anybody but the MTA may reach: inet: without @host or on a
+ *     host that is not a loopback address, or a unix socket whose
+ *     SocketMode lets others write (whoever talks to the milter can write
+ *     relay events into the evidence, and so into abuse reports);
  *   - started as root (as_root) with UserID unset (the daemon would handle
  *     network input as root), or with a UserID that is root itself or no
  *     longer resolves.

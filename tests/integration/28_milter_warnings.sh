@@ -57,6 +57,34 @@ tap_like "$out" "warning: UserID root is root" "UserID root: warned"
 tap_is "$(runuser -u nobody -- "$MILTER" -t -c "$D/nouser.conf" 2>&1 >/dev/null)" "" \
 	"not started as root: no UserID warning"
 
+# Who can reach the socket can forge evidence (review 1, item 3).
+t inetany "$GOOD
+Socket inet:8894"
+tap_like "$out" "warning: Socket inet:8894 listens beyond this host \\(no @host: every interface\\)" \
+	"Socket inet:PORT (every interface): warned"
+t inet0 "$GOOD
+Socket inet:8894@0.0.0.0"
+tap_like "$out" "warning: Socket inet:8894@0.0.0.0 listens beyond this host: whoever reaches it can ask for decisions and write forged relay events" \
+	"Socket inet:PORT@0.0.0.0: warned"
+t inet6any "$GOOD
+Socket inet6:8894@[::]"
+tap_like "$out" "warning: Socket inet6:8894@\\[::\\] listens beyond this host" "Socket inet6:PORT@[::]: warned"
+t inetlo "$GOOD
+Socket inet:8894@127.0.0.1"
+tap_is "$out" "" "Socket inet:PORT@127.0.0.1: no warning"
+t inet6lo "$GOOD
+Socket inet6:8894@[::1]"
+tap_is "$out" "" "Socket inet6:PORT@[::1]: no warning"
+t unix666 "$GOOD
+Socket unix:/run/relayguard/milter.sock
+SocketMode 0666"
+tap_like "$out" "warning: SocketMode 0666 lets every local user connect to the milter and write forged relay events" \
+	"a unix socket with SocketMode 0666: warned"
+t unix660 "$GOOD
+Socket unix:/run/relayguard/milter.sock
+SocketMode 0660"
+tap_is "$out" "" "a unix socket with SocketMode 0660: no warning"
+
 # The daemon logs them at start.
 ml_start "TrustedNetworks 0.0.0.0/1
 UserID root" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
