@@ -20,6 +20,7 @@ int msg_fatal_status = 1;
 static const char *msg_progname = "relayguard";
 static bool msg_to_syslog;
 static bool msg_to_stderr = true;
+static bool msg_stderr_quiet;	/* stderr: warnings and worse only */
 static int msg_verbose_conf;	/* LogVerbose of the installed config */
 
 void msg_init(const char *progname)
@@ -38,6 +39,11 @@ void msg_syslog_open(const char *ident, int facility)
 void msg_stderr_enable(bool on)
 {
 	__atomic_store_n(&msg_to_stderr, on, __ATOMIC_RELEASE);
+}
+
+void msg_stderr_errors_only(bool on)
+{
+	__atomic_store_n(&msg_stderr_quiet, on, __ATOMIC_RELEASE);
 }
 
 void msg_verbose_config(int level)
@@ -69,7 +75,9 @@ static void msg_vlog(int prio, const char *tag, const char *fmt, va_list ap)
 	else if ((size_t)n >= sizeof(raw))
 		n = (int)sizeof(raw) - 1;
 	rg_clean(RG_SINK_LOG, line, sizeof(line), raw, (size_t)n);
-	if (__atomic_load_n(&msg_to_stderr, __ATOMIC_ACQUIRE)) {
+	if (__atomic_load_n(&msg_to_stderr, __ATOMIC_ACQUIRE) &&
+	    (prio <= LOG_WARNING ||
+	    !__atomic_load_n(&msg_stderr_quiet, __ATOMIC_ACQUIRE))) {
 		if (tag)
 			fprintf(stderr, "%s: %s: %s\n", msg_progname, tag, line);
 		else

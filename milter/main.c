@@ -8,7 +8,9 @@
  * smfi_register, smfi_opensocket, the unix socket given to the UserID user
  * and group (daemon.h); detach unless -f; write the pid file;
  * drop privileges (setgroups, setresgid, setresuid) right after the socket
- * is opened; open the event log; start the signal thread; smfi_main.
+ * is opened; open the event log; start the signal thread; only then
+ * does the parent of the detach exit (0, or the daemon's failure status
+ * with its reason on stderr); smfi_main.
  *
  * Signals: libmilter's own signal thread turns SIGTERM and SIGHUP into an
  * orderly stop (smfi_stop: no new connections, running ones finish) and
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,27 +67,70 @@ static void usage(FILE *out)
 	    "signals: SIGUSR1 reload, SIGUSR2 metrics to the log, SIGTERM/SIGHUP stop, SIGINT abort\n");
 }
 
-static void detach(void)
+/*
+ * Detach, but let the parent (what "relayguard-milter" or systemd's
+ * Type=forking sees) exit only when the daemon is really ready: the child
+ * writes one byte to ready_fd after the whole setup (privilege drop, event
+ * log, metrics listener); a child that dies before that makes the parent
+ * exit with the child's status, its fatal message already on the shared
+ * standard error. Returns the write end, kept by the child.
+ */
+static int detach(void)
 {
-	pid_t pid = fork();
-	int fd;
+	int p[2], fd, status;
+	pid_t pid;
+	char b;
+	ssize_t n;
 
-	if (pid < 0)
+	if (pipe2(p, O_CLOEXEC) != 0)
+		msg_fatal("pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0)
 		msg_fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &b, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status) != 0)
+			_exit(WEXITSTATUS(status));
+		fprintf(stderr, "%s: the daemon stopped during its start; "
+		    "see the mail log\n", RG_MILTER_NAME);
+		_exit(1);
+	}
+	close(p[0]);
+	msg_stderr_errors_only(true);
 	if (setsid() < 0)
 		msg_fatal("setsid: %s", strerror(errno));
 	if (chdir("/") != 0)
 		msg_fatal("chdir /: %s", strerror(errno));
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 0);
-		dup2(fd, 1);
+		dup2(fd, 1);	/* stderr stays until ready: fatal reasons */
+		if (fd > 2)
+			close(fd);
+	}
+	return p[1];
+}
+
+/* The daemon is ready: release the waiting parent, stop using stderr. */
+static void detach_ready(int ready_fd)
+{
+	int fd;
+
+	if (ready_fd < 0)
+		return;
+	msg_stderr_enable(false);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
-	msg_stderr_enable(false);
+	if (write(ready_fd, "", 1) != 1)
+		msg_warn("cannot tell the starting process: %s", strerror(errno));
+	close(ready_fd);
 }
 
 static void bounce_limits_of(const struct rg_config *c,
@@ -276,7 +322,7 @@ int main(int argc, char **argv)
 	struct milter_user user;
 	pthread_t sigthr;
 	sigset_t set;
-	int ch, rc;
+	int ch, rc, ready_fd = -1;
 
 	msg_init(argv[0]);
 	if (argc >= 2 && strncmp(argv[1], "--import", 8) == 0)
@@ -352,7 +398,7 @@ int main(int argc, char **argv)
 	milter_pidfile_open(c->pid_file, &user);	/* before the socket */
 	open_socket(c, &user);
 	if (!foreground)
-		detach();
+		ready_fd = detach();
 	milter_pidfile_write();
 	milter_drop_privileges(&user);
 	if (c->event_log != NULL &&
@@ -387,6 +433,7 @@ int main(int argc, char **argv)
 
 	if (pthread_create(&sigthr, NULL, signal_thread, &set) != 0)
 		msg_fatal("cannot start the signal thread");
+	detach_ready(ready_fd);
 	rc = smfi_main();
 	msg_info("stopping (smfi_main returned %d)", rc);
 	milter_metrics_stop();

@@ -22,6 +22,9 @@ extern int msg_fatal_status;
 void msg_init(const char *progname);
 void msg_syslog_open(const char *ident, int facility);
 void msg_stderr_enable(bool on);
+/* true: only warnings, errors and fatal messages go to stderr (a daemon
+ * between its detach and ready: the reason of a failed start). */
+void msg_stderr_errors_only(bool on);
 /* The config's verbose level (LogVerbose), set at start and at each reload,
  * also back down; added to the -v count msg_verbose_level, which is set
  * only before threads start. Both atomic, safe from any thread. */
