@@ -13,8 +13,15 @@ command -v miltertest >/dev/null || { tap_skip "miltertest" "miltertest not inst
 
 # -t: exit 0 on a good file, 1 with file:line on a bad one.
 tmp=$(mktemp -d); rg_cleanup_add "rm -rf '$tmp'"
-out=$("$MILTER" -t -c conf/relayguard.conf 2>&1)
-tap_is "$?" 0 "-t accepts the sample conf/relayguard.conf"
+# (the sample says UserID relayguard:postfix: make install creates the
+# user; where it does not exist, the same file with nobody)
+sample=conf/relayguard.conf
+getent passwd relayguard >/dev/null || {
+	sed 's/^UserID relayguard:/UserID nobody:/' conf/relayguard.conf >"$tmp/sample.conf"
+	sample=$tmp/sample.conf
+}
+out=$("$MILTER" -t -c "$sample" 2>&1)
+tap_is "$?" 0 "-t accepts the sample conf/relayguard.conf" || tap_diag "$out"
 printf 'Mode enforce\nTrustedNetworks 10.0.0.0/8 10.0.0.1/8\n' >"$tmp/bad.conf"
 out=$("$MILTER" -t -c "$tmp/bad.conf" 2>&1); rc=$?
 tap_is "$rc" 1 "-t rejects a bad file with exit 1"
