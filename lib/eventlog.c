@@ -23,8 +23,8 @@
  * The value is cleaned with the KV rule (textclean.h: printable ASCII,
  * \xHH / \uHHHH escapes, \" and \\) and double-quoted when it is empty,
  * holds a blank or '=', or was changed by the cleaning. */
-static void kv_add(char *buf, size_t len, size_t *used, const char *key,
-    const char *v)
+static void kv_add_cap(char *buf, size_t len, size_t *used, const char *key,
+    const char *v, size_t cap)
 {
 	char val[2048];
 	size_t n;
@@ -33,7 +33,9 @@ static void kv_add(char *buf, size_t len, size_t *used, const char *key,
 
 	if (v == NULL || len == 0)
 		return;
-	n = rg_clean(RG_SINK_KV, val, sizeof(val), v, strlen(v));
+	if (cap > sizeof(val))
+		cap = sizeof(val);
+	n = rg_clean(RG_SINK_KV, val, cap, v, strlen(v));
 	quote = n == 0 || strpbrk(val, " =") != NULL || strcmp(val, v) != 0;
 	w = snprintf(buf + *used, len - *used, "%s%s=%s%s%s", *used ? " " : "",
 	    key, quote ? "\"" : "", val, quote ? "\"" : "");
@@ -42,6 +44,23 @@ static void kv_add(char *buf, size_t len, size_t *used, const char *key,
 		return;
 	}
 	*used += (size_t)w;
+}
+
+/*
+ * Caps per field (cleaned bytes, "..." at a cut) so that one hostile value
+ * (a 20 KB HELO or recipient) cannot push the fields after it - queue_id,
+ * mode, reason - out of the line: HELO and host names 255 (a DNS name's
+ * maximum), addresses 320 (RFC 5321 4.5.3.1.3: a path is at most 256),
+ * other values 1024. The whole line stays below log.c's line length.
+ */
+#define KV_CAP_NAME	256
+#define KV_CAP_ADDR	321
+#define KV_CAP_OTHER	1024
+
+static void kv_add(char *buf, size_t len, size_t *used, const char *key,
+    const char *v)
+{
+	kv_add_cap(buf, len, used, key, v, KV_CAP_OTHER);
 }
 
 /* An extra field: string, number, or "a(3),b(2)". */
@@ -112,14 +131,14 @@ char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
 		return buf;
 	buf[0] = '\0';
 	kv_add(buf, len, &used, "event", ev->event);
-	kv_add(buf, len, &used, "host", event_host(ev));
+	kv_add_cap(buf, len, &used, "host", event_host(ev), KV_CAP_NAME);
 	kv_add(buf, len, &used, "action", ev->action);
-	kv_add(buf, len, &used, "client_addr", ev->client_addr);
-	kv_add(buf, len, &used, "client_name", ev->client_name);
-	kv_add(buf, len, &used, "helo", ev->helo);
-	kv_add(buf, len, &used, "sender", ev->sender);
-	kv_add(buf, len, &used, "recipient", ev->recipient);
-	kv_add(buf, len, &used, "auth", ev->auth_authen);
+	kv_add_cap(buf, len, &used, "client_addr", ev->client_addr, KV_CAP_NAME);
+	kv_add_cap(buf, len, &used, "client_name", ev->client_name, KV_CAP_NAME);
+	kv_add_cap(buf, len, &used, "helo", ev->helo, KV_CAP_NAME);
+	kv_add_cap(buf, len, &used, "sender", ev->sender, KV_CAP_ADDR);
+	kv_add_cap(buf, len, &used, "recipient", ev->recipient, KV_CAP_ADDR);
+	kv_add_cap(buf, len, &used, "auth", ev->auth_authen, KV_CAP_NAME);
 	kv_add(buf, len, &used, "queue_id", ev->queue_id);
 	kv_add(buf, len, &used, "mode", ev->mode);
 	if (ev->count > 0) {

@@ -66,7 +66,7 @@ bool msg_verbose_enabled(int level)
  */
 static void msg_vlog(int prio, const char *tag, const char *fmt, va_list ap)
 {
-	char raw[2048], line[4096];
+	char raw[4096], line[4096];	/* an event line fits (eventlog.c caps) */
 	int n;
 
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);

@@ -234,7 +234,7 @@ void milter_record(const struct conn *c, const char *event, const char *action,
     const char *rcpt, const char *reason, const struct rg_event_field *extra,
     size_t nextra)
 {
-	char line[3072];
+	char line[4096];
 	struct rg_event_field fields[12];
 	size_t n = 0;
 	struct rg_event ev = {
@@ -277,18 +277,33 @@ static void record(const struct conn *c, const char *event, const char *action,
 	milter_record(c, event, action, rcpt, reason, NULL, 0);
 }
 
-/* "<rcpt>: text" for smfi_setreply, cleaned with the SMTP rule of
+/*
+ * "<rcpt>: text" for smfi_setreply, cleaned with the SMTP rule of
  * textclean.h: printable ASCII only, '%' doubled (libmilter reads the text
- * as a format), the recipient's control and 8-bit bytes as \xHH escapes. */
+ * as a format), the recipient's control and 8-bit bytes as \xHH escapes.
+ * The recipient is shortened ("...") so that the whole reply line stays
+ * within RFC 5321's 512 octets (4.5.3.1.5): a longer text makes
+ * smfi_setreply() fail above libmilter's limit, and the client would get
+ * a bare reject without the reason.
+ */
+#define REPLY_TEXT_MAX	480	/* 512 - "554 5.7.1 " - CRLF, with slack */
+
 static void reject_text(const char *rcpt, const char *text, char *buf,
     size_t len)
 {
-	char raw[2048];
-	bool brackets = rcpt[0] == '<';
+	char r[REPLY_TEXT_MAX], t[REPLY_TEXT_MAX / 2];
+	size_t n = strlen(rcpt), room;
 
-	snprintf(raw, sizeof(raw), "%s%s%s: %s", brackets ? "" : "<", rcpt,
-	    brackets ? "" : ">", text);
-	rg_clean_str(RG_SINK_SMTP, buf, len, raw);
+	rg_clean_str(RG_SINK_SMTP, t, sizeof(t), text);
+	if (n >= 2 && rcpt[0] == '<' && rcpt[n - 1] == '>') {
+		rcpt++;
+		n -= 2;
+	}
+	room = REPLY_TEXT_MAX - strlen(t) - sizeof("<>: ");
+	if (room > sizeof(r))
+		room = sizeof(r);
+	rg_clean(RG_SINK_SMTP, r, room, rcpt, n);
+	snprintf(buf, len, "<%s>: %s", r, t);
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
