@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Written once at start, before any thread exists; read-only afterwards. */
@@ -46,18 +47,75 @@ static bool owner_ok(uid_t uid)
 	return uid == 0 || uid == trust.uid;
 }
 
-static int check_dir(const char *path, char *err, size_t errlen)
+/*
+ * POSIX ACLs (acl(5)): "ls -l" shows the mask as the group bits, so a
+ * named entry "u:nobody:rw" hides behind -rw-rw-r-- root root. The access
+ * ACL is read raw from the system.posix_acl_access xattr (the kernel's
+ * format: a version 2 header, then {le16 tag, le16 perm, le32 id}
+ * entries), no library needed. A named user or group entry whose
+ * effective permissions (entry & mask) include write is refused unless it
+ * names root or the starting user/group. 0 or -1 with err.
+ */
+#define ACL_XATTR	"system.posix_acl_access"
+#define ACL_TAG_USER	0x02
+#define ACL_TAG_GROUP	0x08
+#define ACL_TAG_MASK	0x10
+#define ACL_PERM_WRITE	0x02
+
+static unsigned le16(const unsigned char *p) { return p[0] | (unsigned)p[1] << 8; }
+static unsigned long le32(const unsigned char *p)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[4096], who[300];
+	return p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
+	    (unsigned long)p[3] << 24;
+}
+
+static int check_acl(const char *path, const char *what, const char *name,
+    char *err, size_t errlen)
+{
+	unsigned char buf[4096];
+	ssize_t n = lgetxattr(name, ACL_XATTR, buf, sizeof(buf));
+	unsigned mask = 0x07;
+	char whose[4200];
+
+	if (what[0] == '\0')
+		strlcpy_rg(whose, "its ACL", sizeof(whose));
+	else
+		snprintf(whose, sizeof(whose), "the ACL of %s%s", what, name);
+
+	if (n < 0)
+		return 0;	/* no ACL (ENODATA), or none supported */
+	if (n < 4 || le32(buf) != 2 || (n - 4) % 8 != 0)
+		return rg_set_err(err, errlen, "%s: refused: %s cannot be read",
+		    path, whose);
+	for (ssize_t o = 4; o < n; o += 8)
+		if (le16(buf + o) == ACL_TAG_MASK)
+			mask = le16(buf + o + 2);
+	for (ssize_t o = 4; o < n; o += 8) {
+		unsigned tag = le16(buf + o), perm = le16(buf + o + 2) & mask;
+		unsigned long id = le32(buf + o + 4);
+
+		if (!(perm & ACL_PERM_WRITE))
+			continue;
+		if (tag == ACL_TAG_USER && !owner_ok((uid_t)id))
+			return rg_set_err(err, errlen, "%s: refused: %s lets "
+			    "user %lu write; setfacl -x u:%lu", path, whose, id,
+			    id);
+		if (tag == ACL_TAG_GROUP && id != 0 &&
+		    !(trust.uid != 0 && id == trust.gid))
+			return rg_set_err(err, errlen, "%s: refused: %s lets "
+			    "group %lu write; setfacl -x g:%lu", path, whose, id,
+			    id);
+	}
+	return 0;
+}
+
+/* One directory on the way to the file. */
+static int check_one_dir(const char *path, const char *dir, char *err,
+    size_t errlen)
+{
+	char who[300];
 	struct stat st;
 
-	if (slash == NULL)
-		strlcpy_rg(dir, ".", sizeof(dir));
-	else if (slash == path)
-		strlcpy_rg(dir, "/", sizeof(dir));
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (stat(dir, &st) != 0)
 		return rg_set_err(err, errlen, "%s: directory %s: %s", path, dir,
 		    strerror(errno));
@@ -70,6 +128,36 @@ static int check_dir(const char *path, char *err, size_t errlen)
 		return rg_set_err(err, errlen, "%s: refused: its directory %s "
 		    "belongs to %s, not to root or the user that started the "
 		    "milter", path, dir, who);
+	}
+	if (!(st.st_mode & S_ISVTX))
+		return check_acl(path, "its directory ", dir, err, errlen);
+	return 0;
+}
+
+/* Every directory from the file's own up to / (sshd's secure_path): whoever
+ * may replace any of them may replace the file. */
+static int check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[4096], *slash;
+
+	if (path[0] == '/')
+		strlcpy_rg(dir, path, sizeof(dir));
+	else {
+		char cwd[2048];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return rg_set_err(err, errlen, "%s: getcwd: %s", path,
+			    strerror(errno));
+		snprintf(dir, sizeof(dir), "%s/%s", cwd, path);
+	}
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir) {
+			dir[1] = '\0';
+			return check_one_dir(path, dir, err, errlen);
+		}
+		*slash = '\0';
+		if (check_one_dir(path, dir, err, errlen) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -100,5 +188,7 @@ int rg_file_trusted(int fd, const char *path, char *err, size_t errlen)
 		    "to root or the user that started the milter (a daemon that "
 		    "may rewrite its own policy is not bound by it)", path, who);
 	}
+	if (check_acl(path, "", path, err, errlen) != 0)
+		return -1;
 	return check_dir(path, err, errlen);
 }

@@ -14,15 +14,20 @@
  *   - belongs to anyone but root or the user that started the daemon - so
  *     a config owned by the UserID user, which a compromised daemon could
  *     rewrite and reload, is refused;
- *   - lies in a directory anybody may write without the sticky bit, or one
- *     that belongs to anyone but root or the starting user (who could
- *     replace the file).
+ *   - has a POSIX ACL whose named user or group entry may write (ls -l
+ *     shows only the ACL's mask, as the group bits), unless it names root
+ *     or the starting user (group);
+ *   - lies below a directory - any on its path up to /, as sshd walks
+ *     them - that anybody may write without the sticky bit, that belongs
+ *     to anyone but root or the starting user, or whose ACL lets another
+ *     user or group write (each could replace the file).
  * The same holds at reload (SIGUSR1), after the privilege drop: the rule
  * uses the uid recorded at start. Without rg_file_trust_enable() (the
  * auditor, unit tests) nothing is checked.
  *
  * rg_file_trusted() checks an open file (fstat, so what is checked is what
- * is read) and its path's directory: 0, or -1 with "PATH: why" in err.
+ * is read) and every directory on its path: 0, or -1 with "PATH: why" in
+ * err.
  */
 #ifndef RELAYGUARD_FILETRUST_H
 #define RELAYGUARD_FILETRUST_H

@@ -5,6 +5,8 @@
 # to the UserID user (or anyone but root), or that lies in a directory
 # anybody may write - at start, with -t, and at a SIGUSR1 reload (after the
 # privilege drop), always with the reason; the running config stays.
+# POSIX ACLs that let another user or group write, and every directory up
+# to /, count too (review 1, item 4).
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 source tests/lib/tap.sh
@@ -63,6 +65,45 @@ write_conf "TrustedNetworks file:$D/nets"
 check "a world-writable file: list (TrustedNetworks)" 1 "$D/nets: refused: writable by anybody"
 chmod 0644 "$D/nets"
 check "the same list, 0644" 0 "configuration OK"
+
+# POSIX ACLs and every parent directory (review 1, item 4): "ls -l" shows
+# an ACL's mask as the group bits, so u:nobody:rw hid behind -rw-rw-r--
+# root root and was accepted; only the file's own directory was checked.
+setacl() {	# PATH TAG(2 user, 8 group) ID PERM: set an access ACL (no setfacl needed)
+	python3 - "$@" <<'PY'
+import os, struct, sys
+path, tag, ident, perm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+e = lambda t, p, i=0xffffffff: struct.pack("<HHI", t, p, i)
+ents = sorted([(1, 7, 0xffffffff), (tag, perm, ident), (4, 5, 0xffffffff), (0x10, 7, 0xffffffff), (0x20, 5, 0xffffffff)])
+acl = struct.pack("<I", 2) + b"".join(e(*x) for x in ents)	# sorted by tag, as the kernel wants
+os.setxattr(path, "system.posix_acl_access", acl)
+PY
+}
+if setacl "$C" 2 "$(id -u nobody)" 6 2>/dev/null; then
+	check "an ACL u:nobody:rw (ls: -rw-rw-r-- root root)" 1 \
+		"^$C: refused: its ACL lets user $(id -u nobody) write; setfacl -x u:$(id -u nobody)\$"
+	write_conf ""
+	setacl "$C" 8 "$(getent group postfix | cut -d: -f3)" 6 || tap_fail "setacl g:postfix"
+	check "an ACL g:postfix:rw" 1 "its ACL lets group $(getent group postfix | cut -d: -f3) write"
+	write_conf ""
+	setacl "$C" 2 "$(id -u nobody)" 4
+	check "an ACL u:nobody:r (read only)" 0 "configuration OK"
+	mkdir -m 0755 "$D/acldir"; cp "$C" "$D/acldir/r.conf"; setfacl_dir=$D/acldir
+	setacl "$setfacl_dir" 2 "$(id -u nobody)" 7
+	out=$("$MILTER" -t -c "$D/acldir/r.conf" 2>&1); rc=$?
+	tap_is "$rc" 1 "-t: a config in a directory whose ACL lets nobody write is refused"
+	tap_like "$out" "the ACL of its directory $D/acldir lets user $(id -u nobody) write" "-t: and says why"
+else
+	tap_skip "ACLs" "the file system of $D has no POSIX ACLs"
+fi
+write_conf ""
+mkdir -p "$D/owned/etc/relayguard"; chown nobody "$D/owned"
+cp "$C" "$D/owned/etc/relayguard/r.conf"
+out=$("$MILTER" -t -c "$D/owned/etc/relayguard/r.conf" 2>&1); rc=$?
+tap_is "$rc" 1 "-t: a config two directories below one that nobody owns is refused"
+tap_like "$out" "its directory $D/owned belongs to nobody" "-t: and says why (every parent is checked)"
+out=$(cd "$D/owned/etc" && "$MILTER" -t -c relayguard/r.conf 2>&1); rc=$?
+tap_is "$rc" 1 "-t: also with a relative path"
 
 # At start: refused with the same reason, nothing opened.
 write_conf ""
