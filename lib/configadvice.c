@@ -4,7 +4,9 @@
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
+#include <libpsl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +80,51 @@ static int advise_user(const struct rg_config *c, rg_advice_fn fn, void *ctx)
 	return 0;
 }
 
+bool rg_domain_is_public_suffix(const char *name)
+{
+	static const psl_ctx_t *psl;	/* loaded once; read-only afterwards */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	const psl_ctx_t *p;
+
+	if (name[0] == '.')
+		name++;
+	if (name[0] == '\0' || name[0] == '[')
+		return false;
+	pthread_mutex_lock(&lock);
+	if (psl == NULL && (psl = psl_latest(NULL)) == NULL)
+		psl = psl_builtin();
+	p = psl;
+	pthread_mutex_unlock(&lock);
+	/* no "*" rule: an unlisted name such as localhost is not a suffix */
+	return p != NULL && psl_is_public_suffix2(p, name,
+	    PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
+static int advise_domains(const struct rg_domain_list *l, const char *key,
+    rg_advice_fn fn, void *ctx)
+{
+	char text[600];
+	int n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *d = l->names[i];
+
+		if (!rg_domain_is_public_suffix(d))
+			continue;
+		if (d[0] == '.')
+			snprintf(text, sizeof(text), "%s %s: %s is a public suffix "
+			    "(publicsuffix.org): every domain under it counts as "
+			    "yours, and outside clients may relay to all of them; "
+			    "list your own domains", key, d, d + 1);
+		else
+			snprintf(text, sizeof(text), "%s %s is a public suffix "
+			    "(publicsuffix.org), not a domain of one site", key, d);
+		fn(text, ctx);
+		n++;
+	}
+	return n;
+}
+
 /* Is host (of inet:port@host / inet6:port@host) a loopback address? */
 static bool loopback_host(const char *host)
 {
@@ -140,6 +187,8 @@ int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
 	int n = advise_networks(c, fn, ctx);
 
 	n += advise_socket(c, fn, ctx);
+	n += advise_domains(&c->local_domains, "LocalDomains", fn, ctx);
+	n += advise_domains(&c->relay_domains, "RelayDomains", fn, ctx);
 
 	if (c->mode == RG_MODE_ENFORCE &&
 	    c->local_domains.n + c->local_domains.literals.n == 0 &&

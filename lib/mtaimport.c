@@ -3,6 +3,7 @@
  * lines; see mtaimport.h.
  */
 #include "relayguard/mtaimport.h"
+#include "relayguard/configadvice.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
 #include "relayguard/util.h"
@@ -25,7 +26,9 @@
 #include <unistd.h>
 
 #define MAX_DEPTH	4		/* /file items inside /file items */
-#define WIDEST_PREFIX	8		/* wider networks are never imported */
+/* wider networks are never imported: as -t warns (configadvice.h) */
+#define WIDEST_PREFIX(family) \
+	((family) == AF_INET ? RG_ADVICE_WIDEST_V4 : RG_ADVICE_WIDEST_V6)
 
 /* --- collecting ------------------------------------------------------------ */
 
@@ -86,6 +89,95 @@ static void unbracket(const char *in, char *out, size_t len)
 		strlcpy_rg(out, in, len);
 }
 
+void rg_import_negated(struct rg_import *im, int kind, const char *value,
+    const char *source)
+{
+	char tagged[1024];
+
+	rg_import_note(im, "%s: negated item '!%s' not imported (a relayguard "
+	    "list has no exceptions): whatever covers it is left out too",
+	    source, value);
+	snprintf(tagged, sizeof(tagged), "%c%s", kind == 'T' ? 'T' : 'D', value);
+	if (value[0] != '\0' && !list_has(&im->negated, tagged))
+		list_add(&im->negated, tagged, source);
+}
+
+/* Do networks a and b share an address? */
+static bool cidr_overlap(const struct rg_cidr *a, const struct rg_cidr *b)
+{
+	unsigned bits = a->prefix < b->prefix ? a->prefix : b->prefix;
+	unsigned i;
+
+	if (a->family != b->family)
+		return false;
+	for (i = 0; i + 8 <= bits; i += 8)
+		if (a->addr[i / 8] != b->addr[i / 8])
+			return false;
+	if (i < bits) {
+		unsigned char m = (unsigned char)(0xff << (8 - (bits - i)));
+
+		return (a->addr[i / 8] & m) == (b->addr[i / 8] & m);
+	}
+	return true;
+}
+
+/* Does domain list item v ("example.com", ".example.com") cover d? */
+static bool domain_covers(const char *v, const char *d)
+{
+	size_t lv = strlen(v), ld = strlen(d);
+
+	if (d[0] == '.')
+		d++, ld--;
+	if (strcasecmp(v, d) == 0)
+		return true;
+	if (v[0] != '.')
+		return false;
+	return strcasecmp(v + 1, d) == 0 ||
+	    (ld > lv && strcasecmp(d + ld - lv, v) == 0);
+}
+
+static void list_drop(struct rg_import *im, struct rg_import_list *l,
+    size_t i, const char *key, const char *negated, const char *source)
+{
+	rg_import_note(im, "%s: %s %s NOT imported: it covers the negated "
+	    "'!%s' (%s); list the rest by hand", l->v[i].source, key,
+	    l->v[i].value, negated, source);
+	free(l->v[i].value);
+	free(l->v[i].source);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
+	l->n--;
+}
+
+/* Never wider than the MTA: drop every entry that covers a negated item. */
+static void apply_negations(struct rg_import *im)
+{
+	char err[RG_NETMATCH_ERRLEN], text[128];
+	struct rg_cidr neg, c;
+
+	for (size_t k = 0; k < im->negated.n; k++) {
+		const char *v = im->negated.v[k].value + 1;
+		const char *src = im->negated.v[k].source;
+
+		if (im->negated.v[k].value[0] == 'T') {
+			unbracket(v, text, sizeof(text));
+			if (rg_cidr_parse(text, &neg, err, sizeof(err)) != 0)
+				continue;
+			for (size_t i = 0; i < im->trusted.n; i++)
+				if (rg_cidr_parse(im->trusted.v[i].value, &c, err,
+				    sizeof(err)) == 0 && cidr_overlap(&c, &neg))
+					list_drop(im, &im->trusted, i--,
+					    "TrustedNetworks", v, src);
+			continue;
+		}
+		for (size_t i = 0; i < im->local.n; i++)
+			if (domain_covers(im->local.v[i].value, v))
+				list_drop(im, &im->local, i--, "LocalDomains", v, src);
+		for (size_t i = 0; i < im->relay.n; i++)
+			if (domain_covers(im->relay.v[i].value, v))
+				list_drop(im, &im->relay, i--, "RelayDomains", v, src);
+	}
+}
+
 static void add_trusted(struct rg_import *im, const char *value,
     const char *source)
 {
@@ -101,12 +193,13 @@ static void add_trusted(struct rg_import *im, const char *value,
 	}
 	inet_ntop(c.family, c.addr, addr, sizeof(addr));
 	snprintf(text, sizeof(text), "%s/%u", addr, c.prefix);
-	if (c.prefix < WIDEST_PREFIX) {
+	if (c.prefix < WIDEST_PREFIX(c.family)) {
 		rg_import_note(im, "%s: NOT imported: %s would let %s relay "
 		    "through this server (an open relay); list the networks of "
 		    "your own clients instead", source, text,
 		    c.prefix == 0 ? "every address on the Internet" :
-		    "a network wider than a /8");
+		    c.family == AF_INET ? "a network wider than a /8" :
+		    "a network wider than an IPv6 /32");
 		return;
 	}
 	if (!list_has(&im->trusted, text))
@@ -130,6 +223,11 @@ static void add_domain(struct rg_import *im, struct rg_import_list *l,
 		return;
 	}
 	rg_domain_list_free(&check);
+	if (rg_domain_is_public_suffix(value)) {
+		rg_import_note(im, "%s: '%s' is a public suffix, not a domain of "
+		    "one site; not imported", source, value);
+		return;
+	}
 	v = xstrdup(value);
 	if (v[0] != '[')
 		rg_lowercase(v);
@@ -448,8 +546,7 @@ static void pf_read_keys(struct pf *p, const char *path, int kind,
 			rg_import_note(p->im, "%s: if/endif blocks are read as "
 			    "plain entries; check the result", where);
 		else if (cidr && key[0] == '!')
-			rg_import_note(p->im, "%s: negated pattern '%s' not "
-			    "imported", where, key);
+			rg_import_negated(p->im, 'T', key + 1, where);
 		else if (!cidr || kind == 'T')
 			pf_key(p, key, kind, where);
 		else
@@ -570,9 +667,7 @@ static void pf_item(struct pf *p, const char *item, int kind,
     const char *param, int depth)
 {
 	if (item[0] == '!') {
-		rg_import_note(p->im, "%s: negated item '%s' not imported (a "
-		    "relayguard list has no exceptions); leave the network or "
-		    "domain out by hand", param, item);
+		rg_import_negated(p->im, kind, item + 1, param);
 	} else if (item[0] == '/') {
 		if (depth >= MAX_DEPTH)
 			rg_import_note(p->im, "%s: %s nested too deep; not read",
@@ -919,10 +1014,18 @@ int rg_import_run(const char *spec, struct rg_import *im, char *err,
 	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
 	const char *dir = colon && colon[1] ? colon + 1 : NULL;
 
+	int rc;
+
 	if (n == 7 && strncmp(spec, "postfix", 7) == 0)
-		return rg_import_postfix(dir, im, err, errlen);
-	if (n == 8 && strncmp(spec, "sendmail", 8) == 0)
-		return rg_import_sendmail(dir, im, err, errlen);
+		rc = rg_import_postfix(dir, im, err, errlen);
+	else if (n == 8 && strncmp(spec, "sendmail", 8) == 0)
+		rc = rg_import_sendmail(dir, im, err, errlen);
+	else
+		rc = -2;
+	if (rc == 0)
+		apply_negations(im);
+	if (rc != -2)
+		return rc;
 	return rg_set_err(err, errlen, "--import %s: expected postfix[:CONFIG_DIR] "
 	    "or sendmail[:ETC_MAIL_DIR]", spec);
 }
@@ -991,6 +1094,7 @@ void rg_import_free(struct rg_import *im)
 	list_free(&im->local);
 	list_free(&im->relay);
 	list_free(&im->trusted);
+	list_free(&im->negated);
 	for (size_t i = 0; i < im->nnotes; i++)
 		free(im->notes[i]);
 	for (size_t i = 0; i < im->nraw; i++)

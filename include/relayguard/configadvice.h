@@ -13,6 +13,8 @@
  *     host that is not a loopback address, or a unix socket whose
  *     SocketMode lets others write (whoever talks to the milter can write
  *     relay events into the evidence, and so into abuse reports);
+ *   - a public suffix (publicsuffix.org, via libpsl) in LocalDomains or
+ *     RelayDomains: ".com" makes every .com recipient local;
  *   - started as root (as_root) with UserID unset (the daemon would handle
  *     network input as root), or with a UserID that is root itself or no
  *     longer resolves.
@@ -34,5 +36,9 @@ typedef void (*rg_advice_fn)(const char *text, void *ctx);
 
 int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
     void *ctx);
+
+/* Is name (a leading '.' ignored) a public suffix such as com or co.uk?
+ * Names the list does not know (localhost, example) are not. */
+bool rg_domain_is_public_suffix(const char *name);
 
 #endif

@@ -53,6 +53,10 @@ struct rg_import {
 	char *mta;			/* "Postfix", "sendmail" */
 	char *where;			/* config directory read */
 	struct rg_import_list local, relay, trusted;
+	/* negated items ("!10.1.2.3", "!secret.example.com"): a list entry
+	 * that covers one is dropped at the end (a relayguard list has no
+	 * exceptions, and the import is never wider than the MTA) */
+	struct rg_import_list negated;
 	char **notes;			/* what was not imported, and why */
 	size_t nnotes, capnotes;
 	char **raw;			/* "param = value" as the admin wrote it */
@@ -68,6 +72,11 @@ int rg_import_postfix(const char *dir, struct rg_import *im, char *err,
 /* dir NULL: /etc/mail. 0, or -1 with err when nothing could be read. */
 int rg_import_sendmail(const char *dir, struct rg_import *im, char *err,
     size_t errlen);
+/* A negated item of kind 'T' (network) or 'L'/'R' (domain), value without
+ * the '!': noted, and at the end of rg_import_run() every imported entry
+ * that covers it is dropped with a note. */
+void rg_import_negated(struct rg_import *im, int kind, const char *value,
+    const char *source);
 /* "postfix[:DIR]" or "sendmail[:DIR]". */
 int rg_import_run(const char *spec, struct rg_import *im, char *err,
     size_t errlen);

@@ -97,6 +97,26 @@ tap_is "$(jq -r 'select(.event=="relay_refused") | .recipient' "$T/events.jsonl"
 	"<b@victim.example> <x@regexp-only.example> " "the milter refused exactly the two relay attempts"
 rg_kill_pid "$MPID" 15
 
+# --- never wider than the MTA (review 1, items 6-7) -------------------------------
+# A negated item is an exception relayguard's lists cannot express: what
+# covers it is left out (before: 10.1.0.0/16 and .example.com imported);
+# a public suffix is no domain of this site.
+pf_postconf "mynetworks = !10.1.2.3, 10.1.0.0/16, 127.0.0.1/32, [::1]/128" \
+	"relay_domains = !secret.example.com, example.com, com, other.example" \
+	"virtual_alias_domains =" || tap_bail "postconf"
+"$MILTER" --import "postfix:$PF_CONF" >"$T/neg.conf" 2>"$T/neg.err"
+tap_is "$(line TrustedNetworks "$T/neg.conf")" "TrustedNetworks 127.0.0.1/32, ::1/128" \
+	"mynetworks = !10.1.2.3, 10.1.0.0/16: the /16 is not imported" || tap_diag "$(cat "$T/neg.conf")"
+tap_like "$(cat "$T/neg.conf")" "TrustedNetworks 10\\.1\\.0\\.0/16 NOT imported: it covers the negated '!10\\.1\\.2\\.3'" \
+	"and the note says why"
+tap_is "$(line RelayDomains "$T/neg.conf" | tr ',' '\n' | grep -cE '^ *\.example\.com$|^ *\.?com$')" 0 \
+	"relay_domains = !secret.example.com, example.com, com: neither .example.com nor com is imported"
+tap_like "$(line RelayDomains "$T/neg.conf")" "example\\.com, .*other\\.example, \\.other\\.example" \
+	"example.com (exact) and other.example are" || tap_diag "$(cat "$T/neg.conf")"
+tap_like "$(cat "$T/neg.conf")" "'com' is a public suffix, not a domain of one site; not imported" \
+	"a public suffix is named, not imported"
+pf_postconf "mynetworks = 0.0.0.0/0" || tap_bail "postconf"	# the open profile again
+
 # --- sendmail: a hand-written /etc/mail ----------------------------------------------
 SM=$T/etc-mail
 mkdir -p "$SM"
@@ -120,6 +140,8 @@ To:gw.example			RELAY
 To:user@single.example		RELAY
 From:boss@sm.example		RELAY
 Connect:198.51.100.1		REJECT
+Connect:IPv6:2001		RELAY
+To:co.uk			RELAY
 EOF
 "$MILTER" --import "sendmail:$SM" >"$T/sm.conf" 2>"$T/sm.err"
 tap_is "$?" 0 "--import sendmail:DIR exits 0" || tap_diag "$(cat "$T/sm.err")"
@@ -136,6 +158,9 @@ tap_like "$(cat "$T/sm.conf")" "access:2: Connect:localhost.localdomain RELAY na
 tap_like "$(cat "$T/sm.conf")" "access:8: To:user@single.example RELAY is not a domain" "a per-address To: entry is named"
 tap_like "$(cat "$T/sm.conf")" "access:9: From:boss@sm.example RELAY is not imported" "a From: RELAY entry is named"
 tap_unlike "$(cat "$T/sm.conf")" "198\\.51\\.100\\.1/" "REJECT entries are not relay settings"
+tap_like "$(cat "$T/sm.conf")" "NOT imported: 2001::/16 would let a network wider than an IPv6 /32 relay" \
+	"Connect:IPv6:2001 RELAY (a /16) is not imported (the IPv6 bound is a /32, as -t warns)"
+tap_like "$(cat "$T/sm.conf")" "'co.uk' is a public suffix" "To:co.uk RELAY (a public suffix) is not imported"
 {
 	printf 'Socket unix:%s\nSocketMode 0666\nEventLog %s/events-sm.jsonl\nMode enforce\n' "$SOCK" "$T"
 	cat "$T/sm.conf"

@@ -85,6 +85,15 @@ Socket unix:/run/relayguard/milter.sock
 SocketMode 0660"
 tap_is "$out" "" "a unix socket with SocketMode 0660: no warning"
 
+# A public suffix as a domain of this site (review 1, item 6).
+t psl "UserID nobody
+LocalDomains .com, site.example, localhost
+RelayDomains co.jp"
+tap_like "$out" "warning: LocalDomains \\.com: com is a public suffix \\(publicsuffix.org\\): every domain under it counts as yours" \
+	"LocalDomains .com: warned"
+tap_like "$out" "warning: RelayDomains co.jp is a public suffix" "RelayDomains co.jp: warned"
+tap_is "$(grep -c 'public suffix' <<<"$out")" 2 "site.example and localhost: not warned"
+
 # The daemon logs them at start.
 ml_start "TrustedNetworks 0.0.0.0/1
 UserID root" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
