@@ -363,6 +363,8 @@ static bool take_data_budget(struct audit_target *t, int *budget)
 {
 	bool ok;
 
+	if (budget == NULL)	/* not the DATA pass */
+		return false;
 	t_lock(t);
 	ok = *budget > 0;
 	if (ok)
@@ -570,7 +572,7 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 struct runner {
 	struct session s;
 	struct rg_reply fail_reply;
-	int *data_budget;		/* the target's, shared */
+	int *data_budget;		/* the target's, shared; NULL: no DATA now */
 	int failed_opens;
 	double deadline;
 };
@@ -847,7 +849,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
 			continue;
 		t_lock(t);
-		more = *run->data_budget > 0;
+		more = run->data_budget && *run->data_budget > 0;
 		t_unlock(t);
 		if (more)
 			run_one(t, o, run, pp[i]);	/* again, with DATA */
@@ -893,7 +895,7 @@ cut:
 		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
 			continue;
 		t_lock(t);
-		more = *run->data_budget > 0;
+		more = run->data_budget && *run->data_budget > 0;
 		t_unlock(t);
 		if (more)
 			run_one(t, o, run, pp[i]);
@@ -939,7 +941,7 @@ static void drain(struct probe_queue *q, struct runner *run)
 		bool batch;
 
 		t_lock(t);
-		batch = !o->no_pipelining && !t->lockstep &&
+		batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
 		while (q->next < q->n && n < (batch ? max : 1)) {
 			struct audit_probe *p = &t->probes[q->order[q->next]];
@@ -1031,7 +1033,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	build_battery(t, o);
 
 	int data_budget = o->data_probes;
-	struct runner run = {.s = {.dead = true}, .data_budget = &data_budget,
+	struct runner run = {.s = {.dead = true}, .data_budget = NULL,
 	    .deadline = deadline};
 	struct probe_queue q = {.t = t, .o = o};
 	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
@@ -1039,7 +1041,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	run.s = s;
 	run.fail_reply = fail_reply;
 	q.order = order;
-	q.data_budget = &data_budget;
+	q.data_budget = NULL;
 	q.deadline = deadline;
 	for (size_t i = 0; i < t->nprobes; i++)
 		order[q.n++] = i;
@@ -1056,6 +1058,16 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
 		order[q.n++] = i;
 	}
+	run_queue(&q, &run);
+	/* The DATA checks, last: the first --data-probes accepted relay probes in
+	 * battery order run once more, each followed by DATA (and, on 354, the
+	 * dropped connection), so the same probes get them whatever the
+	 * sessions did in parallel. */
+	q.n = q.next = 0;
+	for (size_t i = 0; i < t->nprobes && (int)q.n < o->data_probes; i++)
+		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
+			order[q.n++] = i;
+	q.data_budget = run.data_budget = &data_budget;
 	run_queue(&q, &run);
 	free(order);
 	s = run.s;
