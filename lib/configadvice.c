@@ -7,11 +7,14 @@
 #include <libpsl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 /* "10.0.0.0/8" */
 static void cidr_text(const struct rg_cidr *r, char *buf, size_t len)
@@ -51,10 +54,92 @@ static int advise_networks(const struct rg_config *c, rg_advice_fn fn,
 	return n;
 }
 
+/* May uid/gid (the daemon after its drop: setgroups(1, &gid)) read path?
+ * Mode bits only (an ACL may grant more). "" when yes, else the first
+ * path that stops it. */
+static bool may(const struct stat *st, uid_t uid, gid_t gid, mode_t u,
+    mode_t g, mode_t o)
+{
+	if (st->st_uid == uid)
+		return (st->st_mode & u) != 0;
+	if (st->st_gid == gid)
+		return (st->st_mode & g) != 0;
+	return (st->st_mode & o) != 0;
+}
+
+static const char *unreadable_by(const char *path, uid_t uid, gid_t gid,
+    char *buf, size_t len)
+{
+	struct stat st;
+	char *slash;
+
+	if (uid == 0 || path[0] != '/')
+		return "";
+	strlcpy_rg(buf, path, len);
+	for (slash = strchr(buf + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (stat(buf, &st) == 0 &&
+		    !may(&st, uid, gid, S_IXUSR, S_IXGRP, S_IXOTH))
+			return buf;
+		*slash = '/';
+	}
+	if (stat(buf, &st) == 0 && !may(&st, uid, gid, S_IRUSR, S_IRGRP, S_IROTH))
+		return buf;
+	return "";
+}
+
+/* A reload (SIGUSR1) reads the config and its file: lists after the
+ * privilege drop: warn when the UserID user could not. */
+static int advise_readable(const struct rg_config *c, uid_t uid, gid_t gid,
+    const char *user, rg_advice_fn fn, void *ctx)
+{
+	char line[4096], buf[4096], text[600], *p, *e;
+	const char *bad;
+	FILE *f;
+	int n = 0;
+
+	char abs[4096];
+
+	if (c->path == NULL || realpath(c->path, abs) == NULL)
+		return 0;
+	if ((bad = unreadable_by(abs, uid, gid, buf, sizeof(buf)))[0]) {
+		snprintf(text, sizeof(text), "UserID %s cannot read %s (%s is "
+		    "closed to it): every reload (SIGUSR1, systemctl reload) will "
+		    "fail; make it readable by the user or its group", user,
+		    c->path, bad);
+		fn(text, ctx);
+		n++;
+	}
+	if ((f = fopen(c->path, "re")) == NULL)
+		return n;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (p = line; (p = strstr(p, "file:")) != NULL; p = e) {
+			p += 5;
+			e = p + strcspn(p, ", \t\r\n");
+			if (*e != '\0')
+				*e++ = '\0';
+			if (line[strspn(line, " \t")] == '#')
+				break;
+			if ((bad = unreadable_by(p, uid, gid, buf, sizeof(buf)))[0]) {
+				snprintf(text, sizeof(text), "UserID %s cannot read "
+				    "the list file:%s (%s is closed to it): every "
+				    "reload will fail", user, p, bad);
+				fn(text, ctx);
+				n++;
+			}
+		}
+	}
+	fclose(f);
+	return n;
+}
+
 static int advise_user(const struct rg_config *c, rg_advice_fn fn, void *ctx)
 {
 	char name[256], text[400], *colon;
 	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
 
 	if (c->user_id == NULL) {
 		fn("started as root without UserID: the milter would read "
@@ -77,7 +162,10 @@ static int advise_user(const struct rg_config *c, rg_advice_fn fn, void *ctx)
 		fn(text, ctx);
 		return 1;
 	}
-	return 0;
+	gid = pw->pw_gid;
+	if (colon != NULL && (gr = getgrnam(colon + 1)) != NULL)
+		gid = gr->gr_gid;
+	return advise_readable(c, pw->pw_uid, gid, name, fn, ctx);
 }
 
 bool rg_domain_is_public_suffix(const char *name)

@@ -17,7 +17,8 @@
  *     RelayDomains: ".com" makes every .com recipient local;
  *   - started as root (as_root) with UserID unset (the daemon would handle
  *     network input as root), or with a UserID that is root itself or no
- *     longer resolves.
+ *     longer resolves, or that cannot read the config or a file: list it
+ *     names (mode bits: a reload reads them after the privilege drop).
  *
  * rg_config_advise() calls fn(text, ctx) once per warning (text without a
  * "warning:" prefix) and returns how many there were.

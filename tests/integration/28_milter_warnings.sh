@@ -94,6 +94,22 @@ tap_like "$out" "warning: LocalDomains \\.com: com is a public suffix \\(publics
 tap_like "$out" "warning: RelayDomains co.jp is a public suffix" "RelayDomains co.jp: warned"
 tap_is "$(grep -c 'public suffix' <<<"$out")" 2 "site.example and localhost: not warned"
 
+# A reload reads the config after the privilege drop (review 1, item 8).
+t private "$GOOD"
+chmod 0600 "$D/private.conf"
+out=$("$MILTER" -t -c "$D/private.conf" 2>&1 >/dev/null)
+tap_like "$out" "warning: UserID nobody cannot read $D/private.conf \\($D/private.conf is closed to it\\): every reload \\(SIGUSR1, systemctl reload\\) will fail" \
+	"a config the UserID user cannot read (0600 root): warned"
+mkdir -m 0700 "$D/closed"; echo site2.example >"$D/closed/domains"; chmod 644 "$D/closed/domains"
+t closedlist "$GOOD
+RelayDomains file:$D/closed/domains"
+tap_like "$out" "warning: UserID nobody cannot read the list file:$D/closed/domains \\($D/closed is closed to it\\)" \
+	"a file: list in a directory the UserID user cannot enter: warned"
+chmod 0755 "$D/closed"
+t openlist "$GOOD
+RelayDomains file:$D/closed/domains"
+tap_is "$out" "" "the same list readable: no warning"
+
 # The daemon logs them at start.
 ml_start "TrustedNetworks 0.0.0.0/1
 UserID root" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
