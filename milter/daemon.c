@@ -95,8 +95,10 @@ static void dir_prepare(const char *dir, mode_t mode, const struct milter_user *
 		if (errno != ENOENT)
 			msg_fatal("%s directory %s: %s", what, dir, strerror(errno));
 		if (mkdir(dir, mode) != 0 || chmod(dir, mode) != 0)
-			msg_fatal("cannot create the %s directory %s: %s", what,
-			    dir, strerror(errno));
+			msg_fatal("cannot create the %s directory %s: %s%s", what,
+			    dir, strerror(errno), errno == EROFS ? " (systemd's "
+			    "ProtectSystem=strict: create it beforehand, e.g. with "
+			    "tmpfiles.d; see relayguard-milter(8) FILES)" : "");
 		if (u->set && geteuid() == 0 && lchown(dir, u->uid, u->gid) != 0)
 			msg_fatal("cannot give the %s directory %s to %s: %s", what,
 			    dir, u->name, strerror(errno));

@@ -66,4 +66,15 @@ sed -i "s|^Socket .*|Socket unix:$D/open/milter.sock|" "$D/relayguard.conf"
 out=$(timeout 10 "$MILTER" -f -c "$D/relayguard.conf" 2>&1); rc=$?
 tap_is "$rc" 1 "a world-writable socket directory: the milter refuses to start"
 tap_like "$out" "socket directory $D/open is writable by anybody \\(mode 0777\\)" "and says why"
+
+# Under systemd's ProtectSystem=strict a missing socket directory outside
+# ReadWritePaths cannot be created (EROFS; review 1, item 11): the fatal
+# message says what to do. A read-only bind mount plays the sandbox.
+mkdir -m 0755 "$D/ro"
+sed -i "s|^Socket .*|Socket unix:$D/ro/relayguard/milter.sock|" "$D/relayguard.conf"
+if out=$(unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec timeout 10 "$2" -f -c "$3"' \
+	sh "$D/ro" "$MILTER" "$D/relayguard.conf" 2>&1) || [ -n "$out" ]; then
+	tap_like "$out" "cannot create the socket directory $D/ro/relayguard: Read-only file system \\(systemd's ProtectSystem=strict: create it beforehand, e.g. with tmpfiles.d; see relayguard-milter\\(8\\) FILES\\)" \
+		"a read-only file system (the unit's sandbox): the reason and what to do"
+fi
 tap_done
