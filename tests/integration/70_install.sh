@@ -132,6 +132,19 @@ tap_is "$(traffic 1)" "reject=1 continue=0 other=0" "1 more relay attempt refuse
 tap_is "$(lines "$T/log/events.jsonl.1") $(lines "$T/log/events.jsonl")" "2 1" \
 	"the EventLog is reopened even though the reload was refused"
 tap_check "older rotations are compressed (delaycompress)" test -s "$T/log/events.jsonl.2.gz"
+# The pid file's directory belongs to the daemon's user, who could plant
+# any pid (review 1, item 12): root's postrotate signals only a
+# relayguard-milter, never another process (SIGUSR1 would kill it).
+sleep 60 &
+VICTIM=$!
+rg_cleanup_add "rg_kill_pid $VICTIM 2"
+cp "$T/run/relayguard-milter.pid" "$T/pid.saved"
+echo "$VICTIM" >"$T/run/relayguard-milter.pid"
+echo '{"event":"x"}' >>"$T/log/events.jsonl"
+logrotate -f -s "$T/logrotate.state" "$T/logrotate.conf" >/dev/null 2>&1
+sleep 0.5
+tap_check "a planted pid of another process is not signalled" rg_pid_alive "$VICTIM"
+cat "$T/pid.saved" >"$T/run/relayguard-milter.pid"
 rg_kill_pid "$MPID" 15
 "${MK[@]}" uninstall PREFIX="$P/usr" SYSCONFDIR="$P/etc" >/dev/null 2>&1
 tap_done
