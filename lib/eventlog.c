@@ -90,22 +90,49 @@ static void kv_add_field(char *buf, size_t len, size_t *used,
 	}
 }
 
-static char default_host[256];
+/*
+ * The default host may change at a reload while sessions read it: every
+ * value ever set stays allocated (a reader may still hold it; a handful
+ * per process life) and the current one is swapped in atomically.
+ */
+struct host_name {
+	struct host_name *next;
+	char name[256];
+};
+static struct host_name *host_names;	/* written by one thread only */
+static const char *default_host = "";
 
 void rg_event_set_default_host(const char *host)
 {
-	strlcpy_rg(default_host, host ? host : "", sizeof(default_host));
+	struct host_name *h;
+	const char *cur = __atomic_load_n(&default_host, __ATOMIC_ACQUIRE);
+
+	if (host == NULL)
+		host = "";
+	if (strcmp(cur, host) == 0)
+		return;
+	for (h = host_names; h != NULL; h = h->next)
+		if (strcmp(h->name, host) == 0)
+			break;
+	if (h == NULL) {
+		h = xmalloc(sizeof(*h));
+		strlcpy_rg(h->name, host, sizeof(h->name));
+		h->next = host_names;
+		host_names = h;
+	}
+	__atomic_store_n(&default_host, h->name, __ATOMIC_RELEASE);
 }
 
 const char *rg_event_default_host(void)
 {
-	return default_host;
+	return __atomic_load_n(&default_host, __ATOMIC_ACQUIRE);
 }
 
 /* The host field's value, NULL (omitted) when there is none. */
 static const char *event_host(const struct rg_event *ev)
 {
-	const char *h = ev->host != NULL && ev->host[0] ? ev->host : default_host;
+	const char *h = ev->host != NULL && ev->host[0] ? ev->host :
+	    rg_event_default_host();
 
 	return h[0] ? h : NULL;
 }

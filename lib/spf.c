@@ -498,9 +498,10 @@ enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *hel
 	if (msg_verbose_enabled(1)) {
 		char cf[400], ch[300];
 
-		msg_verbose("spf: ip=%s from=%s helo=%s result=%s (%s)", ip,
-		    rg_clean_str(RG_SINK_LOG, cf, sizeof(cf), from),
-		    rg_clean_str(RG_SINK_LOG, ch, sizeof(ch), helo),
+		/* KV rule, quoted: a HELO "x result=pass" stays one value */
+		msg_verbose("spf: ip=%s from=\"%s\" helo=\"%s\" result=%s (%s)", ip,
+		    rg_clean_str(RG_SINK_KV, cf, sizeof(cf), from),
+		    rg_clean_str(RG_SINK_KV, ch, sizeof(ch), helo),
 		    rg_spf_result_name(r->result), r->explanation);
 	}
 	return r->result;

@@ -186,6 +186,20 @@ static void advice_to_log(const char *text, void *ctx)
 	msg_warn("%s: %s", (const char *)ctx, text);
 }
 
+/* The host field of events not tied to an MTA connection: AuthservID, else
+ * the host name; at start and at each reload. */
+static void default_host_of(const struct rg_config *c)
+{
+	char host[256];
+
+	if (c->authserv_id != NULL)
+		rg_event_set_default_host(c->authserv_id);
+	else if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		rg_event_set_default_host(host);
+	}
+}
+
 static void reload(void)
 {
 	char err[RG_CONFIG_ERRLEN];
@@ -237,6 +251,7 @@ static void reload(void)
 	}
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
 	msg_verbose_config(next->log_verbose ? 1 : 0);	/* also back down */
+	default_host_of(next);
 	rg_config_advise(next, false, advice_to_log, next->path);
 	{
 		struct bounce_limits l;
@@ -405,17 +420,7 @@ int main(int argc, char **argv)
 	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	rg_metrics_init();
-	{
-		/* the host field of events not tied to an MTA connection */
-		char host[256];
-
-		if (c->authserv_id != NULL)
-			rg_event_set_default_host(c->authserv_id);
-		else if (gethostname(host, sizeof(host)) == 0) {
-			host[sizeof(host) - 1] = '\0';
-			rg_event_set_default_host(host);
-		}
-	}
+	default_host_of(c);
 	if (milter_metrics_start(c->metrics_listen, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,

@@ -104,8 +104,11 @@ tap_is "$(grep -c 'spf: TXT record of inject-vt.mf.test refused as unsafe .*: v=
 	"the VT BS record is logged on one line as \\x0b\\x08"
 tap_is "$(grep -c 'spf: TXT record of inject-c1.mf.test refused as unsafe .*: v=spf1 \\x9b\\u009b\\u202e \\xff -all' "$LOG")" 1 \
 	"the C1 / bidi / 0xff record is logged with escapes"
-tap_is "$(grep -c "^relayguard-milter: debug: spf: ip=127.0.0.2 from=x@inject-crlf.mf.test helo=client.example\\\\x0d\\\\x0arelayguard-milter: event=relay_refused client_addr=6.6.6.6" "$LOG")" 1 \
-	"LogVerbose: the SPF debug line shows the HELO's CR LF as \\x0d\\x0a, on one line"
+tap_is "$(grep -c "^relayguard-milter: debug: spf: ip=127.0.0.2 from=\"x@inject-crlf.mf.test\" helo=\"client.example\\\\x0d\\\\x0arelayguard-milter: event=relay_refused client_addr=6.6.6.6" "$LOG")" 1 \
+	"LogVerbose: the SPF debug line shows the HELO's CR LF as \\x0d\\x0a, on one line, quoted"
+# ... and its blanks cannot add fields (review 1, item 13: the KV rule, quoted)
+tap_is "$(grep '^relayguard-milter: debug: spf: ip=' "$LOG" | sed -E 's/"([^"\\]|\\.)*"//g' | grep -c 'client_addr=')" 0 \
+	"no SPF debug line has a client_addr field outside its quoted values"
 tap_like "$(grep '^relayguard-milter: event=relay_refused ' "$LOG" | head -n 1)" \
 	'helo="client\.example\\x0d\\x0arelayguard-milter: event=relay_refused client_addr=6\.6\.6\.6 action=reject"' \
 	"the event line quotes the hostile HELO as one escaped value"

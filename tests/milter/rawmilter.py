@@ -26,6 +26,7 @@ p.add_argument("--host", default="localhost")
 p.add_argument("--addr", default="")
 p.add_argument("--port", type=int, default=0)
 p.add_argument("--helo", default="client.example")
+p.add_argument("--myhostname", default="mail.site.example", help="macro j ('' : none)")
 p.add_argument("--sender", default="<sender@other.example>")
 p.add_argument("--auth")
 p.add_argument("--rcpt", action="append", required=True)
@@ -103,7 +104,8 @@ if a.family != "none":
     conn = z(a.host) + a.family.encode()
     if a.family != "U":
         conn += struct.pack("!H", a.port) + z(a.addr)
-    send(b"D", b"C" + z("j") + z("mail.site.example"))
+    if a.myhostname:
+        send(b"D", b"C" + z("j") + z(a.myhostname))
     send(b"C", conn)
     if not proto & NR_CONN:
         reply()
