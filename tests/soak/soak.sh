@@ -148,6 +148,6 @@ for r in "${rows[@]}"; do
 	[ "$missing" = 0 ] || { echo "# $name: $missing messages not sent"; status=1; }
 done
 echo "# milter: $(grep -c . "$ML_DIR/events.jsonl" 2>/dev/null) event lines;" \
-	"postfix: $(pf_log_count 'milter.*(Connection refused|No such file|unavailable|timeout)') milter failures logged"
+	"postfix: $(pf_log_count 'milter.*(Connection refused|No such file|unavailable|timeout)') log lines about milter failures"
 [ $status = 0 ] && echo "soak: PASS" || echo "soak: FAIL"
 exit $status
