@@ -22,6 +22,11 @@
 
 static char tmp_path[64];
 
+static void remove_tmp(void)
+{
+	unlink(tmp_path);
+}
+
 static struct rg_config *load_file(const uint8_t *data, size_t size, char *err,
     size_t errlen)
 {
@@ -34,6 +39,7 @@ static struct rg_config *load_file(const uint8_t *data, size_t size, char *err,
 		if ((fd = mkstemp(tmp_path)) < 0)
 			abort();
 		close(fd);
+		atexit(remove_tmp);
 	}
 	if ((fp = fopen(tmp_path, "w")) == NULL)
 		abort();
