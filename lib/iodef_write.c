@@ -119,6 +119,8 @@ int rg_iodef_contact(xmlTextWriterPtr w, const struct rg_reporter *r,
 		if (gethostname(host, sizeof(host)) != 0)
 			strlcpy_rg(host, "localhost", sizeof(host));
 		host[sizeof(host) - 1] = '\0';
+		if ((r->withhold & RG_WITHHOLD_INTERNAL_HOSTS) && rg_reporter_internal_host(r, host))
+			strlcpy_rg(host, RG_IODEF_WITHHELD_DOMAIN, sizeof(host));
 		snprintf(buf, sizeof(buf), _("written by %s on %s without a reporter "
 		    "profile (--reporter FILE)"), program, host);
 		rc |= rg_iodef_elem(w, "Description", buf);
@@ -213,6 +215,9 @@ char *rg_iodef_incident_name(const struct rg_reporter *r, char *buf, size_t len)
 	if (gethostname(buf, len) != 0)
 		strlcpy_rg(buf, "localhost", len);
 	buf[len - 1] = '\0';
+	/* the host name is ours, not the reporter's choice: withheld */
+	if ((r->withhold & RG_WITHHOLD_INTERNAL_HOSTS) && rg_reporter_internal_host(r, buf))
+		strlcpy_rg(buf, RG_IODEF_WITHHELD_DOMAIN, len);
 	return buf;
 }
 

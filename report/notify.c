@@ -107,7 +107,7 @@ int notify_main(int argc, char **argv)
 	struct notify_opts o = {.victim_port = 25, .excerpt = 20};
 	const char *reporter_path = NULL, *config_path = NULL, *out_dir = NULL, *lang = NULL;
 	int prefix4 = 0, prefix6 = 0, min_attempts = 1, c, rc = 0;
-	char **only = NULL, err[700], host[256], *dot;
+	char **only = NULL, err[700], host[256];
 	size_t nonly = 0, written = 0;
 	struct rg_reporter *reporter;
 	struct notify_log log;
@@ -166,9 +166,7 @@ int notify_main(int argc, char **argv)
 	if (gethostname(host, sizeof(host)) != 0)
 		strlcpy_rg(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	if ((dot = strchr(host, '.')) != NULL)
-		*dot = '\0';		/* syslog writes the short name */
-	o.host = host;
+	o.host = host;		/* the full name: syslog_line() shortens it */
 	if (notify_read(o.events_path, prefix4, prefix6, &log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	if (log.bad_lines > 0)

@@ -80,6 +80,38 @@ static char *kv_line(json_t *e, char *buf, size_t len)
 	return rg_event_format_kv(&ev, buf, len);
 }
 
+/* A copy of event e with every string (also inside arrays of items) passed
+ * through the disclosure filter: the needles are raw values, so they must be
+ * replaced before the key=value escaping changes them. */
+static json_t *redacted_copy(const struct notify_opts *o, const struct notify_source *s,
+    json_t *e)
+{
+	const char *k;
+	json_t *v, *c;
+	size_t i;
+
+	if (json_is_string(e)) {
+		char *r = notify_redact(o, s, json_string_value(e));
+
+		c = json_string(r);
+		free(r);
+		return c ? c : json_string("");
+	}
+	if (json_is_object(e)) {
+		c = json_object();
+		json_object_foreach(e, k, v)
+			json_object_set_new(c, k, redacted_copy(o, s, v));
+		return c;
+	}
+	if (json_is_array(e)) {
+		c = json_array();
+		json_array_foreach(e, i, v)
+			json_array_append_new(c, redacted_copy(o, s, v));
+		return c;
+	}
+	return json_copy(e);
+}
+
 static char *syslog_line(const struct notify_opts *o, const struct notify_source *s,
     const struct notify_event *n)
 {
@@ -88,16 +120,25 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 	time_t t = tv.tv_sec;
 	struct tm tm;
 	char *line, *red;
+	json_t *red_ev;
 
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);	/* LC_TIME stays "C" */
 	if (n->pid > 0)
 		snprintf(pid, sizeof(pid), "[%ld]", n->pid);
-	kv_line(n->ev, kv, sizeof(kv));
-	/* syslog names the host by its short name: the event's, else ours */
+	red_ev = redacted_copy(o, s, n->ev);
+	kv_line(red_ev, kv, sizeof(kv));
+	json_decref(red_ev);
+	/* syslog names the host by its short name: the event's, else ours; an
+	 * internal one is judged by its full name, before it is shortened, and
+	 * withheld with a one-word marker (the column is one token) */
 	strlcpy_rg(host, *notify_jstr(n->ev, "host") ? notify_jstr(n->ev, "host") : o->host,
 	    sizeof(host));
-	host[strcspn(host, ".")] = '\0';
+	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS) &&
+	    rg_reporter_internal_host(o->reporter, host))
+		strlcpy_rg(host, "[internal-host-withheld]", sizeof(host));
+	else
+		host[strcspn(host, ".")] = '\0';
 	line = xasprintf("%s %s relayguard-milter%s: time=%s %s", stamp, host, pid,
 	    rg_time_iso8601(&tv, iso, sizeof(iso)), kv);
 	red = notify_redact(o, s, line);
@@ -237,7 +278,12 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 		    s->storms, s->storm_bounces);
 	if (s->other > 0)
 		fprintf(out, _("   %ld related events (SPF, DNS blocklist, ...).\n"), s->other);
-	fprintf(out, _("   Source of the evidence: %s\n\n"), o->events_path);
+	{
+		char *path = notify_redact(o, s, o->events_path);
+
+		fprintf(out, _("   Source of the evidence: %s\n\n"), path);
+		free(path);
+	}
 
 	fprintf(out, _("6. What we request\n"));
 	switch (o->request) {

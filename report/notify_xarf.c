@@ -17,6 +17,7 @@
  * and extra.* counts. */
 #include "notify.h"
 #include "relayguard/i18n.h"
+#include "relayguard/iodef_write.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
@@ -64,6 +65,9 @@ static json_t *contact_info(const struct rg_reporter *r)
 	if (gethostname(host, sizeof(host)) != 0)
 		strlcpy_rg(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
+	/* our host name is withheld like any internal host (RFC 2606 .invalid) */
+	if ((r->withhold & RG_WITHHOLD_INTERNAL_HOSTS) && rg_reporter_internal_host(r, host))
+		strlcpy_rg(host, RG_IODEF_WITHHELD_DOMAIN, sizeof(host));
 	at = r->email ? strchr(r->email, '@') : NULL;
 	json_object_set_new(c, "org", json_string(rg_reporter_name(r)));
 	if (at) {

@@ -20,7 +20,8 @@
  * rg_iodef_system() writes a System with one Node (an address or a DNS
  * name), an optional Service (TCP port) and a Description.
  * rg_iodef_incident_name() is the IncidentID name: the domain of the
- * reporter's e-mail, else the host name.
+ * reporter's e-mail, else the host name (RG_IODEF_WITHHELD_DOMAIN when
+ * the profile withholds internal hosts and the host name is internal).
  */
 #ifndef RELAYGUARD_IODEF_WRITE_H
 #define RELAYGUARD_IODEF_WRITE_H
@@ -28,6 +29,9 @@
 #include <libxml/xmlwriter.h>
 #include <stddef.h>
 #include <stdio.h>
+
+/* stands for an internal host name the reporter withholds */
+#define RG_IODEF_WITHHELD_DOMAIN	"withheld.invalid"
 
 #include "relayguard/clockstate.h"
 #include "relayguard/reporter.h"

@@ -131,5 +131,34 @@ tap_check "and the X-ARF still validates" python3 tests/xarf/validate_xarf.py "$
 "$REPORT" notify --events "$TMP/nonexistent.jsonl" --out "$TMP/x" > /dev/null 2> "$TMP/err"
 tap_isnt "$?" 0 "a missing event log is an error"
 tap_like "$(cat "$TMP/err")" 'nonexistent\.jsonl: cannot open' "naming the file"
+# --- the filter works on raw values: quoted, non-ASCII and backslash addresses -----
+# (the key=value escaping must not hide a recipient from it), and internal host
+# names in the syslog host column, our own host name and the events path
+mkdir -p "$TMP/mx1.site.example"
+HEV=$TMP/mx1.site.example/hostile.jsonl
+cat > "$HEV" <<'JSON'
+{"time":"2026-06-23T12:30:00.000+09:00","event":"milter_start","host":"mx1.site.example","pid":4242,"clock":"synchronised"}
+{"time":"2026-06-23T12:35:00.000+09:00","event":"relay_refused","host":"mx1.site.example","action":"reject","client_addr":"192.0.2.7","client_name":"unknown","helo":"spam.example","sender":"<a@spam.example>","recipient":"<\"john smith\"@victim.example>","mode":"enforce","client_port":40000,"reason":"x"}
+{"time":"2026-06-23T12:36:00.000+09:00","event":"relay_refused","host":"mx1.site.example","action":"reject","client_addr":"192.0.2.7","client_name":"unknown","helo":"spam.example","sender":"<a@spam.example>","recipient":"<山田太郎@victim.example>","mode":"enforce","client_port":40001,"reason":"x"}
+{"time":"2026-06-23T12:37:00.000+09:00","event":"relay_refused","host":"mx1.site.example","action":"reject","client_addr":"192.0.2.7","client_name":"unknown","helo":"spam.example","sender":"<a@spam.example>","recipient":"<bob\\smith@victim.example>","mode":"enforce","client_port":40002,"reason":"recipient <BOB\\SMITH@VICTIM.EXAMPLE> via relay.site.example"}
+JSON
+grep -v '^Email' "$TMP/reporter.conf" | sed 's/^Withhold.*/Withhold = recipients, internal-hosts/' > "$TMP/noemail.conf"
+if unshare -ru true 2>/dev/null; then
+	unshare -ru sh -c 'hostname gw7.site.example && exec "$@"' sh "$REPORT" notify --events "$HEV" \
+		--reporter "$TMP/noemail.conf" --out "$TMP/hostile" --victim mx1.site.example > /dev/null 2>&1
+else
+	"$REPORT" notify --events "$HEV" --reporter "$TMP/noemail.conf" --out "$TMP/hostile" \
+		--victim mx1.site.example > /dev/null 2>&1
+fi
+H=$TMP/hostile/192.0.2.7
+hall="$(cat "$H.txt" "$H.iodef.xml" "$H.intelmq.json" "$H.xarf.json"; jq -r '.evidence[].payload' "$H.xarf.json" | base64 -d)"
+tap_like "$(cat "$H.txt")" 'relayguard-milter\[4242\]' "hostile recipients: the excerpt is written"
+tap_unlike "$hall" 'john|smith|SMITH|山田|5c71|u5c' "quoted, non-ASCII and backslash recipients are withheld in every output (body, IODEF, X-ARF evidence)"
+tap_unlike "$(grep 'relayguard-milter\[' "$H.txt")" '^... .. ..:..:.. mx1 ' "the syslog host column does not keep an internal short name"
+tap_like "$(grep -m1 'relayguard-milter\[' "$H.txt")" '^... .. ..:..:.. \[internal-host-withheld\] relayguard-milter' "it says (in one word) the host was withheld"
+tap_unlike "$hall" 'mx1|gw7|site\.example' "no internal host name (event host, our host name, the events path) reaches any output"
+tap_check "the hostile IODEF validates" xmllint --nonet --noout --schema "$XSD" "$H.iodef.xml"
+tap_check "the hostile X-ARF validates" python3 tests/xarf/validate_xarf.py "$H.xarf.json"
+
 pf_stop
 tap_done
