@@ -94,6 +94,13 @@ static int write_expectation(xmlTextWriterPtr w, const struct audit_target *t)
 		break;
 	}
 	case VERDICT_ACCEPT_ALL:
+		/* the text report's banner word, not "inconclusive": the test
+		 * did settle it */
+		action = "investigate";
+		snprintf(buf, sizeof(buf), _("Investigate: %s - the server accepts any "
+		    "recipient, but the message was not relayed: %s"),
+		    _("ACCEPT-ALL (not a relay at DATA)"), t->verdict_reason);
+		break;
 	case VERDICT_INCONCLUSIVE:
 		action = "investigate";
 		snprintf(buf, sizeof(buf), _("Investigate and re-test: the relay test "

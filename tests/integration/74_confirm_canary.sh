@@ -63,6 +63,12 @@ audit -f json --confirm canary@canary.test --confirm-maildir "$BOX" --confirm-wa
 tap_is "$(jq -r .verdict "$TMP/aa.json")" accept_all "accept-all server: graded accept_all"
 tap_is "$(jq -r .confirmation.state "$TMP/aa.json")" refused_at_data "settled: the canary is refused at DATA"
 tap_like "$(jq -r .verdict_reason "$TMP/aa.json")" 'settled by the canary: data: 554' "the reason says how it was settled"
+audit -f iodef --confirm canary@canary.test --confirm-maildir "$BOX" --confirm-wait 5 \
+	"127.0.0.1:$port" > "$TMP/aa.xml"
+aaexp=$(xmllint --nonet --xpath 'string(//*[local-name()="Expectation"]/*[local-name()="Description"])' "$TMP/aa.xml" 2>/dev/null)
+tap_like "$aaexp" '^Investigate: ACCEPT-ALL \(not a relay at DATA\) - ' "IODEF Expectation: ACCEPT-ALL in the text report's words"
+tap_unlike "$aaexp" 'inconclusive' "not called inconclusive"
+tap_check "and the IODEF validates" xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd "$TMP/aa.xml"
 
 # a closed Postfix: nothing accepted, nothing sent
 pf_postconf "mynetworks = 127.0.0.1/32" > /dev/null
