@@ -193,7 +193,7 @@ static bool is_sender_refused(const struct audit_probe *p)
 /* "; 3 untested: 2 MAIL refused, 1 HELO refused" style tail. */
 static void untested_detail(const struct audit_target *t, char *why, size_t whylen)
 {
-	size_t mail = 0, helo = 0, retried = 0;
+	size_t mail = 0, helo = 0, greeting = 0, retried = 0;
 	char buf[200];
 
 	for (size_t i = 0; i < t->nprobes; i++) {
@@ -206,8 +206,16 @@ static void untested_detail(const struct audit_target *t, char *why, size_t whyl
 			continue;
 		mail += strcmp(p->stage, "mail") == 0;
 		helo += strcmp(p->stage, "helo") == 0;
+		greeting += strcmp(p->stage, "connect") == 0;
 	}
 	snprintf(buf, sizeof(buf), "%zu refused at MAIL, %zu at HELO, ", mail, helo);
+	append(why, whylen, buf);
+	if (greeting) {
+		snprintf(buf, sizeof(buf), "%zu at the greeting, ",
+		    greeting);
+		append(why, whylen, buf);
+	}
+	buf[0] = '\0';
 	append(why, whylen, buf);
 	snprintf(buf, sizeof(buf), "%zu tempfail, %zu auth_required, %zu tls_required, "
 	    "%zu error, %zu not run", count_outcome(t, OUT_TEMPFAIL),
@@ -221,8 +229,32 @@ static void untested_detail(const struct audit_target *t, char *why, size_t whyl
 	}
 }
 
+/*
+ * Did the server refuse every session before MAIL (a 554 greeting, EHLO and
+ * HELO refused)? Then nothing was tested: the probes carry the refusal at
+ * stage "connect" or "helo", and none reached MAIL.
+ */
+static const struct audit_probe *refused_every_session(const struct audit_target *t)
+{
+	const struct audit_probe *first = NULL;
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+
+		if (p->outcome == OUT_NOT_RUN)
+			continue;
+		if (p->stage == NULL || p->code == 0 || (strcmp(p->stage, "connect") != 0 &&
+		    strcmp(p->stage, "helo") != 0))
+			return NULL;
+		if (first == NULL)
+			first = p;
+	}
+	return first;
+}
+
 void grade_verdict(struct audit_target *t)
 {
+	const struct audit_probe *refusal;
 	const struct audit_probe *bogus = find_control(t, RG_TRICK_CONTROL_BOGUS);
 	const struct audit_probe *base = find_control(t, RG_TRICK_CONTROL_LOCAL);
 	size_t relay = 0, accepted = 0, refused = 0, untested = 0, relevant = 0;
@@ -255,19 +287,40 @@ void grade_verdict(struct audit_target *t)
 		    t->error[0] ? t->error : "no reply");
 		return;
 	}
+	if ((refusal = refused_every_session(t)) != NULL) {
+		/* Reachable, but refused to talk: nothing was tested from this
+		 * address. Not "closed" (no relay was ever refused) and not
+		 * "inconclusive" (no probe ran): unreachable for this audit. */
+		t->verdict = VERDICT_UNREACHABLE;
+		snprintf(why, whylen, "the server refused every SMTP session before MAIL "
+		    "(%s: %d%s%s %s): no relay probe could be tried from this address; "
+		    "run the audit from another address", strcmp(refusal->stage, "helo") == 0 ?
+		    "EHLO/HELO" : "greeting", refusal->code, refusal->enhanced[0] ? " " : "",
+		    refusal->enhanced, refusal->text);
+		return;
+	}
 	if (accepted > 0) {
 		list_ids(t, is_accepted, ids, sizeof(ids));
-		if (bogus && bogus->outcome == OUT_REJECTED) {
-			t->verdict = VERDICT_OPEN_RELAY;
-			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s), while the "
-			    "impossible control recipient was refused: the server routes mail "
-			    "to outside domains for this client", accepted, relay, ids);
-		} else if (data_taken > 0) {
+		if (data_taken > 0) {
 			t->verdict = VERDICT_OPEN_RELAY;
 			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s) and the "
 			    "server took DATA (354) for %zu of them: it would have relayed "
 			    "the message (the session was dropped before the final dot, "
 			    "so nothing was sent)", accepted, relay, ids, data_taken);
+		} else if (data_refused > 0 && bogus && bogus->outcome == OUT_REJECTED) {
+			/* refuses the impossible recipient, takes outside ones at
+			 * RCPT, then refuses DATA for every one tried: relay control
+			 * at DATA time (some MTAs and content filters decide there) */
+			t->verdict = VERDICT_INCONCLUSIVE;
+			snprintf(why, whylen, "%zu of %zu relay probes accepted at RCPT (%s), "
+			    "but the server refused DATA for all %zu tried: relay is "
+			    "enforced at DATA, not an open relay", accepted, relay, ids,
+			    data_refused);
+		} else if (bogus && bogus->outcome == OUT_REJECTED) {
+			t->verdict = VERDICT_OPEN_RELAY;
+			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s), while the "
+			    "impossible control recipient was refused: the server routes mail "
+			    "to outside domains for this client", accepted, relay, ids);
 		} else if (data_refused > 0) {
 			t->verdict = VERDICT_ACCEPT_ALL;
 			snprintf(why, whylen, "the server accepts every recipient at RCPT, the "

@@ -33,6 +33,7 @@ struct session {
 	bool dead;
 	bool pipelining;	/* this session's EHLO offered PIPELINING */
 	bool need_rset;		/* a pipelined probe left a transaction open */
+	const char *refused_at;	/* open_session refused: "connect" or "helo" */
 };
 
 /* The target's shared state while several sessions run at once (--per-host):
@@ -270,6 +271,7 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	if (r.code != 220) {
 		*fail_reply = r;
+		s->refused_at = "connect";
 		note_error(t, "greeting", r.text);
 		close_session(t, s, true);
 		return -1;
@@ -313,6 +315,7 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 refused:
 	if (rg_smtp_status(s->conn) == RG_SMTP_OK)
 		*fail_reply = r;
+	s->refused_at = "helo";
 	note_error(t, "hello", rg_smtp_status(s->conn) == RG_SMTP_OK ? r.text :
 	    rg_smtp_error(s->conn));
 	close_session(t, s, rg_smtp_status(s->conn) == RG_SMTP_OK);
@@ -331,6 +334,21 @@ static void set_result(struct audit_probe *p, const char *stage, const struct rg
 	snprintf(p->text, sizeof(p->text), "%.*s", nl ? (int)(nl - r->text) :
 	    (int)strlen(r->text), r->text);
 	p->outcome = grade_reply(r->code, r->enhanced, tls_in_clear);
+}
+
+/*
+ * The server refused the session before MAIL (a 554 greeting, EHLO and HELO
+ * refused): nothing was asked about relaying, so the probe is untested -
+ * never "rejected", which would read as relay control.
+ */
+static void set_refused(struct audit_probe *p, const char *stage,
+    const struct rg_reply *r, bool tls_in_clear)
+{
+	set_result(p, stage, r, tls_in_clear);
+	p->outcome = grade_pre_rcpt(r->code, r->enhanced, tls_in_clear);
+	if (p->outcome == OUT_UNTESTED)
+		p->untested_why = strcmp(stage, "helo") == 0 ? "HELO refused" :
+		    "session refused";
 }
 
 static void set_error(struct audit_probe *p, const char *stage, const char *why)
@@ -615,7 +633,8 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 	/* A server that keeps refusing sessions is not asked 40 times. */
 	if (run->failed_opens >= 3) {
 		if (run->fail_reply.code) {
-			set_result(p, "connect", &run->fail_reply, false);
+			set_refused(p, s->refused_at ? s->refused_at : "connect",
+			    &run->fail_reply, false);
 		} else {
 			t_lock(t);
 			set_error(p, "connect", t->error);
@@ -642,11 +661,8 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 					/* the identity itself was refused: untested */
 					bool in_clear = t->starttls_offered;
 
-					set_result(p, "helo", &run->fail_reply, in_clear);
-					p->outcome = grade_pre_rcpt(run->fail_reply.code,
-					    run->fail_reply.enhanced, in_clear);
-					if (p->outcome == OUT_UNTESTED)
-						p->untested_why = "HELO refused";
+					set_refused(p, s->refused_at ? s->refused_at :
+					    "helo", &run->fail_reply, in_clear);
 					t_lock(t);
 					strlcpy_rg(t->error, saved, sizeof(t->error));
 					t_unlock(t);
@@ -654,7 +670,8 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 				}
 				run->failed_opens++;
 				if (run->fail_reply.code) {
-					set_result(p, "connect", &run->fail_reply, false);
+					set_refused(p, s->refused_at ? s->refused_at :
+					    "connect", &run->fail_reply, false);
 				} else {
 					t_lock(t);
 					set_error(p, "connect", t->error);

@@ -105,4 +105,27 @@ stop_hostile
 start_hostile drop-after-ehlo; run drop-after-ehlo 2
 tap_like "$RC" '^[13]$' "drop-after-ehlo: graded (exit $RC), no crash"
 stop_hostile
+# Refused before MAIL (review finding 1): never "closed" - nothing was asked
+# about relaying. Every session refused: unreachable (exit 3); only later
+# sessions refused: inconclusive with the refused probes untested.
+for m in greet554 helorej; do
+	start_hostile $m; run $m 2
+	tap_is "$(jq -r .verdict <<<"$OUT")/$RC" unreachable/3 "$m: unreachable, exit 3 (not closed)"
+	tap_is "$(jq -r '[.tests[] | select(.outcome=="rejected")] | length' <<<"$OUT")" 0 \
+		"$m: no probe graded rejected"
+	tap_like "$(jq -r .verdict_reason <<<"$OUT")" 'refused every SMTP session before MAIL' \
+		"$m: the reason says the session was refused"
+	stop_hostile
+done
+start_hostile greet554later; run greet554later 2
+tap_is "$(jq -r .verdict <<<"$OUT")/$RC" inconclusive/1 "greet554later: inconclusive, exit 1 (not closed)"
+tap_check "greet554later: probes refused at the greeting are untested" \
+	test "$(jq -r '[.tests[] | select(.outcome=="untested" and .stage=="connect")] | length' <<<"$OUT")" -gt 0
+stop_hostile
+# Relay enforced at DATA (review finding 3): outside RCPTs taken, the bogus
+# recipient refused, every DATA refused: not an open relay.
+start_hostile datarefuse; run datarefuse 2
+tap_is "$(jq -r .verdict <<<"$OUT")/$RC" inconclusive/1 "datarefuse: inconclusive, exit 1 (not open_relay)"
+tap_like "$(jq -r .verdict_reason <<<"$OUT")" 'enforced at DATA' "datarefuse: the reason says relay is enforced at DATA"
+stop_hostile
 tap_done

@@ -96,7 +96,8 @@ enum mode {
 	M_GARBAGE, M_ENDLESS, M_BIGLINE, M_SILENT, M_MIDCLOSE, M_DROP_AFTER_EHLO,
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
-	M_SENDER_DOMAIN, M_EXTRA_LINE,
+	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
+	M_DATAREFUSE,
 };
 
 static const struct {
@@ -120,6 +121,10 @@ static const struct {
 	{"helo-trust", M_HELO_TRUST},
 	{"sender-domain", M_SENDER_DOMAIN},
 	{"extra-line", M_EXTRA_LINE},
+	{"greet554", M_GREET554},		/* 554 greeting: session refused */
+	{"helorej", M_HELOREJ},			/* EHLO and HELO refused 550 */
+	{"greet554later", M_GREET554_LATER},	/* first session fine, then 554 */
+	{"datarefuse", M_DATAREFUSE},		/* outside RCPTs 250, DATA 554 */
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -366,6 +371,11 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 		}
 		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	}
+	case M_DATAREFUSE:
+		if (strstr(path, ".invalid") != NULL)
+			return reply(c, "550 5.1.2 %s: bad domain", path);
+		c->have_rcpt = 1;
+		return reply(c, "250 2.1.5 Ok");
 	case M_HELO_TRUST:
 		if (strcasecmp(c->helo, HOSTNAME) == 0) {
 			c->have_rcpt = 1;
@@ -394,6 +404,9 @@ dialogue(struct conn *c, enum mode mode)
 			return;
 		}
 		if ((strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0) &&
+		    mode == M_HELOREJ) {
+			r = reply(c, "550 5.7.1 HELO rejected");
+		} else if ((strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0) &&
 		    mode == M_HELO_TRUST && c->hellos > 0) {
 			r = reply(c, "503 5.5.1 Invalid command: Already identified");
 		} else if (strcmp(verb, "EHLO") == 0) {
@@ -424,7 +437,9 @@ dialogue(struct conn *c, enum mode mode)
 		} else if (strcmp(verb, "RCPT") == 0) {
 			r = rcpt_reply(c, mode, path);
 		} else if (strcmp(verb, "DATA") == 0) {
-			if (c->have_rcpt)
+			if (mode == M_DATAREFUSE && c->have_rcpt)
+				r = reply(c, "554 5.7.1 relaying denied at DATA");
+			else if (c->have_rcpt)
 				r = reply(c, "354 Enter message, ending with \".\" on a line by itself");
 			else if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
 				r = reply(c, "554 5.7.1 no data accepted");
@@ -560,10 +575,42 @@ serve_drop_after_ehlo(struct conn *c)
 	}
 }
 
+/* Connections accepted so far (greet554later refuses all but the first). */
+static unsigned long nconn;
+
+/* A session refused at the greeting: 503 to everything but QUIT. */
+static void
+serve_refused(struct conn *c, const char *greeting)
+{
+	char line[1024], verb[16];
+
+	if (reply(c, "%s", greeting) < 0)
+		return;
+	while (read_line(c, line, sizeof(line)) >= 0) {
+		command_verb(line, verb, sizeof(verb));
+		if (strcmp(verb, "QUIT") == 0) {
+			reply(c, "221 2.0.0 Bye");
+			c->end_reason = "QUIT after a refused greeting";
+			return;
+		}
+		if (reply(c, "503 5.5.1 Error: session refused") < 0)
+			return;
+	}
+}
+
 static void
 serve(struct conn *c, enum mode mode, const char *mode_name)
 {
 	switch (mode) {
+	case M_GREET554:
+		serve_refused(c, "554 5.7.1 blocked by policy");
+		break;
+	case M_GREET554_LATER:
+		if (nconn > 1)
+			serve_refused(c, "554 5.7.1 too many connections");
+		else if (greet(c, mode_name) == 0)
+			dialogue(c, mode);
+		break;
 	case M_GARBAGE:
 		serve_garbage(c);
 		break;
@@ -608,6 +655,8 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_HELO_TRUST:
 	case M_EXTRA_LINE:
 	case M_SENDER_DOMAIN:
+	case M_HELOREJ:
+	case M_DATAREFUSE:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
@@ -669,7 +718,6 @@ main(int argc, char **argv)
 	const char *mode_name;
 	enum mode mode = M_NORMAL_REJECT;
 	unsigned port, bound = 0;
-	unsigned long nconn = 0;
 	int lfd, found = 0;
 	size_t i;
 

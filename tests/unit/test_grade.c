@@ -54,7 +54,7 @@ static void test_grade_reply(void **state)
 /* A target with C1, C2 and four relay probes (A1 plain, B1 and B5 routing,
  * A5 sender-side), outcomes given as letters: a accepted, r rejected,
  * t tempfail, x error, n not run, l tls_required, u untested (MAIL refused),
- * h untested (HELO refused); data: '-' not tried, 'y' taken (354),
+ * h untested (HELO refused 550), g untested (554 greeting); data: '-' not tried, 'y' taken (354),
  * 'n' refused. */
 #define NPROBES 6
 static void make_target(struct audit_target *t, const char *outcomes, const char *data)
@@ -81,7 +81,8 @@ static void make_target(struct audit_target *t, const char *outcomes, const char
 		case 'l': p->outcome = OUT_TLS_REQUIRED; break;
 		case 'x': p->outcome = OUT_ERROR; break;
 		case 'u': p->outcome = OUT_UNTESTED; p->stage = "mail"; break;
-		case 'h': p->outcome = OUT_UNTESTED; p->stage = "helo"; break;
+		case 'h': p->outcome = OUT_UNTESTED; p->stage = "helo"; p->code = 550; break;
+		case 'g': p->outcome = OUT_UNTESTED; p->stage = "connect"; p->code = 554; break;
 		default: p->outcome = OUT_NOT_RUN; p->stage = NULL; break;
 		}
 		p->data = data[i] == 'y' ? DATA_TAKEN : data[i] == 'n' ? DATA_REFUSED :
@@ -123,6 +124,16 @@ static void test_verdicts(void **state)
 		    VERDICT_INCONCLUSIVE, 1, 1},
 		{"routing accepted after a retry, others untested", "arrauu", "---y--", 1,
 		    VERDICT_OPEN_RELAY, 2, 1},
+		/* refused before MAIL: never "closed" (review finding 1) */
+		{"554 greeting on every session: nothing tested", "gggggg", "------", 1,
+		    VERDICT_UNREACHABLE, 4, 4},
+		{"EHLO and HELO refused on every session", "hhhhhh", "------", 1,
+		    VERDICT_UNREACHABLE, 4, 4},
+		{"first session fine, later ones refused at the greeting", "arrrgg",
+		    "------", 1, VERDICT_INCONCLUSIVE, 2, 2},
+		/* relay enforced at DATA: not an open relay (review finding 3) */
+		{"outside RCPTs taken, bogus refused, DATA refused", "araaaa", "--nn--", 1,
+		    VERDICT_INCONCLUSIVE, 0, 0},
 	};
 
 	(void)state;
