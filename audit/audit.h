@@ -361,6 +361,7 @@ struct target_feed {
 	char **resume_keys;		/* sorted */
 	size_t nresume;
 	size_t skipped_shard, skipped_resume, skipped_excluded;
+	size_t bad_lines;		/* list lines warned about and skipped */
 	char **mx_tab;			/* --mx: addresses already taken */
 	size_t mx_n, mx_cap;
 	int mx_failed;

@@ -306,6 +306,9 @@ int main(int argc, char **argv)
 	if (w.excluded || w.feed.skipped_excluded)
 		msg_info("%zu targets excluded (--exclude), not contacted",
 		    w.excluded + w.feed.skipped_excluded);
+	if (w.feed.bad_lines)
+		msg_warn("%zu bad lines in the target lists skipped (warned above)",
+		    w.feed.bad_lines);
 	if (w.feed.skipped_resume)
 		msg_verbose("%zu targets already in %s (--resume)", w.feed.skipped_resume,
 		    o.resume);

@@ -186,6 +186,25 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A CSV field: trimmed, its "double quotes" and an IPv6 [brackets] off. */
+static char *csv_field(char *s)
+{
+	size_t n;
+
+	s = trim(s);
+	n = strlen(s);
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s[n - 1] = '\0';
+		s = trim(s + 1);
+		n = strlen(s);
+	}
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && strchr(s, ':')) {
+		s[n - 1] = '\0';
+		s++;
+	}
+	return s;
+}
+
 /*
  * One line of a list into a target spec in buf: 1 a target, 0 nothing (blank,
  * comment, header), -1 with err.
@@ -196,6 +215,8 @@ static int line_spec(char *line, char *buf, size_t len, char *err, size_t errlen
 
 	if (hash)
 		*hash = '\0';
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0)	/* a UTF-8 BOM (any line: cat a b) */
+		line += 3;
 	s = trim(line);
 	if (*s == '\0')
 		return 0;
@@ -204,7 +225,7 @@ static int line_spec(char *line, char *buf, size_t len, char *err, size_t errlen
 		int n = 0;
 
 		for (char *tok = strsep(&p, ","); tok && n < 4; tok = strsep(&p, ","))
-			field[n++] = trim(tok);
+			field[n++] = csv_field(tok);
 		(void)save;
 		if (strcasecmp(field[0], "ip") == 0 || strcasecmp(field[0], "saddr") == 0)
 			return 0;
@@ -247,12 +268,21 @@ static int next_item(struct target_feed *f, char *buf, size_t len, bool *from_li
 				continue;
 			}
 			f->lineno++;
-			if (memchr(f->line, '\0', (size_t)n))
-				msg_fatal("%s:%d: NUL byte in the target list", f->inname, f->lineno);
+			/* A bad line is warned about and skipped: targets before it
+			 * may be audited already, the run goes on. */
+			if (memchr(f->line, '\0', (size_t)n)) {
+				msg_warn("%s:%d: NUL byte in the target list; line skipped",
+				    f->inname, f->lineno);
+				f->bad_lines++;
+				continue;
+			}
 			int r = line_spec(f->line, buf, len, err, sizeof(err));
 
-			if (r < 0)
-				msg_fatal("%s:%d: %s", f->inname, f->lineno, err);
+			if (r < 0) {
+				msg_warn("%s:%d: %s; line skipped", f->inname, f->lineno, err);
+				f->bad_lines++;
+				continue;
+			}
 			if (r == 0)
 				continue;
 			*from_list = true;
@@ -375,9 +405,11 @@ int feed_next(struct target_feed *f, struct audit_target *t)
 			continue;
 		}
 		if (audit_target_init(spec, f->o->port, from_list, t, err, sizeof(err)) != 0) {
-			if (from_list)
-				msg_fatal("%s:%d: %s", f->inname, f->lineno, err);
-			msg_fatal("target %s", err);
+			if (!from_list)
+				msg_fatal("target %s", err);
+			msg_warn("%s:%d: %s; line skipped", f->inname, f->lineno, err);
+			f->bad_lines++;
+			continue;
 		}
 		if (keep(f, t))
 			return 1;

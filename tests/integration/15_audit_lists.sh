@@ -34,10 +34,26 @@ tap_is "$(jq -r '"\(.host) \(.port) \(.verdict)"' <<<"$out")" "127.0.0.1 $PF_POR
 printf 'saddr\n127.0.0.1\n' >"$W/zmap.txt"
 out=$("${A[@]}" -p "$PF_PORT" -f jsonl -iL "$W/zmap.txt" 2>/dev/null)
 tap_is "$(jq -r .verdict <<<"$out")" open_relay "ZMap output (bare IPs, header saddr) with -p"
-printf '127.0.0.1\nnot a target\n' >"$W/bad.txt"
-err=$("${A[@]}" -f jsonl -iL "$W/bad.txt" 2>&1 >/dev/null); rc=$?
-tap_is "$rc" 3 "a bad line is a usage error (exit 3)"
-tap_like "$err" "bad.txt:2: " "the error names FILE:LINE"
+# A bad line is warned about (FILE:LINE) and skipped, never the end of a run
+# whose earlier targets were audited already (review finding 2).
+printf '%s\nnot a target\n,,,\n127.0.0.1:99999999999999999999\n%s\n%s\n' "$PF" \
+	"$(head -c 600 /dev/zero | tr '\0' a)" "$PF" >"$W/bad.txt"
+out=$("${A[@]}" -f jsonl -iL "$W/bad.txt" 2>"$W/err"); rc=$?
+tap_is "$(jq -r .verdict <<<"$out" | sort | uniq -c | tr -s ' ')" " 2 open_relay" \
+	"bad lines skipped: the targets before and after them are audited"
+tap_is "$rc" 2 "bad lines skipped: the exit status is the verdicts' (open relay: 2)"
+tap_like "$(cat "$W/err")" "bad.txt:2: 'not a target'.*line skipped" "a bad line is named FILE:LINE"
+tap_like "$(cat "$W/err")" "bad.txt:3: CSV line without IP or DOMAIN" "a CSV line without IP or DOMAIN is named"
+tap_like "$(cat "$W/err")" "bad.txt:4: .*bad port" "a bad port is named"
+tap_like "$(cat "$W/err")" "4 bad lines in the target lists skipped" "the bad lines are counted"
+# a UTF-8 BOM (first line, and after cat a b), CSV "quotes", [v6] in CSV IP
+printf '\xef\xbb\xbf%s\n\xef\xbb\xbf"127.0.0.1",,,"%s"\n[::1],,,%s\n' "$PF" "$PF_PORT" \
+	"$(rg_free_port tcp)" >"$W/bom.csv"
+out=$("${A[@]}" --connect-timeout 1 -f jsonl -iL "$W/bom.csv" 2>"$W/err")
+tap_is "$(jq -r '"\(.host) \(.verdict)"' <<<"$out" | sort | tr '\n' ' ')" \
+	"127.0.0.1 open_relay 127.0.0.1 open_relay ::1 unreachable " \
+	"UTF-8 BOM stripped, CSV double quotes stripped, [v6] accepted in the CSV IP field"
+tap_unlike "$(cat "$W/err")" "skipped" "no line of the BOM/quoted CSV list is skipped"
 
 # --- IntelMQ field names, and what every object names
 "${A[@]}" -f jsonl --fields intelmq --feed-name relayguard-test "$PF" >"$W/intelmq.jsonl" 2>/dev/null
