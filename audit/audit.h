@@ -209,6 +209,8 @@ struct audit_target {
 	char desync_note[200];
 	bool tls_used;
 	char tls_info[512];
+	char starttls_failed[300];	/* --starttls auto: the handshake error;
+					 * the target was audited in clear */
 	enum mta_kind mta;
 	/* results */
 	struct audit_probe *probes;

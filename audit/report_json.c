@@ -207,6 +207,8 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 		json_object_set_new(j, "pipelining", pl);
 	}
 	json_object_set_new(j, "tls", t->tls_used ? jstr(t->tls_info) : json_null());
+	if (t->starttls_failed[0])	/* --starttls auto fell back to clear */
+		json_object_set_new(j, "starttls_failed", jstr(t->starttls_failed));
 	json_object_set_new(j, "mta", json_string(mta_name(t->mta)));
 	json_object_set_new(j, "domain", json_string(o->domain));
 	json_object_set_new(j, "helo", json_string(o->helo));

@@ -156,9 +156,13 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	if (t->ehlo_name[0] || t->ehlo_keywords[0])
 		fprintf(out, "  EHLO:     %s [%s]%s\n", t->ehlo_name[0] ?
 		    term(&b, t->ehlo_name) : "-", term(&b, t->ehlo_keywords), t->ehlo_refused ? " (EHLO refused, used HELO)" : "");
-	fprintf(out, "  TLS:      %s%s%s\n", t->tls_used ? "used: " :
-	    t->starttls_offered ? "offered, not used" : "not offered",
-	    t->tls_used ? term(&b, t->tls_info) : "", "");
+	if (t->starttls_failed[0] && !t->tls_used)
+		fprintf(out, "  TLS:      offered, STARTTLS handshake failed (%s): "
+		    "audited in clear\n", term(&b, t->starttls_failed));
+	else
+		fprintf(out, "  TLS:      %s%s%s\n", t->tls_used ? "used: " :
+		    t->starttls_offered ? "offered, not used" : "not offered",
+		    t->tls_used ? term(&b, t->tls_info) : "", "");
 	fprintf(out, "  MTA:      %s\n", mta_name(t->mta));
 	print_dns(t, out);
 	if (t->nnames) {

@@ -278,8 +278,12 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	if (say_hello(t, s, helo, first, &r) != 0)
 		goto refused;
+	t_lock(t);
+	bool tls_broken = t->starttls_failed[0] != '\0';
+
+	t_unlock(t);
 	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
-	    (o->starttls == STARTTLS_AUTO && t->starttls_offered));
+	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
 
 	if (want_tls) {
 		if (!t->starttls_offered && o->starttls == STARTTLS_ALWAYS) {
@@ -300,8 +304,19 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 		} else {
 			if (rg_smtp_start_tls(s->conn) != 0) {
 				note_error(t, "starttls", rg_smtp_error(s->conn));
+				if (o->starttls != STARTTLS_AUTO) {
+					close_session(t, s, false);
+					return -1;
+				}
+				/* auto: a broken STARTTLS does not hide the relay
+				 * question; audit in clear, and say so */
+				t_lock(t);
+				strlcpy_rg(t->starttls_failed, rg_smtp_error(s->conn),
+				    sizeof(t->starttls_failed));
+				t->error[0] = '\0';
+				t_unlock(t);
 				close_session(t, s, false);
-				return -1;
+				return open_session(t, o, s, helo, fail_reply);
 			}
 			t_lock(t);
 			t->tls_used = true;

@@ -128,4 +128,10 @@ start_hostile datarefuse; run datarefuse 2
 tap_is "$(jq -r .verdict <<<"$OUT")/$RC" inconclusive/1 "datarefuse: inconclusive, exit 1 (not open_relay)"
 tap_like "$(jq -r .verdict_reason <<<"$OUT")" 'enforced at DATA' "datarefuse: the reason says relay is enforced at DATA"
 stop_hostile
+# STARTTLS offered, then garbage instead of a handshake (review finding 4):
+# with --starttls auto the target is audited in clear, and the report says so.
+start_hostile tls-garbage; run tls-garbage 2
+tap_is "$(jq -r .verdict <<<"$OUT")/$RC" closed/0 "tls-garbage: audited in clear after a failed STARTTLS (closed, not unreachable)"
+tap_like "$(jq -r .starttls_failed <<<"$OUT")" '.' "tls-garbage: the JSON report records the failed STARTTLS"
+stop_hostile
 tap_done

@@ -97,7 +97,7 @@ enum mode {
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
-	M_DATAREFUSE,
+	M_DATAREFUSE, M_TLS_GARBAGE,
 };
 
 static const struct {
@@ -125,6 +125,7 @@ static const struct {
 	{"helorej", M_HELOREJ},			/* EHLO and HELO refused 550 */
 	{"greet554later", M_GREET554_LATER},	/* first session fine, then 554 */
 	{"datarefuse", M_DATAREFUSE},		/* outside RCPTs 250, DATA 554 */
+	{"tls-garbage", M_TLS_GARBAGE},		/* STARTTLS 220, then not TLS */
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -328,7 +329,8 @@ ehlo_reply(struct conn *c, enum mode mode)
 {
 	if (reply(c, "250-%s", server_name) < 0)
 		return -1;
-	if (mode == M_TLS_REQUIRED && reply(c, "250-STARTTLS") < 0)
+	if ((mode == M_TLS_REQUIRED || mode == M_TLS_GARBAGE) &&
+	    reply(c, "250-STARTTLS") < 0)
 		return -1;
 	if (mode == M_EXTRA_LINE && reply(c, "250-PIPELINING") < 0)
 		return -1;
@@ -449,6 +451,13 @@ dialogue(struct conn *c, enum mode mode)
 				r = reply(c, "503 5.5.1 Error: need RCPT command");
 			else
 				r = reply(c, "554 5.5.1 Error: no valid recipients");
+		} else if (strcmp(verb, "STARTTLS") == 0 && mode == M_TLS_GARBAGE) {
+			static const char junk[] = "220 2.0.0 Ready to start TLS\r\n"
+			    "HTTP/1.0 400 Bad Request\r\n\r\n";
+
+			send_all(c, junk, sizeof(junk) - 1);
+			c->end_reason = "garbage instead of a TLS handshake";
+			return;
 		} else if (strcmp(verb, "STARTTLS") == 0) {
 			r = mode == M_TLS_REQUIRED ?
 			    reply(c, "454 4.7.0 TLS not available") :
@@ -657,6 +666,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_SENDER_DOMAIN:
 	case M_HELOREJ:
 	case M_DATAREFUSE:
+	case M_TLS_GARBAGE:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
