@@ -157,6 +157,11 @@ static int write_target(xmlTextWriterPtr w, const struct audit_target *t)
 			rc |= rg_iodef_data(w, "dnsbl", buf);
 		}
 	}
+	if (t->starttls_failed[0]) {	/* --starttls auto fell back to clear */
+		snprintf(buf, sizeof(buf), "STARTTLS handshake failed (%s): audited in clear",
+		    t->starttls_failed);
+		rc |= rg_iodef_data(w, "starttls", buf);
+	}
 	if (t->spf_checked) {
 		snprintf(buf, sizeof(buf), "%s for %s: %s - %s%s", t->spf.domain,
 		    t->address[0] ? t->address : t->host, rg_spf_result_name(t->spf.result),
