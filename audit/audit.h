@@ -321,6 +321,11 @@ enum rg_trick_class remedy_hole_of(const struct audit_target *t,
     const struct audit_probe *p);
 /* The steps for the holes observed on t (none when nothing was accepted). */
 void remedy_build(const struct audit_target *t, struct remedy *r);
+/* Whether the reports carry fix advice for t: only when a hole was
+ * observed, i.e. the verdict is open_relay. An inconclusive result (relay
+ * enforced at DATA, a possible accept-all server, untested probes) proves
+ * no hole, so it gets no fix text - never advice for an unobserved hole. */
+bool audit_fix_applies(const struct audit_target *t);
 /* The concrete fix for that MTA as text, several lines. */
 void mta_remedy(const struct audit_target *t, FILE *out, const char *indent);
 char *mta_remedy_string(const struct audit_target *t);

@@ -236,6 +236,11 @@ static bool mta_has_class_rows(enum mta_kind m)
 	    m == MTA_OPENSMTPD;
 }
 
+bool audit_fix_applies(const struct audit_target *t)
+{
+	return t->verdict == VERDICT_OPEN_RELAY;
+}
+
 void remedy_build(const struct audit_target *t, struct remedy *r)
 {
 	memset(r, 0, sizeof(*r));

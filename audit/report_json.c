@@ -256,7 +256,7 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 		json_object_set_new(j, "recommended_fix", json_string(fix));
 		free(fix);
 	}
-	if (t->verdict == VERDICT_OPEN_RELAY || t->verdict == VERDICT_INCONCLUSIVE)
+	if (audit_fix_applies(t))
 		remedy_json(j, t);
 	if (o->transcript) {
 		json_t *tx = json_array();

@@ -212,15 +212,9 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "
 	    "%zu of them relay-relevant)\n"), t->n_relay, t->n_accepted, t->n_refused,
 	    t->n_untested, t->n_untested_relevant);
-	if (t->verdict == VERDICT_OPEN_RELAY || t->verdict == VERDICT_INCONCLUSIVE) {
-		bool any = false;
-
-		for (size_t i = 0; i < t->nprobes && !any; i++)
-			any = t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]);
-		if (any) {
-			fprintf(out, _("\nRecommended fix (%s):\n"), mta_name(t->mta));
-			mta_remedy(t, out, "  ");
-		}
+	if (audit_fix_applies(t)) {
+		fprintf(out, _("\nRecommended fix (%s):\n"), mta_name(t->mta));
+		mta_remedy(t, out, "  ");
 	}
 	if (o->transcript)
 		print_transcript(t, out);

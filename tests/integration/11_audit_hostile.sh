@@ -127,6 +127,9 @@ stop_hostile
 start_hostile datarefuse; run datarefuse 2
 tap_is "$(jq -r .verdict <<<"$OUT")/$RC" inconclusive/1 "datarefuse: inconclusive, exit 1 (not open_relay)"
 tap_like "$(jq -r .verdict_reason <<<"$OUT")" 'enforced at DATA' "datarefuse: the reason says relay is enforced at DATA"
+tap_is "$(jq -r '.remedy // "none"' <<<"$OUT")" none "datarefuse: no fix advice in the JSON (no hole was observed)"
+txt=$(timeout 60 "$AUDIT" -p "$HPORT" -t 2 --connect-timeout 2 --budget 20 -d victim.example 127.0.0.1 2>/dev/null)
+tap_unlike "$txt" 'Recommended fix' "datarefuse: no fix advice in the text report"
 stop_hostile
 # STARTTLS offered, then garbage instead of a handshake (review finding 4):
 # with --starttls auto the target is audited in clear, and the report says so.
