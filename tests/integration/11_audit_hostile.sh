@@ -8,18 +8,7 @@ HOSTILE=$BUILD/tests/tools/hostile_smtpd
 source tests/lib/tap.sh
 source tests/lib/common.sh
 
-[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
-
-start_hostile() {	# MODE: start on a free port, set HPORT
-	local mode=$1 line
-	HPORT=$(rg_free_port tcp)
-	coproc HOST_PROC { exec "$HOSTILE" "$mode" "$HPORT" 2>/dev/null; }
-	HPID=$HOST_PROC_PID
-	rg_cleanup_add "rg_kill_pid $HPID"
-	read -r -t 5 line <&"${HOST_PROC[0]}"
-	[ "$line" = ready ] || tap_bail "hostile_smtpd $mode did not start (got '$line')"
-}
-stop_hostile() { rg_kill_pid "$HPID"; }
+source tests/lib/hostile.sh
 
 # run MODE TIMEOUT: audit once; sets OUT, RC, SECS
 run() {

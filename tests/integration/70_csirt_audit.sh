@@ -12,19 +12,10 @@ XSD=schemas/iodef/iodef-2.0-offline.xsd
 source tests/lib/tap.sh
 source tests/lib/common.sh
 
-[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+source tests/lib/hostile.sh
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-csirt.XXXXXX")
 rg_cleanup_add "rm -rf '$TMP'"
 
-start_hostile() {	# MODE: start on a free port, set HPORT
-	local line
-	HPORT=$(rg_free_port tcp)
-	coproc HOST_PROC { exec "$HOSTILE" "$1" "$HPORT" 60 2>/dev/null; }
-	HPID=$HOST_PROC_PID
-	rg_cleanup_add "rg_kill_pid $HPID"
-	read -r -t 5 line <&"${HOST_PROC[0]}"
-	[ "$line" = ready ] || tap_bail "hostile_smtpd $1 did not start (got '$line')"
-}
 xp() { xmllint --nonet --xpath "$1" "$2" 2>/dev/null; }
 audit() { timeout 60 "$AUDIT" -p "$HPORT" -t 5 --connect-timeout 2 --budget 20 -d victim.example "$@" 127.0.0.1; }
 
@@ -40,7 +31,7 @@ Disclosure = no
 CONF
 
 # --- a Japanese-speaking open relay, with a reporter profile -------------------
-start_hostile japanese
+start_hostile japanese 60
 audit --reporter "$TMP/reporter.conf" -f iodef > "$TMP/ja.xml"
 tap_is "$?" 2 "the Japanese-speaking open relay is found open (exit 2)"
 tap_check "its IODEF validates against the IODEF 2.0 schema (xmllint --nonet)" \
@@ -89,7 +80,7 @@ tap_like "$(jq -r .clock.clock "$TMP/ja.json")" '^(synchronised|unsynchronised|u
 rg_kill_pid "$HPID"
 
 # --- no profile: the reports still work and say so ----------------------------
-start_hostile greylist
+start_hostile greylist 60
 audit -f iodef > "$TMP/grey.xml"
 tap_check "inconclusive target: IODEF validates" xmllint --nonet --noout --schema "$XSD" "$TMP/grey.xml"
 tap_is "$(xp 'string(//*[local-name()="Contact"][@role="creator"]/*[local-name()="ContactName"])' "$TMP/grey.xml")" \
