@@ -774,6 +774,24 @@ static void set_result_brief(struct audit_probe *p, const char *stage,
 	p->outcome = grade_reply(b->code, b->enhanced, tls_in_clear);
 }
 
+/* Run the accepted relay probes among pp[0..n) again alone, with the DATA
+ * check, while the target's DATA budget lasts. */
+static void data_checks(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run, struct audit_probe **pp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool more;
+
+		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
+			continue;
+		t_lock(t);
+		more = run->data_budget && *run->data_budget > 0;
+		t_unlock(t);
+		if (more)
+			run_one(t, o, run, pp[i]);	/* again, with DATA */
+	}
+}
+
 /*
  * Several probes in one pipelined group (RFC 2920), one round trip for all:
  * [RSET] then MAIL, RCPT and RSET per probe, a NOOP fence instead of the
@@ -875,17 +893,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		gettimeofday(&p->finish, NULL);
 	}
 	s->need_rset = true;	/* the last transaction is still open */
-	for (size_t i = 0; i < n; i++) {
-		bool more;
-
-		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
-			continue;
-		t_lock(t);
-		more = run->data_budget && *run->data_budget > 0;
-		t_unlock(t);
-		if (more)
-			run_one(t, o, run, pp[i]);	/* again, with DATA */
-	}
+	data_checks(t, o, run, pp, n);
 	goto out;
 cut:
 	close_session(t, s, false);
@@ -921,17 +929,7 @@ cut:
 	}
 	for (size_t i = got; i < n; i++)
 		run_one(t, o, run, pp[i]);
-	for (size_t i = 0; i < got; i++) {
-		bool more;
-
-		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
-			continue;
-		t_lock(t);
-		more = run->data_budget && *run->data_budget > 0;
-		t_unlock(t);
-		if (more)
-			run_one(t, o, run, pp[i]);
-	}
+	data_checks(t, o, run, pp, got);
 out:
 	free(cmd);
 	free(mail);
