@@ -31,7 +31,7 @@ LDSAN	=
 endif
 
 CC	?= cc
-PKGS	= jansson openssl ldns libxml-2.0 libpsl
+PKGS	= jansson openssl ldns libxml-2.0 libpsl libevent libevent_pthreads
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2
 WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-unknown-warning-option -Wno-format-truncation

@@ -13,7 +13,6 @@
 #ifndef RELAYGUARD_AUDIT_H
 #define RELAYGUARD_AUDIT_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/time.h>
@@ -204,7 +203,6 @@ struct audit_target {
 	/* RFC 2920 (session.c): groups sent pipelined; a reply stream found
 	 * out of step, and the lock-step fallback it caused */
 	int pipelined_groups;
-	pthread_mutex_t *lock;		/* while sessions run in parallel */
 	bool lockstep, desync;
 	char desync_note[200];
 	bool tls_used;

@@ -19,6 +19,7 @@
  * Nothing is sent when no relay probe was accepted.
  */
 #include "audit.h"
+#include "relayguard/fiber.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
 #include "relayguard/smtp.h"
@@ -212,7 +213,7 @@ void audit_canary(struct audit_target *t, const struct audit_opts *o)
 			delivered = true;
 			break;
 		}
-		usleep(200000);
+		rg_fiber_sleep_until(rg_now() + 0.2);
 	}
 	t->canary.seconds = waited;
 	if (delivered) {

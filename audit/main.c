@@ -7,16 +7,17 @@
  */
 #include "audit.h"
 #include "report_iodef.h"
+#include "relayguard/fiber.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,18 +36,19 @@ static void list_tricks(void)
 }
 
 /*
- * The workers take targets from the feed one at a time. With -f jsonl each
- * result is written (and flushed) the moment it is graded, then freed:
- * memory stays bounded by --concurrency however long the list. The other
- * formats keep the results and print them in input order at the end.
+ * The workers are fibers on one event loop (fiber.h): --concurrency of
+ * them take targets from the feed one at a time, and every session of a
+ * target is a fiber too. With -f jsonl each result is written (and flushed)
+ * the moment it is graded, then freed: memory stays bounded by
+ * --concurrency however long the list. The other formats keep the results
+ * and print them in input order at the end.
  */
 struct work {
 	struct target_feed feed;
+	struct rg_fiber_lock feed_lock;	/* feed_next() may wait on DNS (--mx) */
 	const struct audit_opts *opts;
 	bool stream;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	size_t nfed, running;
+	size_t nfed;
 	struct audit_target *results;	/* collect mode, by feed order */
 	bool *have;
 	size_t cap;
@@ -76,25 +78,23 @@ static void count(struct work *w, const struct audit_target *t)
 		w->worst = t->verdict;
 }
 
-static void *worker(void *arg)
+static void worker(void *arg)
 {
 	struct work *w = arg;
 	struct audit_target *t = xmalloc(sizeof(*t));
 
 	for (;;) {
-		pthread_mutex_lock(&w->lock);
+		rg_fiber_lock(&w->feed_lock);
 		int more = feed_next(&w->feed, t);
 		size_t idx = w->nfed++;
 
-		pthread_mutex_unlock(&w->lock);
+		rg_fiber_unlock(&w->feed_lock);
 		if (!more)
 			break;
 		if (feed_excluded(&w->feed, t)) {
 			msg_verbose("%s port %d: excluded (--exclude), not contacted", t->host,
 			    t->port);
-			pthread_mutex_lock(&w->lock);
 			w->excluded++;
-			pthread_mutex_unlock(&w->lock);
 			continue;
 		}
 		msg_verbose("auditing %s port %d", t->host, t->port);
@@ -104,7 +104,6 @@ static void *worker(void *arg)
 			audit_canary(t, w->opts);
 		if (w->opts->baseline_db != NULL)
 			audit_baseline_compare(w->opts->baseline_db, t);
-		pthread_mutex_lock(&w->lock);
 		count(w, t);
 		if (w->stream) {
 			audit_json_line(t, w->opts, stdout);
@@ -124,15 +123,8 @@ static void *worker(void *arg)
 			w->results[idx] = *t;
 			w->have[idx] = true;
 		}
-		pthread_cond_broadcast(&w->changed);
-		pthread_mutex_unlock(&w->lock);
 	}
 	free(t);
-	pthread_mutex_lock(&w->lock);
-	w->running--;
-	pthread_cond_broadcast(&w->changed);
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
 }
 
 /* Targets in the lists, when they can be counted up front (for the ETA). */
@@ -166,44 +158,52 @@ static bool count_targets(const struct audit_opts *o, int nargs, char **args, si
 	return true;
 }
 
-static void run(struct work *w, int nthreads, bool progress)
+/* --concurrency workers; a progress line each second on a terminal; then
+ * the sessions still closing (QUIT and its 221) end too. */
+static void run(struct work *w, int nworkers, bool progress)
 {
-	pthread_t *th = xcalloc((size_t)nthreads, sizeof(*th));
-	pthread_attr_t attr;
-	int started = 0;
+	struct rg_fiber_group g = {0};
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 1024 * 1024);
-	w->running = (size_t)nthreads;
-	for (int i = 0; i < nthreads; i++) {
-		if (pthread_create(&th[i], &attr, worker, w) != 0) {
-			if (started == 0)
-				msg_fatal("cannot start a worker thread");
-			msg_warn("only %d worker threads could be started", started);
-			pthread_mutex_lock(&w->lock);
-			w->running -= (size_t)(nthreads - started);
-			pthread_mutex_unlock(&w->lock);
-			break;
-		}
-		started++;
-	}
-	pthread_attr_destroy(&attr);
-	pthread_mutex_lock(&w->lock);
-	while (w->running > 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&w->changed, &w->lock, &ts);
-		if (progress)
+	for (int i = 0; i < nworkers; i++)
+		rg_fiber_spawn(&g, worker, w);
+	if (progress) {
+		while (!rg_fiber_group_wait(&g, rg_now() + 1))
 			audit_progress(&w->progress, false);
-	}
-	if (progress)
 		audit_progress(&w->progress, true);
-	pthread_mutex_unlock(&w->lock);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	free(th);
+	} else {
+		rg_fiber_group_wait(&g, 0);
+	}
+	rg_fiber_drain();
+	msg_verbose("engine: %zu fibers at most, %zu KB of stack each (virtual)",
+	    rg_fiber_peak(), rg_fiber_stack_size() / 1024);
+}
+
+/* Every session is a descriptor: raise the soft limit to the hard one and
+ * keep --concurrency x --per-host within it. */
+static void fit_descriptors(struct audit_opts *o)
+{
+	struct rlimit rl;
+	rlim_t need, spare = 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	need = (rlim_t)o->jobs * (rlim_t)(o->per_host > 1 ? o->per_host : 1) + spare;
+	if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
+		int jobs = (int)((rl.rlim_cur - spare) / (rlim_t)(o->per_host > 1 ?
+		    o->per_host : 1));
+
+		if (jobs < 1)
+			jobs = 1;
+		msg_warn("--concurrency %d x --per-host %d needs %llu descriptors, the "
+		    "limit is %llu: running %d targets at once", o->jobs, o->per_host,
+		    (unsigned long long)need, (unsigned long long)rl.rlim_cur, jobs);
+		o->jobs = jobs;
+	}
 }
 
 int main(int argc, char **argv)
@@ -266,11 +266,11 @@ int main(int argc, char **argv)
 
 	rg_smtp_set_connect_rate(o.rate);
 
+	fit_descriptors(&o);
+
 	struct work w = {.opts = &o, .worst = VERDICT_CLOSED};
 
 	w.stream = o.format == FORMAT_JSONL;
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.changed, NULL);
 	feed_open(&w.feed, &o, argv + first, argc - first);
 	w.progress.start = rg_now();
 	w.progress.total_known = count_targets(&o, argc - first, argv + first, &w.progress.total);

@@ -14,7 +14,7 @@
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
+#include "relayguard/fiber.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,34 +36,9 @@ struct session {
 	const char *refused_at;	/* open_session refused: "connect" or "helo" */
 };
 
-/* The target's shared state while several sessions run at once (--per-host):
- * t->lock is set only then; every write the sessions share goes under it. */
-static void t_lock(struct audit_target *t)
-{
-	if (t->lock)
-		pthread_mutex_lock(t->lock);
-}
-
-static void t_unlock(struct audit_target *t)
-{
-	if (t->lock)
-		pthread_mutex_unlock(t->lock);
-}
-
-static void tx_record_locked(void *arg, const struct timeval *when,
-    enum rg_transcript_dir dir, const char *text);
-
+/* The sessions of a target run as fibers on one thread (fiber.h): they
+ * share the target's state without locks, switching only where they wait. */
 static void tx_record(void *arg, const struct timeval *when,
-    enum rg_transcript_dir dir, const char *text)
-{
-	struct audit_target *t = arg;
-
-	t_lock(t);
-	tx_record_locked(arg, when, dir, text);
-	t_unlock(t);
-}
-
-static void tx_record_locked(void *arg, const struct timeval *when,
     enum rg_transcript_dir dir, const char *text)
 {
 	struct audit_target *t = arg;
@@ -120,9 +95,7 @@ static void close_session(struct audit_target *t, struct session *s, bool polite
 /* Record a connection-level failure in t->error. */
 static void note_error(struct audit_target *t, const char *what, const char *detail)
 {
-	t_lock(t);
 	snprintf(t->error, sizeof(t->error), "%s: %s", what, detail);
-	t_unlock(t);
 }
 
 static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool first)
@@ -189,9 +162,7 @@ static int say_hello(struct audit_target *t, struct session *s, const char *name
 			snprintf(t->ehlo_greeting, sizeof(t->ehlo_greeting), "%.*s",
 			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
 		}
-		t_lock(t);
 		parse_ehlo(t, r, first);
-		t_unlock(t);
 		s->pipelining = ehlo_has(r, "PIPELINING");
 		strlcpy_rg(s->helo, name, sizeof(s->helo));
 		return 0;
@@ -236,9 +207,7 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 		close_session(t, s, false);
 		return -1;
 	}
-	t_lock(t);
 	s->number = ++t->sessions;
-	t_unlock(t);
 	if (first) {
 		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
 		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
@@ -278,10 +247,8 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	if (say_hello(t, s, helo, first, &r) != 0)
 		goto refused;
-	t_lock(t);
 	bool tls_broken = t->starttls_failed[0] != '\0';
 
-	t_unlock(t);
 	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
 	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
 
@@ -310,18 +277,14 @@ static int open_session(struct audit_target *t, const struct audit_opts *o,
 				}
 				/* auto: a broken STARTTLS does not hide the relay
 				 * question; audit in clear, and say so */
-				t_lock(t);
 				strlcpy_rg(t->starttls_failed, rg_smtp_error(s->conn),
 				    sizeof(t->starttls_failed));
 				t->error[0] = '\0';
-				t_unlock(t);
 				close_session(t, s, false);
 				return open_session(t, o, s, helo, fail_reply);
 			}
-			t_lock(t);
 			t->tls_used = true;
 			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
-			t_unlock(t);
 			if (say_hello(t, s, helo, false, &r) != 0)
 				goto refused;
 		}
@@ -392,17 +355,15 @@ static const char *probe_helo(const struct audit_probe *p, const struct audit_op
 }
 
 /* One of the target's --data-probes, shared by its sessions. */
-static bool take_data_budget(struct audit_target *t, int *budget)
+static bool take_data_budget(int *budget)
 {
 	bool ok;
 
 	if (budget == NULL)	/* not the DATA pass */
 		return false;
-	t_lock(t);
 	ok = *budget > 0;
 	if (ok)
 		(*budget)--;
-	t_unlock(t);
 	return ok;
 }
 
@@ -470,9 +431,7 @@ static enum probe_step run_probe_pipelined(struct audit_target *t, struct sessio
 	cmds[n++] = "NOOP";
 	if (rg_smtp_send_group(s->conn, cmds, n) != 0)
 		return STEP_RETRY;
-	t_lock(t);
 	t->pipelined_groups++;
-	t_unlock(t);
 	if (rset) {
 		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
 			return STEP_RETRY;
@@ -494,16 +453,14 @@ static enum probe_step run_probe_pipelined(struct audit_target *t, struct sessio
 		s->errors += 1 + (rcpt.code >= 400);	/* the RCPT then fails too */
 		goto done;
 	}
-	t_lock(t);
 	if (t->baseline_from[0] == '\0')
 		strlcpy_rg(t->baseline_from, from, sizeof(t->baseline_from));
-	t_unlock(t);
 	set_result(p, "rcpt", &rcpt, in_clear);
 	if (p->outcome != OUT_ACCEPTED) {
 		s->errors++;
 		goto done;
 	}
-	if (probe_is_relay(p) && take_data_budget(t, data_budget))
+	if (probe_is_relay(p) && take_data_budget(data_budget))
 		data_probe(t, s, p);
 done:
 	gettimeofday(&p->finish, NULL);
@@ -539,10 +496,8 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 		s->errors++;
 		goto reset;
 	}
-	t_lock(t);
 	if (t->baseline_from[0] == '\0')
 		strlcpy_rg(t->baseline_from, from, sizeof(t->baseline_from));
-	t_unlock(t);
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
@@ -553,7 +508,7 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 		s->errors++;
 		goto reset;
 	}
-	if (probe_is_relay(p) && take_data_budget(t, data_budget) && data_probe(t, s, p))
+	if (probe_is_relay(p) && take_data_budget(data_budget) && data_probe(t, s, p))
 		goto done;
 reset:
 	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
@@ -651,9 +606,7 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 			set_refused(p, s->refused_at ? s->refused_at : "connect",
 			    &run->fail_reply, false);
 		} else {
-			t_lock(t);
 			set_error(p, "connect", t->error);
-			t_unlock(t);
 		}
 		return;
 	}
@@ -668,9 +621,7 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 		if (s->dead) {
 			char saved[sizeof(t->error)];
 
-			t_lock(t);
 			strlcpy_rg(saved, t->error, sizeof(saved));
-			t_unlock(t);
 			if (open_session(t, o, s, helo, &run->fail_reply) != 0) {
 				if (identity && run->fail_reply.code) {
 					/* the identity itself was refused: untested */
@@ -678,9 +629,7 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 
 					set_refused(p, s->refused_at ? s->refused_at :
 					    "helo", &run->fail_reply, in_clear);
-					t_lock(t);
 					strlcpy_rg(t->error, saved, sizeof(t->error));
-					t_unlock(t);
 					break;
 				}
 				run->failed_opens++;
@@ -688,18 +637,14 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 					set_refused(p, s->refused_at ? s->refused_at :
 					    "connect", &run->fail_reply, false);
 				} else {
-					t_lock(t);
 					set_error(p, "connect", t->error);
-					t_unlock(t);
 				}
 				break;
 			}
 		}
 		run->failed_opens = 0;
-		t_lock(t);
 		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
 
-		t_unlock(t);
 		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
 		    run_probe(t, s, p, run->data_budget);
 
@@ -710,7 +655,6 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 
 			gettimeofday(&now, NULL);
 			close_session(t, s, false);
-			t_lock(t);
 			t->desync = true;
 			if (piped && !t->lockstep) {
 				/* Once more in lock-step, for the rest of this target. */
@@ -718,9 +662,8 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 				snprintf(t->desync_note, sizeof(t->desync_note),
 				    "pipelined replies out of step at probe %s (session %d): "
 				    "fell back to lock-step", p->spec.id, p->session);
-				tx_record_locked(t, &now, RG_TX_EVENT, t->desync_note);
+				tx_record(t, &now, RG_TX_EVENT, t->desync_note);
 			}
-			t_unlock(t);
 			if (piped)
 				continue;
 			tx_record(t, &now, RG_TX_EVENT, "reply stream out of step: "
@@ -784,9 +727,7 @@ static void data_checks(struct audit_target *t, const struct audit_opts *o,
 
 		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
 			continue;
-		t_lock(t);
 		more = run->data_budget && *run->data_budget > 0;
-		t_unlock(t);
 		if (more)
 			run_one(t, o, run, pp[i]);	/* again, with DATA */
 	}
@@ -846,9 +787,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		free(rcpt);
 		return false;
 	}
-	t_lock(t);
 	t->pipelined_groups++;
-	t_unlock(t);
 	if (rset && (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421 ||
 	    (r.code / 100 != 2 && (desync = true))))
 		goto cut;
@@ -881,11 +820,9 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 				p->untested_why = "MAIL refused";
 			s->errors += 1 + (rcpt[i].code >= 400);
 		} else {
-			t_lock(t);
 			if (t->baseline_from[0] == '\0')
 				strlcpy_rg(t->baseline_from, probe_sender(p),
 				    sizeof(t->baseline_from));
-			t_unlock(t);
 			set_result_brief(p, "rcpt", &rcpt[i], in_clear);
 			if (p->outcome != OUT_ACCEPTED)
 				s->errors++;
@@ -901,7 +838,6 @@ cut:
 		struct timeval now;
 
 		gettimeofday(&now, NULL);
-		t_lock(t);
 		t->desync = true;
 		if (!t->lockstep) {
 			t->lockstep = true;
@@ -909,9 +845,8 @@ cut:
 			    "pipelined replies out of step in a group of %zu probes from %s "
 			    "(session %d): fell back to lock-step", n, pp[0]->spec.id,
 			    pp[0]->session);
-			tx_record_locked(t, &now, RG_TX_EVENT, t->desync_note);
+			tx_record(t, &now, RG_TX_EVENT, t->desync_note);
 		}
-		t_unlock(t);
 		got = 0;	/* nothing of this group can be trusted */
 	}
 	for (size_t i = 0; i < got; i++) {	/* answered before the cut */
@@ -970,7 +905,6 @@ static void drain(struct probe_queue *q, struct runner *run)
 		size_t n = 0;
 		bool batch;
 
-		t_lock(t);
 		batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
 		while (q->next < q->n && n < (batch ? max : 1)) {
@@ -983,7 +917,6 @@ static void drain(struct probe_queue *q, struct runner *run)
 			if (!batchable(p))
 				break;
 		}
-		t_unlock(t);
 		if (n == 0)
 			return;
 		if (n > 1 && run_batch(t, o, run, pp, n))
@@ -993,7 +926,7 @@ static void drain(struct probe_queue *q, struct runner *run)
 	}
 }
 
-static void *lane_main(void *arg)
+static void lane_main(void *arg)
 {
 	struct probe_queue *q = arg;
 	struct runner run = {.s = {.dead = true}, .data_budget = q->data_budget,
@@ -1001,37 +934,20 @@ static void *lane_main(void *arg)
 
 	drain(q, &run);
 	close_session(q->t, &run.s, true);
-	return NULL;
 }
 
+/* The caller's runner and per_host - 1 more fibers take the queue's probes. */
 static void run_queue(struct probe_queue *q, struct runner *run)
 {
-	int lanes = q->o->per_host > 1 ? q->o->per_host : 1;
-	pthread_t th[64];
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	int started = 0;
+	size_t lanes = q->o->per_host > 1 ? (size_t)q->o->per_host : 1;
+	struct rg_fiber_group g = {0};
 
-	if ((size_t)lanes > q->n)
-		lanes = q->n > 0 ? (int)q->n : 1;
-	if (lanes > (int)RG_NELEM(th))
-		lanes = (int)RG_NELEM(th);
-	if (lanes > 1)
-		q->t->lock = &lock;
-	pthread_attr_t attr;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 1024 * 1024);
-	for (int i = 1; i < lanes; i++) {
-		if (pthread_create(&th[started], &attr, lane_main, q) != 0)
-			break;
-		started++;
-	}
-	pthread_attr_destroy(&attr);
+	if (lanes > q->n)
+		lanes = q->n > 0 ? q->n : 1;
+	for (size_t i = 1; i < lanes; i++)
+		rg_fiber_spawn(&g, lane_main, q);
 	drain(q, run);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	q->t->lock = NULL;
-	pthread_mutex_destroy(&lock);
+	rg_fiber_group_wait(&g, 0);
 }
 
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)

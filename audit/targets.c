@@ -24,6 +24,7 @@
  * (feed_excluded()), so nothing listed is ever contacted.
  */
 #include "audit.h"
+#include "relayguard/fiber.h"
 #include "relayguard/hostport.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
@@ -423,7 +424,7 @@ bool feed_excluded(const struct target_feed *f, const struct audit_target *t)
 
 	if (f->exclude.n == 0 || rg_cidr_list_match_text(&f->exclude, t->host))
 		return f->exclude.n != 0;
-	if (getaddrinfo(t->host, NULL, &hints, &res) != 0)
+	if (rg_fiber_getaddrinfo(t->host, NULL, &hints, &res) != 0)
 		return false;
 	for (struct addrinfo *a = res; a && !hit; a = a->ai_next)
 		hit = rg_cidr_list_match_sockaddr(&f->exclude, a->ai_addr);

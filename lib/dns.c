@@ -5,6 +5,7 @@
  */
 #include "relayguard/metrics.h"
 #include "relayguard/dns.h"
+#include "relayguard/fiber.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
@@ -435,6 +436,24 @@ static void parse_answer(const ldns_pkt *p, const char *qname, uint16_t type,
 
 enum try_result { TRY_ANSWER, TRY_SERVFAIL, TRY_NOREPLY };
 
+/* ldns_resolver_send() blocks: in a fiber it runs on the pool (fiber.h). */
+struct ldns_call {
+	ldns_pkt **p;
+	ldns_resolver *r;
+	const ldns_rdf *qname;
+	uint16_t type;
+	ldns_status s;
+};
+
+static void *ldns_send_run(void *arg)
+{
+	struct ldns_call *c = arg;
+
+	c->s = ldns_resolver_send(c->p, c->r, c->qname, (ldns_rr_type)c->type,
+	    LDNS_RR_CLASS_IN, LDNS_RD);
+	return NULL;
+}
+
 static enum try_result send_one(struct rg_dns *dns, const ldns_resolver *tmpl,
     const ldns_rdf *qname, const char *name, uint16_t type, double per_try,
     struct rg_dns_answer *out)
@@ -449,7 +468,10 @@ static enum try_result send_one(struct rg_dns *dns, const ldns_resolver *tmpl,
 	if (r == NULL)
 		msg_fatal("dns: out of memory cloning the resolver");
 	ldns_resolver_set_timeout(r, tv);
-	s = ldns_resolver_send(&p, r, qname, (ldns_rr_type)type, LDNS_RR_CLASS_IN, LDNS_RD);
+	struct ldns_call call = {&p, r, qname, type, LDNS_STATUS_OK};
+
+	rg_fiber_offload(ldns_send_run, &call);
+	s = call.s;
 	ldns_resolver_deep_free(r);
 	if (s != LDNS_STATUS_OK || p == NULL) {
 		msg_verbose("dns: %s/%d: %s", name, type, ldns_get_errorstr_by_id(s));

@@ -7,6 +7,7 @@
  * protocol error, so a hostile server cannot make us buffer without limit.
  */
 #include "relayguard/smtp.h"
+#include "relayguard/fiber.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
@@ -116,24 +117,11 @@ static double deadline_in(const struct rg_smtp_opts *o, double seconds)
 	return o->deadline > 0 && o->deadline < d ? o->deadline : d;
 }
 
-/* Wait for events on the socket until the deadline: 1 ready, 0 timeout, -1 error. */
+/* Wait for events on the socket until the deadline: 1 ready, 0 timeout,
+ * -1 error. In a fiber (relayguard-audit) the loop runs the others meanwhile. */
 static int wait_fd(struct rg_smtp *s, short events, double deadline)
 {
-	for (;;) {
-		double left = deadline - rg_now();
-		struct pollfd p = {.fd = s->fd, .events = events};
-
-		if (left <= 0)
-			return 0;
-		int n = poll(&p, 1, (int)(left * 1000) + 1);
-
-		if (n > 0)
-			return 1;
-		if (n == 0)
-			continue;	/* re-check the clock */
-		if (errno != EINTR)
-			return -1;
-	}
+	return rg_fiber_wait_fd(s->fd, events, deadline);
 }
 
 static const char *ssl_errstr(void)
@@ -452,15 +440,8 @@ static int rate_wait(double deadline)
 	}
 	rate_next = slot + rate_interval;
 	pthread_mutex_unlock(&rate_lock);
-	if (slot > now) {
-		struct timespec ts;
-		double d = slot - now;
-
-		ts.tv_sec = (time_t)d;
-		ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-		while (nanosleep(&ts, &ts) != 0)
-			;
-	}
+	if (slot > now)
+		rg_fiber_sleep_until(slot);
 	return 0;
 }
 
@@ -478,7 +459,7 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 	s->opts = *opts;
 	s->host = xstrdup(host);
 	snprintf(portstr, sizeof(portstr), "%d", port);
-	e = getaddrinfo(host, portstr, &hints, &res);
+	e = rg_fiber_getaddrinfo(host, portstr, &hints, &res);
 	if (e != 0) {
 		fail(s, RG_SMTP_CONNECT_FAILED, "cannot resolve %s: %s", host,
 		    gai_strerror(e));
