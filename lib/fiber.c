@@ -42,6 +42,8 @@
 #define RG_TSAN 1
 #endif
 #ifdef RG_ASAN
+#include <dlfcn.h>
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef RG_TSAN
@@ -106,10 +108,34 @@ static size_t loop_size;
 static void *loop_tsan;
 #endif
 
+#ifdef RG_ASAN
+/*
+ * ASan's swapcontext interceptor wipes the shadow of the stack it enters
+ * and prints a warning on stderr: the switches here are annotated instead
+ * (__sanitizer_*_switch_fiber), so call libc's own swapcontext.
+ */
+static int (*sw_context)(ucontext_t *, const ucontext_t *);
+
+static void find_swapcontext(void)
+{
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+
+	if (libc != NULL)
+		sw_context = (int (*)(ucontext_t *, const ucontext_t *))dlsym(libc,
+		    "swapcontext");
+	if (sw_context == NULL)
+		sw_context = swapcontext;
+}
+#define swapcontext(a, b) sw_context((a), (b))
+#endif
+
 static void loop_init(void)
 {
 	if (base != NULL)
 		return;
+#ifdef RG_ASAN
+	find_swapcontext();
+#endif
 	if (evthread_use_pthreads() != 0)
 		msg_fatal("libevent: cannot enable threads");
 	base = event_base_new();
@@ -236,6 +262,10 @@ void rg_fiber_spawn(struct rg_fiber_group *g, void (*fn)(void *), void *arg)
 	f->maplen = STACK_SIZE + page;
 	if (nfree > 0) {
 		f->map = free_stacks[--nfree];
+#ifdef RG_ASAN
+		/* the last owner's frames never returned: their redzones stay */
+		__asan_unpoison_memory_region(f->map + page, STACK_SIZE);
+#endif
 	} else {
 		f->map = mmap(NULL, f->maplen, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
