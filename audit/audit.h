@@ -203,6 +203,7 @@ struct audit_target {
 	/* RFC 2920 (session.c): groups sent pipelined; a reply stream found
 	 * out of step, and the lock-step fallback it caused */
 	int pipelined_groups;
+	struct session_pool *pool;	/* connect.c, while the battery runs */
 	bool lockstep, desync;
 	char desync_note[200];
 	bool tls_used;

@@ -10,6 +10,7 @@
  * probe that was cut off is retried once on the new session.
  */
 #include "audit.h"
+#include "connect.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
@@ -22,40 +23,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define TX_MAX_LINES	20000
 #define RG_BATCH_MAX	16	/* probes in one pipelined group */
-
-struct session {
-	struct rg_smtp *conn;
-	int number;
-	int errors;		/* non-2xx replies in this session */
-	char helo[256];		/* name currently in force */
-	bool dead;
-	bool pipelining;	/* this session's EHLO offered PIPELINING */
-	bool need_rset;		/* a pipelined probe left a transaction open */
-	const char *refused_at;	/* open_session refused: "connect" or "helo" */
-};
-
-/* The sessions of a target run as fibers on one thread (fiber.h): they
- * share the target's state without locks, switching only where they wait. */
-static void tx_record(void *arg, const struct timeval *when,
-    enum rg_transcript_dir dir, const char *text)
-{
-	struct audit_target *t = arg;
-
-	if (t->ntx >= TX_MAX_LINES) {
-		t->tx_truncated = true;
-		return;
-	}
-	if (t->ntx == t->captx) {
-		t->captx = t->captx ? t->captx * 2 : 256;
-		t->tx = xrealloc(t->tx, t->captx * sizeof(*t->tx));
-	}
-	t->tx[t->ntx].when = *when;
-	t->tx[t->ntx].dir = (char)dir;
-	t->tx[t->ntx].line = xstrndup(text, 1000);
-	t->ntx++;
-}
 
 void audit_target_free(struct audit_target *t)
 {
@@ -71,234 +39,6 @@ void audit_target_free(struct audit_target *t)
 	t->ntx = t->nprobes = 0;
 }
 
-static bool looks_like_hostname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253 || strchr(s, '.') == NULL)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
-			return false;
-	return true;
-}
-
-static void close_session(struct audit_target *t, struct session *s, bool polite)
-{
-	(void)t;
-	if (s->conn)
-		rg_smtp_close(s->conn, polite && !s->dead);
-	s->conn = NULL;
-	s->dead = true;
-}
-
-/* Record a connection-level failure in t->error. */
-static void note_error(struct audit_target *t, const char *what, const char *detail)
-{
-	snprintf(t->error, sizeof(t->error), "%s: %s", what, detail);
-}
-
-static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool first)
-{
-	char buf[RG_REPLY_LINE_MAX];
-
-	/* Keywords are recorded from the first session's EHLO in clear text;
-	 * STARTTLS, once offered, stays offered (the EHLO after TLS omits it). */
-	if (first)
-		t->ehlo_keywords[0] = '\0';
-	for (int i = 1; i < r->nlines; i++) {
-		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
-		char kw[64];
-
-		if (l == NULL)
-			break;
-		if (sscanf(l, "%63s", kw) != 1)
-			continue;
-		for (char *c = kw; *c; c++)
-			*c = (char)toupper((unsigned char)*c);
-		if (strcmp(kw, "STARTTLS") == 0)
-			t->starttls_offered = true;
-		if (first && strlen(t->ehlo_keywords) + strlen(kw) + 2 < sizeof(t->ehlo_keywords)) {
-			if (t->ehlo_keywords[0])
-				strcat(t->ehlo_keywords, " ");
-			strcat(t->ehlo_keywords, kw);
-		}
-	}
-	if (first) {
-		rg_reply_first_word(r, buf, sizeof(buf));
-		if (looks_like_hostname(buf))
-			strlcpy_rg(t->ehlo_name, buf, sizeof(t->ehlo_name));
-		rg_lowercase(t->ehlo_name);
-	}
-}
-
-/* Whether an EHLO reply lists keyword (RFC 5321 4.1.1.1: one per line). */
-static bool ehlo_has(const struct rg_reply *r, const char *keyword)
-{
-	char buf[RG_REPLY_LINE_MAX], kw[64];
-
-	for (int i = 1; i < r->nlines; i++) {
-		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
-
-		if (l == NULL)
-			break;
-		if (sscanf(l, "%63s", kw) == 1 && strcasecmp(kw, keyword) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok.
- * Only the first session's answer describes the server in the report. */
-static int say_hello(struct audit_target *t, struct session *s, const char *name,
-    bool first, struct rg_reply *r)
-{
-	if (rg_smtp_command(s->conn, r, "EHLO %s", name) != 0)
-		return -1;
-	if (r->code / 100 == 2) {
-		if (first) {
-			const char *nl = strchr(r->text, '\n');
-
-			snprintf(t->ehlo_greeting, sizeof(t->ehlo_greeting), "%.*s",
-			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
-		}
-		parse_ehlo(t, r, first);
-		s->pipelining = ehlo_has(r, "PIPELINING");
-		strlcpy_rg(s->helo, name, sizeof(s->helo));
-		return 0;
-	}
-	if (r->code / 100 == 5) {
-		if (first)
-			t->ehlo_refused = true;
-		if (rg_smtp_command(s->conn, r, "HELO %s", name) != 0)
-			return -1;
-		if (r->code / 100 == 2) {
-			strlcpy_rg(s->helo, name, sizeof(s->helo));
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * Open a session up to the point where MAIL may be sent. Returns 0, or -1
- * with *fail_reply set when the server answered (greeting/EHLO refused) and
- * t->error describing it.
- */
-static int open_session(struct audit_target *t, const struct audit_opts *o,
-    struct session *s, const char *helo, struct rg_reply *fail_reply)
-{
-	struct rg_smtp_opts so = RG_SMTP_OPTS_DEFAULT;
-	struct rg_reply r;
-	bool first = t->sessions == 0;
-
-	memset(s, 0, sizeof(*s));
-	rg_reply_init(fail_reply);
-	so.connect_timeout = o->connect_timeout;
-	so.read_timeout = o->read_timeout;
-	so.source_addr = o->source;
-	so.implicit_tls = o->implicit_tls;
-	so.transcript = tx_record;
-	so.transcript_arg = t;
-	so.deadline = t->deadline;	/* --budget bounds every wait */
-	s->conn = rg_smtp_open(t->host, t->port, &so);
-	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
-		note_error(t, "connect", rg_smtp_error(s->conn));
-		close_session(t, s, false);
-		return -1;
-	}
-	s->number = ++t->sessions;
-	if (first) {
-		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
-		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
-		if (rg_smtp_peer_family(s->conn) == AF_INET6)
-			snprintf(t->ip_literal, sizeof(t->ip_literal), "[IPv6:%s]", t->address);
-		else
-			snprintf(t->ip_literal, sizeof(t->ip_literal), "[%s]", t->address);
-		t->tls_used = o->implicit_tls;
-		if (o->implicit_tls)
-			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
-	}
-	if (rg_smtp_read_reply(s->conn, &r) != 0) {
-		note_error(t, "greeting", rg_smtp_error(s->conn));
-		close_session(t, s, false);
-		return -1;
-	}
-	if (first) {
-		snprintf(t->banner, sizeof(t->banner), "%d %s", r.code, r.text);
-		char *nl = strchr(t->banner, '\n');
-
-		if (nl)
-			*nl = '\0';
-		char word[256];
-
-		rg_reply_first_word(&r, word, sizeof(word));
-		if (looks_like_hostname(word)) {
-			strlcpy_rg(t->banner_name, word, sizeof(t->banner_name));
-			rg_lowercase(t->banner_name);
-		}
-	}
-	if (r.code != 220) {
-		*fail_reply = r;
-		s->refused_at = "connect";
-		note_error(t, "greeting", r.text);
-		close_session(t, s, true);
-		return -1;
-	}
-	if (say_hello(t, s, helo, first, &r) != 0)
-		goto refused;
-	bool tls_broken = t->starttls_failed[0] != '\0';
-
-	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
-	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
-
-	if (want_tls) {
-		if (!t->starttls_offered && o->starttls == STARTTLS_ALWAYS) {
-			note_error(t, "starttls", "--starttls always, but STARTTLS was not offered");
-			close_session(t, s, true);
-			return -1;
-		}
-		if (rg_smtp_command(s->conn, &r, "STARTTLS") != 0)
-			goto refused;
-		if (r.code != 220) {
-			if (o->starttls == STARTTLS_ALWAYS) {
-				*fail_reply = r;
-				note_error(t, "starttls", r.text);
-				close_session(t, s, true);
-				return -1;
-			}
-			/* auto: go on in clear; a tls_required outcome will say so. */
-		} else {
-			if (rg_smtp_start_tls(s->conn) != 0) {
-				note_error(t, "starttls", rg_smtp_error(s->conn));
-				if (o->starttls != STARTTLS_AUTO) {
-					close_session(t, s, false);
-					return -1;
-				}
-				/* auto: a broken STARTTLS does not hide the relay
-				 * question; audit in clear, and say so */
-				strlcpy_rg(t->starttls_failed, rg_smtp_error(s->conn),
-				    sizeof(t->starttls_failed));
-				t->error[0] = '\0';
-				close_session(t, s, false);
-				return open_session(t, o, s, helo, fail_reply);
-			}
-			t->tls_used = true;
-			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
-			if (say_hello(t, s, helo, false, &r) != 0)
-				goto refused;
-		}
-	}
-	return 0;
-refused:
-	if (rg_smtp_status(s->conn) == RG_SMTP_OK)
-		*fail_reply = r;
-	s->refused_at = "helo";
-	note_error(t, "hello", rg_smtp_status(s->conn) == RG_SMTP_OK ? r.text :
-	    rg_smtp_error(s->conn));
-	close_session(t, s, rg_smtp_status(s->conn) == RG_SMTP_OK);
-	return -1;
-}
 
 static void set_result(struct audit_probe *p, const char *stage, const struct rg_reply *r,
     bool tls_in_clear)
@@ -933,7 +673,7 @@ static void lane_main(void *arg)
 	    .deadline = q->deadline};
 
 	drain(q, &run);
-	close_session(q->t, &run.s, true);
+	park_session(q->t, q->o, &run.s);	/* for the next pass */
 }
 
 /* The caller's runner and per_host - 1 more fibers take the queue's probes. */
@@ -961,10 +701,13 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 
 	deadline = t0 + o->budget;
 	t->deadline = deadline;
+	/* --per-host: the other lanes' connections open while this one greets */
+	pool_start(t, o, o->per_host - 1);
 	if (open_session(t, o, &s, o->helo, &fail_reply) != 0 && fail_reply.code == 0) {
 		t->verdict = VERDICT_UNREACHABLE;
 		snprintf(t->verdict_reason, sizeof(t->verdict_reason),
 		    "no SMTP session could be opened: %s", t->error);
+		pool_finish(t);
 		goto out;
 	}
 	strlcpy_rg(t->server_name, t->ehlo_name[0] ? t->ehlo_name :
@@ -1018,6 +761,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	free(order);
 	s = run.s;
 	close_session(t, &s, true);
+	pool_finish(t);
 	grade_verdict(t);
 out:
 	gettimeofday(&t->finish, NULL);

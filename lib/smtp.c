@@ -43,6 +43,7 @@ struct rg_smtp {
 	char in[RG_REPLY_LINE_MAX + 2];
 	size_t inlen;
 	char tls_info[512];
+	bool quit_sent;
 };
 
 static void tx(struct rg_smtp *s, enum rg_transcript_dir dir, const char *line)
@@ -563,6 +564,20 @@ int rg_smtp_start_tls(struct rg_smtp *s)
 	return 0;
 }
 
+int rg_smtp_send_quit(struct rg_smtp *s)
+{
+	if (s->quit_sent)
+		return 0;
+	s->quit_sent = true;
+	return rg_smtp_send(s, "QUIT");
+}
+
+void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg)
+{
+	s->opts.transcript = fn;
+	s->opts.transcript_arg = arg;
+}
+
 void rg_smtp_close(struct rg_smtp *s, bool polite)
 {
 	if (s == NULL)
@@ -572,7 +587,10 @@ void rg_smtp_close(struct rg_smtp *s, bool polite)
 		double saved = s->opts.read_timeout;
 
 		s->opts.read_timeout = saved < 5 ? saved : 5;	/* don't wait long for 221 */
-		rg_smtp_command(s, &r, "QUIT");
+		if (s->quit_sent)
+			rg_smtp_read_reply(s, &r);
+		else
+			rg_smtp_command(s, &r, "QUIT");
 		s->opts.read_timeout = saved;
 	}
 	if (s->ssl) {

@@ -99,5 +99,10 @@ void rg_smtp_set_connect_rate(double per_second);
 
 /* Send QUIT (when polite and the connection is healthy), then close. */
 void rg_smtp_close(struct rg_smtp *s, bool polite);
+/* QUIT now (recorded), its 221 later: a polite rg_smtp_close() afterwards
+ * only waits for that reply (at most 5 s) instead of sending QUIT again. */
+int rg_smtp_send_quit(struct rg_smtp *s);
+/* Where the transcript goes from now on (fn NULL: nowhere). */
+void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg);
 
 #endif

@@ -1,0 +1,472 @@
+/*
+ * connect.c - the sessions of one target: connect, greeting, EHLO and
+ * STARTTLS, and the pool that opens connections ahead, keeps greeted
+ * sessions between passes and closes them in the background (connect.h).
+ */
+#include "connect.h"
+#include "relayguard/fiber.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#define TX_MAX_LINES	20000
+#define POOL_MAX	64
+
+/* A session closing politely: QUIT was sent, the 221 is read by a fiber. */
+struct closer {
+	struct rg_smtp *conn;
+	struct session_pool *pool;	/* NULL once the target is done */
+	struct closer *next;
+};
+
+struct session_pool {
+	const struct audit_opts *o;
+	int limit;			/* --per-host */
+	int conns;			/* open, in use, kept or opening (not closing) */
+	struct session warm[POOL_MAX];	/* greeting read, no EHLO yet */
+	size_t nwarm;
+	struct session kept[POOL_MAX];	/* greeted with the default HELO */
+	size_t nkept;
+	struct rg_fiber_group openers;
+	int pending;			/* openers not yet connecting */
+	bool stop_ahead;		/* a connection ahead failed, or the end */
+	struct closer *closers;
+};
+
+
+/* The sessions of a target run as fibers on one thread (fiber.h): they
+ * share the target's state without locks, switching only where they wait. */
+void tx_record(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text)
+{
+	struct audit_target *t = arg;
+
+	if (t->ntx >= TX_MAX_LINES) {
+		t->tx_truncated = true;
+		return;
+	}
+	if (t->ntx == t->captx) {
+		t->captx = t->captx ? t->captx * 2 : 256;
+		t->tx = xrealloc(t->tx, t->captx * sizeof(*t->tx));
+	}
+	t->tx[t->ntx].when = *when;
+	t->tx[t->ntx].dir = (char)dir;
+	t->tx[t->ntx].line = xstrndup(text, 1000);
+	t->ntx++;
+}
+
+
+static bool looks_like_hostname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || strchr(s, '.') == NULL)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+/* Record a connection-level failure in t->error. */
+static void note_error(struct audit_target *t, const char *what, const char *detail)
+{
+	snprintf(t->error, sizeof(t->error), "%s: %s", what, detail);
+}
+
+static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool first)
+{
+	char buf[RG_REPLY_LINE_MAX];
+
+	/* Keywords are recorded from the first session's EHLO in clear text;
+	 * STARTTLS, once offered, stays offered (the EHLO after TLS omits it). */
+	if (first)
+		t->ehlo_keywords[0] = '\0';
+	for (int i = 1; i < r->nlines; i++) {
+		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
+		char kw[64];
+
+		if (l == NULL)
+			break;
+		if (sscanf(l, "%63s", kw) != 1)
+			continue;
+		for (char *c = kw; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (strcmp(kw, "STARTTLS") == 0)
+			t->starttls_offered = true;
+		if (first && strlen(t->ehlo_keywords) + strlen(kw) + 2 < sizeof(t->ehlo_keywords)) {
+			if (t->ehlo_keywords[0])
+				strcat(t->ehlo_keywords, " ");
+			strcat(t->ehlo_keywords, kw);
+		}
+	}
+	if (first) {
+		rg_reply_first_word(r, buf, sizeof(buf));
+		if (looks_like_hostname(buf))
+			strlcpy_rg(t->ehlo_name, buf, sizeof(t->ehlo_name));
+		rg_lowercase(t->ehlo_name);
+	}
+}
+
+/* Whether an EHLO reply lists keyword (RFC 5321 4.1.1.1: one per line). */
+static bool ehlo_has(const struct rg_reply *r, const char *keyword)
+{
+	char buf[RG_REPLY_LINE_MAX], kw[64];
+
+	for (int i = 1; i < r->nlines; i++) {
+		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
+
+		if (l == NULL)
+			break;
+		if (sscanf(l, "%63s", kw) == 1 && strcasecmp(kw, keyword) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok.
+ * Only the first session's answer describes the server in the report. */
+static int say_hello(struct audit_target *t, struct session *s, const char *name,
+    bool first, struct rg_reply *r)
+{
+	if (rg_smtp_command(s->conn, r, "EHLO %s", name) != 0)
+		return -1;
+	if (r->code / 100 == 2) {
+		if (first) {
+			const char *nl = strchr(r->text, '\n');
+
+			snprintf(t->ehlo_greeting, sizeof(t->ehlo_greeting), "%.*s",
+			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
+		}
+		parse_ehlo(t, r, first);
+		s->pipelining = ehlo_has(r, "PIPELINING");
+		strlcpy_rg(s->helo, name, sizeof(s->helo));
+		return 0;
+	}
+	if (r->code / 100 == 5) {
+		if (first)
+			t->ehlo_refused = true;
+		if (rg_smtp_command(s->conn, r, "HELO %s", name) != 0)
+			return -1;
+		if (r->code / 100 == 2) {
+			strlcpy_rg(s->helo, name, sizeof(s->helo));
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * TCP (and implicit TLS) and the greeting: 0 with a 220, else -1 with
+ * *fail_reply (a refusing greeting) and t->error. quiet: a connection
+ * opened ahead, whose failure is nobody's error (the lane that needs a
+ * session then opens its own and reports what it finds).
+ */
+static int connect_session(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, struct rg_reply *fail_reply, bool quiet)
+{
+	struct rg_smtp_opts so = RG_SMTP_OPTS_DEFAULT;
+	struct rg_reply r;
+
+	memset(s, 0, sizeof(*s));
+	rg_reply_init(fail_reply);
+	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
+	so.connect_timeout = o->connect_timeout;
+	so.read_timeout = o->read_timeout;
+	so.source_addr = o->source;
+	so.implicit_tls = o->implicit_tls;
+	so.transcript = tx_record;
+	so.transcript_arg = t;
+	so.deadline = t->deadline;	/* --budget bounds every wait */
+	t->pool->conns++;
+	s->conn = rg_smtp_open(t->host, t->port, &so);
+	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
+		if (!quiet)
+			note_error(t, "connect", rg_smtp_error(s->conn));
+		close_session(t, s, false);
+		return -1;
+	}
+	s->number = ++t->sessions;
+	if (s->first) {
+		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
+		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
+		if (rg_smtp_peer_family(s->conn) == AF_INET6)
+			snprintf(t->ip_literal, sizeof(t->ip_literal), "[IPv6:%s]", t->address);
+		else
+			snprintf(t->ip_literal, sizeof(t->ip_literal), "[%s]", t->address);
+		t->tls_used = o->implicit_tls;
+		if (o->implicit_tls)
+			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
+	}
+	if (rg_smtp_read_reply(s->conn, &r) != 0) {
+		if (!quiet)
+			note_error(t, "greeting", rg_smtp_error(s->conn));
+		close_session(t, s, false);
+		return -1;
+	}
+	if (s->first) {
+		snprintf(t->banner, sizeof(t->banner), "%d %s", r.code, r.text);
+		char *nl = strchr(t->banner, '\n');
+
+		if (nl)
+			*nl = '\0';
+		char word[256];
+
+		rg_reply_first_word(&r, word, sizeof(word));
+		if (looks_like_hostname(word)) {
+			strlcpy_rg(t->banner_name, word, sizeof(t->banner_name));
+			rg_lowercase(t->banner_name);
+		}
+	}
+	if (r.code != 220) {
+		*fail_reply = r;
+		s->refused_at = "connect";
+		if (!quiet)
+			note_error(t, "greeting", r.text);
+		close_session(t, s, true);
+		return -1;
+	}
+	return 0;
+}
+
+/* EHLO (STARTTLS and EHLO again when wanted) on a greeted connection. */
+static int greet_session(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo, struct rg_reply *fail_reply)
+{
+	struct rg_reply r;
+
+	if (say_hello(t, s, helo, s->first, &r) != 0)
+		goto refused;
+	bool tls_broken = t->starttls_failed[0] != '\0';
+	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
+	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
+
+	if (want_tls) {
+		if (!t->starttls_offered && o->starttls == STARTTLS_ALWAYS) {
+			note_error(t, "starttls", "--starttls always, but STARTTLS was not offered");
+			close_session(t, s, true);
+			return -1;
+		}
+		if (rg_smtp_command(s->conn, &r, "STARTTLS") != 0)
+			goto refused;
+		if (r.code != 220) {
+			if (o->starttls == STARTTLS_ALWAYS) {
+				*fail_reply = r;
+				note_error(t, "starttls", r.text);
+				close_session(t, s, true);
+				return -1;
+			}
+			/* auto: go on in clear; a tls_required outcome will say so. */
+		} else {
+			if (rg_smtp_start_tls(s->conn) != 0) {
+				note_error(t, "starttls", rg_smtp_error(s->conn));
+				if (o->starttls != STARTTLS_AUTO) {
+					close_session(t, s, false);
+					return -1;
+				}
+				/* auto: a broken STARTTLS does not hide the relay
+				 * question; audit in clear, and say so */
+				strlcpy_rg(t->starttls_failed, rg_smtp_error(s->conn),
+				    sizeof(t->starttls_failed));
+				t->error[0] = '\0';
+				close_session(t, s, false);
+				return open_session(t, o, s, helo, fail_reply);
+			}
+			t->tls_used = true;
+			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
+			if (say_hello(t, s, helo, false, &r) != 0)
+				goto refused;
+		}
+	}
+	return 0;
+refused:
+	if (rg_smtp_status(s->conn) == RG_SMTP_OK)
+		*fail_reply = r;
+	s->refused_at = "helo";
+	note_error(t, "hello", rg_smtp_status(s->conn) == RG_SMTP_OK ? r.text :
+	    rg_smtp_error(s->conn));
+	close_session(t, s, rg_smtp_status(s->conn) == RG_SMTP_OK);
+	return -1;
+}
+
+/* --- the pool -------------------------------------------------------------- */
+
+static void opener_main(void *arg)
+{
+	struct audit_target *t = arg;
+	struct session_pool *p = t->pool;
+	struct session s;
+	struct rg_reply fail;
+
+	p->pending--;
+	if (p->stop_ahead)
+		return;
+	if (connect_session(t, p->o, &s, &fail, true) != 0) {
+		p->stop_ahead = true;	/* a refusing or busy server: no more */
+		return;
+	}
+	if (p->stop_ahead || p->nwarm == POOL_MAX)
+		close_session(t, &s, true);
+	else
+		p->warm[p->nwarm++] = s;
+}
+
+/* Open connections ahead while the target has room for them. */
+static void open_ahead(struct audit_target *t, int n)
+{
+	struct session_pool *p = t->pool;
+
+	for (int i = 0; i < n && !p->stop_ahead && p->conns + p->pending < p->limit; i++) {
+		p->pending++;
+		rg_fiber_spawn(&p->openers, opener_main, t);
+	}
+}
+
+void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
+{
+	struct session_pool *p = xcalloc(1, sizeof(*p));
+
+	p->o = o;
+	p->limit = o->per_host > 1 ? o->per_host : 1;
+	if (p->limit > POOL_MAX)
+		p->limit = POOL_MAX;
+	t->pool = p;
+	/* the first session counts too: it opens when the openers start */
+	p->conns = 1;
+	open_ahead(t, warm < p->limit ? warm : p->limit - 1);
+	p->conns = 0;
+}
+
+static void closer_main(void *arg)
+{
+	struct closer *c = arg;
+
+	rg_smtp_close(c->conn, true);	/* reads the 221, then closes */
+	if (c->pool != NULL) {
+		struct closer **pp = &c->pool->closers;
+
+		while (*pp != c)
+			pp = &(*pp)->next;
+		*pp = c->next;
+		c->pool->conns--;
+	}
+	free(c);
+}
+
+void close_session(struct audit_target *t, struct session *s, bool polite)
+{
+	struct session_pool *p = t->pool;
+
+	if (s->conn != NULL) {
+		if (polite && !s->dead && rg_smtp_status(s->conn) == RG_SMTP_OK &&
+		    rg_smtp_send_quit(s->conn) == 0) {
+			struct closer *c = xcalloc(1, sizeof(*c));
+
+			c->conn = s->conn;
+			c->pool = p;
+			c->next = p->closers;
+			p->closers = c;
+			rg_fiber_spawn(NULL, closer_main, c);
+		} else {
+			rg_smtp_close(s->conn, false);
+			p->conns--;
+		}
+	}
+	s->conn = NULL;
+	s->dead = true;
+}
+
+void park_session(struct audit_target *t, const struct audit_opts *o, struct session *s)
+{
+	struct session_pool *p = t->pool;
+
+	if (!s->dead && s->conn != NULL && strcmp(s->helo, o->helo) == 0 &&
+	    s->errors < o->errors_per_session && p->nkept < POOL_MAX &&
+	    rg_smtp_status(s->conn) == RG_SMTP_OK) {
+		p->kept[p->nkept++] = *s;
+		s->conn = NULL;
+		s->dead = true;
+		return;
+	}
+	close_session(t, s, true);
+}
+
+int open_session(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo, struct rg_reply *fail_reply)
+{
+	struct session_pool *p = t->pool;
+
+	rg_reply_init(fail_reply);
+	if (strcmp(helo, o->helo) == 0) {
+		/* a kept session already greeted so, with the fewest errors */
+		while (p->nkept > 0) {
+			size_t best = 0;
+
+			for (size_t i = 1; i < p->nkept; i++)
+				if (p->kept[i].errors < p->kept[best].errors)
+					best = i;
+			*s = p->kept[best];
+			p->kept[best] = p->kept[--p->nkept];
+			if (rg_smtp_status(s->conn) == RG_SMTP_OK && !rg_smtp_unsolicited(s->conn))
+				return 0;
+			close_session(t, s, false);	/* the server gave up on it */
+		}
+	}
+	while (p->nwarm > 0) {
+		*s = p->warm[--p->nwarm];
+		open_ahead(t, 1);	/* the next one, while this one greets */
+		if (rg_smtp_unsolicited(s->conn)) {
+			close_session(t, s, false);
+			continue;
+		}
+		if (greet_session(t, o, s, helo, fail_reply) == 0)
+			return 0;
+		if (fail_reply->code != 0)
+			return -1;	/* the server refused this HELO */
+		/* it died while it waited: a new connection then */
+		rg_reply_init(fail_reply);
+		t->error[0] = '\0';
+	}
+	if (connect_session(t, o, s, fail_reply, false) != 0)
+		return -1;
+	return greet_session(t, o, s, helo, fail_reply);
+}
+
+void pool_finish(struct audit_target *t)
+{
+	struct session_pool *p = t->pool;
+	struct timeval now;
+	char ev[160];
+	int closing = 0;
+
+	if (p == NULL)
+		return;
+	p->stop_ahead = true;
+	rg_fiber_group_wait(&p->openers, 0);
+	while (p->nwarm > 0)
+		close_session(t, &p->warm[--p->nwarm], true);
+	while (p->nkept > 0)
+		close_session(t, &p->kept[--p->nkept], true);
+	/* The 221s still to come are read after this target's report. */
+	for (struct closer *c = p->closers; c != NULL; c = c->next) {
+		rg_smtp_set_transcript(c->conn, NULL, NULL);
+		c->pool = NULL;
+		closing++;
+	}
+	if (closing > 0) {
+		gettimeofday(&now, NULL);
+		snprintf(ev, sizeof(ev), "%d session%s closing: QUIT sent, the 221 is read "
+		    "after this report", closing, closing == 1 ? "" : "s");
+		tx_record(t, &now, RG_TX_EVENT, ev);
+	}
+	free(p);
+	t->pool = NULL;
+}

@@ -1,0 +1,53 @@
+/*
+ * connect.h - the sessions of one target (connect.c): open, greet, keep,
+ * close. Private to session.c and connect.c.
+ *
+ * With --per-host N > 1 a target keeps a pool: N - 1 connections are
+ * opened (TCP, greeting) while the first session greets, so a lane that
+ * needs a session - a parallel lane, an identity probe with its own HELO,
+ * a DATA check after a dropped session - skips the connect and the banner;
+ * a lane's greeted session outlives its pass and serves the next one; a
+ * polite close sends QUIT and waits for the 221 in a fiber of its own, so
+ * no probe waits on it. Never more than N connections are kept open or
+ * opened ahead for a target, besides the ones closing.
+ */
+#ifndef RELAYGUARD_AUDIT_CONNECT_H
+#define RELAYGUARD_AUDIT_CONNECT_H
+
+#include "audit.h"
+
+struct session {
+	struct rg_smtp *conn;
+	int number;
+	int errors;		/* non-2xx replies in this session */
+	char helo[256];		/* name currently in force ("" before EHLO) */
+	bool dead;
+	bool first;		/* the target's first session: describes the server */
+	bool pipelining;	/* this session's EHLO offered PIPELINING */
+	bool need_rset;		/* a pipelined probe left a transaction open */
+	const char *refused_at;	/* open_session refused: "connect" or "helo" */
+};
+
+/* Start the target's pool (t->pool) and open up to warm connections ahead.
+ * Call after t->deadline is set, before the first open_session(). */
+void pool_start(struct audit_target *t, const struct audit_opts *o, int warm);
+/* End of the battery: close what the pool holds (politely, in the
+ * background), let closing sessions finish without the transcript. */
+void pool_finish(struct audit_target *t);
+
+/* A session up to the point where MAIL may be sent: a kept session greeted
+ * with helo, else a connection opened ahead, else a new one. 0, or -1 with
+ * *fail_reply set when the server answered (greeting/EHLO refused) and
+ * t->error describing it. */
+int open_session(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo, struct rg_reply *fail_reply);
+/* polite: QUIT (its 221 awaited in the background); else just close. */
+void close_session(struct audit_target *t, struct session *s, bool polite);
+/* A lane is done with s: keep it for the next pass when it is greeted with
+ * the default HELO and in good standing, else close it politely. */
+void park_session(struct audit_target *t, const struct audit_opts *o, struct session *s);
+/* The transcript sink every connection of t writes to. */
+void tx_record(void *arg, const struct timeval *when, enum rg_transcript_dir dir,
+    const char *text);
+
+#endif
