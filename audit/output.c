@@ -106,8 +106,14 @@ void audit_json_line(const struct audit_target *t, const struct audit_opts *o, F
 		json_decref(j);
 		j = m;
 	}
-	json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII);
-	fputc('\n', out);
+	/* one string, one write: json_dumpf() writes token by token */
+	char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	if (line != NULL) {
+		fputs(line, out);
+		fputc('\n', out);
+		free(line);
+	}
 	json_decref(j);
 }
 

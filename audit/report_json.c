@@ -279,7 +279,13 @@ void report_json(const struct audit_target *t, const struct audit_opts *o, FILE 
 {
 	json_t *j = report_json_object(t, o);
 
-	json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII);
-	fputc('\n', out);
+	/* one string, one write: json_dumpf() writes token by token */
+	char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	if (line != NULL) {
+		fputs(line, out);
+		fputc('\n', out);
+		free(line);
+	}
 	json_decref(j);
 }

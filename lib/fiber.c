@@ -138,7 +138,17 @@ static void loop_init(void)
 #endif
 	if (evthread_use_pthreads() != 0)
 		msg_fatal("libevent: cannot enable threads");
-	base = event_base_new();
+	/* The changelist folds a fiber's "done waiting, wait again" on the same
+	 * descriptor into nothing, instead of an epoll_ctl pair per reply. */
+	struct event_config *cfg = event_config_new();
+
+	if (cfg != NULL)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+	if (cfg != NULL)
+		event_config_free(cfg);
+	if (base == NULL)
+		base = event_base_new();
 	if (base == NULL)
 		msg_fatal("libevent: cannot create the event loop");
 #ifdef RG_TSAN
