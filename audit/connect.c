@@ -30,13 +30,15 @@ struct closer {
 struct session_pool {
 	const struct audit_opts *o;
 	int limit;			/* --per-host */
-	int conns;			/* open, in use, kept or opening (not closing) */
+	int conns;			/* open: in use, kept, opening or closing */
+	int up;				/* of those, greeted with 220 and not closing */
 	struct session warm[POOL_MAX];	/* greeting read, no EHLO yet */
 	size_t nwarm;
 	struct session kept[POOL_MAX];	/* greeted with the default HELO */
 	size_t nkept;
 	struct rg_fiber_group openers;
 	int pending;			/* openers not yet connecting */
+	struct rg_fiber_cond freed;	/* a closing session ended */
 	bool stop_ahead;		/* a connection ahead failed, or the end */
 	struct closer *closers;
 };
@@ -234,6 +236,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		close_session(t, s, true);
 		return -1;
 	}
+	s->up = true;
+	t->pool->up++;
 	return 0;
 }
 
@@ -299,6 +303,27 @@ refused:
 
 /* --- the pool -------------------------------------------------------------- */
 
+/*
+ * The server turned a connection away with 4xx while others of ours were
+ * open (Postfix: "421 4.7.0 Error: too many connections from ..."): it
+ * allows no more than those at once, so neither do we from now on.
+ */
+static void lower_limit(struct audit_target *t, const struct rg_reply *r)
+{
+	struct session_pool *p = t->pool;
+	int now = p->up > 0 ? p->up : 1;
+	struct timeval tv;
+	char ev[300];
+
+	if (now >= p->limit)
+		return;
+	p->limit = now;
+	gettimeofday(&tv, NULL);
+	snprintf(ev, sizeof(ev), "the server turned a connection away (%d %.120s) with %d "
+	    "of ours open: at most %d at once from now on", r->code, r->text, now, now);
+	tx_record(t, &tv, RG_TX_EVENT, ev);
+}
+
 static void opener_main(void *arg)
 {
 	struct audit_target *t = arg;
@@ -307,16 +332,18 @@ static void opener_main(void *arg)
 	struct rg_reply fail;
 
 	p->pending--;
-	if (p->stop_ahead)
-		return;
-	if (connect_session(t, p->o, &s, &fail, true) != 0) {
+	if (p->stop_ahead) {
+		/* the end came first */
+	} else if (connect_session(t, p->o, &s, &fail, true) != 0) {
 		p->stop_ahead = true;	/* a refusing or busy server: no more */
-		return;
-	}
-	if (p->stop_ahead || p->nwarm == POOL_MAX)
+		if (fail.code / 100 == 4)
+			lower_limit(t, &fail);
+	} else if (p->stop_ahead || p->nwarm == POOL_MAX) {
 		close_session(t, &s, true);
-	else
+	} else {
 		p->warm[p->nwarm++] = s;
+	}
+	rg_fiber_cond_broadcast(&p->freed);	/* parked, or its place is free */
 }
 
 /* Open connections ahead while the target has room for them. */
@@ -357,6 +384,7 @@ static void closer_main(void *arg)
 			pp = &(*pp)->next;
 		*pp = c->next;
 		c->pool->conns--;
+		rg_fiber_cond_broadcast(&c->pool->freed);
 	}
 	free(c);
 }
@@ -365,6 +393,10 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 {
 	struct session_pool *p = t->pool;
 
+	if (s->up) {
+		s->up = false;
+		p->up--;
+	}
 	if (s->conn != NULL) {
 		if (polite && !s->dead && rg_smtp_status(s->conn) == RG_SMTP_OK &&
 		    rg_smtp_send_quit(s->conn) == 0) {
@@ -378,6 +410,7 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 		} else {
 			rg_smtp_close(s->conn, false);
 			p->conns--;
+			rg_fiber_cond_broadcast(&p->freed);
 		}
 	}
 	s->conn = NULL;
@@ -394,9 +427,31 @@ void park_session(struct audit_target *t, const struct audit_opts *o, struct ses
 		p->kept[p->nkept++] = *s;
 		s->conn = NULL;
 		s->dead = true;
+		rg_fiber_cond_broadcast(&p->freed);	/* a lane may take it */
 		return;
 	}
 	close_session(t, s, true);
+}
+
+/* A kept session greeted with the default HELO (the one with the fewest
+ * errors) into *s: true. Kept sessions the server gave up on are closed. */
+static bool take_kept(struct audit_target *t, struct session *s)
+{
+	struct session_pool *p = t->pool;
+
+	while (p->nkept > 0) {
+		size_t best = 0;
+
+		for (size_t i = 1; i < p->nkept; i++)
+			if (p->kept[i].errors < p->kept[best].errors)
+				best = i;
+		*s = p->kept[best];
+		p->kept[best] = p->kept[--p->nkept];
+		if (rg_smtp_status(s->conn) == RG_SMTP_OK && !rg_smtp_unsolicited(s->conn))
+			return true;
+		close_session(t, s, false);
+	}
+	return false;
 }
 
 int open_session(struct audit_target *t, const struct audit_opts *o,
@@ -404,40 +459,50 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 {
 	struct session_pool *p = t->pool;
 
-	rg_reply_init(fail_reply);
-	if (strcmp(helo, o->helo) == 0) {
-		/* a kept session already greeted so, with the fewest errors */
-		while (p->nkept > 0) {
-			size_t best = 0;
-
-			for (size_t i = 1; i < p->nkept; i++)
-				if (p->kept[i].errors < p->kept[best].errors)
-					best = i;
-			*s = p->kept[best];
-			p->kept[best] = p->kept[--p->nkept];
-			if (rg_smtp_status(s->conn) == RG_SMTP_OK && !rg_smtp_unsolicited(s->conn))
+	for (;;) {
+		rg_reply_init(fail_reply);
+		if (strcmp(helo, o->helo) == 0 && take_kept(t, s))
+			return 0;
+		if (p->nwarm > 0) {
+			*s = p->warm[--p->nwarm];
+			open_ahead(t, 1);	/* the next one, while this one greets */
+			if (rg_smtp_unsolicited(s->conn)) {
+				close_session(t, s, false);
+				continue;
+			}
+			if (greet_session(t, o, s, helo, fail_reply) == 0)
 				return 0;
-			close_session(t, s, false);	/* the server gave up on it */
-		}
-	}
-	while (p->nwarm > 0) {
-		*s = p->warm[--p->nwarm];
-		open_ahead(t, 1);	/* the next one, while this one greets */
-		if (rg_smtp_unsolicited(s->conn)) {
-			close_session(t, s, false);
+			if (fail_reply->code != 0)
+				return -1;	/* the server refused this HELO */
+			t->error[0] = '\0';	/* it died while it waited */
 			continue;
 		}
-		if (greet_session(t, o, s, helo, fail_reply) == 0)
-			return 0;
-		if (fail_reply->code != 0)
-			return -1;	/* the server refused this HELO */
-		/* it died while it waited: a new connection then */
-		rg_reply_init(fail_reply);
+		/* Never more than --per-host connections: one being opened ahead,
+		 * kept, in use by another lane or still closing (QUIT sent, 221
+		 * not yet read) holds its place until it is free. */
+		if (p->conns + p->pending >= p->limit) {
+			if (p->nkept > 0) {	/* make room: a kept one goes */
+				close_session(t, &p->kept[0], true);
+				p->kept[0] = p->kept[--p->nkept];
+				continue;
+			}
+			/* woken when a place frees; a second at most, in case */
+			double until = rg_now() + 1;
+
+			if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
+			    rg_now() < t->deadline)
+				continue;
+			/* the budget is gone: try anyway, the probe records why */
+		}
+		if (connect_session(t, o, s, fail_reply, false) == 0)
+			return greet_session(t, o, s, helo, fail_reply);
+		/* Turned away (4xx greeting) while others of ours are open: too
+		 * many at once for this server. Wait for a place and try again. */
+		if (fail_reply->code / 100 != 4 || p->conns == 0 || rg_now() >= t->deadline)
+			return -1;
+		lower_limit(t, fail_reply);
 		t->error[0] = '\0';
 	}
-	if (connect_session(t, o, s, fail_reply, false) != 0)
-		return -1;
-	return greet_session(t, o, s, helo, fail_reply);
 }
 
 void pool_finish(struct audit_target *t)

@@ -23,6 +23,7 @@ struct session {
 	char helo[256];		/* name currently in force ("" before EHLO) */
 	bool dead;
 	bool first;		/* the target's first session: describes the server */
+	bool up;		/* greeted with 220, not closing (counted in the pool) */
 	bool pipelining;	/* this session's EHLO offered PIPELINING */
 	bool need_rset;		/* a pipelined probe left a transaction open */
 	const char *refused_at;	/* open_session refused: "connect" or "helo" */

@@ -489,6 +489,62 @@ void rg_fiber_unlock(struct rg_fiber_lock *l)
 	wake(f);		/* held stays true: it is f's now */
 }
 
+/* --- conditions --------------------------------------------------------------- */
+
+bool rg_fiber_cond_wait(struct rg_fiber_cond *c, double deadline)
+{
+	struct rg_fiber *f = cur;
+
+	if (f == NULL) {
+		loop_once(deadline);
+		return true;
+	}
+	if (deadline > 0 && rg_now() >= deadline)
+		return false;
+	f->next = NULL;
+	if (c->last)
+		c->last->next = f;
+	else
+		c->first = f;
+	c->last = f;
+	f->got = 0;
+	if (deadline > 0) {
+		struct timeval tv = tv_until(deadline);
+
+		event_assign(&f->ev, base, -1, 0, ev_cb, f);
+		event_add(&f->ev, &tv);
+	}
+	wait_any(f);
+	if (f->got == 0)
+		return true;	/* broadcast: it took us off the list */
+	/* the deadline: take ourselves off the list */
+	struct rg_fiber **pp = &c->first, *prev = NULL;
+
+	while (*pp != NULL && *pp != f) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp == f) {
+		*pp = f->next;
+		if (c->last == f)
+			c->last = prev;
+	}
+	return false;
+}
+
+void rg_fiber_cond_broadcast(struct rg_fiber_cond *c)
+{
+	struct rg_fiber *f = c->first;
+
+	c->first = c->last = NULL;
+	while (f != NULL) {
+		struct rg_fiber *next = f->next;
+
+		wake(f);
+		f = next;
+	}
+}
+
 /* --- offload -------------------------------------------------------------------- */
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;

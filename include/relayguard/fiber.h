@@ -70,6 +70,16 @@ struct rg_fiber_lock {
 void rg_fiber_lock(struct rg_fiber_lock *l);
 void rg_fiber_unlock(struct rg_fiber_lock *l);
 
+/* Wait for a signal from another fiber (a slot freed, say). */
+struct rg_fiber_cond {
+	struct rg_fiber *first, *last;	/* waiting, in order */
+};
+/* Until rg_fiber_cond_broadcast() (true) or deadline > 0 passes (false).
+ * Outside a fiber: turns the loop once and returns true (callers loop on
+ * their own condition). */
+bool rg_fiber_cond_wait(struct rg_fiber_cond *c, double deadline);
+void rg_fiber_cond_broadcast(struct rg_fiber_cond *c);
+
 /* Fibers alive now and at most so far, and the bytes of stack each gets. */
 size_t rg_fiber_count(void);
 size_t rg_fiber_peak(void);
