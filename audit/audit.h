@@ -240,8 +240,9 @@ struct audit_target {
 	/* transcript */
 	struct baseline_change base;	/* with --baseline */
 	struct canary_result canary;	/* with --confirm */
-	struct tx_line *tx;
+	struct tx_line *tx;		/* kept when a report shows it (keep_tx) */
 	size_t ntx, captx;
+	bool keep_tx;
 	bool tx_truncated;
 };
 

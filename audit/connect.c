@@ -32,13 +32,14 @@ struct session_pool {
 	int limit;			/* --per-host */
 	int conns;			/* open: in use, kept, opening or closing */
 	int up;				/* of those, greeted with 220 and not closing */
-	struct session warm[POOL_MAX];	/* greeting read, no EHLO yet */
+	struct session *warm;		/* greeting read, no EHLO yet [limit] */
 	size_t nwarm;
-	struct session kept[POOL_MAX];	/* greeted with the default HELO */
+	struct session *kept;		/* greeted with the default HELO [limit] */
 	size_t nkept;
 	struct rg_fiber_group openers;
 	int pending;			/* openers not yet connecting */
-	struct rg_fiber_cond freed;	/* a closing session ended */
+	struct rg_fiber_cond freed;	/* a place may have come free */
+	struct session *idle;		/* a runner's session waiting for lanes */
 	bool stop_ahead;		/* a connection ahead failed, or the end */
 	struct closer *closers;
 };
@@ -51,6 +52,8 @@ void tx_record(void *arg, const struct timeval *when,
 {
 	struct audit_target *t = arg;
 
+	if (!t->keep_tx)	/* no report shows it */
+		return;
 	if (t->ntx >= TX_MAX_LINES) {
 		t->tx_truncated = true;
 		return;
@@ -139,6 +142,7 @@ static bool ehlo_has(const struct rg_reply *r, const char *keyword)
 static int say_hello(struct audit_target *t, struct session *s, const char *name,
     bool first, struct rg_reply *r)
 {
+	s->nonmail++;
 	if (rg_smtp_command(s->conn, r, "EHLO %s", name) != 0)
 		return -1;
 	if (r->code / 100 == 2) {
@@ -156,6 +160,7 @@ static int say_hello(struct audit_target *t, struct session *s, const char *name
 	if (r->code / 100 == 5) {
 		if (first)
 			t->ehlo_refused = true;
+		s->nonmail++;
 		if (rg_smtp_command(s->conn, r, "HELO %s", name) != 0)
 			return -1;
 		if (r->code / 100 == 2) {
@@ -191,6 +196,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	t->pool->conns++;
 	s->conn = rg_smtp_open(t->host, t->port, &so);
 	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
+		/* not taken in time: maybe a server busy with another of ours */
+		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
 		if (!quiet)
 			note_error(t, "connect", rg_smtp_error(s->conn));
 		close_session(t, s, false);
@@ -209,6 +216,9 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
 	}
 	if (rg_smtp_read_reply(s->conn, &r) != 0) {
+		/* no greeting in time: maybe a server that greets one client at
+		 * a time while another of ours holds it (open_session decides) */
+		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
 		if (!quiet)
 			note_error(t, "greeting", rg_smtp_error(s->conn));
 		close_session(t, s, false);
@@ -259,6 +269,7 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 			close_session(t, s, true);
 			return -1;
 		}
+		s->nonmail++;
 		if (rg_smtp_command(s->conn, &r, "STARTTLS") != 0)
 			goto refused;
 		if (r.code != 220) {
@@ -319,8 +330,13 @@ static void lower_limit(struct audit_target *t, const struct rg_reply *r)
 		return;
 	p->limit = now;
 	gettimeofday(&tv, NULL);
-	snprintf(ev, sizeof(ev), "the server turned a connection away (%d %.120s) with %d "
-	    "of ours open: at most %d at once from now on", r->code, r->text, now, now);
+	if (r->code != 0)
+		snprintf(ev, sizeof(ev), "the server turned a connection away (%d %.120s) "
+		    "with %d of ours open: at most %d at once from now on", r->code, r->text,
+		    now, now);
+	else
+		snprintf(ev, sizeof(ev), "a connection was not taken or greeted in time while "
+		    "%d of ours were open: at most %d at once from now on", now, now);
 	tx_record(t, &tv, RG_TX_EVENT, ev);
 }
 
@@ -336,9 +352,9 @@ static void opener_main(void *arg)
 		/* the end came first */
 	} else if (connect_session(t, p->o, &s, &fail, true) != 0) {
 		p->stop_ahead = true;	/* a refusing or busy server: no more */
-		if (fail.code / 100 == 4)
+		if (fail.code / 100 == 4 || s.greet_timeout)
 			lower_limit(t, &fail);
-	} else if (p->stop_ahead || p->nwarm == POOL_MAX) {
+	} else if (p->stop_ahead || p->nwarm >= (size_t)p->limit) {
 		close_session(t, &s, true);
 	} else {
 		p->warm[p->nwarm++] = s;
@@ -365,6 +381,8 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 	p->limit = o->per_host > 1 ? o->per_host : 1;
 	if (p->limit > POOL_MAX)
 		p->limit = POOL_MAX;
+	p->warm = xcalloc((size_t)p->limit, sizeof(*p->warm));
+	p->kept = xcalloc((size_t)p->limit, sizeof(*p->kept));
 	t->pool = p;
 	/* the first session counts too: it opens when the openers start */
 	p->conns = 1;
@@ -417,19 +435,19 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 	s->dead = true;
 }
 
+void pool_idle(struct audit_target *t, struct session *s)
+{
+	t->pool->idle = s;
+	if (s != NULL)
+		rg_fiber_cond_broadcast(&t->pool->freed);
+}
+
 void park_session(struct audit_target *t, const struct audit_opts *o, struct session *s)
 {
-	struct session_pool *p = t->pool;
-
-	if (!s->dead && s->conn != NULL && strcmp(s->helo, o->helo) == 0 &&
-	    s->errors < o->errors_per_session && p->nkept < POOL_MAX &&
-	    rg_smtp_status(s->conn) == RG_SMTP_OK) {
-		p->kept[p->nkept++] = *s;
-		s->conn = NULL;
-		s->dead = true;
-		rg_fiber_cond_broadcast(&p->freed);	/* a lane may take it */
-		return;
-	}
+	/* Not kept for the next pass: a session carries its errors and its
+	 * non-mail commands, and servers count both (Postfix's error limits,
+	 * Exim's smtp_accept_max_nonmail); a fresh one starts clean. */
+	(void)o;
 	close_session(t, s, true);
 }
 
@@ -486,6 +504,10 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 				p->kept[0] = p->kept[--p->nkept];
 				continue;
 			}
+			if (p->idle != NULL && !p->idle->dead && p->idle != s) {
+				close_session(t, p->idle, true);	/* or an idle one */
+				continue;
+			}
 			/* woken when a place frees; a second at most, in case */
 			double until = rg_now() + 1;
 
@@ -496,9 +518,11 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 		}
 		if (connect_session(t, o, s, fail_reply, false) == 0)
 			return greet_session(t, o, s, helo, fail_reply);
-		/* Turned away (4xx greeting) while others of ours are open: too
-		 * many at once for this server. Wait for a place and try again. */
-		if (fail_reply->code / 100 != 4 || p->conns == 0 || rg_now() >= t->deadline)
+		/* Turned away (4xx greeting), or no greeting at all, while others
+		 * of ours are up: too many at once for this server (some take one
+		 * client at a time). Wait for a place and try again. */
+		if ((fail_reply->code / 100 != 4 && !s->greet_timeout) || p->up == 0 ||
+		    rg_now() >= t->deadline)
 			return -1;
 		lower_limit(t, fail_reply);
 		t->error[0] = '\0';
@@ -532,6 +556,8 @@ void pool_finish(struct audit_target *t)
 		    "after this report", closing, closing == 1 ? "" : "s");
 		tx_record(t, &now, RG_TX_EVENT, ev);
 	}
+	free(p->warm);
+	free(p->kept);
 	free(p);
 	t->pool = NULL;
 }

@@ -16,14 +16,22 @@
 
 #include "audit.h"
 
+/* Commands other than MAIL, RCPT, DATA and QUIT that a session may send:
+ * Exim's smtp_accept_max_nonmail (10) and sendmail's MaxNOOPCommands (20)
+ * end a session that sends more. */
+#define SESSION_NONMAIL_MAX	10
+
 struct session {
 	struct rg_smtp *conn;
 	int number;
 	int errors;		/* non-2xx replies in this session */
+	int nonmail;		/* EHLO, HELO, STARTTLS, RSET, NOOP sent (Exim drops a
+				 * session after smtp_accept_max_nonmail = 10) */
 	char helo[256];		/* name currently in force ("" before EHLO) */
 	bool dead;
 	bool first;		/* the target's first session: describes the server */
 	bool up;		/* greeted with 220, not closing (counted in the pool) */
+	bool greet_timeout;	/* connect_session: not connected or greeted in time */
 	bool pipelining;	/* this session's EHLO offered PIPELINING */
 	bool need_rset;		/* a pipelined probe left a transaction open */
 	const char *refused_at;	/* open_session refused: "connect" or "helo" */
@@ -44,9 +52,11 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply);
 /* polite: QUIT (its 221 awaited in the background); else just close. */
 void close_session(struct audit_target *t, struct session *s, bool polite);
-/* A lane is done with s: keep it for the next pass when it is greeted with
- * the default HELO and in good standing, else close it politely. */
+/* A lane is done with s: it closes politely, in the background. */
 void park_session(struct audit_target *t, const struct audit_opts *o, struct session *s);
+/* While s (a runner's session) waits idle for other lanes (NULL: no more):
+ * a lane that needs a place under --per-host may close it. */
+void pool_idle(struct audit_target *t, struct session *s);
 /* The transcript sink every connection of t writes to. */
 void tx_record(void *arg, const struct timeval *when, enum rg_transcript_dir dir,
     const char *text);

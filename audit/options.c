@@ -159,10 +159,11 @@ static const struct opt_row rows[] = {
 	 "targets audited at once (-j, --jobs N is the same)"},
 	{"jobs", 0, OK_INT, F(jobs), 0, NULL, "N", 1, 1024, NULL, NULL,
 	 "same as --concurrency"},
-	{"per-host", 0, OK_INT, F(per_host), 0, "1", "N", 1, 64, NULL, NULL,
-	 "sessions at once per target, each below the server's\n"
-	 "error limits (polite: keep it small; a server that takes\n"
-	 "one client at a time makes the others wait)"},
+	{"per-host", 0, OK_INT, F(per_host), 0, "4", "N", 1, 64, NULL, NULL,
+	 "connections at once per target, never more (opened ahead,\n"
+	 "kept between passes and closing ones count); each session\n"
+	 "stays below the server's error limits; a 421 'too many\n"
+	 "connections' lowers it to what the server takes"},
 	{"rate", 0, OK_NUM, F(rate), 0, NULL, "N", 0.01, 100000, NULL, NULL,
 	 "at most N new connections per second, over all targets"},
 	{"exclude", 0, OK_STR, F(exclude), 0, NULL, "FILE", 0, 0, NULL, NULL,

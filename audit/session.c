@@ -169,6 +169,7 @@ static enum probe_step run_probe_pipelined(struct audit_target *t, struct sessio
 	cmds[n++] = mcmd;
 	cmds[n++] = rcmd;
 	cmds[n++] = "NOOP";
+	s->nonmail += 1 + rset;
 	if (rg_smtp_send_group(s->conn, cmds, n) != 0)
 		return STEP_RETRY;
 	t->pipelined_groups++;
@@ -251,6 +252,7 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	if (probe_is_relay(p) && take_data_budget(data_budget) && data_probe(t, s, p))
 		goto done;
 reset:
+	s->nonmail++;
 	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
 		close_session(t, s, false);
 done:
@@ -356,6 +358,7 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 			break;
 		}
 		if (!s->dead && (s->errors >= o->errors_per_session || identity ||
+		    s->nonmail + 2 > SESSION_NONMAIL_MAX ||
 		    strcmp(s->helo, helo) != 0))
 			close_session(t, s, true);
 		if (s->dead) {
@@ -495,12 +498,16 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 	size_t nc = 0, got = 0;
 	bool rset = false, desync = false, in_clear;
 
+	/* A session with room for n more errors and n + 1 non-mail commands
+	 * below the server's limits; else a new one, which has. */
 	if (!s->dead && (s->errors + (int)n > o->errors_per_session ||
-	    strcmp(s->helo, o->helo) != 0))
+	    s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX || strcmp(s->helo, o->helo) != 0))
 		close_session(t, s, true);
 	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
 	    open_session(t, o, s, o->helo, &run->fail_reply) != 0))
 		return false;
+	if (s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX)
+		return false;	/* STARTTLS took room: the caller runs them one by one */
 	if (!s->pipelining || t->lockstep || rg_smtp_unsolicited(s->conn))
 		return false;
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
@@ -511,6 +518,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 	rcpt = xcalloc(n, sizeof(*rcpt));
 	if (rset)
 		cmds[nc++] = "RSET";
+	s->nonmail += (int)n + rset;	/* n - 1 RSETs and the NOOP fence */
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cmd[2 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
 		snprintf(cmd[2 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
@@ -637,9 +645,14 @@ static void drain(struct probe_queue *q, struct runner *run)
 	struct audit_target *t = q->t;
 	const struct audit_opts *o = q->o;
 	size_t max = (size_t)o->errors_per_session;
+	/* a fresh session has said EHLO (and STARTTLS, EHLO again): a group
+	 * of n adds n non-mail commands (RSETs, the NOOP fence) */
+	int hello = t->tls_used && !o->implicit_tls ? 3 : 1;
 
 	if (max > RG_BATCH_MAX)
 		max = RG_BATCH_MAX;
+	if (max > (size_t)(SESSION_NONMAIL_MAX - hello - 1))
+		max = (size_t)(SESSION_NONMAIL_MAX - hello - 1);
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
 		size_t n = 0;
@@ -687,7 +700,9 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	for (size_t i = 1; i < lanes; i++)
 		rg_fiber_spawn(&g, lane_main, q);
 	drain(q, run);
+	pool_idle(q->t, &run->s);	/* a lane short of a place may take it */
 	rg_fiber_group_wait(&g, 0);
+	pool_idle(q->t, NULL);
 }
 
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)
@@ -701,6 +716,8 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 
 	deadline = t0 + o->budget;
 	t->deadline = deadline;
+	/* the transcript is evidence in IODEF, and shown with --transcript */
+	t->keep_tx = o->transcript || o->format == FORMAT_IODEF;
 	/* --per-host: the other lanes' connections open while this one greets */
 	pool_start(t, o, o->per_host - 1);
 	if (open_session(t, o, &s, o->helo, &fail_reply) != 0 && fail_reply.code == 0) {
