@@ -17,14 +17,14 @@
 # Then, on the same targets:
 #   1. one target at a time (fake open, fake closed, Postfix open, Postfix
 #      closed): wall time and wall time in round trips, both tools;
-#   2. all N+2 targets: relayguard-audit (RG_ARGS, default -j 256), nmap
+#   2. all N+2 targets: relayguard-audit (RG_ARGS, default -j 1000 --per-host 4), nmap
 #      with its defaults and with --max-parallelism 256: wall time,
 #      targets/s, the ratio, peak RSS, and the agreement of the verdicts
 #      (open relay or not) between the tools and with the truth (the map).
 #
 # Environment: N (1000), DELAY_MS (25), MIX ("open:4 closed:4 greylist:1
 # slow:1": weights), NOPIPE_EVERY (4: every 4th fake lacks PIPELINING),
-# SLOW_MS (100), RG_ARGS (-j 256 --per-host 4 -f jsonl), SEQ_ARGS (the
+# SLOW_MS (100), RG_ARGS (-j 1000 --per-host 4 -f jsonl), SEQ_ARGS (the
 # sequential engine: -j 256 --per-host 1 --no-pipelining -f jsonl; its
 # verdicts must equal RG_ARGS's), SEQ=0 skips that run, NMAP=0 skips nmap,
 # NMAP_DEFAULT=0 only nmap's default setting (slow: minutes for 1000),
@@ -45,7 +45,7 @@ DELAY_MS=${DELAY_MS:-25}
 MIX=${MIX:-open:4 closed:4 greylist:1 slow:1}
 NOPIPE_EVERY=${NOPIPE_EVERY:-4}
 SLOW_MS=${SLOW_MS:-100}
-RG_ARGS=${RG_ARGS:--j 256 --per-host 4 -f jsonl}
+RG_ARGS=${RG_ARGS:--j 1000 --per-host 4 -f jsonl}
 SEQ_ARGS=${SEQ_ARGS:--j 256 --per-host 1 --no-pipelining -f jsonl}
 SEQ=${SEQ:-1}
 NMAP=${NMAP:-1}
