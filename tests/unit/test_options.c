@@ -46,7 +46,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.format, FORMAT_TEXT);
 	assert_int_equal(o.fields, FIELDS_RELAYGUARD);
 	assert_int_equal(o.jobs, 4);
-	assert_int_equal(o.per_host, 1);
+	assert_int_equal(o.per_host, 4);
 	assert_true(o.rate == 0);
 	assert_int_equal(o.shard_n, 0);
 	assert_false(o.no_pipelining);
@@ -61,7 +61,7 @@ static void test_values(void **state)
 	(void)state;
 	first = parse(&o, &action, 18, "-p", "2525", "--format", "jsonl", "--fields",
 	    "intelmq", "--shard", "2/5", "-iL", "a.txt", "--input-file", "-",
-	    "--concurrency", "300", "--per-host", "4", "--tls", "t1");
+	    "--concurrency", "300", "--per-host", "9", "--tls", "t1");
 	assert_int_equal(first, 18);
 	assert_int_equal(o.port, 2525);
 	assert_true(o.port_given);
@@ -73,7 +73,7 @@ static void test_values(void **state)
 	assert_string_equal(o.input_files[0], "a.txt");
 	assert_string_equal(o.input_files[1], "-");
 	assert_int_equal(o.jobs, 300);
-	assert_int_equal(o.per_host, 4);
+	assert_int_equal(o.per_host, 9);
 	free(o.input_files);
 	/* --tls without -p: port 465 */
 	parse(&o, &action, 2, "--tls", "t1");
