@@ -20,6 +20,8 @@
 #define TX_MAX_LINES	20000
 #define POOL_MAX	64
 
+static void open_ahead(struct audit_target *t, int n);
+
 /* A session closing politely: QUIT was sent, the 221 is read by a fiber. */
 struct closer {
 	struct rg_smtp *conn;
@@ -38,6 +40,7 @@ struct session_pool {
 	size_t nkept;
 	struct rg_fiber_group openers;
 	int pending;			/* openers not yet connecting */
+	int ahead;			/* opened ahead after the first connects */
 	struct rg_fiber_cond freed;	/* a place may have come free */
 	struct session *idle;		/* a runner's session waiting for lanes */
 	bool stop_ahead;		/* a connection ahead failed, or the end */
@@ -197,13 +200,16 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	s->conn = rg_smtp_open(t->host, t->port, &so);
 	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
 		/* not taken in time: maybe a server busy with another of ours */
-		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
+		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
+		    rg_now() < t->deadline;
 		if (!quiet)
 			note_error(t, "connect", rg_smtp_error(s->conn));
 		close_session(t, s, false);
 		return -1;
 	}
 	s->number = ++t->sessions;
+	if (s->first)	/* connected first: the lanes' connections follow it */
+		open_ahead(t, t->pool->ahead);
 	if (s->first) {
 		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
 		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
@@ -218,7 +224,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	if (rg_smtp_read_reply(s->conn, &r) != 0) {
 		/* no greeting in time: maybe a server that greets one client at
 		 * a time while another of ours holds it (open_session decides) */
-		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
+		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
+		    rg_now() < t->deadline;
 		if (!quiet)
 			note_error(t, "greeting", rg_smtp_error(s->conn));
 		close_session(t, s, false);
@@ -322,11 +329,11 @@ refused:
 static void lower_limit(struct audit_target *t, const struct rg_reply *r)
 {
 	struct session_pool *p = t->pool;
-	int now = p->up > 0 ? p->up : 1;
+	int now = p->up;
 	struct timeval tv;
 	char ev[300];
 
-	if (now >= p->limit)
+	if (now < 1 || now >= p->limit)	/* nothing of ours up: no evidence */
 		return;
 	p->limit = now;
 	gettimeofday(&tv, NULL);
@@ -384,10 +391,9 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 	p->warm = xcalloc((size_t)p->limit, sizeof(*p->warm));
 	p->kept = xcalloc((size_t)p->limit, sizeof(*p->kept));
 	t->pool = p;
-	/* the first session counts too: it opens when the openers start */
-	p->conns = 1;
-	open_ahead(t, warm < p->limit ? warm : p->limit - 1);
-	p->conns = 0;
+	/* opened once the first session has connected (connect_session): it
+	 * is served first and stays the one that describes the server */
+	p->ahead = warm < p->limit ? warm : p->limit - 1;
 }
 
 static void closer_main(void *arg)
@@ -410,29 +416,32 @@ static void closer_main(void *arg)
 void close_session(struct audit_target *t, struct session *s, bool polite)
 {
 	struct session_pool *p = t->pool;
+	struct rg_smtp *conn = s->conn;
+	bool alive = !s->dead;
 
+	/* detached before anything can yield: nobody closes it twice */
+	s->conn = NULL;
+	s->dead = true;
 	if (s->up) {
 		s->up = false;
 		p->up--;
 	}
-	if (s->conn != NULL) {
-		if (polite && !s->dead && rg_smtp_status(s->conn) == RG_SMTP_OK &&
-		    rg_smtp_send_quit(s->conn) == 0) {
-			struct closer *c = xcalloc(1, sizeof(*c));
+	if (conn == NULL)
+		return;
+	if (polite && alive && rg_smtp_status(conn) == RG_SMTP_OK &&
+	    rg_smtp_send_quit(conn) == 0) {
+		struct closer *c = xcalloc(1, sizeof(*c));
 
-			c->conn = s->conn;
-			c->pool = p;
-			c->next = p->closers;
-			p->closers = c;
-			rg_fiber_spawn(NULL, closer_main, c);
-		} else {
-			rg_smtp_close(s->conn, false);
-			p->conns--;
-			rg_fiber_cond_broadcast(&p->freed);
-		}
+		c->conn = conn;
+		c->pool = p;
+		c->next = p->closers;
+		p->closers = c;
+		rg_fiber_spawn(NULL, closer_main, c);
+	} else {
+		rg_smtp_close(conn, false);
+		p->conns--;
+		rg_fiber_cond_broadcast(&p->freed);
 	}
-	s->conn = NULL;
-	s->dead = true;
 }
 
 void pool_idle(struct audit_target *t, struct session *s)
@@ -477,11 +486,13 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 {
 	struct session_pool *p = t->pool;
 
+	int dead_warm = 0;
+
 	for (;;) {
 		rg_reply_init(fail_reply);
 		if (strcmp(helo, o->helo) == 0 && take_kept(t, s))
 			return 0;
-		if (p->nwarm > 0) {
+		if (p->nwarm > 0 && dead_warm < 2) {
 			*s = p->warm[--p->nwarm];
 			open_ahead(t, 1);	/* the next one, while this one greets */
 			if (rg_smtp_unsolicited(s->conn)) {
@@ -490,9 +501,9 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 			}
 			if (greet_session(t, o, s, helo, fail_reply) == 0)
 				return 0;
-			if (fail_reply->code != 0)
-				return -1;	/* the server refused this HELO */
-			t->error[0] = '\0';	/* it died while it waited */
+			if (fail_reply->code != 0 || ++dead_warm >= 2)
+				return -1;	/* refused this HELO, or it keeps failing */
+			t->error[0] = '\0';	/* it died while it waited: once more */
 			continue;
 		}
 		/* Never more than --per-host connections: one being opened ahead,
@@ -514,7 +525,9 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 			if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
 			    rg_now() < t->deadline)
 				continue;
-			/* the budget is gone: try anyway, the probe records why */
+			note_error(t, "connect", "time budget for this target exhausted "
+			    "waiting for a place under --per-host");
+			return -1;
 		}
 		if (connect_session(t, o, s, fail_reply, false) == 0)
 			return greet_session(t, o, s, helo, fail_reply);

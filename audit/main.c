@@ -192,10 +192,11 @@ static void fit_descriptors(struct audit_opts *o)
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	need = (rlim_t)o->jobs * (rlim_t)(o->per_host > 1 ? o->per_host : 1) + spare;
+	/* a target's sessions, and as many again closing in the background */
+	need = (rlim_t)o->jobs * (rlim_t)(o->per_host > 1 ? 2 * o->per_host : 2) + spare;
 	if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
 		int jobs = (int)((rl.rlim_cur - spare) / (rlim_t)(o->per_host > 1 ?
-		    o->per_host : 1));
+		    2 * o->per_host : 2));
 
 		if (jobs < 1)
 			jobs = 1;

@@ -44,9 +44,17 @@ struct rg_dns {
 
 static _Thread_local double tl_deadline;
 
-void rg_dns_deadline_set(double deadline) { tl_deadline = deadline; }
-void rg_dns_deadline_in(double seconds) { tl_deadline = rg_now() + seconds; }
-double rg_dns_deadline_get(void) { return tl_deadline; }
+/* per thread, or per fiber in one (fiber.h) */
+static double *deadline_slot(void)
+{
+	struct rg_fiber_tls *f = rg_fiber_tls();
+
+	return f != NULL ? &f->dns_deadline : &tl_deadline;
+}
+
+void rg_dns_deadline_set(double deadline) { *deadline_slot() = deadline; }
+void rg_dns_deadline_in(double seconds) { *deadline_slot() = rg_now() + seconds; }
+double rg_dns_deadline_get(void) { return *deadline_slot(); }
 
 const char *rg_dns_status_name(enum rg_dns_status s)
 {
@@ -540,8 +548,10 @@ static enum rg_dns_status resolve(struct rg_dns *dns, const char *name, uint16_t
 		for (size_t i = 0; i < dns->ntmpl; i++) {
 			double per_try = dns->o.timeout;
 
-			if (tl_deadline > 0) {
-				double left = tl_deadline - rg_now();
+			double dl = rg_dns_deadline_get();
+
+			if (dl > 0) {
+				double left = dl - rg_now();
 
 				if (left < 0.01) {
 					deadline_hit = true;

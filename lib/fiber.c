@@ -78,6 +78,7 @@ struct rg_fiber {
 	struct event wake;		/* made active to resume the fiber */
 	short got;			/* what ended the wait */
 	bool done;
+	struct rg_fiber_tls tls;
 	struct rg_fiber *next;		/* lock queue, offload queue */
 	/* offload */
 	void *(*ofn)(void *);
@@ -157,6 +158,7 @@ static void loop_init(void)
 }
 
 bool rg_fiber_active(void) { return cur != NULL; }
+struct rg_fiber_tls *rg_fiber_tls(void) { return cur != NULL ? &cur->tls : NULL; }
 size_t rg_fiber_count(void) { return live; }
 size_t rg_fiber_peak(void) { return peak; }
 size_t rg_fiber_stack_size(void) { return STACK_SIZE; }

@@ -144,6 +144,7 @@ static ssize_t io_read(struct rg_smtp *s, char *buf, size_t len, double deadline
 		short want = POLLIN;
 
 		if (s->ssl) {
+			ERR_clear_error();	/* the queue is the thread's: fibers share it */
 			int n = SSL_read(s->ssl, buf, (int)len);
 
 			if (n > 0)
@@ -187,6 +188,7 @@ static int io_write_all(struct rg_smtp *s, const char *buf, size_t len)
 		ssize_t n;
 
 		if (s->ssl) {
+			ERR_clear_error();
 			n = SSL_write(s->ssl, buf, (int)len);
 			if (n <= 0) {
 				int e = SSL_get_error(s->ssl, (int)n);
@@ -533,6 +535,7 @@ int rg_smtp_start_tls(struct rg_smtp *s)
 	if (s->inlen > 0)	/* RFC 3207: nothing may follow the 220 in clear */
 		return fail(s, RG_SMTP_PROTOCOL, "server sent data before the TLS handshake");
 	for (;;) {
+		ERR_clear_error();
 		int n = SSL_connect(s->ssl);
 
 		if (n == 1)

@@ -3,6 +3,7 @@
  * layer, the record safety check, and Received-SPF (RFC 7208 9.1).
  */
 #include "relayguard/spf.h"
+#include "relayguard/fiber.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -30,8 +31,25 @@ struct rg_spf {
 	double budget;
 };
 
-static _Thread_local bool tl_unsafe;	/* a record was refused in this check */
-static _Thread_local bool tl_tempfail;	/* a lookup timed out or SERVFAILed */
+static _Thread_local bool tl_unsafe_t;	/* a record was refused in this check */
+static _Thread_local bool tl_tempfail_t;	/* a lookup timed out or SERVFAILed */
+
+/* per thread, or per fiber in one (fiber.h: fibers share a thread) */
+static bool *unsafe_slot(void)
+{
+	struct rg_fiber_tls *f = rg_fiber_tls();
+
+	return f != NULL ? &f->spf_unsafe : &tl_unsafe_t;
+}
+
+static bool *tempfail_slot(void)
+{
+	struct rg_fiber_tls *f = rg_fiber_tls();
+
+	return f != NULL ? &f->spf_tempfail : &tl_tempfail_t;
+}
+#define tl_unsafe (*unsafe_slot())
+#define tl_tempfail (*tempfail_slot())
 
 const char *rg_spf_result_name(enum rg_spf_res r)
 {

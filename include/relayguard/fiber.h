@@ -80,6 +80,15 @@ struct rg_fiber_cond {
 bool rg_fiber_cond_wait(struct rg_fiber_cond *c, double deadline);
 void rg_fiber_cond_broadcast(struct rg_fiber_cond *c);
 
+/* What lib/ keeps per thread outside fibers, kept per fiber inside one
+ * (fibers share a thread): lib/dns.c's deadline, lib/spf.c's flags of the
+ * check in progress. NULL outside a fiber. */
+struct rg_fiber_tls {
+	double dns_deadline;
+	bool spf_unsafe, spf_tempfail;
+};
+struct rg_fiber_tls *rg_fiber_tls(void);
+
 /* Fibers alive now and at most so far, and the bytes of stack each gets. */
 size_t rg_fiber_count(void);
 size_t rg_fiber_peak(void);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "relayguard/dns.h"
 #include "relayguard/fiber.h"
 #include "relayguard/log.h"
 
@@ -275,6 +276,39 @@ static void test_many(void **state)
 	assert_true(rg_fiber_peak() >= 500);
 }
 
+/* --- what lib/ keeps per thread is per fiber inside one: a DNS deadline
+ * set by one target never cuts another's lookups short */
+struct dl_fiber {
+	double mine, seen;
+};
+
+static void deadline_main(void *arg)
+{
+	struct dl_fiber *d = arg;
+
+	rg_dns_deadline_set(d->mine);
+	rg_fiber_sleep_until(rg_now() + 0.02);	/* the other one runs meanwhile */
+	d->seen = rg_dns_deadline_get();
+	rg_dns_deadline_set(0);
+}
+
+static void test_fiber_tls(void **state)
+{
+	struct dl_fiber a = {1000.5, -1}, b = {2000.5, -1};
+	struct rg_fiber_group g = {0};
+
+	(void)state;
+	rg_dns_deadline_set(42);	/* the thread's own, outside fibers */
+	rg_fiber_spawn(&g, deadline_main, &a);
+	rg_fiber_spawn(&g, deadline_main, &b);
+	assert_true(rg_fiber_group_wait(&g, 0));
+	assert_true(a.seen == 1000.5);
+	assert_true(b.seen == 2000.5);
+	assert_true(rg_dns_deadline_get() == 42);
+	rg_dns_deadline_set(0);
+	assert_null(rg_fiber_tls());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_cond),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_fiber_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
