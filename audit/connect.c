@@ -32,12 +32,10 @@ struct closer {
 struct session_pool {
 	const struct audit_opts *o;
 	int limit;			/* --per-host */
-	int conns;			/* open: in use, kept, opening or closing */
+	int conns;			/* open: in use, opened ahead, opening or closing */
 	int up;				/* of those, greeted with 220 and not closing */
 	struct session *warm;		/* greeting read, no EHLO yet [limit] */
 	size_t nwarm;
-	struct session *kept;		/* greeted with the default HELO [limit] */
-	size_t nkept;
 	struct rg_fiber_group openers;
 	int pending;			/* openers not yet connecting */
 	int ahead;			/* opened ahead after the first connects */
@@ -389,7 +387,6 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 	if (p->limit > POOL_MAX)
 		p->limit = POOL_MAX;
 	p->warm = xcalloc((size_t)p->limit, sizeof(*p->warm));
-	p->kept = xcalloc((size_t)p->limit, sizeof(*p->kept));
 	t->pool = p;
 	/* opened once the first session has connected (connect_session): it
 	 * is served first and stays the one that describes the server */
@@ -451,36 +448,6 @@ void pool_idle(struct audit_target *t, struct session *s)
 		rg_fiber_cond_broadcast(&t->pool->freed);
 }
 
-void park_session(struct audit_target *t, const struct audit_opts *o, struct session *s)
-{
-	/* Not kept for the next pass: a session carries its errors and its
-	 * non-mail commands, and servers count both (Postfix's error limits,
-	 * Exim's smtp_accept_max_nonmail); a fresh one starts clean. */
-	(void)o;
-	close_session(t, s, true);
-}
-
-/* A kept session greeted with the default HELO (the one with the fewest
- * errors) into *s: true. Kept sessions the server gave up on are closed. */
-static bool take_kept(struct audit_target *t, struct session *s)
-{
-	struct session_pool *p = t->pool;
-
-	while (p->nkept > 0) {
-		size_t best = 0;
-
-		for (size_t i = 1; i < p->nkept; i++)
-			if (p->kept[i].errors < p->kept[best].errors)
-				best = i;
-		*s = p->kept[best];
-		p->kept[best] = p->kept[--p->nkept];
-		if (rg_smtp_status(s->conn) == RG_SMTP_OK && !rg_smtp_unsolicited(s->conn))
-			return true;
-		close_session(t, s, false);
-	}
-	return false;
-}
-
 int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply)
 {
@@ -490,8 +457,6 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 
 	for (;;) {
 		rg_reply_init(fail_reply);
-		if (strcmp(helo, o->helo) == 0 && take_kept(t, s))
-			return 0;
 		if (p->nwarm > 0 && dead_warm < 2) {
 			*s = p->warm[--p->nwarm];
 			open_ahead(t, 1);	/* the next one, while this one greets */
@@ -507,14 +472,9 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 			continue;
 		}
 		/* Never more than --per-host connections: one being opened ahead,
-		 * kept, in use by another lane or still closing (QUIT sent, 221
-		 * not yet read) holds its place until it is free. */
+		 * in use by another lane or still closing (QUIT sent, 221 not yet
+		 * read) holds its place until it is free. */
 		if (p->conns + p->pending >= p->limit) {
-			if (p->nkept > 0) {	/* make room: a kept one goes */
-				close_session(t, &p->kept[0], true);
-				p->kept[0] = p->kept[--p->nkept];
-				continue;
-			}
 			if (p->idle != NULL && !p->idle->dead && p->idle != s) {
 				close_session(t, p->idle, true);	/* or an idle one */
 				continue;
@@ -555,8 +515,6 @@ void pool_finish(struct audit_target *t)
 	rg_fiber_group_wait(&p->openers, 0);
 	while (p->nwarm > 0)
 		close_session(t, &p->warm[--p->nwarm], true);
-	while (p->nkept > 0)
-		close_session(t, &p->kept[--p->nkept], true);
 	/* The 221s still to come are read after this target's report. */
 	for (struct closer *c = p->closers; c != NULL; c = c->next) {
 		rg_smtp_set_transcript(c->conn, NULL, NULL);
@@ -570,7 +528,6 @@ void pool_finish(struct audit_target *t)
 		tx_record(t, &now, RG_TX_EVENT, ev);
 	}
 	free(p->warm);
-	free(p->kept);
 	free(p);
 	t->pool = NULL;
 }

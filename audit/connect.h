@@ -1,15 +1,15 @@
 /*
- * connect.h - the sessions of one target (connect.c): open, greet, keep,
- * close. Private to session.c and connect.c.
+ * connect.h - the sessions of one target (connect.c): open, greet, close.
+ * Private to session.c and connect.c.
  *
  * With --per-host N > 1 a target keeps a pool: N - 1 connections are
- * opened (TCP, greeting) while the first session greets, so a lane that
+ * opened (TCP, greeting) once the first session has connected, so a lane that
  * needs a session - a parallel lane, an identity probe with its own HELO,
  * a DATA check after a dropped session - skips the connect and the banner;
- * a lane's greeted session outlives its pass and serves the next one; a
- * polite close sends QUIT and waits for the 221 in a fiber of its own, so
- * no probe waits on it. Never more than N connections are kept open or
- * opened ahead for a target, besides the ones closing.
+ * a polite close sends QUIT and waits for the 221 in a fiber of its own, so
+ * no probe waits on it. Never more than N connections at once for a
+ * target: in use, opened ahead and closing ones all count; a server that
+ * takes fewer lowers N (connect.c, lower_limit).
  */
 #ifndef RELAYGUARD_AUDIT_CONNECT_H
 #define RELAYGUARD_AUDIT_CONNECT_H
@@ -44,16 +44,14 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm);
  * background), let closing sessions finish without the transcript. */
 void pool_finish(struct audit_target *t);
 
-/* A session up to the point where MAIL may be sent: a kept session greeted
- * with helo, else a connection opened ahead, else a new one. 0, or -1 with
+/* A session up to the point where MAIL may be sent: a connection opened
+ * ahead, else a new one, within --per-host. 0, or -1 with
  * *fail_reply set when the server answered (greeting/EHLO refused) and
  * t->error describing it. */
 int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply);
 /* polite: QUIT (its 221 awaited in the background); else just close. */
 void close_session(struct audit_target *t, struct session *s, bool polite);
-/* A lane is done with s: it closes politely, in the background. */
-void park_session(struct audit_target *t, const struct audit_opts *o, struct session *s);
 /* While s (a runner's session) waits idle for other lanes (NULL: no more):
  * a lane that needs a place under --per-host may close it. */
 void pool_idle(struct audit_target *t, struct session *s);

@@ -433,7 +433,7 @@ static void run_one(struct audit_target *t, const struct audit_opts *o,
 }
 
 /* What a batch keeps of a reply until it is graded (a whole struct rg_reply
- * is 4 KB: 2 x 16 of them would sit on every session thread's stack). */
+ * is 4 KB: 2 x 16 of them would sit on every session fiber's stack). */
 struct brief {
 	int code;
 	char enhanced[16];
@@ -512,7 +512,7 @@ static bool run_batch(struct audit_target *t, const struct audit_opts *o, struct
 		return false;
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	rset = s->need_rset;
-	/* on the heap: a thread per session, and their stacks are the RSS */
+	/* on the heap: a fiber per session, and its stack pages are the RSS */
 	cmd = xcalloc(2 * n, sizeof(*cmd));
 	mail = xcalloc(n, sizeof(*mail));
 	rcpt = xcalloc(n, sizeof(*rcpt));
@@ -623,7 +623,7 @@ out:
 /*
  * The probes of one pass, taken in order by up to --per-host sessions at
  * once: the caller's runner (holding the first session) and per_host - 1
- * threads with runners of their own. Results go to each probe's own slot,
+ * fibers with runners of their own. Results go to each probe's own slot,
  * so the report is the same whatever session ran what.
  */
 struct probe_queue {
@@ -686,7 +686,9 @@ static void lane_main(void *arg)
 	    .deadline = q->deadline};
 
 	drain(q, &run);
-	park_session(q->t, q->o, &run.s);	/* for the next pass */
+	/* not kept for the next pass: a session carries its errors and
+	 * non-mail commands, which servers count; a fresh one starts clean */
+	close_session(q->t, &run.s, true);
 }
 
 /* The caller's runner and per_host - 1 more fibers take the queue's probes. */
