@@ -327,11 +327,11 @@ refused:
 static void lower_limit(struct audit_target *t, const struct rg_reply *r)
 {
 	struct session_pool *p = t->pool;
-	int now = p->up;
+	int now = p->up > 0 ? p->up : 1;
 	struct timeval tv;
 	char ev[300];
 
-	if (now < 1 || now >= p->limit)	/* nothing of ours up: no evidence */
+	if (p->conns == 0 || now >= p->limit)	/* nothing else of ours: no evidence */
 		return;
 	p->limit = now;
 	gettimeofday(&tv, NULL);
@@ -491,10 +491,11 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 		}
 		if (connect_session(t, o, s, fail_reply, false) == 0)
 			return greet_session(t, o, s, helo, fail_reply);
-		/* Turned away (4xx greeting), or no greeting at all, while others
-		 * of ours are up: too many at once for this server (some take one
-		 * client at a time). Wait for a place and try again. */
-		if ((fail_reply->code / 100 != 4 && !s->greet_timeout) || p->up == 0 ||
+		/* Turned away (4xx greeting), or not taken or greeted in time,
+		 * while others of ours are open (closing ones too: a server that
+		 * takes one client at a time is still busy with them): too many
+		 * at once for this server. Wait for a place and try again. */
+		if ((fail_reply->code / 100 != 4 && !s->greet_timeout) || p->conns == 0 ||
 		    rg_now() >= t->deadline)
 			return -1;
 		lower_limit(t, fail_reply);
