@@ -11,6 +11,7 @@ BUILD=${BUILD:-build}
 AUDIT=$BUILD/relayguard-audit
 source tests/lib/tap.sh
 source tests/lib/postfix.sh
+source tests/lib/hostile.sh
 
 W=$(mktemp -d)
 rg_cleanup_add "rm -rf $W"
@@ -70,7 +71,30 @@ done
 wait "$apid"
 tap_is "$(wc -l <"$W/threads.out")" 12 "-j 12: 12 results"
 tap_is "$maxthr" 1 "-j 12 --per-host 2: one thread (fibers on one event loop), not one per target"
+
+# Too few descriptors for --concurrency x --per-host (and as many again
+# closing): fewer targets at once, said on stderr; every target still done.
+(ulimit -n 200; "$AUDIT" -p "$PF_PORT" -s 127.0.0.2 -d victim.example -t 10 -f jsonl \
+	-j 100 --per-host 4 127.0.0.1 127.0.0.1 127.0.0.1 >"$W/fd.out" 2>"$W/fd.err")
+tap_is "$?" 0 "descriptor limit 200, -j 100 --per-host 4: exit 0 (closed)"
+tap_like "$(cat "$W/fd.err")" "--concurrency 100 x --per-host 4 needs [0-9]+ descriptors, the limit is 200: running [0-9]+ targets at once" \
+	"descriptor limit: the warning says what was asked, the limit and what runs"
+tap_is "$(jq -r .verdict "$W/fd.out" | sort | uniq -c | awk '{print $1, $2}')" "3 closed" \
+	"descriptor limit: all 3 targets audited"
 pf_stop
+
+# Exim drops a session after 10 non-mail commands (smtp_accept_max_nonmail):
+# a server that accepts every RCPT (no error ever renews a session) and does
+# the same must never get an 11th - the auditor counts EHLO, RSET and NOOP
+# and sizes its groups and sessions to fit.
+start_hostile nonmail-limit
+nm=$("$AUDIT" -p "$HPORT" -d victim.example -t 5 --budget 60 -f json --transcript 127.0.0.1 2>/dev/null)
+nm1=$("$AUDIT" -p "$HPORT" -d victim.example -t 5 --budget 60 -f json --per-host 1 --no-pipelining 127.0.0.1 2>/dev/null)
+tap_is "$(jq '[.transcript[] | select(.line|test("Too many nonmail"))] | length' <<<"$nm")" 0 \
+	"nonmail limit: no session sent an 11th EHLO/RSET/NOOP"
+tap_check "nonmail limit: pipelined, no desync" jq -e '.pipelining.groups > 0 and (.pipelining.desync|not)' <<<"$nm"
+tap_is "$(probes <<<"$nm")" "$(probes <<<"$nm1")" "nonmail limit: identical probe results pipelined and lock-step"
+stop_hostile
 
 # Memory follows --concurrency, not the list: the same -j 8 over 30 and 300
 # targets (jsonl frees each result once written).

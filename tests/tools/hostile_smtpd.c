@@ -29,6 +29,10 @@
  *			available"
  *	accept-all-nodata  MAIL and RCPT get 250; DATA gets "554 5.7.1 no data
  *			accepted"
+ *	nonmail-limit	as accept-all-nodata, EHLO offers PIPELINING, and like
+ *			Exim's smtp_accept_max_nonmail (10): the 11th EHLO, HELO,
+ *			RSET, NOOP or STARTTLS of a session gets "554 Too many
+ *			nonmail commands" and the connection closes
  *	error-limit	MAIL 250, RCPT "550 5.7.1 <rcpt>: Relay access denied"; the
  *			command after the third rejected RCPT of a session gets
  *			"421 4.7.0 too many errors" and the connection is closed
@@ -97,7 +101,7 @@ enum mode {
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
-	M_DATAREFUSE, M_TLS_GARBAGE,
+	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT,
 };
 
 static const struct {
@@ -126,6 +130,7 @@ static const struct {
 	{"greet554later", M_GREET554_LATER},	/* first session fine, then 554 */
 	{"datarefuse", M_DATAREFUSE},		/* outside RCPTs 250, DATA 554 */
 	{"tls-garbage", M_TLS_GARBAGE},		/* STARTTLS 220, then not TLS */
+	{"nonmail-limit", M_NONMAIL_LIMIT},	/* Exim's smtp_accept_max_nonmail */
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -141,6 +146,7 @@ struct conn {
 	int	have_rcpt;
 	char	sender[512];
 	int	hellos;		/* EHLO/HELO answered 250 in this session */
+	int	nonmail;	/* EHLO, HELO, RSET, NOOP, STARTTLS so far */
 	char	helo[256];
 	const char *end_reason;
 };
@@ -332,7 +338,8 @@ ehlo_reply(struct conn *c, enum mode mode)
 	if ((mode == M_TLS_REQUIRED || mode == M_TLS_GARBAGE) &&
 	    reply(c, "250-STARTTLS") < 0)
 		return -1;
-	if (mode == M_EXTRA_LINE && reply(c, "250-PIPELINING") < 0)
+	if ((mode == M_EXTRA_LINE || mode == M_NONMAIL_LIMIT) &&
+	    reply(c, "250-PIPELINING") < 0)
 		return -1;
 	if (reply(c, "250-8BITMIME") < 0)
 		return -1;
@@ -348,6 +355,7 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 	case M_GREYLIST:
 		return reply(c, "450 4.7.1 greylisted");
 	case M_ACCEPT_ALL_NODATA:
+	case M_NONMAIL_LIMIT:
 		return reply(c, "250 2.1.5 Ok");
 	case M_JAPANESE:
 		return reply(c, "250 2.1.5 受信者を受け付けました");
@@ -403,6 +411,14 @@ dialogue(struct conn *c, enum mode mode)
 		if (mode == M_ERROR_LIMIT && c->rejected_rcpts >= ERROR_LIMIT) {
 			reply(c, "421 4.7.0 too many errors");
 			c->end_reason = "error limit";
+			return;
+		}
+		if (mode == M_NONMAIL_LIMIT && (strcmp(verb, "EHLO") == 0 ||
+		    strcmp(verb, "HELO") == 0 || strcmp(verb, "RSET") == 0 ||
+		    strcmp(verb, "NOOP") == 0 || strcmp(verb, "STARTTLS") == 0) &&
+		    ++c->nonmail > 10) {
+			reply(c, "554 Too many nonmail commands");
+			c->end_reason = "nonmail limit";
 			return;
 		}
 		if ((strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0) &&
@@ -659,6 +675,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_GREYLIST:
 	case M_TLS_REQUIRED:
 	case M_ACCEPT_ALL_NODATA:
+	case M_NONMAIL_LIMIT:
 	case M_ERROR_LIMIT:
 	case M_EXIM_LITERAL:
 	case M_HELO_TRUST:
