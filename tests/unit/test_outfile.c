@@ -1,0 +1,133 @@
+/* test_outfile.c - output that is complete or absent (outfile.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "relayguard/outfile.h"
+#include "relayguard/util.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/rg-outfile.XXXXXX");
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf %s", dir);
+	int rc = system(cmd);
+
+	(void)state;
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static size_t entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_commit_replaces_symlink(void **state)
+{
+	char *path = xasprintf("%s/out.txt", dir);
+	char *victim = xasprintf("%s/victim", dir);
+	char err[256], buf[64] = "";
+	struct rg_outfile of;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	f = fopen(victim, "w");
+	fputs("keep", f);
+	fclose(f);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(rg_outfile_open(&of, path, 0644, err, sizeof(err)), 0);
+	fputs("report\n", of.fp);
+	assert_int_equal(entries(), 3);		/* victim, link, temporary */
+	assert_int_equal(rg_outfile_commit(&of, err, sizeof(err)), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));	/* the link was replaced */
+	f = fopen(victim, "r");
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "keep");	/* not written through */
+	assert_int_equal(entries(), 2);
+	free(path);
+	free(victim);
+}
+
+static void test_abort_leaves_nothing(void **state)
+{
+	char *path = xasprintf("%s/gone.txt", dir);
+	char err[256];
+	struct rg_outfile of;
+
+	(void)state;
+	assert_int_equal(rg_outfile_open(&of, path, 0644, err, sizeof(err)), 0);
+	fputs("half", of.fp);
+	rg_outfile_abort(&of);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(entries(), 0);
+	free(path);
+}
+
+static void test_missing_dir(void **state)
+{
+	char err[256];
+	struct rg_outfile of;
+
+	(void)state;
+	assert_int_equal(rg_outfile_open(&of, "/nonexistent-dir/x", 0644,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent-dir"));
+}
+
+static void test_foreign_dir_refused(void **state)
+{
+	char *sub = xasprintf("%s/foreign", dir), *path;
+	char err[256];
+	struct rg_outfile of;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(mkdir(sub, 0777), 0);
+	assert_int_equal(chown(sub, 65534, 65534), 0);
+	path = xasprintf("%s/out.txt", sub);
+	assert_int_equal(rg_outfile_open(&of, path, 0644, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not to us or root"));
+	free(path);
+	free(sub);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_replaces_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_dir_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
