@@ -456,6 +456,21 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A key is a word of letters and digits. Anything else on a line means the
+ * file is no relayguard config at all (-c /etc/shadow): say so without
+ * echoing the line, which may hold a secret. */
+static bool key_shaped(const char *s)
+{
+	size_t n = 0;
+
+	if (!isalpha((unsigned char)*s))
+		return false;
+	for (; *s != '\0'; s++, n++)
+		if (!isalnum((unsigned char)*s) || n >= 40)
+			return false;
+	return true;
+}
+
 /* One line (NUL-terminated, newline removed). */
 static int parse_line(struct rg_config *c, bool *seen, char *raw,
     const char *file, int line, char *err, size_t errlen)
@@ -470,6 +485,9 @@ static int parse_line(struct rg_config *c, bool *seen, char *raw,
 	if (*value != '\0')
 		*value++ = '\0';
 	value = trim(value);
+	if (!key_shaped(s))
+		return rg_set_err(err, errlen, "%s:%d: not a \"Key value\" line "
+		    "(is this a relayguard config?)", file, line);
 	if ((k = rg_config_key_find(s)) == NULL)
 		return rg_set_err(err, errlen, "%s:%d: unknown key '%s'", file,
 		    line, s);

@@ -100,6 +100,11 @@ static void test_errors(void **state)
 		const char *text, *want;
 	} cases[] = {
 		{"Bogus 1\n", "e.conf:1: unknown key 'Bogus'"},
+		/* a file that is no config: the line (a secret?) is not echoed */
+		{"root:$y$j9T$secrethash:20228:0:99999:7:::\n",
+		 "e.conf:1: not a \"Key value\" line (is this a relayguard config?)"},
+		{"Mode=enforce\n",
+		 "e.conf:1: not a \"Key value\" line (is this a relayguard config?)"},
 		{"\n# x\nMode relay-everything\n",
 		 "e.conf:3: Mode: 'relay-everything' is not one of enforce|log-only"},
 		{"AllowAuthenticated maybe\n",
