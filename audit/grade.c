@@ -91,11 +91,18 @@ bool probe_is_relay(const struct audit_probe *p)
 	return !RG_TRICK_IS_CONTROL(p->spec.trick);
 }
 
+/*
+ * A refusal before RCPT, permanent or temporary, says nothing about relaying:
+ * the trick was not tried. A 4xx at MAIL is often not greylisting but a check
+ * of that sender form (Haraka's mail_from.is_resolvable answers "450 Temp.
+ * resolver error" to an address literal), so the probe stays untested and is
+ * retried with a sender the server accepted (probe_wants_retry).
+ */
 enum outcome grade_pre_rcpt(int code, const char *enhanced, bool tls_offered_in_clear)
 {
 	enum outcome o = grade_reply(code, enhanced, tls_offered_in_clear);
 
-	return o == OUT_REJECTED ? OUT_UNTESTED : o;
+	return o == OUT_REJECTED || o == OUT_TEMPFAIL ? OUT_UNTESTED : o;
 }
 
 bool probe_wants_retry(const struct audit_probe *p, const char *baseline_from)
@@ -182,6 +189,52 @@ static size_t count_outcome(const struct audit_target *t, enum outcome o)
 static bool is_relevant_untested(const struct audit_probe *p)
 {
 	return probe_untested_relevant(p);
+}
+
+/* A 4xx to MAIL: the reply of the probe's first (own sender) attempt. */
+static bool deferred_at_mail(const char *stage, int code)
+{
+	return stage != NULL && strcmp(stage, "mail") == 0 && code / 100 == 4;
+}
+
+static bool was_deferred_at_mail(const struct audit_probe *p)
+{
+	return probe_is_relay(p) && (p->retried ?
+	    deferred_at_mail(p->first.stage, p->first.code) :
+	    deferred_at_mail(p->stage, p->code));
+}
+
+/*
+ * Some probes' own senders got a 4xx at MAIL. With a baseline sender the
+ * server accepted, that is a check of the sender form, not greylisting: say
+ * so, with the first such reply. Returns whether any did.
+ */
+static bool deferred_sender_note(const struct audit_target *t, char *why, size_t whylen)
+{
+	const struct audit_probe *first = NULL;
+	size_t n = 0;
+	char buf[900];
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		if (!was_deferred_at_mail(&t->probes[i]))
+			continue;
+		if (first == NULL)
+			first = &t->probes[i];
+		n++;
+	}
+	if (first == NULL)
+		return false;
+	if (t->baseline_from[0] == '\0')
+		return true;
+	snprintf(buf, sizeof(buf), "; %zu probes had their own sender deferred at MAIL "
+	    "(%s %s: %d %s) while the baseline sender %s was accepted: the server "
+	    "does not take that sender form (a sender check such as a DNS test), "
+	    "this is not greylisting; the tricks were retried with the baseline "
+	    "sender", n, first->spec.id, first->retried ? first->first.mail_from :
+	    first->spec.mail_from, first->retried ? first->first.code : first->code,
+	    first->retried ? first->first.text : first->text, t->baseline_from);
+	append(why, whylen, buf);
+	return true;
 }
 
 static bool is_sender_refused(const struct audit_probe *p)
@@ -341,6 +394,7 @@ void grade_verdict(struct audit_target *t)
 			untested_detail(t, why, whylen);
 			append(why, whylen, ")");
 		}
+		deferred_sender_note(t, why, whylen);
 		return;
 	}
 	if (relevant == 0) {
@@ -356,6 +410,7 @@ void grade_verdict(struct audit_target *t)
 			    "refuses cannot relay", untested, ids);
 			append(why, whylen, buf);
 		}
+		deferred_sender_note(t, why, whylen);
 		if (base && base->outcome == OUT_REJECTED)
 			append(why, whylen, "; note: even postmaster was refused, so the "
 			    "refusals may be a policy against this client rather than relay "
@@ -367,6 +422,10 @@ void grade_verdict(struct audit_target *t)
 	snprintf(why, whylen, "no relay probe was accepted, but %zu of %zu were untested "
 	    "(%zu of them relay-relevant: %s): ", untested, relay, relevant, ids);
 	untested_detail(t, why, whylen);
+	/* 4xx at RCPT, or at MAIL for every sender: that may be greylisting */
+	if (deferred_sender_note(t, why, whylen) && t->baseline_from[0] == '\0')
+		append(why, whylen, "; every sender was deferred (4xx) at MAIL, which "
+		    "may be greylisting: run again after the greylisting delay");
 	if (count_outcome(t, OUT_TEMPFAIL) > 0)
 		append(why, whylen, "; 4xx answers may be greylisting: run again after "
 		    "the greylisting delay");

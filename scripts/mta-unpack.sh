@@ -1,6 +1,7 @@
 #!/bin/sh
-# Fetch Debian's Exim, OpenSMTPD and sendmail and unpack each into a private
-# tree, for the test harness (tests/lib/exim.sh, opensmtpd.sh, sendmail.sh).
+# Fetch Debian's Exim, OpenSMTPD, sendmail and Courier and unpack each into a
+# private tree, and npm's Haraka into its own prefix, for the test harness
+# (tests/lib/exim.sh, opensmtpd.sh, sendmail.sh, courier.sh, haraka.sh).
 # They conflict as packages with postfix (and with each other), so they are
 # never installed: `apt-get download` puts the .debs into a cache and
 # `dpkg -x` unpacks each MTA into its own directory; the libraries they link
@@ -16,6 +17,7 @@
 #   opensmtpd/ opensmtpd                                    (usr/sbin/smtpd)
 #   sendmail/  sendmail-bin sendmail-base sendmail-cf      (usr/lib/sm.bin/sendmail,
 #                                                           usr/share/sendmail/cf)
+#   haraka/    npm's Haraka, pinned                         (node_modules/Haraka/bin/haraka)
 # Runs as root (apt-get download needs the package lists; run apt-get update
 # first when they are missing). Idempotent: trees whose stamp matches stay.
 set -eu
@@ -78,6 +80,29 @@ chown _apt "$DIR/debs" 2>/dev/null || true
 unpack exim exim4-daemon-light exim4-base exim4-config
 unpack opensmtpd opensmtpd
 unpack sendmail sendmail-bin sendmail-base sendmail-cf
+
+# Haraka is not a Debian package: npm installs the pinned version into its own
+# prefix (node_modules/Haraka/bin/haraka), with npm's lock of that day. The
+# one native module (modern-syslog, for the syslog plugin no test uses) is
+# not built: npm does not run install scripts unless told.
+HARAKA=Haraka@3.3.4
+npm_tree() {	# TREE PKG@VERSION
+	if [ -f "$DIR/$1/.stamp" ] && [ "$(cat "$DIR/$1/.stamp")" = "$2" ]; then
+		echo "mta-unpack: $1 up to date: $2"
+		return 0
+	fi
+	command -v npm >/dev/null || { echo "mta-unpack: npm is missing (nodejs, npm)" >&2; return 1; }
+	rm -rf "$DIR/$1.new"
+	mkdir -p "$DIR/$1.new"
+	npm install --prefix "$DIR/$1.new" --no-audit --no-fund --ignore-scripts --loglevel=error "$2" >/dev/null
+	[ -f "$DIR/$1.new/node_modules/Haraka/bin/haraka" ] ||
+		{ echo "mta-unpack: npm did not install $2" >&2; return 1; }
+	echo "$2" >"$DIR/$1.new/.stamp"
+	rm -rf "${DIR:?}/${1:?}"
+	mv "$DIR/$1.new" "$DIR/$1"
+	echo "mta-unpack: installed $1: $2"
+}
+npm_tree haraka "$HARAKA"
 
 # The system users the packages' maintainer scripts would create (postinst):
 # Exim drops to Debian-exim, OpenSMTPD's processes run as opensmtpd (smtp,

@@ -1,11 +1,13 @@
 # shellcheck shell=bash disable=SC2034
-# tests/lib/mta.sh - private, real Exim, OpenSMTPD and sendmail on loopback,
-# beside Postfix, for integration tests and the benchmark matrix.
+# tests/lib/mta.sh - private, real Exim, OpenSMTPD, sendmail, Haraka and
+# Courier on loopback, beside Postfix, for integration tests and the benchmark
+# matrix.
 #
 # Sourced (bash) after tests/lib/common.sh; the MTA files tests/lib/exim.sh,
-# tests/lib/opensmtpd.sh and tests/lib/sendmail.sh source it and add their
-# kind. Needs root and the trees scripts/mta-unpack.sh (make deps) unpacks
-# into $RG_MTA_DIR (default /var/cache/relayguard/mta): the packages conflict
+# tests/lib/opensmtpd.sh, tests/lib/sendmail.sh, tests/lib/haraka.sh and
+# tests/lib/courier.sh source it and add their kind (Haraka is the npm
+# package, installed by make deps into $RG_MTA_DIR/haraka). Needs root and
+# the trees scripts/mta-unpack.sh (make deps) unpacks into $RG_MTA_DIR (default /var/cache/relayguard/mta): the packages conflict
 # with postfix and are never installed. Nothing of the system is touched:
 # every instance has its own config, spool, log, pid and mail directories in a
 # temp dir, listens on 127.0.0.1 only and sends everything it relays to an
@@ -24,7 +26,8 @@
 #     mounts of the instance's own files, on a tmpfs over the parent
 #     (MTA_NS_TMPFS, MTA_NS_BIND="SRC=DST ..." for the kind's commands).
 #
-#   mta_start KIND PROFILE    KIND exim | opensmtpd | sendmail; PROFILE
+#   mta_start KIND PROFILE    KIND exim | opensmtpd | sendmail | haraka |
+#                             courier; PROFILE
 #                             closed   the MTA's secure default: relays only for
 #                                      127.0.0.1 (a client bound to 127.0.0.2 is
 #                                      an outsider);
@@ -218,9 +221,9 @@ mta__launch() {
 mta_start() {
 	local kind=${1:-} profile=${2:-}
 	case $kind in
-	exim | opensmtpd | sendmail) ;;
+	exim | opensmtpd | sendmail | haraka | courier) ;;
 	*)
-		rg_diag "mta_start: KIND must be exim, opensmtpd or sendmail, not '$kind'"
+		rg_diag "mta_start: KIND must be exim, opensmtpd, sendmail, haraka or courier, not '$kind'"
 		return 1
 		;;
 	esac
@@ -327,8 +330,21 @@ mta__count_files() {
 	echo $((n))
 }
 
-mta_sink_count() { mta__count_files "$MTA_SINK_DIR"; }
-mta_mailbox_count() { mta__count_files "$MTA_MAIL_DIR/$1/new" "$MTA_MAIL_DIR/$1/cur"; }
+# A kind whose local mail store is the sink too (Haraka) counts by recipient.
+mta_sink_count() {
+	if declare -F "${MTA_KIND}__sink_count" >/dev/null; then
+		"${MTA_KIND}__sink_count"
+	else
+		mta__count_files "$MTA_SINK_DIR"
+	fi
+}
+mta_mailbox_count() {
+	if declare -F "${MTA_KIND}__mailbox_count" >/dev/null; then
+		"${MTA_KIND}__mailbox_count" "$1"
+	else
+		mta__count_files "$MTA_MAIL_DIR/$1/new" "$MTA_MAIL_DIR/$1/cur"
+	fi
+}
 mta_queue_count() { "${MTA_KIND}__queue_count"; }
 mta_flush() { "${MTA_KIND}__flush"; }
 

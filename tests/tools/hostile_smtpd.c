@@ -71,6 +71,11 @@
  *			same write: every later reply lands on the wrong command
  *			unless the client notices; lock-step clients see nothing odd
  *
+ *	resolver-literal like a stock Haraka (mail_from.is_resolvable): "MAIL
+ *			FROM:<...@[IP]>" (an address literal) gets "450 Temp.
+ *			resolver error (EBADNAME)", other senders 250; every RCPT
+ *			refused as in normal-reject (a closed server)
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -101,7 +106,7 @@ enum mode {
 	M_NORMAL_REJECT, M_GREYLIST, M_TLS_REQUIRED, M_ACCEPT_ALL_NODATA,
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
-	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT,
+	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
 };
 
 static const struct {
@@ -131,6 +136,7 @@ static const struct {
 	{"datarefuse", M_DATAREFUSE},		/* outside RCPTs 250, DATA 554 */
 	{"tls-garbage", M_TLS_GARBAGE},		/* STARTTLS 220, then not TLS */
 	{"nonmail-limit", M_NONMAIL_LIMIT},	/* Exim's smtp_accept_max_nonmail */
+	{"resolver-literal", M_RESOLVER_LITERAL},	/* Haraka: 450 to a literal sender */
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -440,6 +446,8 @@ dialogue(struct conn *c, enum mode mode)
 		} else if (strcmp(verb, "MAIL") == 0) {
 			if (mode == M_EXIM_LITERAL && strstr(path, "@[") != NULL) {
 				r = reply(c, "501 5.1.3 %s: domain literals not allowed", path);
+			} else if (mode == M_RESOLVER_LITERAL && strstr(path, "@[") != NULL) {
+				r = reply(c, "450 Temp. resolver error (EBADNAME)");
 			} else if (mode == M_TLS_REQUIRED) {
 				r = reply(c, "530 5.7.0 Must issue a STARTTLS command first");
 			} else if (c->have_mail) {
@@ -684,6 +692,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_HELOREJ:
 	case M_DATAREFUSE:
 	case M_TLS_GARBAGE:
+	case M_RESOLVER_LITERAL:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;

@@ -1,0 +1,76 @@
+#!/bin/bash
+# relayguard-audit against a real private Haraka (tests/lib/haraka.sh), every
+# profile (issue 17): a real message from an outside address establishes the
+# truth, local mail is delivered, the audit names Haraka, completes nothing
+# and its verdict agrees with the truth (tests/lib/mta_truth.sh). Checks that
+# today's audit fails are TAP TODO with the issue-17 item that fixes them.
+# Then the part already fixed (item 1): stock Haraka answers the
+# address-literal sender <relaytest@[127.0.0.1]> with "450 Temp. resolver
+# error"; those probes are untested and retried with the baseline sender, and
+# the report says this is not greylisting - on real Haraka and on the
+# hostile_smtpd imitation (resolver-literal), whose verdict must be closed.
+# An MTA that cannot be started is a failure with its reason, never a skip.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+AUDIT=$BUILD/relayguard-audit
+source tests/lib/tap.sh
+source tests/lib/haraka.sh
+source tests/lib/mta_truth.sh
+source tests/lib/hostile.sh
+
+# Relay probes left untested or tempfailed at MAIL whose sender is not the
+# trick itself: the probes item 1 is about.
+untested_at_mail() {
+	jq -r '[.tests[] | select((.control|not) and .class != "sender" and .stage == "mail"
+		and (.outcome == "untested" or .outcome == "tempfail"))] | length' <<<"$1"
+}
+# Accepted relay probes whose recipient is outside the server's names.
+accepted_outside() {
+	jq -r '[.tests[] | select(.outcome == "accepted" and (.control|not))
+		| .rcpt_to | select(test("@victim\\.example>$"))] | length' <<<"$1"
+}
+
+# --- closed: relay plugin, relay_acl_allow 127.0.0.1/32 ----------------------
+MTA_TRUTH_TODO="issue 17 item 3: Haraka accepts any local part at its host_list names; routing tricks under them are read as relaying" \
+	mta_truth haraka closed refused
+json=$MTA_TRUTH_JSON
+tap_is "$(untested_at_mail "$json")" 0 \
+	"haraka closed: no relay probe is left untested by the 450 to the address-literal sender"
+tap_like "$(jq -r .verdict_reason <<<"$json")" "deferred at MAIL.*Temp\. resolver error.*not greylisting" \
+	"haraka closed: the report says the sender form was deferred, not greylisting"
+tap_unlike "$(jq -r .verdict_reason <<<"$json")" "greylisting delay" \
+	"haraka closed: no advice to wait out greylisting"
+tap_is "$(mta_relays_real 127.0.0.1)" relayed "haraka closed: the trusted host relays"
+mta_stop
+
+# --- open: [relay] all=true --------------------------------------------------
+mta_truth haraka open relayed
+tap_is "$(untested_at_mail "$MTA_TRUTH_JSON")" 0 \
+	"haraka open: no relay probe is left untested by the 450 to the address-literal sender"
+mta_stop
+
+# --- dest_domains: a local recipient makes the transaction relay -------------
+mta_truth haraka dest_domains relayed "--to postmaster@site.example,victim@victim.example"
+TAP_TODO="issue 17 item 2: no probe sends a relay RCPT after a local one in the same transaction" \
+	tap_isnt "$(accepted_outside "$MTA_TRUTH_JSON")" 0 \
+	"haraka dest_domains: the verdict rests on a recipient outside the server's names"
+mta_stop
+
+# --- acl: relay_acl_allow 127.0.0.0/8, a network too wide --------------------
+mta_truth haraka acl relayed
+mta_stop
+
+# --- the same 450 from hostile_smtpd resolver-literal, a closed server -------
+start_hostile resolver-literal
+out=$(timeout 60 "$AUDIT" -p "$HPORT" -t 5 --connect-timeout 2 --budget 40 \
+	-d victim.example -f json 127.0.0.1 2>/dev/null) && rc=0 || rc=$?
+tap_is "$(jq -r .verdict <<<"$out")" closed "resolver-literal: the verdict is closed"
+tap_is "$rc" 0 "resolver-literal: exit 0"
+tap_is "$(jq -r '.tests[] | select(.id=="B1") | "\(.attempts[0].code) \(.attempts[0].outcome) \(.outcome)"' <<<"$out")" \
+	"450 untested rejected" "resolver-literal: B1 untested at MAIL (450), retried, refused at RCPT"
+tap_like "$(jq -r .verdict_reason <<<"$out")" "not greylisting" \
+	"resolver-literal: the report says the 450 is not greylisting"
+tap_unlike "$(jq -r .verdict_reason <<<"$out")" "greylisting delay" \
+	"resolver-literal: no advice to wait out greylisting"
+stop_hostile
+tap_done
