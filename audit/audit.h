@@ -14,6 +14,7 @@
 #define RELAYGUARD_AUDIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/time.h>
 
@@ -369,9 +370,15 @@ struct target_feed {
 	size_t nresume;
 	size_t skipped_shard, skipped_resume, skipped_excluded;
 	size_t bad_lines;		/* list lines warned about and skipped */
-	char **mx_tab;			/* --mx: addresses already taken */
-	size_t mx_n, mx_cap;
+	char **seen_tab;		/* host:port keys already taken */
+	size_t seen_n, seen_cap;
+	size_t skipped_duplicate;
 	int mx_failed;
+	struct feed_cidr {		/* a CIDR target being expanded */
+		int family;
+		unsigned char base[16];
+		uint64_t count, next;
+	} cidr;
 };
 /* spec -> t (zeroed); bare_v6 accepts "2001:db8::1" without brackets. */
 int audit_target_init(const char *spec, int default_port, bool bare_v6,

@@ -307,6 +307,8 @@ int main(int argc, char **argv)
 	if (w.excluded || w.feed.skipped_excluded)
 		msg_info("%zu targets excluded (--exclude), not contacted",
 		    w.excluded + w.feed.skipped_excluded);
+	if (w.feed.skipped_duplicate && !o.mx)
+		msg_info("%zu duplicate targets audited once", w.feed.skipped_duplicate);
 	if (w.feed.bad_lines)
 		msg_warn("%zu bad lines in the target lists skipped (warned above)",
 		    w.feed.bad_lines);

@@ -6,13 +6,18 @@
  * held in memory): the TARGET arguments ("-" is stdin), then every -iL
  * FILE ("-" is stdin too). A line holds one target:
  *	host, host:port, [v6]:port	as on the command line
- *	192.0.2.1, 2001:db8::1		ZMap output (bare addresses, IPv6 too)
+ *	192.0.2.1, 2001:db8::1		bare addresses, IPv6 too (ZMap output)
+ *	192.0.2.0/28, 2001:db8::/124	every address of a network, at most
+ *					FEED_CIDR_MAX of them (nmap's notation)
  *	IP, DOMAIN, TAG, PORT		ZGrab2-style CSV: the IP, else the DOMAIN,
  *					at PORT when given
  * Empty lines, '#' comments and CSV/ZMap header lines ("ip,...", "saddr")
  * are skipped; anything else that does not parse is an error "FILE:LINE:
  * what" (exit 3). With --mx every item is a mail domain, expanded into its
  * MX hosts' addresses.
+ *
+ * The same host:port twice (arguments, lists, --mx) is audited once: two
+ * audits of one server would double its connections past --per-host.
  *
  * Filters, in this order: --shard I/N keeps the targets whose FNV-1a hash of
  * "host:port" (lowercase, IPv6 in brackets) is I modulo N: deterministic
@@ -30,8 +35,10 @@
 #include "relayguard/netmatch.h"
 #include "relayguard/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <jansson.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +46,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+
+/* A network target expands to at most this many addresses (a /16, a /112):
+ * a typo such as /8 must not start 16 million audits. */
+#define FEED_CIDR_MAX 65536
 
 int audit_target_init(const char *spec, int default_port, bool bare_v6, struct audit_target *t,
     char *err, size_t errlen)
@@ -141,18 +152,36 @@ static void load_resume(struct target_feed *f, const char *path)
 	qsort(f->resume_keys, f->nresume, sizeof(char *), cmp_str);
 }
 
+/* "-" (stdin) as a target list twice can only fail later, after targets
+ * were audited: refuse it before any connection. */
+static void check_stdin_once(const struct audit_opts *o, char **args, int nargs)
+{
+	int n = 0;
+
+	for (int i = 0; i < nargs; i++)
+		n += strcmp(args[i], "-") == 0;
+	for (size_t i = 0; i < o->ninput_files; i++)
+		n += strcmp(o->input_files[i], "-") == 0;
+	if (n > 1)
+		msg_fatal("stdin ('-') named twice as a target list");
+}
+
 void feed_open(struct target_feed *f, const struct audit_opts *o, char **args, int nargs)
 {
 	memset(f, 0, sizeof(*f));
 	f->o = o;
 	f->args = args;
 	f->nargs = nargs;
+	check_stdin_once(o, args, nargs);
 	if (o->exclude) {
-		char value[4200], err[RG_NETMATCH_ERRLEN];
+		char value[PATH_MAX + 8], err[RG_NETMATCH_ERRLEN], *abs;
 
-		if (strlen(o->exclude) > 4000)
-			msg_fatal("--exclude: file name too long");
-		snprintf(value, sizeof(value), "file:%s", o->exclude);
+		/* file: lists take absolute paths (config files are read
+		 * after a chdir); a command line names files from here */
+		if ((abs = realpath(o->exclude, NULL)) == NULL)
+			msg_fatal("--exclude: %s: %m", o->exclude);
+		snprintf(value, sizeof(value), "file:%s", abs);
+		free(abs);
 		if (rg_cidr_list_parse(&f->exclude, value, "--exclude", 0, err, sizeof(err)) != 0)
 			msg_fatal("%s", err);
 	}
@@ -169,9 +198,9 @@ void feed_close(struct target_feed *f)
 	free(f->resume_keys);
 	free(f->pending);
 	free(f->line);
-	for (size_t i = 0; i < f->mx_cap; i++)
-		free(f->mx_tab[i]);
-	free(f->mx_tab);
+	for (size_t i = 0; i < f->seen_cap; i++)
+		free(f->seen_tab[i]);
+	free(f->seen_tab);
 	rg_cidr_list_free(&f->exclude);
 }
 
@@ -325,34 +354,32 @@ static bool resumed(const struct target_feed *f, const char *key)
 	    cmp_str) != NULL;
 }
 
-/* --mx: an address two domains share is audited once (a set of keys; it
- * grows with the distinct MX addresses, --mx mode only). */
-static bool mx_seen(struct target_feed *f, const char *key)
+/* Whether a host:port was taken before (a set of keys that grows with the
+ * distinct targets; an address two --mx domains share is one of them). */
+static bool seen_before(struct target_feed *f, const char *key)
 {
-	uint64_t h;
 	size_t i;
 
-	if (f->mx_n * 2 >= f->mx_cap) {
-		size_t cap = f->mx_cap ? f->mx_cap * 2 : 1024;
+	if (f->seen_n * 2 >= f->seen_cap) {
+		size_t cap = f->seen_cap ? f->seen_cap * 2 : 1024;
 		char **tab = xcalloc(cap, sizeof(*tab));
 
-		for (size_t k = 0; k < f->mx_cap; k++) {
-			if (f->mx_tab[k] == NULL)
+		for (size_t k = 0; k < f->seen_cap; k++) {
+			if (f->seen_tab[k] == NULL)
 				continue;
-			for (i = fnv1a(f->mx_tab[k]) % cap; tab[i]; i = (i + 1) % cap)
+			for (i = fnv1a(f->seen_tab[k]) % cap; tab[i]; i = (i + 1) % cap)
 				;
-			tab[i] = f->mx_tab[k];
+			tab[i] = f->seen_tab[k];
 		}
-		free(f->mx_tab);
-		f->mx_tab = tab;
-		f->mx_cap = cap;
+		free(f->seen_tab);
+		f->seen_tab = tab;
+		f->seen_cap = cap;
 	}
-	h = fnv1a(key);
-	for (i = h % f->mx_cap; f->mx_tab[i]; i = (i + 1) % f->mx_cap)
-		if (strcmp(f->mx_tab[i], key) == 0)
+	for (i = fnv1a(key) % f->seen_cap; f->seen_tab[i]; i = (i + 1) % f->seen_cap)
+		if (strcmp(f->seen_tab[i], key) == 0)
 			return true;
-	f->mx_tab[i] = xstrdup(key);
-	f->mx_n++;
+	f->seen_tab[i] = xstrdup(key);
+	f->seen_n++;
 	return false;
 }
 
@@ -362,8 +389,10 @@ static bool keep(struct target_feed *f, const struct audit_target *t)
 	char key[300];
 
 	audit_target_key(t->host, t->port, key, sizeof(key));
-	if (f->o->mx && mx_seen(f, key))
+	if (seen_before(f, key)) {
+		f->skipped_duplicate++;
 		return false;
+	}
 	if (!audit_shard_keeps(key, f->o->shard_i, f->o->shard_n)) {
 		f->skipped_shard++;
 		return false;
@@ -379,12 +408,75 @@ static bool keep(struct target_feed *f, const struct audit_target *t)
 	return true;
 }
 
+/*
+ * "192.0.2.0/28" or "2001:db8::/124" into f->cidr: 1 a network (host bits
+ * cleared), 0 no '/' in spec, -1 with err.
+ */
+static int cidr_start(struct target_feed *f, const char *spec, char *err, size_t errlen)
+{
+	const char *slash = strchr(spec, '/');
+	char addr[INET6_ADDRSTRLEN], *end;
+	int family, bits;
+	long len;
+
+	if (slash == NULL)
+		return 0;
+	if ((size_t)(slash - spec) >= sizeof(addr))
+		return rg_set_err(err, errlen, "'%.60s': bad network", spec);
+	memcpy(addr, spec, (size_t)(slash - spec));
+	addr[slash - spec] = '\0';
+	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	bits = family == AF_INET ? 32 : 128;
+	if (inet_pton(family, addr, f->cidr.base) != 1)
+		return rg_set_err(err, errlen, "'%.60s': not an IP network (a name "
+		    "takes no /length)", spec);
+	len = strtol(slash + 1, &end, 10);
+	if (!isdigit((unsigned char)slash[1]) || *end != '\0' || len > bits)
+		return rg_set_err(err, errlen, "'%.60s': bad prefix length", spec);
+	if (bits - len > 16)
+		return rg_set_err(err, errlen, "'%.60s': more than %d addresses (at "
+		    "most a /%d in one target)", spec, FEED_CIDR_MAX, bits - 16);
+	for (int b = (int)len; b < bits; b++)
+		f->cidr.base[b / 8] &= (unsigned char)~(0x80 >> (b % 8));
+	f->cidr.family = family;
+	f->cidr.count = (uint64_t)1 << (bits - len);
+	f->cidr.next = 0;
+	return 1;
+}
+
+/* The next address of the network being expanded, as a target. */
+static void cidr_next(struct target_feed *f, struct audit_target *t)
+{
+	size_t n = f->cidr.family == AF_INET ? 4 : 16;
+	unsigned char a[16];
+	uint64_t add = f->cidr.next++;
+	unsigned carry = 0;
+	char host[INET6_ADDRSTRLEN], err[300];
+
+	memcpy(a, f->cidr.base, n);
+	for (size_t i = n; i-- > 0 && (add != 0 || carry != 0); add >>= 8) {
+		unsigned sum = a[i] + (unsigned)(add & 0xff) + carry;
+
+		a[i] = (unsigned char)sum;
+		carry = sum >> 8;
+	}
+	inet_ntop(f->cidr.family, a, host, sizeof(host));
+	if (audit_target_init(host, f->o->port, true, t, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);	/* an address we formatted ourselves */
+}
+
 int feed_next(struct target_feed *f, struct audit_target *t)
 {
 	char spec[400], err[700];
 	bool from_list;
 
 	for (;;) {
+		if (f->cidr.next < f->cidr.count) {
+			cidr_next(f, t);
+			if (keep(f, t))
+				return 1;
+			continue;
+		}
 		if (f->pendi < f->npending) {
 			*t = f->pending[f->pendi++];
 			if (keep(f, t))
@@ -405,7 +497,13 @@ int feed_next(struct target_feed *f, struct audit_target *t)
 				f->mx_failed++;
 			continue;
 		}
-		if (audit_target_init(spec, f->o->port, from_list, t, err, sizeof(err)) != 0) {
+		int c = cidr_start(f, spec, err, sizeof(err));
+
+		if (c > 0)
+			continue;
+		/* a bare IPv6 address is an address, as for nmap */
+		if (c < 0 || audit_target_init(spec, f->o->port, true, t, err,
+		    sizeof(err)) != 0) {
 			if (!from_list)
 				msg_fatal("target %s", err);
 			msg_warn("%s:%d: %s; line skipped", f->inname, f->lineno, err);
