@@ -132,15 +132,14 @@ static int write_source(const struct notify_opts *o, const struct notify_source 
 }
 
 /* --out DIR: created if absent; one that belongs to another user (who could
- * swap the files under us) is refused before anything is written. */
+ * swap the files under us) is refused by rg_outfile_open() with the first
+ * file, intelmq.jsonl, before anything is written. */
 static void open_out_dir(const char *dir, struct rg_outfile *jsonl)
 {
 	char err[700], *p;
 
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		msg_fatal("%s: cannot create: %s", dir, strerror(errno));
-	if (rg_outfile_dir_ok(dir, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
 	p = xasprintf("%s/intelmq.jsonl", dir);
 	if (rg_outfile_open(jsonl, p, 0644, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);

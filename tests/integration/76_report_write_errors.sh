@@ -51,7 +51,7 @@ tap_like "$(tail -c 20 "$TMP/ref.html")" '</html>' "reference: the page is compl
 
 # --- /dev/full ----------------------------------------------------------------------
 err=$(page 2>&1 > /dev/full); rc=$?
-tap_isnt "$rc" 0 "the page to /dev/full: exit non-zero (was 0)"
+tap_isnt "$rc" 0 "the page to /dev/full: exit non-zero (main: 0)"
 tap_like "$err" 'write error on standard output: No space left on device' "and one line says why"
 # --output is a file name: a device there would be replaced by rename(2) (as
 # root, in /dev). /dev/full's twin in our own directory shows it is refused.
@@ -82,7 +82,7 @@ mkdir "$MNT" && mount -t tmpfs -o size=$((pages * 4 + 4))k,mode=0755 rgtest "$MN
 	tap_bail "cannot mount a tmpfs"
 rg_cleanup_add "umount '$MNT'"
 notify --out "$MNT/n" > "$TMP/full.out" 2> "$TMP/full.err"; rc=$?
-tap_isnt "$rc" 0 "notify --out on a disk that fills up: exit non-zero (was 0)"
+tap_isnt "$rc" 0 "notify --out on a disk that fills up: exit non-zero"
 tap_like "$(cat "$TMP/full.err")" 'No space left on device' "a message says why"
 tap_is "$(wc -l < "$TMP/full.err")" 1 "in one line" || tap_diag "$(cat "$TMP/full.err")"
 tap_is "$(leftovers "$MNT/n")" 0 "no temporary file is left"
@@ -116,7 +116,7 @@ tap_like "$err" 'No space left on device' "with the reason"
 tap_is "$(grep -c -- ' -> ' "$TMP/full2.out")" 0 "and no '->' success line"
 tap_is "$(find "$MNT/n2" -type f | wc -l)" 0 "and no file at all (no 0-byte files)"
 err=$(page --output "$MNT/report.html" 2>&1); rc=$?
-tap_isnt "$rc" 0 "the page with --output on a full disk: exit non-zero (was 0 with 4 KB)"
+tap_isnt "$rc" 0 "the page with --output on a full disk: exit non-zero"
 tap_like "$err" 'report\.html: write error: No space left on device' "one line names the file and the cause"
 tap_check "no report.html is left" test ! -e "$MNT/report.html"
 tap_is "$(leftovers "$MNT")" 0 "and no temporary file"
