@@ -32,6 +32,27 @@ int rg_outfile_dir_ok(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* rename(2) would replace whatever is at PATH: a device (/dev/full,
+ * /dev/null), a FIFO, or a link to one such as /dev/stdout would be
+ * destroyed, not written. Only a regular file, a link that leads to one or
+ * to nothing (a planted link: replaced, not followed) or nothing may be
+ * there. */
+static int target_ok(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 :
+		    rg_set_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+		return 0;
+	if (!S_ISREG(st.st_mode))
+		return rg_set_err(err, errlen, "%s: not a regular file: refusing "
+		    "to replace it (write to standard output for a device or a "
+		    "pipe)", path);
+	return 0;
+}
+
 int rg_outfile_open(struct rg_outfile *of, const char *path, mode_t mode,
     char *err, size_t errlen)
 {
@@ -46,7 +67,8 @@ int rg_outfile_open(struct rg_outfile *of, const char *path, mode_t mode,
 		free(copy2);
 		return rg_set_err(err, errlen, "%s: not a file name", path);
 	}
-	if (rg_outfile_dir_ok(dir, err, errlen) != 0) {
+	if (rg_outfile_dir_ok(dir, err, errlen) != 0 ||
+	    target_ok(path, err, errlen) != 0) {
 		free(copy);
 		free(copy2);
 		return -1;

@@ -5,7 +5,8 @@
  * that was applied.
  *
  * relayguard-report --before A.json --after B.json [--series S.csv]
- *                   [--fix FILE] [--storm EVENTS.jsonl] [--title T] > report.html
+ *                   [--fix FILE] [--storm EVENTS.jsonl] [--title T]
+ *                   [--output report.html]      (default: standard output)
  * relayguard-report notify --events EVENTS.jsonl [--out DIR] ...   (notify.h)
  *
  * A.json/B.json: relayguard-audit -f json output (first object used).
@@ -15,7 +16,9 @@
 #include "notify.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/i18n.h"
+#include "relayguard/infile.h"
 #include "relayguard/log.h"
+#include "relayguard/outfile.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
 #include "relayguard/version.h"
@@ -28,6 +31,18 @@
 #include <string.h>
 
 struct sample { double t; int fixed; double bounces; };
+
+/* Everything the page shows, read before the first byte is written: a bad
+ * input is an error before any output exists. */
+struct page {
+	const char *title;
+	struct rg_reporter *reporter;
+	struct rg_clock clk;
+	json_t *before, *after;
+	struct sample *s;
+	size_t n;
+	FILE *fix, *events;	/* --fix, --storm, or NULL */
+};
 
 /* Text from the audit JSON, the event log or the fix file: the HTML rule of
  * textclean.h per line (markup as entities, controls, C1, bidi controls and
@@ -51,11 +66,16 @@ static void html_escape(FILE *out, const char *s)
 static json_t *load_json(const char *path)
 {
 	json_error_t err;
+	char why[600];
 	json_t *j;
+	FILE *f;
 
 	if (path == NULL)
 		return NULL;
-	j = json_load_file(path, JSON_DISABLE_EOF_CHECK, &err);
+	if ((f = rg_infile_open(path, why, sizeof(why))) == NULL)
+		msg_fatal("%s", why);
+	j = json_loadf(f, JSON_DISABLE_EOF_CHECK, &err);
+	fclose(f);
 	if (j == NULL)
 		msg_fatal("%s:%d: %s", path, err.line, err.text);
 	return j;
@@ -165,16 +185,28 @@ static void matrix(FILE *out, json_t *before, json_t *after)
 	fprintf(out, "</tbody></table>\n");
 }
 
+/* An optional input file (NULL without its option); a named file that
+ * cannot be read, or is not a regular file, is an error. */
+static FILE *open_input(const char *path)
+{
+	char why[600];
+	FILE *f;
+
+	if (path == NULL)
+		return NULL;
+	if ((f = rg_infile_open(path, why, sizeof(why))) == NULL)
+		msg_fatal("%s", why);
+	return f;
+}
+
 static size_t load_series(const char *path, struct sample **out)
 {
-	FILE *f = path ? fopen(path, "r") : NULL;
+	FILE *f = open_input(path);
 	size_t n = 0, cap = 0;
 	char line[256];
 	unsigned lineno = 0;
 
 	*out = NULL;
-	if (path && f == NULL)
-		msg_fatal("%s: cannot open", path);
 	while (f && fgets(line, sizeof(line), f)) {
 		struct sample s;
 		char phase[32];
@@ -265,9 +297,8 @@ static void chart(FILE *out, const struct sample *s, size_t n)
 
 /* The events a reader needs: storms and their summaries, the per-client
  * relay summaries, and the first few refusals; the rest is in the log. */
-static void storm_events(FILE *out, const char *path)
+static void storm_events(FILE *out, FILE *f)
 {
-	FILE *f = path ? fopen(path, "r") : NULL;
 	char line[8192];
 	int shown = 0, refusals = 0;
 	char evbuf[128];
@@ -304,13 +335,11 @@ static void storm_events(FILE *out, const char *path)
 		}
 		json_decref(e);
 	}
-	fclose(f);
 	fprintf(out, "</ul>\n");
 }
 
-static void print_file(FILE *out, const char *path)
+static void print_file(FILE *out, FILE *f)
 {
-	FILE *f = path ? fopen(path, "r") : NULL;
 	char line[1024];
 
 	if (f == NULL)
@@ -319,7 +348,6 @@ static void print_file(FILE *out, const char *path)
 	while (fgets(line, sizeof(line), f))
 		html_escape(out, line);
 	fprintf(out, "</pre>\n");
-	fclose(f);
 }
 
 static const char css[] =
@@ -337,102 +365,149 @@ static const char css[] =
 	"border-left:4px solid #264653}.events{font-size:11px}.legend span{padding:1px 6px;"
 	"margin-right:8px}";
 
+static void write_page(FILE *out, struct page *p)
+{
+	char ts[RG_TIME_ISO_LEN], line[400];
+
+	fprintf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+	    "<title>", rg_i18n_lang());
+	html_escape(out, p->title);
+	fprintf(out, "</title><style>%s</style></head><body>\n<h1>", css);
+	html_escape(out, p->title);
+	fprintf(out, "</h1><p class=\"small\">");
+	fprintf(out, _("Generated %s by relayguard-report %s. Target "),
+	    rg_time_iso8601(NULL, ts, sizeof(ts)), RG_VERSION);
+	html_escape(out, jget(p->before, "target"));
+	fprintf(out, " (%s).<br>", token(jget(p->before, "mta")));
+	fprintf(out, "%s", _("Reporter: "));
+	html_escape(out, rg_reporter_name(p->reporter));
+	fprintf(out, "; ");
+	html_escape(out, rg_clock_zone_line(&p->clk, line, sizeof(line)));
+	fprintf(out, "; ");
+	html_escape(out, rg_clock_describe(&p->clk, line, sizeof(line)));
+	fprintf(out, "</p>\n<div class=\"verdicts\">");
+	verdict_box(out, _("Before the fix"), p->before);
+	if (p->after)
+		verdict_box(out, _("After the fix"), p->after);
+	fprintf(out, "</div>\n");
+	if (p->n > 0) {
+		fprintf(out, "<h2>%s</h2>\n", _("Bounces piling up for postmaster/root"));
+		chart(out, p->s, p->n);
+		fprintf(out, "<p class=\"legend\"><span style=\"background:#d62828;color:#fff\">%s"
+		    "</span><span style=\"background:#2a9d4b;color:#fff\">%s</span></p>\n",
+		    _("storm (open relay abused)"), _("after the fix"));
+	}
+	if (p->fix)
+		print_file(out, p->fix);
+	if (p->events)
+		storm_events(out, p->events);
+	fprintf(out, "<h2>%s</h2>\n<p class=\"legend\">"
+	    "<span class=\"o-accepted\">%s</span><span class=\"o-rejected\">%s</span>"
+	    "<span class=\"o-tempfail\">%s</span><span class=\"o-error\">%s</span> %s</p>\n",
+	    _("Audit matrix: every probe, before and after"), _("accepted = relayed"),
+	    _("rejected"), _("tempfail / TLS / AUTH"), _("error / not run"),
+	    _("(hover a cell for the reply)"));
+	matrix(out, p->before, p->after);
+	fprintf(out, "</body></html>\n");
+}
+
+/* The page goes to --output through a temporary file renamed when complete
+ * (outfile.h), or to standard output, checked when it is closed: a full
+ * disk is exit 1 with one line, never a cut page with exit 0. */
+static int emit(struct page *p, const char *output)
+{
+	struct rg_outfile of;
+	char err[700];
+
+	if (output == NULL) {
+		write_page(stdout, p);
+		return rg_close_stdout();
+	}
+	if (rg_outfile_open(&of, output, 0644, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		return -1;
+	}
+	write_page(of.fp, p);
+	if (rg_outfile_commit(&of, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		return -1;
+	}
+	return rg_close_stdout();
+}
+
+static void page_free(struct page *p)
+{
+	if (p->fix)
+		fclose(p->fix);
+	if (p->events)
+		fclose(p->events);
+	free(p->s);
+	json_decref(p->before);
+	json_decref(p->after);
+	rg_reporter_free(p->reporter);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: relayguard-report --before A.json [--after B.json] "
+	    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n"
+	    "       [--lang en|ja] [--reporter FILE] [--output FILE]\n"
+	    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"before", required_argument, NULL, 'b'}, {"after", required_argument, NULL, 'a'},
 		{"series", required_argument, NULL, 's'}, {"fix", required_argument, NULL, 'f'},
 		{"storm", required_argument, NULL, 'e'}, {"title", required_argument, NULL, 't'},
-		{"version", no_argument, NULL, 'V'},
+		{"version", no_argument, NULL, 'V'}, {"output", required_argument, NULL, 'o'},
 		{"lang", required_argument, NULL, 'l'}, {"reporter", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *before_path = NULL, *after_path = NULL, *series_path = NULL;
-	const char *fix_path = NULL, *events_path = NULL;
-	const char *title = NULL, *lang = NULL, *reporter_path = NULL;
-	struct rg_reporter *reporter;
-	struct rg_clock clk;
-	char err[700], line[400];
-	int c;
+	const char *fix_path = NULL, *events_path = NULL, *output = NULL;
+	const char *lang = NULL, *reporter_path = NULL;
+	struct page p = {0};
+	char err[700];
+	int c, rc;
 
 	msg_init(argv[0]);
 	if (argc > 1 && strcmp(argv[1], "notify") == 0)
 		return notify_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:o:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': before_path = optarg; break;
 		case 'a': after_path = optarg; break;
 		case 's': series_path = optarg; break;
 		case 'f': fix_path = optarg; break;
 		case 'e': events_path = optarg; break;
-		case 't': title = optarg; break;
-		case 'V': printf("relayguard-report %s\n", RG_VERSION); return 0;
+		case 't': p.title = optarg; break;
+		case 'o': output = optarg; break;
+		case 'V':
+			printf("relayguard-report %s\n", RG_VERSION);
+			return rg_close_stdout() == 0 ? 0 : 1;
 		case 'l': lang = optarg; break;
 		case 'r': reporter_path = optarg; break;
-		default:
-			fprintf(stderr, "usage: relayguard-report --before A.json [--after B.json] "
-			    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n"
-			    "       [--lang en|ja] [--reporter FILE]\n"
-			    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n");
-			return 2;
+		default: usage(); return 2;
 		}
 	}
 	if (before_path == NULL)
 		msg_fatal("--before is required");
-	if ((reporter = rg_reporter_find(reporter_path, NULL, err, sizeof(err))) == NULL)
+	if ((p.reporter = rg_reporter_find(reporter_path, NULL, err, sizeof(err))) == NULL)
 		msg_fatal("--reporter: %s", err);
-	if (rg_i18n_init(lang, reporter->language, err, sizeof(err)) != 0)
+	if (rg_i18n_init(lang, p.reporter->language, err, sizeof(err)) != 0)
 		msg_fatal("--lang: %s", err);
-	rg_reporter_apply_timezone(reporter);
-	rg_clock_read(&clk);
-	if (title == NULL)
-		title = _("relayguard: open relay, before and after the fix");
-	json_t *before = load_json(before_path), *after = load_json(after_path);
-	struct sample *s;
-	size_t n = load_series(series_path, &s);
-	char ts[RG_TIME_ISO_LEN];
-
-	printf("<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
-	    rg_i18n_lang());
-	html_escape(stdout, title);
-	printf("</title><style>%s</style></head><body>\n<h1>", css);
-	html_escape(stdout, title);
-	printf("</h1><p class=\"small\">");
-	printf(_("Generated %s by relayguard-report %s. Target "), rg_time_iso8601(NULL, ts,
-	    sizeof(ts)), RG_VERSION);
-	html_escape(stdout, jget(before, "target"));
-	printf(" (%s).<br>", token(jget(before, "mta")));
-	printf(_("Reporter: "));
-	html_escape(stdout, rg_reporter_name(reporter));
-	printf("; ");
-	html_escape(stdout, rg_clock_zone_line(&clk, line, sizeof(line)));
-	printf("; ");
-	html_escape(stdout, rg_clock_describe(&clk, line, sizeof(line)));
-	printf("</p>\n<div class=\"verdicts\">");
-	verdict_box(stdout, _("Before the fix"), before);
-	if (after)
-		verdict_box(stdout, _("After the fix"), after);
-	printf("</div>\n");
-	if (n > 0) {
-		printf("<h2>%s</h2>\n", _("Bounces piling up for postmaster/root"));
-		chart(stdout, s, n);
-		printf("<p class=\"legend\"><span style=\"background:#d62828;color:#fff\">%s"
-		    "</span><span style=\"background:#2a9d4b;color:#fff\">%s</span></p>\n",
-		    _("storm (open relay abused)"), _("after the fix"));
-	}
-	print_file(stdout, fix_path);
-	storm_events(stdout, events_path);
-	printf("<h2>%s</h2>\n<p class=\"legend\">"
-	    "<span class=\"o-accepted\">%s</span><span class=\"o-rejected\">%s</span>"
-	    "<span class=\"o-tempfail\">%s</span><span class=\"o-error\">%s</span> %s</p>\n",
-	    _("Audit matrix: every probe, before and after"), _("accepted = relayed"),
-	    _("rejected"), _("tempfail / TLS / AUTH"), _("error / not run"),
-	    _("(hover a cell for the reply)"));
-	matrix(stdout, before, after);
-	printf("</body></html>\n");
-	free(s);
-	json_decref(before);
-	json_decref(after);
-	rg_reporter_free(reporter);
-	return 0;
+	rg_reporter_apply_timezone(p.reporter);
+	rg_clock_read(&p.clk);
+	if (p.title == NULL)
+		p.title = _("relayguard: open relay, before and after the fix");
+	p.before = load_json(before_path);
+	p.after = load_json(after_path);
+	p.n = load_series(series_path, &p.s);
+	p.fix = open_input(fix_path);
+	p.events = open_input(events_path);
+	rc = emit(&p, output);
+	page_free(&p);
+	return rc == 0 ? 0 : 1;
 }

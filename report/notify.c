@@ -4,6 +4,7 @@
 #include "relayguard/i18n.h"
 #include "relayguard/iodef_write.h"
 #include "relayguard/log.h"
+#include "relayguard/outfile.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
@@ -45,26 +46,104 @@ static void safe_name(const char *key, char *out, size_t len)
 			*c = '_';
 }
 
-static int write_file(const char *dir, const char *name, const char *ext,
-    int (*fn)(const struct notify_opts *, const struct notify_source *, FILE *),
-    const struct notify_opts *o, const struct notify_source *s)
+typedef int (*notify_writer)(const struct notify_opts *,
+    const struct notify_source *, FILE *);
+
+/* A writer's whole output in memory: only a document that was made
+ * completely reaches a file, and intelmq.jsonl is built from this copy, not
+ * from the file re-read (another process could have swapped it). */
+static char *render(notify_writer fn, const struct notify_opts *o,
+    const struct notify_source *s, size_t *len)
 {
-	char *path = xasprintf("%s/%s.%s", dir, name, ext);
-	FILE *f = fopen(path, "w");
+	char *buf = NULL;
+	FILE *m = open_memstream(&buf, len);
 	int rc;
 
-	if (f == NULL) {
-		msg_error("%s: cannot write: %s", path, strerror(errno));
-		free(path);
-		return -1;
+	if (m == NULL)
+		msg_fatal("open_memstream: %s", strerror(errno));
+	rc = fn(o, s, m);
+	if (fclose(m) != 0 || rc != 0) {
+		free(buf);
+		return NULL;
 	}
-	rc = fn(o, s, f);
-	if (fclose(f) != 0)
-		rc = -1;
-	if (rc != 0)
-		msg_error("%s: could not be written", path);
+	return buf;
+}
+
+/* DIR/NAME.EXT, complete or absent (outfile.h): a temporary file beside it,
+ * renamed when written; a link planted at the name is replaced, not
+ * followed. */
+static int write_file(const char *dir, const char *name, const char *ext,
+    const char *buf, size_t len, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/%s.%s", dir, name, ext);
+	struct rg_outfile of;
+	int rc = -1;
+
+	if (rg_outfile_open(&of, path, 0644, err, errlen) == 0) {
+		if (fwrite(buf, 1, len, of.fp) != len) {
+			rg_set_err(err, errlen, "%s: write error: %s", path,
+			    strerror(errno));
+			rg_outfile_abort(&of);
+		} else {
+			rc = rg_outfile_commit(&of, err, errlen);
+		}
+	}
 	free(path);
 	return rc;
+}
+
+/* One source's four files, and its line in intelmq.jsonl. */
+static int write_source(const struct notify_opts *o, const struct notify_source *s,
+    const char *dir, FILE *jsonl, char *err, size_t errlen)
+{
+	static const struct {
+		const char *ext;
+		notify_writer fn;
+	} outputs[] = {
+		{"txt", notify_mail}, {"iodef.xml", notify_iodef},
+		{"xarf.json", notify_xarf}, {"intelmq.json", notify_intelmq},
+	};
+	char name[80];
+
+	safe_name(s->key, name, sizeof(name));
+	for (size_t i = 0; i < RG_NELEM(outputs); i++) {
+		size_t len;
+		char *buf = render(outputs[i].fn, o, s, &len);
+		json_t *j;
+		int rc;
+
+		if (buf == NULL)
+			return rg_set_err(err, errlen, "%s/%s.%s: could not be made",
+			    dir, name, outputs[i].ext);
+		rc = write_file(dir, name, outputs[i].ext, buf, len, err, errlen);
+		if (rc == 0 && outputs[i].fn == notify_intelmq &&
+		    (j = json_loadb(buf, len, 0, NULL)) != NULL) {
+			json_dumpf(j, jsonl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			fputc('\n', jsonl);
+			json_decref(j);
+		}
+		free(buf);
+		if (rc != 0)
+			return -1;
+	}
+	printf("%s: %ld relay attempts, %ld bounce storm(s), %s .. %s -> %s/%s.*\n",
+	    s->key, s->relay_attempts, s->storms, s->first_iso, s->last_iso, dir, name);
+	return 0;
+}
+
+/* --out DIR: created if absent; one that belongs to another user (who could
+ * swap the files under us) is refused by rg_outfile_open() with the first
+ * file, intelmq.jsonl, before anything is written. */
+static void open_out_dir(const char *dir, struct rg_outfile *jsonl)
+{
+	char err[700], *p;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		msg_fatal("%s: cannot create: %s", dir, strerror(errno));
+	p = xasprintf("%s/intelmq.jsonl", dir);
+	if (rg_outfile_open(jsonl, p, 0644, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+	free(p);
 }
 
 static bool wanted(const struct notify_source *s, char **only, size_t nonly)
@@ -111,7 +190,7 @@ int notify_main(int argc, char **argv)
 	size_t nonly = 0, written = 0;
 	struct rg_reporter *reporter;
 	struct notify_log log;
-	FILE *jsonl = NULL;
+	struct rg_outfile jsonl = {0};
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -146,7 +225,7 @@ int notify_main(int argc, char **argv)
 		case 'p': o.victim_port = parse_num("--victim-port", optarg, 1, 65535); break;
 		case 'x': o.excerpt = parse_num("--excerpt", optarg, 2, 1000); break;
 		case 'l': lang = optarg; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return rg_close_stdout() == 0 ? 0 : 1;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -174,55 +253,40 @@ int notify_main(int argc, char **argv)
 		    o.events_path, log.bad_lines, log.lines);
 	o.log_clock = log.milter_clock;
 	o.log_zone = log.milter_zone;
-	if (out_dir != NULL) {
-		char *p = xasprintf("%s/intelmq.jsonl", out_dir);
-
-		if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
-			msg_fatal("%s: cannot create: %s", out_dir, strerror(errno));
-		if ((jsonl = fopen(p, "w")) == NULL)
-			msg_fatal("%s: cannot write: %s", p, strerror(errno));
-		free(p);
-	}
-	for (size_t i = 0; i < log.n; i++) {
+	if (out_dir != NULL)
+		open_out_dir(out_dir, &jsonl);
+	for (size_t i = 0; i < log.n && rc == 0; i++) {
 		const struct notify_source *s = &log.src[i];
-		char name[80];
 
 		if (!wanted(s, only, nonly) || s->relay_attempts + s->storms < min_attempts ||
 		    (s->relay_attempts < min_attempts && s->storms == 0))
 			continue;
 		written++;
 		if (out_dir == NULL) {
-			rc |= notify_mail(&o, s, stdout);
+			/* a failing stdout stops here; rg_close_stdout says why */
+			if (notify_mail(&o, s, stdout) != 0 || ferror(stdout))
+				rc = -1;
 			continue;
 		}
-		safe_name(s->key, name, sizeof(name));
-		rc |= write_file(out_dir, name, "txt", notify_mail, &o, s);
-		rc |= write_file(out_dir, name, "iodef.xml", notify_iodef, &o, s);
-		rc |= write_file(out_dir, name, "xarf.json", notify_xarf, &o, s);
-		rc |= write_file(out_dir, name, "intelmq.json", notify_intelmq, &o, s);
-		{
-			char *path = xasprintf("%s/%s.intelmq.json", out_dir, name);
-			json_error_t jerr;
-			json_t *j = json_load_file(path, 0, &jerr);
-
-			if (j != NULL) {
-				json_dumpf(j, jsonl, JSON_COMPACT | JSON_PRESERVE_ORDER);
-				fputc('\n', jsonl);
-				json_decref(j);
-			}
-			free(path);
+		if (write_source(&o, s, out_dir, jsonl.fp, err, sizeof(err)) != 0) {
+			msg_error("%s", err);
+			rc = -1;
 		}
-		printf("%s: %ld relay attempts, %ld bounce storm(s), %s .. %s -> %s/%s.*\n",
-		    s->key, s->relay_attempts, s->storms, s->first_iso, s->last_iso, out_dir,
-		    name);
 	}
-	if (jsonl != NULL && fclose(jsonl) != 0)
+	/* intelmq.jsonl only when every source reached it */
+	if (out_dir != NULL && rc != 0)
+		rg_outfile_abort(&jsonl);
+	else if (out_dir != NULL && rg_outfile_commit(&jsonl, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
 		rc = -1;
+	}
 	if (written == 0)
 		msg_info("%s: no source with at least %d relay attempt(s)", o.events_path,
 		    min_attempts);
 	notify_log_free(&log);
 	free(only);
 	rg_reporter_free(reporter);
+	if (rg_close_stdout() != 0 && rc == 0)
+		rc = -1;
 	return rc == 0 ? 0 : 1;
 }

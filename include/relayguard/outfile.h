@@ -7,7 +7,9 @@
  * closes and renames it to PATH. rename(2) replaces a symlink or file at
  * PATH instead of writing through it, so a planted link cannot redirect the
  * output. On any failure the temporary file is removed and nothing is left
- * under the final name: a reader finds the whole file or none.
+ * under the final name: a reader finds the whole file or none. What rename
+ * would destroy is refused instead: a device, FIFO, socket or directory at
+ * PATH, or a link to one (/dev/null, /dev/stdout: use standard output).
  *
  * The directory must belong to the invoking user (effective uid) or root:
  * a directory of another user could swap the file under us between the

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "relayguard/outfile.h"
@@ -120,6 +121,71 @@ static void test_foreign_dir_refused(void **state)
 	free(sub);
 }
 
+/* What rename(2) would destroy is refused, and left as it was; a regular
+ * file or a link to one or to nothing is replaced. */
+static void test_special_targets(void **state)
+{
+	static const struct {
+		const char *name;
+		int want;		/* 0 opened, -1 refused */
+	} cases[] = {
+		{"fifo", -1}, {"subdir", -1}, {"link-to-fifo", -1},
+		{"chardev", -1}, {"link-to-chardev", -1},
+		{"regular", 0}, {"dangling-link", 0}, {"absent", 0},
+	};
+	char *p;
+	FILE *f;
+
+	(void)state;
+	p = xasprintf("%s/fifo", dir);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	free(p);
+	p = xasprintf("%s/subdir", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/regular", dir);
+	f = fopen(p, "w");
+	fclose(f);
+	free(p);
+	p = xasprintf("%s/link-to-fifo", dir);
+	assert_int_equal(symlink("fifo", p), 0);
+	free(p);
+	p = xasprintf("%s/dangling-link", dir);
+	assert_int_equal(symlink("nothing-here", p), 0);
+	free(p);
+	p = xasprintf("%s/link-to-chardev", dir);
+	assert_int_equal(symlink("/dev/null", p), 0);
+	free(p);
+	p = xasprintf("%s/chardev", dir);	/* /dev/null's twin, as root */
+	if (mknod(p, S_IFCHR | 0666, makedev(1, 3)) != 0)
+		assert_int_equal(symlink("/dev/null", p), 0);
+	free(p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+		struct rg_outfile of;
+		struct stat before, after;
+		int had;
+
+		p = xasprintf("%s/%s", dir, cases[i].name);
+		had = lstat(p, &before) == 0;
+		assert_int_equal(rg_outfile_open(&of, p, 0644, err, sizeof(err)),
+		    cases[i].want);
+		if (cases[i].want == 0) {
+			fputs("x\n", of.fp);
+			assert_int_equal(rg_outfile_commit(&of, err, sizeof(err)), 0);
+			assert_int_equal(lstat(p, &after), 0);
+			assert_true(S_ISREG(after.st_mode));
+		} else {
+			assert_non_null(strstr(err, "not a regular file"));
+			assert_true(had);
+			assert_int_equal(lstat(p, &after), 0);
+			assert_int_equal(after.st_ino, before.st_ino);
+			assert_int_equal(after.st_mode, before.st_mode);
+		}
+		free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +193,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_dir_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_targets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
