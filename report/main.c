@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 struct sample { double t; int fixed; double bounces; };
 
@@ -63,6 +64,30 @@ static void html_escape(FILE *out, const char *s)
 	}
 }
 
+/*
+ * The one target's result of relayguard-audit -f json (an object, or an
+ * array holding one): anything else would make a page that claims a
+ * before/after comparison of nothing.
+ */
+static json_t *audit_result(const char *path, json_t *j)
+{
+	json_t *r = j;
+
+	if (json_is_array(j)) {
+		if (json_array_size(j) != 1)
+			msg_fatal("%s: %zu audit results; the report compares one "
+			    "target (audit it alone, or pick one with jq '.[N]')",
+			    path, json_array_size(j));
+		r = json_incref(json_array_get(j, 0));
+		json_decref(j);
+	}
+	if (!json_is_object(r) || !json_is_string(json_object_get(r, "verdict")) ||
+	    !json_is_array(json_object_get(r, "tests")))
+		msg_fatal("%s: not a relayguard-audit -f json result (no verdict "
+		    "and tests)", path);
+	return r;
+}
+
 static json_t *load_json(const char *path)
 {
 	json_error_t err;
@@ -78,7 +103,7 @@ static json_t *load_json(const char *path)
 	fclose(f);
 	if (j == NULL)
 		msg_fatal("%s:%d: %s", path, err.line, err.text);
-	return j;
+	return audit_result(path, j);
 }
 
 static const char *jget(json_t *o, const char *key)
@@ -447,9 +472,9 @@ static void page_free(struct page *p)
 	rg_reporter_free(p->reporter);
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr, "usage: relayguard-report --before A.json [--after B.json] "
+	fprintf(out, "usage: relayguard-report --before A.json [--after B.json] "
 	    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n"
 	    "       [--lang en|ja] [--reporter FILE] [--output FILE]\n"
 	    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n");
@@ -463,7 +488,7 @@ int main(int argc, char **argv)
 		{"storm", required_argument, NULL, 'e'}, {"title", required_argument, NULL, 't'},
 		{"version", no_argument, NULL, 'V'}, {"output", required_argument, NULL, 'o'},
 		{"lang", required_argument, NULL, 'l'}, {"reporter", required_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	const char *before_path = NULL, *after_path = NULL, *series_path = NULL;
 	const char *fix_path = NULL, *events_path = NULL, *output = NULL;
@@ -475,7 +500,7 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc > 1 && strcmp(argv[1], "notify") == 0)
 		return notify_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:o:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:o:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': before_path = optarg; break;
 		case 'a': after_path = optarg; break;
@@ -489,11 +514,20 @@ int main(int argc, char **argv)
 			return rg_close_stdout() == 0 ? 0 : 1;
 		case 'l': lang = optarg; break;
 		case 'r': reporter_path = optarg; break;
-		default: usage(); return 2;
+		case 'h':
+			usage(stdout);
+			return rg_close_stdout() == 0 ? 0 : 1;
+		default: usage(stderr); return EX_USAGE;
 		}
 	}
-	if (before_path == NULL)
-		msg_fatal("--before is required");
+	if (before_path == NULL || optind < argc) {
+		if (optind < argc)
+			msg_error("unexpected argument '%s'", argv[optind]);
+		else
+			msg_error("--before is required");
+		usage(stderr);
+		return EX_USAGE;
+	}
 	if ((p.reporter = rg_reporter_find(reporter_path, NULL, err, sizeof(err))) == NULL)
 		msg_fatal("--reporter: %s", err);
 	if (rg_i18n_init(lang, p.reporter->language, err, sizeof(err)) != 0)

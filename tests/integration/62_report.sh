@@ -47,4 +47,13 @@ tap_like "$("$REPORT" notify --events "$d/storms.jsonl" --out "$d/notify" 2>&1)"
 err=$("$REPORT" --before "$d/missing.json" 2>&1 >/dev/null); rc=$?
 tap_isnt "$rc" 0 "a missing input file is an error"
 tap_like "$err" 'missing\.json' "naming the file"
+# an input that is JSON but no audit result is an error, not an empty page
+printf '{"a":1}\n' >"$d/notaudit.json"
+err=$("$REPORT" --before "$d/notaudit.json" -o "$d/na.html" 2>&1); rc=$?
+tap_isnt "$rc" 0 "--before with a JSON file that is no audit result: an error"
+tap_like "$err" 'notaudit\.json: not a relayguard-audit -f json result' "naming what is wrong"
+tap_is "$(ls "$d/na.html" 2>/dev/null)" "" "and no page is written"
+err=$("$REPORT" --bogus 2>&1); rc=$?
+tap_is "$rc" 64 "an unknown option is a usage error (EX_USAGE, 64)"
+tap_like "$("$REPORT" --help)" '^usage: relayguard-report' "--help prints the usage on stdout"
 tap_done
