@@ -291,12 +291,13 @@ static void eventlog_recovered(unsigned long lost, const char *path)
 		    "before this one", path, lost, lost == 1 ? " was" : "s were");
 }
 
-/* Append one whole line. A short write (a disk filling up) is cut off
- * again, so the next line starts at a line boundary. 0 or -1 (logged). */
+/* Append one whole line. A line cut short (a disk filling up) is cut off
+ * again, so that the next one starts at a line boundary. 0 or -1 (logged). */
 static int eventlog_append(const char *line, size_t n)
 {
 	unsigned long lost = 0;
 	char *path = NULL;
+	size_t done = 0;
 	ssize_t w;
 	off_t end;
 	int e = 0;
@@ -306,23 +307,25 @@ static int eventlog_append(const char *line, size_t n)
 		pthread_mutex_unlock(&eventlog_lock);
 		return 0;
 	}
-	do
-		w = write(eventlog_fd, line, n);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		e = errno;
-	else if ((size_t)w != n) {
-		e = ENOSPC;
-		end = lseek(eventlog_fd, 0, SEEK_END);
-		if (end >= w && ftruncate(eventlog_fd, end - w) != 0)
+	while (done < n && e == 0) {
+		if ((w = write(eventlog_fd, line + done, n - done)) > 0)
+			done += (size_t)w;
+		else if (w == 0)
+			e = EIO;
+		else if (errno != EINTR)
 			e = errno;
-	} else if (eventlog_lost > 0) {
+	}
+	if (e != 0 && done > 0 && (end = lseek(eventlog_fd, 0, SEEK_END)) >=
+	    (off_t)done && ftruncate(eventlog_fd, end - (off_t)done) != 0)
+		msg_warn("EventLog %s: cannot remove a cut line: %s",
+		    eventlog_path ? eventlog_path : "-", strerror(errno));
+	if (e == 0 && eventlog_lost > 0) {
 		lost = eventlog_lost;
 		eventlog_lost = 0;
 		path = xstrdup(eventlog_path ? eventlog_path : "-");
 	}
 	pthread_mutex_unlock(&eventlog_lock);
-	if (w >= 0 && (size_t)w == n) {
+	if (e == 0) {
 		eventlog_recovered(lost, path);
 		free(path);
 		return 0;
