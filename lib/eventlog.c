@@ -5,6 +5,8 @@
 #include "relayguard/eventlog.h"
 #include "relayguard/countertab.h"
 #include "relayguard/log.h"
+#include "relayguard/metrics.h"
+#include "relayguard/regfile.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* --- key=value ----------------------------------------------------------- */
@@ -184,22 +187,27 @@ char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len)
 
 static pthread_mutex_t eventlog_lock = PTHREAD_MUTEX_INITIALIZER;
 static int eventlog_fd = -1;
+static char *eventlog_path;		/* for messages; under the lock */
+static unsigned long eventlog_lost;	/* events lost since the last good write */
 
 int rg_eventlog_open(const char *path, char *err, size_t errlen)
 {
+	struct stat st;
 	int fd = -1, old;
+	char *copy = NULL;
 
 	if (path != NULL) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (fd < 0) {
-			snprintf(err, errlen, "cannot open event log %s: %s", path,
-			    strerror(errno));
+		fd = rg_regfile_open("EventLog", path, O_WRONLY | O_APPEND |
+		    O_CREAT, 0640, &st, err, errlen);
+		if (fd < 0)
 			return -1;
-		}
+		copy = xstrdup(path);
 	}
 	pthread_mutex_lock(&eventlog_lock);
 	old = eventlog_fd;
 	eventlog_fd = fd;
+	free(eventlog_path);
+	eventlog_path = copy;
 	pthread_mutex_unlock(&eventlog_lock);
 	if (old >= 0)
 		close(old);
@@ -251,14 +259,88 @@ static void json_set_field(json_t *o, const struct rg_event_field *f)
 	}
 }
 
+/*
+ * One lost event: counted, and said once per spell of failures (a full
+ * disk would otherwise add a log line per message); the first good write
+ * after the spell says how many were lost. Mail goes on either way.
+ */
+static void eventlog_failed(const char *why, int e)
+{
+	unsigned long lost;
+	char *path;
+
+	rg_metrics_eventlog_write_error();
+	pthread_mutex_lock(&eventlog_lock);
+	lost = ++eventlog_lost;
+	path = lost == 1 && eventlog_path ? xstrdup(eventlog_path) : NULL;
+	pthread_mutex_unlock(&eventlog_lock);
+	if (lost == 1)
+		msg_error("EventLog %s: %s%s%s: this event and the next ones are "
+		    "lost until a write works again (counted in "
+		    "relayguard_event_log_write_errors_total); mail is not "
+		    "affected", path ? path : "-", why, e ? ": " : "",
+		    e ? strerror(e) : "");
+	free(path);
+}
+
+/* The spell of failures ended: say how many events it cost. */
+static void eventlog_recovered(unsigned long lost, const char *path)
+{
+	if (lost > 0)
+		msg_warn("EventLog %s: writes work again; %lu event%s lost "
+		    "before this one", path, lost, lost == 1 ? " was" : "s were");
+}
+
+/* Append one whole line. A line cut short (a disk filling up) is cut off
+ * again, so that the next one starts at a line boundary. 0 or -1 (logged). */
+static int eventlog_append(const char *line, size_t n)
+{
+	unsigned long lost = 0;
+	char *path = NULL;
+	size_t done = 0;
+	ssize_t w;
+	off_t end;
+	int e = 0;
+
+	pthread_mutex_lock(&eventlog_lock);
+	if (eventlog_fd < 0) {
+		pthread_mutex_unlock(&eventlog_lock);
+		return 0;
+	}
+	while (done < n && e == 0) {
+		if ((w = write(eventlog_fd, line + done, n - done)) > 0)
+			done += (size_t)w;
+		else if (w == 0)
+			e = EIO;
+		else if (errno != EINTR)
+			e = errno;
+	}
+	if (e != 0 && done > 0 && (end = lseek(eventlog_fd, 0, SEEK_END)) >=
+	    (off_t)done && ftruncate(eventlog_fd, end - (off_t)done) != 0)
+		msg_warn("EventLog %s: cannot remove a cut line: %s",
+		    eventlog_path ? eventlog_path : "-", strerror(errno));
+	if (e == 0 && eventlog_lost > 0) {
+		lost = eventlog_lost;
+		eventlog_lost = 0;
+		path = xstrdup(eventlog_path ? eventlog_path : "-");
+	}
+	pthread_mutex_unlock(&eventlog_lock);
+	if (e == 0) {
+		eventlog_recovered(lost, path);
+		free(path);
+		return 0;
+	}
+	eventlog_failed("cannot write an event", e);
+	return -1;
+}
+
 int rg_eventlog_write(const struct rg_event *ev)
 {
 	char when[RG_TIME_ISO_LEN];
 	json_t *o;
 	char *line;
 	size_t n;
-	ssize_t w;
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&eventlog_lock);
 	if (eventlog_fd < 0) {
@@ -290,20 +372,16 @@ int rg_eventlog_write(const struct rg_event *ev)
 	json_set_str(o, "reason", ev->reason);
 	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	if (line == NULL)
+	if (line == NULL) {
+		eventlog_failed("cannot format the event", 0);
 		return -1;
+	}
 	n = strlen(line);
 	line = xrealloc(line, n + 2);
 	line[n++] = '\n';
 	line[n] = '\0';
 
-	pthread_mutex_lock(&eventlog_lock);
-	if (eventlog_fd >= 0) {
-		w = write(eventlog_fd, line, n);
-		if (w < 0 || (size_t)w != n)
-			rc = -1;
-	}
-	pthread_mutex_unlock(&eventlog_lock);
+	rc = eventlog_append(line, n);
 	free(line);
 	return rc;
 }

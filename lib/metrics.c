@@ -37,6 +37,7 @@ static struct {
 	unsigned long dns_usec_sum;		/* microseconds */
 	unsigned long sessions, sessions_active_plus, sessions_active_minus;
 	unsigned long reloads_ok, reloads_refused;
+	unsigned long eventlog_write_errors;
 	long start_wall;
 	double start_mono;
 } m;
@@ -133,6 +134,11 @@ void rg_metrics_reload(bool ok)
 		ADD(m.reloads_ok, 1);
 	else
 		ADD(m.reloads_refused, 1);
+}
+
+void rg_metrics_eventlog_write_error(void)
+{
+	ADD(m.eventlog_write_errors, 1);
 }
 
 int rg_metrics_parse_listen(const char *v, struct sockaddr_storage *ss,
@@ -272,6 +278,10 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_config_reloads_total{result=\"ok\"} %lu\n"
 	    "relayguard_config_reloads_total{result=\"refused\"} %lu\n",
 	    GET(m.reloads_ok), GET(m.reloads_refused));
+	head(f, "event_log_write_errors_total", "counter",
+	    "Events that could not be written to the EventLog (disk full, ...).");
+	fprintf(f, "relayguard_event_log_write_errors_total %lu\n",
+	    GET(m.eventlog_write_errors));
 	head(f, "start_time_seconds", "gauge", "Start time, seconds since the epoch.");
 	fprintf(f, "relayguard_start_time_seconds %ld\n", m.start_wall);
 	head(f, "uptime_seconds", "gauge", "Seconds since the start.");

@@ -13,6 +13,7 @@
 #include "daemon.h"
 
 #include "relayguard/log.h"
+#include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
@@ -256,7 +257,7 @@ static void pidfile_atexit(void)
 
 void milter_pidfile_open(const char *path, const struct milter_user *u)
 {
-	char dir[4096];
+	char dir[4096], err[4200];
 	struct stat st, dst;
 	int fd;
 
@@ -266,17 +267,10 @@ void milter_pidfile_open(const char *path, const struct milter_user *u)
 		dir_prepare(dir, 0755, u, "pid file", &dst);
 	/* 0600: a file others may open is a file others may flock, which
 	 * would stop every restart (lock busy) */
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-	    0600);
-	if (fd < 0 && errno == ELOOP)
-		msg_fatal("PidFile %s is a symbolic link: refusing to follow it",
-		    path);
+	fd = rg_regfile_open("PidFile", path, O_RDWR | O_CREAT, 0600, &st, err,
+	    sizeof(err));
 	if (fd < 0)
-		msg_fatal("cannot open PidFile %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0)
-		msg_fatal("PidFile %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		msg_fatal("PidFile %s is not a regular file", path);
+		msg_fatal("%s", err);
 	if (st.st_nlink != 1)
 		msg_fatal("PidFile %s has %lu hard links: refusing to write "
 		    "through it", path, (unsigned long)st.st_nlink);
@@ -315,13 +309,25 @@ void milter_pidfile_open(const char *path, const struct milter_user *u)
 void milter_pidfile_write(void)
 {
 	char buf[32];
+	ssize_t w;
 	int n;
 
 	if (pidfile.fd < 0)
 		return;
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(pidfile.fd, 0) != 0 ||
-	    pwrite(pidfile.fd, buf, (size_t)n, 0) != n)
+	if (ftruncate(pidfile.fd, 0) != 0)
+		msg_fatal("cannot write PidFile %s: %s", pidfile.path,
+		    strerror(errno));
+	w = pwrite(pidfile.fd, buf, (size_t)n, 0);
+	if (w < 0)
+		msg_fatal("cannot write PidFile %s: %s", pidfile.path,
+		    strerror(errno));
+	if (w != n)
+		msg_fatal("cannot write PidFile %s: short write (%zd of %d "
+		    "bytes; file system full?)", pidfile.path, w, n);
+	/* the pid must be on disk before the parent of the detach exits:
+	 * whoever reads it next (systemd, a second instance) sees it */
+	if (fsync(pidfile.fd) != 0 && errno != EINVAL)
 		msg_fatal("cannot write PidFile %s: %s", pidfile.path,
 		    strerror(errno));
 }

@@ -30,6 +30,8 @@
 #include "relayguard/filetrust.h"
 #include "relayguard/log.h"
 #include "relayguard/metrics.h"
+#include "relayguard/outfile.h"
+#include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
@@ -172,7 +174,7 @@ static void eventlog_reopen_running(void)
 
 	if (cur != NULL && cur->event_log != NULL &&
 	    rg_eventlog_open(cur->event_log, err, sizeof(err)) != 0)
-		msg_error("%s", err);
+		msg_error("%s: events go on to the file open before", err);
 	rg_config_unref(cur);
 }
 
@@ -222,8 +224,8 @@ static void reload(void)
 	}
 	if (next->event_log != NULL &&
 	    rg_eventlog_open(next->event_log, err, sizeof(err)) != 0) {
-		msg_error("reload refused, keeping the running configuration: %s",
-		    err);
+		msg_error("reload refused, keeping the running configuration "
+		    "and its event log: %s", err);
 		rg_config_unref(next);
 		rg_metrics_reload(false);
 		eventlog_reopen_running();
@@ -291,14 +293,43 @@ static void *signal_thread(void *arg)
 			last_summary = now;
 		}
 		milter_bounce_tick(now);
+		milter_metrics_tick();
 	}
 	milter_summary(rg_now());
 	return NULL;
 }
 
+/* What -t can say about EventLog and PidFile without creating them: a
+ * link or a FIFO there would stop the start (regfile.h). */
+static bool check_files(const struct rg_config *c)
+{
+	const char *what[] = {"EventLog", "PidFile"};
+	const char *path[] = {c->event_log, c->pid_file};
+	char err[RG_CONFIG_ERRLEN];
+	bool ok = true;
+
+	for (size_t i = 0; i < RG_NELEM(what); i++)
+		if (path[i] != NULL &&
+		    rg_regfile_check(what[i], path[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s\n", c->path, err);
+			ok = false;
+		}
+	return ok;
+}
+
+/* Standard output fully written, or exit status 1 (outfile.h). */
+static int exit_status_with_stdout(int rc)
+{
+	return rg_close_stdout() != 0 ? 1 : rc;
+}
+
 static void check_only(struct rg_config *c)
 {
 	rg_config_advise(c, geteuid() == 0, advice_to_stderr, c->path);
+	if (!check_files(c)) {
+		rg_config_unref(c);
+		exit(1);
+	}
 	printf("%s: configuration OK (mode %s, socket %s, %zu trusted "
 	    "networks, %zu local and %zu relay domains)\n", c->path,
 	    rg_config_enum_name("Mode", c->mode), c->socket,
@@ -306,7 +337,7 @@ static void check_only(struct rg_config *c)
 	    c->local_domains.n + c->local_domains.literals.n,
 	    c->relay_domains.n + c->relay_domains.literals.n);
 	rg_config_unref(c);
-	exit(0);
+	exit(exit_status_with_stdout(0));
 }
 
 static void open_socket(const struct rg_config *c, const struct milter_user *u)
@@ -341,7 +372,7 @@ int main(int argc, char **argv)
 
 	msg_init(argv[0]);
 	if (argc >= 2 && strncmp(argv[1], "--import", 8) == 0)
-		return milter_import_main(argc, argv);
+		return exit_status_with_stdout(milter_import_main(argc, argv));
 	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -359,10 +390,10 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("%s %s (libmilter API %#x)\n", RG_MILTER_NAME,
 			    RG_MILTER_VERSION, SMFI_VERSION);
-			return 0;
+			return exit_status_with_stdout(0);
 		case 'h':
 			usage(stdout);
-			return 0;
+			return exit_status_with_stdout(0);
 		default:
 			usage(stderr);
 			return 1;
@@ -404,6 +435,9 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR2);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		msg_fatal("pthread_sigmask failed");
+	/* An EventLog past a file size limit (ulimit -f, LimitFSIZE=) is a
+	 * write error to log and count, not a signal that kills the milter. */
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);

@@ -97,6 +97,8 @@ void milter_record(const struct conn *c, const char *event, const char *action,
 /* metrics_http.c: MetricsListen (NULL: nothing); 0, or -1 with err. */
 int milter_metrics_start(const char *listen, char *err, size_t errlen);
 void milter_metrics_stop(void);
+/* Once a second: close metrics connections past their deadline. */
+void milter_metrics_tick(void);
 /* The counters to the log, one line per sample (SIGUSR2). */
 void milter_metrics_dump(void);
 

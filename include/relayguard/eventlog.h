@@ -13,7 +13,16 @@
  * rule of textclean.h. The file is opened with
  * O_APPEND and written with one write(2) per line under a mutex, so lines
  * from concurrent connections never interleave; rg_eventlog_open() again
- * (on reload, or after log rotation) swaps the file atomically.
+ * (on reload, or after log rotation) swaps the file atomically, and a path
+ * that fails to open leaves the file open before in use. The path must
+ * hold a regular file or nothing (regfile.h: no symlink is followed, a
+ * FIFO cannot hang the open).
+ *
+ * A line that cannot be written whole (disk full, EFBIG) is cut off again,
+ * counted (rg_metrics_eventlog_write_error) and, the first of a spell of
+ * failures, logged with the reason; the first good write after the spell
+ * logs how many events were lost. Callers have nothing more to do: the
+ * return value is for tests, and mail never waits for the log.
  *
  * struct rg_client_counter counts relay attempts per client address in a
  * bounded table (ClientTableSize, a countertab.h table): when it is full a
@@ -90,7 +99,8 @@ char *rg_event_format_kv(const struct rg_event *ev, char *buf, size_t len);
 
 /* Open (or reopen) path for appending; NULL closes. 0, or -1 with err. */
 int rg_eventlog_open(const char *path, char *err, size_t errlen);
-/* Append ev as one JSON line; no-op when no file is open. 0 or -1. */
+/* Append ev as one JSON line; no-op when no file is open. 0, or -1 with
+ * the failure logged and counted here. */
 int rg_eventlog_write(const struct rg_event *ev);
 void rg_eventlog_close(void);
 

@@ -21,6 +21,7 @@
  *   dns_lookup_duration_seconds             histogram of network lookups
  *   milter_sessions_total, milter_sessions_active
  *   config_reloads_total{result}            ok / refused
+ *   event_log_write_errors_total            events the EventLog lost
  *   start_time_seconds, uptime_seconds
  */
 #ifndef RELAYGUARD_METRICS_H
@@ -48,6 +49,7 @@ void rg_metrics_dns(double seconds, bool timeout);	/* one network lookup */
 void rg_metrics_dns_cache_hit(void);
 void rg_metrics_session(int delta);			/* +1 open, -1 close */
 void rg_metrics_reload(bool ok);
+void rg_metrics_eventlog_write_error(void);
 
 /* The whole exposition text (free() it). */
 char *rg_metrics_format(void);
