@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,10 +50,37 @@ int rg_regfile_check(const char *what, const char *path, char *err,
 	return refuse_what_is_there(what, path, err, errlen);
 }
 
+/* fd, open on path: kept when it holds a regular file, blocking again from
+ * here on; else closed, -1 with err. */
+static int keep_regular(int fd, const char *name, struct stat *st, char *err,
+    size_t errlen)
+{
+	int e, fl;
+
+	if (fstat(fd, st) != 0) {
+		e = errno;
+		close(fd);
+		return rg_set_err(err, errlen, "%s: %s", name, strerror(e));
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return rg_set_err(err, errlen, "%s: not a regular file (%s)", name,
+		    kind_of(st->st_mode));
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		e = errno;
+		close(fd);
+		return rg_set_err(err, errlen, "%s: %s", name, strerror(e));
+	}
+	return fd;
+}
+
 int rg_regfile_open(const char *what, const char *path, int flags,
     mode_t mode, struct stat *st, char *err, size_t errlen)
 {
-	int fd, e, fl;
+	char name[600];
+	int fd, e;
 
 	fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
 	if (fd < 0) {
@@ -64,24 +92,27 @@ int rg_regfile_open(const char *what, const char *path, int flags,
 		return rg_set_err(err, errlen, "cannot open %s %s: %s", what,
 		    path, strerror(e));
 	}
-	if (fstat(fd, st) != 0) {
+	snprintf(name, sizeof(name), "%s %s", what, path);
+	return keep_regular(fd, name, st, err, errlen);
+}
+
+FILE *rg_infile_open(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *f;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		rg_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((fd = keep_regular(fd, path, &st, err, errlen)) < 0)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL) {
 		e = errno;
 		close(fd);
-		return rg_set_err(err, errlen, "%s %s: %s", what, path,
-		    strerror(e));
+		rg_set_err(err, errlen, "%s: %s", path, strerror(e));
 	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		return rg_set_err(err, errlen, "%s %s: not a regular file (%s)",
-		    what, path, kind_of(st->st_mode));
-	}
-	/* a regular file: blocking writes from here on, as any log file */
-	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-		e = errno;
-		close(fd);
-		return rg_set_err(err, errlen, "%s %s: %s", what, path,
-		    strerror(e));
-	}
-	return fd;
+	return f;
 }

@@ -16,7 +16,7 @@
 #include "notify.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/i18n.h"
-#include "relayguard/infile.h"
+#include "relayguard/regfile.h"
 #include "relayguard/log.h"
 #include "relayguard/outfile.h"
 #include "relayguard/textclean.h"

@@ -14,15 +14,22 @@
  *	"EventLog /var/log/x: not a regular file (a FIFO)"
  *	"PidFile /run/x is a symbolic link: refusing to follow it"
  * Both return the descriptor (open) or 0 (check), -1 with err on failure.
+ *
+ * rg_infile_open() opens an input named on a command line for reading the
+ * same way, but follows links (an input is the user's choice): a FIFO or
+ * device where a file is expected cannot hang it, and anything but a
+ * regular file is refused. A stdio stream, or NULL with "PATH: why".
  */
 #ifndef RELAYGUARD_REGFILE_H
 #define RELAYGUARD_REGFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 int rg_regfile_open(const char *what, const char *path, int flags,
     mode_t mode, struct stat *st, char *err, size_t errlen);
+FILE *rg_infile_open(const char *path, char *err, size_t errlen);
 int rg_regfile_check(const char *what, const char *path, char *err,
     size_t errlen);
 

@@ -1,5 +1,5 @@
 /* test_infile.c - input files: a regular file is read, a FIFO, a device, a
- * directory or a missing name is refused at once (infile.h). */
+ * directory or a missing name is refused at once (regfile.h: rg_infile_open). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relayguard/infile.h"
+#include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
 static char dir[64];
