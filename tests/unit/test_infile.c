@@ -15,8 +15,8 @@
 
 #include "relayguard/regfile.h"
 #include "relayguard/util.h"
+#include "scratchdir.h"
 
-static char dir[64];
 
 static int setup(void **state)
 {
@@ -24,19 +24,18 @@ static int setup(void **state)
 	FILE *f;
 
 	(void)state;
-	strcpy(dir, "/tmp/rg-infile.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (scratch_make("infile") != 0)
 		return -1;
-	p = xasprintf("%s/file", dir);
+	p = xasprintf("%s/file", scratch_dir);
 	f = fopen(p, "w");
 	fputs("line one\n", f);
 	fclose(f);
 	free(p);
-	p = xasprintf("%s/fifo", dir);
+	p = xasprintf("%s/fifo", scratch_dir);
 	if (mkfifo(p, 0600) != 0)
 		return -1;
 	free(p);
-	p = xasprintf("%s/link", dir);
+	p = xasprintf("%s/link", scratch_dir);
 	if (symlink("file", p) != 0)
 		return -1;
 	free(p);
@@ -45,18 +44,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf %s", dir);
-	int rc = system(cmd);
-
 	(void)state;
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 static void test_table(void **state)
 {
 	static const struct {
-		const char *name;	/* under dir, or absolute */
+		const char *name;	/* under scratch_dir, or absolute */
 		const char *want_err;	/* NULL: opened and read */
 	} cases[] = {
 		{"file", NULL},
@@ -70,7 +65,7 @@ static void test_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *p = cases[i].name[0] == '/' ? xstrdup(cases[i].name) :
-		    xasprintf("%s/%s", dir, cases[i].name);
+		    xasprintf("%s/%s", scratch_dir, cases[i].name);
 		char err[256] = "", line[64] = "";
 		time_t t0 = time(NULL);
 		FILE *f = rg_infile_open(p, err, sizeof(err));

@@ -15,29 +15,24 @@
 
 #include "relayguard/outfile.h"
 #include "relayguard/util.h"
+#include "scratchdir.h"
 
-static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/rg-outfile.XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return scratch_make("outfile");
 }
 
 static int teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf %s", dir);
-	int rc = system(cmd);
-
 	(void)state;
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 static size_t entries(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(scratch_dir);
 	struct dirent *e;
 	size_t n = 0;
 
@@ -50,8 +45,8 @@ static size_t entries(void)
 
 static void test_commit_replaces_symlink(void **state)
 {
-	char *path = xasprintf("%s/out.txt", dir);
-	char *victim = xasprintf("%s/victim", dir);
+	char *path = xasprintf("%s/out.txt", scratch_dir);
+	char *victim = xasprintf("%s/victim", scratch_dir);
 	char err[256], buf[64] = "";
 	struct rg_outfile of;
 	struct stat st;
@@ -79,7 +74,7 @@ static void test_commit_replaces_symlink(void **state)
 
 static void test_abort_leaves_nothing(void **state)
 {
-	char *path = xasprintf("%s/gone.txt", dir);
+	char *path = xasprintf("%s/gone.txt", scratch_dir);
 	char err[256];
 	struct rg_outfile of;
 
@@ -105,7 +100,7 @@ static void test_missing_dir(void **state)
 
 static void test_foreign_dir_refused(void **state)
 {
-	char *sub = xasprintf("%s/foreign", dir), *path;
+	char *sub = xasprintf("%s/foreign", scratch_dir), *path;
 	char err[256];
 	struct rg_outfile of;
 
@@ -137,26 +132,26 @@ static void test_special_targets(void **state)
 	FILE *f;
 
 	(void)state;
-	p = xasprintf("%s/fifo", dir);
+	p = xasprintf("%s/fifo", scratch_dir);
 	assert_int_equal(mkfifo(p, 0600), 0);
 	free(p);
-	p = xasprintf("%s/subdir", dir);
+	p = xasprintf("%s/subdir", scratch_dir);
 	assert_int_equal(mkdir(p, 0700), 0);
 	free(p);
-	p = xasprintf("%s/regular", dir);
+	p = xasprintf("%s/regular", scratch_dir);
 	f = fopen(p, "w");
 	fclose(f);
 	free(p);
-	p = xasprintf("%s/link-to-fifo", dir);
+	p = xasprintf("%s/link-to-fifo", scratch_dir);
 	assert_int_equal(symlink("fifo", p), 0);
 	free(p);
-	p = xasprintf("%s/dangling-link", dir);
+	p = xasprintf("%s/dangling-link", scratch_dir);
 	assert_int_equal(symlink("nothing-here", p), 0);
 	free(p);
-	p = xasprintf("%s/link-to-chardev", dir);
+	p = xasprintf("%s/link-to-chardev", scratch_dir);
 	assert_int_equal(symlink("/dev/null", p), 0);
 	free(p);
-	p = xasprintf("%s/chardev", dir);	/* /dev/null's twin, as root */
+	p = xasprintf("%s/chardev", scratch_dir);	/* /dev/null's twin, as root */
 	if (mknod(p, S_IFCHR | 0666, makedev(1, 3)) != 0)
 		assert_int_equal(symlink("/dev/null", p), 0);
 	free(p);
@@ -166,7 +161,7 @@ static void test_special_targets(void **state)
 		struct stat before, after;
 		int had;
 
-		p = xasprintf("%s/%s", dir, cases[i].name);
+		p = xasprintf("%s/%s", scratch_dir, cases[i].name);
 		had = lstat(p, &before) == 0;
 		assert_int_equal(rg_outfile_open(&of, p, 0644, err, sizeof(err)),
 		    cases[i].want);

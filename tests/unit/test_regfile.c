@@ -18,32 +18,27 @@
 
 #include "relayguard/regfile.h"
 #include "relayguard/util.h"
+#include "scratchdir.h"
 
-static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/rg-regfile.XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return scratch_make("regfile");
 }
 
 static int teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf %s", dir);
-	int rc = system(cmd);
-
 	(void)state;
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 enum thing { NOTHING, REGULAR, SYMLINK, FIFO, DIRECTORY, SOCKET };
 
-/* Put a thing at path (a symlink points at dir/target, a regular file). */
+/* Put a thing at path (a symlink points at scratch_dir/target, a regular file). */
 static void plant(enum thing t, const char *path)
 {
-	char *target = xasprintf("%s/target", dir);
+	char *target = xasprintf("%s/target", scratch_dir);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
@@ -90,14 +85,14 @@ static const struct {
 
 static void test_open_and_check(void **state)
 {
-	char err[512], *want, *path, *target = xasprintf("%s/target", dir);
+	char err[512], *want, *path, *target = xasprintf("%s/target", scratch_dir);
 	char buf[32] = "";
 	struct stat st;
 	int fd, n;
 
 	(void)state;
 	for (size_t i = 0; i < RG_NELEM(cases); i++) {
-		path = xasprintf("%s/p%zu", dir, i);
+		path = xasprintf("%s/p%zu", scratch_dir, i);
 		plant(cases[i].thing, path);
 		want = cases[i].want ? xasprintf(cases[i].want, path) : NULL;
 		err[0] = '\0';
@@ -135,7 +130,7 @@ static void test_open_and_check(void **state)
  * and without one the open does not wait for a reader. */
 static void test_fifo_with_reader(void **state)
 {
-	char err[512], *path = xasprintf("%s/fifo", dir);
+	char err[512], *path = xasprintf("%s/fifo", scratch_dir);
 	struct stat st;
 	int rd;
 
