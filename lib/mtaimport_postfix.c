@@ -410,7 +410,7 @@ static void pf_trust_item(struct pf *p, const char *item, const char *param,
 
 	if (item[0] == '!') {
 		if (rg_import_pf_network(item + 1, net, sizeof(net)))
-			rg_import_negated(p->im, 'T', net, param);
+			rg_import_negated(p->im, 'T', item + 1, param);
 		else
 			rg_import_pf_unknown(p->im, param, item, "is a negated "
 			    "item that is not one address or network");
