@@ -253,15 +253,14 @@ static bool sm_class_file(struct rg_import *im, const char *dir,
 
 /* --- the access map ----------------------------------------------------------------- */
 
-/* The value's tokens are RELAY alone (sendmail compares case-blind). */
+/* The value's tokens are RELAY alone (sendmail compares case-blind);
+ * only the blanks a real sendmail was seen to skip (space, tab, CR) may
+ * follow it (tests/integration/48). */
 static bool sm_is_relay(const char *v)
 {
-	size_t n;
-
 	v += strspn(v, SM_BLANKS);
-	n = strcspn(v, SM_BLANKS);
-	return n == 5 && strncasecmp(v, "relay", 5) == 0 &&
-	    v[n + strspn(v + n, SM_BLANKS)] == '\0';
+	return strncasecmp(v, "relay", 5) == 0 &&
+	    v[5 + strspn(v + 5, " \t\r\n")] == '\0';
 }
 
 /* One line as makemap reads it, into sm_relay or sm_other. */
@@ -293,16 +292,15 @@ static void sm_relay_entry(struct rg_import *im, const char *key,
 {
 	const char *colon = strchr(key, ':'), *what = key;
 	char pre[128];
-	size_t tlen = 0;
+	bool tagged = colon != NULL && strncmp(key, "ipv6:", 5) != 0;
+	size_t tlen = tagged ? (size_t)(colon - key) : 0;
 
-	if (colon != NULL && strncmp(key, "ipv6:", 5) != 0) {
-		tlen = (size_t)(colon - key);
+	if (tagged)
 		what = colon + 1;
-	}
-	if (tlen == 0 || (tlen == 7 && strncmp(key, "connect", 7) == 0)) {
+	if (!tagged || (tlen == 7 && strncmp(key, "connect", 7) == 0)) {
 		if (sm_prefix(what, pre, sizeof(pre)))
 			sm_trust(im, what, pre, src, false);
-		else if (tlen != 0 || isdigit((unsigned char)what[0]) ||
+		else if (tagged || isdigit((unsigned char)what[0]) ||
 		    strchr(what, ':') != NULL)
 			rg_import_note(im, "%s: %s RELAY names no client address "
 			    "sendmail would see (a host name, or an address not "

@@ -41,7 +41,8 @@ static const struct row rows[] = {
 	{'S', 1, "Connect:10 RELAY\nConnect:10.1 REJECT\n", "",
 	 "the access entry connect:10.1 (access:2) comes first"},
 	{'S', 1, "Connect:127.0 RELAY\n127.0.0 OK\n", "", "127.0.0 (access:2)"},
-	{'S', 1, "Connect:127.0.0.8 RELAY\nConnect:127.0.0.8 REJECT\n", "", NULL},
+	/* a duplicate key: makemap keeps the first; left out all the same */
+	{'S', 0, "Connect:127.0.0.8 RELAY\nConnect:127.0.0.8 REJECT\n", "", NULL},
 	{'S', 1, "Connect:IPv6:2001:db8:1 RELAY\nConnect:IPv6:2001:db8:1:5 DISCARD\n",
 	 "", NULL},
 	/* spellings sendmail never sees a client address in */
@@ -52,6 +53,8 @@ static const struct row rows[] = {
 	{'S', 1, "Connect:IPv6:2001:db8:0:0:0:0:0:1 RELAY\n", "", NULL},
 	/* makemap refuses a line with leading blanks */
 	{'S', 1, " Connect:127.0.0.10 RELAY\n", "", NULL},
+	/* an empty tag is no tag sendmail looks up (found by fuzz_import) */
+	{'S', 0, ":1 RELAY\n", "", NULL},
 	/* what sendmail does relay for */
 	{'S', 0, "Connect:127.0.0.11 RELAY\n", "127.0.0.11/32", NULL},
 	{'S', 0, "connect:127.0.0.12\trelay\r\n", "127.0.0.12/32", NULL},
@@ -64,7 +67,7 @@ static const struct row rows[] = {
 	 "2001:db8:1::/48", NULL},
 	{'S', 0, "Connect:127.0.0.15 OK\n", "", NULL},
 	/* Postfix mynetworks: anything not understood voids it all */
-	{'P', 1, "127.0.0.1/32, 10.1.2.3/8", "", "10.1.2.3/8' is not an address"},
+	{'P', 0, "127.0.0.1/32, 10.1.2.3/8", "", "10.1.2.3/8' is not an address"},
 	{'P', 1, "!localhost, 10.8.0.0/16", "", "is a negated item"},
 	{'P', 1, "!badhost.example 10.0.0.0/8", "", NULL},
 	{'P', 1, "::1/128, 10.6.0.0/16", "", "none of mynetworks is imported"},
