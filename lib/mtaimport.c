@@ -8,6 +8,7 @@
 #include "relayguard/configadvice.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -140,6 +141,27 @@ static void list_drop(struct rg_import *im, struct rg_import_list *l,
 	free(l->v[i].source);
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
 	l->n--;
+}
+
+void rg_import_drop_param(struct rg_import *im, struct rg_import_list *l,
+    const char *param, const char *why)
+{
+	size_t plen = strlen(param);
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *src = l->v[i].source;
+
+		if (strncmp(src, param, plen) != 0 ||
+		    (src[plen] != '\0' && src[plen] != ' '))
+			continue;
+		rg_import_note(im, "%s: %s NOT imported: %s", src, l->v[i].value,
+		    why);
+		free(l->v[i].value);
+		free(l->v[i].source);
+		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
+		l->n--;
+		i--;
+	}
 }
 
 /* Never wider than the MTA: drop every entry that covers a negated item. */
@@ -276,13 +298,22 @@ int rg_import_run(const char *spec, struct rg_import *im, char *err,
 
 /* --- output ------------------------------------------------------------------ */
 
+/* The rest of a comment line: text from the MTA's files stays on it (a
+ * newline in a note would start a line relayguard.conf reads). */
+static void comment_line(FILE *out, const char *text)
+{
+	rg_clean_fputs(RG_SINK_LOG, text, out);
+	fputc('\n', out);
+}
+
 static void write_list(FILE *out, const char *key,
     const struct rg_import_list *l)
 {
 	fprintf(out, "\n# %s:\n", key);
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(out, "#   %-30s from %s\n", l->v[i].value,
-		    l->v[i].source);
+	for (size_t i = 0; i < l->n; i++) {
+		fprintf(out, "#   %-30s from ", l->v[i].value);
+		comment_line(out, l->v[i].source);
+	}
 	if (l->n == 0) {
 		fprintf(out, "#   (nothing to import: the line stays as it is)\n"
 		    "# %s\n", key);
@@ -310,13 +341,17 @@ void rg_import_write(FILE *out, const struct rg_import *im,
 	    rg_time_iso8601(NULL, when, sizeof(when)));
 	if (im->nraw > 0) {
 		fprintf(out, "#\n# %s settings read:\n", im->mta);
-		for (size_t i = 0; i < im->nraw; i++)
-			fprintf(out, "#   %s\n", im->raw[i]);
+		for (size_t i = 0; i < im->nraw; i++) {
+			fputs("#   ", out);
+			comment_line(out, im->raw[i]);
+		}
 	}
 	if (im->nnotes > 0) {
 		fprintf(out, "#\n# Not imported, or to check by hand:\n");
-		for (size_t i = 0; i < im->nnotes; i++)
-			fprintf(out, "#   - %s\n", im->notes[i]);
+		for (size_t i = 0; i < im->nnotes; i++) {
+			fputs("#   - ", out);
+			comment_line(out, im->notes[i]);
+		}
 	}
 	write_list(out, "LocalDomains", &im->local);
 	write_list(out, "RelayDomains", &im->relay);

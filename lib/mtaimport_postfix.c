@@ -96,7 +96,16 @@ struct pf {
 	char *val[RG_NELEM(pf_params)];	/* expanded (postconf -x) */
 	bool relay_parent;		/* relay_domains matches subdomains */
 	unsigned flags;			/* RG_IMPORT_NO_FILES */
+	bool list_unknown;		/* a domain list negates a table */
 };
+
+/* A negated domain list item relayguard can honour: a name or literal. */
+static bool pf_plain_domain(const char *s)
+{
+	return s[0] != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_[]:") == strlen(s) &&
+	    (strchr(s, ':') == NULL || s[0] == '[');
+}
 
 static const char *pf_get(const struct pf *p, const char *name)
 {
@@ -354,17 +363,17 @@ static void pf_table(struct pf *p, const char *item, int kind,
 	free(src);
 }
 
-/* Words after a '#' inside a line are list items to Postfix (only a line
- * starting with '#' is a comment): not imported, but a negation among
- * them still narrows. */
+/* Words from a '#' on are list items to Postfix (only a line starting
+ * with '#' is a comment in a file, and main.cf values have none): not
+ * imported, but a negation among them still narrows. */
 static void pf_after_hash(struct pf *p, char *rest, int kind,
     const char *src)
 {
 	char *save = NULL;
 
 	if (kind == 'T') {
-		rg_import_pf_unknown(p->im, src, rest, "follows a '#' inside a "
-		    "line: Postfix reads these words as list items");
+		rg_import_pf_unknown(p->im, src, rest, "are list items to "
+		    "Postfix ('#' starts a comment only at the start of a line)");
 		return;
 	}
 	rg_import_note(p->im, "%s: '%s' are list items to Postfix ('#' starts "
@@ -381,7 +390,7 @@ static void pf_file(struct pf *p, const char *path, int kind,
     const char *param, int depth)
 {
 	FILE *f = fopen(path, "r");
-	char line[4096], *hash;
+	char line[4096];
 	char *src = xasprintf("%s %s", param, path);
 
 	if (f == NULL) {
@@ -390,13 +399,8 @@ static void pf_file(struct pf *p, const char *path, int kind,
 		return;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (line[strspn(line, " \t\r\n")] == '#')
-			continue;
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash++ = '\0';
-		pf_value(p, line, kind, src, depth + 1);
-		if (hash != NULL)
-			pf_after_hash(p, hash - 1, kind, src);
+		if (line[strspn(line, " \t\r\n")] != '#')
+			pf_value(p, line, kind, src, depth + 1);
 	}
 	fclose(f);
 	free(src);
@@ -435,8 +439,13 @@ static void pf_item(struct pf *p, const char *item, int kind,
 {
 	if (kind == 'T') {
 		pf_trust_item(p, item, param, depth);
-	} else if (item[0] == '!') {
+	} else if (item[0] == '!' && pf_plain_domain(item + 1)) {
 		rg_import_negated(p->im, kind, item + 1, param);
+	} else if (item[0] == '!') {
+		/* a negated table, file or "!!": what it excludes is unknown */
+		rg_import_note(p->im, "%s: '%s' excludes names relayguard cannot "
+		    "list; nothing of %s is imported", param, item, param);
+		p->list_unknown = true;
 	} else if (item[0] == '/') {
 		if (depth >= MAX_DEPTH || (p->flags & RG_IMPORT_NO_FILES))
 			rg_import_note(p->im, "%s: %s nested too deep; not read",
@@ -465,8 +474,10 @@ static void pf_item(struct pf *p, const char *item, int kind,
 static void pf_value(struct pf *p, const char *value, int kind,
     const char *param, int depth)
 {
-	char *copy = xstrdup(value), *save = NULL, *item;
+	char *copy = xstrdup(value), *save = NULL, *item, *hash;
 
+	if ((hash = strchr(copy, '#')) != NULL)
+		*hash = '\0';
 	/* Postfix lists: commas and white space; {...} groups inline: */
 	for (item = strtok_r(copy, ", \t\r\n", &save); item != NULL;
 	    item = strtok_r(NULL, ", \t\r\n", &save)) {
@@ -476,6 +487,10 @@ static void pf_value(struct pf *p, const char *value, int kind,
 			continue;
 		}
 		pf_item(p, item, kind, param, depth);
+	}
+	if (hash != NULL) {
+		strlcpy_rg(copy, value + (hash - copy), strlen(value) + 1);
+		pf_after_hash(p, copy, kind, param);
 	}
 	free(copy);
 }
@@ -496,9 +511,14 @@ static void pf_param(struct pf *p, const char *param, const char *value)
 	for (size_t i = 0; i < RG_NELEM(pf_map); i++) {
 		if (strcmp(pf_map[i].param, param) != 0)
 			continue;
+		p->list_unknown = false;
 		pf_value(p, value, pf_map[i].kind, param, 0);
 		if (pf_map[i].kind == 'T')
 			rg_import_pf_verdict(p->im);
+		else if (p->list_unknown)
+			rg_import_drop_param(p->im, pf_map[i].kind == 'R' ?
+			    &p->im->relay : &p->im->local, param, "the list "
+			    "excludes names relayguard cannot list (see above)");
 	}
 }
 

@@ -118,6 +118,9 @@ void rg_import_raw(struct rg_import *im, const char *line);
 void rg_import_list_add(struct rg_import_list *l, const char *v,
     const char *source);
 void rg_import_list_clear(struct rg_import_list *l);
+/* Drop (with a note saying why) every entry of l that param gave. */
+void rg_import_drop_param(struct rg_import *im, struct rg_import_list *l,
+    const char *param, const char *why);
 /* mynetworks items as Postfix matches them (mtaimport_mynetworks.c):
  * an address or network ("addr/len" into out), one address as Postfix
  * spells a client address, a hash-like table key, a cidr: table; what is
