@@ -24,7 +24,20 @@
  * -> LocalDomains; relay-domains (class R) -> RelayDomains (domain and
  * subdomains) or TrustedNetworks (numeric prefixes); the text source of the
  * access map ("access"): Connect:IP / bare IP prefix RELAY ->
- * TrustedNetworks, To:domain / bare domain RELAY -> RelayDomains.
+ * TrustedNetworks, To:domain / bare domain RELAY -> RelayDomains. The
+ * access text is read as makemap reads it (the key up to the first blank,
+ * the value all the rest of the line, '#' a comment only at the start of a
+ * line), a value counts only when sendmail's rules see the single word
+ * RELAY in it, and an entry is imported only when no entry that sendmail
+ * looks up first for some client inside it (a longer prefix, a subdomain)
+ * says anything else (mtaimport_sendmail.c).
+ *
+ * The import never trusts a client the MTA does not relay for
+ * (tests/integration/48_milter_import_trust.sh asks the real MTAs,
+ * tests/fuzz/fuzz_import.c checks against a model of them).
+ * Files: mtaimport.c (lists, notes, output), mtaimport_postfix.c,
+ * mtaimport_mynetworks.c, mtaimport_run.c (postconf, postmap),
+ * mtaimport_sendmail.c.
  *
  * Every value keeps where it came from; what cannot be expressed in
  * relayguard terms (negations, client host names, per-address entries,
