@@ -10,7 +10,8 @@
 #     relay decision comes from "sendmail -bt" (check_rcpt for a foreign
 #     recipient with {client_addr} set), and two real SMTP sessions from
 #     127.0.0.2 (RELAY # office) and 127.0.0.11 (RELAY) show the daemon
-#     decides the same;
+#     decides the same; then each fuzz seed of fuzz_import naming RELAY is
+#     the access map in turn, and its import is checked the same way;
 #   - Postfix (tests/lib/postfix.sh, closed): mynetworks variants (host bits,
 #     a negated host name, hash: and cidr: tables, if/endif, negations);
 #     the relay decision comes from an SMTP session whose client address and
@@ -135,6 +136,28 @@ tap_like "$(last_reply 127.0.0.2)" "^553 5\\.3\\.0 RELAY # office" \
 	"SMTP from 127.0.0.2: sendmail takes the whole value 'RELAY # office' as a refusal text"
 tap_like "$(last_reply 127.0.0.11)" "^250 .*Recipient ok" "SMTP from 127.0.0.11 (RELAY): sendmail relays"
 tap_unlike ", $SM_NETS," ", 127\\.0\\.0\\.2/32," "127.0.0.2 is not imported"
+
+# The fuzz seeds (tests/fuzz/corpus/fuzz_import: the unit-test rows, fuzz
+# finds) replayed as access maps: every address imported from each is
+# relayed by the real sendmail.
+bad= nseeds=0 nchecked=0
+for seed in tests/fuzz/corpus/fuzz_import/*; do
+	grep -qi relay "$seed" || continue
+	nseeds=$((nseeds + 1))
+	tr -d '\000' <"$seed" >"$E/access"
+	"$SM_TREE/usr/sbin/makemap" -C "$E/sendmail.cf" hash "$E/access" <"$E/access" >/dev/null 2>&1
+	"$MILTER" --import "sendmail:$E" >"$T/seed.conf" 2>/dev/null || { bad="$bad $seed(import failed)"; continue; }
+	# shellcheck disable=SC2046
+	$PROBE candidates "$(trusted "$T/seed.conf")" $(grep -oE '[0-9a-fA-F:.]{2,}' "$E/access") >"$T/seed-cand"
+	nchecked=$((nchecked + $(grep -c . "$T/seed-cand")))
+	[ -s "$T/seed-cand" ] || continue
+	# shellcheck disable=SC2046
+	sm_verdicts $(cat "$T/seed-cand") | grep -v ' RELAY$' | sed "s|^|$(basename "$seed"): |" >"$T/seed-bad"
+	bad="$bad$(cat "$T/seed-bad")"
+done
+tap_diag "$nseeds seed access maps, $nchecked imported addresses asked"
+tap_is "$bad" "" "every address imported from a fuzz seed is relayed by the real sendmail"
+tap_check "more than 20 seeds replayed" test "$nseeds" -gt 20
 mta_stop
 
 # --- Postfix ---------------------------------------------------------------------

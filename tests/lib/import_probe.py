@@ -4,7 +4,8 @@
     import_probe.py candidates "NET, NET" PROBE...
         the client addresses to ask the real MTA about for the imported
         TrustedNetworks: each network's first and last address, and every
-        PROBE address inside one of them (one a line).
+        PROBE address inside one of them (one a line; a PROBE that is no
+        address is skipped).
     import_probe.py xclient PORT NAME ADDR...
         for each ADDR one SMTP session to a real Postfix on 127.0.0.1:PORT
         that lets 127.0.0.1 use XCLIENT: XCLIENT ADDR=ADDR NAME=NAME, then
@@ -17,12 +18,19 @@ import socket
 import sys
 
 
+def address(text):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def candidates(nets, probes):
     seen = []
+    named = [a for a in map(address, probes) if a is not None]
     for text in nets.replace(',', ' ').split():
         net = ipaddress.ip_network(text, strict=True)
-        for a in [net.network_address, net.broadcast_address] + \
-                [ipaddress.ip_address(p) for p in probes]:
+        for a in [net.network_address, net.broadcast_address] + named:
             if a in net and a not in seen:
                 seen.append(a)
     for a in seen:
