@@ -153,7 +153,7 @@ for seed in tests/fuzz/corpus/fuzz_import/*; do
 	[ -s "$T/seed-cand" ] || continue
 	# shellcheck disable=SC2046
 	sm_verdicts $(cat "$T/seed-cand") | grep -v ' RELAY$' | sed "s|^|$(basename "$seed"): |" >"$T/seed-bad"
-	bad="$bad$(cat "$T/seed-bad")"
+	[ -s "$T/seed-bad" ] && bad="$bad$(cat "$T/seed-bad")"$'\n'
 done
 tap_diag "$nseeds seed access maps, $nchecked imported addresses asked"
 tap_is "$bad" "" "every address imported from a fuzz seed is relayed by the real sendmail"
