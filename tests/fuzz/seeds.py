@@ -19,6 +19,7 @@ TARGETS = {
     'fuzz_netmatch': ['tests/unit/test_netmatch.c'],
     'fuzz_spf': ['tests/unit/test_spf.c'],
     'fuzz_textclean': ['tests/unit/test_textclean.c'],
+    'fuzz_import': ['tests/unit/test_mtaimport.c'],
 }
 FILES = {
     'fuzz_dsn': ['tests/unit/dsn/*.eml'],

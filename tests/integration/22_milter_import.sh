@@ -148,15 +148,15 @@ tap_is "$?" 0 "--import sendmail:DIR exits 0" || tap_diag "$(cat "$T/sm.err")"
 host=$(hostname | tr 'A-Z' 'a-z')
 tap_is "$(line LocalDomains "$T/sm.conf")" "LocalDomains mail.sm.example, sm.example, $host" \
 	"LocalDomains: class w (local-host-names) and the host's own name" || tap_diag "$(cat "$T/sm.conf")"
-tap_is "$(line RelayDomains "$T/sm.conf")" "RelayDomains partner.example, .partner.example, gw.example, .gw.example" \
-	"RelayDomains: relay-domains and To: RELAY, with subdomains" || tap_diag "$(cat "$T/sm.conf")"
+tap_is "$(line RelayDomains "$T/sm.conf")" "RelayDomains gw.example, .gw.example, partner.example, .partner.example" \
+	"RelayDomains: To: RELAY (the access map is read first) and relay-domains, with subdomains" || tap_diag "$(cat "$T/sm.conf")"
 tap_is "$(line TrustedNetworks "$T/sm.conf")" \
-	"TrustedNetworks 192.168.7.0/24, 127.0.0.1/32, 10.9.0.0/16, 203.0.113.5/32, 2001:db8:1::/48, ::1/128" \
-	"TrustedNetworks: relay-domains prefix, Connect: and bare-IP RELAY, loopback" || tap_diag "$(cat "$T/sm.conf")"
-tap_like "$(cat "$T/sm.conf")" "access:2: Connect:localhost.localdomain RELAY names a client host name" \
+	"TrustedNetworks 127.0.0.1/32, 10.9.0.0/16, 203.0.113.5/32, 2001:db8:1::/48, 192.168.7.0/24, ::1/128" \
+	"TrustedNetworks: Connect: and bare-IP RELAY, relay-domains prefix, loopback" || tap_diag "$(cat "$T/sm.conf")"
+tap_like "$(cat "$T/sm.conf")" "access:2: connect:localhost.localdomain RELAY names no client address" \
 	"a host-name Connect: entry is named, not imported"
-tap_like "$(cat "$T/sm.conf")" "access:8: To:user@single.example RELAY is not a domain" "a per-address To: entry is named"
-tap_like "$(cat "$T/sm.conf")" "access:9: From:boss@sm.example RELAY is not imported" "a From: RELAY entry is named"
+tap_like "$(cat "$T/sm.conf")" "access:8: to:user@single.example RELAY is not a domain" "a per-address To: entry is named"
+tap_like "$(cat "$T/sm.conf")" "access:9: from:boss@sm.example RELAY is not imported" "a From: RELAY entry is named"
 tap_unlike "$(cat "$T/sm.conf")" "198\\.51\\.100\\.1/" "REJECT entries are not relay settings"
 tap_like "$(cat "$T/sm.conf")" "NOT imported: 2001::/16 would let a network wider than an IPv6 /32 relay" \
 	"Connect:IPv6:2001 RELAY (a /16) is not imported (the IPv6 bound is a /32, as -t warns)"
