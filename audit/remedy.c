@@ -137,7 +137,10 @@ static const struct remedy_row rows[] = {
 	{MTA_EXIM, true, {SENDER, FOUND_SENDER,
 	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
 	    "/etc/exim4/exim4.conf.template)",
-	    {"^accept[[:space:]]+senders[[:space:]]*=", NULL}, {NULL}, EX_CHECK,
+	    /* not "senders = ${if exists{CONFDIR/local_sender_whitelist}...": the
+	     * whitelists of Debian's acl_local_deny_exceptions */
+	    {"^accept[[:space:]]+senders[[:space:]]*=[[:space:]]*[^$[:space:]]", NULL},
+	    {NULL}, EX_CHECK,
 	    "no accept by sender (senders = *@+local_domains) before the relay "
 	    "check in acl_check_rcpt: anyone can forge a local sender",
 	    {"accept senders = *@+local_domains", NULL}, REMEDY_UNIT_EXIM}},
@@ -311,13 +314,16 @@ static const struct {
 } units[] = {
 	[REMEDY_UNIT_LINE] = {"line", "lines", NULL},
 	[REMEDY_UNIT_EXIM] = {"exim-statement", "whole statements",
-	    "a statement: an ACL verb line with all its continuation lines, up "
-	    "to the next verb (elsewhere a setting with its \\ lines); Exim joins "
-	    "a continuation line left behind to the statement before it"},
+	    "an ACL statement is its verb line with all its continuation lines, "
+	    "up to the next verb (elsewhere a setting with its \\ lines), matched "
+	    "as its lines joined by spaces; Exim joins a line left behind to the "
+	    "statement before it"},
 	[REMEDY_UNIT_SMTPD] = {"smtpd-rule", "whole rules",
-	    "a rule: its line with the lines continued by a trailing \\"},
+	    "a rule is its line and the lines it continues with a trailing \\, "
+	    "matched as its lines joined by spaces"},
 	[REMEDY_UNIT_M4] = {"m4-call", "whole m4 calls",
-	    "an m4 call: every line of it, up to its closing parenthesis and dnl"},
+	    "an m4 call is every line of it up to its closing parenthesis, "
+	    "matched as its lines joined by spaces"},
 };
 
 const char *remedy_unit_name(enum remedy_unit u)

@@ -10,6 +10,7 @@
 #    cf/debian/sendmail.mc and examples/db/access, OpenSMTPD's smtpd.conf;
 #    Postfix's main.cf.debian) made to have the hole the row fixes, in the
 #    forms its patterns name, statements spread over several lines included.
+#    Exim's rows also to the unsplit exim4.conf.template they name.
 #    Checked per row: the hole is valid configuration; every delete pattern
 #    matched a statement of the file the step names (--strict); the MTA's own
 #    syntax check passes afterwards (update-exim4.conf + exim -bV -C, m4 build
@@ -151,6 +152,7 @@ hole() {
 	exim:routing:30_exim4-config_check_rcpt)
 		# the hole is a router or a macro without '%'; the row adds the deny
 		text=
+		grep -q '^CHECK_RCPT_LOCAL_LOCALPARTS = ' "$f" || { echo "hole: no macro in $f"; return 1; }
 		sed -i 's/^CHECK_RCPT_LOCAL_LOCALPARTS = .*/CHECK_RCPT_LOCAL_LOCALPARTS = ^[.] : ^.*[@!\/|]/' "$f"
 		: >"$W/gone"; return 0 ;;
 	exim:identity:30_exim4-config_check_rcpt)
@@ -224,14 +226,23 @@ norm() {	# lines, white space collapsed, blank lines left out, sorted
 	sed -E -e 's/^[[:space:]]+//' -e 's/[[:space:]]+$//' -e 's/[[:space:]]+/ /g' -e '/^$/d' | LC_ALL=C sort
 }
 
-# check_row KIND STEP_JSON N
+# check_row KIND STEP_JSON N [unsplit]: unsplit (Exim) applies the step to
+# the one exim4.conf.template, the file its "(unsplit: ...)" names.
 check_row() {
-	local kind=$1 step=$2 n=$3 root file key out rc base lost extra left lines
-	root=$W/$kind-$n
+	local kind=$1 step=$2 n=$3 root file key out rc base added left lost lines
+	local -a where
+	root=$W/$kind-$n${4:+-$4}
 	file=$root$(jq -r '.config_file | split(" ")[0]' <<<"$step")
 	key="$(jq -r .hole <<<"$step"):$(basename "$file")"
-	local tag="$kind row $n ($key, $(jq -r .remove_unit <<<"$step"))"
+	where=(--root "$root")
+	local tag="$kind row $n ($key${4:+, $4}, $(jq -r .remove_unit <<<"$step"))"
 	stock_tree "$kind" "$root" || { tap_fail "$tag: Debian's stock files"; return; }
+	if [ "${4:-}" = unsplit ]; then
+		file=$root/etc/exim4/exim4.conf.template
+		where=()
+		sed -i "s/^dc_use_split_config=.*/dc_use_split_config='false'/" \
+			"$root/etc/exim4/update-exim4.conf.conf"
+	fi
 	if [ ! -f "$file" ]; then
 		tap_fail "$tag: the file the step names exists on Debian's stock layout ($file)"
 		return
@@ -240,7 +251,7 @@ check_row() {
 	tap_is "$rc" 0 "$tag: with the hole, the stock configuration is valid${out:+: $out}"
 	cp "$file" "$root/with-hole"
 	out=$(jq -c --argjson s "$step" -n '{remedy: {steps: [$s]}}' |
-		python3 "$FIX" --json --strict --root "$root" "$kind" "$file" 2>&1) && rc=0 || rc=$?
+		python3 "$FIX" --json --strict "${where[@]}" "$kind" "$file" 2>&1) && rc=0 || rc=$?
 	tap_diag "$tag: $(tr '\n' ';' <<<"$out")"
 	tap_is "$rc" 0 "$tag: every delete pattern matched a statement of $(basename "$file")"
 	out=$(syntax "$kind" "$root") && rc=0 || rc=$?
@@ -263,6 +274,7 @@ for kind in postfix sendmail exim opensmtpd; do
 	tap_diag "$kind: $nsteps remedy rows"
 	for ((i = 0; i < nsteps; i++)); do
 		check_row "$kind" "$(jq -c ".remedy.steps[$i]" <<<"$rows")" "$i"
+		[ "$kind" = exim ] && check_row "$kind" "$(jq -c ".remedy.steps[$i]" <<<"$rows")" "$i" unsplit
 	done
 done
 
