@@ -3,8 +3,6 @@
 to a test MTA's configuration (tests/lib/mta.sh: mta_apply_fix).
 
     mta_fix.py KIND CONF [ACCESS] < fix-text
-    mta_fix.py --json KIND CONF [ACCESS] < report.json
-
     mta_fix.py --json [--strict] [--root DIR] KIND CONF [ACCESS] < report.json
 
 With --json the input is relayguard-audit's JSON report and its "remedy"
@@ -34,18 +32,22 @@ Then each of the step's "lines" not there yet is added where the first deleted
 statement was, or, when nothing was deleted, where the MTA wants it (Exim: main
 settings into the main section, ACL statements into acl_check_rcpt before
 any accept for outside domains; OpenSMTPD: before the first match rule;
-sendmail: .mc lines before the MAILERs, access lines appended). Without
---json the text "recommended_fix" is read:
+sendmail: .mc lines before the MAILERs, access lines appended; Postfix:
+"name = value" replaces the parameter with its indented continuation lines,
+as postconf -e does, or is appended). Without --json the text
+"recommended_fix" is read:
 
-KIND is sendmail, exim or opensmtpd; CONF the file an admin edits
-(sendmail.mc, Exim's configure, smtpd.conf); ACCESS sendmail's access file.
+KIND is sendmail, exim or opensmtpd (with --json also postfix); CONF the
+file an admin edits (sendmail.mc, Exim's configure, smtpd.conf, main.cf);
+ACCESS sendmail's access file.
 The fix text is the report's "recommended_fix". What it says is done, and
 nothing else:
 
   every MTA   a comment naming a config line in quotes after "delete" or
               "remove" ("# and delete any 'match from any for any action
-              "relay"' rule") deletes the lines equal to it (whitespace
-              normalised);
+              "relay"' rule") deletes the statements (as above: Exim
+              exim-statement, OpenSMTPD smtpd-rule, sendmail m4-call) whose
+              first line or whole text is equal to it (whitespace normalised);
   sendmail    "dnl FEATURE(`x')" lines under a comment that says "remove"
               delete FEATURE(`x') from the .mc; FEATURE/define lines that are
               not comments are added before the MAILER lines;
@@ -283,11 +285,15 @@ def fix_sendmail(fix, conf, access_path, log):
             add_access.append(s)
         elif re.match(r"(FEATURE|define|INPUT_MAIL_FILTER|DAEMON_OPTIONS)\(", s):
             add_mc.append(s)
-    out = []
-    for l in conf:
-        m = re.match(r"\s*FEATURE\(`?([A-Za-z_]+)'?", l)
+    drop = set()
+    for a, b, t in statements(conf, "m4-call"):
+        m = re.match(r"FEATURE\(`?([A-Za-z_]+)'?", t)
         if m and m.group(1) in features_off:
-            log.append("removed: " + l.strip())
+            log.append("removed: " + t)
+            drop.update(range(a, b))
+    out = []
+    for i, l in enumerate(conf):
+        if i in drop:
             continue
         if add_mc and re.match(r"\s*MAILER\(", l):
             for a in add_mc:
