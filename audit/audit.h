@@ -293,9 +293,24 @@ enum mta_kind mta_fingerprint(const char *banner, const char *ehlo_text);
 const char *mta_name(enum mta_kind m);
 
 /* remedy.c: fix advice as data per (MTA, hole class). A step: what was
- * found, the file, the lines to delete (POSIX EREs, whole lines), the lines
+ * found, the file, what to delete (POSIX EREs, each matched against one
+ * whole statement of the file at a time, see enum remedy_unit), the lines
  * to add (after the deletions, in order), and how to check. */
 #define REMEDY_MAX_LINES 8
+/* What one delete pattern removes. A statement's text, for matching, is its
+ * lines (comments and blank lines left out) with leading and trailing white
+ * space and a trailing backslash cut, joined by single spaces. Deleting the
+ * first line of a statement alone would join its continuation lines to the
+ * statement before it: Exim and OpenSMTPD would parse that silently. */
+enum remedy_unit {
+	REMEDY_UNIT_LINE,	/* one line (sendmail's access file) */
+	REMEDY_UNIT_EXIM,	/* an ACL statement: its verb line and every line
+				 * up to the next verb, ACL name, macro or begin;
+				 * elsewhere a setting with its \ continuations */
+	REMEDY_UNIT_SMTPD,	/* an smtpd.conf rule with its \ continuations */
+	REMEDY_UNIT_M4,		/* an m4 call of a .mc: every line up to its
+				 * closing parenthesis */
+};
 struct remedy_step {
 	enum rg_trick_class hole;
 	const char *found;
@@ -304,8 +319,9 @@ struct remedy_step {
 	const char *lines[REMEDY_MAX_LINES];	/* NULL-terminated */
 	const char *check;
 	const char *note;			/* comment, may be NULL */
-	const char *shown[REMEDY_MAX_LINES];	/* typical lines the EREs delete,
-						 * as an admin sees them */
+	const char *shown[REMEDY_MAX_LINES];	/* typical statements the EREs
+						 * delete, as an admin sees them */
+	enum remedy_unit unit;			/* what each ERE deletes */
 };
 struct remedy {
 	enum mta_kind mta;
@@ -330,6 +346,13 @@ bool audit_fix_applies(const struct audit_target *t);
 /* The concrete fix for that MTA as text, several lines. */
 void mta_remedy(const struct audit_target *t, FILE *out, const char *indent);
 char *mta_remedy_string(const struct audit_target *t);
+/* Every step there is for MTA m, whatever was observed (tests apply them all
+ * to the stock configuration files). */
+void remedy_build_all(enum mta_kind m, struct remedy *r);
+/* "line", "exim-statement", "smtpd-rule", "m4-call". */
+const char *remedy_unit_name(enum remedy_unit u);
+/* The remedy as the JSON report's "remedy" object. */
+json_t *remedy_json_object(const struct remedy *r);
 
 /* dnsfacts.c */
 /* Expand one --mx domain into targets appended to *targets (sorted MX,

@@ -11,8 +11,11 @@
  * /etc/mail layout; Debian exim4 (update-exim4.conf.conf dc_relay_nets,
  * conf.d/acl/30_exim4-config_check_rcpt, CHECK_RCPT_LOCAL_LOCALPARTS);
  * Debian's default /etc/smtpd.conf (opensmtpd 6.8: actions "local" and
- * "relay"; validated with smtpd -n by tests/integration/15_audit_remedy.sh);
- * for MTAs without a test server (Exchange, qmail, Haraka, Courier,
+ * "relay"). Every row is applied to Debian's stock files of its MTA, with
+ * the hole it fixes, by tests/integration/63_remedy_statements.sh: each ERE
+ * matches a statement of the file the row names, and the MTA's own check
+ * passes. An ERE deletes whole statements (enum remedy_unit, audit.h).
+ * For MTAs without a test server (Exchange, qmail, Haraka, Courier,
  * MDaemon, unknown) the generic principle and where to look, marked not
  * verified.
  */
@@ -52,6 +55,13 @@ struct remedy_row {
 #define OS_CHECK "smtpd -n (syntax), systemctl restart opensmtpd; " \
 	"then audit again from outside: relayguard-audit HOST"
 
+/* A first octet other than 127: Debian's stock access file relays for
+ * Connect:127 (loopback), which is no hole. */
+#define SM_OCTET1 "([0-9]|[1-9][0-9]|1[013-9][0-9]|12[0-689]|[2-9][0-9][0-9])"
+#define OS_RELAY_RULE "^match[[:space:]].*action[[:space:]]+\"relay\""
+#define OS_LOCAL "match from any for local action \"local\""
+#define OS_RELAY "match from local for any action \"relay\""
+
 static const struct remedy_row rows[] = {
 	/* ---- Postfix: main.cf, postconf -e applies each line ---- */
 	{MTA_POSTFIX, true, {PLAIN, FOUND_PLAIN, "/etc/postfix/main.cf", {NULL},
@@ -60,22 +70,22 @@ static const struct remedy_row rows[] = {
 	     "reject_unauth_destination",
 	     "allow_untrusted_routing = no", NULL},
 	    PF_CHECK, "trust only your own networks (add your LAN to mynetworks, never "
-	    "0.0.0.0/0)", {NULL}}},
+	    "0.0.0.0/0)", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_POSTFIX, true, {SENDER, FOUND_SENDER, "/etc/postfix/main.cf", {NULL},
 	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination", NULL},
 	    PF_CHECK, "no check_sender_access OK, permit_* by sender or null sender "
-	    "before reject_unauth_destination", {NULL}}},
+	    "before reject_unauth_destination", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_POSTFIX, true, {ROUTING, FOUND_ROUTING, "/etc/postfix/main.cf", {NULL},
 	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination",
 	     "allow_untrusted_routing = no", "allow_percent_hack = no",
 	     "swap_bangpath = no", "resolve_dequoted_address = no", NULL},
-	    PF_CHECK, "stop local rewriting of routing operators", {NULL}}},
+	    PF_CHECK, "stop local rewriting of routing operators", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_POSTFIX, true, {IDENTITY, FOUND_IDENTITY, "/etc/postfix/main.cf", {NULL},
 	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination", NULL},
-	    PF_CHECK, "no check_helo_access OK before reject_unauth_destination", {NULL}}},
+	    PF_CHECK, "no check_helo_access OK before reject_unauth_destination", {NULL}, REMEDY_UNIT_LINE}},
 
 	/* ---- sendmail: Debian /etc/mail/sendmail.mc and the access db ---- */
 	{MTA_SENDMAIL, true, {PLAIN, FOUND_PLAIN, "/etc/mail/sendmail.mc",
@@ -85,92 +95,104 @@ static const struct remedy_row rows[] = {
 	    "relay only for the hosts in the access db (Connect:... RELAY) and "
 	    "/etc/mail/relay-domains",
 	    {"FEATURE(`promiscuous_relay')", "FEATURE(`relay_based_on_MX')",
-	     "FEATURE(`relay_entire_domain')", NULL}}},
+	     "FEATURE(`relay_entire_domain')", NULL}, REMEDY_UNIT_M4}},
 	{MTA_SENDMAIL, true, {PLAIN, FOUND_PLAIN, "/etc/mail/access",
-	    {"^(Connect:)?(0|0\\.0\\.0\\.0|[0-9]{1,3}|[0-9]{1,3}\\.[0-9]{1,3})[[:space:]]+RELAY", NULL},
+	    {"^(Connect:)?(0\\.0\\.0\\.0|" SM_OCTET1 "|" SM_OCTET1 "\\.[0-9]{1,3})[[:space:]]+RELAY",
+	     NULL},
 	    {"Connect:127.0.0.1\tRELAY", NULL}, SM_CHECK,
-	    "RELAY only for your own hosts and networks, never a /8 or wider", {NULL}}},
+	    "RELAY only for your own hosts and networks, never a /8 or wider", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_SENDMAIL, true, {SENDER, FOUND_SENDER, "/etc/mail/sendmail.mc",
 	    {"FEATURE\\(.?relay_local_from", "FEATURE\\(.?relay_mail_from", NULL},
 	    {NULL}, SM_CHECK, "FEATURE(`relay_local_from') and FEATURE(`relay_mail_from') "
 	    "relay when MAIL FROM names a local domain, which anyone can forge",
-	    {"FEATURE(`relay_local_from')", "FEATURE(`relay_mail_from')", NULL}}},
+	    {"FEATURE(`relay_local_from')", "FEATURE(`relay_mail_from')", NULL},
+	    REMEDY_UNIT_M4}},
 	{MTA_SENDMAIL, true, {SENDER, FOUND_SENDER, "/etc/mail/access",
 	    {"^From:.*[[:space:]]RELAY", NULL}, {NULL}, SM_CHECK,
-	    "no From: entries with RELAY (used by relay_mail_from)", {NULL}}},
+	    "no From: entries with RELAY (used by relay_mail_from)", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_SENDMAIL, true, {ROUTING, FOUND_ROUTING, "/etc/mail/sendmail.mc",
 	    {"FEATURE\\(.?loose_relay_check", NULL}, {NULL}, SM_CHECK,
 	    "FEATURE(`loose_relay_check') stops check_rcpt from stripping @yourhost "
 	    "off user%site@yourhost and re-checking user@site for relaying; it does "
 	    "not relay by itself, but lets a percent-hack recipient past the relay "
-	    "check", {"FEATURE(`loose_relay_check')", NULL}}},
+	    "check", {"FEATURE(`loose_relay_check')", NULL}, REMEDY_UNIT_M4}},
 	{MTA_SENDMAIL, true, {IDENTITY, FOUND_IDENTITY, "/etc/mail/access",
-	    {"^Connect:(localhost|[A-Za-z].*)[[:space:]]+RELAY", NULL},
+	    {"^Connect:[A-Za-z][-.A-Za-z0-9]*[[:space:]]+RELAY", NULL},
 	    {"Connect:127.0.0.1\tRELAY", NULL}, SM_CHECK,
-	    "RELAY by address, not by a host name a client can claim", {NULL}}},
+	    "RELAY by address, not by a host name a client can claim", {NULL}, REMEDY_UNIT_LINE}},
 
-	/* ---- Exim: Debian exim4 (split or unsplit) ---- */
+	/* ---- Exim: Debian exim4 (split or unsplit). Each ERE deletes a whole
+	 * statement: an ACL statement's continuation lines left behind would
+	 * join the statement before it, silently (a "control = submission" so
+	 * moved applies to outside mail). ---- */
 	{MTA_EXIM, true, {PLAIN, FOUND_PLAIN,
 	    "/etc/exim4/conf.d/main/01_exim4-config_listmacrosdefs (unsplit: "
 	    "/etc/exim4/exim4.conf.template; a hand-written configure: its main section)",
-	    {"^[[:space:]]*hostlist[[:space:]]+relay_from_hosts[[:space:]]*=", NULL},
+	    {"^hostlist[[:space:]]+relay_from_hosts[[:space:]]*=", NULL},
 	    {"hostlist relay_from_hosts = <; 127.0.0.1 ; ::1", NULL}, EX_CHECK,
 	    "on Debian relay_from_hosts comes from dc_relay_nets: also set "
 	    "dc_relay_nets='' in /etc/exim4/update-exim4.conf.conf (your LAN, "
-	    "never 0.0.0.0/0 or *)", {"hostlist relay_from_hosts = *", NULL}}},
+	    "never 0.0.0.0/0 or *)", {"hostlist relay_from_hosts = *", NULL},
+	    REMEDY_UNIT_EXIM}},
 	{MTA_EXIM, true, {SENDER, FOUND_SENDER,
 	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
 	    "/etc/exim4/exim4.conf.template)",
-	    {"^[[:space:]]*accept[[:space:]]+senders[[:space:]]*=", NULL}, {NULL}, EX_CHECK,
+	    /* not "senders = ${if exists{CONFDIR/local_sender_whitelist}...": the
+	     * whitelists of Debian's acl_local_deny_exceptions */
+	    {"^accept[[:space:]]+senders[[:space:]]*=[[:space:]]*[^$[:space:]]", NULL},
+	    {NULL}, EX_CHECK,
 	    "no accept by sender (senders = *@+local_domains) before the relay "
 	    "check in acl_check_rcpt: anyone can forge a local sender",
-	    {"accept senders = *@+local_domains", NULL}}},
+	    {"accept senders = *@+local_domains", NULL}, REMEDY_UNIT_EXIM}},
+	{MTA_EXIM, true, {ROUTING, FOUND_ROUTING,
+	    "/etc/exim4/conf.d/main/02_exim4-config_options (unsplit: "
+	    "/etc/exim4/exim4.conf.template; a hand-written configure: its main section)",
+	    {"^percent_hack_domains[[:space:]]*=", NULL}, {NULL}, EX_CHECK,
+	    "percent_hack_domains rewrites user%site@yourdomain to user@site and "
+	    "sends it on; Debian leaves it unset", {"percent_hack_domains = *", NULL},
+	    REMEDY_UNIT_EXIM}},
 	{MTA_EXIM, true, {ROUTING, FOUND_ROUTING,
 	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
 	    "/etc/exim4/exim4.conf.template; a hand-written configure: acl_check_rcpt)",
-	    {"^[[:space:]]*percent_hack_domains[[:space:]]*=", NULL},
+	    {NULL},
 	    {"deny    domains = +local_domains",
 	     "        local_parts = ^[.] : ^.*[@%!/|]",
 	     "        message = restricted characters in address", NULL}, EX_CHECK,
 	    "in acl_check_rcpt before any accept for outside domains (Exim's default "
-	    "configure has it; on Debian it is CHECK_RCPT_LOCAL_LOCALPARTS); also "
-	    "remove percent_hack_domains and any router that re-resolves '%' in "
-	    "local parts", {NULL}}},
+	    "configure has it; on Debian CHECK_RCPT_LOCAL_LOCALPARTS, which must "
+	    "keep '%'); also remove any router that re-resolves '%' in local parts",
+	    {NULL}, REMEDY_UNIT_EXIM}},
 	{MTA_EXIM, true, {IDENTITY, FOUND_IDENTITY,
 	    "/etc/exim4/conf.d/acl/30_exim4-config_check_rcpt (unsplit: "
 	    "/etc/exim4/exim4.conf.template)",
-	    {"sender_helo_name", NULL}, {NULL}, EX_CHECK,
+	    {"^accept[[:space:]].*sender_helo_name", NULL}, {NULL}, EX_CHECK,
 	    "no accept on $sender_helo_name before the relay check: the client "
-	    "chooses its HELO name", {NULL}}},
+	    "chooses its HELO name",
+	    {"accept condition = ${if eq{$sender_helo_name}{$primary_hostname}}", NULL},
+	    REMEDY_UNIT_EXIM}},
 
 	/* ---- OpenSMTPD: Debian's default /etc/smtpd.conf (actions "local" and
-	 * "relay"); first match wins, so every relay rule goes and the two
-	 * safe ones are re-added ---- */
+	 * "relay"); first match wins, so every relay rule goes, with its
+	 * continuation lines, and the two safe ones are re-added ---- */
 	{MTA_OPENSMTPD, true, {PLAIN, FOUND_PLAIN, "/etc/smtpd.conf",
-	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
-	    {"match from any for local action \"local\"",
-	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    {OS_RELAY_RULE, NULL}, {OS_LOCAL, OS_RELAY, NULL}, OS_CHECK,
 	    "relay only from local; keep any match from any for domain \"...\" "
 	    "action \"local\" lines for the domains you receive",
-	    {"match from any for any action \"relay\"", NULL}}},
+	    {"match from any for any action \"relay\"", NULL}, REMEDY_UNIT_SMTPD}},
 	{MTA_OPENSMTPD, true, {SENDER, FOUND_SENDER, "/etc/smtpd.conf",
-	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
-	    {"match from any for local action \"local\"",
-	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    {OS_RELAY_RULE, NULL}, {OS_LOCAL, OS_RELAY, NULL}, OS_CHECK,
 	    "no match mail-from ... action \"relay\": anyone can forge the sender",
-	    {"match from any mail-from \"@site.example\" for any action \"relay\"", NULL}}},
+	    {"match from any mail-from \"@site.example\" for any action \"relay\"", NULL},
+	    REMEDY_UNIT_SMTPD}},
 	{MTA_OPENSMTPD, true, {ROUTING, FOUND_ROUTING, "/etc/smtpd.conf",
-	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
-	    {"match from any for local action \"local\"",
-	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    {OS_RELAY_RULE, NULL}, {OS_LOCAL, OS_RELAY, NULL}, OS_CHECK,
 	    "relay rules only from local; update OpenSMTPD if it accepts "
-	    "\"user%remote\" forms (fixed after 5.7.3)", {NULL}}},
+	    "\"user%remote\" forms (fixed after 5.7.3)", {NULL}, REMEDY_UNIT_SMTPD}},
 	{MTA_OPENSMTPD, true, {IDENTITY, FOUND_IDENTITY, "/etc/smtpd.conf",
-	    {"^[[:space:]]*match[[:space:]].*action[[:space:]]+\"relay\"", NULL},
-	    {"match from any for local action \"local\"",
-	     "match from local for any action \"relay\"", NULL}, OS_CHECK,
+	    {OS_RELAY_RULE, NULL}, {OS_LOCAL, OS_RELAY, NULL}, OS_CHECK,
 	    "no match helo ... action \"relay\": the client chooses its HELO name",
-	    {"match from any helo \"mail.site.example\" for any action \"relay\"", NULL}}},
+	    {"match from any helo \"mail.site.example\" for any action \"relay\"", NULL},
+	    REMEDY_UNIT_SMTPD}},
 
 	/* ---- no test server: principle and where to look, not verified ---- */
 	{MTA_EXCHANGE, false, {PLAIN, FOUND_PLAIN, "Exchange receive connectors",
@@ -178,31 +200,31 @@ static const struct remedy_row rows[] = {
 	    "Get-ReceiveConnector | Get-ADPermission -User \"NT AUTHORITY\\ANONYMOUS LOGON\" "
 	    "| Where-Object {$_.ExtendedRights -like \"ms-Exch-SMTP-Accept-Any-Recipient\"}",
 	    "remove Ms-Exch-SMTP-Accept-Any-Recipient for ANONYMOUS LOGON (Remove-ADPermission); "
-	    "a relay connector must list only your hosts in -RemoteIPRanges", {NULL}}},
+	    "a relay connector must list only your hosts in -RemoteIPRanges", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_QMAIL, false, {PLAIN, FOUND_PLAIN, "/var/qmail/control/rcpthosts, "
 	    "/etc/tcp.smtp", {NULL}, {NULL},
 	    "tcprules /etc/tcp.smtp.cdb /etc/tcp.smtp.tmp < /etc/tcp.smtp; ls -l /var/qmail/control/rcpthosts",
 	    "rcpthosts must exist and list only your domains; RELAYCLIENT=\"\" only for "
-	    "your own networks in tcp.smtp", {NULL}}},
+	    "your own networks in tcp.smtp", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_HARAKA, false, {PLAIN, FOUND_PLAIN, "config/relay.ini, config/relay_acl_allow, "
 	    "config/host_list", {NULL}, {NULL},
 	    "haraka -c . -t (test the config), then audit again",
 	    "relay plugin: acl only for your networks, no force_routing for outside "
-	    "domains; host_list only your domains", {NULL}}},
+	    "domains; host_list only your domains", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_COURIER, false, {PLAIN, FOUND_PLAIN, "/etc/courier/smtpaccess/default, "
 	    "/etc/courier/esmtpacceptmailfor", {NULL}, {NULL},
 	    "makesmtpaccess; makeacceptmailfor; then audit again",
 	    "RELAYCLIENT only for your own networks in smtpaccess; esmtpacceptmailfor "
-	    "lists only your domains", {NULL}}},
+	    "lists only your domains", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_MDAEMON, false, {PLAIN, FOUND_PLAIN, "Security > Relay Control", {NULL}, {NULL},
 	    "audit again from outside",
 	    "do not allow mail relaying; relay only for authenticated senders and "
-	    "trusted IPs; SMTP authentication for local senders", {NULL}}},
+	    "trusted IPs; SMTP authentication for local senders", {NULL}, REMEDY_UNIT_LINE}},
 	{MTA_UNKNOWN, false, {PLAIN, FOUND_PLAIN, "the MTA's relay settings", {NULL}, {NULL},
 	    "audit again from outside",
 	    "relay only for your own networks and authenticated (SMTP AUTH) users; "
 	    "for everybody else accept only recipients in your own domains; refuse "
-	    "routing operators (%, !, extra @, source routes) in recipients", {NULL}}},
+	    "routing operators (%, !, extra @, source routes) in recipients", {NULL}, REMEDY_UNIT_LINE}},
 };
 
 static bool same_sender_relays(const struct audit_target *t, const char *from)
@@ -272,6 +294,43 @@ void remedy_build(const struct audit_target *t, struct remedy *r)
 	}
 }
 
+void remedy_build_all(enum mta_kind m, struct remedy *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->mta = m;
+	r->verified = mta_has_class_rows(m);
+	for (size_t i = 0; i < RG_NELEM(rows); i++)
+		if (rows[i].mta == m && r->nsteps < RG_NELEM(r->steps)) {
+			r->steps[r->nsteps++] = &rows[i].step;
+			r->holes[rows[i].step.hole] = true;
+		}
+}
+
+/* What one delete pattern removes, in the JSON ("remove_unit") and in the
+ * text: the name, the words "delete ... matching", and how a statement is
+ * told (NULL for single lines). */
+static const struct {
+	const char *name, *what, *how;
+} units[] = {
+	[REMEDY_UNIT_LINE] = {"line", "lines", NULL},
+	[REMEDY_UNIT_EXIM] = {"exim-statement", "whole statements",
+	    "an ACL statement is its verb line with all its continuation lines, "
+	    "up to the next verb (elsewhere a setting with its \\ lines), matched "
+	    "as its lines joined by spaces; Exim joins a line left behind to the "
+	    "statement before it"},
+	[REMEDY_UNIT_SMTPD] = {"smtpd-rule", "whole rules",
+	    "a rule is its line and the lines it continues with a trailing \\, "
+	    "matched as its lines joined by spaces"},
+	[REMEDY_UNIT_M4] = {"m4-call", "whole m4 calls",
+	    "an m4 call is every line of it up to its closing parenthesis, "
+	    "matched as its lines joined by spaces"},
+};
+
+const char *remedy_unit_name(enum remedy_unit u)
+{
+	return units[u].name;
+}
+
 static void line(FILE *out, const char *indent, const char *s)
 {
 	fprintf(out, "%s%s\n", indent, s);
@@ -285,6 +344,58 @@ static bool printed_before(const struct remedy *r, size_t upto, const char *l)
 			    strcmp(r->steps[k]->config_file, r->steps[upto]->config_file) == 0)
 				return true;
 	return false;
+}
+
+/* The "found:" lines heading a step: every hole for a generic row, the
+ * step's own hole for per-class rows, once per run of steps. */
+static void print_found(const struct remedy *r, size_t i, FILE *out,
+    const char *indent)
+{
+	const struct remedy_step *s = r->steps[i];
+	char buf[400];
+
+	if (r->verified ? i > 0 && r->steps[i - 1]->hole == s->hole : i > 0)
+		return;
+	for (int c = PLAIN; c <= IDENTITY; c++) {
+		if (!r->holes[c] || (r->verified && c != (int)s->hole))
+			continue;
+		snprintf(buf, sizeof(buf), "# found: %s",
+		    c == PLAIN ? FOUND_PLAIN : c == SENDER ? FOUND_SENDER :
+		    c == ROUTING ? FOUND_ROUTING : FOUND_IDENTITY);
+		line(out, indent, buf);
+	}
+}
+
+/* What to delete: the patterns, what each deletes, typical examples. */
+static void print_deletions(const struct remedy_step *s, enum mta_kind m,
+    FILE *out, const char *indent)
+{
+	const char *what = units[s->unit].what;
+	char buf[1200];
+
+	if (s->remove[0] && units[s->unit].how) {
+		snprintf(buf, sizeof(buf), "# delete %s, never a single line of one: %s",
+		    what, units[s->unit].how);
+		line(out, indent, buf);
+	}
+	for (size_t j = 0; s->remove[j]; j++) {
+		snprintf(buf, sizeof(buf), "# delete %s matching: %s", what, s->remove[j]);
+		line(out, indent, buf);
+	}
+	if (s->shown[0] && m == MTA_SENDMAIL && s->unit == REMEDY_UNIT_M4) {
+		/* the .mc is m4: dnl comments, the calls to remove below */
+		line(out, indent, "dnl remove these calls, then rebuild sendmail.cf:");
+		for (size_t j = 0; s->shown[j]; j++) {
+			snprintf(buf, sizeof(buf), "dnl   %s", s->shown[j]);
+			line(out, indent, buf);
+		}
+		return;
+	}
+	for (size_t j = 0; s->shown[j]; j++) {
+		snprintf(buf, sizeof(buf), "# such as: delete '%s'%s", s->shown[j],
+		    s->unit == REMEDY_UNIT_LINE ? "" : " with all its continuation lines");
+		line(out, indent, buf);
+	}
 }
 
 void mta_remedy(const struct audit_target *t, FILE *out, const char *indent)
@@ -301,45 +412,55 @@ void mta_remedy(const struct audit_target *t, FILE *out, const char *indent)
 	for (size_t i = 0; i < r.nsteps; i++) {
 		const struct remedy_step *s = r.steps[i];
 
-		if (r.verified ? i == 0 || r.steps[i - 1]->hole != s->hole : i == 0) {
-			for (int c = PLAIN; c <= IDENTITY; c++) {
-				if (!r.holes[c] || (r.verified && c != (int)s->hole))
-					continue;
-				snprintf(buf, sizeof(buf), "# found: %s",
-				    c == PLAIN ? FOUND_PLAIN : c == SENDER ? FOUND_SENDER :
-				    c == ROUTING ? FOUND_ROUTING : FOUND_IDENTITY);
-				line(out, indent, buf);
-			}
-		}
+		print_found(&r, i, out, indent);
 		snprintf(buf, sizeof(buf), "# in %s:", s->config_file);
 		line(out, indent, buf);
 		if (s->note) {
 			snprintf(buf, sizeof(buf), "# %s", s->note);
 			line(out, indent, buf);
 		}
-		for (size_t j = 0; s->remove[j]; j++) {
-			snprintf(buf, sizeof(buf), "# delete lines matching: %s", s->remove[j]);
-			line(out, indent, buf);
-		}
-		if (s->shown[0] && t->mta == MTA_SENDMAIL) {
-			/* the .mc is m4: dnl comments, the lines to remove below */
-			line(out, indent, "dnl remove these lines, then rebuild sendmail.cf:");
-			for (size_t j = 0; s->shown[j]; j++) {
-				snprintf(buf, sizeof(buf), "dnl   %s", s->shown[j]);
-				line(out, indent, buf);
-			}
-		} else {
-			for (size_t j = 0; s->shown[j]; j++) {
-				snprintf(buf, sizeof(buf), "# such as: delete '%s'", s->shown[j]);
-				line(out, indent, buf);
-			}
-		}
+		print_deletions(s, t->mta, out, indent);
 		for (size_t j = 0; s->lines[j]; j++)
 			if (!printed_before(&r, i, s->lines[j]))
 				line(out, indent, s->lines[j]);
 		snprintf(buf, sizeof(buf), "# check: %s", s->check);
 		line(out, indent, buf);
 	}
+}
+
+static json_t *step_json(const struct remedy_step *s)
+{
+	json_t *st = json_object(), *rm = json_array(), *ln = json_array();
+
+	json_object_set_new(st, "hole", json_string(rg_trick_class_name(s->hole)));
+	json_object_set_new(st, "found", json_string(s->found));
+	json_object_set_new(st, "config_file", json_string(s->config_file));
+	for (size_t k = 0; s->remove[k]; k++)
+		json_array_append_new(rm, json_string(s->remove[k]));
+	for (size_t k = 0; s->lines[k]; k++)
+		json_array_append_new(ln, json_string(s->lines[k]));
+	json_object_set_new(st, "remove", rm);
+	json_object_set_new(st, "remove_unit", json_string(units[s->unit].name));
+	json_object_set_new(st, "lines", ln);
+	json_object_set_new(st, "check", json_string(s->check));
+	json_object_set_new(st, "note", s->note ? json_string(s->note) : json_null());
+	return st;
+}
+
+json_t *remedy_json_object(const struct remedy *r)
+{
+	json_t *rj = json_object(), *holes = json_array(), *steps = json_array();
+
+	json_object_set_new(rj, "mta", json_string(mta_name(r->mta)));
+	json_object_set_new(rj, "verified", json_boolean(r->verified));
+	for (int c = RG_CLASS_PLAIN; c <= RG_CLASS_IDENTITY; c++)
+		if (r->holes[c])
+			json_array_append_new(holes, json_string(rg_trick_class_name(c)));
+	json_object_set_new(rj, "holes", holes);
+	for (size_t i = 0; i < r->nsteps; i++)
+		json_array_append_new(steps, step_json(r->steps[i]));
+	json_object_set_new(rj, "steps", steps);
+	return rj;
 }
 
 char *mta_remedy_string(const struct audit_target *t)

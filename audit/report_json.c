@@ -90,43 +90,15 @@ static json_t *probe_json(const struct audit_target *t, const struct audit_probe
 }
 
 /* The fix as data, for tools and tests that apply it literally: per step
- * the file, EREs of the lines to delete, the lines to add, the check. */
+ * the file, EREs of the statements to delete, the lines to add, the check
+ * (remedy.c remedy_json_object). */
 static void remedy_json(json_t *j, const struct audit_target *t)
 {
 	struct remedy r;
-	json_t *rj, *holes, *steps;
 
 	remedy_build(t, &r);
-	if (r.nsteps == 0)
-		return;
-	rj = json_object();
-	holes = json_array();
-	steps = json_array();
-	json_object_set_new(rj, "mta", json_string(mta_name(r.mta)));
-	json_object_set_new(rj, "verified", json_boolean(r.verified));
-	for (int c = RG_CLASS_PLAIN; c <= RG_CLASS_IDENTITY; c++)
-		if (r.holes[c])
-			json_array_append_new(holes, json_string(rg_trick_class_name(c)));
-	json_object_set_new(rj, "holes", holes);
-	for (size_t i = 0; i < r.nsteps; i++) {
-		const struct remedy_step *s = r.steps[i];
-		json_t *st = json_object(), *rm = json_array(), *ln = json_array();
-
-		json_object_set_new(st, "hole", json_string(rg_trick_class_name(s->hole)));
-		json_object_set_new(st, "found", json_string(s->found));
-		json_object_set_new(st, "config_file", json_string(s->config_file));
-		for (size_t k = 0; s->remove[k]; k++)
-			json_array_append_new(rm, json_string(s->remove[k]));
-		for (size_t k = 0; s->lines[k]; k++)
-			json_array_append_new(ln, json_string(s->lines[k]));
-		json_object_set_new(st, "remove", rm);
-		json_object_set_new(st, "lines", ln);
-		json_object_set_new(st, "check", json_string(s->check));
-		json_object_set_new(st, "note", s->note ? json_string(s->note) : json_null());
-		json_array_append_new(steps, st);
-	}
-	json_object_set_new(rj, "steps", steps);
-	json_object_set_new(j, "remedy", rj);
+	if (r.nsteps > 0)
+		json_object_set_new(j, "remedy", remedy_json_object(&r));
 }
 
 static void dns_json(json_t *j, const struct audit_target *t)

@@ -3,28 +3,51 @@
 to a test MTA's configuration (tests/lib/mta.sh: mta_apply_fix).
 
     mta_fix.py KIND CONF [ACCESS] < fix-text
-    mta_fix.py --json KIND CONF [ACCESS] < report.json
+    mta_fix.py --json [--strict] [--root DIR] KIND CONF [ACCESS] < report.json
 
 With --json the input is relayguard-audit's JSON report and its "remedy"
 object is applied: for every step, in the file it names (mapped onto the
-test instance's: sendmail's access file for ".../access", otherwise CONF),
-every line matching one of the step's "remove" EREs (grep -E) is deleted,
-then each of its "lines" not there yet is added where the first deleted
-line was, or, when nothing was deleted, where the MTA wants it (Exim: main
+test instance's: sendmail's access file for ".../access", otherwise CONF;
+with --root, DIR followed by the path the step names, e.g. DIR/etc/exim4/
+conf.d/acl/30_exim4-config_check_rcpt), every statement matching one of the
+step's "remove" EREs (grep -E) is deleted whole: the file is cut into the
+statements its "remove_unit" names, each statement's text is its lines
+(comments and blank lines left out) with leading and trailing white space
+and a trailing backslash cut, joined by single spaces, and a statement
+whose text matches goes with every line of it:
+
+  line            one line;
+  exim-statement  an ACL statement: its verb line (accept, defer, deny,
+                  discard, drop, require, warn) and every line after it up
+                  to the next verb, ACL name, macro definition or "begin";
+                  elsewhere one setting with its backslash continuations.
+                  Preprocessor lines (.ifdef ...) inside it go with it when
+                  balanced; a statement a conditional crosses is an error;
+  smtpd-rule      a line with the lines continued by a trailing backslash;
+  m4-call         an m4 call: every line up to its closing parenthesis
+                  (m4 quotes `...' and dnl comments respected).
+
+With --strict an ERE that matches no statement of its file is an error.
+Then each of the step's "lines" not there yet is added where the first deleted
+statement was, or, when nothing was deleted, where the MTA wants it (Exim: main
 settings into the main section, ACL statements into acl_check_rcpt before
 any accept for outside domains; OpenSMTPD: before the first match rule;
-sendmail: .mc lines before the MAILERs, access lines appended). Without
---json the text "recommended_fix" is read:
+sendmail: .mc lines before the MAILERs, access lines appended; Postfix:
+"name = value" replaces the parameter with its indented continuation lines,
+as postconf -e does, or is appended). Without --json the text
+"recommended_fix" is read:
 
-KIND is sendmail, exim or opensmtpd; CONF the file an admin edits
-(sendmail.mc, Exim's configure, smtpd.conf); ACCESS sendmail's access file.
+KIND is sendmail, exim or opensmtpd (with --json also postfix); CONF the
+file an admin edits (sendmail.mc, Exim's configure, smtpd.conf, main.cf);
+ACCESS sendmail's access file.
 The fix text is the report's "recommended_fix". What it says is done, and
 nothing else:
 
   every MTA   a comment naming a config line in quotes after "delete" or
               "remove" ("# and delete any 'match from any for any action
-              "relay"' rule") deletes the lines equal to it (whitespace
-              normalised);
+              "relay"' rule") deletes the statements (as above: Exim
+              exim-statement, OpenSMTPD smtpd-rule, sendmail m4-call) whose
+              first line or whole text is equal to it (whitespace normalised);
   sendmail    "dnl FEATURE(`x')" lines under a comment that says "remove"
               delete FEATURE(`x') from the .mc; FEATURE/define lines that are
               not comments are added before the MAILER lines;
@@ -63,16 +86,183 @@ def deletions(lines):
     return out
 
 
-def apply_deletions(conf, dels, log):
+TEXT_UNIT = {"exim": "exim-statement", "opensmtpd": "smtpd-rule", "sendmail": "m4-call"}
+
+
+def apply_deletions(kind, conf, dels, log):
+    """Delete the statements whose first line or whole text is one of DELS."""
     if not dels:
         return conf
-    kept = []
-    for l in conf:
-        if norm(l) in dels:
-            log.append("deleted: " + l.strip())
+    drop = set()
+    for a, b, t in statements(conf, TEXT_UNIT[kind]):
+        if norm(conf[a]) in dels or norm(t) in dels:
+            log.append("deleted: " + t)
+            drop.update(range(a, b))
+    return [l for i, l in enumerate(conf) if i not in drop]
+
+
+EXIM_VERBS = ("accept", "defer", "deny", "discard", "drop", "require", "warn")
+
+
+def blank_or_comment(l, m4=False):
+    s = l.strip()
+    return not s or s.startswith("#") or (m4 and re.match(r"dnl\b", s) is not None)
+
+
+def piece(l):
+    s = l.strip()
+    return s[:-1].rstrip() if s.endswith("\\") else s
+
+
+def logical_lines(lines):
+    """[(first, end)] of the backslash-continued lines of LINES."""
+    out, i = [], 0
+    while i < len(lines):
+        j = i
+        while (j + 1 < len(lines) and lines[j].rstrip("\n").endswith("\\")
+               and not blank_or_comment(lines[j])):
+            j += 1
+        out.append((i, j + 1))
+        i = j + 1
+    return out
+
+
+def text_of(lines, first, end, m4=False):
+    return " ".join(piece(l) for l in lines[first:end] if not blank_or_comment(l, m4))
+
+
+def exim_kind(l):
+    s = l.strip()
+    if blank_or_comment(l):
+        return "c"
+    if s.startswith("."):
+        return "d"
+    w = s.split()[0]
+    if w in EXIM_VERBS:
+        return "v"
+    if (re.match(r"\S+:$", s) or w == "begin"
+            or re.match(r"[A-Z][A-Za-z0-9_]*\s*=", s)):
+        return "b"
+    return "o"
+
+
+def if_depth(lines):
+    d = 0
+    for l in lines:
+        w = l.strip().split()[0] if l.strip() else ""
+        if w in (".if", ".ifdef", ".ifndef"):
+            d += 1
+        elif w == ".endif":
+            d -= 1
+            if d < 0:
+                return d
+    return d
+
+
+def exim_units(lines):
+    """Exim statements: [(first, end)] over LINES."""
+    ll = logical_lines(lines)
+    kinds = [exim_kind(lines[a]) for a, _ in ll]
+    out, k = [], 0
+    while k < len(ll):
+        if kinds[k] in ("c", "d") or (kinds[k] == "b" and not re.match(
+                r"[A-Z]", lines[ll[k][0]].strip())):
+            k += 1
             continue
-        kept.append(l)
-    return kept
+        if kinds[k] != "v":
+            out.append(ll[k])
+            k += 1
+            continue
+        e = k + 1
+        while e < len(ll) and kinds[e] not in ("v", "b"):
+            e += 1
+        last = e - 1          # trailing comments and directives are not its own
+        while last > k and kinds[last] in ("c", "d"):
+            last -= 1
+        body = [lines[i] for i in range(ll[k][0], ll[last][1])]
+        while if_depth(body) > 0 and last + 1 < e:
+            last += 1
+            body = [lines[i] for i in range(ll[k][0], ll[last][1])]
+        if if_depth(body) != 0:
+            raise ValueError("the statement at line %d crosses a preprocessor "
+                             "conditional: edit it by hand" % (ll[k][0] + 1))
+        out.append((ll[k][0], ll[last][1]))
+        k = e
+    return out
+
+
+def m4_scan(l, q, p):
+    """Quote and parenthesis depth after line L, from Q and P."""
+    i = 0
+    while i < len(l):
+        c = l[i]
+        if q:
+            q += (c == "`") - (c == "'")
+        elif c == "`":
+            q = 1
+        elif c == "#":
+            break
+        elif c == "(":
+            p += 1
+        elif c == ")":
+            p = max(p - 1, 0)
+        elif (l.startswith("dnl", i) and (i == 0 or not re.match(r"\w", l[i - 1]))
+              and not re.match(r"\w", l[i + 3:i + 4])):
+            break
+        i += 1
+    return q, p
+
+
+def m4_units(lines):
+    out, i = [], 0
+    while i < len(lines):
+        if blank_or_comment(lines[i], True):
+            i += 1
+            continue
+        q, p, j = 0, 0, i
+        while True:
+            q, p = m4_scan(lines[j], q, p)
+            j += 1
+            if (q == 0 and p == 0) or j >= len(lines):
+                break
+        out.append((i, j))
+        i = j
+    return out
+
+
+def statements(lines, unit):
+    """[(first, end, text)]: the statements of LINES for UNIT."""
+    if unit == "exim-statement":
+        spans = exim_units(lines)
+    elif unit == "smtpd-rule":
+        spans = [(a, b) for a, b in logical_lines(lines) if not blank_or_comment(lines[a])]
+    elif unit == "m4-call":
+        spans = m4_units(lines)
+    elif unit == "line":
+        spans = [(i, i + 1) for i, l in enumerate(lines) if not blank_or_comment(l)]
+    else:
+        raise ValueError("unknown remove_unit %r" % unit)
+    return [(a, b, text_of(lines, a, b, unit == "m4-call")) for a, b in spans]
+
+
+def delete_statements(conf, eres, unit, log):
+    """Delete the statements matching any of ERES; (conf, first index
+    deleted or None, EREs that matched nothing)."""
+    st = statements(conf, unit)
+    texts = [t + "\n" for _, _, t in st]
+    gone, unmatched = set(), []
+    for ere in eres:
+        hits = grep_lines(ere, texts)
+        if not hits:
+            unmatched.append(ere)
+        for h in hits:
+            a, b, t = st[h]
+            if h not in gone:
+                log.append("deleted %s (%s), lines %d-%d: %s" % (unit, ere, a + 1, b, t))
+            gone.add(h)
+    drop = {i for h in gone for i in range(st[h][0], st[h][1])}
+    first = min(drop) if drop else None
+    return [l for i, l in enumerate(conf) if i not in drop], first, unmatched
 
 
 def fix_sendmail(fix, conf, access_path, log):
@@ -95,11 +285,15 @@ def fix_sendmail(fix, conf, access_path, log):
             add_access.append(s)
         elif re.match(r"(FEATURE|define|INPUT_MAIL_FILTER|DAEMON_OPTIONS)\(", s):
             add_mc.append(s)
-    out = []
-    for l in conf:
-        m = re.match(r"\s*FEATURE\(`?([A-Za-z_]+)'?", l)
+    drop = set()
+    for a, b, t in statements(conf, "m4-call"):
+        m = re.match(r"FEATURE\(`?([A-Za-z_]+)'?", t)
         if m and m.group(1) in features_off:
-            log.append("removed: " + l.strip())
+            log.append("removed: " + t)
+            drop.update(range(a, b))
+    out = []
+    for i, l in enumerate(conf):
+        if i in drop:
             continue
         if add_mc and re.match(r"\s*MAILER\(", l):
             for a in add_mc:
@@ -224,7 +418,29 @@ def grep_lines(ere, lines):
     return [int(l.split(":", 1)[0]) - 1 for l in p.stdout.splitlines()]
 
 
+def fix_postfix(add, conf, log):
+    """main.cf "name = value" lines, as postconf -e sets them: a parameter
+    there already is replaced whole (with its indented continuation lines)."""
+    conf = list(conf)
+    for a in add:
+        name = a.split("=", 1)[0].strip()
+        at = next((i for i, l in enumerate(conf)
+                   if re.match(re.escape(name) + r"\s*=", l)), None)
+        if at is None:
+            conf.append(a + "\n")
+            log.append("added: " + a)
+            continue
+        end = at + 1
+        while end < len(conf) and re.match(r"[ \t]+\S", conf[end]):
+            end += 1
+        log.append("replaced: %s -> %s" % (" ".join(norm(l) for l in conf[at:end]), a))
+        conf[at:end] = [a + "\n"]
+    return conf
+
+
 def place(kind, conf, add, log):
+    if kind == "postfix":
+        return fix_postfix(add, conf, log)
     if kind == "exim":
         return fix_exim(add, conf, log)
     if kind == "opensmtpd":
@@ -242,51 +458,71 @@ def place(kind, conf, add, log):
     return out
 
 
-def apply_json(kind, path, access, report, log):
+def step_target(kind, st, path, access, root):
+    f = st.get("config_file", "")
+    if root is not None:
+        return root.rstrip("/") + f.split()[0]
+    return access if kind == "sendmail" and re.search(r"/access\b", f) else path
+
+
+def apply_step(kind, st, target, access, strict, log):
+    try:
+        with open(target) as fh:
+            conf = fh.readlines()
+    except FileNotFoundError:
+        conf = []
+    conf, first, unmatched = delete_statements(
+        conf, st.get("remove") or [], st.get("remove_unit") or "line", log)
+    for ere in unmatched:
+        log.append("unmatched in %s: %s" % (target, ere))
+    if strict and unmatched:
+        raise ValueError("\n".join(log + ["--strict: a delete pattern matched nothing"]))
+    have = {norm(l) for l in conf}
+    add = [l for l in st.get("lines") or [] if norm(l) not in have or not norm(l)]
+    if add and first is not None:
+        conf[first:first] = [a + "\n" for a in add]
+        log += ["added in place: " + a for a in add]
+    elif add and access is not None and target == access:
+        conf += [a + "\n" for a in add]
+        log += ["access: " + a for a in add]
+    elif add:
+        conf = place(kind, conf, add, log)
+    with open(target, "w") as fh:
+        fh.writelines(conf)
+
+
+def apply_json(kind, path, access, report, log, strict=False, root=None):
     import json
     steps = (json.loads(report).get("remedy") or {}).get("steps") or []
     for st in steps:
-        f = st.get("config_file", "")
-        target = access if kind == "sendmail" and re.search(r"/access\b", f) else path
+        target = step_target(kind, st, path, access, root)
         if target is None:
-            log.append("no file for " + f)
+            log.append("no file for " + st.get("config_file", ""))
             continue
-        try:
-            with open(target) as fh:
-                conf = fh.readlines()
-        except FileNotFoundError:
-            conf = []
-        first = None
-        for ere in st.get("remove") or []:
-            for i in sorted(grep_lines(ere, conf), reverse=True):
-                log.append("deleted (%s): %s" % (ere, conf[i].strip()))
-                del conf[i]
-                first = i if first is None else min(first, i)
-        have = {norm(l) for l in conf}
-        add = [l for l in st.get("lines") or [] if norm(l) not in have or not norm(l)]
-        if add and first is not None:
-            conf[first:first] = [a + "\n" for a in add]
-            log += ["added in place: " + a for a in add]
-        elif add and target == access:
-            conf += [a + "\n" for a in add]
-            log += ["access: " + a for a in add]
-        elif add:
-            conf = place(kind, conf, add, log)
-        with open(target, "w") as fh:
-            fh.writelines(conf)
+        if root is not None and re.search(r"/access$", target):
+            access = target
+        apply_step(kind, st, target, access, strict, log)
     return bool(steps)
 
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--json":
-        args = sys.argv[2:]
-        if len(args) < 2 or args[0] not in ("sendmail", "exim", "opensmtpd"):
-            sys.stderr.write("usage: mta_fix.py --json KIND CONF [ACCESS] < report.json\n")
+        args, strict, root = sys.argv[2:], False, None
+        while args and args[0] in ("--strict", "--root"):
+            if args[0] == "--strict":
+                strict, args = True, args[1:]
+            elif len(args) > 1:
+                root, args = args[1], args[2:]
+            else:
+                args = []
+        if len(args) < 2 or args[0] not in ("sendmail", "exim", "opensmtpd", "postfix"):
+            sys.stderr.write("usage: mta_fix.py --json [--strict] [--root DIR] "
+                             "KIND CONF [ACCESS] < report.json\n")
             return 2
         log = []
         try:
             ok = apply_json(args[0], args[1], args[2] if len(args) > 2 else None,
-                            sys.stdin.read(), log)
+                            sys.stdin.read(), log, strict, root)
         except ValueError as e:
             print(e)
             return 1
@@ -302,7 +538,7 @@ def main():
     with open(path) as f:
         conf = f.readlines()
     log = []
-    conf = apply_deletions(conf, deletions(fix), log)
+    conf = apply_deletions(kind, conf, deletions(fix), log)
     if kind == "sendmail":
         conf = fix_sendmail(fix, conf, access, log)
     elif kind == "exim":
