@@ -134,7 +134,7 @@ bool notify_filter_changes_sender(const struct notify_opts *o, const char *sende
 /* A byte that continues a word, an address or a host name. */
 static bool word_byte(unsigned char c)
 {
-	return isalnum(c) || c >= 0x80 || strchr("._-+@%=/\\:", c) != NULL;
+	return c != '\0' && (isalnum(c) || c >= 0x80 || strchr("._-+@%=/\\:", c) != NULL);
 }
 
 /* Every whole-word occurrence of needle (case-insensitive) in s. */

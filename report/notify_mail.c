@@ -37,8 +37,9 @@ static bool is_standard(const char *k)
 }
 
 /* The key=value line the milter wrote to syslog for this event. The keys
- * of extra fields are cleaned again with the KV rule (printable ASCII): a
- * key from the log is as untrusted as a value. */
+ * of extra fields, cleaned at reading (JSON rule), are cleaned again with
+ * the LOG rule (printable ASCII, idempotent): a key from the log is as
+ * untrusted as a value, and the line is ASCII. */
 static char *kv_line(json_t *e, char *buf, size_t len)
 {
 	struct rg_event_field f[24];
@@ -63,7 +64,7 @@ static char *kv_line(json_t *e, char *buf, size_t len)
 	json_object_foreach(e, k, v) {
 		if (is_standard(k) || nf >= RG_NELEM(f))
 			continue;
-		f[nf] = (struct rg_event_field){.key = rg_clean_str(RG_SINK_KV, keys[nf],
+		f[nf] = (struct rg_event_field){.key = rg_clean_str(RG_SINK_LOG, keys[nf],
 		    sizeof(keys[nf]), k)};
 		if (json_is_string(v)) {
 			f[nf++].str = json_string_value(v);
