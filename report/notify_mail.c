@@ -36,15 +36,13 @@ static bool is_standard(const char *k)
 	return false;
 }
 
-/* The key=value line the milter wrote to syslog for this event. The keys
- * of extra fields, cleaned at reading (JSON rule), are cleaned again with
- * the LOG rule (printable ASCII, idempotent): a key from the log is as
- * untrusted as a value, and the line is ASCII. */
+/* The key=value line the milter wrote to syslog for this event. Its keys
+ * and values were cleaned when the log was read (notify_clean_event); the
+ * values are cleaned again with the KV rule by rg_event_format_kv(). */
 static char *kv_line(json_t *e, char *buf, size_t len)
 {
 	struct rg_event_field f[24];
 	struct rg_event_item items[24][8];
-	char keys[24][128];
 	size_t nf = 0;
 	const char *k;
 	json_t *v;
@@ -64,8 +62,7 @@ static char *kv_line(json_t *e, char *buf, size_t len)
 	json_object_foreach(e, k, v) {
 		if (is_standard(k) || nf >= RG_NELEM(f))
 			continue;
-		f[nf] = (struct rg_event_field){.key = rg_clean_str(RG_SINK_LOG, keys[nf],
-		    sizeof(keys[nf]), k)};
+		f[nf] = (struct rg_event_field){.key = k};
 		if (json_is_string(v)) {
 			f[nf++].str = json_string_value(v);
 		} else if (json_is_integer(v)) {
