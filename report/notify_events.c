@@ -313,24 +313,25 @@ static void group_event(struct notify_log *log, struct reader *r, json_t *e, dou
 	}
 }
 
-/* The next line into buf (without its end); a longer one is skipped whole
- * and returns 1. -1 at the end. */
-static int read_line(FILE *f, char *buf, size_t cap)
+/* The next line into buf (without its end, NUL bytes kept, *len bytes); a
+ * longer one is skipped whole and returns 1. -1 at the end. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
 {
-	size_t n;
+	size_t n = 0;
+	bool over = false;
+	int c;
 
-	if (fgets(buf, (int)cap, f) == NULL)
-		return -1;
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '\n') {
-		buf[n - 1] = '\0';
-		return 0;
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			over = true;
 	}
-	if (feof(f))
-		return 0;
-	while (fgets(buf, (int)cap, f) != NULL && buf[strlen(buf) - 1] != '\n')
-		;
-	return 1;
+	if (c == EOF && n == 0 && !over)
+		return -1;
+	buf[n] = '\0';
+	*len = n;
+	return over ? 1 : 0;
 }
 
 int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
@@ -338,6 +339,7 @@ int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
 {
 	FILE *f = fopen(path, "r");
 	char *line;
+	size_t len;
 	struct reader r = {prefix4, prefix6, excerpt, 0};
 	int rc;
 
@@ -346,15 +348,16 @@ int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
 		return rg_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 	log->index = json_object();
 	line = xmalloc(LINE_MAX_BYTES);
-	while ((rc = read_line(f, line, LINE_MAX_BYTES)) >= 0) {
+	while ((rc = read_line(f, line, LINE_MAX_BYTES, &len)) >= 0) {
 		json_error_t jerr;
 		json_t *raw, *e;
 		double when;
 
 		log->lines++;
-		if (rc == 0 && line[0] == '\0')
+		if (rc == 0 && len == 0)
 			continue;
-		raw = rc == 0 ? json_loads(line, 0, &jerr) : NULL;
+		/* a NUL byte makes the line invalid JSON: skipped, counted */
+		raw = rc == 0 ? json_loadb(line, len, 0, &jerr) : NULL;
 		e = notify_clean_event(raw);
 		json_decref(raw);
 		if (e == NULL || (when = notify_parse_time(notify_jstr(e, "time"))) < 0)
