@@ -51,7 +51,7 @@ struct notify_source {
 	size_t nev;			/* this source's events in total */
 	struct notify_event *head, *tail;	/* first events; last ones (a ring) */
 	struct notify_event storm[NOTIFY_STORMS_KEPT];	/* storm events between */
-	size_t nhead, ntail, nstorm, head_max, tail_max;
+	size_t nhead, ntail, nstorm, head_max, tail_max, head_cap, tail_cap;
 	long relay_attempts;		/* relay_* events, not summaries */
 	long relay_refused;		/* of which refused (by us or the MTA) */
 	long relay_logged;		/* of which only logged (log-only) */

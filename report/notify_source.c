@@ -24,15 +24,27 @@ void notify_source_init(struct notify_source *s, const char *key, const char *ne
 	s->tail_max = (size_t)excerpt - s->head_max;
 }
 
+/* Room for one more event in *arr (of *cap, at most max): doubled as it
+ * fills, so a source with one event does not take --excerpt's room. */
+static void grow(struct notify_event **arr, size_t *cap, size_t used, size_t max)
+{
+	if (used < *cap)
+		return;
+	*cap = *cap ? *cap * 2 : 2;
+	if (*cap > max)
+		*cap = max;
+	*arr = xrealloc(*arr, *cap * sizeof(**arr));
+}
+
 /* The event in the head, the ring of the last ones, or (a bounce storm
- * between them) among the storms kept. */
+ * between them) among the storms kept. The ring fills in order before it
+ * first wraps, so it can grow until then. */
 static void keep_event(struct notify_source *s, const struct notify_event *n, bool storm)
 {
 	size_t slot;
 
 	if (s->nhead < s->head_max) {
-		if (s->head == NULL)
-			s->head = xcalloc(s->head_max, sizeof(*s->head));
+		grow(&s->head, &s->head_cap, s->nhead, s->head_max);
 		s->head[s->nhead++] = *n;
 		json_incref(n->ev);
 		return;
@@ -43,13 +55,13 @@ static void keep_event(struct notify_source *s, const struct notify_event *n, bo
 	}
 	if (s->tail_max == 0)
 		return;
-	if (s->tail == NULL)
-		s->tail = xcalloc(s->tail_max, sizeof(*s->tail));
 	slot = (n->seq - s->head_max) % s->tail_max;
-	if (s->ntail == s->tail_max)
+	if (s->ntail == s->tail_max) {
 		json_decref(s->tail[slot].ev);
-	else
+	} else {
+		grow(&s->tail, &s->tail_cap, s->ntail, s->tail_max);
 		s->ntail++;
+	}
 	s->tail[slot] = *n;
 	json_incref(n->ev);
 }
