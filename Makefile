@@ -158,9 +158,9 @@ $(FUZZ_BUILD)/lib/%.o: lib/%.c
 
 # a target that fuzzes report/ code links those objects too: FUZZ_EXTRA_<target>
 FUZZ_EXTRA_fuzz_notify = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard report/notify_*.c))
-$(FUZZ_BUILD)/fuzz_notify: $(FUZZ_EXTRA_fuzz_notify)
+$(FUZZ_BUILD)/fuzz_notify: $(FUZZ_EXTRA_fuzz_notify) report/notify.h
 
-$(FUZZ_BUILD)/report/%.o: report/%.c
+$(FUZZ_BUILD)/report/%.o: report/%.c report/notify.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
