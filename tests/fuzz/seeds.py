@@ -11,6 +11,7 @@ import glob, hashlib, os, re, sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 TARGETS = {
+    'fuzz_notify': [],   # seeds: EVENT_LOGS below
     'fuzz_address': ['tests/unit/test_address.c', 'tests/unit/test_trick.c', 'tests/unit/test_relay.c'],
     'fuzz_reply': ['tests/unit/test_reply.c'],
     'fuzz_dsn': ['tests/unit/test_dsn.c'],
@@ -19,7 +20,6 @@ TARGETS = {
     'fuzz_netmatch': ['tests/unit/test_netmatch.c'],
     'fuzz_spf': ['tests/unit/test_spf.c'],
     'fuzz_textclean': ['tests/unit/test_textclean.c'],
-    'fuzz_notify': [],
 }
 # event-log lines (JSON) written out in integration tests: each file's lines
 # as one log and each line alone
