@@ -156,11 +156,20 @@ $(FUZZ_BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
+# a target that fuzzes report/ code links those objects too: FUZZ_EXTRA_<target>
+FUZZ_EXTRA_fuzz_notify = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard report/notify_*.c))
+$(FUZZ_BUILD)/fuzz_notify: $(FUZZ_EXTRA_fuzz_notify) report/notify.h
+
+$(FUZZ_BUILD)/report/%.o: report/%.c report/notify.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) $(PKG_LIBS) -lpthread
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA_$(notdir $@)) \
+		$(FUZZ_LIBOBJ) $(PKG_LIBS) -lpthread
 
 .PHONY: fuzz-build
-.SECONDARY: $(FUZZ_LIBOBJ)
+.SECONDARY: $(FUZZ_LIBOBJ) $(FUZZ_EXTRA_fuzz_notify)
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build

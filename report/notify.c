@@ -246,7 +246,8 @@ int notify_main(int argc, char **argv)
 		strlcpy_rg(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	o.host = host;		/* the full name: syslog_line() shortens it */
-	if (notify_read(o.events_path, prefix4, prefix6, &log, err, sizeof(err)) != 0)
+	if (notify_read(o.events_path, prefix4, prefix6, o.excerpt, &log, err,
+	    sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	if (log.bad_lines > 0)
 		msg_warn("%s: %ld of %ld lines are not event-log JSON with a time; skipped",

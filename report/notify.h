@@ -2,12 +2,15 @@
  * notify.h - relayguard-report notify: from the milter's event log (JSON
  * lines, eventlog.h) to one notification per abusing source.
  *
- *   notify_events.c  read the log, group events by client address (or by
- *                    its /24 and /64 with --network), count relay attempts,
- *                    bounce storms and related events, first/last time
+ *   notify_events.c  stream the log, clean every key and value, group
+ *                    events by client address (or by its /24 and /64 with
+ *                    --network) in a hash table
+ *   notify_source.c  per source: count relay attempts, bounce storms and
+ *                    related events, first/last time, the excerpt kept
  *   notify_filter.c  the disclosure filter: what the reporter withholds
  *                    (Withhold = recipients, internal-hosts, senders, helo)
- *                    is removed from every output
+ *                    is replaced in the fields that hold it, before any
+ *                    output is formatted
  *   notify_iodef.c   IODEF 2.0 document per source (RFC 7970)
  *   notify_xarf.c    X-ARF v4 JSON (messaging/spam) and IntelMQ-style JSON
  *   notify_mail.c    the plain-text e-mail body in the JPCERT/CC report
@@ -29,16 +32,26 @@
 enum notify_request { REQ_INFO = 0, REQ_QUESTION, REQ_CONTACT };
 
 struct notify_event {
-	json_t *ev;			/* one event-log line (a reference) */
+	json_t *ev;			/* one event, cleaned and bounded (a reference) */
 	double when;			/* epoch seconds, from its "time" */
 	long pid;			/* the milter's pid (last milter_start), 0 unknown */
+	size_t seq;			/* its place among the source's events, from 0 */
 };
+
+/* What is kept per source is bounded, whatever the log's size: the
+ * excerpt's candidates (the first excerpt/2 events, the last in a ring,
+ * the first NOTIFY_STORMS_KEPT bounce-storm events between), at most
+ * NOTIFY_DISTINCT_MAX distinct recipients counted and senders ranked. */
+#define NOTIFY_STORMS_KEPT	3
+#define NOTIFY_DISTINCT_MAX	10000
 
 struct notify_source {
 	char key[64];			/* address, or network with --network */
 	char network[64];		/* "192.0.2.0/24", or "" */
-	struct notify_event *ev;	/* this source's events, in log order */
-	size_t nev, capev;
+	size_t nev;			/* this source's events in total */
+	struct notify_event *head, *tail;	/* first events; last ones (a ring) */
+	struct notify_event storm[NOTIFY_STORMS_KEPT];	/* storm events between */
+	size_t nhead, ntail, nstorm, head_max, tail_max, head_cap, tail_cap;
 	long relay_attempts;		/* relay_* events, not summaries */
 	long relay_refused;		/* of which refused (by us or the MTA) */
 	long relay_logged;		/* of which only logged (log-only) */
@@ -52,11 +65,9 @@ struct notify_source {
 	long port;			/* a client port seen, 0 none */
 	char client_name[256];		/* a reverse DNS name seen, "" none */
 	char sender[512];		/* the most frequent sender */
-	long recipients;		/* distinct recipients */
+	long recipients;		/* distinct recipients (NOTIFY_DISTINCT_MAX at most) */
 	char domains[512];		/* recipient domains, comma separated */
-	/* what the disclosure filter may replace, bare addresses as object
-	 * keys (sets), built once by notify_read() */
-	json_t *recipients_set, *senders_set, *helos_set;
+	json_t *rcpt_set, *sender_counts;	/* while reading; NULL after */
 };
 
 struct notify_opts {
@@ -75,24 +86,51 @@ struct notify_opts {
 
 struct notify_log {
 	struct notify_source *src;
-	size_t n;
+	size_t n, cap;
+	json_t *index;			/* key -> place in src (a hash table) */
 	char milter_clock[300];		/* reason of the first milter_start */
 	char milter_zone[160];
 	long lines, bad_lines;
 };
 
 /* notify_events.c */
-int notify_read(const char *path, int prefix4, int prefix6, struct notify_log *log,
-    char *err, size_t errlen);
+/* Streams the log once; excerpt bounds the events kept per source. */
+int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
+    struct notify_log *log, char *err, size_t errlen);
+/* A cleaned, bounded copy of one parsed event-log line: every key and
+ * string value through rg_clean (RG_SINK_JSON); NULL if not an object. */
+json_t *notify_clean_event(json_t *raw);
+
+/* notify_source.c: one source's counts and kept events */
+void notify_source_init(struct notify_source *s, const char *key, const char *net,
+    int excerpt);
+void notify_source_add(struct notify_source *s, json_t *e, double when, long pid,
+    bool storm);
+void notify_source_count(struct notify_source *s, json_t *e, bool storm);
+void notify_source_finish(struct notify_source *s);
+void notify_source_free(struct notify_source *s);
+/* the kept events in log order; out has room for excerpt + NOTIFY_STORMS_KEPT */
+size_t notify_kept(const struct notify_source *s, const struct notify_event **out);
 void notify_log_free(struct notify_log *log);
 double notify_parse_time(const char *iso);	/* -1 when not ISO 8601 */
 struct timeval notify_tv(double t);	/* to the millisecond the log has */
 const char *notify_jstr(json_t *o, const char *key);	/* "" when absent */
 
-/* notify_filter.c: text with withheld parts replaced ("[withheld]"); a
- * new string. */
-char *notify_redact(const struct notify_opts *o, const struct notify_source *s,
-    const char *text);
+/* notify_filter.c: the disclosure filter works on the fields of an event,
+ * before anything is formatted. notify_filter_event() returns a copy of e
+ * whose recipient, sender, HELO and host fields (and their lists) hold
+ * markers where the profile withholds them, and whose free-text fields
+ * (reason, ...) have this event's withheld values replaced; time, event,
+ * action, client address and port, mode, queue id and counts are never
+ * touched, nor is the client's address where free text names it.
+ * notify_filter_text() applies the internal-host rule to text that is no
+ * event's (the events path, the domains; a new string);
+ * notify_filter_changes_sender() tells whether the filter would change a
+ * sender shown on its own. */
+json_t *notify_filter_event(const struct notify_opts *o, const struct notify_source *s,
+    json_t *e);
+char *notify_filter_text(const struct notify_opts *o, const char *text);
+bool notify_filter_changes_sender(const struct notify_opts *o, const char *sender);
 bool notify_withheld(const struct notify_opts *o, unsigned what);
 
 /* writers: 0 or -1 */

@@ -1,5 +1,13 @@
-/* notify_events.c - read the milter's event log and group it by source;
- * see notify.h. */
+/* notify_events.c - stream the milter's event log once, line by line, and
+ * group it by source in a hash table; see notify.h.
+ *
+ * Every line is parsed, then copied key by key through the one text module
+ * (textclean.h, the JSON rule): keys and string values alike, so that no
+ * raw control, C1 or bidi character from an older or hand-edited log
+ * reaches the mail, X-ARF or IODEF reports. The copy is bounded (values,
+ * list items, extra keys), and only the events an excerpt may show are
+ * kept (notify_source.c), so memory follows the number of sources, not
+ * the size of the log. */
 #include "notify.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/textclean.h"
@@ -11,36 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bounds of one cleaned event: a value (the key=value line caps at 1024),
+ * a key, the keys beyond the standard ones, the items of a list. A line
+ * longer than LINE_MAX_BYTES is not the milter's: skipped, counted. */
+#define VALUE_MAX	1025
+#define KEY_MAX		128
+#define KEYS_MAX	48
+#define ITEMS_MAX	8
+#define LINE_MAX_BYTES	(1024 * 1024)
+
 const char *notify_jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
 	return json_is_string(v) ? json_string_value(v) : "";
-}
-
-/* Every string of an event, cleaned again with the JSON rule of
- * textclean.h: the milter writes them clean, but an event log from an older
- * version or edited by hand may carry raw controls, C1 or bidi controls into
- * the mail, X-ARF and IODEF reports. In place; arrays and objects too. */
-static void clean_strings(json_t *j)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	if (json_is_string(j)) {
-		char *c = rg_clean_dup(RG_SINK_JSON, json_string_value(j));
-
-		if (strcmp(c, json_string_value(j)) != 0)
-			json_string_set(j, c);
-		free(c);
-	} else if (json_is_object(j)) {
-		json_object_foreach(j, key, v)
-			clean_strings(v);
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			clean_strings(v);
-	}
 }
 
 /* "2026-06-23T12:34:00.123+09:00" (or Z) -> epoch seconds; -1 if not. */
@@ -143,11 +135,85 @@ static bool is_ip(const char *a)
 	return inet_pton(strchr(a, ':') ? AF_INET6 : AF_INET, a, b) == 1;
 }
 
+
+static json_t *clean_string(const char *v)
+{
+	char buf[VALUE_MAX];
+
+	return json_string(rg_clean_str(RG_SINK_JSON, buf, sizeof(buf), v));
+}
+
+/* A list of {"value": ..., "count": N} items (a bare string is a value). */
+static json_t *clean_items(json_t *list)
+{
+	json_t *c = json_array(), *item, *count;
+	size_t i;
+
+	json_array_foreach(list, i, item) {
+		json_t *o;
+
+		if (i >= ITEMS_MAX)
+			break;
+		o = json_object();
+		json_object_set_new(o, "value", clean_string(json_is_string(item) ?
+		    json_string_value(item) : notify_jstr(item, "value")));
+		if (json_is_integer(count = json_object_get(item, "count")))
+			json_object_set_new(o, "count", json_integer(json_integer_value(count)));
+		json_array_append_new(c, o);
+	}
+	return c;
+}
+
+static json_t *clean_value(json_t *v)
+{
+	if (json_is_string(v))
+		return clean_string(json_string_value(v));
+	if (json_is_integer(v))
+		return json_integer(json_integer_value(v));
+	if (json_is_real(v))
+		return json_real(json_real_value(v));
+	if (json_is_boolean(v))
+		return json_boolean(json_is_true(v));
+	if (json_is_array(v))
+		return clean_items(v);
+	return NULL;		/* nested objects: the milter writes none */
+}
+
+json_t *notify_clean_event(json_t *raw)
+{
+	static const char *const always[] = {"time", "event", "action", "client_addr",
+		"host", NULL};
+	json_t *c, *v, *cv;
+	const char *k;
+	size_t extra = 0;
+
+	if (!json_is_object(raw))
+		return NULL;
+	c = json_object();
+	/* the fields every reader needs come first, whatever precedes them */
+	for (size_t i = 0; always[i]; i++)
+		if ((cv = clean_value(json_object_get(raw, always[i]))) != NULL)
+			json_object_set_new(c, always[i], cv);
+	json_object_foreach(raw, k, v) {
+		char key[KEY_MAX];
+
+		if (extra >= KEYS_MAX)
+			break;
+		rg_clean_str(RG_SINK_JSON, key, sizeof(key), k);
+		if (json_object_get(c, key) != NULL || (cv = clean_value(v)) == NULL)
+			continue;
+		json_object_set_new(c, key, cv);
+		extra++;
+	}
+	return c;
+}
+
 static struct notify_source *source_for(struct notify_log *log, const char *addr,
-    int prefix4, int prefix6)
+    int prefix4, int prefix6, int excerpt)
 {
 	char key[64], net[64] = "";
 	struct notify_source *s;
+	json_t *at;
 
 	if (prefix4 > 0 || prefix6 > 0) {
 		if (network_of(addr, prefix4 > 0 ? prefix4 : 32, prefix6 > 0 ? prefix6 : 128,
@@ -157,18 +223,17 @@ static struct notify_source *source_for(struct notify_log *log, const char *addr
 	} else {
 		strlcpy_rg(key, addr, sizeof(key));
 	}
-	for (size_t i = 0; i < log->n; i++)
-		if (strcmp(log->src[i].key, key) == 0) {
-			s = &log->src[i];
-			goto found;
+	if ((at = json_object_get(log->index, key)) != NULL) {
+		s = &log->src[json_integer_value(at)];
+	} else {
+		if (log->n == log->cap) {
+			log->cap = log->cap ? log->cap * 2 : 64;
+			log->src = xrealloc(log->src, log->cap * sizeof(*log->src));
 		}
-	log->src = xrealloc(log->src, (log->n + 1) * sizeof(*log->src));
-	s = &log->src[log->n++];
-	memset(s, 0, sizeof(*s));
-	strlcpy_rg(s->key, key, sizeof(s->key));
-	strlcpy_rg(s->network, net, sizeof(s->network));
-	s->first = -1;
-found:
+		json_object_set_new(log->index, key, json_integer((json_int_t)log->n));
+		s = &log->src[log->n++];
+		notify_source_init(s, key, net, excerpt);
+	}
 	for (size_t i = 0; i < s->naddrs; i++)
 		if (strcmp(s->addrs[i], addr) == 0)
 			return s;
@@ -177,236 +242,143 @@ found:
 	return s;
 }
 
-static void add_event(struct notify_source *s, json_t *e, double when, long pid)
+/* The milter's clock state at its first start, re-rendered in the
+ * report's language from the recorded state, not copied from its English
+ * reason. */
+static void milter_clock(struct notify_log *log, json_t *e)
 {
-	if (s->nev == s->capev) {
-		s->capev = s->capev ? s->capev * 2 : 64;
-		s->ev = xrealloc(s->ev, s->capev * sizeof(*s->ev));
-	}
-	s->ev[s->nev++] = (struct notify_event){json_incref(e), when, pid};
-	if (s->first < 0 || when < s->first) {
-		s->first = when;
-		strlcpy_rg(s->first_iso, notify_jstr(e, "time"), sizeof(s->first_iso));
-	}
-	if (when >= s->last) {
-		s->last = when;
-		strlcpy_rg(s->last_iso, notify_jstr(e, "time"), sizeof(s->last_iso));
-	}
+	struct rg_clock k = {0};
+	const char *state = notify_jstr(e, "clock");
+
+	k.known = strcmp(state, "unknown") != 0 && *state;
+	k.synced = strcmp(state, "synchronised") == 0;
+	k.esterror_us = (long)json_integer_value(json_object_get(e, "esterror_us"));
+	k.maxerror_us = (long)json_integer_value(json_object_get(e, "maxerror_us"));
+	snprintf(k.error, sizeof(k.error), "%s", "not recorded");
+	strlcpy_rg(k.zone_abbr, notify_jstr(e, "time_zone"), sizeof(k.zone_abbr));
+	strlcpy_rg(k.zone_name, notify_jstr(e, "zone_name"), sizeof(k.zone_name));
+	strlcpy_rg(k.utc_offset, notify_jstr(e, "utc_offset"), sizeof(k.utc_offset));
+	rg_clock_describe(&k, log->milter_clock, sizeof(log->milter_clock));
+	rg_clock_zone_line(&k, log->milter_zone, sizeof(log->milter_zone));
 }
 
-static void set_add(json_t *set, const char *v)
+struct reader {
+	int prefix4, prefix6, excerpt;
+	long pid;			/* of the last milter_start */
+};
+
+/* A bounce storm: to each original client it names. */
+static void group_storm(struct notify_log *log, const struct reader *r, json_t *e,
+    json_t *list, double when)
 {
-	char bare[600];
+	bool start = is_storm_start(notify_jstr(e, "event"));
+	json_t *item;
+	size_t i;
 
-	strlcpy_rg(bare, v[0] == '<' ? v + 1 : v, sizeof(bare));
-	bare[strcspn(bare, ">")] = '\0';
-	if (strlen(bare) >= 3)	/* "<>" and "" reveal nothing */
-		json_object_set_new(set, bare, json_true());
-}
+	json_array_foreach(list, i, item) {
+		const char *addr = notify_jstr(item, "value");
+		struct notify_source *s;
 
-/* The disclosure filter's needles: every recipient (also of bounce storms),
- * sender and HELO name in the source's events. */
-static void collect_needles(struct notify_source *s)
-{
-	s->recipients_set = json_object();
-	s->senders_set = json_object();
-	s->helos_set = json_object();
-	for (size_t i = 0; i < s->nev; i++) {
-		json_t *e = s->ev[i].ev, *item;
-		size_t j;
-
-		if (*notify_jstr(e, "recipient"))
-			set_add(s->recipients_set, notify_jstr(e, "recipient"));
-		json_array_foreach(json_object_get(e, "top_recipients"), j, item)
-			set_add(s->recipients_set, notify_jstr(item, "value"));
-		if (*notify_jstr(e, "sender"))
-			set_add(s->senders_set, notify_jstr(e, "sender"));
-		json_array_foreach(json_object_get(e, "original_senders"), j, item)
-			set_add(s->senders_set, notify_jstr(item, "value"));
-		if (*notify_jstr(e, "helo"))
-			set_add(s->helos_set, notify_jstr(e, "helo"));
-	}
-}
-
-/* Per source: relay counts, port, name, the most frequent sender, the
- * distinct recipients and their domains. */
-static void summarise(struct notify_source *s)
-{
-	json_t *senders = json_object(), *rcpts = json_object(), *doms = json_object();
-	const char *k;
-	json_t *v;
-	long best = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < s->nev; i++) {
-		json_t *e = s->ev[i].ev;
-		const char *ev = notify_jstr(e, "event"), *r = notify_jstr(e, "recipient");
-		json_t *port = json_object_get(e, "client_port");
-
-		if (strncmp(ev, "relay_", 6) != 0 || strcmp(ev, "relay_summary") == 0 ||
-		    strcmp(ev, "relay_authenticated") == 0)
+		if (!is_ip(addr) || (s = source_for(log, addr, r->prefix4, r->prefix6,
+		    r->excerpt)) == NULL)
 			continue;
-		if (json_is_integer(port))
-			s->port = (long)json_integer_value(port);
-		if (*notify_jstr(e, "client_name") && notify_jstr(e, "client_name")[0] != '[' &&
-		    strcmp(notify_jstr(e, "client_name"), "unknown") != 0)
-			strlcpy_rg(s->client_name, notify_jstr(e, "client_name"),
-			    sizeof(s->client_name));
-		if (*notify_jstr(e, "sender")) {
-			json_t *c = json_object_get(senders, notify_jstr(e, "sender"));
-
-			json_object_set_new(senders, notify_jstr(e, "sender"),
-			    json_integer(c ? json_integer_value(c) + 1 : 1));
-		}
-		if (*r) {
-			const char *at = strrchr(r, '@');
-			char dom[256];
-
-			json_object_set_new(rcpts, r, json_true());
-			if (at) {
-				strlcpy_rg(dom, at + 1, sizeof(dom));
-				dom[strcspn(dom, ">")] = '\0';
-				/* names and [literals] only: routing tricks make odd "domains" */
-				if (dom[0] && strspn(dom, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789.-[]:") == strlen(dom))
-					json_object_set_new(doms, dom, json_true());
-			}
+		notify_source_add(s, e, when, r->pid, true);
+		if (start) {
+			s->storms++;
+			s->storm_bounces += (long)json_integer_value(json_object_get(item, "count"));
 		}
 	}
-	json_object_foreach(senders, k, v)
-		if (json_integer_value(v) > best) {
-			best = (long)json_integer_value(v);
-			strlcpy_rg(s->sender, k, sizeof(s->sender));
-		}
-	s->recipients = (long)json_object_size(rcpts);
-	json_object_foreach(doms, k, v) {
-		int n = snprintf(s->domains + o, sizeof(s->domains) - o, "%s%s",
-		    o ? ", " : "", k);
-
-		if (n < 0 || (size_t)n >= sizeof(s->domains) - o)
-			break;
-		o += (size_t)n;
-	}
-	json_decref(senders);
-	json_decref(rcpts);
-	json_decref(doms);
 }
 
-static void count_event(struct notify_source *s, const char *ev, const char *action)
+/* One cleaned event to its source(s). */
+static void group_event(struct notify_log *log, struct reader *r, json_t *e, double when)
 {
-	if (strcmp(ev, "relay_summary") == 0 || strcmp(ev, "relay_authenticated") == 0)
-		return;
-	if (strncmp(ev, "relay_", 6) == 0) {
-		s->relay_attempts++;
-		if (strcmp(action, "log-only") == 0 || strcmp(ev, "relay_would_refuse") == 0)
-			s->relay_logged++;
-		else
-			s->relay_refused++;
-	} else if (!is_storm(ev)) {
-		s->other++;
+	const char *ev = notify_jstr(e, "event"), *addr = notify_jstr(e, "client_addr");
+	json_t *list = json_object_get(e, "original_clients");
+	struct notify_source *s;
+
+	if (strcmp(ev, "milter_start") == 0) {
+		json_t *p = json_object_get(e, "pid");
+
+		r->pid = json_is_integer(p) ? (long)json_integer_value(p) : 0;
+		if (!log->milter_clock[0])
+			milter_clock(log, e);
+	}
+	if (is_storm(ev) && json_array_size(list) > 0)
+		group_storm(log, r, e, list, when);
+	else if (is_ip(addr) && (s = source_for(log, addr, r->prefix4, r->prefix6,
+	    r->excerpt)) != NULL) {
+		notify_source_add(s, e, when, r->pid, is_storm(ev));
+		notify_source_count(s, e, is_storm(ev));
 	}
 }
 
-int notify_read(const char *path, int prefix4, int prefix6, struct notify_log *log,
-    char *err, size_t errlen)
+/* The next line into buf (without its end, NUL bytes kept, *len bytes); a
+ * longer one is skipped whole and returns 1. -1 at the end. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	bool over = false;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			over = true;
+	}
+	if (c == EOF && n == 0 && !over)
+		return -1;
+	buf[n] = '\0';
+	*len = n;
+	return over ? 1 : 0;
+}
+
+int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
+    struct notify_log *log, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long pid = 0;
+	char *line;
+	size_t len;
+	struct reader r = {prefix4, prefix6, excerpt, 0};
+	int rc;
 
 	memset(log, 0, sizeof(*log));
 	if (f == NULL)
 		return rg_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	log->index = json_object();
+	line = xmalloc(LINE_MAX_BYTES);
+	while ((rc = read_line(f, line, LINE_MAX_BYTES, &len)) >= 0) {
 		json_error_t jerr;
-		json_t *e, *list;
-		const char *ev, *addr;
+		json_t *raw, *e;
 		double when;
 
 		log->lines++;
-		if (len <= 1)
+		if (rc == 0 && len == 0)
 			continue;
-		e = json_loads(line, 0, &jerr);
-		clean_strings(e);
-		if (e == NULL || !json_is_object(e) ||
-		    (when = notify_parse_time(notify_jstr(e, "time"))) < 0) {
+		/* a NUL byte makes the line invalid JSON: skipped, counted */
+		raw = rc == 0 ? json_loadb(line, len, 0, &jerr) : NULL;
+		e = notify_clean_event(raw);
+		json_decref(raw);
+		if (e == NULL || (when = notify_parse_time(notify_jstr(e, "time"))) < 0)
 			log->bad_lines++;	/* a torn or foreign line: skipped, counted */
-			json_decref(e);
-			continue;
-		}
-		ev = notify_jstr(e, "event");
-		if (strcmp(ev, "milter_start") == 0) {
-			json_t *p = json_object_get(e, "pid");
-
-			pid = json_is_integer(p) ? (long)json_integer_value(p) : 0;
-			if (!log->milter_clock[0]) {
-				/* re-rendered in the report's language from the
-				 * recorded state, not copied from its English reason */
-				struct rg_clock k = {0};
-				const char *state = notify_jstr(e, "clock");
-
-				k.known = strcmp(state, "unknown") != 0 && *state;
-				k.synced = strcmp(state, "synchronised") == 0;
-				k.esterror_us = (long)json_integer_value(json_object_get(e, "esterror_us"));
-				k.maxerror_us = (long)json_integer_value(json_object_get(e, "maxerror_us"));
-				snprintf(k.error, sizeof(k.error), "%s", "not recorded");
-				strlcpy_rg(k.zone_abbr, notify_jstr(e, "time_zone"), sizeof(k.zone_abbr));
-				strlcpy_rg(k.zone_name, notify_jstr(e, "zone_name"), sizeof(k.zone_name));
-				strlcpy_rg(k.utc_offset, notify_jstr(e, "utc_offset"), sizeof(k.utc_offset));
-				rg_clock_describe(&k, log->milter_clock, sizeof(log->milter_clock));
-				rg_clock_zone_line(&k, log->milter_zone, sizeof(log->milter_zone));
-			}
-		}
-		list = json_object_get(e, "original_clients");
-		if (is_storm(ev) && json_is_array(list) &&
-		    json_array_size(list) > 0) {
-			size_t i;
-			json_t *item;
-
-			json_array_foreach(list, i, item) {
-				struct notify_source *s;
-
-				addr = notify_jstr(item, "value");
-				if (!is_ip(addr) || (s = source_for(log, addr, prefix4, prefix6)) == NULL)
-					continue;
-				add_event(s, e, when, pid);
-				if (is_storm_start(ev)) {
-					s->storms++;
-					s->storm_bounces += (long)json_integer_value(
-					    json_object_get(item, "count"));
-				}
-			}
-		} else if (is_ip(addr = notify_jstr(e, "client_addr"))) {
-			struct notify_source *s = source_for(log, addr, prefix4, prefix6);
-
-			if (s != NULL) {
-				add_event(s, e, when, pid);
-				count_event(s, ev, notify_jstr(e, "action"));
-			}
-		}
+		else
+			group_event(log, &r, e, when);
 		json_decref(e);
 	}
+	rc = ferror(f) ? rg_set_err(err, errlen, "%s: read error", path) : 0;
 	free(line);
 	fclose(f);
-	for (size_t i = 0; i < log->n; i++) {
-		summarise(&log->src[i]);
-		collect_needles(&log->src[i]);
-	}
-	return 0;
+	for (size_t i = 0; i < log->n; i++)
+		notify_source_finish(&log->src[i]);
+	return rc;
 }
 
 void notify_log_free(struct notify_log *log)
 {
-	for (size_t i = 0; i < log->n; i++) {
-		for (size_t j = 0; j < log->src[i].nev; j++)
-			json_decref(log->src[i].ev[j].ev);
-		free(log->src[i].ev);
-		json_decref(log->src[i].recipients_set);
-		json_decref(log->src[i].senders_set);
-		json_decref(log->src[i].helos_set);
-	}
+	for (size_t i = 0; i < log->n; i++)
+		notify_source_free(&log->src[i]);
 	free(log->src);
+	json_decref(log->index);
 	memset(log, 0, sizeof(*log));
 }

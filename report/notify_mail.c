@@ -11,6 +11,7 @@
 #include "relayguard/eventlog.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
+#include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <stdlib.h>
@@ -35,7 +36,9 @@ static bool is_standard(const char *k)
 	return false;
 }
 
-/* The key=value line the milter wrote to syslog for this event. */
+/* The key=value line the milter wrote to syslog for this event. Its keys
+ * and values were cleaned when the log was read (notify_clean_event); the
+ * values are cleaned again with the KV rule by rg_event_format_kv(). */
 static char *kv_line(json_t *e, char *buf, size_t len)
 {
 	struct rg_event_field f[24];
@@ -80,38 +83,8 @@ static char *kv_line(json_t *e, char *buf, size_t len)
 	return rg_event_format_kv(&ev, buf, len);
 }
 
-/* A copy of event e with every string (also inside arrays of items) passed
- * through the disclosure filter: the needles are raw values, so they must be
- * replaced before the key=value escaping changes them. */
-static json_t *redacted_copy(const struct notify_opts *o, const struct notify_source *s,
-    json_t *e)
-{
-	const char *k;
-	json_t *v, *c;
-	size_t i;
-
-	if (json_is_string(e)) {
-		char *r = notify_redact(o, s, json_string_value(e));
-
-		c = json_string(r);
-		free(r);
-		return c ? c : json_string("");
-	}
-	if (json_is_object(e)) {
-		c = json_object();
-		json_object_foreach(e, k, v)
-			json_object_set_new(c, k, redacted_copy(o, s, v));
-		return c;
-	}
-	if (json_is_array(e)) {
-		c = json_array();
-		json_array_foreach(e, i, v)
-			json_array_append_new(c, redacted_copy(o, s, v));
-		return c;
-	}
-	return json_copy(e);
-}
-
+/* One kept event as the milter's syslog line: the disclosure filter works
+ * on the event's fields (notify_filter.c), then the line is formatted. */
 static char *syslog_line(const struct notify_opts *o, const struct notify_source *s,
     const struct notify_event *n)
 {
@@ -119,14 +92,14 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 	struct timeval tv = notify_tv(n->when);
 	time_t t = tv.tv_sec;
 	struct tm tm;
-	char *line, *red;
+	char *line;
 	json_t *red_ev;
 
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);	/* LC_TIME stays "C" */
 	if (n->pid > 0)
 		snprintf(pid, sizeof(pid), "[%ld]", n->pid);
-	red_ev = redacted_copy(o, s, n->ev);
+	red_ev = notify_filter_event(o, s, n->ev);
 	kv_line(red_ev, kv, sizeof(kv));
 	json_decref(red_ev);
 	/* syslog names the host by its short name: the event's, else ours; an
@@ -139,51 +112,40 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 		strlcpy_rg(host, "[internal-host-withheld]", sizeof(host));
 	else
 		host[strcspn(host, ".")] = '\0';
-	line = xasprintf("%s %s relayguard-milter%s: time=%s %s", stamp, host, pid,
-	    rg_time_iso8601(&tv, iso, sizeof(iso)), kv);
-	red = notify_redact(o, s, line);
-	free(line);
-	if (strlen(red) > LINE_MAX_CHARS) {
+	{
+		char chost[256];
+
+		line = xasprintf("%s %s relayguard-milter%s: time=%s %s", stamp,
+		    rg_clean_str(RG_SINK_KV, chost, sizeof(chost), host), pid,
+		    rg_time_iso8601(&tv, iso, sizeof(iso)), kv);
+	}
+	if (strlen(line) > LINE_MAX_CHARS) {
 		size_t cut = LINE_MAX_CHARS - 4;
 
-		while (cut > 0 && ((unsigned char)red[cut] & 0xc0) == 0x80)
+		while (cut > 0 && ((unsigned char)line[cut] & 0xc0) == 0x80)
 			cut--;		/* never inside a UTF-8 sequence */
-		strcpy(red + cut, " ...");
+		strcpy(line + cut, " ...");
 	}
-	return red;
+	return line;
 }
 
+/* The kept events (notify_source.c: the first and last ones, up to three
+ * bounce storms between), with a line for each gap. */
 size_t notify_excerpt(const struct notify_opts *o, const struct notify_source *s,
     char ***lines)
 {
-	size_t max = o->excerpt > 0 ? (size_t)o->excerpt : 20, n = 0, storms = 0;
-	bool *pick = xcalloc(s->nev + 1, sizeof(bool));
-	size_t last = 0;
-	bool first = true;
-	char evbuf[64];
+	const struct notify_event **kept = xcalloc(s->head_max + s->tail_max +
+	    NOTIFY_STORMS_KEPT + 1, sizeof(*kept));
+	size_t nk = notify_kept(s, kept), n = 0;
 
-	/* the first and last events, and up to three storm events between */
-	for (size_t i = 0; i < s->nev && i < max / 2; i++)
-		pick[i] = true;
-	for (size_t i = s->nev; i > 0 && s->nev - i < max - max / 2; i--)
-		pick[i - 1] = true;
-	for (size_t i = 0; i < s->nev && storms < 3; i++)
-		if (strstr(rg_event_name_canonical(notify_jstr(s->ev[i].ev, "event"),
-		    evbuf, sizeof(evbuf)), "bounce_storm") && !pick[i]) {
-			pick[i] = true;
-			storms++;
-		}
-	*lines = xcalloc(max + 16, sizeof(char *));
-	for (size_t i = 0; i < s->nev; i++) {
-		if (!pick[i])
-			continue;
-		if (!first && i > last + 1)
-			(*lines)[n++] = xasprintf(_("    ... %zu more events ..."), i - last - 1);
-		(*lines)[n++] = syslog_line(o, s, &s->ev[i]);
-		last = i;
-		first = false;
+	*lines = xcalloc(2 * nk + 1, sizeof(char *));
+	for (size_t i = 0; i < nk; i++) {
+		if (i > 0 && kept[i]->seq > kept[i - 1]->seq + 1)
+			(*lines)[n++] = xasprintf(_("    ... %zu more events ..."),
+			    kept[i]->seq - kept[i - 1]->seq - 1);
+		(*lines)[n++] = syslog_line(o, s, kept[i]);
 	}
-	free(pick);
+	free(kept);
 	return n;
 }
 
@@ -194,10 +156,9 @@ void notify_excerpt_free(char **lines, size_t n)
 	free(lines);
 }
 
-static void put_redacted(const struct notify_opts *o, const struct notify_source *s,
-    FILE *out, const char *text)
+static void put_filtered(const struct notify_opts *o, FILE *out, const char *text)
 {
-	char *r = notify_redact(o, s, text);
+	char *r = notify_filter_text(o, text);
 
 	fputs(r, out);
 	free(r);
@@ -265,11 +226,11 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 	    "from this source (%ld refused, %ld logged while the server still "
 	    "relayed), to %ld recipients in these domains: "), s->relay_attempts,
 	    s->relay_refused, s->relay_logged, s->recipients);
-	put_redacted(o, s, out, s->domains[0] ? s->domains : "-");
+	put_filtered(o, out, s->domains[0] ? s->domains : "-");
 	fputc('\n', out);
 	if (s->sender[0] && !notify_withheld(o, RG_WITHHOLD_SENDERS)) {
 		fprintf(out, _("   Most frequent envelope sender: "));
-		put_redacted(o, s, out, s->sender);
+		put_filtered(o, out, s->sender);
 		fputc('\n', out);
 	}
 	if (s->storms > 0)
@@ -279,7 +240,7 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 	if (s->other > 0)
 		fprintf(out, _("   %ld related events (SPF, DNS blocklist, ...).\n"), s->other);
 	{
-		char *path = notify_redact(o, s, o->events_path);
+		char *path = notify_filter_text(o, o->events_path);
 
 		fprintf(out, _("   Source of the evidence: %s\n\n"), path);
 		free(path);

@@ -91,30 +91,20 @@ static char *bare_address(const char *a, char *buf, size_t len)
 }
 
 /* The sender, unless the disclosure filter would touch it (withheld, or an
- * internal host or a withheld recipient inside it). */
+ * internal host inside it). */
 static bool sender_shown(const struct notify_opts *o, const struct notify_source *s)
 {
-	char *r;
-	bool same;
-
-	if (!s->sender[0] || !strchr(s->sender, '@') || notify_withheld(o, RG_WITHHOLD_SENDERS))
-		return false;
-	r = notify_redact(o, s, s->sender);
-	same = strcmp(r, s->sender) == 0;
-	free(r);
-	return same;
+	return s->sender[0] && strchr(s->sender, '@') &&
+	    !notify_filter_changes_sender(o, s->sender);
 }
 
-static char *summary_text(const struct notify_opts *o, const struct notify_source *s)
+/* The source and counts only: nothing here for the filter to withhold. */
+static char *summary_text(const struct notify_source *s)
 {
-	char *t = xasprintf(_("Unauthorised relay attempts from %s: %ld relay attempts "
+	return xasprintf(_("Unauthorised relay attempts from %s: %ld relay attempts "
 	    "(%ld refused, %ld logged while the server still relayed), %ld recipients, "
 	    "%ld bounce storm(s) with %ld bounces"), s->key, s->relay_attempts,
 	    s->relay_refused, s->relay_logged, s->recipients, s->storms, s->storm_bounces);
-	char *r = notify_redact(o, s, t);
-
-	free(t);
-	return r;
 }
 
 static json_t *evidence(const struct notify_opts *o, const struct notify_source *s)
@@ -196,7 +186,7 @@ int notify_xarf(const struct notify_opts *o, const struct notify_source *s, FILE
 	json_array_append_new(tags, json_string(tag));
 	json_object_set_new(j, "tags", tags);
 	json_object_set_new(j, "confidence", json_real(s->relay_attempts > 0 ? 0.95 : 0.5));
-	desc = summary_text(o, s);
+	desc = summary_text(s);
 	if (strlen(desc) > 1000)
 		desc[1000] = '\0';
 	json_object_set_new(j, "description", json_string(desc));
@@ -255,7 +245,7 @@ int notify_intelmq(const struct notify_opts *o, const struct notify_source *s, F
 	json_object_set_new(j, "classification.taxonomy", json_string("abusive-content"));
 	json_object_set_new(j, "classification.type", json_string("spam"));
 	json_object_set_new(j, "classification.identifier", json_string("openrelay"));
-	desc = summary_text(o, s);
+	desc = summary_text(s);
 	json_object_set_new(j, "event_description.text", json_string(desc));
 	free(desc);
 	json_object_set_new(j, "tlp", json_string(strcmp(o->tlp, "clear") == 0 ? "WHITE" :

@@ -11,6 +11,7 @@ import glob, hashlib, os, re, sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 TARGETS = {
+    'fuzz_notify': [],   # seeds: EVENT_LOGS below
     'fuzz_address': ['tests/unit/test_address.c', 'tests/unit/test_trick.c', 'tests/unit/test_relay.c'],
     'fuzz_reply': ['tests/unit/test_reply.c'],
     'fuzz_dsn': ['tests/unit/test_dsn.c'],
@@ -20,6 +21,12 @@ TARGETS = {
     'fuzz_spf': ['tests/unit/test_spf.c'],
     'fuzz_textclean': ['tests/unit/test_textclean.c'],
     'fuzz_import': ['tests/unit/test_mtaimport.c'],
+}
+# event-log lines (JSON) written out in integration tests: each file's lines
+# as one log and each line alone
+EVENT_LOGS = {
+    'fuzz_notify': ['tests/integration/62_report.sh', 'tests/integration/71_notify.sh',
+                    'tests/integration/30_bounce_storm_backscatter.sh'],
 }
 FILES = {
     'fuzz_dsn': ['tests/unit/dsn/*.eml'],
@@ -70,11 +77,20 @@ def main():
         seeds = set()
         for src in srcs:
             seeds.update(s for s in literals(src) if s)
+        for src in EVENT_LOGS.get(target, []):
+            lines = [l.encode() + b'\n' for l in
+                     open(os.path.join(ROOT, src), encoding='utf-8').read().splitlines()
+                     if l.startswith('{"time"')]
+            seeds.update(lines)
+            if lines:
+                seeds.add(b''.join(lines))
         for pat in FILES.get(target, []):
             for f in glob.glob(os.path.join(ROOT, pat)):
                 seeds.add(open(f, 'rb').read())
         if target == 'fuzz_relay':   # byte 0: client, byte 1: config
             seeds = {bytes([c, a]) + s for s in seeds for c, a in ((1, 0), (0x81, 1), (4, 0))}
+        if target == 'fuzz_notify':  # byte 0: Withhold bits, 0x10 --network
+            seeds = {bytes([b]) + s for s in seeds for b in (0x00, 0x0f, 0x1f)}
         if target in ('fuzz_dsn', 'fuzz_textclean'):  # byte 0: a size
             seeds = {b'\x3f' + s for s in seeds}
         for s in seeds:
