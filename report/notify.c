@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -226,12 +227,12 @@ int notify_main(int argc, char **argv)
 		case 'x': o.excerpt = parse_num("--excerpt", optarg, 2, 1000); break;
 		case 'l': lang = optarg; break;
 		case 'h': usage(stdout); return rg_close_stdout() == 0 ? 0 : 1;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (o.events_path == NULL || optind != argc) {
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
 	}
 	if ((reporter = rg_reporter_find(reporter_path, config_path, err, sizeof(err))) == NULL)
 		msg_fatal("--reporter: %s", err);

@@ -10,11 +10,11 @@
  * the size of the log. */
 #include "notify.h"
 #include "relayguard/eventlog.h"
+#include "relayguard/regfile.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,7 +337,8 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
 int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
     struct notify_log *log, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	/* a FIFO planted as --events must not hang the reporter */
+	FILE *f = rg_infile_open(path, err, errlen);
 	char *line;
 	size_t len;
 	struct reader r = {prefix4, prefix6, excerpt, 0};
@@ -345,7 +346,7 @@ int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
 
 	memset(log, 0, sizeof(*log));
 	if (f == NULL)
-		return rg_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	log->index = json_object();
 	line = xmalloc(LINE_MAX_BYTES);
 	while ((rc = read_line(f, line, LINE_MAX_BYTES, &len)) >= 0) {

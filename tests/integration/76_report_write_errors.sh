@@ -169,4 +169,6 @@ for opt in --before --after --storm --fix --series; do
 	fi
 	tap_like "$rc:$err" '^1:.*fifo: not a regular file' "$opt FIFO: an error at once, not a hang ($(( $(date +%s) - start )) s)"
 done
+err=$(timeout 20 "$REPORT" notify --events "$TMP/fifo" 2>&1 > /dev/null); rc=$?
+tap_like "$rc:$err" '^1:.*fifo: not a regular file' "notify --events FIFO: an error at once, not a hang"
 tap_done
