@@ -4,6 +4,7 @@
  * sessions between passes and closes them in the background (connect.h).
  */
 #include "connect.h"
+#include "polite.h"
 #include "relayguard/fiber.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
@@ -195,19 +196,20 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	so.transcript_arg = t;
 	so.deadline = t->deadline;	/* --budget bounds every wait */
 	t->pool->conns++;
+	t->polite.attempts++;
 	s->conn = rg_smtp_open(t->host, t->port, &so);
 	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
 		/* not taken in time: maybe a server busy with another of ours */
 		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
 		    rg_now() < t->deadline;
+		s->others_up = t->pool->up > 0;
+		s->connect_failed = true;
 		if (!quiet)
 			note_error(t, "connect", rg_smtp_error(s->conn));
 		close_session(t, s, false);
 		return -1;
 	}
 	s->number = ++t->sessions;
-	if (s->first)	/* connected first: the lanes' connections follow it */
-		open_ahead(t, t->pool->ahead);
 	if (s->first) {
 		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
 		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
@@ -243,9 +245,21 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 			rg_lowercase(t->banner_name);
 		}
 	}
+	/* in step from the greeting on: a greeting is a 220 (or a refusal),
+	 * and nothing may follow it before EHLO */
+	if ((r.code / 100 == 2 && r.code != 220) || (r.code == 220 &&
+	    rg_smtp_unsolicited(s->conn))) {
+		s->out_of_step = "after the greeting";
+		if (!quiet)
+			note_error(t, "greeting", "reply stream out of step (a line nobody "
+			    "asked for)");
+		close_session(t, s, false);
+		return -1;
+	}
 	if (r.code != 220) {
 		*fail_reply = r;
 		s->refused_at = "connect";
+		s->others_up = t->pool->up > 0;	/* before its own close counts */
 		if (!quiet)
 			note_error(t, "greeting", r.text);
 		close_session(t, s, true);
@@ -253,7 +267,24 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	s->up = true;
 	t->pool->up++;
+	if (!quiet)
+		polite_greeted(t);
+	if (s->first)	/* greeted first: the lanes' connections follow it */
+		open_ahead(t, t->pool->ahead);
 	return 0;
+}
+
+/* A reply after which the stream must be quiet and which must be r_code
+ * (EHLO/HELO: 250, RFC 5321 4.3.2): else the session is out of step. */
+static bool out_of_step(struct audit_target *t, struct session *s,
+    const struct rg_reply *r, int want, const char *where)
+{
+	if ((r->code / 100 != 2 || r->code == want) && !rg_smtp_unsolicited(s->conn))
+		return false;
+	s->out_of_step = where;
+	note_error(t, "hello", "reply stream out of step (a line nobody asked for)");
+	close_session(t, s, false);
+	return true;
 }
 
 /* EHLO (STARTTLS and EHLO again when wanted) on a greeted connection. */
@@ -264,6 +295,8 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 
 	if (say_hello(t, s, helo, s->first, &r) != 0)
 		goto refused;
+	if (out_of_step(t, s, &r, 250, "after EHLO's reply"))
+		return -1;
 	bool tls_broken = t->starttls_failed[0] != '\0';
 	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
 	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
@@ -286,6 +319,8 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 			}
 			/* auto: go on in clear; a tls_required outcome will say so. */
 		} else {
+			if (out_of_step(t, s, &r, 220, "after STARTTLS's reply"))
+				return -1;
 			if (rg_smtp_start_tls(s->conn) != 0) {
 				note_error(t, "starttls", rg_smtp_error(s->conn));
 				if (o->starttls != STARTTLS_AUTO) {
@@ -304,6 +339,8 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
 			if (say_hello(t, s, helo, false, &r) != 0)
 				goto refused;
+			if (out_of_step(t, s, &r, 250, "after EHLO's reply in TLS"))
+				return -1;
 		}
 	}
 	return 0;
@@ -382,6 +419,7 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 {
 	struct session_pool *p = xcalloc(1, sizeof(*p));
 
+	polite_start(t, o);
 	p->o = o;
 	p->limit = o->per_host > 1 ? o->per_host : 1;
 	if (p->limit > POOL_MAX)
@@ -448,57 +486,125 @@ void pool_idle(struct audit_target *t, struct session *s)
 		rg_fiber_cond_broadcast(&t->pool->freed);
 }
 
+/* A connection opened ahead, greeted now with EHLO: 0 ready, -1 refused
+ * (*fail_reply) or given up, 1 look again. */
+static int take_warm(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo, struct rg_reply *fail_reply, int *dead_warm)
+{
+	struct session_pool *p = t->pool;
+	const char *where = NULL;
+	int number;
+
+	*s = p->warm[--p->nwarm];
+	open_ahead(t, 1);	/* the next one, while this one greets */
+	number = s->number;
+	if (rg_smtp_unsolicited(s->conn)) {	/* a line since its greeting */
+		close_session(t, s, false);
+		where = "after the greeting";
+	} else if (greet_session(t, o, s, helo, fail_reply) == 0) {
+		return 0;
+	} else if (s->out_of_step != NULL) {
+		where = s->out_of_step;
+	} else if (fail_reply->code != 0 || ++*dead_warm >= 2) {
+		return -1;	/* refused this HELO, or it keeps failing */
+	}
+	if (where != NULL && !polite_out_of_step(t, where, NULL, number))
+		return -1;
+	t->error[0] = '\0';	/* it died while it waited, or was out of step */
+	return 1;
+}
+
+/* Never more than --per-host connections: one being opened ahead, in use by
+ * another lane or still closing (QUIT sent, 221 not yet read) holds its
+ * place until it is free. 0: look again; -1: the budget ran out. */
+static int wait_for_place(struct audit_target *t, struct session *s)
+{
+	struct session_pool *p = t->pool;
+
+	if (p->idle != NULL && !p->idle->dead && p->idle != s) {
+		close_session(t, p->idle, true);	/* or an idle one */
+		return 0;
+	}
+	/* woken when a place frees; a second at most, in case */
+	double until = rg_now() + 1;
+
+	if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
+	    rg_now() < t->deadline)
+		return 0;
+	note_error(t, "connect", "time budget for this target exhausted "
+	    "waiting for a place under --per-host");
+	return -1;
+}
+
+/*
+ * The connection s was not had. Turned away (4xx greeting; a refused
+ * connect from a server that served us before), or not taken or greeted in
+ * time while others of ours are open (closing ones too: a server that takes
+ * one client at a time is still busy with them): with others of ours up,
+ * too many at once for this server - lower --per-host and wait for a place;
+ * with none, the server is busy - back off (polite.c). Out of step: a fresh
+ * session, in lock-step. True: try again.
+ */
+static bool retry_after(struct audit_target *t, struct session *s,
+    const struct rg_reply *fail)
+{
+	struct session_pool *p = t->pool;
+	char what[32];
+	bool others;
+
+	if (s->out_of_step != NULL)
+		return polite_out_of_step(t, s->out_of_step, NULL, s->number);
+	if (rg_now() >= t->deadline)
+		return false;
+	if (s->greet_timeout) {
+		strlcpy_rg(what, "not greeted in time", sizeof(what));
+		others = p->conns > 0;
+		if (!others)
+			return false;
+	} else if (fail->code / 100 == 4) {
+		snprintf(what, sizeof(what), "%d", fail->code);
+		others = s->others_up;
+	} else if (s->connect_failed && t->sessions > 0) {
+		strlcpy_rg(what, "connection refused", sizeof(what));
+		others = s->others_up;
+	} else {
+		return false;
+	}
+	if (!polite_turned_away(t, what, fail->text, others))
+		return false;
+	if (others)
+		lower_limit(t, fail);
+	return true;
+}
+
 int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply)
 {
 	struct session_pool *p = t->pool;
-
-	int dead_warm = 0;
+	int dead_warm = 0, rc;
 
 	for (;;) {
 		rg_reply_init(fail_reply);
+		if (!polite_may_connect(t))	/* given up, or backing off first */
+			return -1;
 		if (p->nwarm > 0 && dead_warm < 2) {
-			*s = p->warm[--p->nwarm];
-			open_ahead(t, 1);	/* the next one, while this one greets */
-			if (rg_smtp_unsolicited(s->conn)) {
-				close_session(t, s, false);
-				continue;
-			}
-			if (greet_session(t, o, s, helo, fail_reply) == 0)
-				return 0;
-			if (fail_reply->code != 0 || ++dead_warm >= 2)
-				return -1;	/* refused this HELO, or it keeps failing */
-			t->error[0] = '\0';	/* it died while it waited: once more */
+			if ((rc = take_warm(t, o, s, helo, fail_reply, &dead_warm)) <= 0)
+				return rc;
 			continue;
 		}
-		/* Never more than --per-host connections: one being opened ahead,
-		 * in use by another lane or still closing (QUIT sent, 221 not yet
-		 * read) holds its place until it is free. */
 		if (p->conns + p->pending >= p->limit) {
-			if (p->idle != NULL && !p->idle->dead && p->idle != s) {
-				close_session(t, p->idle, true);	/* or an idle one */
-				continue;
-			}
-			/* woken when a place frees; a second at most, in case */
-			double until = rg_now() + 1;
-
-			if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
-			    rg_now() < t->deadline)
-				continue;
-			note_error(t, "connect", "time budget for this target exhausted "
-			    "waiting for a place under --per-host");
-			return -1;
+			if (wait_for_place(t, s) != 0)
+				return -1;
+			continue;
 		}
-		if (connect_session(t, o, s, fail_reply, false) == 0)
-			return greet_session(t, o, s, helo, fail_reply);
-		/* Turned away (4xx greeting), or not taken or greeted in time,
-		 * while others of ours are open (closing ones too: a server that
-		 * takes one client at a time is still busy with them): too many
-		 * at once for this server. Wait for a place and try again. */
-		if ((fail_reply->code / 100 != 4 && !s->greet_timeout) || p->conns == 0 ||
-		    rg_now() >= t->deadline)
+		if (connect_session(t, o, s, fail_reply, false) == 0) {
+			if (greet_session(t, o, s, helo, fail_reply) == 0)
+				return 0;
+			if (s->out_of_step == NULL)
+				return -1;
+		}
+		if (!retry_after(t, s, fail_reply))
 			return -1;
-		lower_limit(t, fail_reply);
 		t->error[0] = '\0';
 	}
 }

@@ -9,7 +9,9 @@
  * a polite close sends QUIT and waits for the 221 in a fiber of its own, so
  * no probe waits on it. Never more than N connections at once for a
  * target: in use, opened ahead and closing ones all count; a server that
- * takes fewer lowers N (connect.c, lower_limit).
+ * takes fewer lowers N (connect.c, lower_limit). Connections are opened
+ * ahead only once the first session was greeted with 220: a busy server
+ * (421) sees one connection at a time, spaced by the backoff (polite.h).
  */
 #ifndef RELAYGUARD_AUDIT_CONNECT_H
 #define RELAYGUARD_AUDIT_CONNECT_H
@@ -35,6 +37,9 @@ struct session {
 	bool pipelining;	/* this session's EHLO offered PIPELINING */
 	bool need_rset;		/* a pipelined probe left a transaction open */
 	const char *refused_at;	/* open_session refused: "connect" or "helo" */
+	bool others_up;		/* turned away while other sessions of ours were up */
+	bool connect_failed;	/* the TCP connect itself failed */
+	const char *out_of_step;	/* the stream was out of step: where */
 };
 
 /* Start the target's pool (t->pool) and open up to warm connections ahead.
