@@ -60,6 +60,13 @@ void close_session(struct audit_target *t, struct session *s, bool polite);
 /* While s (a runner's session) waits idle for other lanes (NULL: no more):
  * a lane that needs a place under --per-host may close it. */
 void pool_idle(struct audit_target *t, struct session *s);
+/* hello.c: EHLO (HELO when EHLO is refused with 5xx, as Metasploit does):
+ * 0 ok, r the last reply. Only the first session's answer describes the
+ * server in the report. */
+int say_hello(struct audit_target *t, struct session *s, const char *name,
+    bool first, struct rg_reply *r);
+/* A name with a dot and only host-name characters (a banner's first word). */
+bool looks_like_hostname(const char *s);
 /* The transcript sink every connection of t writes to. */
 void tx_record(void *arg, const struct timeval *when, enum rg_transcript_dir dir,
     const char *text);

@@ -153,9 +153,9 @@ void polite_pipelining_dropped(struct audit_target *t, const char *probe, int se
 	if (t->lockstep)
 		return;
 	t->lockstep = true;
-	snprintf(t->desync_note, sizeof(t->desync_note), "connection %s on a pipelined "
-	    "group from probe %s (session %d): fell back to lock-step on fresh sessions",
-	    why, probe, session);
+	snprintf(t->desync_note, sizeof(t->desync_note), "connection dropped on a "
+	    "pipelined group from probe %s (session %d: %.60s): fell back to lock-step "
+	    "on fresh sessions", probe, session, why);
 	event(t, t->desync_note);
 }
 
