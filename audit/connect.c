@@ -223,8 +223,6 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 			}
 			/* auto: go on in clear; a tls_required outcome will say so. */
 		} else {
-			if (out_of_step(t, s, &r, 220, "after STARTTLS's reply"))
-				return -1;
 			if (rg_smtp_start_tls(s->conn) != 0) {
 				note_error(t, "starttls", rg_smtp_error(s->conn));
 				if (o->starttls != STARTTLS_AUTO) {
