@@ -1,7 +1,9 @@
 /*
- * connect.c - the sessions of one target: connect, greeting, EHLO and
- * STARTTLS, and the pool that opens connections ahead, keeps greeted
- * sessions between passes and closes them in the background (connect.h).
+ * connect.c - the sessions of one target: connect, greeting (in step),
+ * EHLO (hello.c) and STARTTLS, and the pool that opens connections ahead,
+ * keeps to --per-host, closes sessions in the background, and decides
+ * whether a connection not had is tried again - after the backoff polite.c
+ * keeps, or once a place is free (connect.h).
  */
 #include "connect.h"
 #include "polite.h"
@@ -10,7 +12,6 @@
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	return 0;
 }
 
-/* A reply after which the stream must be quiet and which must be r_code
- * (EHLO/HELO: 250, RFC 5321 4.3.2): else the session is out of step. */
+/* After r the stream must be quiet, and a 2xx r must be want (EHLO and
+ * HELO answer 250, RFC 5321 4.3.2): else the session is out of step. */
 static bool out_of_step(struct audit_target *t, struct session *s,
     const struct rg_reply *r, int want, const char *where)
 {
