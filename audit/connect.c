@@ -411,7 +411,7 @@ static int take_warm(struct audit_target *t, const struct audit_opts *o,
 	} else if (fail_reply->code != 0 || ++*dead_warm >= 2) {
 		return -1;	/* refused this HELO, or it keeps failing */
 	}
-	if (where != NULL && !polite_out_of_step(t, where, NULL, number))
+	if (where != NULL && !polite_out_of_step(t, where, NULL, number, false))
 		return -1;
 	t->error[0] = '\0';	/* it died while it waited, or was out of step */
 	return 1;
@@ -456,7 +456,7 @@ static bool retry_after(struct audit_target *t, struct session *s,
 	bool others;
 
 	if (s->out_of_step != NULL)
-		return polite_out_of_step(t, s->out_of_step, NULL, s->number);
+		return polite_out_of_step(t, s->out_of_step, NULL, s->number, false);
 	if (rg_now() >= t->deadline)
 		return false;
 	if (s->greet_timeout) {

@@ -147,9 +147,8 @@ static size_t group_cut(struct audit_target *t, struct session *s,
 	strlcpy_rg(why, dropped ? rg_smtp_error(s->conn) : "", sizeof(why));
 	close_session(t, s, false);
 	if (desync) {
-		snprintf(where, sizeof(where), "in a pipelined group of %zu probes from %s",
-		    n, pp[0]->spec.id);
-		polite_out_of_step(t, where, pp[0]->spec.id, number);
+		snprintf(where, sizeof(where), "in a pipelined group of %zu probes", n);
+		polite_out_of_step(t, where, pp[0]->spec.id, number, true);
 		return 0;	/* nothing of this group can be trusted */
 	}
 	if (dropped)

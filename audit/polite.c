@@ -122,24 +122,29 @@ bool polite_turned_away(struct audit_target *t, const char *what, const char *de
 }
 
 bool polite_out_of_step(struct audit_target *t, const char *where, const char *probe,
-    int session)
+    int session, bool piped)
 {
 	struct audit_politeness *pl = &t->polite;
-	char ev[300];
+	char ev[300], at[80];
 
 	t->desync = true;
-	pl->out_of_step++;
-	snprintf(ev, sizeof(ev), "reply stream out of step %s (%s%ssession %d): lines "
-	    "nobody asked for, no reply of that session is trusted", where,
-	    probe ? "probe " : "", probe ? probe : "", session);
+	snprintf(at, sizeof(at), "%s%s%ssession %d", probe ? "probe " : "", probe ? probe : "",
+	    probe ? ", " : "", session);
+	snprintf(ev, sizeof(ev), "reply stream out of step %s (%s): no reply of that "
+	    "session is trusted", where, at);
 	event(t, ev);
 	if (!t->lockstep) {
 		t->lockstep = true;
 		snprintf(t->desync_note, sizeof(t->desync_note), "replies out of step %s "
-		    "(session %d): fell back to lock-step on fresh sessions", where, session);
+		    "(%s): fell back to lock-step on fresh sessions", where, at);
 		event(t, t->desync_note);
 	}
-	if (pl->out_of_step >= POLITE_OUT_OF_STEP_MAX && !pl->untrusted) {
+	/* Groups already in flight on other lanes when the first one failed
+	 * its fence are the same finding; lock-step sessions out of step from
+	 * their greeting on are the ones that count. */
+	if (piped)
+		return !pl->untrusted;
+	if (++pl->out_of_step >= POLITE_OUT_OF_STEP_MAX && !pl->untrusted) {
 		pl->untrusted = true;
 		given_up_error(t);
 		event(t, t->error);

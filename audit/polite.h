@@ -20,8 +20,8 @@
  * The reply stream is trusted only in step, from the greeting on: a session
  * out of step (a line nobody asked for, a greeting that is no 220, an EHLO
  * answer that is no 250) puts the target in lock-step on fresh sessions;
- * after POLITE_OUT_OF_STEP_MAX such sessions no more are opened and no
- * reply is trusted.
+ * after POLITE_OUT_OF_STEP_MAX such sessions in lock-step no more are
+ * opened and no reply is trusted.
  */
 #ifndef RELAYGUARD_AUDIT_POLITE_H
 #define RELAYGUARD_AUDIT_POLITE_H
@@ -50,10 +50,12 @@ void polite_greeted(struct audit_target *t);
 bool polite_turned_away(struct audit_target *t, const char *what, const char *detail,
     bool others);
 /* A session's replies were out of step (where: "after the greeting",
- * "in a pipelined group", ...; probe NULL before any probe). Falls back to
- * lock-step and says so; true while fresh sessions may still be tried. */
+ * "in a pipelined group", ...; probe NULL before any probe; piped: in a
+ * pipelined group, which does not count towards POLITE_OUT_OF_STEP_MAX).
+ * Falls back to lock-step and says so; true while fresh sessions may still
+ * be tried. */
 bool polite_out_of_step(struct audit_target *t, const char *where, const char *probe,
-    int session);
+    int session, bool piped);
 /* A pipelined group ended in a connection reset or drop (no 421): the target
  * falls back to lock-step on fresh sessions and says so. */
 void polite_pipelining_dropped(struct audit_target *t, const char *probe, int session,

@@ -264,7 +264,7 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 			 * lock-step, while the target is still trusted at all */
 			close_session(t, s, false);
 			if (polite_out_of_step(t, piped ? "in a pipelined group" :
-			    "after a reply", p->spec.id, number))
+			    "after a reply", p->spec.id, number, piped))
 				continue;
 			set_error(p, "rcpt", "reply stream out of step (unsolicited reply "
 			    "lines): no answer can be trusted");
