@@ -124,8 +124,12 @@ pf_audit() {	# sets POUT, PMS, PCONN (connects Postfix logged), PLIM (over the l
 pf_audit "first run"
 # 10 taken, at most 8 turned away (POLITE_BUSY_MAX) and one opened ahead
 tap_check "first run: Postfix logged at most 19 connects ($PCONN)" test "$PCONN" -le 19
-tap_like "$(jq -r .verdict_reason <<<"$POUT")" "server busy \\(421\\), retried [0-9]+ time" \
-	"first run: the reason names the busy server"
+# (the battery may just fit in the 10: then it is closed)
+tap_check "first run: closed, or inconclusive naming the busy server" jq -e \
+	'.verdict == "closed" or (.verdict == "inconclusive" and
+	 (.verdict_reason|test("server busy \\(421\\), retried [0-9]+ time")))' <<<"$POUT"
+tap_check "first run: it needs more than 10 sessions, so it tripped the limit ($PLIM over)" \
+	test "$PLIM" -ge 1
 pf_audit "second run, already over the limit"
 tap_check "second run: at most $PER_TARGET_MAX connects ($PCONN): Postfix is not kept tripped" \
 	test "$PCONN" -le "$PER_TARGET_MAX"
