@@ -165,6 +165,21 @@ struct audit_probe {
 	struct timeval start, finish;
 };
 
+/* Politeness and trust of one target (polite.c): what its connections did. */
+struct audit_politeness {
+	int attempts;			/* connections tried (TCP connects) */
+	int busy;			/* turned away: 4xx greeting, refused connect */
+	int consecutive;		/* busy in a row, none of ours up; reset by a 220 */
+	int retries;			/* tried again after a backoff */
+	double backoff_seconds;		/* waited in backoffs, in all */
+	double busy_until;		/* rg_now() before which no session connects */
+	bool gave_up;			/* busy past the caps: no more connections */
+	char busy_what[32];		/* "421", "connection refused" */
+	double ceiling;			/* new connections a second, whole run */
+	int out_of_step;		/* sessions whose reply stream was out of step */
+	bool untrusted;			/* out of step too often: no more sessions */
+};
+
 struct tx_line {
 	struct timeval when;
 	char dir;			/* '>' sent, '<' received, '*' event */
@@ -245,6 +260,7 @@ struct audit_target {
 	size_t ntx, captx;
 	bool keep_tx;
 	bool tx_truncated;
+	struct audit_politeness polite;	/* polite.c */
 };
 
 /* names.c: the names a target may treat as its own */

@@ -1,15 +1,17 @@
 /*
- * connect.c - the sessions of one target: connect, greeting, EHLO and
- * STARTTLS, and the pool that opens connections ahead, keeps greeted
- * sessions between passes and closes them in the background (connect.h).
+ * connect.c - the sessions of one target: connect, greeting (in step),
+ * EHLO (hello.c) and STARTTLS, and the pool that opens connections ahead,
+ * keeps to --per-host, closes sessions in the background, and decides
+ * whether a connection not had is tried again - after the backoff polite.c
+ * keeps, or once a place is free (connect.h).
  */
 #include "connect.h"
+#include "polite.h"
 #include "relayguard/fiber.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,106 +72,10 @@ void tx_record(void *arg, const struct timeval *when,
 }
 
 
-static bool looks_like_hostname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253 || strchr(s, '.') == NULL)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
-			return false;
-	return true;
-}
-
 /* Record a connection-level failure in t->error. */
 static void note_error(struct audit_target *t, const char *what, const char *detail)
 {
 	snprintf(t->error, sizeof(t->error), "%s: %s", what, detail);
-}
-
-static void parse_ehlo(struct audit_target *t, const struct rg_reply *r, bool first)
-{
-	char buf[RG_REPLY_LINE_MAX];
-
-	/* Keywords are recorded from the first session's EHLO in clear text;
-	 * STARTTLS, once offered, stays offered (the EHLO after TLS omits it). */
-	if (first)
-		t->ehlo_keywords[0] = '\0';
-	for (int i = 1; i < r->nlines; i++) {
-		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
-		char kw[64];
-
-		if (l == NULL)
-			break;
-		if (sscanf(l, "%63s", kw) != 1)
-			continue;
-		for (char *c = kw; *c; c++)
-			*c = (char)toupper((unsigned char)*c);
-		if (strcmp(kw, "STARTTLS") == 0)
-			t->starttls_offered = true;
-		if (first && strlen(t->ehlo_keywords) + strlen(kw) + 2 < sizeof(t->ehlo_keywords)) {
-			if (t->ehlo_keywords[0])
-				strcat(t->ehlo_keywords, " ");
-			strcat(t->ehlo_keywords, kw);
-		}
-	}
-	if (first) {
-		rg_reply_first_word(r, buf, sizeof(buf));
-		if (looks_like_hostname(buf))
-			strlcpy_rg(t->ehlo_name, buf, sizeof(t->ehlo_name));
-		rg_lowercase(t->ehlo_name);
-	}
-}
-
-/* Whether an EHLO reply lists keyword (RFC 5321 4.1.1.1: one per line). */
-static bool ehlo_has(const struct rg_reply *r, const char *keyword)
-{
-	char buf[RG_REPLY_LINE_MAX], kw[64];
-
-	for (int i = 1; i < r->nlines; i++) {
-		const char *l = rg_reply_line(r, i, buf, sizeof(buf));
-
-		if (l == NULL)
-			break;
-		if (sscanf(l, "%63s", kw) == 1 && strcasecmp(kw, keyword) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* EHLO (HELO when EHLO is refused with 5xx, as Metasploit does). 0 ok.
- * Only the first session's answer describes the server in the report. */
-static int say_hello(struct audit_target *t, struct session *s, const char *name,
-    bool first, struct rg_reply *r)
-{
-	s->nonmail++;
-	if (rg_smtp_command(s->conn, r, "EHLO %s", name) != 0)
-		return -1;
-	if (r->code / 100 == 2) {
-		if (first) {
-			const char *nl = strchr(r->text, '\n');
-
-			snprintf(t->ehlo_greeting, sizeof(t->ehlo_greeting), "%.*s",
-			    nl ? (int)(nl - r->text) : (int)strlen(r->text), r->text);
-		}
-		parse_ehlo(t, r, first);
-		s->pipelining = ehlo_has(r, "PIPELINING");
-		strlcpy_rg(s->helo, name, sizeof(s->helo));
-		return 0;
-	}
-	if (r->code / 100 == 5) {
-		if (first)
-			t->ehlo_refused = true;
-		s->nonmail++;
-		if (rg_smtp_command(s->conn, r, "HELO %s", name) != 0)
-			return -1;
-		if (r->code / 100 == 2) {
-			strlcpy_rg(s->helo, name, sizeof(s->helo));
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /*
@@ -195,19 +101,20 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	so.transcript_arg = t;
 	so.deadline = t->deadline;	/* --budget bounds every wait */
 	t->pool->conns++;
+	t->polite.attempts++;
 	s->conn = rg_smtp_open(t->host, t->port, &so);
 	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {
 		/* not taken in time: maybe a server busy with another of ours */
 		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
 		    rg_now() < t->deadline;
+		s->others_up = t->pool->up > 0;
+		s->connect_failed = true;
 		if (!quiet)
 			note_error(t, "connect", rg_smtp_error(s->conn));
 		close_session(t, s, false);
 		return -1;
 	}
 	s->number = ++t->sessions;
-	if (s->first)	/* connected first: the lanes' connections follow it */
-		open_ahead(t, t->pool->ahead);
 	if (s->first) {
 		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
 		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
@@ -243,9 +150,21 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 			rg_lowercase(t->banner_name);
 		}
 	}
+	/* in step from the greeting on: a greeting is a 220 (or a refusal),
+	 * and nothing may follow it before EHLO */
+	if ((r.code / 100 == 2 && r.code != 220) || (r.code == 220 &&
+	    rg_smtp_unsolicited(s->conn))) {
+		s->out_of_step = "after the greeting";
+		if (!quiet)
+			note_error(t, "greeting", "reply stream out of step (a line nobody "
+			    "asked for)");
+		close_session(t, s, false);
+		return -1;
+	}
 	if (r.code != 220) {
 		*fail_reply = r;
 		s->refused_at = "connect";
+		s->others_up = t->pool->up > 0;	/* before its own close counts */
 		if (!quiet)
 			note_error(t, "greeting", r.text);
 		close_session(t, s, true);
@@ -253,7 +172,24 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	s->up = true;
 	t->pool->up++;
+	if (!quiet)
+		polite_greeted(t);
+	if (s->first)	/* greeted first: the lanes' connections follow it */
+		open_ahead(t, t->pool->ahead);
 	return 0;
+}
+
+/* After r the stream must be quiet, and a 2xx r must be want (EHLO and
+ * HELO answer 250, RFC 5321 4.3.2): else the session is out of step. */
+static bool out_of_step(struct audit_target *t, struct session *s,
+    const struct rg_reply *r, int want, const char *where)
+{
+	if ((r->code / 100 != 2 || r->code == want) && !rg_smtp_unsolicited(s->conn))
+		return false;
+	s->out_of_step = where;
+	note_error(t, "hello", "reply stream out of step (a line nobody asked for)");
+	close_session(t, s, false);
+	return true;
 }
 
 /* EHLO (STARTTLS and EHLO again when wanted) on a greeted connection. */
@@ -264,6 +200,8 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 
 	if (say_hello(t, s, helo, s->first, &r) != 0)
 		goto refused;
+	if (out_of_step(t, s, &r, 250, "after EHLO's reply"))
+		return -1;
 	bool tls_broken = t->starttls_failed[0] != '\0';
 	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
 	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
@@ -304,6 +242,8 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
 			if (say_hello(t, s, helo, false, &r) != 0)
 				goto refused;
+			if (out_of_step(t, s, &r, 250, "after EHLO's reply in TLS"))
+				return -1;
 		}
 	}
 	return 0;
@@ -382,6 +322,7 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 {
 	struct session_pool *p = xcalloc(1, sizeof(*p));
 
+	polite_start(t, o);
 	p->o = o;
 	p->limit = o->per_host > 1 ? o->per_host : 1;
 	if (p->limit > POOL_MAX)
@@ -448,57 +389,125 @@ void pool_idle(struct audit_target *t, struct session *s)
 		rg_fiber_cond_broadcast(&t->pool->freed);
 }
 
+/* A connection opened ahead, greeted now with EHLO: 0 ready, -1 refused
+ * (*fail_reply) or given up, 1 look again. */
+static int take_warm(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo, struct rg_reply *fail_reply, int *dead_warm)
+{
+	struct session_pool *p = t->pool;
+	const char *where = NULL;
+	int number;
+
+	*s = p->warm[--p->nwarm];
+	open_ahead(t, 1);	/* the next one, while this one greets */
+	number = s->number;
+	if (rg_smtp_unsolicited(s->conn)) {	/* a line since its greeting */
+		close_session(t, s, false);
+		where = "after the greeting";
+	} else if (greet_session(t, o, s, helo, fail_reply) == 0) {
+		return 0;
+	} else if (s->out_of_step != NULL) {
+		where = s->out_of_step;
+	} else if (fail_reply->code != 0 || ++*dead_warm >= 2) {
+		return -1;	/* refused this HELO, or it keeps failing */
+	}
+	if (where != NULL && !polite_out_of_step(t, where, NULL, number, false))
+		return -1;
+	t->error[0] = '\0';	/* it died while it waited, or was out of step */
+	return 1;
+}
+
+/* Never more than --per-host connections: one being opened ahead, in use by
+ * another lane or still closing (QUIT sent, 221 not yet read) holds its
+ * place until it is free. 0: look again; -1: the budget ran out. */
+static int wait_for_place(struct audit_target *t, struct session *s)
+{
+	struct session_pool *p = t->pool;
+
+	if (p->idle != NULL && !p->idle->dead && p->idle != s) {
+		close_session(t, p->idle, true);	/* or an idle one */
+		return 0;
+	}
+	/* woken when a place frees; a second at most, in case */
+	double until = rg_now() + 1;
+
+	if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
+	    rg_now() < t->deadline)
+		return 0;
+	note_error(t, "connect", "time budget for this target exhausted "
+	    "waiting for a place under --per-host");
+	return -1;
+}
+
+/*
+ * The connection s was not had. Turned away (4xx greeting; a refused
+ * connect from a server that served us before), or not taken or greeted in
+ * time while others of ours are open (closing ones too: a server that takes
+ * one client at a time is still busy with them): with others of ours up,
+ * too many at once for this server - lower --per-host and wait for a place;
+ * with none, the server is busy - back off (polite.c). Out of step: a fresh
+ * session, in lock-step. True: try again.
+ */
+static bool retry_after(struct audit_target *t, struct session *s,
+    const struct rg_reply *fail)
+{
+	struct session_pool *p = t->pool;
+	char what[32];
+	bool others;
+
+	if (s->out_of_step != NULL)
+		return polite_out_of_step(t, s->out_of_step, NULL, s->number, false);
+	if (rg_now() >= t->deadline)
+		return false;
+	if (s->greet_timeout) {
+		strlcpy_rg(what, "not greeted in time", sizeof(what));
+		others = p->conns > 0;
+		if (!others)
+			return false;
+	} else if (fail->code / 100 == 4) {
+		snprintf(what, sizeof(what), "%d", fail->code);
+		others = s->others_up;
+	} else if (s->connect_failed && t->sessions > 0) {
+		strlcpy_rg(what, "connection refused", sizeof(what));
+		others = s->others_up;
+	} else {
+		return false;
+	}
+	if (!polite_turned_away(t, what, fail->text, others))
+		return false;
+	if (others)
+		lower_limit(t, fail);
+	return true;
+}
+
 int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply)
 {
 	struct session_pool *p = t->pool;
-
-	int dead_warm = 0;
+	int dead_warm = 0, rc;
 
 	for (;;) {
 		rg_reply_init(fail_reply);
+		if (!polite_may_connect(t))	/* given up, or backing off first */
+			return -1;
 		if (p->nwarm > 0 && dead_warm < 2) {
-			*s = p->warm[--p->nwarm];
-			open_ahead(t, 1);	/* the next one, while this one greets */
-			if (rg_smtp_unsolicited(s->conn)) {
-				close_session(t, s, false);
-				continue;
-			}
-			if (greet_session(t, o, s, helo, fail_reply) == 0)
-				return 0;
-			if (fail_reply->code != 0 || ++dead_warm >= 2)
-				return -1;	/* refused this HELO, or it keeps failing */
-			t->error[0] = '\0';	/* it died while it waited: once more */
+			if ((rc = take_warm(t, o, s, helo, fail_reply, &dead_warm)) <= 0)
+				return rc;
 			continue;
 		}
-		/* Never more than --per-host connections: one being opened ahead,
-		 * in use by another lane or still closing (QUIT sent, 221 not yet
-		 * read) holds its place until it is free. */
 		if (p->conns + p->pending >= p->limit) {
-			if (p->idle != NULL && !p->idle->dead && p->idle != s) {
-				close_session(t, p->idle, true);	/* or an idle one */
-				continue;
-			}
-			/* woken when a place frees; a second at most, in case */
-			double until = rg_now() + 1;
-
-			if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
-			    rg_now() < t->deadline)
-				continue;
-			note_error(t, "connect", "time budget for this target exhausted "
-			    "waiting for a place under --per-host");
-			return -1;
+			if (wait_for_place(t, s) != 0)
+				return -1;
+			continue;
 		}
-		if (connect_session(t, o, s, fail_reply, false) == 0)
-			return greet_session(t, o, s, helo, fail_reply);
-		/* Turned away (4xx greeting), or not taken or greeted in time,
-		 * while others of ours are open (closing ones too: a server that
-		 * takes one client at a time is still busy with them): too many
-		 * at once for this server. Wait for a place and try again. */
-		if ((fail_reply->code / 100 != 4 && !s->greet_timeout) || p->conns == 0 ||
-		    rg_now() >= t->deadline)
+		if (connect_session(t, o, s, fail_reply, false) == 0) {
+			if (greet_session(t, o, s, helo, fail_reply) == 0)
+				return 0;
+			if (s->out_of_step == NULL)
+				return -1;
+		}
+		if (!retry_after(t, s, fail_reply))
 			return -1;
-		lower_limit(t, fail_reply);
 		t->error[0] = '\0';
 	}
 }

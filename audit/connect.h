@@ -9,7 +9,9 @@
  * a polite close sends QUIT and waits for the 221 in a fiber of its own, so
  * no probe waits on it. Never more than N connections at once for a
  * target: in use, opened ahead and closing ones all count; a server that
- * takes fewer lowers N (connect.c, lower_limit).
+ * takes fewer lowers N (connect.c, lower_limit). Connections are opened
+ * ahead only once the first session was greeted with 220: a busy server
+ * (421) sees one connection at a time, spaced by the backoff (polite.h).
  */
 #ifndef RELAYGUARD_AUDIT_CONNECT_H
 #define RELAYGUARD_AUDIT_CONNECT_H
@@ -35,6 +37,9 @@ struct session {
 	bool pipelining;	/* this session's EHLO offered PIPELINING */
 	bool need_rset;		/* a pipelined probe left a transaction open */
 	const char *refused_at;	/* open_session refused: "connect" or "helo" */
+	bool others_up;		/* turned away while other sessions of ours were up */
+	bool connect_failed;	/* the TCP connect itself failed */
+	const char *out_of_step;	/* the stream was out of step: where */
 };
 
 /* Start the target's pool (t->pool) and open up to warm connections ahead.
@@ -55,6 +60,13 @@ void close_session(struct audit_target *t, struct session *s, bool polite);
 /* While s (a runner's session) waits idle for other lanes (NULL: no more):
  * a lane that needs a place under --per-host may close it. */
 void pool_idle(struct audit_target *t, struct session *s);
+/* hello.c: EHLO (HELO when EHLO is refused with 5xx, as Metasploit does):
+ * 0 ok, r the last reply. Only the first session's answer describes the
+ * server in the report. */
+int say_hello(struct audit_target *t, struct session *s, const char *name,
+    bool first, struct rg_reply *r);
+/* A name with a dot and only host-name characters (a banner's first word). */
+bool looks_like_hostname(const char *s);
 /* The transcript sink every connection of t writes to. */
 void tx_record(void *arg, const struct timeval *when, enum rg_transcript_dir dir,
     const char *text);

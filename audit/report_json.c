@@ -1,5 +1,6 @@
 /* report_json.c - one JSON object per target (JSON lines), built with jansson. */
 #include "audit.h"
+#include "polite.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/version.h"
@@ -206,6 +207,7 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 	dns_json(j, t);
 	json_object_set_new(j, "exit_code", json_integer(verdict_exit_code(t->verdict)));
 	json_object_set_new(j, "sessions", json_integer(t->sessions));
+	json_object_set_new(j, "politeness", polite_json(t, o));
 	json_object_set_new(j, "start", iso(&t->start));
 	json_object_set_new(j, "finish", iso(&t->finish));
 	json_object_set_new(j, "elapsed_seconds", json_real(t->elapsed));

@@ -75,6 +75,22 @@
  *			FROM:<...@[IP]>" (an address literal) gets "450 Temp.
  *			resolver error (EBADNAME)", other senders 250; every RCPT
  *			refused as in normal-reject (a closed server)
+ *	greet-421	every connection greeted "421 4.7.0 hostile.test busy, try
+ *			again later"; then 503 to everything but QUIT (221)
+ *	greet-421-close	the same greeting, then the connection closes at once,
+ *			without reading QUIT
+ *	unsolicited-start  as normal-reject, but an unsolicited "250 2.0.0 Ok"
+ *			follows the greeting in the same write: every later reply
+ *			lands on the wrong command (EHLO gets the 250, MAIL the
+ *			EHLO reply, RCPT the MAIL reply...) unless the client
+ *			notices; every reply takes 50 ms (a server doing DNS
+ *			lookups), so the real one is never there early
+ *	extra-after-reply  as normal-reject, but every EHLO reply is followed by
+ *			an unsolicited "250 2.0.0 Ok" in the same write
+ *	reset-pipelined	an open relay (RCPT 250 except for .invalid domains, DATA
+ *			354) that offers PIPELINING but resets the connection (RST)
+ *			when a command arrives with more already received (a
+ *			pipelined group): lock-step clients see the relay
  *
  *	Each connection is logged on stderr as one line.
  */
@@ -107,6 +123,8 @@ enum mode {
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
+	M_GREET421, M_GREET421_CLOSE, M_UNSOLICITED_START, M_EXTRA_AFTER_REPLY,
+	M_RESET_PIPELINED,
 };
 
 static const struct {
@@ -137,6 +155,11 @@ static const struct {
 	{"tls-garbage", M_TLS_GARBAGE},		/* STARTTLS 220, then not TLS */
 	{"nonmail-limit", M_NONMAIL_LIMIT},	/* Exim's smtp_accept_max_nonmail */
 	{"resolver-literal", M_RESOLVER_LITERAL},	/* Haraka: 450 to a literal sender */
+	{"greet-421", M_GREET421},		/* 421 busy greeting, waits for QUIT */
+	{"greet-421-close", M_GREET421_CLOSE},	/* 421 busy greeting, closes at once */
+	{"unsolicited-start", M_UNSOLICITED_START},	/* a line after the greeting */
+	{"extra-after-reply", M_EXTRA_AFTER_REPLY},	/* a line after EHLO's reply */
+	{"reset-pipelined", M_RESET_PIPELINED},	/* RST on a pipelined group */
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -344,11 +367,13 @@ ehlo_reply(struct conn *c, enum mode mode)
 	if ((mode == M_TLS_REQUIRED || mode == M_TLS_GARBAGE) &&
 	    reply(c, "250-STARTTLS") < 0)
 		return -1;
-	if ((mode == M_EXTRA_LINE || mode == M_NONMAIL_LIMIT) &&
-	    reply(c, "250-PIPELINING") < 0)
+	if ((mode == M_EXTRA_LINE || mode == M_NONMAIL_LIMIT ||
+	    mode == M_RESET_PIPELINED) && reply(c, "250-PIPELINING") < 0)
 		return -1;
 	if (reply(c, "250-8BITMIME") < 0)
 		return -1;
+	if (mode == M_EXTRA_AFTER_REPLY)	/* one write: the client sees both */
+		return reply(c, "250 ENHANCEDSTATUSCODES\r\n250 2.0.0 Ok");
 	return reply(c, "250 ENHANCEDSTATUSCODES");
 }
 
@@ -388,6 +413,7 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	}
 	case M_DATAREFUSE:
+	case M_RESET_PIPELINED:
 		if (strstr(path, ".invalid") != NULL)
 			return reply(c, "550 5.1.2 %s: bad domain", path);
 		c->have_rcpt = 1;
@@ -403,6 +429,16 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 	}
 }
 
+/* Close with an RST (SO_LINGER 0) instead of a FIN when the caller closes. */
+static void
+reset_connection(struct conn *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	c->end_reason = "reset on a pipelined group";
+}
+
 /* The SMTP dialogue after the greeting, for the well-behaved modes. */
 static void
 dialogue(struct conn *c, enum mode mode)
@@ -414,6 +450,12 @@ dialogue(struct conn *c, enum mode mode)
 
 		command_verb(line, verb, sizeof(verb));
 		command_path(line, path, sizeof(path));
+		if (mode == M_UNSOLICITED_START)
+			poll(NULL, 0, 50);
+		if (mode == M_RESET_PIPELINED && c->in_len > 0) {
+			reset_connection(c);
+			return;
+		}
 		if (mode == M_ERROR_LIMIT && c->rejected_rcpts >= ERROR_LIMIT) {
 			reply(c, "421 4.7.0 too many errors");
 			c->end_reason = "error limit";
@@ -644,6 +686,18 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 		else if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
+	case M_GREET421:
+		serve_refused(c, "421 4.7.0 " HOSTNAME " busy, try again later");
+		break;
+	case M_GREET421_CLOSE:
+		if (reply(c, "421 4.7.0 %s busy, try again later", HOSTNAME) == 0)
+			c->end_reason = "closed after a 421 greeting";
+		break;
+	case M_UNSOLICITED_START:
+		if (reply(c, "220 %s ESMTP hostile_smtpd %s\r\n250 2.0.0 Ok", server_name,
+		    mode_name) == 0)
+			dialogue(c, mode);
+		break;
 	case M_GARBAGE:
 		serve_garbage(c);
 		break;
@@ -693,6 +747,8 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_DATAREFUSE:
 	case M_TLS_GARBAGE:
 	case M_RESOLVER_LITERAL:
+	case M_EXTRA_AFTER_REPLY:
+	case M_RESET_PIPELINED:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;

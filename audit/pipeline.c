@@ -1,0 +1,223 @@
+/*
+ * pipeline.c - probes in pipelined groups (RFC 2920, probe.h): one write
+ * and one round trip for several probes, only when EHLO offered
+ * PIPELINING. Every reply is read back in order and the group is fenced:
+ * a stream out of step, or a group the server drops, is never graded -
+ * the target falls back to lock-step on fresh sessions (polite.c says so).
+ */
+#include "probe.h"
+#include "polite.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+/*
+ * One probe pipelined, one round trip: the RSET the last probe left open,
+ * MAIL, RCPT and a NOOP as a fence, in one write. The NOOP must answer 2xx
+ * and nothing may follow it, else the stream is out of step (an unsolicited
+ * line shifts every reply onto the wrong command; a refusal would land on
+ * the NOOP). DATA, when it is tried, goes alone after the group.
+ */
+enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
+    struct audit_probe *p, int *data_budget)
+{
+	struct rg_reply r;
+	struct brief mail, rcpt;
+	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+	const char *cmds[4];
+	char mcmd[1100], rcmd[1100];
+	size_t n = 0;
+	bool rset = s->need_rset;
+
+	p->session = s->number;
+	gettimeofday(&p->start, NULL);
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	snprintf(mcmd, sizeof(mcmd), "MAIL FROM:%s", probe_sender(p));
+	snprintf(rcmd, sizeof(rcmd), "RCPT TO:%s", p->spec.rcpt_to);
+	if (rset)
+		cmds[n++] = "RSET";
+	cmds[n++] = mcmd;
+	cmds[n++] = rcmd;
+	cmds[n++] = "NOOP";
+	s->nonmail += 1 + rset;
+	if (rg_smtp_send_group(s->conn, cmds, n) != 0)
+		return STEP_RETRY;
+	t->pipelined_groups++;
+	if (rset) {
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			return STEP_RETRY;
+		if (r.code / 100 != 2)
+			return STEP_DESYNC;
+	}
+	s->need_rset = true;
+	if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		return STEP_RETRY;
+	brief_of(&mail, &r);
+	if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		return STEP_RETRY;
+	brief_of(&rcpt, &r);
+	if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		return STEP_RETRY;
+	if (r.code / 100 != 2 || rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	grade_probe(t, s, p, &mail, &rcpt, in_clear);
+	if (p->outcome == OUT_ACCEPTED && probe_is_relay(p) && take_data_budget(data_budget))
+		data_probe(t, s, p);
+	gettimeofday(&p->finish, NULL);
+	return STEP_DONE;
+}
+
+/* Run the accepted relay probes among pp[0..n) again alone, with the DATA
+ * check, while the target's DATA budget lasts. */
+static void data_checks(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run, struct audit_probe **pp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (pp[i]->outcome != OUT_ACCEPTED || !probe_is_relay(pp[i]))
+			continue;
+		if (run->data_budget && *run->data_budget > 0)
+			run_one(t, o, run, pp[i]);	/* again, with DATA */
+	}
+}
+
+/* A session with room for n more errors and n + 1 non-mail commands
+ * below the server's limits, pipelining and in step; false: none. */
+static bool group_session(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run, size_t n)
+{
+	struct session *s = &run->s;
+
+	if (!s->dead && (s->errors + (int)n > o->errors_per_session ||
+	    s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX || strcmp(s->helo, o->helo) != 0))
+		close_session(t, s, true);
+	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
+	    open_session(t, o, s, o->helo, &run->fail_reply) != 0))
+		return false;
+	if (s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX)
+		return false;	/* STARTTLS took room: the caller runs them one by one */
+	return s->pipelining && !t->lockstep && !rg_smtp_unsolicited(s->conn);
+}
+
+/* Read the group's replies into mail[]/rcpt[]: how many probes were
+ * answered before a cut; *desync when the fences say out of step. */
+static size_t read_group(struct session *s, bool rset, struct brief *mail,
+    struct brief *rcpt, size_t n, bool *desync)
+{
+	struct rg_reply r;
+	size_t got;
+
+	if (rset && (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421))
+		return 0;
+	if (rset && r.code / 100 != 2) {
+		*desync = true;
+		return 0;
+	}
+	for (got = 0; got < n; got++) {
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			return got;
+		brief_of(&mail[got], &r);
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			return got;
+		brief_of(&rcpt[got], &r);
+		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+			return got;
+		if (r.code / 100 != 2) {
+			*desync = true;
+			return got;
+		}
+	}
+	*desync = rg_smtp_unsolicited(s->conn);
+	return got;
+}
+
+/* The group was cut after got probes: out of step (nothing is trusted),
+ * dropped (lock-step from now on) or a 421. */
+static size_t group_cut(struct audit_target *t, struct session *s,
+    struct audit_probe **pp, size_t n, size_t got, bool desync)
+{
+	char where[120], why[120];
+	int number = s->number;
+	bool dropped = !desync && rg_smtp_status(s->conn) != RG_SMTP_OK;
+
+	strlcpy_rg(why, dropped ? rg_smtp_error(s->conn) : "", sizeof(why));
+	close_session(t, s, false);
+	if (desync) {
+		snprintf(where, sizeof(where), "in a pipelined group of %zu probes", n);
+		polite_out_of_step(t, where, pp[0]->spec.id, number, true);
+		return 0;	/* nothing of this group can be trusted */
+	}
+	if (dropped)
+		polite_pipelining_dropped(t, pp[got < n ? got : 0]->spec.id, number, why);
+	return got;
+}
+
+/*
+ * Several probes in one pipelined group, one round trip for all: [RSET]
+ * then MAIL, RCPT and RSET per probe, a NOOP fence instead of the last
+ * RSET. Every RSET and the NOOP must answer 2xx and nothing may follow the
+ * NOOP, else the stream is out of step: the probes run again one by one on
+ * fresh sessions in lock-step. A probe cut off by a drop or a 421 runs
+ * again alone (run_one: a fresh session; lock-step after a drop). An
+ * accepted relay probe that is to get the DATA check runs again alone too
+ * (DATA goes last in a group of its own).
+ */
+bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
+    struct audit_probe **pp, size_t n)
+{
+	struct session *s = &run->s;
+	char (*cmd)[1100];
+	const char *cmds[3 * RG_BATCH_MAX + 1];
+	struct brief *mail, *rcpt;
+	size_t nc = 0, got;
+	bool rset, desync = false, in_clear;
+
+	if (!group_session(t, o, run, n))
+		return false;
+	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+	rset = s->need_rset;
+	/* on the heap: a fiber per session, and its stack pages are the RSS */
+	cmd = xcalloc(2 * n, sizeof(*cmd));
+	mail = xcalloc(n, sizeof(*mail));
+	rcpt = xcalloc(n, sizeof(*rcpt));
+	if (rset)
+		cmds[nc++] = "RSET";
+	s->nonmail += (int)n + rset;	/* n - 1 RSETs and the NOOP fence */
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cmd[2 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
+		snprintf(cmd[2 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
+		cmds[nc++] = cmd[2 * i];
+		cmds[nc++] = cmd[2 * i + 1];
+		cmds[nc++] = i + 1 < n ? "RSET" : "NOOP";
+		pp[i]->session = s->number;
+		gettimeofday(&pp[i]->start, NULL);
+	}
+	if (rg_smtp_send_group(s->conn, cmds, nc) != 0) {
+		close_session(t, s, false);
+		free(cmd);
+		free(mail);
+		free(rcpt);
+		return false;
+	}
+	t->pipelined_groups++;
+	got = read_group(s, rset, mail, rcpt, n, &desync);
+	if (got < n || desync)
+		got = group_cut(t, s, pp, n, got, desync);
+	else
+		s->need_rset = true;	/* the last transaction is still open */
+	for (size_t i = 0; i < got; i++) {	/* answered in step */
+		grade_probe(t, s, pp[i], &mail[i], &rcpt[i], in_clear);
+		gettimeofday(&pp[i]->finish, NULL);
+	}
+	for (size_t i = got; i < n; i++)
+		run_one(t, o, run, pp[i]);
+	data_checks(t, o, run, pp, got);
+	free(cmd);
+	free(mail);
+	free(rcpt);
+	return true;
+}

@@ -1,0 +1,213 @@
+/*
+ * polite.c - politeness and reply-stream trust of one target (polite.h):
+ * backoff after a server turned us away, the caps that end the retries,
+ * the run's ceiling on new connections, the lock-step fallback, and how the
+ * verdict and the JSON say so.
+ *
+ * A target's sessions are fibers on one thread (fiber.h): the counters in
+ * t->polite are shared without locks, changed only between waits.
+ */
+#include "polite.h"
+#include "connect.h"
+#include "relayguard/fiber.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+
+static void event(struct audit_target *t, const char *text)
+{
+	struct timeval now;
+
+	gettimeofday(&now, NULL);
+	tx_record(t, &now, RG_TX_EVENT, text);
+}
+
+/* 0.5 .. 1.5: servers that turned many clients away at once do not get
+ * them all back at the same moment. */
+static double jitter(void)
+{
+	unsigned int r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (unsigned int)rg_now();
+	return 0.5 + (double)(r % 10000) / 10000.0;
+}
+
+void polite_start(struct audit_target *t, const struct audit_opts *o)
+{
+	memset(&t->polite, 0, sizeof(t->polite));
+	t->polite.ceiling = o->rate > 0 ? o->rate : POLITE_CEILING;
+	/* main() sets --rate; without it the ceiling holds (lib/smtp.c keeps
+	 * the one schedule for every connection of the run) */
+	if (o->rate <= 0)
+		rg_smtp_set_connect_rate(POLITE_CEILING);
+}
+
+static void given_up_error(struct audit_target *t)
+{
+	const struct audit_politeness *pl = &t->polite;
+
+	if (pl->untrusted)
+		snprintf(t->error, sizeof(t->error), "reply stream out of step in %d "
+		    "sessions from the greeting on: no reply of this server is trusted",
+		    pl->out_of_step);
+	else
+		snprintf(t->error, sizeof(t->error), "server busy (%s), retried %d time%s",
+		    pl->busy_what, pl->retries, pl->retries == 1 ? "" : "s");
+}
+
+static bool give_up(struct audit_target *t)
+{
+	char ev[400];
+
+	t->polite.gave_up = true;
+	given_up_error(t);
+	snprintf(ev, sizeof(ev), "%s: no more connections to this target", t->error);
+	event(t, ev);
+	return false;
+}
+
+bool polite_may_connect(struct audit_target *t)
+{
+	struct audit_politeness *pl = &t->polite;
+
+	if (pl->gave_up || pl->untrusted) {
+		given_up_error(t);
+		return false;
+	}
+	/* another session of the target is backing off: so is this one */
+	if (pl->busy_until > rg_now())
+		rg_fiber_sleep_until(pl->busy_until);
+	return !pl->gave_up && !pl->untrusted;
+}
+
+void polite_greeted(struct audit_target *t)
+{
+	t->polite.consecutive = 0;
+}
+
+bool polite_turned_away(struct audit_target *t, const char *what, const char *detail,
+    bool others)
+{
+	struct audit_politeness *pl = &t->polite;
+	char ev[400];
+
+	pl->busy++;
+	strlcpy_rg(pl->busy_what, what, sizeof(pl->busy_what));
+	if (pl->busy > POLITE_BUSY_MAX || pl->gave_up)
+		return pl->gave_up ? false : give_up(t);
+	if (others)	/* too many at once: the caller waits for one of ours */
+		return true;
+	if (++pl->consecutive > POLITE_RETRY_MAX)
+		return give_up(t);
+
+	double delay = POLITE_BACKOFF_BASE * (double)(1 << (pl->consecutive - 1)) * jitter();
+	double until = rg_now() + delay;
+
+	if (until >= t->deadline)	/* no retry fits in --budget */
+		return give_up(t);
+	pl->retries++;
+	pl->backoff_seconds += delay;
+	if (until > pl->busy_until)
+		pl->busy_until = until;
+	snprintf(ev, sizeof(ev), "server busy (%s%s%.120s): retry %d of %d in %.1f s",
+	    what, detail[0] ? " " : "", detail, pl->consecutive, POLITE_RETRY_MAX, delay);
+	event(t, ev);
+	rg_fiber_sleep_until(until);
+	return true;
+}
+
+bool polite_out_of_step(struct audit_target *t, const char *where, const char *probe,
+    int session, bool piped)
+{
+	struct audit_politeness *pl = &t->polite;
+	char ev[300], at[80];
+
+	t->desync = true;
+	snprintf(at, sizeof(at), "%s%s%ssession %d", probe ? "probe " : "", probe ? probe : "",
+	    probe ? ", " : "", session);
+	snprintf(ev, sizeof(ev), "reply stream out of step %s (%s): no reply of that "
+	    "session is trusted", where, at);
+	event(t, ev);
+	if (!t->lockstep) {
+		t->lockstep = true;
+		snprintf(t->desync_note, sizeof(t->desync_note), "replies out of step %s "
+		    "(%s): fell back to lock-step on fresh sessions", where, at);
+		event(t, t->desync_note);
+	}
+	/* Groups already in flight on other lanes when the first one failed
+	 * its fence are the same finding; lock-step sessions out of step from
+	 * their greeting on are the ones that count. */
+	if (piped)
+		return !pl->untrusted;
+	if (++pl->out_of_step >= POLITE_OUT_OF_STEP_MAX && !pl->untrusted) {
+		pl->untrusted = true;
+		given_up_error(t);
+		event(t, t->error);
+	}
+	return !pl->untrusted;
+}
+
+void polite_pipelining_dropped(struct audit_target *t, const char *probe, int session,
+    const char *why)
+{
+	if (t->lockstep)
+		return;
+	t->lockstep = true;
+	snprintf(t->desync_note, sizeof(t->desync_note), "connection dropped on a "
+	    "pipelined group from probe %s (session %d: %.60s): fell back to lock-step "
+	    "on fresh sessions", probe, session, why);
+	event(t, t->desync_note);
+}
+
+void polite_verdict(struct audit_target *t)
+{
+	const struct audit_politeness *pl = &t->polite;
+	char was[sizeof(t->verdict_reason)];
+
+	if (t->verdict == VERDICT_OPEN_RELAY || (!pl->gave_up && !pl->untrusted))
+		return;
+	strlcpy_rg(was, t->verdict_reason, sizeof(was));
+	given_up_error(t);
+	if (pl->untrusted)
+		snprintf(t->verdict_reason, sizeof(t->verdict_reason), "%s (an unsolicited "
+		    "line shifts every reply onto the wrong command): nothing can be "
+		    "graded from it", t->error);
+	else
+		snprintf(t->verdict_reason, sizeof(t->verdict_reason), "%s (backoff %.0f s "
+		    "doubling, %.1f s waited): no more connections in this run; audit "
+		    "it again later", t->error, POLITE_BACKOFF_BASE, pl->backoff_seconds);
+	if (t->n_refused > 0 || t->n_accepted > 0) {
+		size_t n = strlen(t->verdict_reason);
+
+		snprintf(t->verdict_reason + n, sizeof(t->verdict_reason) - n,
+		    "; before that: %s", was);
+	}
+	t->verdict = VERDICT_INCONCLUSIVE;
+}
+
+json_t *polite_json(const struct audit_target *t, const struct audit_opts *o)
+{
+	const struct audit_politeness *pl = &t->polite;
+	json_t *j = json_object();
+
+	json_object_set_new(j, "connection_attempts", json_integer(pl->attempts));
+	json_object_set_new(j, "turned_away", json_integer(pl->busy));
+	json_object_set_new(j, "retries", json_integer(pl->retries));
+	json_object_set_new(j, "backoff_seconds", json_real(pl->backoff_seconds));
+	json_object_set_new(j, "gave_up", json_boolean(pl->gave_up));
+	json_object_set_new(j, "out_of_step_sessions", json_integer(pl->out_of_step));
+	json_object_set_new(j, "replies_trusted", json_boolean(!pl->untrusted));
+	/* the limits kept */
+	json_object_set_new(j, "max_retries", json_integer(POLITE_RETRY_MAX));
+	json_object_set_new(j, "max_turned_away", json_integer(POLITE_BUSY_MAX));
+	json_object_set_new(j, "backoff_base_seconds", json_real(POLITE_BACKOFF_BASE));
+	json_object_set_new(j, "backoff_jitter", json_string("0.5x-1.5x"));
+	json_object_set_new(j, "per_host", json_integer(o->per_host > 1 ? o->per_host : 1));
+	json_object_set_new(j, "new_connections_per_second", json_real(pl->ceiling));
+	return j;
+}

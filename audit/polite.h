@@ -1,0 +1,69 @@
+/*
+ * polite.h - the auditor's politeness and reply-stream trust, per target
+ * (polite.c). Private to connect.c, probe.c and session.c.
+ *
+ * Politeness is a guarantee, not a default:
+ *
+ *   - A server that turns a connection away (a 4xx greeting: "421 busy",
+ *     Postfix's connection rate and count limits) or, having served us,
+ *     refuses the connect, while none of our other sessions is up, is busy:
+ *     the target waits POLITE_BACKOFF_BASE x 2^(n-1) seconds, jittered by
+ *     0.5x..1.5x, before try n + 1, at most POLITE_RETRY_MAX times in a row.
+ *     Then, or after POLITE_BUSY_MAX turned-away connections in all, the
+ *     target opens no more connections: it is inconclusive, "server busy
+ *     (421), retried N times". Turned away while others of ours are up, it
+ *     instead waits for one of them to end (connect.c lowers --per-host).
+ *   - Never more than --per-host connections open or opening (connect.c).
+ *   - At most POLITE_CEILING new connections a second over the whole run
+ *     when --rate does not set the rate.
+ *
+ * The reply stream is trusted only in step, from the greeting on: a session
+ * out of step (a line nobody asked for, a greeting that is no 220, an EHLO
+ * answer that is no 250) puts the target in lock-step on fresh sessions;
+ * after POLITE_OUT_OF_STEP_MAX such sessions in lock-step no more are
+ * opened and no reply is trusted.
+ */
+#ifndef RELAYGUARD_AUDIT_POLITE_H
+#define RELAYGUARD_AUDIT_POLITE_H
+
+#include "audit.h"
+
+#define POLITE_RETRY_MAX	3	/* retries after a backoff, in a row */
+#define POLITE_BUSY_MAX		8	/* turned-away connections per target */
+#define POLITE_BACKOFF_BASE	1.0	/* seconds before the first retry */
+#define POLITE_CEILING		1000	/* new connections a second without --rate */
+#define POLITE_OUT_OF_STEP_MAX	3	/* sessions out of step, then no more */
+
+/* Start of a target: its counters, and the run's ceiling on new connections
+ * a second (--rate, else POLITE_CEILING). */
+void polite_start(struct audit_target *t, const struct audit_opts *o);
+/* Before a connection: false when the target opens no more (busy past the
+ * caps, or untrusted; t->error says why); else waits out a backoff that
+ * another session of the target started, and counts the attempt. */
+bool polite_may_connect(struct audit_target *t);
+/* A greeting 220 came: the server is not busy now. */
+void polite_greeted(struct audit_target *t);
+/* A connection was turned away: what "421", "connection refused", ...;
+ * detail the server's text. others: sessions of ours were up then (the
+ * caller waits for a place instead of backing off). True: try again (after
+ * the backoff it waited); false: the target is given up (t->error says why). */
+bool polite_turned_away(struct audit_target *t, const char *what, const char *detail,
+    bool others);
+/* A session's replies were out of step (where: "after the greeting",
+ * "in a pipelined group", ...; probe NULL before any probe; piped: in a
+ * pipelined group, which does not count towards POLITE_OUT_OF_STEP_MAX).
+ * Falls back to lock-step and says so; true while fresh sessions may still
+ * be tried. */
+bool polite_out_of_step(struct audit_target *t, const char *where, const char *probe,
+    int session, bool piped);
+/* A pipelined group ended in a connection reset or drop (no 421): the target
+ * falls back to lock-step on fresh sessions and says so. */
+void polite_pipelining_dropped(struct audit_target *t, const char *probe, int session,
+    const char *why);
+/* After grade_verdict(): a target given up as busy, or whose replies were
+ * never trusted, is inconclusive with the reason (an observed relay stays). */
+void polite_verdict(struct audit_target *t);
+/* The JSON "politeness" object: the counters and the limits kept. */
+json_t *polite_json(const struct audit_target *t, const struct audit_opts *o);
+
+#endif

@@ -1,0 +1,295 @@
+/*
+ * probe.c - one probe of the battery on a live session (probe.h).
+ *
+ * One probe = MAIL FROM, RCPT TO, then RSET (or, for an accepted relay
+ * probe within the --data-probes budget, DATA and on 354 an abrupt close:
+ * RFC 5321 4.1.1.4 - no final dot, so the server must not deliver).
+ * Sessions are renewed before the server's error limits bite (Postfix
+ * sleeps after smtpd_soft_error_limit = 10 errors and hangs up after 20),
+ * after a DATA probe, and whenever the server drops us or answers 421; the
+ * probe that was cut off is retried once on the new session. A reply
+ * stream out of step, or a pipelined group the server drops, is never
+ * graded: the probe runs again in lock-step on a fresh session.
+ */
+#include "probe.h"
+#include "polite.h"
+#include "relayguard/log.h"
+#include "relayguard/util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+void brief_of(struct brief *b, const struct rg_reply *r)
+{
+	const char *nl = strchr(r->text, '\n');
+
+	b->code = r->code;
+	strlcpy_rg(b->enhanced, r->enhanced, sizeof(b->enhanced));
+	snprintf(b->text, sizeof(b->text), "%.*s", nl ? (int)(nl - r->text) :
+	    (int)strlen(r->text), r->text);
+}
+
+void set_result_brief(struct audit_probe *p, const char *stage, const struct brief *b,
+    bool tls_in_clear)
+{
+	p->stage = stage;
+	p->code = b->code;
+	strlcpy_rg(p->enhanced, b->enhanced, sizeof(p->enhanced));
+	strlcpy_rg(p->text, b->text, sizeof(p->text));
+	p->outcome = grade_reply(b->code, b->enhanced, tls_in_clear);
+}
+
+/*
+ * The server refused the session before MAIL (a 554 greeting, EHLO and HELO
+ * refused): nothing was asked about relaying, so the probe is untested -
+ * never "rejected", which would read as relay control.
+ */
+static void set_refused(struct audit_probe *p, const char *stage,
+    const struct rg_reply *r, bool tls_in_clear)
+{
+	struct brief b;
+
+	brief_of(&b, r);
+	set_result_brief(p, stage, &b, tls_in_clear);
+	p->outcome = grade_pre_rcpt(r->code, r->enhanced, tls_in_clear);
+	if (p->outcome == OUT_UNTESTED)
+		p->untested_why = strcmp(stage, "helo") == 0 ? "HELO refused" :
+		    "session refused";
+}
+
+void set_error(struct audit_probe *p, const char *stage, const char *why)
+{
+	p->stage = stage;
+	p->code = 0;
+	p->enhanced[0] = '\0';
+	strlcpy_rg(p->text, why, sizeof(p->text));
+	p->outcome = OUT_ERROR;
+}
+
+void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *p,
+    const struct brief *mail, const struct brief *rcpt, bool tls_in_clear)
+{
+	if (mail->code / 100 != 2) {
+		set_result_brief(p, "mail", mail, tls_in_clear);
+		p->outcome = grade_pre_rcpt(mail->code, mail->enhanced, tls_in_clear);
+		if (p->outcome == OUT_UNTESTED)
+			p->untested_why = "MAIL refused";
+		s->errors += 1 + (rcpt != NULL && rcpt->code >= 400);	/* RCPT fails too */
+		return;
+	}
+	if (t->baseline_from[0] == '\0')
+		strlcpy_rg(t->baseline_from, probe_sender(p), sizeof(t->baseline_from));
+	set_result_brief(p, "rcpt", rcpt, tls_in_clear);
+	if (p->outcome != OUT_ACCEPTED)
+		s->errors++;
+}
+
+const char *probe_sender(const struct audit_probe *p)
+{
+	return p->retried ? p->retry_from : p->spec.mail_from;
+}
+
+/* The HELO name a probe needs: its own (identity tricks) or the default. */
+static const char *probe_helo(const struct audit_probe *p, const struct audit_opts *o)
+{
+	return p->spec.helo[0] ? p->spec.helo : o->helo;
+}
+
+bool take_data_budget(int *budget)
+{
+	bool ok;
+
+	if (budget == NULL)	/* not the DATA pass */
+		return false;
+	ok = *budget > 0;
+	if (ok)
+		(*budget)--;
+	return ok;
+}
+
+/*
+ * DATA after an accepted relay probe: on 354 drop the connection before any
+ * text (RFC 5321 4.1.1.4: no final dot, nothing is delivered).
+ */
+bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p)
+{
+	struct rg_reply r;
+
+	if (rg_smtp_command(s->conn, &r, "DATA") != 0) {
+		p->data = DATA_ERROR;
+		strlcpy_rg(p->data_text, rg_smtp_error(s->conn), sizeof(p->data_text));
+		close_session(t, s, false);
+		return true;
+	}
+	p->data_code = r.code;
+	snprintf(p->data_text, sizeof(p->data_text), "%s", r.text);
+	if (r.code == 354) {
+		struct timeval now;
+
+		gettimeofday(&now, NULL);
+		p->data = DATA_TAKEN;
+		tx_record(t, &now, RG_TX_EVENT,
+		    "354 received: dropping the connection before end of data "
+		    "(RFC 5321 4.1.1.4: nothing is delivered)");
+		close_session(t, s, false);
+		return true;
+	}
+	p->data = DATA_REFUSED;
+	s->errors++;
+	return false;
+}
+
+/*
+ * One probe in lock-step on a live session whose HELO is the probe's: every
+ * reply read before the next command, and nothing may arrive unasked.
+ */
+static enum probe_step run_probe(struct audit_target *t, struct session *s,
+    struct audit_probe *p, int *data_budget)
+{
+	struct rg_reply r;
+	struct brief mail, rcpt;
+	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+
+	p->session = s->number;
+	gettimeofday(&p->start, NULL);
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", probe_sender(p)) != 0 ||
+	    r.code == 421)
+		return STEP_RETRY;
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	brief_of(&mail, &r);
+	if (r.code / 100 != 2) {
+		grade_probe(t, s, p, &mail, NULL, in_clear);
+		goto reset;
+	}
+	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
+	    r.code == 421)
+		return STEP_RETRY;
+	if (rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	brief_of(&rcpt, &r);
+	grade_probe(t, s, p, &mail, &rcpt, in_clear);
+	if (p->outcome != OUT_ACCEPTED)
+		goto reset;
+	if (probe_is_relay(p) && take_data_budget(data_budget) && data_probe(t, s, p))
+		goto done;
+reset:
+	s->nonmail++;
+	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
+		close_session(t, s, false);
+done:
+	gettimeofday(&p->finish, NULL);
+	return STEP_DONE;
+}
+
+/* The session could not be had for p: graded from the refusal, or an error. */
+static void open_failed(struct audit_target *t, struct runner *run, struct audit_probe *p,
+    const char *stage, bool in_clear)
+{
+	if (run->fail_reply.code)
+		set_refused(p, run->s.refused_at ? run->s.refused_at : stage,
+		    &run->fail_reply, in_clear);
+	else
+		set_error(p, "connect", t->error);
+}
+
+/* A session for p (a fresh one when its HELO or the server's limits ask
+ * for it). False: p is graded from the failure. */
+static bool session_for(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run, struct audit_probe *p)
+{
+	struct session *s = &run->s;
+	const char *helo = probe_helo(p, o);
+	bool identity = p->spec.helo[0] != '\0';
+	char saved[sizeof(t->error)];
+
+	if (!s->dead && (s->errors >= o->errors_per_session || identity ||
+	    s->nonmail + 2 > SESSION_NONMAIL_MAX || strcmp(s->helo, helo) != 0))
+		close_session(t, s, true);
+	if (!s->dead)
+		return true;
+	strlcpy_rg(saved, t->error, sizeof(saved));
+	if (open_session(t, o, s, helo, &run->fail_reply) == 0) {
+		run->failed_opens = 0;
+		return true;
+	}
+	if (identity && run->fail_reply.code) {
+		/* the identity itself was refused: untested */
+		open_failed(t, run, p, "helo", t->starttls_offered);
+		strlcpy_rg(t->error, saved, sizeof(t->error));
+		return false;
+	}
+	run->failed_opens++;
+	open_failed(t, run, p, "connect", false);
+	return false;
+}
+
+/*
+ * Run one probe: on a session whose HELO is the probe's. An identity probe
+ * (its own HELO) always gets a fresh session of its own - one identity per
+ * session, never a second EHLO in a greeted session (OpenSMTPD answers that
+ * with 503 "Already identified") - and the session is closed after it.
+ */
+void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *run,
+    struct audit_probe *p)
+{
+	struct session *s = &run->s;
+	int attempts = 0;
+
+	/* A server that keeps refusing sessions is not asked 40 times. */
+	if (run->failed_opens >= 3) {
+		open_failed(t, run, p, "connect", false);
+		return;
+	}
+	for (;;) {
+		if (rg_now() > run->deadline) {
+			set_error(p, "connect", "time budget for this target exhausted");
+			break;
+		}
+		if (!session_for(t, o, run, p))
+			break;
+		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
+		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
+		    run_probe(t, s, p, run->data_budget);
+		int number = s->number;
+
+		if (st == STEP_DONE)
+			break;
+		if (st == STEP_DESYNC) {
+			/* nothing of this session is trusted: a fresh one, in
+			 * lock-step, while the target is still trusted at all */
+			close_session(t, s, false);
+			if (polite_out_of_step(t, piped ? "in a pipelined group" :
+			    "after a reply", p->spec.id, number, piped))
+				continue;
+			set_error(p, "rcpt", "reply stream out of step (unsolicited reply "
+			    "lines): no answer can be trusted");
+			break;
+		}
+		if (piped && rg_smtp_status(s->conn) != RG_SMTP_OK) {
+			/* dropped on a pipelined group (no 421): a relay must not
+			 * hide behind it; lock-step on a fresh session */
+			polite_pipelining_dropped(t, p->spec.id, number, rg_smtp_error(s->conn));
+			close_session(t, s, false);
+			continue;
+		}
+		/* Dropped or 421: one more try on a fresh session. */
+		const char *why = rg_smtp_status(s->conn) == RG_SMTP_OK ?
+		    "server answered 421 and closed the session" : rg_smtp_error(s->conn);
+
+		set_error(p, "rcpt", why);
+		if (rg_smtp_status(s->conn) == RG_SMTP_OK)
+			p->outcome = OUT_TEMPFAIL, p->code = 421;
+		close_session(t, s, false);
+		if (++attempts > 1)
+			break;
+	}
+	if (p->spec.helo[0] != '\0' && !s->dead)
+		close_session(t, s, true);
+	if (p->finish.tv_sec == 0)
+		gettimeofday(&p->finish, NULL);
+}

@@ -1,0 +1,65 @@
+/*
+ * probe.h - one probe of the battery on a live session: grading its
+ * replies, the DATA check, lock-step (probe.c) and pipelined groups
+ * (pipeline.c). Private to session.c, probe.c and pipeline.c.
+ */
+#ifndef RELAYGUARD_AUDIT_PROBE_H
+#define RELAYGUARD_AUDIT_PROBE_H
+
+#include "audit.h"
+#include "connect.h"
+
+#define RG_BATCH_MAX	16	/* probes in one pipelined group */
+
+/* STEP_RETRY: the session died under the probe (a drop or 421).
+ * STEP_DESYNC: the reply stream is out of step with the commands (an
+ * unsolicited extra line, or a fence that did not answer as it must). */
+enum probe_step { STEP_DONE, STEP_RETRY, STEP_DESYNC };
+
+/* The state one lane's probes share: its live session and budgets. */
+struct runner {
+	struct session s;
+	struct rg_reply fail_reply;
+	int *data_budget;		/* the target's, shared; NULL: no DATA now */
+	int failed_opens;
+	double deadline;
+};
+
+/* What is kept of a reply until it is graded (a whole struct rg_reply is
+ * 4 KB: 2 x 16 of them would sit on every session fiber's stack). */
+struct brief {
+	int code;
+	char enhanced[16];
+	char text[512];
+};
+
+void brief_of(struct brief *b, const struct rg_reply *r);
+void set_result_brief(struct audit_probe *p, const char *stage, const struct brief *b,
+    bool tls_in_clear);
+void set_error(struct audit_probe *p, const char *stage, const char *why);
+/* Grade a probe from its MAIL and RCPT replies: a refused MAIL leaves the
+ * trick untested (grade_pre_rcpt), never "rejected"; the errors the
+ * server counts go to s. The one place both engines grade a probe. */
+void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *p,
+    const struct brief *mail, const struct brief *rcpt, bool tls_in_clear);
+/* The sender this attempt uses: the trick's own, or the baseline on a retry. */
+const char *probe_sender(const struct audit_probe *p);
+/* One of the target's --data-probes (budget NULL: not the DATA pass). */
+bool take_data_budget(int *budget);
+/* DATA after an accepted relay probe; true when the session is gone. */
+bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p);
+/* Run one probe to its end on a session with its HELO (a fresh one when
+ * needed): retried once after a drop, in lock-step after a desync or a
+ * pipelined group the server dropped. */
+void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *run,
+    struct audit_probe *p);
+
+/* pipeline.c (RFC 2920) */
+enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
+    struct audit_probe *p, int *data_budget);
+/* pp[0..n) in one group; false when it could not be tried at all (the
+ * caller runs them one by one). */
+bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
+    struct audit_probe **pp, size_t n);
+
+#endif
