@@ -445,6 +445,62 @@ static void open_socket(const struct rg_config *c, const struct milter_user *u)
 	milter_socket_give(c->socket, u);
 }
 
+/*
+ * The config the daemon starts with, read and checked completely; -n and -t
+ * stop here with their output, a bad file with its reason and status 1.
+ */
+static struct rg_config *config_for(const struct options *o)
+{
+	char err[RG_CONFIG_ERRLEN];
+	struct rg_config *c;
+
+	/* who started us: the config must belong to root or that user, also
+	 * at a reload after the privilege drop (filetrust.h) */
+	rg_file_trust_enable();
+	if ((c = rg_config_load(config_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if (o->action == 'n')
+		show_set(c);
+	if (milter_dns_attach(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", config_path, err);
+		rg_config_unref(c);
+		exit(1);
+	}
+	if (o->action == 't')
+		check_only(c);
+	return c;
+}
+
+/*
+ * Before any thread exists: every thread inherits this mask, so SIGUSR1
+ * reaches only our sigtimedwait and SIGHUP/SIGTERM/SIGINT only libmilter's
+ * sigwait thread (smfi_main blocks them too, but only from then on: our
+ * signal thread starts earlier and would otherwise take a SIGTERM's default
+ * action, killing the process without the orderly stop). ours gets the
+ * signals our thread waits for.
+ */
+static void signals_block(sigset_t *ours)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		msg_fatal("pthread_sigmask failed");
+	/* An EventLog past a file size limit (ulimit -f, LimitFSIZE=) is a
+	 * write error to log and count, not a signal that kills the milter. */
+	signal(SIGXFSZ, SIG_IGN);
+	sigemptyset(ours);
+	sigaddset(ours, SIGUSR1);
+	sigaddset(ours, SIGUSR2);
+}
+
 int main(int argc, char **argv)
 {
 	char err[RG_CONFIG_ERRLEN];
@@ -462,46 +518,11 @@ int main(int argc, char **argv)
 	if (opt.action == 'd')
 		return exit_status_with_stdout(rg_config_show_defaults(stdout)
 		    == 0 ? 0 : 1);
-	/* who started us: the config must belong to root or that user, also
-	 * at a reload after the privilege drop (filetrust.h) */
-	rg_file_trust_enable();
-	if ((c = rg_config_load(config_path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	if (opt.action == 'n')
-		show_set(c);
-	if (milter_dns_attach(c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", config_path, err);
-		rg_config_unref(c);
-		return 1;
-	}
-	if (opt.action == 't')
-		check_only(c);
+	c = config_for(&opt);
 	msg_verbose_config(c->log_verbose ? 1 : 0);
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
 	rg_config_advise(c, geteuid() == 0, advice_to_log, NULL);
-
-	/* Before any thread exists: every thread inherits this mask, so
-	 * SIGUSR1 reaches only our sigtimedwait and SIGHUP/SIGTERM/SIGINT
-	 * only libmilter's sigwait thread (smfi_main blocks them too, but
-	 * only from then on: our signal thread starts earlier and would
-	 * otherwise take a SIGTERM's default action, killing the process
-	 * without the orderly stop). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
-		msg_fatal("pthread_sigmask failed");
-	/* An EventLog past a file size limit (ulimit -f, LimitFSIZE=) is a
-	 * write error to log and count, not a signal that kills the milter. */
-	signal(SIGXFSZ, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
+	signals_block(&set);
 
 	if (milter_user_lookup(c->user_id, &user, err, sizeof(err)) != 0)
 		msg_fatal("%s: %s", config_path, err);
