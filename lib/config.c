@@ -489,8 +489,13 @@ static int parse_line(struct rg_config *c, bool *seen, char *raw,
 		    line, k->name);
 	seen[idx] = true;
 	before = list_items(k, (char *)c + k->offset);
-	if (apply_value(c, k, value, file, line, err, errlen) != 0)
+	if (apply_value(c, k, value, file, line, err, errlen) != 0) {
+		/* the value checks quote the value: never a secret's */
+		if (k->flags & RG_CONF_SECRET)
+			rg_set_err(err, errlen, "%s:%d: %s: not a valid value (not "
+			    "shown: it is a secret)", file, line, k->name);
 		return -1;
+	}
 	origin_note(c, idx, value, line, before);
 	return 0;
 }
