@@ -19,6 +19,12 @@
  * once. Unknown keys, bad values and duplicates are errors reported as
  * "FILE:LINE: what is wrong"; rg_config_load() reports the first one.
  *
+ * Each parsed config remembers where the file set each key and list item
+ * (origin[]: the line, the value as written): relayguard-milter -t names
+ * that line in its warnings, -n prints the values (configshow.h).
+ * Homes: config.c parses, configcheck.c holds the per-key value checks,
+ * configref.c the reference counts and the installed config.
+ *
  * The config object is reference counted so that the milter can swap a
  * fully parsed new one in on reload while connections finish with the old
  * one: rg_config_current() returns a new reference to the installed
