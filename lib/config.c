@@ -5,16 +5,11 @@
  * sample conf/relayguard.conf and relayguard.conf(5) follow this table.
  */
 #include "relayguard/config.h"
-#include "relayguard/dns.h"
 #include "relayguard/filetrust.h"
-#include "relayguard/metrics.h"
 #include "relayguard/util.h"
 
 #include <ctype.h>
-#include <grp.h>
-#include <pwd.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -37,188 +32,100 @@ static const int log_facility_values[] = {
 
 const struct rg_conf_key rg_config_schema[] = {
 	/* Daemon */
-	{"Socket", RG_CONF_STRING, "inet:8894@127.0.0.1", NULL, 0, 0, F(socket), false, rg_config_check_socket,
+	{"Socket", RG_CONF_STRING, "inet:8894@127.0.0.1", NULL, 0, 0, F(socket), 0, rg_config_check_socket,
 	 "where the MTA connects: unix:/path, inet:port@host or inet6:port@host (libmilter syntax)"},
-	{"UserID", RG_CONF_STRING, NULL, NULL, 0, 0, F(user_id), false, rg_config_check_user,
+	{"UserID", RG_CONF_STRING, NULL, NULL, 0, 0, F(user_id), 0, rg_config_check_user,
 	 "user[:group] to switch to right after the socket is opened (unset: keep the current user)"},
-	{"PidFile", RG_CONF_STRING, NULL, NULL, 0, 0, F(pid_file), false, rg_config_check_abspath,
+	{"PidFile", RG_CONF_STRING, NULL, NULL, 0, 0, F(pid_file), 0, rg_config_check_abspath,
 	 "write the daemon's process id here (unset: no pid file)"},
-	{"SocketMode", RG_CONF_INT, "0660", NULL, 0, 0777, F(socket_mode), false, NULL,
+	{"SocketMode", RG_CONF_INT, "0660", NULL, 0, 0777, F(socket_mode), 0, NULL,
 	 "permissions of a unix: socket (octal); the MTA's user must be able to write to it"},
 	{"LogFacility", RG_CONF_ENUM, "mail", "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7",
-	 0, 0, F(log_facility), false, NULL,
+	 0, 0, F(log_facility), 0, NULL,
 	 "syslog facility of every log line"},
-	{"LogVerbose", RG_CONF_BOOL, "no", NULL, 0, 0, F(log_verbose), false, NULL,
+	{"LogVerbose", RG_CONF_BOOL, "no", NULL, 0, 0, F(log_verbose), 0, NULL,
 	 "also log every permitted recipient (debugging)"},
 	/* Relay policy */
-	{"Mode", RG_CONF_ENUM, "enforce", "enforce|log-only", 0, 0, F(mode), false, NULL,
+	{"Mode", RG_CONF_ENUM, "enforce", "enforce|log-only", 0, 0, F(mode), 0, NULL,
 	 "enforce: refuse unauthorised relaying at RCPT; log-only: only record it"},
-	{"TrustedNetworks", RG_CONF_CIDR_LIST, "127.0.0.0/8, ::1", NULL, 0, 0, F(trusted_networks), false, NULL,
+	{"TrustedNetworks", RG_CONF_CIDR_LIST, "127.0.0.0/8, ::1", NULL, 0, 0, F(trusted_networks), 0, NULL,
 	 "clients that may relay anywhere (IPv4/IPv6 CIDRs, or file:/path); keep it as narrow as Postfix's mynetworks should be"},
-	{"LocalDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(local_domains), false, NULL,
+	{"LocalDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(local_domains), 0, NULL,
 	 "domains this server receives mail for (example.org exact, .example.org subdomains, [192.0.2.1] literals, file:/path)"},
-	{"RelayDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(relay_domains), false, NULL,
+	{"RelayDomains", RG_CONF_DOMAIN_LIST, "", NULL, 0, 0, F(relay_domains), 0, NULL,
 	 "domains this server is a backup MX or gateway for (same syntax as LocalDomains)"},
-	{"TrustAddresslessClients", RG_CONF_BOOL, "no", NULL, 0, 0, F(trust_addressless), false, NULL,
+	{"TrustAddresslessClients", RG_CONF_BOOL, "no", NULL, 0, 0, F(trust_addressless), 0, NULL,
 	 "let a client without an IP address (milter family unix or unknown, or no connect event: \"sendmail -bs\") relay; Postfix's pickup and sendmail's MSP arrive as 127.0.0.1 and do not need it"},
-	{"AllowAuthenticated", RG_CONF_BOOL, "yes", NULL, 0, 0, F(allow_authenticated), false, NULL,
+	{"AllowAuthenticated", RG_CONF_BOOL, "yes", NULL, 0, 0, F(allow_authenticated), 0, NULL,
 	 "an SMTP AUTH login ({auth_authen}) may relay"},
-	{"RejectReply", RG_CONF_REPLY, "554 5.7.1 Relay access denied", NULL, 0, 0, F(reject_reply), false, NULL,
+	{"RejectReply", RG_CONF_REPLY, "554 5.7.1 Relay access denied", NULL, 0, 0, F(reject_reply), 0, NULL,
 	 "reply to a refused recipient; \"<recipient>: \" is put before the text, as Postfix does"},
 	/* Evidence */
-	{"EventLog", RG_CONF_STRING, NULL, NULL, 0, 0, F(event_log), false, rg_config_check_abspath,
+	{"EventLog", RG_CONF_STRING, NULL, NULL, 0, 0, F(event_log), 0, rg_config_check_abspath,
 	 "append every relay event here as JSON lines (unset: syslog only)"},
-	{"SummaryInterval", RG_CONF_INT, "600", NULL, 10, 86400, F(summary_interval), false, NULL,
+	{"SummaryInterval", RG_CONF_INT, "600", NULL, 10, 86400, F(summary_interval), 0, NULL,
 	 "seconds between per-client relay-attempt summary lines"},
-	{"MetricsListen", RG_CONF_STRING, NULL, NULL, 0, 0, F(metrics_listen), false, rg_config_check_metrics_listen,
+	{"MetricsListen", RG_CONF_STRING, NULL, NULL, 0, 0, F(metrics_listen), 0, rg_config_check_metrics_listen,
 	 "serve counters in Prometheus text format at http://ADDR:PORT/metrics: 127.0.0.1:PORT or [::1]:PORT, loopback only (unset: off)"},
-	{"ClientTableSize", RG_CONF_INT, "4096", NULL, 16, 1000000, F(client_table_size), false, NULL,
+	{"ClientTableSize", RG_CONF_INT, "4096", NULL, 16, 1000000, F(client_table_size), 0, NULL,
 	 "clients whose relay attempts are counted at once; the least recently seen is evicted"},
 	/* Bounce-storm sensor: see relayguard.conf(5) for how the defaults were chosen */
-	{"BounceSensor", RG_CONF_BOOL, "yes", NULL, 0, 0, F(bounce_sensor), false, NULL,
+	{"BounceSensor", RG_CONF_BOOL, "yes", NULL, 0, 0, F(bounce_sensor), 0, NULL,
 	 "count bounces and report bounce storms (needs the header and body stages of bounces)"},
-	{"BounceWindow", RG_CONF_INT, "300", NULL, 10, 86400, F(bounce_window), false, NULL,
+	{"BounceWindow", RG_CONF_INT, "300", NULL, 10, 86400, F(bounce_window), 0, NULL,
 	 "seconds of the sliding window the bounce counts cover (60 buckets; restart to change)"},
-	{"BounceThreshold", RG_CONF_INT, "100", NULL, 0, 10000000, F(bounce_threshold), false, NULL,
+	{"BounceThreshold", RG_CONF_INT, "100", NULL, 0, 10000000, F(bounce_threshold), 0, NULL,
 	 "bounces of one origin (generated here, or inbound) within BounceWindow that make a storm; 0: off"},
-	{"BounceRecipientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_rcpt_threshold), false, NULL,
+	{"BounceRecipientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_rcpt_threshold), 0, NULL,
 	 "bounces to one recipient within BounceWindow that make a storm; 0: off"},
-	{"BounceClientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_client_threshold), false, NULL,
+	{"BounceClientThreshold", RG_CONF_INT, "20", NULL, 0, 10000000, F(bounce_client_threshold), 0, NULL,
 	 "bounces about mail from one original client (generated) or from one SMTP client (inbound) within BounceWindow that make a storm; 0: off"},
-	{"BounceSummaryInterval", RG_CONF_INT, "60", NULL, 10, 86400, F(bounce_summary_interval), false, NULL,
+	{"BounceSummaryInterval", RG_CONF_INT, "60", NULL, 10, 86400, F(bounce_summary_interval), 0, NULL,
 	 "seconds between bounce_storm_summary events while a storm lasts"},
-	{"BounceTableSize", RG_CONF_INT, "1024", NULL, 16, 1000000, F(bounce_table_size), false, NULL,
+	{"BounceTableSize", RG_CONF_INT, "1024", NULL, 16, 1000000, F(bounce_table_size), 0, NULL,
 	 "recipients and clients counted at once per origin (fixed memory; the smallest count is evicted; restart to change)"},
-	{"BounceMaxBodyScan", RG_CONF_INT, "65536", NULL, 1024, 10485760, F(bounce_max_body), false, NULL,
+	{"BounceMaxBodyScan", RG_CONF_INT, "65536", NULL, 1024, 10485760, F(bounce_max_body), 0, NULL,
 	 "bytes of a bounce's body read at most to parse its delivery report"},
-	{"BounceStormAction", RG_CONF_ENUM, "none", "none|header|quarantine", 0, 0, F(bounce_storm_action), false, NULL,
+	{"BounceStormAction", RG_CONF_ENUM, "none", "none|header|quarantine", 0, 0, F(bounce_storm_action), 0, NULL,
 	 "during a storm, also mark bounces with an X-Relayguard-Bounce-Storm header, or quarantine them (never rejected)"},
-	{"BounceHardLimit", RG_CONF_INT, "0", NULL, 0, 10000000, F(bounce_hard_limit), false, NULL,
+	{"BounceHardLimit", RG_CONF_INT, "0", NULL, 0, 10000000, F(bounce_hard_limit), 0, NULL,
 	 "tempfail inbound SMTP bounces once their recipient or client has more than this many within BounceWindow; 0: off"},
 	{"BounceHardLimitReply", RG_CONF_REPLY, "451 4.7.1 Too many bounces, try again later", NULL, 0, 0,
-	 F(bounce_hard_limit_reply), false, rg_config_check_tempfail,
+	 F(bounce_hard_limit_reply), 0, rg_config_check_tempfail,
 	 "reply to a bounce over BounceHardLimit (must be 4xx)"},
 	/* DNS: every DNS-based check is off by default (SPF, DNSBL, ReverseDNS) */
-	{"Nameservers", RG_CONF_STRING, NULL, NULL, 0, 0, F(nameservers), false, rg_config_check_nameservers,
+	{"Nameservers", RG_CONF_STRING, NULL, NULL, 0, 0, F(nameservers), 0, rg_config_check_nameservers,
 	 "nameservers to ask, \"IP[:PORT], ...\" ([v6]:port for IPv6), in order (unset: /etc/resolv.conf)"},
-	{"DNSTimeout", RG_CONF_SECONDS, "1.5", NULL, 100, 30000, F(dns_timeout), false, NULL,
+	{"DNSTimeout", RG_CONF_SECONDS, "1.5", NULL, 100, 30000, F(dns_timeout), 0, NULL,
 	 "seconds to wait for one reply from one nameserver"},
-	{"DNSRetries", RG_CONF_INT, "1", NULL, 0, 5, F(dns_retries), false, NULL,
+	{"DNSRetries", RG_CONF_INT, "1", NULL, 0, 5, F(dns_retries), 0, NULL,
 	 "extra rounds over the nameservers after the first"},
-	{"DNSBudget", RG_CONF_SECONDS, "4", NULL, 200, 8000, F(dns_budget), false, NULL,
+	{"DNSBudget", RG_CONF_SECONDS, "4", NULL, 200, 8000, F(dns_budget), 0, NULL,
 	 "seconds all DNS lookups of one MAIL FROM (SPF, DNSBL, reverse DNS) may take together; keep it far below sendmail's 10 s milter reply timeout"},
-	{"DNSBL", RG_CONF_DNSBL_LIST, "", NULL, 0, 0, F(dnsbl), false, NULL,
+	{"DNSBL", RG_CONF_DNSBL_LIST, "", NULL, 0, 0, F(dnsbl), 0, NULL,
 	 "DNS blocklists to look the client up in: zone[:127.0.0.N][=log|reject] (default action log)"},
-	{"ReverseDNS", RG_CONF_BOOL, "no", NULL, 0, 0, F(reverse_dns), false, NULL,
+	{"ReverseDNS", RG_CONF_BOOL, "no", NULL, 0, 0, F(reverse_dns), 0, NULL,
 	 "look up the client's PTR name and forward-confirm it; both go into the decision log"},
 	/* SPF */
-	{"SPF", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf), false, NULL,
+	{"SPF", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf), 0, NULL,
 	 "check SPF (RFC 7208) at MAIL FROM for untrusted, unauthenticated clients"},
-	{"SPFHeader", RG_CONF_ENUM, "received-spf", "received-spf|authentication-results|none", 0, 0, F(spf_header), false, NULL,
+	{"SPFHeader", RG_CONF_ENUM, "received-spf", "received-spf|authentication-results|none", 0, 0, F(spf_header), 0, NULL,
 	 "header that records the SPF result at the top of the message"},
-	{"AuthservID", RG_CONF_STRING, NULL, NULL, 0, 0, F(authserv_id), false, NULL,
+	{"AuthservID", RG_CONF_STRING, NULL, NULL, 0, 0, F(authserv_id), 0, NULL,
 	 "this host's name in Authentication-Results and Received-SPF (unset: the host name)"},
-	{"SPFFail", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_fail), false, NULL,
+	{"SPFFail", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_fail), 0, NULL,
 	 "what an SPF fail does: record (header and log), reject (550 5.7.23) or tempfail (451 4.7.23)"},
-	{"SPFSoftfail", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_softfail), false, NULL,
+	{"SPFSoftfail", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_softfail), 0, NULL,
 	 "what an SPF softfail does (same values as SPFFail)"},
-	{"SPFTempError", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_temperror), false, NULL,
+	{"SPFTempError", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_temperror), 0, NULL,
 	 "what an SPF temperror does: record, reject (550 5.7.24) or tempfail (451 4.7.24)"},
-	{"SPFPermError", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_permerror), false, NULL,
+	{"SPFPermError", RG_CONF_ENUM, "record", "record|reject|tempfail", 0, 0, F(spf_permerror), 0, NULL,
 	 "what an SPF permerror does (same values as SPFTempError)"},
-	{"SPFCheckTrusted", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf_check_trusted), false, NULL,
+	{"SPFCheckTrusted", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf_check_trusted), 0, NULL,
 	 "also check (and record, never refuse) mail from TrustedNetworks and authenticated clients"},
 };
 
 const size_t rg_config_schema_count = RG_NELEM(rg_config_schema);
-
-/* libmilter socket spec: unix:/path, local:/path, inet:port[@host],
- * inet6:port[@host] (smfi_setconn(3)). */
-int rg_config_check_socket(const char *v, char *err, size_t errlen)
-{
-	const char *p;
-	char *end;
-	long port;
-
-	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
-		p = strchr(v, ':') + 1;
-		if (*p != '/')
-			return rg_set_err(err, errlen, "'%s': the socket path must "
-			    "be absolute", v);
-		return 0;
-	}
-	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
-		p = strchr(v, ':') + 1;
-		port = strtol(p, &end, 10);
-		if (end == p || port < 1 || port > 65535 ||
-		    (*end != '\0' && *end != '@') ||
-		    (*end == '@' && end[1] == '\0'))
-			return rg_set_err(err, errlen, "'%s': expected inet:PORT@HOST "
-			    "with PORT 1..65535", v);
-		return 0;
-	}
-	return rg_set_err(err, errlen, "'%s': expected unix:/path, inet:port@host "
-	    "or inet6:port@host", v);
-}
-
-/* user[:group], both must exist. */
-int rg_config_check_user(const char *v, char *err, size_t errlen)
-{
-	char buf[256], *colon;
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char tmp[4096];
-
-	if (strlcpy_rg(buf, v, sizeof(buf)) >= sizeof(buf))
-		return rg_set_err(err, errlen, "user name too long");
-	if ((colon = strchr(buf, ':')) != NULL)
-		*colon++ = '\0';
-	if (getpwnam_r(buf, &pw, tmp, sizeof(tmp), &pwp) != 0 || pwp == NULL)
-		return rg_set_err(err, errlen, "unknown user '%s'", buf);
-	if (colon != NULL &&
-	    (getgrnam_r(colon, &gr, tmp, sizeof(tmp), &grp) != 0 || grp == NULL))
-		return rg_set_err(err, errlen, "unknown group '%s'", colon);
-	return 0;
-}
-
-int rg_config_check_abspath(const char *v, char *err, size_t errlen)
-{
-	if (v[0] != '/')
-		return rg_set_err(err, errlen, "'%s' is not an absolute path", v);
-	return 0;
-}
-
-int rg_config_check_tempfail(const char *v, char *err, size_t errlen)
-{
-	if (v[0] != '4')
-		return rg_set_err(err, errlen, "'%s': must be a 4xx reply", v);
-	return 0;
-}
-
-/* MetricsListen: a loopback address and a port (metrics.h). */
-int rg_config_check_metrics_listen(const char *v, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	return rg_metrics_parse_listen(v, &ss, &len, err, errlen);
-}
-
-/* "IP[:PORT], ..." as rg_dns_new() takes it. */
-int rg_config_check_nameservers(const char *v, char *err, size_t errlen)
-{
-	char *copy = xstrdup(v), *save = NULL, *item, addr[64];
-	int port, rc = 0, n = 0;
-
-	for (item = strtok_r(copy, ", \t", &save); item != NULL && rc == 0;
-	    item = strtok_r(NULL, ", \t", &save), n++)
-		rc = rg_dns_parse_nameserver(item, addr, sizeof(addr), &port,
-		    err, errlen);
-	free(copy);
-	if (rc == 0 && n == 0)
-		return rg_set_err(err, errlen, "no nameserver given");
-	return rc;
-}
 
 const struct rg_conf_key *rg_config_key_find(const char *name)
 {
@@ -226,6 +133,43 @@ const struct rg_conf_key *rg_config_key_find(const char *name)
 		if (strcasecmp(rg_config_schema[i].name, name) == 0)
 			return &rg_config_schema[i];
 	return NULL;
+}
+
+static const struct rg_conf_origin *origin_of(const struct rg_config *c,
+    const char *key)
+{
+	const struct rg_conf_key *k = rg_config_key_find(key);
+
+	return k == NULL ? NULL : &c->origin[k - rg_config_schema];
+}
+
+int rg_config_key_line(const struct rg_config *c, const char *key)
+{
+	const struct rg_conf_origin *o = origin_of(c, key);
+
+	return o == NULL ? 0 : o->line;
+}
+
+int rg_config_item_line(const struct rg_config *c, const char *key,
+    size_t item)
+{
+	const struct rg_conf_origin *o = origin_of(c, key);
+	int line = 0;
+
+	for (size_t i = 0; o != NULL && i < o->nmarks; i++)
+		if (o->marks[i].first <= item)
+			line = o->marks[i].line;
+	return line;
+}
+
+const char *rg_config_where(const struct rg_config *c, int line, char *buf,
+    size_t len)
+{
+	if (line > 0)
+		snprintf(buf, len, "%s:%d", c->path, line);
+	else
+		snprintf(buf, len, "%s", c->path);
+	return buf;
 }
 
 /* Index of value in "a|b|c", or -1. */
@@ -471,13 +415,53 @@ static bool key_shaped(const char *s)
 	return true;
 }
 
+/* Items in the list at field (v[] or names[]; domain literals apart). */
+static size_t list_items(const struct rg_conf_key *k, const void *field)
+{
+	switch (k->type) {
+	case RG_CONF_CIDR_LIST:
+		return ((const struct rg_cidr_list *)field)->n;
+	case RG_CONF_DOMAIN_LIST:
+		return ((const struct rg_domain_list *)field)->n;
+	case RG_CONF_DNSBL_LIST:
+		return ((const struct rg_dnsbl_list *)field)->n;
+	default:
+		return 0;
+	}
+}
+
+/* Remember that line set key idx to value; a list key's items from before
+ * on came from it. */
+static void origin_note(struct rg_config *c, size_t idx, const char *value,
+    int line, size_t before)
+{
+	struct rg_conf_origin *o = &c->origin[idx];
+	char *joined;
+
+	if (o->line == 0) {
+		o->line = line;
+		o->raw = xstrdup(value);
+	} else if (*value != '\0') {
+		joined = *o->raw ? xasprintf("%s, %s", o->raw, value) :
+		    xstrdup(value);
+		free(o->raw);
+		o->raw = joined;
+	}
+	if (list_items(&rg_config_schema[idx], (char *)c +
+	    rg_config_schema[idx].offset) > before) {
+		o->marks = xrealloc(o->marks, (o->nmarks + 1) * sizeof(*o->marks));
+		o->marks[o->nmarks].first = before;
+		o->marks[o->nmarks++].line = line;
+	}
+}
+
 /* One line (NUL-terminated, newline removed). */
 static int parse_line(struct rg_config *c, bool *seen, char *raw,
     const char *file, int line, char *err, size_t errlen)
 {
 	const struct rg_conf_key *k;
 	char *s = trim(raw), *value;
-	size_t idx;
+	size_t idx, before;
 
 	if (*s == '\0' || *s == '#')
 		return 0;
@@ -488,7 +472,12 @@ static int parse_line(struct rg_config *c, bool *seen, char *raw,
 	if (!key_shaped(s))
 		return rg_set_err(err, errlen, "%s:%d: not a \"Key value\" line "
 		    "(is this a relayguard config?)", file, line);
-	if ((k = rg_config_key_find(s)) == NULL)
+	/* A lone word is no "Key value" line either: it may be a password
+	 * or a token (-c /root/token); only a key with a value is named. */
+	if ((k = rg_config_key_find(s)) == NULL && *value == '\0')
+		return rg_set_err(err, errlen, "%s:%d: not a \"Key value\" line "
+		    "(is this a relayguard config?)", file, line);
+	if (k == NULL)
 		return rg_set_err(err, errlen, "%s:%d: unknown key '%s'", file,
 		    line, s);
 	idx = (size_t)(k - rg_config_schema);
@@ -499,7 +488,16 @@ static int parse_line(struct rg_config *c, bool *seen, char *raw,
 		return rg_set_err(err, errlen, "%s:%d: %s needs a value", file,
 		    line, k->name);
 	seen[idx] = true;
-	return apply_value(c, k, value, file, line, err, errlen);
+	before = list_items(k, (char *)c + k->offset);
+	if (apply_value(c, k, value, file, line, err, errlen) != 0) {
+		/* the value checks quote the value: never a secret's */
+		if (k->flags & RG_CONF_SECRET)
+			rg_set_err(err, errlen, "%s:%d: %s: not a valid value (not "
+			    "shown: it is a secret)", file, line, k->name);
+		return -1;
+	}
+	origin_note(c, idx, value, line, before);
+	return 0;
 }
 
 static int finish(struct rg_config *c, const bool *seen, const char *file,
@@ -510,7 +508,7 @@ static int finish(struct rg_config *c, const bool *seen, const char *file,
 
 		if (seen[i])
 			continue;
-		if (k->required)
+		if (k->flags & RG_CONF_REQUIRED)
 			return rg_set_err(err, errlen, "%s: %s is required", file,
 			    k->name);
 		if (k->def != NULL && apply_value(c, k, k->def,
@@ -526,6 +524,7 @@ static struct rg_config *config_new(const char *path)
 
 	c->refcount = 1;
 	c->path = xstrdup(path);
+	c->origin = xcalloc(rg_config_schema_count, sizeof(*c->origin));
 	return c;
 }
 
@@ -599,69 +598,4 @@ struct rg_config *rg_config_load(const char *path, char *err, size_t errlen)
 	c = rg_config_parse_string(text, path, err, errlen);
 	free(text);
 	return c;
-}
-
-struct rg_config *rg_config_ref(struct rg_config *c)
-{
-	if (c != NULL)
-		__atomic_add_fetch(&c->refcount, 1, __ATOMIC_RELAXED);
-	return c;
-}
-
-void rg_config_unref(struct rg_config *c)
-{
-	if (c == NULL || __atomic_sub_fetch(&c->refcount, 1, __ATOMIC_ACQ_REL) > 0)
-		return;
-	for (size_t i = 0; i < rg_config_schema_count; i++) {
-		const struct rg_conf_key *k = &rg_config_schema[i];
-		void *field = (char *)c + k->offset;
-
-		switch (k->type) {
-		case RG_CONF_STRING:
-			free(*(char **)field);
-			break;
-		case RG_CONF_CIDR_LIST:
-			rg_cidr_list_free(field);
-			break;
-		case RG_CONF_DOMAIN_LIST:
-			rg_domain_list_free(field);
-			break;
-		case RG_CONF_REPLY:
-			free(((struct rg_reply *)field)->text);
-			break;
-		case RG_CONF_DNSBL_LIST:
-			rg_dnsbl_list_free(field);
-			break;
-		default:
-			break;
-		}
-	}
-	if (c->runtime != NULL && c->runtime_free != NULL)
-		c->runtime_free(c->runtime);
-	free(c->path);
-	free(c);
-}
-
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rg_config *current_config;
-
-struct rg_config *rg_config_current(void)
-{
-	struct rg_config *c;
-
-	pthread_mutex_lock(&current_lock);
-	c = rg_config_ref(current_config);
-	pthread_mutex_unlock(&current_lock);
-	return c;
-}
-
-void rg_config_install(struct rg_config *c)
-{
-	struct rg_config *old;
-
-	pthread_mutex_lock(&current_lock);
-	old = current_config;
-	current_config = c;
-	pthread_mutex_unlock(&current_lock);
-	rg_config_unref(old);
 }

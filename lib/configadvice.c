@@ -26,11 +26,29 @@ static void cidr_text(const struct rg_cidr *r, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", a, r->prefix);
 }
 
-static int advise_networks(const struct rg_config *c, rg_advice_fn fn,
-    void *ctx)
+/* One run of rg_config_advise(): where the warnings go, how many. */
+struct advice {
+	const struct rg_config *c;
+	rg_advice_fn fn;
+	void *ctx;
+	int n;
+};
+
+/* A warning about line of the config (0: about the file as a whole, or a
+ * built-in default). */
+static void warn(struct advice *a, int line, const char *text)
 {
+	char where[4200];
+
+	a->fn(rg_config_where(a->c, line, where, sizeof(where)), text, a->ctx);
+	a->n++;
+}
+
+static void advise_networks(struct advice *a)
+{
+	const struct rg_config *c = a->c;
+
 	char text[400], net[80];
-	int n = 0;
 
 	for (size_t i = 0; i < c->trusted_networks.n; i++) {
 		const struct rg_cidr *r = &c->trusted_networks.v[i];
@@ -48,10 +66,8 @@ static int advise_networks(const struct rg_config *c, rg_advice_fn fn,
 			snprintf(text, sizeof(text), "TrustedNetworks %s is wider "
 			    "than a /%u: every client in it may relay; list only "
 			    "your own hosts and networks", net, widest);
-		fn(text, ctx);
-		n++;
+		warn(a, rg_config_item_line(c, "TrustedNetworks", i), text);
 	}
-	return n;
 }
 
 /* May uid/gid (the daemon after its drop: setgroups(1, &gid)) read path?
@@ -91,29 +107,32 @@ static const char *unreadable_by(const char *path, uid_t uid, gid_t gid,
 
 /* A reload (SIGUSR1) reads the config and its file: lists after the
  * privilege drop: warn when the UserID user could not. */
-static int advise_readable(const struct rg_config *c, uid_t uid, gid_t gid,
-    const char *user, rg_advice_fn fn, void *ctx)
+static void advise_readable(struct advice *a, uid_t uid, gid_t gid,
+    const char *user)
 {
-	char line[4096], buf[4096], text[600], *p, *e;
+	const struct rg_config *c = a->c;
+	char line[4096], buf[4096], text[600], abs[4096], *p, *e;
 	const char *bad;
 	FILE *f;
-	int n = 0;
-
-	char abs[4096];
+	int lineno = 0;
+	bool at_start = true;
 
 	if (c->path == NULL || realpath(c->path, abs) == NULL)
-		return 0;
+		return;
 	if ((bad = unreadable_by(abs, uid, gid, buf, sizeof(buf)))[0]) {
 		snprintf(text, sizeof(text), "UserID %s cannot read %s (%s is "
 		    "closed to it): every reload (SIGUSR1, systemctl reload) will "
 		    "fail; make it readable by the user or its group", user,
 		    c->path, bad);
-		fn(text, ctx);
-		n++;
+		warn(a, 0, text);
 	}
 	if ((f = fopen(c->path, "re")) == NULL)
-		return n;
+		return;
+	/* counted as the parser does: a line longer than line[] comes in
+	 * pieces */
 	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno += at_start;
+		at_start = strchr(line, '\n') != NULL;
 		for (p = line; (p = strstr(p, "file:")) != NULL; p = e) {
 			p += 5;
 			e = p + strcspn(p, ", \t\r\n");
@@ -125,47 +144,48 @@ static int advise_readable(const struct rg_config *c, uid_t uid, gid_t gid,
 				snprintf(text, sizeof(text), "UserID %s cannot read "
 				    "the list file:%s (%s is closed to it): every "
 				    "reload will fail", user, p, bad);
-				fn(text, ctx);
-				n++;
+				warn(a, lineno, text);
 			}
 		}
 	}
 	fclose(f);
-	return n;
 }
 
-static int advise_user(const struct rg_config *c, rg_advice_fn fn, void *ctx)
+static void advise_user(struct advice *a)
 {
-	char name[256], text[400], *colon;
+	const struct rg_config *c = a->c;
+	char name[256], text[800], why[600], *colon;
+	int line = rg_config_key_line(c, "UserID");
 	struct passwd *pw;
 	struct group *gr;
 	gid_t gid;
 
 	if (c->user_id == NULL) {
-		fn("started as root without UserID: the milter would read "
-		    "network input as root; set UserID (e.g. relayguard:postfix)",
-		    ctx);
-		return 1;
+		warn(a, 0, "started as root without UserID: the milter would "
+		    "read network input as root; set UserID (e.g. "
+		    "relayguard:postfix)");
+		return;
 	}
 	strlcpy_rg(name, c->user_id, sizeof(name));
 	if ((colon = strchr(name, ':')) != NULL)
 		*colon = '\0';
 	if ((pw = getpwnam(name)) == NULL) {
-		snprintf(text, sizeof(text), "UserID %s: no such user: the "
-		    "milter cannot drop its root privileges", name);
-		fn(text, ctx);
-		return 1;
+		rg_config_unknown_user(name, why, sizeof(why));
+		snprintf(text, sizeof(text), "UserID: %s; until then the milter "
+		    "cannot drop its root privileges", why);
+		warn(a, line, text);
+		return;
 	}
 	if (pw->pw_uid == 0) {
 		snprintf(text, sizeof(text), "UserID %s is root: the milter "
 		    "keeps its root privileges", name);
-		fn(text, ctx);
-		return 1;
+		warn(a, line, text);
+		return;
 	}
 	gid = pw->pw_gid;
 	if (colon != NULL && (gr = getgrnam(colon + 1)) != NULL)
 		gid = gr->gr_gid;
-	return advise_readable(c, pw->pw_uid, gid, name, fn, ctx);
+	advise_readable(a, pw->pw_uid, gid, name);
 }
 
 bool rg_domain_is_public_suffix(const char *name)
@@ -188,11 +208,10 @@ bool rg_domain_is_public_suffix(const char *name)
 	    PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
 }
 
-static int advise_domains(const struct rg_domain_list *l, const char *key,
-    rg_advice_fn fn, void *ctx)
+static void advise_domains(struct advice *a, const struct rg_domain_list *l,
+    const char *key)
 {
 	char text[600];
-	int n = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
 		const char *d = l->names[i];
@@ -207,10 +226,8 @@ static int advise_domains(const struct rg_domain_list *l, const char *key,
 		else
 			snprintf(text, sizeof(text), "%s %s is a public suffix "
 			    "(publicsuffix.org), not a domain of one site", key, d);
-		fn(text, ctx);
-		n++;
+		warn(a, rg_config_item_line(a->c, key, i), text);
 	}
-	return n;
 }
 
 /* Is host (of inet:port@host / inet6:port@host) a loopback address? */
@@ -238,56 +255,57 @@ static bool loopback_host(const char *host)
 
 /* Who may talk to the milter may write relay events into the evidence
  * (and so into abuse reports): only the MTA should reach the socket. */
-static int advise_socket(const struct rg_config *c, rg_advice_fn fn,
-    void *ctx)
+static void advise_socket(struct advice *a)
 {
+	const struct rg_config *c = a->c;
 	const char *s = c->socket, *at;
 	char text[600];
+	int line;
 
 	if (s == NULL)
-		return 0;
+		return;
 	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
 		if ((c->socket_mode & 0002) == 0)
-			return 0;
+			return;
 		snprintf(text, sizeof(text), "SocketMode %04o lets every local "
 		    "user connect to the milter and write forged relay events "
 		    "into the evidence; use 0660 with UserID relayguard:postfix",
 		    (unsigned)c->socket_mode);
-		fn(text, ctx);
-		return 1;
+		if ((line = rg_config_key_line(c, "SocketMode")) == 0)
+			line = rg_config_key_line(c, "Socket");
+		warn(a, line, text);
+		return;
 	}
 	if (strncmp(s, "inet:", 5) != 0 && strncmp(s, "inet6:", 6) != 0)
-		return 0;
+		return;
 	if ((at = strchr(s, '@')) != NULL && loopback_host(at + 1))
-		return 0;
+		return;
 	snprintf(text, sizeof(text), "Socket %s listens beyond this host%s: "
 	    "whoever reaches it can ask for decisions and write forged relay "
 	    "events into the evidence (and so into abuse reports); use a unix "
 	    "socket (unix:/run/relayguard/milter.sock) or a loopback address",
 	    s, at == NULL ? " (no @host: every interface)" : "");
-	fn(text, ctx);
-	return 1;
+	warn(a, rg_config_key_line(c, "Socket"), text);
 }
 
 int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
     void *ctx)
 {
-	int n = advise_networks(c, fn, ctx);
+	struct advice a = {c, fn, ctx, 0};
 
-	n += advise_socket(c, fn, ctx);
-	n += advise_domains(&c->local_domains, "LocalDomains", fn, ctx);
-	n += advise_domains(&c->relay_domains, "RelayDomains", fn, ctx);
-
+	advise_networks(&a);
+	advise_socket(&a);
+	advise_domains(&a, &c->local_domains, "LocalDomains");
+	advise_domains(&a, &c->relay_domains, "RelayDomains");
 	if (c->mode == RG_MODE_ENFORCE &&
 	    c->local_domains.n + c->local_domains.literals.n == 0 &&
-	    c->relay_domains.n + c->relay_domains.literals.n == 0) {
-		fn("Mode enforce with neither LocalDomains nor RelayDomains "
-		    "refuses every recipient of an untrusted client, i.e. all "
-		    "inbound mail; list your domains (relayguard-milter --import "
-		    "postfix writes them) or use Mode log-only", ctx);
-		n++;
-	}
+	    c->relay_domains.n + c->relay_domains.literals.n == 0)
+		warn(&a, rg_config_key_line(c, "Mode"), "Mode enforce with "
+		    "neither LocalDomains nor RelayDomains refuses every "
+		    "recipient of an untrusted client, i.e. all inbound mail; "
+		    "list your domains (relayguard-milter --import postfix "
+		    "writes them) or use Mode log-only");
 	if (as_root)
-		n += advise_user(c, fn, ctx);
-	return n;
+		advise_user(&a);
+	return a.n;
 }

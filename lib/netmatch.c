@@ -184,6 +184,15 @@ static bool is_sep(char c)
 	return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Could item be one of a list (a name, an address, a network, a DNSBL
+ * zone)? A bad item of an included file is echoed only then: file:/etc/shadow
+ * must not print a password hash. */
+static bool plain_item(const char *item)
+{
+	return item[strspn(item, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.:/[]=_-")] == '\0';
+}
+
 /* Items of text, no "file:" expansion (used inside included files). */
 static int walk_items(const char *text, bool allow_files, const char *file,
     int line, rg_list_item_fn fn, void *ctx, char *err, size_t errlen);
@@ -258,8 +267,12 @@ static int walk_items(const char *text, bool allow_files, const char *file,
 				return -1;
 			continue;
 		}
-		if (fn(item, ctx, msg, sizeof(msg)) != 0)
-			return rg_set_err(err, errlen, "%s:%d: %s", file, line, msg);
+		if (fn(item, ctx, msg, sizeof(msg)) == 0)
+			continue;
+		if (!allow_files && !plain_item(item))
+			return rg_set_err(err, errlen, "%s:%d: not a list item (is "
+			    "this a list file?)", file, line);
+		return rg_set_err(err, errlen, "%s:%d: %s", file, line, msg);
 	}
 }
 

@@ -12,6 +12,7 @@
  */
 #include "daemon.h"
 
+#include "relayguard/config.h"
 #include "relayguard/log.h"
 #include "relayguard/regfile.h"
 #include "relayguard/util.h"
@@ -33,7 +34,7 @@
 int milter_user_lookup(const char *spec, struct milter_user *u, char *err,
     size_t errlen)
 {
-	char buf[256], *group;
+	char buf[256], why[512], *group;
 	struct passwd *pw;
 	struct group *gr;
 
@@ -44,8 +45,10 @@ int milter_user_lookup(const char *spec, struct milter_user *u, char *err,
 		return rg_set_err(err, errlen, "UserID: '%s' is too long", spec);
 	if ((group = strchr(buf, ':')) != NULL)
 		*group++ = '\0';
-	if ((pw = getpwnam(buf)) == NULL)
-		return rg_set_err(err, errlen, "UserID: unknown user '%s'", buf);
+	if ((pw = getpwnam(buf)) == NULL) {
+		rg_config_unknown_user(buf, why, sizeof(why));
+		return rg_set_err(err, errlen, "UserID: %s", why);
+	}
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
 	if (group != NULL) {

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 int milter_import_main(int argc, char **argv)
 {
@@ -23,7 +24,7 @@ int milter_import_main(int argc, char **argv)
 	if (spec == NULL || spec[0] == '\0') {
 		fprintf(stderr, "usage: relayguard-milter --import "
 		    "postfix[:CONFIG_DIR] | sendmail[:ETC_MAIL_DIR]\n");
-		return 1;
+		return EX_USAGE;
 	}
 	if (rg_import_run(spec, &im, err, sizeof(err)) != 0) {
 		fprintf(stderr, "relayguard-milter: %s\n", err);

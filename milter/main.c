@@ -26,6 +26,7 @@
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/configadvice.h"
+#include "relayguard/configshow.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/filetrust.h"
 #include "relayguard/log.h"
@@ -47,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,18 +57,93 @@
 static const char *config_path = DEFAULT_CONFIG;
 static volatile int signal_thread_stop;	/* written once by main, atomics */
 
+/* Standard output fully written, or exit status 1 (outfile.h). */
+static int exit_status_with_stdout(int rc)
+{
+	return rg_close_stdout() != 0 ? 1 : rc;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: relayguard-milter [-f] [-v] [-c FILE]\n"
-	    "       relayguard-milter -t [-c FILE]\n"
+	    "       relayguard-milter -t | -n [-c FILE]\n"
+	    "       relayguard-milter -d\n"
 	    "       relayguard-milter --import postfix[:DIR] | sendmail[:DIR]\n"
-	    "  -c FILE   configuration file (default " DEFAULT_CONFIG ")\n"
-	    "  -f        stay in the foreground, log to stderr as well as syslog\n"
-	    "  -t        check the configuration and exit (0 good, 1 bad)\n"
-	    "  -v        verbose logging\n"
-	    "  -V        print the version   -h  this help\n"
+	    "       relayguard-milter -h | -V\n"
+	    "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -f, --foreground   stay in the foreground, log to stderr as well as syslog\n"
+	    "  -t, --test         check the configuration and exit (0 good, 1 bad)\n"
+	    "  -n, --non-default  print the keys the configuration sets (postconf -n)\n"
+	    "  -d, --defaults     print every key's default (postconf -d)\n"
+	    "  -v, --verbose      verbose logging\n"
+	    "  -V, --version      print the version\n"
+	    "  -h, --help         this help\n"
+	    "exit status: 0 good, 1 error, 64 usage error\n"
 	    "signals: SIGUSR1 reload, SIGUSR2 metrics to the log, SIGTERM/SIGHUP stop, SIGINT abort\n");
+}
+
+/* What the command line asks for; a usage error has exited with EX_USAGE. */
+struct options {
+	bool foreground;
+	int action;		/* 0 (run the daemon), 't', 'n' or 'd' */
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"test", no_argument, NULL, 't'},
+		{"non-default", no_argument, NULL, 'n'},
+		{"defaults", no_argument, NULL, 'd'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "c:ftndvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 't':
+		case 'n':
+		case 'd':
+			if (o->action != 0 && o->action != ch) {
+				msg_error("-%c and -%c exclude each other",
+				    o->action, ch);
+				usage(stderr);
+				exit(EX_USAGE);
+			}
+			o->action = ch;
+			break;
+		case 'v':
+			msg_verbose_level++;
+			break;
+		case 'V':
+			printf("%s %s (libmilter API %#x)\n", RG_MILTER_NAME,
+			    RG_MILTER_VERSION, SMFI_VERSION);
+			exit(exit_status_with_stdout(0));
+		case 'h':
+			usage(stdout);
+			exit(exit_status_with_stdout(0));
+		default:
+			usage(stderr);
+			exit(EX_USAGE);
+		}
+	}
+	if (optind != argc) {
+		msg_error("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		exit(EX_USAGE);
+	}
 }
 
 /*
@@ -178,14 +255,17 @@ static void eventlog_reopen_running(void)
 	rg_config_unref(cur);
 }
 
-static void advice_to_stderr(const char *text, void *ctx)
+/* "FILE:LINE: warning: text", as the parse errors name their line. */
+static void advice_to_stderr(const char *where, const char *text, void *ctx)
 {
-	fprintf(stderr, "%s: warning: %s\n", (const char *)ctx, text);
+	(void)ctx;
+	fprintf(stderr, "%s: warning: %s\n", where, text);
 }
 
-static void advice_to_log(const char *text, void *ctx)
+static void advice_to_log(const char *where, const char *text, void *ctx)
 {
-	msg_warn("%s: %s", (const char *)ctx, text);
+	(void)ctx;
+	msg_warn("%s: %s", where, text);
 }
 
 /* The host field of events not tied to an MTA connection: AuthservID, else
@@ -254,7 +334,7 @@ static void reload(void)
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
 	msg_verbose_config(next->log_verbose ? 1 : 0);	/* also back down */
 	default_host_of(next);
-	rg_config_advise(next, false, advice_to_log, next->path);
+	rg_config_advise(next, false, advice_to_log, NULL);
 	{
 		struct bounce_limits l;
 
@@ -305,27 +385,23 @@ static bool check_files(const struct rg_config *c)
 {
 	const char *what[] = {"EventLog", "PidFile"};
 	const char *path[] = {c->event_log, c->pid_file};
-	char err[RG_CONFIG_ERRLEN];
+	char err[RG_CONFIG_ERRLEN], where[4200];
 	bool ok = true;
 
 	for (size_t i = 0; i < RG_NELEM(what); i++)
 		if (path[i] != NULL &&
 		    rg_regfile_check(what[i], path[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: %s\n", c->path, err);
+			fprintf(stderr, "%s: %s\n", rg_config_where(c,
+			    rg_config_key_line(c, what[i]), where, sizeof(where)),
+			    err);
 			ok = false;
 		}
 	return ok;
 }
 
-/* Standard output fully written, or exit status 1 (outfile.h). */
-static int exit_status_with_stdout(int rc)
-{
-	return rg_close_stdout() != 0 ? 1 : rc;
-}
-
 static void check_only(struct rg_config *c)
 {
-	rg_config_advise(c, geteuid() == 0, advice_to_stderr, c->path);
+	rg_config_advise(c, geteuid() == 0, advice_to_stderr, NULL);
 	if (!check_files(c)) {
 		rg_config_unref(c);
 		exit(1);
@@ -338,6 +414,15 @@ static void check_only(struct rg_config *c)
 	    c->relay_domains.n + c->relay_domains.literals.n);
 	rg_config_unref(c);
 	exit(exit_status_with_stdout(0));
+}
+
+/* -n: the keys the file sets, as postconf -n prints main.cf's. */
+static void show_set(struct rg_config *c)
+{
+	int rc = rg_config_show_set(c, stdout);
+
+	rg_config_unref(c);
+	exit(exit_status_with_stdout(rc == 0 ? 0 : 1));
 }
 
 static void open_socket(const struct rg_config *c, const struct milter_user *u)
@@ -360,73 +445,46 @@ static void open_socket(const struct rg_config *c, const struct milter_user *u)
 	milter_socket_give(c->socket, u);
 }
 
-int main(int argc, char **argv)
+/*
+ * The config the daemon starts with, read and checked completely; -n and -t
+ * stop here with their output, a bad file with its reason and status 1.
+ */
+static struct rg_config *config_for(const struct options *o)
 {
-	bool foreground = false, test = false;
 	char err[RG_CONFIG_ERRLEN];
 	struct rg_config *c;
-	struct milter_user user;
-	pthread_t sigthr;
-	sigset_t set;
-	int ch, rc, ready_fd = -1;
 
-	msg_init(argv[0]);
-	if (argc >= 2 && strncmp(argv[1], "--import", 8) == 0)
-		return exit_status_with_stdout(milter_import_main(argc, argv));
-	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
-		switch (ch) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 't':
-			test = true;
-			break;
-		case 'v':
-			msg_verbose_level++;
-			break;
-		case 'V':
-			printf("%s %s (libmilter API %#x)\n", RG_MILTER_NAME,
-			    RG_MILTER_VERSION, SMFI_VERSION);
-			return exit_status_with_stdout(0);
-		case 'h':
-			usage(stdout);
-			return exit_status_with_stdout(0);
-		default:
-			usage(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 1;
-	}
 	/* who started us: the config must belong to root or that user, also
 	 * at a reload after the privilege drop (filetrust.h) */
 	rg_file_trust_enable();
 	if ((c = rg_config_load(config_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
-		return 1;
+		exit(1);
 	}
+	if (o->action == 'n')
+		show_set(c);
 	if (milter_dns_attach(c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", config_path, err);
 		rg_config_unref(c);
-		return 1;
+		exit(1);
 	}
-	if (test)
+	if (o->action == 't')
 		check_only(c);
-	msg_verbose_config(c->log_verbose ? 1 : 0);
-	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
-	rg_config_advise(c, geteuid() == 0, advice_to_log, c->path);
+	return c;
+}
 
-	/* Before any thread exists: every thread inherits this mask, so
-	 * SIGUSR1 reaches only our sigtimedwait and SIGHUP/SIGTERM/SIGINT
-	 * only libmilter's sigwait thread (smfi_main blocks them too, but
-	 * only from then on: our signal thread starts earlier and would
-	 * otherwise take a SIGTERM's default action, killing the process
-	 * without the orderly stop). */
+/*
+ * Before any thread exists: every thread inherits this mask, so SIGUSR1
+ * reaches only our sigtimedwait and SIGHUP/SIGTERM/SIGINT only libmilter's
+ * sigwait thread (smfi_main blocks them too, but only from then on: our
+ * signal thread starts earlier and would otherwise take a SIGTERM's default
+ * action, killing the process without the orderly stop). ours gets the
+ * signals our thread waits for.
+ */
+static void signals_block(sigset_t *ours)
+{
+	sigset_t set;
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
@@ -438,15 +496,39 @@ int main(int argc, char **argv)
 	/* An EventLog past a file size limit (ulimit -f, LimitFSIZE=) is a
 	 * write error to log and count, not a signal that kills the milter. */
 	signal(SIGXFSZ, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
+	sigemptyset(ours);
+	sigaddset(ours, SIGUSR1);
+	sigaddset(ours, SIGUSR2);
+}
+
+int main(int argc, char **argv)
+{
+	char err[RG_CONFIG_ERRLEN];
+	struct options opt;
+	struct rg_config *c;
+	struct milter_user user;
+	pthread_t sigthr;
+	sigset_t set;
+	int rc, ready_fd = -1;
+
+	msg_init(argv[0]);
+	if (argc >= 2 && strncmp(argv[1], "--import", 8) == 0)
+		return exit_status_with_stdout(milter_import_main(argc, argv));
+	parse_options(argc, argv, &opt);
+	if (opt.action == 'd')
+		return exit_status_with_stdout(rg_config_show_defaults(stdout)
+		    == 0 ? 0 : 1);
+	c = config_for(&opt);
+	msg_verbose_config(c->log_verbose ? 1 : 0);
+	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
+	rg_config_advise(c, geteuid() == 0, advice_to_log, NULL);
+	signals_block(&set);
 
 	if (milter_user_lookup(c->user_id, &user, err, sizeof(err)) != 0)
 		msg_fatal("%s: %s", config_path, err);
 	milter_pidfile_open(c->pid_file, &user);	/* before the socket */
 	open_socket(c, &user);
-	if (!foreground)
+	if (!opt.foreground)
 		ready_fd = detach();
 	milter_pidfile_write();
 	milter_drop_privileges(&user);

@@ -19,6 +19,12 @@
  * once. Unknown keys, bad values and duplicates are errors reported as
  * "FILE:LINE: what is wrong"; rg_config_load() reports the first one.
  *
+ * Each parsed config remembers where the file set each key and list item
+ * (origin[]: the line, the value as written): relayguard-milter -t names
+ * that line in its warnings, -n prints the values (configshow.h).
+ * Homes: config.c parses, configcheck.c holds the per-key value checks,
+ * configref.c the reference counts and the installed config.
+ *
  * The config object is reference counted so that the milter can swap a
  * fully parsed new one in on reload while connections finish with the old
  * one: rg_config_current() returns a new reference to the installed
@@ -84,9 +90,25 @@ struct rg_dnsbl_list {
 	struct rg_dnsbl *v;
 };
 
+/* Where the file set a key (struct rg_config's origin[], one per schema
+ * row): -t names the line of a warning, -n prints the value as written. */
+struct rg_conf_mark {
+	size_t first;			/* list items from this index on... */
+	int line;			/* ...came from this line */
+};
+
+struct rg_conf_origin {
+	int line;			/* first line naming the key; 0: not set */
+	char *raw;			/* value as written; repeated list lines
+					 * joined with ", " */
+	size_t nmarks;			/* list keys: lines that added items */
+	struct rg_conf_mark *marks;
+};
+
 struct rg_config {
 	int refcount;			/* atomic; see rg_config_ref() */
 	char *path;			/* file it was read from */
+	struct rg_conf_origin *origin;	/* rg_config_schema_count rows */
 
 	/* Daemon */
 	char *socket;
@@ -149,6 +171,11 @@ enum rg_bounce_action {
 	RG_BOUNCE_ACTION_QUARANTINE = 2,
 };
 
+/* struct rg_conf_key flags. A secret value (a password, a URL with one) is
+ * never printed: relayguard-milter -n masks it (configshow.h). */
+#define RG_CONF_REQUIRED	0x1
+#define RG_CONF_SECRET		0x2
+
 struct rg_conf_key {
 	const char *name;
 	enum rg_conf_type type;
@@ -156,7 +183,7 @@ struct rg_conf_key {
 	const char *values;		/* enum: "enforce|log-only" */
 	long min, max;			/* int */
 	size_t offset;			/* into struct rg_config */
-	bool required;
+	unsigned flags;			/* RG_CONF_REQUIRED, RG_CONF_SECRET */
 	/* extra check of a value (NULL: none): 0, or -1 with a message */
 	int (*check)(const char *value, char *err, size_t errlen);
 	const char *description;
@@ -186,6 +213,18 @@ struct rg_config *rg_config_parse_string(const char *text, const char *name,
     char *err, size_t errlen);
 
 const struct rg_conf_key *rg_config_key_find(const char *name);
+/* The line that set key (the first, for a repeated list key); 0 when the
+ * file does not set it. */
+int rg_config_key_line(const struct rg_config *c, const char *key);
+/* The line that added item index of list key (the index into the list's
+ * v[] or names[]); 0 when the item is a built-in default. */
+int rg_config_item_line(const struct rg_config *c, const char *key,
+    size_t item);
+/* "FILE:LINE" for a message about line, "FILE" when line is 0. */
+const char *rg_config_where(const struct rg_config *c, int line, char *buf,
+    size_t len);
+/* err = "unknown user 'name': " and how the account is made. */
+int rg_config_unknown_user(const char *name, char *err, size_t errlen);
 /* Enum value text for an index (e.g. mode name); "?" when out of range. */
 const char *rg_config_enum_name(const char *key, int index);
 /* syslog facility constant (LOG_MAIL...) for config->log_facility. */

@@ -20,8 +20,11 @@
  *     longer resolves, or that cannot read the config or a file: list it
  *     names (mode bits: a reload reads them after the privilege drop).
  *
- * rg_config_advise() calls fn(text, ctx) once per warning (text without a
- * "warning:" prefix) and returns how many there were.
+ * rg_config_advise() calls fn(where, text, ctx) once per warning and
+ * returns how many there were: where is "FILE:LINE" of the line the warning
+ * is about (the list item's line, the key's line, the line naming an
+ * unreadable file: list), or "FILE" for a warning about the file as a
+ * whole or about a built-in default; text has no "warning:" prefix.
  */
 #ifndef RELAYGUARD_CONFIGADVICE_H
 #define RELAYGUARD_CONFIGADVICE_H
@@ -33,7 +36,8 @@
 #define RG_ADVICE_WIDEST_V4	8	/* prefixes shorter than this warn */
 #define RG_ADVICE_WIDEST_V6	32
 
-typedef void (*rg_advice_fn)(const char *text, void *ctx);
+typedef void (*rg_advice_fn)(const char *where, const char *text,
+    void *ctx);
 
 int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
     void *ctx);

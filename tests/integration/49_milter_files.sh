@@ -64,10 +64,10 @@ tap_is "$rc" 1 "a FIFO with a reader: refused too"
 tap_like "$out" "EventLog $D/fifo: not a regular file" "with the reason"
 out=$("$MILTER" -t -c "$D/m.conf" 2>&1); rc=$?
 tap_is "$rc" 1 "-t: a FIFO at EventLog is an error"
-tap_like "$out" "EventLog $D/fifo: not a regular file \\(a FIFO\\)" "-t names it"
+tap_like "$out" "$D/m.conf:3: EventLog $D/fifo: not a regular file \\(a FIFO\\)" "-t names it, with the line"
 conf "$D/events.jsonl" "$D/fifo"
 out=$("$MILTER" -t -c "$D/m.conf" 2>&1); rc=$?
-tap_like "$rc:$(tail -1 <<<"$out")" "^1:$D/m.conf: PidFile $D/fifo: not a regular file \\(a FIFO\\)$" "-t: a FIFO at PidFile too"
+tap_like "$rc:$(tail -1 <<<"$out")" "^1:$D/m.conf:4: PidFile $D/fifo: not a regular file \\(a FIFO\\)$" "-t: a FIFO at PidFile too, named with its line"
 
 # --- symbolic links ---------------------------------------------------------------
 echo precious >"$D/target"

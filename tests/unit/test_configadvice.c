@@ -19,13 +19,15 @@ struct seen {
 	int n;
 };
 
-static void collect(const char *text, void *ctx)
+/* "WHERE: TEXT" lines, as relayguard-milter -t prints them */
+static void collect(const char *where, const char *text, void *ctx)
 {
 	struct seen *s = ctx;
+	size_t used = strlen(s->text);
 
 	s->n++;
-	strncat(s->text, text, sizeof(s->text) - strlen(s->text) - 2);
-	strcat(s->text, "\n");
+	snprintf(s->text + used, sizeof(s->text) - used, "%s: %s\n", where,
+	    text);
 }
 
 static void test_advice_table(void **state)
@@ -40,9 +42,12 @@ static void test_advice_table(void **state)
 		{"LocalDomains site.example\nTrustedNetworks 127.0.0.0/8, ::1, 10.0.0.0/8, 2001:db8::/32\n"
 		 "UserID nobody\n", 1, 0, NULL},
 		{"LocalDomains site.example\n", 0, 0, NULL},
-		/* TrustedNetworks too wide */
+		/* TrustedNetworks too wide: the line of the item */
 		{"LocalDomains site.example\nTrustedNetworks 0.0.0.0/0\n", 0, 1,
-		 "TrustedNetworks 0.0.0.0/0 lets every IPv4 client relay: this is an open relay"},
+		 "t.conf:2: TrustedNetworks 0.0.0.0/0 lets every IPv4 client relay: this is an open relay"},
+		{"TrustedNetworks 127.0.0.0/8\nLocalDomains site.example\n# x\n"
+		 "TrustedNetworks ::1, 10.0.0.0/7\n", 0, 1,
+		 "t.conf:4: TrustedNetworks 10.0.0.0/7 is wider"},
 		{"LocalDomains site.example\nTrustedNetworks ::/0\n", 0, 1,
 		 "TrustedNetworks ::/0 lets every IPv6 client relay"},
 		{"LocalDomains site.example\nTrustedNetworks 10.0.0.0/7\n", 0, 1,
@@ -50,15 +55,23 @@ static void test_advice_table(void **state)
 		{"LocalDomains site.example\nTrustedNetworks 2001:db8::/31\n", 0, 1,
 		 "TrustedNetworks 2001:db8::/31 is wider than a /32"},
 		{"LocalDomains site.example\nTrustedNetworks 0.0.0.0/1, 128.0.0.0/1\n", 0, 2,
-		 "128.0.0.0/1"},
-		/* enforce without domains */
-		{"Mode enforce\n", 0, 1, "Mode enforce with neither LocalDomains nor RelayDomains"},
+		 "t.conf:2: TrustedNetworks 128.0.0.0/1"},
+		/* enforce without domains: the Mode line, or the file for the default */
+		{"Mode enforce\n", 0, 1, "t.conf:1: Mode enforce with neither LocalDomains nor RelayDomains"},
+		{"LogVerbose no\n", 0, 1, "t.conf: Mode enforce with neither"},
+		/* the Socket and SocketMode lines */
+		{"LocalDomains a.example\n\nSocket inet:8894\n", 0, 1, "t.conf:3: Socket inet:8894 listens"},
+		{"LocalDomains a.example\nSocket unix:/r/m.sock\nSocketMode 0666\n", 0, 1,
+		 "t.conf:3: SocketMode 0666 lets every local user"},
+		/* a public suffix: the line of the item */
+		{"LocalDomains a.example\nLocalDomains b.example, .com\n", 0, 1,
+		 "t.conf:2: LocalDomains .com: com is a public suffix"},
 		{"Mode log-only\n", 0, 0, NULL},
 		{"RelayDomains .backup.example\n", 0, 0, NULL},
 		{"LocalDomains [192.0.2.1]\n", 0, 0, NULL},
 		/* root without a usable UserID */
-		{"LocalDomains site.example\n", 1, 1, "started as root without UserID"},
-		{"LocalDomains site.example\nUserID root\n", 1, 1, "UserID root is root"},
+		{"LocalDomains site.example\n", 1, 1, "t.conf: started as root without UserID"},
+		{"LocalDomains site.example\nUserID root\n", 1, 1, "t.conf:2: UserID root is root"},
 		{"LocalDomains site.example\nUserID root\n", 0, 0, NULL},
 		/* all at once */
 		{"TrustedNetworks 0.0.0.0/0\n", 1, 3, NULL},

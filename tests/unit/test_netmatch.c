@@ -152,6 +152,23 @@ static void test_file_lists(void **state)
 	assert_string_equal(err, want);
 	rg_cidr_list_free(&l);
 
+	/* a file that is no list (file:/etc/shadow): its line, which may
+	 * hold a password hash, is not echoed */
+	{
+		char *shadow = write_temp("root:$y$j9T$SeCrEtHaSh:20228:0:99999:7:::\n");
+		struct rg_domain_list d = {0};
+
+		snprintf(value, sizeof(value), "file:%s", shadow);
+		assert_int_equal(rg_domain_list_parse(&d, value, "t", 1, err,
+		    sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s:1: not a list item (is this a "
+		    "list file?)", shadow);
+		assert_string_equal(err, want);
+		rg_domain_list_free(&d);
+		unlink(shadow);
+		free(shadow);
+	}
+
 	unlink(good);
 	unlink(bad);
 	unlink(nest);
