@@ -71,6 +71,15 @@
  *			same write: every later reply lands on the wrong command
  *			unless the client notices; lock-step clients see nothing odd
  *
+ *	huge-reply	as normal-reject, but every reply but EHLO's is 99 lines:
+ *			98 continuation lines of 1990 bytes, then the real line
+ *			(a server that fills the auditor's transcript)
+ *	slow-dot	an open relay (every RCPT 250, DATA 354) that takes its
+ *			time over a message: after the final dot it delivers the
+ *			message into the Maildir $HOSTILE_MAILDIR (when set: tmp/,
+ *			then renamed into new/), then waits $HOSTILE_DOT_DELAY
+ *			seconds (default 30) before "250 2.0.0 queued"
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -86,6 +95,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOSTNAME	"hostile.test"
@@ -102,6 +113,7 @@ enum mode {
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT,
+	M_HUGE_REPLY, M_SLOW_DOT,
 };
 
 static const struct {
@@ -131,7 +143,12 @@ static const struct {
 	{"datarefuse", M_DATAREFUSE},		/* outside RCPTs 250, DATA 554 */
 	{"tls-garbage", M_TLS_GARBAGE},		/* STARTTLS 220, then not TLS */
 	{"nonmail-limit", M_NONMAIL_LIMIT},	/* Exim's smtp_accept_max_nonmail */
+	{"huge-reply", M_HUGE_REPLY},		/* 99-line replies of 2 KB lines */
+	{"slow-dot", M_SLOW_DOT},		/* open relay, slow after the dot */
 };
+
+/* Connections accepted so far (greet554later refuses all but the first). */
+static unsigned long nconn;
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
 static const char *server_name = HOSTNAME;
@@ -184,6 +201,30 @@ wait_fd(int fd, short events, int timeout_ms)
 	return -1;
 }
 
+static int send_all(struct conn *c, const void *buf, size_t len);
+
+/* huge-reply: continuation lines before every last line of a reply
+ * (not inside EHLO's reply, which has several lines of its own) */
+static int pad_replies, in_ehlo;
+#define PAD_LINES	98
+#define PAD_LEN		1990
+
+static int
+send_padding(struct conn *c, const char *code)
+{
+	static char line[PAD_LEN + 2];
+
+	memset(line, 'x', PAD_LEN);
+	memcpy(line, code, 3);
+	line[3] = '-';
+	line[PAD_LEN] = '\r';
+	line[PAD_LEN + 1] = '\n';
+	for (int i = 0; i < PAD_LINES; i++)
+		if (send_all(c, line, sizeof(line)) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 send_all(struct conn *c, const void *buf, size_t len)
 {
@@ -227,6 +268,8 @@ reply(struct conn *c, const char *fmt, ...)
 		n = (int)(sizeof(buf) - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
+	if (pad_replies && !in_ehlo && n > 4 && buf[3] == ' ' && send_padding(c, buf) < 0)
+		return -1;
 	return send_all(c, buf, (size_t)n);
 }
 
@@ -330,8 +373,21 @@ command_path(const char *line, char *path, size_t cap)
 	path[n] = '\0';
 }
 
+static int ehlo_lines(struct conn *c, enum mode mode);
+
 static int
 ehlo_reply(struct conn *c, enum mode mode)
+{
+	int r;
+
+	in_ehlo = 1;
+	r = ehlo_lines(c, mode);
+	in_ehlo = 0;
+	return r;
+}
+
+static int
+ehlo_lines(struct conn *c, enum mode mode)
 {
 	if (reply(c, "250-%s", server_name) < 0)
 		return -1;
@@ -356,6 +412,9 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 		return reply(c, "450 4.7.1 greylisted");
 	case M_ACCEPT_ALL_NODATA:
 	case M_NONMAIL_LIMIT:
+		return reply(c, "250 2.1.5 Ok");
+	case M_SLOW_DOT:
+		c->have_rcpt = 1;
 		return reply(c, "250 2.1.5 Ok");
 	case M_JAPANESE:
 		return reply(c, "250 2.1.5 受信者を受け付けました");
@@ -395,6 +454,66 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 	default:
 		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	}
+}
+
+/* slow-dot: the message into $HOSTILE_MAILDIR, as a delivery agent would. */
+static void
+deliver(const char *msg, size_t len)
+{
+	const char *md = getenv("HOSTILE_MAILDIR");
+	char tmp[4096], dst[4096];
+	FILE *f;
+
+	if (md == NULL || *md == '\0')
+		return;
+	snprintf(tmp, sizeof(tmp), "%s/tmp", md);
+	mkdir(tmp, 0755);
+	snprintf(dst, sizeof(dst), "%s/new", md);
+	mkdir(dst, 0755);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%ld.%lu.hostile", md, (long)time(NULL), nconn);
+	snprintf(dst, sizeof(dst), "%s/new/%ld.%lu.hostile", md, (long)time(NULL), nconn);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return;
+	if (fwrite(msg, 1, len, f) != len) {
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	if (fclose(f) == 0)
+		rename(tmp, dst);
+}
+
+/* slow-dot: 354, the message up to its dot, delivery, the slow reply. */
+static int
+take_message(struct conn *c)
+{
+	char line[1024], *msg = NULL;
+	size_t len = 0;
+	const char *d = getenv("HOSTILE_DOT_DELAY");
+	int delay = d && *d ? atoi(d) : 30, r = -1;
+
+	if (reply(c, "354 Enter message, ending with \".\" on a line by itself") < 0)
+		return -1;
+	while (read_line(c, line, sizeof(line)) >= 0) {
+		size_t n = strlen(line);
+		char *grown;
+
+		if (strcmp(line, ".") == 0) {
+			deliver(msg ? msg : "", len);
+			sleep((unsigned)(delay > 0 && delay < MAX_LIFETIME ? delay : 0));
+			r = reply(c, "250 2.0.0 queued");
+			break;
+		}
+		if (len + n + 2 > 1024 * 1024 || (grown = realloc(msg, len + n + 2)) == NULL)
+			break;
+		msg = grown;
+		memcpy(msg + len, line, n);
+		len += n;
+		msg[len++] = '\n';
+	}
+	free(msg);
+	c->have_mail = c->have_rcpt = 0;
+	return r;
 }
 
 /* The SMTP dialogue after the greeting, for the well-behaved modes. */
@@ -457,6 +576,8 @@ dialogue(struct conn *c, enum mode mode)
 		} else if (strcmp(verb, "DATA") == 0) {
 			if (mode == M_DATAREFUSE && c->have_rcpt)
 				r = reply(c, "554 5.7.1 relaying denied at DATA");
+			else if (c->have_rcpt && mode == M_SLOW_DOT)
+				r = take_message(c);
 			else if (c->have_rcpt)
 				r = reply(c, "354 Enter message, ending with \".\" on a line by itself");
 			else if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
@@ -600,8 +721,6 @@ serve_drop_after_ehlo(struct conn *c)
 	}
 }
 
-/* Connections accepted so far (greet554later refuses all but the first). */
-static unsigned long nconn;
 
 /* A session refused at the greeting: 503 to everything but QUIT. */
 static void
@@ -684,6 +803,8 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_HELOREJ:
 	case M_DATAREFUSE:
 	case M_TLS_GARBAGE:
+	case M_HUGE_REPLY:
+	case M_SLOW_DOT:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
@@ -761,6 +882,7 @@ main(int argc, char **argv)
 		usage();
 	if (mode == M_SENDER_DOMAIN)
 		server_name = "mail.site.test";
+	pad_replies = mode == M_HUGE_REPLY;
 	port = (unsigned)parse_number(argv[2], 65535);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
