@@ -419,6 +419,7 @@ struct audit_out {
 	struct rg_outfile of;		/* -o FILE */
 	const char *path;		/* NULL: standard output */
 	bool failed;			/* a write failed: the run stops */
+	int err;			/* its errno, when known */
 };
 /* Before anything opens a descriptor: a closed 0, 1 or 2 gets /dev/null,
  * so no socket or file can take its number (a report written into an SMTP

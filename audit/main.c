@@ -160,6 +160,8 @@ static void emit_ready(struct work *w)
 
 static void finished(struct work *w, struct audit_target *t, size_t idx)
 {
+	msg_verbose("%s port %d: %s, %.1f s", t->host, t->port, verdict_name(t->verdict),
+	    t->elapsed);
 	count(w, t);
 	if (w->stream) {
 		if (!w->out->failed) {

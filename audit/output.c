@@ -202,7 +202,13 @@ int audit_out_open(struct audit_out *out, const struct audit_opts *o, char *err,
 		return 0;
 	}
 	bool carry = o->resume != NULL && same_file(o->resume, o->output);
+	struct stat st;
 
+	/* the file is replaced by a rename: never a device or a directory
+	 * (-o /dev/null would put a regular file in its place) */
+	if (lstat(o->output, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return rg_set_err(err, errlen, "%s: not a regular file: -o writes a file "
+		    "(leave -o out to write to standard output)", o->output);
 	if (rg_outfile_open(&out->of, o->output, 0644, err, errlen) != 0)
 		return -1;
 	out->fp = out->of.fp;
@@ -216,19 +222,55 @@ int audit_out_open(struct audit_out *out, const struct audit_opts *o, char *err,
 
 bool audit_out_ok(struct audit_out *out, bool flush)
 {
-	if (!out->failed && ((flush && fflush(out->fp) != 0) || ferror(out->fp)))
-		out->failed = true;
-	return !out->failed;
+	int e = 0;
+
+	if (out->failed)
+		return false;
+	if (flush) {
+		errno = 0;
+		if (fflush(out->fp) != 0)
+			e = errno ? errno : EIO;
+	}
+	/* else errno is that of the write that failed (the last call) */
+	if (e == 0 && ferror(out->fp))
+		e = errno ? errno : EIO;
+	if (e == 0)
+		return true;
+	out->failed = true;
+	out->err = e;
+	return false;
+}
+
+/* A write failed during the run (its errno known): say so once, leave
+ * nothing of -o FILE, close stdout without a second message. */
+static int fail_known(struct audit_out *out)
+{
+	if (out->path == NULL) {
+		msg_error("write error on standard output: %s", strerror(out->err));
+		fclose(stdout);
+		return -1;
+	}
+	rg_outfile_abort(&out->of);
+	msg_error("%s: write error: %s; %s is left as it was", out->path,
+	    strerror(out->err), out->path);
+	return -1;
 }
 
 int audit_out_close(struct audit_out *out)
 {
 	char err[600];
 
+	if (out->failed && out->err != 0)
+		return fail_known(out);
 	if (out->path == NULL)
 		return rg_close_stdout();
+	if (out->failed && !ferror(out->fp)) {	/* the report could not be built */
+		rg_outfile_abort(&out->of);
+		msg_error("%s: not written (the report could not be built)", out->path);
+		return -1;
+	}
 	if (rg_outfile_commit(&out->of, err, sizeof(err)) != 0) {
-		msg_error("%s (nothing written to it)", err);
+		msg_error("%s; %s is left as it was", err, out->path);
 		return -1;
 	}
 	return 0;
