@@ -110,6 +110,10 @@ tap_check "/dev/null is still a device" test -c /dev/null
 # the list A S B with -j 2 has A and B done while S is in flight.
 # --per-host 1: hostile_smtpd serves one connection at a time, and a
 # session opened ahead would wait behind the one in use.
+start_hostile normal-reject	# fresh ones: each lives at most 120 s
+A=127.0.0.1:$HPORT
+start_hostile normal-reject
+B=127.0.0.1:$HPORT
 start_hostile silent
 S=127.0.0.1:$HPORT
 # both_done: -v said A and B are graded
