@@ -424,6 +424,17 @@ static void setup(struct audit_opts *o, struct rg_reporter **reporter)
 	fit_descriptors(o);
 }
 
+static void teardown(struct audit_opts *o, struct rg_reporter *reporter)
+{
+	rg_spf_free(o->spf);
+	rg_dns_free(o->dns);
+	free(o->dnsbl);
+	free(o->local_names);
+	free(o->input_files);
+	audit_baseline_free(o->baseline_db);
+	rg_reporter_free(reporter);
+}
+
 int main(int argc, char **argv)
 {
 	struct audit_opts o;
@@ -447,6 +458,7 @@ int main(int argc, char **argv)
 	setup(&o, &reporter);
 	if (audit_out_open(&out, &o, err, sizeof(err)) != 0) {
 		msg_error("%s", err);
+		teardown(&o, reporter);
 		return AUDIT_EXIT_OUTPUT;
 	}
 
@@ -493,12 +505,6 @@ int main(int argc, char **argv)
 	if (w.feed.mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(w.worst))
 		w.worst = VERDICT_UNREACHABLE;
 	feed_close(&w.feed);
-	rg_spf_free(o.spf);
-	rg_dns_free(o.dns);
-	free(o.dnsbl);
-	free(o.local_names);
-	free(o.input_files);
-	audit_baseline_free(o.baseline_db);
-	rg_reporter_free(reporter);
+	teardown(&o, reporter);
 	return status >= 0 ? status : verdict_exit_code(w.worst);
 }

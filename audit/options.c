@@ -368,8 +368,9 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 				msg_verbose_level++;
 				continue;
 			}
-			*action = r->name;
-			return optind;
+			if (*action == NULL)	/* the rest is parsed too (-o FILE) */
+				*action = r->name;
+			continue;
 		}
 		if (strcmp(r->name, "port") == 0)
 			o->port_given = true;
