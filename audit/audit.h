@@ -23,6 +23,7 @@
 #include "relayguard/clockstate.h"
 #include "relayguard/dns.h"
 #include "relayguard/netmatch.h"
+#include "relayguard/outfile.h"
 #include "relayguard/smtp.h"
 #include "relayguard/spf.h"
 #include "relayguard/reporter.h"
@@ -50,6 +51,7 @@ struct audit_opts {
 	int data_probes;		/* DATA-stage checks per target */
 	bool transcript;
 	enum report_format format;
+	const char *output;		/* -o FILE: complete or absent; NULL stdout */
 	const char *tlp;		/* IODEF restriction, e.g. "amber" */
 	const char **local_names;	/* --local-name, the operator's own names */
 	size_t nlocal_names;
@@ -179,6 +181,13 @@ struct audit_politeness {
 	int out_of_step;		/* sessions whose reply stream was out of step */
 	bool untrusted;			/* out of step too often: no more sessions */
 };
+/* A target's transcript is bounded (connect.c tx_record): the first
+ * AUDIT_TX_HEAD_BYTES and the last AUDIT_TX_TAIL_BYTES (line text plus
+ * its record) are kept, what lay between is replaced by one '*' line that
+ * says how much was cut. A server sending 100-line replies of 2 KB costs
+ * at most this much per target in flight. */
+#define AUDIT_TX_HEAD_BYTES	(128 * 1024)
+#define AUDIT_TX_TAIL_BYTES	(128 * 1024)
 
 struct tx_line {
 	struct timeval when;
@@ -259,7 +268,11 @@ struct audit_target {
 	struct tx_line *tx;		/* kept when a report shows it (keep_tx) */
 	size_t ntx, captx;
 	bool keep_tx;
-	bool tx_truncated;
+	bool tx_truncated;		/* lines were cut from the middle */
+	/* the per-target cap (connect.c tx_record): tx[0..tx_head) is the
+	 * first part, tx[tx_head] the cut marker once lines were dropped */
+	size_t tx_bytes, tx_tail_bytes, tx_head;
+	size_t tx_cut_lines, tx_cut_bytes;
 	struct audit_politeness polite;	/* polite.c */
 };
 
@@ -387,7 +400,7 @@ void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o);
  * of the first TARGET; *action is "help", "version", "list-tricks" or NULL. */
 int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action);
 void audit_usage(FILE *out);
-void audit_print_version(void);
+void audit_print_version(FILE *out);
 
 /* targets.c: target lists in (arguments, -iL, stdin, ZMap, CSV, --mx),
  * --shard, --resume, --exclude. */
@@ -440,6 +453,32 @@ struct audit_progress {
 };
 void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out);
 void audit_progress(const struct audit_progress *p, bool final);
+
+/* output.c: where the report goes - standard output, or -o FILE written
+ * through lib/outfile.c (complete or absent). Every report written is
+ * checked with audit_out_ok(); audit_out_close() commits FILE or closes
+ * stdout. A failure is one line on stderr and exit AUDIT_EXIT_OUTPUT. */
+#define AUDIT_EXIT_OUTPUT	4
+struct audit_out {
+	FILE *fp;
+	struct rg_outfile of;		/* -o FILE */
+	const char *path;		/* NULL: standard output */
+	bool failed;			/* a write failed: the run stops */
+	int err;			/* its errno, when known */
+};
+/* Before anything opens a descriptor: a closed 0, 1 or 2 gets /dev/null,
+ * so no socket or file can take its number (a report written into an SMTP
+ * session); a closed stdout is remembered and refused by audit_out_open. */
+void audit_out_guard_fds(void);
+/* 0, or -1 with err. With -o FILE the same file as --resume, its earlier
+ * complete lines are carried over first: the file grows, as >> did. */
+int audit_out_open(struct audit_out *out, const struct audit_opts *o, char *err,
+    size_t errlen);
+/* After each report: false once any write failed (flush with flush). */
+bool audit_out_ok(struct audit_out *out, bool flush);
+/* Commit -o FILE (or remove it after a failure) or close stdout; -1 after
+ * one line on stderr. */
+int audit_out_close(struct audit_out *out);
 
 /* canary.c: --confirm (see there); after grading, before the reports */
 void audit_canary(struct audit_target *t, const struct audit_opts *o);

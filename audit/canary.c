@@ -16,7 +16,15 @@
  *	the final dot            verdict (open_relay from 354) becomes accept_all
  *	accepted, not delivered  within the wait: stays as graded, said so
  *	refused at MAIL/RCPT     the replay was refused this time: said so
+ *	unanswered               the message was sent, its end of data got no
+ *	                         reply within --budget, and it has not arrived
  * Nothing is sent when no relay probe was accepted.
+ *
+ * --budget covers the canary too: every wait of its session ends at the
+ * target's deadline, the wait for the mailbox as well, and the target's
+ * finish time and elapsed_seconds include it. The Maildir is read at least
+ * once after the message went out (even when the server's reply is slow
+ * or never comes) before anything but "confirmed" is said.
  */
 #include "audit.h"
 #include "relayguard/fiber.h"
@@ -31,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,9 +117,10 @@ static void settle(struct audit_target *t, const char *state, const char *fmt, .
 	va_end(ap);
 }
 
-/* One SMTP exchange of the canary; 0 sent and accepted, -1 settled otherwise. */
+/* One SMTP exchange of the canary; 0 sent and accepted, -1 settled
+ * otherwise. *sent: the whole message, final dot included, went out. */
 static int send_canary(struct audit_target *t, const struct audit_opts *o,
-    const struct audit_probe *p, const char *rcpt)
+    const struct audit_probe *p, const char *rcpt, bool *sent)
 {
 	struct rg_smtp_opts so = RG_SMTP_OPTS_DEFAULT;
 	struct rg_smtp *s;
@@ -124,6 +134,8 @@ static int send_canary(struct audit_target *t, const struct audit_opts *o,
 	so.read_timeout = o->read_timeout;
 	so.source_addr = o->source;
 	so.implicit_tls = o->implicit_tls;
+	so.deadline = t->deadline;	/* --budget covers the canary */
+	*sent = false;
 	s = rg_smtp_open(t->address[0] ? t->address : t->host, t->port, &so);
 	if (rg_smtp_status(s) != RG_SMTP_OK || rg_smtp_read_reply(s, &r) != 0 || r.code != 220) {
 		settle(t, "not_sent", "connect: %s", rg_smtp_status(s) != RG_SMTP_OK ?
@@ -160,8 +172,15 @@ static int send_canary(struct audit_target *t, const struct audit_opts *o,
 	    "--confirm: the operator of %s asked for it, to confirm an open relay.\r\n"
 	    "Token: %s\r\n.", date, from[0] ? from : "relaytest", o->confirm, t->canary.token,
 	    t->canary.token, t->canary.token, t->address[0] ? t->address : t->host, t->port,
-	    p->spec.id, o->confirm, t->canary.token) != 0 || rg_smtp_read_reply(s, &r) != 0) {
+	    p->spec.id, o->confirm, t->canary.token) != 0) {
 		settle(t, "not_sent", "message: %s", rg_smtp_error(s));
+		goto out;
+	}
+	*sent = true;
+	if (rg_smtp_read_reply(s, &r) != 0) {
+		settle(t, "unanswered", "the canary (token %s) was sent, but the end of "
+		    "data got no reply within --budget (%s); it did not arrive in %s",
+		    t->canary.token, rg_smtp_error(s), o->confirm_maildir);
 		goto out;
 	}
 	if (r.code / 100 != 2) {
@@ -176,13 +195,55 @@ out:
 	return rc;
 }
 
+static bool mailbox_has(const struct audit_target *t, const struct audit_opts *o)
+{
+	return token_in(o->confirm_maildir, "new", t->canary.token) ||
+	    token_in(o->confirm_maildir, "cur", t->canary.token);
+}
+
+/* Watch the Maildir until the token shows or until (confirm-wait after the
+ * send, or the budget, whichever is first); it is read at least once. */
+static bool watch_maildir(const struct audit_target *t, const struct audit_opts *o)
+{
+	double until = rg_now() + o->confirm_wait, now;
+
+	if (until > t->deadline)
+		until = t->deadline;
+	for (;;) {
+		if (mailbox_has(t, o))
+			return true;
+		if ((now = rg_now()) >= until)
+			return false;
+		rg_fiber_sleep_until(now + 0.2 < until ? now + 0.2 : until);
+	}
+}
+
+/* The target's times cover the canary (elapsed_seconds, finish). */
+static void canary_end(struct audit_target *t, const struct audit_opts *o)
+{
+	gettimeofday(&t->finish, NULL);
+	t->elapsed = rg_now() - (t->deadline - o->budget);
+}
+
+static void settled_by_refusal(struct audit_target *t)
+{
+	if (strcmp(t->canary.state, "refused_at_end_of_data") != 0 &&
+	    strcmp(t->canary.state, "refused_at_data") != 0)
+		return;
+	if (t->verdict == VERDICT_OPEN_RELAY)
+		t->verdict = VERDICT_ACCEPT_ALL;
+	snprintf(t->verdict_reason + strlen(t->verdict_reason),
+	    sizeof(t->verdict_reason) - strlen(t->verdict_reason),
+	    "; settled by the canary: %s, so it does not relay", t->canary.note);
+}
+
 void audit_canary(struct audit_target *t, const struct audit_opts *o)
 {
 	const struct audit_probe *p = first_accepted(t);
 	const char *at = strrchr(o->confirm, '@');
 	char rcpt[600], local[256];
-	double start, waited;
-	bool delivered = false;
+	double start;
+	bool delivered = false, sent = false;
 
 	memset(&t->canary, 0, sizeof(t->canary));
 	if (p == NULL || at == NULL || t->verdict == VERDICT_UNREACHABLE)
@@ -195,39 +256,32 @@ void audit_canary(struct audit_target *t, const struct audit_opts *o)
 	replace(rcpt, sizeof(rcpt), o->domain, at + 1);
 	replace(rcpt, sizeof(rcpt), TO_LOCAL, local);
 	strlcpy_rg(t->canary.rcpt, rcpt, sizeof(t->canary.rcpt));
-	start = rg_now();
-	if (send_canary(t, o, p, rcpt) != 0) {
-		if (strcmp(t->canary.state, "refused_at_end_of_data") == 0 ||
-		    strcmp(t->canary.state, "refused_at_data") == 0) {
-			if (t->verdict == VERDICT_OPEN_RELAY)
-				t->verdict = VERDICT_ACCEPT_ALL;
-			snprintf(t->verdict_reason + strlen(t->verdict_reason),
-			    sizeof(t->verdict_reason) - strlen(t->verdict_reason),
-			    "; settled by the canary: %s, so it does not relay", t->canary.note);
-		}
+	if (rg_now() >= t->deadline) {
+		settle(t, "not_sent", "--budget (%.0f s) was used up by the battery",
+		    o->budget);
 		return;
 	}
-	while ((waited = rg_now() - start) < o->confirm_wait) {
-		if (token_in(o->confirm_maildir, "new", t->canary.token) ||
-		    token_in(o->confirm_maildir, "cur", t->canary.token)) {
-			delivered = true;
-			break;
-		}
-		rg_fiber_sleep_until(rg_now() + 0.2);
-	}
-	t->canary.seconds = waited;
+	start = rg_now();
+	if (send_canary(t, o, p, rcpt, &sent) == 0)
+		delivered = watch_maildir(t, o);
+	else if (sent)		/* refused after the dot, or no reply: one look */
+		delivered = mailbox_has(t, o);
+	t->canary.seconds = rg_now() - start;
 	if (delivered) {
 		settle(t, "confirmed", "the canary (token %s) arrived in %s %.1f s after it "
-		    "was sent", t->canary.token, o->confirm, waited);
+		    "was sent", t->canary.token, o->confirm, t->canary.seconds);
 		t->verdict = VERDICT_OPEN_RELAY;
 		snprintf(t->verdict_reason + strlen(t->verdict_reason),
 		    sizeof(t->verdict_reason) - strlen(t->verdict_reason),
 		    "; CONFIRMED: %s", t->canary.note);
+	} else if (t->canary.state[0] != '\0') {
+		settled_by_refusal(t);
 	} else {
 		settle(t, "not_delivered", "the server accepted the canary (token %s) but it "
-		    "did not arrive in %s within %.0f s (queued, filtered, or a trap)",
-		    t->canary.token, o->confirm_maildir, o->confirm_wait);
+		    "did not arrive in %s within %.1f s (queued, filtered, or a trap)",
+		    t->canary.token, o->confirm_maildir, t->canary.seconds);
 	}
+	canary_end(t, o);
 }
 
 json_t *audit_canary_json(const struct audit_target *t)

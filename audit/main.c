@@ -22,12 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static void list_tricks(void)
+static void list_tricks(FILE *out)
 {
 	for (size_t i = 0; i < rg_trick_count; i++) {
 		const struct rg_trick *t = &rg_trick_catalogue[i];
 
-		printf("%-4s %s%s%sMAIL FROM:%s RCPT TO:%s%s\n     %s%s%s\n", t->id,
+		fprintf(out, "%-4s %s%s%sMAIL FROM:%s RCPT TO:%s%s\n     %s%s%s\n", t->id,
 		    t->helo ? "HELO " : "", t->helo ? t->helo : "", t->helo ? " " : "",
 		    t->mail_from, t->rcpt_to,
 		    (t->flags & RG_TRICK_PER_NAME) ? "  (repeated per local name)" : "",
@@ -35,26 +35,59 @@ static void list_tricks(void)
 	}
 }
 
+/* SIGINT/SIGTERM: only noted here; the main loop looks at it four times a
+ * second and stops the run (no I/O in a signal handler). */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 /*
  * The workers are fibers on one event loop (fiber.h): --concurrency of
  * them take targets from the feed one at a time, and every session of a
  * target is a fiber too. With -f jsonl each result is written (and flushed)
  * the moment it is graded, then freed: memory stays bounded by
- * --concurrency however long the list. The other formats keep the results
- * and print them in input order at the end.
+ * --concurrency however long the list. The other formats are written in
+ * input order: a result is written as soon as every target before it is
+ * done, then its probes and transcript are freed.
  */
+enum slot { SLOT_PENDING = 0, SLOT_DONE, SLOT_SKIPPED, SLOT_WRITTEN };
+
 struct work {
 	struct target_feed feed;
 	struct rg_fiber_lock feed_lock;	/* feed_next() may wait on DNS (--mx) */
 	const struct audit_opts *opts;
+	struct audit_out *out;
+	struct iodef_doc *iodef;	/* -f iodef, from the first result on */
 	bool stream;
+	bool stop;			/* a signal or a failed write: no more targets */
 	size_t nfed;
 	struct audit_target *results;	/* collect mode, by feed order */
-	bool *have;
-	size_t cap;
+	unsigned char *slot;		/* enum slot, by feed order */
+	size_t cap, next_out;
 	size_t excluded;
 	struct audit_progress progress;
 	enum verdict worst;
+};
+
+/* A worker and the target it is auditing (named when the run is stopped). */
+struct lane {
+	struct work *w;
+	const struct audit_target *busy;
 };
 
 static int exit_rank(enum verdict v)
@@ -78,51 +111,108 @@ static void count(struct work *w, const struct audit_target *t)
 		w->worst = t->verdict;
 }
 
+static void grow(struct work *w, size_t idx)
+{
+	size_t cap = w->cap ? w->cap * 2 : 64;
+
+	if (idx < w->cap)
+		return;
+	while (cap <= idx)
+		cap *= 2;
+	w->results = xrealloc(w->results, cap * sizeof(*w->results));
+	w->slot = xrealloc(w->slot, cap * sizeof(*w->slot));
+	memset(w->slot + w->cap, SLOT_PENDING, cap - w->cap);
+	w->cap = cap;
+}
+
+/* Write one finished result in the chosen format, then free its records. */
+static void emit_one(struct work *w, size_t i)
+{
+	struct audit_target *t = &w->results[i];
+	const struct audit_opts *o = w->opts;
+
+	if (w->slot[i] != SLOT_DONE)
+		return;
+	if (!w->out->failed) {
+		if (o->format == FORMAT_JSON)
+			audit_json_line(t, o, w->out->fp);
+		else if (o->format == FORMAT_TEXT)
+			report_text(t, o, w->out->fp);
+		else if (o->format == FORMAT_IODEF) {
+			if (w->iodef == NULL && (w->iodef = report_iodef_begin(o)) == NULL)
+				w->out->failed = true;
+			else
+				report_iodef_add(w->iodef, t);
+		}
+		if (!audit_out_ok(w->out, false))
+			w->stop = true;
+	}
+	w->slot[i] = SLOT_WRITTEN;
+	audit_target_free(t);
+}
+
+/* Every result whose predecessors are all written. */
+static void emit_ready(struct work *w)
+{
+	while (w->next_out < w->cap && w->slot[w->next_out] != SLOT_PENDING)
+		emit_one(w, w->next_out++);
+}
+
+static void finished(struct work *w, struct audit_target *t, size_t idx)
+{
+	msg_verbose("%s port %d: %s, %.1f s", t->host, t->port, verdict_name(t->verdict),
+	    t->elapsed);
+	count(w, t);
+	if (w->stream) {
+		if (!w->out->failed) {
+			audit_json_line(t, w->opts, w->out->fp);
+			if (!audit_out_ok(w->out, true))
+				w->stop = true;
+		}
+		audit_target_free(t);
+		return;
+	}
+	grow(w, idx);
+	w->results[idx] = *t;
+	w->slot[idx] = SLOT_DONE;
+	emit_ready(w);
+}
+
 static void worker(void *arg)
 {
-	struct work *w = arg;
+	struct lane *lane = arg;
+	struct work *w = lane->w;
 	struct audit_target *t = xmalloc(sizeof(*t));
 
-	for (;;) {
+	while (!w->stop) {
 		rg_fiber_lock(&w->feed_lock);
 		int more = feed_next(&w->feed, t);
 		size_t idx = w->nfed++;
 
 		rg_fiber_unlock(&w->feed_lock);
-		if (!more)
+		if (!more || w->stop)
 			break;
 		if (feed_excluded(&w->feed, t)) {
 			msg_verbose("%s port %d: excluded (--exclude), not contacted", t->host,
 			    t->port);
 			w->excluded++;
+			if (!w->stream) {
+				grow(w, idx);
+				w->slot[idx] = SLOT_SKIPPED;
+				emit_ready(w);
+			}
 			continue;
 		}
 		msg_verbose("auditing %s port %d", t->host, t->port);
+		lane->busy = t;
 		audit_run_target(t, w->opts);
 		audit_dns_facts(t, w->opts);
 		if (w->opts->confirm != NULL)
 			audit_canary(t, w->opts);
 		if (w->opts->baseline_db != NULL)
 			audit_baseline_compare(w->opts->baseline_db, t);
-		count(w, t);
-		if (w->stream) {
-			audit_json_line(t, w->opts, stdout);
-			fflush(stdout);
-			audit_target_free(t);
-		} else {
-			if (idx >= w->cap) {
-				size_t cap = w->cap ? w->cap * 2 : 64;
-
-				while (cap <= idx)
-					cap *= 2;
-				w->results = xrealloc(w->results, cap * sizeof(*w->results));
-				w->have = xrealloc(w->have, cap * sizeof(*w->have));
-				memset(w->have + w->cap, 0, (cap - w->cap) * sizeof(*w->have));
-				w->cap = cap;
-			}
-			w->results[idx] = *t;
-			w->have[idx] = true;
-		}
+		lane->busy = NULL;
+		finished(w, t, idx);
 	}
 	free(t);
 }
@@ -159,23 +249,95 @@ static bool count_targets(const struct audit_opts *o, int nargs, char **args, si
 }
 
 /* --concurrency workers; a progress line each second on a terminal; then
- * the sessions still closing (QUIT and its 221) end too. */
-static void run(struct work *w, int nworkers, bool progress)
+ * the sessions still closing (QUIT and its 221) end too. False when a
+ * signal or a failed write stopped the run: the targets in flight are
+ * left as they are (their fibers never run again). */
+static bool run(struct work *w, struct lane *lanes, int nworkers, bool progress)
 {
 	struct rg_fiber_group g = {0};
+	double tick = rg_now() + 1;
 
-	for (int i = 0; i < nworkers; i++)
-		rg_fiber_spawn(&g, worker, w);
-	if (progress) {
-		while (!rg_fiber_group_wait(&g, rg_now() + 1))
-			audit_progress(&w->progress, false);
-		audit_progress(&w->progress, true);
-	} else {
-		rg_fiber_group_wait(&g, 0);
+	for (int i = 0; i < nworkers; i++) {
+		lanes[i].w = w;
+		rg_fiber_spawn(&g, worker, &lanes[i]);
 	}
+	while (!rg_fiber_group_wait(&g, rg_now() + 0.25)) {
+		if (got_signal || w->stop) {
+			w->stop = true;
+			if (progress)
+				audit_progress(&w->progress, true);
+			return false;
+		}
+		if (progress && rg_now() >= tick) {
+			audit_progress(&w->progress, false);
+			tick += 1;
+		}
+	}
+	if (progress)
+		audit_progress(&w->progress, true);
 	rg_fiber_drain();
 	msg_verbose("engine: %zu fibers at most, %zu KB of stack each (virtual)",
 	    rg_fiber_peak(), rg_fiber_stack_size() / 1024);
+	return true;
+}
+
+/* The unfinished targets by name, how to go on, and the exit status. */
+static int report_stop(const struct work *w, const struct lane *lanes, int nworkers)
+{
+	const struct audit_opts *o = w->opts;
+	size_t unfinished = 0;
+	char left[64] = "";
+
+	for (int i = 0; i < nworkers; i++) {
+		if (lanes[i].busy == NULL)
+			continue;
+		msg_warn("interrupted: %s port %d not finished, no result written",
+		    lanes[i].busy->host, lanes[i].busy->port);
+		unfinished++;
+	}
+	if (w->progress.total_known && w->progress.total >= w->progress.done + unfinished)
+		snprintf(left, sizeof(left), ", %zu not started", w->progress.total -
+		    w->progress.done - unfinished);
+	msg_warn("interrupted by %s: %zu targets finished and written, %zu unfinished%s",
+	    got_signal == SIGTERM ? "SIGTERM" : "SIGINT", w->progress.done, unfinished,
+	    w->progress.total_known ? left : ", the rest of the list not started");
+	if (o->format != FORMAT_JSON && o->format != FORMAT_JSONL)
+		msg_warn("to go on later, run with -f jsonl -o FILE: --resume FILE then "
+		    "skips what FILE holds (a %s report cannot be resumed)",
+		    o->format == FORMAT_TEXT ? "text" : "IODEF");
+	else if (o->output != NULL)
+		msg_warn("to go on, run the same command with --resume %s: it skips the "
+		    "targets in %s and adds the rest to it", o->output, o->output);
+	else
+		msg_warn("to go on, run the same command with --resume FILE >> FILE, "
+		    "FILE being where this output went: it skips the targets in FILE");
+	return 128 + (got_signal ? got_signal : SIGINT);
+}
+
+/* After the run: whatever is finished and not yet written, then the end of
+ * the document (IODEF) or the summary (text with --baseline). */
+static void finish_output(struct work *w)
+{
+	const struct audit_opts *o = w->opts;
+
+	for (size_t i = w->next_out; i < w->cap; i++)
+		emit_one(w, i);
+	if (w->out->failed)
+		return;
+	if (o->format == FORMAT_TEXT && o->baseline_db != NULL) {
+		bool *have = xcalloc(w->cap + 1, sizeof(*have));
+
+		for (size_t i = 0; i < w->cap; i++)
+			have[i] = w->slot[i] == SLOT_WRITTEN;
+		audit_baseline_summary(o->baseline_db, w->results, have, w->cap, w->out->fp);
+		free(have);
+	}
+	if (w->iodef != NULL && report_iodef_end(w->iodef, w->out->fp) != 0) {
+		msg_error("could not build the IODEF document");
+		w->out->failed = true;
+	}
+	w->iodef = NULL;
+	audit_out_ok(w->out, false);
 }
 
 /* Every session is a descriptor: raise the soft limit to the hard one and
@@ -207,103 +369,127 @@ static void fit_descriptors(struct audit_opts *o)
 	}
 }
 
+/* --help, --version, --list-tricks: to the output, checked. */
+static int action_main(const char *action, const struct audit_opts *o)
+{
+	struct audit_out out;
+	char err[600];
+
+	if (audit_out_open(&out, o, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		return AUDIT_EXIT_OUTPUT;
+	}
+	if (strcmp(action, "help") == 0)
+		audit_usage(out.fp);
+	else if (strcmp(action, "version") == 0)
+		audit_print_version(out.fp);
+	else
+		list_tricks(out.fp);
+	return audit_out_close(&out) == 0 ? 0 : AUDIT_EXIT_OUTPUT;
+}
+
+static void setup(struct audit_opts *o, struct rg_reporter **reporter)
+{
+	char rerr[600];
+
+	/* Who reports, in which language and time zone; before any thread. */
+	if ((*reporter = rg_reporter_find(o->reporter_path, NULL, rerr, sizeof(rerr))) == NULL)
+		msg_fatal("--reporter: %s", rerr);
+	if (rg_i18n_init(o->lang, (*reporter)->language, rerr, sizeof(rerr)) != 0)
+		msg_fatal("--lang: %s", rerr);
+	rg_reporter_apply_timezone(*reporter);
+	rg_clock_read(&o->clock);
+	o->reporter = *reporter;
+	if (o->confirm != NULL && o->confirm_maildir == NULL)
+		msg_fatal("--confirm needs --confirm-maildir DIR (where the mailbox's mail "
+		    "arrives; IMAP is not supported)");
+	if (o->baseline != NULL &&
+	    (o->baseline_db = audit_baseline_load(o->baseline, rerr, sizeof(rerr))) == NULL)
+		msg_fatal("--baseline: %s", rerr);
+	if (o->tlp == NULL)
+		o->tlp = (*reporter)->tlp;
+	if (o->mx || o->nameserver || o->ndnsbl || o->spf_domain) {
+		struct rg_dns_opts dopts = RG_DNS_OPTS_DEFAULT;
+
+		dopts.nameservers = o->nameserver;
+		dopts.timeout = o->dns_timeout;
+		dopts.retries = o->dns_retries;
+		o->dns = rg_dns_new(&dopts, rerr, sizeof(rerr));
+		if (o->dns == NULL)
+			msg_fatal("--nameserver: %s", rerr);
+		o->spf = rg_spf_new(o->dns, NULL);
+		msg_verbose("DNS through %s", rg_dns_describe(o->dns));
+	}
+	rg_smtp_set_connect_rate(o->rate);
+	fit_descriptors(o);
+}
+
+static void teardown(struct audit_opts *o, struct rg_reporter *reporter)
+{
+	rg_spf_free(o->spf);
+	rg_dns_free(o->dns);
+	free(o->dnsbl);
+	free(o->local_names);
+	free(o->input_files);
+	audit_baseline_free(o->baseline_db);
+	rg_reporter_free(reporter);
+}
+
 int main(int argc, char **argv)
 {
 	struct audit_opts o;
 	const char *action;
 	struct rg_reporter *reporter;
-	char rerr[600];
-	int first;
+	struct audit_out out;
+	char err[600];
+	int first, status;
 
+	audit_out_guard_fds();
 	msg_init(argv[0]);
 	msg_fatal_status = 3;
 	signal(SIGPIPE, SIG_IGN);
 	first = audit_options_parse(argc, argv, &o, &action);
-	if (action && strcmp(action, "help") == 0) {
-		audit_usage(stdout);
-		return 0;
-	}
-	if (action && strcmp(action, "version") == 0) {
-		audit_print_version();
-		return 0;
-	}
-	if (action && strcmp(action, "list-tricks") == 0) {
-		list_tricks();
-		return 0;
-	}
+	if (action)
+		return action_main(action, &o);
 	if (first >= argc && o.ninput_files == 0) {
 		audit_usage(stderr);
 		return 3;
 	}
-	/* Who reports, in which language and time zone; before any thread. */
-	if ((reporter = rg_reporter_find(o.reporter_path, NULL, rerr, sizeof(rerr))) == NULL)
-		msg_fatal("--reporter: %s", rerr);
-	if (rg_i18n_init(o.lang, reporter->language, rerr, sizeof(rerr)) != 0)
-		msg_fatal("--lang: %s", rerr);
-	rg_reporter_apply_timezone(reporter);
-	rg_clock_read(&o.clock);
-	o.reporter = reporter;
-	if (o.confirm != NULL && o.confirm_maildir == NULL)
-		msg_fatal("--confirm needs --confirm-maildir DIR (where the mailbox's mail "
-		    "arrives; IMAP is not supported)");
-	if (o.baseline != NULL &&
-	    (o.baseline_db = audit_baseline_load(o.baseline, rerr, sizeof(rerr))) == NULL)
-		msg_fatal("--baseline: %s", rerr);
-	if (o.tlp == NULL)
-		o.tlp = reporter->tlp;
-	if (o.mx || o.nameserver || o.ndnsbl || o.spf_domain) {
-		struct rg_dns_opts dopts = RG_DNS_OPTS_DEFAULT;
-		char err[300];
-
-		dopts.nameservers = o.nameserver;
-		dopts.timeout = o.dns_timeout;
-		dopts.retries = o.dns_retries;
-		o.dns = rg_dns_new(&dopts, err, sizeof(err));
-		if (o.dns == NULL)
-			msg_fatal("--nameserver: %s", err);
-		o.spf = rg_spf_new(o.dns, NULL);
-		msg_verbose("DNS through %s", rg_dns_describe(o.dns));
+	setup(&o, &reporter);
+	if (audit_out_open(&out, &o, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		teardown(&o, reporter);
+		return AUDIT_EXIT_OUTPUT;
 	}
 
-	rg_smtp_set_connect_rate(o.rate);
-
-	fit_descriptors(&o);
-
-	struct work w = {.opts = &o, .worst = VERDICT_CLOSED};
+	struct work w = {.opts = &o, .out = &out, .worst = VERDICT_CLOSED};
+	struct lane *lanes = xcalloc((size_t)o.jobs, sizeof(*lanes));
+	bool complete;
 
 	w.stream = o.format == FORMAT_JSONL;
 	feed_open(&w.feed, &o, argv + first, argc - first);
 	w.progress.start = rg_now();
 	w.progress.total_known = count_targets(&o, argc - first, argv + first, &w.progress.total);
-	run(&w, o.jobs, isatty(STDERR_FILENO) == 1);
-
-	size_t n = w.nfed > 0 ? w.nfed - 1 : 0;	/* the last take found none */
-
-	if (!w.stream) {
-		for (size_t i = 0; i < n && i < w.cap; i++) {
-			if (!w.have[i])
-				continue;
-			if (o.format == FORMAT_JSON)
-				audit_json_line(&w.results[i], &o, stdout);
-			else if (o.format == FORMAT_TEXT)
-				report_text(&w.results[i], &o, stdout);
-		}
-		if (o.format == FORMAT_TEXT && o.baseline_db != NULL)
-			audit_baseline_summary(o.baseline_db, w.results, w.have,
-			    n < w.cap ? n : w.cap, stdout);
-		if (o.format == FORMAT_IODEF) {
-			const struct audit_target **tp = xcalloc(n + 1, sizeof(*tp));
-			size_t k = 0;
-
-			for (size_t i = 0; i < n && i < w.cap; i++)
-				if (w.have[i])
-					tp[k++] = &w.results[i];
-			if (k > 0 && report_iodef(tp, k, &o, stdout) != 0)
-				msg_error("could not write the IODEF document");
-			free(tp);
-		}
+	catch_signals();
+	complete = run(&w, lanes, o.jobs, isatty(STDERR_FILENO) == 1);
+	finish_output(&w);
+	if (!complete && !out.failed) {
+		/* a second signal ends the process at once */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		status = report_stop(&w, lanes, o.jobs);
+		status = audit_out_close(&out) == 0 ? status : AUDIT_EXIT_OUTPUT;
+		/* the unfinished targets' fibers hold their memory: end here */
+		fflush(stderr);
+		_exit(status);
 	}
-	fflush(stdout);
+	if (out.failed)
+		msg_verbose("stopped: the report could not be written");
+	status = audit_out_close(&out) != 0 || out.failed ? AUDIT_EXIT_OUTPUT : -1;
+	if (!complete) {
+		fflush(stderr);
+		_exit(AUDIT_EXIT_OUTPUT);
+	}
 	if (w.excluded || w.feed.skipped_excluded)
 		msg_info("%zu targets excluded (--exclude), not contacted",
 		    w.excluded + w.feed.skipped_excluded);
@@ -315,20 +501,12 @@ int main(int argc, char **argv)
 	if (w.feed.skipped_resume)
 		msg_verbose("%zu targets already in %s (--resume)", w.feed.skipped_resume,
 		    o.resume);
-	for (size_t i = 0; i < w.cap; i++)
-		if (w.have[i])
-			audit_target_free(&w.results[i]);
 	free(w.results);
-	free(w.have);
+	free(w.slot);
+	free(lanes);
 	if (w.feed.mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(w.worst))
 		w.worst = VERDICT_UNREACHABLE;
 	feed_close(&w.feed);
-	rg_spf_free(o.spf);
-	rg_dns_free(o.dns);
-	free(o.dnsbl);
-	free(o.local_names);
-	free(o.input_files);
-	audit_baseline_free(o.baseline_db);
-	rg_reporter_free(reporter);
-	return verdict_exit_code(w.worst);
+	teardown(&o, reporter);
+	return status >= 0 ? status : verdict_exit_code(w.worst);
 }

@@ -141,6 +141,9 @@ static const struct opt_row rows[] = {
 	{"format", 'f', OK_ENUM, F(format), 0, "text", "FMT", 0, 0, "text|json|iodef|jsonl", NULL,
 	 "report format; jsonl: one JSON object per target, written\n"
 	 "the moment it is graded"},
+	{"output", 'o', OK_STR, F(output), 0, NULL, "FILE", 0, 0, NULL, NULL,
+	 "write the report to FILE instead of stdout: complete or\n"
+	 "absent (written beside it, renamed when whole)"},
 	{"fields", 0, OK_ENUM, F(fields), 0, "relayguard", "NAMES", 0, 0, "relayguard|intelmq",
 	 NULL, "JSON field names: relayguard's, or IntelMQ's (source.ip,\n"
 	 "classification.*, extra.*) for a CSIRT pipeline"},
@@ -312,7 +315,8 @@ void audit_usage(FILE *out)
 		}
 	}
 	fprintf(out, "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, "
-	    "3 unreachable/usage\n");
+	    "3 unreachable/usage,\n      4 the report could not be written, "
+	    "130/143 interrupted (SIGINT/SIGTERM)\n");
 }
 
 int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action)
@@ -364,8 +368,9 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 				msg_verbose_level++;
 				continue;
 			}
-			*action = r->name;
-			return optind;
+			if (*action == NULL)	/* the rest is parsed too (-o FILE) */
+				*action = r->name;
+			continue;
 		}
 		if (strcmp(r->name, "port") == 0)
 			o->port_given = true;
@@ -385,7 +390,7 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 	return optind;
 }
 
-void audit_print_version(void)
+void audit_print_version(FILE *out)
 {
-	printf("relayguard-audit %s (JSON schema %s)\n", RG_VERSION, RG_AUDIT_SCHEMA);
+	fprintf(out, "relayguard-audit %s (JSON schema %s)\n", RG_VERSION, RG_AUDIT_SCHEMA);
 }

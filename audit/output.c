@@ -15,6 +15,11 @@
  *	extra.* - every other field, under its relayguard name (extra.verdict,
  *	extra.tool_version, extra.vantage, extra.schema_version, extra.tests...)
  *
+ * The report goes to standard output or to -o FILE (audit_out_*): every
+ * write is checked, FILE is complete or absent (lib/outfile.c), and a
+ * write that fails stops the run with one line and exit AUDIT_EXIT_OUTPUT
+ * instead of ending in exit 0 with a truncated document.
+ *
  * The progress line (stderr, only when it is a terminal) shows done/total,
  * open relays, inconclusive, targets/s and the ETA; audit_progress() is
  * called by the main thread once a second and at the end.
@@ -25,10 +30,16 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool stdout_closed;
 
 static bool is_ip(const char *s)
 {
@@ -134,4 +145,133 @@ void audit_progress(const struct audit_progress *p, bool final)
 	    "unreachable, %.1f targets/s, ETA %s%s", p->done, total, p->open,
 	    p->inconclusive, p->unreachable, rate, eta, final ? "\n" : "");
 	fflush(stderr);
+}
+
+void audit_out_guard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == STDOUT_FILENO)
+			stdout_closed = true;
+		/* open() takes the lowest free number: this one */
+		if (open("/dev/null", O_RDWR) != fd)
+			_exit(AUDIT_EXIT_OUTPUT);
+	}
+}
+
+/* -o FILE is also --resume FILE: the earlier results stay in it. Only
+ * whole lines: one cut off by a crash is left behind, as --resume does. */
+static int carry_resume(FILE *to, const char *path, char *err, size_t errlen)
+{
+	FILE *from = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (from == NULL)
+		return rg_set_err(err, errlen, "%s: %s", path, strerror(errno));
+	while ((n = getline(&line, &cap, from)) > 0)
+		if (line[n - 1] == '\n' && fwrite(line, 1, (size_t)n, to) != (size_t)n)
+			break;
+	if (ferror(from))
+		rc = rg_set_err(err, errlen, "%s: %s", path, strerror(errno));
+	free(line);
+	fclose(from);
+	return rc;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+int audit_out_open(struct audit_out *out, const struct audit_opts *o, char *err,
+    size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (o->output == NULL) {
+		if (stdout_closed)
+			return rg_set_err(err, errlen, "standard output is closed: "
+			    "nowhere to write the report (use -o FILE)");
+		out->fp = stdout;
+		return 0;
+	}
+	bool carry = o->resume != NULL && same_file(o->resume, o->output);
+	struct stat st;
+
+	/* the file is replaced by a rename: never a device or a directory
+	 * (-o /dev/null would put a regular file in its place) */
+	if (lstat(o->output, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return rg_set_err(err, errlen, "%s: not a regular file: -o writes a file "
+		    "(leave -o out to write to standard output)", o->output);
+	if (rg_outfile_open(&out->of, o->output, 0644, err, errlen) != 0)
+		return -1;
+	out->fp = out->of.fp;
+	out->path = o->output;
+	if (carry && carry_resume(out->fp, o->resume, err, errlen) != 0) {
+		rg_outfile_abort(&out->of);
+		return -1;
+	}
+	return 0;
+}
+
+bool audit_out_ok(struct audit_out *out, bool flush)
+{
+	int e = 0;
+
+	if (out->failed)
+		return false;
+	if (flush) {
+		errno = 0;
+		if (fflush(out->fp) != 0)
+			e = errno ? errno : EIO;
+	}
+	/* else errno is that of the write that failed (the last call) */
+	if (e == 0 && ferror(out->fp))
+		e = errno ? errno : EIO;
+	if (e == 0)
+		return true;
+	out->failed = true;
+	out->err = e;
+	return false;
+}
+
+/* A write failed during the run (its errno known): say so once, leave
+ * nothing of -o FILE, close stdout without a second message. */
+static int fail_known(struct audit_out *out)
+{
+	if (out->path == NULL) {
+		msg_error("write error on standard output: %s", strerror(out->err));
+		fclose(stdout);
+		return -1;
+	}
+	rg_outfile_abort(&out->of);
+	msg_error("%s: write error: %s; %s is left as it was", out->path,
+	    strerror(out->err), out->path);
+	return -1;
+}
+
+int audit_out_close(struct audit_out *out)
+{
+	char err[600];
+
+	if (out->failed && out->err != 0)
+		return fail_known(out);
+	if (out->path == NULL)
+		return rg_close_stdout();
+	if (out->failed && !ferror(out->fp)) {	/* the report could not be built */
+		rg_outfile_abort(&out->of);
+		msg_error("%s: not written (the report could not be built)", out->path);
+		return -1;
+	}
+	if (rg_outfile_commit(&out->of, err, sizeof(err)) != 0) {
+		msg_error("%s; %s is left as it was", err, out->path);
+		return -1;
+	}
+	return 0;
 }

@@ -257,19 +257,51 @@ static int write_incident(xmlTextWriterPtr w, const struct audit_target *t,
 	return rc;
 }
 
+/* One document, built as the targets finish (report_iodef.h). */
+struct iodef_doc {
+	xmlBufferPtr buf;
+	xmlTextWriterPtr w;
+	const struct audit_opts *o;
+	const char *restriction;
+	int rc;
+};
+
+struct iodef_doc *report_iodef_begin(const struct audit_opts *o)
+{
+	struct iodef_doc *d = xcalloc(1, sizeof(*d));
+
+	if ((d->w = rg_iodef_begin(&d->buf, rg_i18n_lang())) == NULL) {
+		free(d);
+		return NULL;
+	}
+	d->o = o;
+	d->restriction = "amber";
+	if (o->tlp)
+		iodef_tlp_restriction(o->tlp, &d->restriction);
+	return d;
+}
+
+void report_iodef_add(struct iodef_doc *d, const struct audit_target *t)
+{
+	d->rc |= write_incident(d->w, t, d->o, d->restriction);
+}
+
+int report_iodef_end(struct iodef_doc *d, FILE *out)
+{
+	int rc = rg_iodef_finish(d->w, d->buf, d->rc, out);
+
+	free(d);
+	return rc;
+}
+
 int report_iodef(const struct audit_target *const *targets, size_t n,
     const struct audit_opts *o, FILE *out)
 {
-	xmlBufferPtr buf = NULL;
-	xmlTextWriterPtr w = rg_iodef_begin(&buf, rg_i18n_lang());
-	const char *restriction = "amber";
-	int rc = 0;
+	struct iodef_doc *d = report_iodef_begin(o);
 
-	if (w == NULL)
+	if (d == NULL)
 		return -1;
-	if (o->tlp)
-		iodef_tlp_restriction(o->tlp, &restriction);
 	for (size_t i = 0; i < n; i++)
-		rc |= write_incident(w, targets[i], o, restriction);
-	return rg_iodef_finish(w, buf, rc, out);
+		report_iodef_add(d, targets[i]);
+	return report_iodef_end(d, out);
 }

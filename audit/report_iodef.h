@@ -24,4 +24,13 @@ const char *iodef_tlp_restriction(const char *tlp, const char **restriction);
 int report_iodef(const struct audit_target *const *targets, size_t n,
     const struct audit_opts *o, FILE *out);
 
+/* The same document built as targets finish, so each target's records can
+ * be freed once its Incident is written: begin (NULL when libxml2 fails),
+ * add per target, end writes the document to out (0, or -1 when the XML
+ * could not be built). */
+struct iodef_doc;
+struct iodef_doc *report_iodef_begin(const struct audit_opts *o);
+void report_iodef_add(struct iodef_doc *d, const struct audit_target *t);
+int report_iodef_end(struct iodef_doc *d, FILE *out);
+
 #endif

@@ -150,6 +150,23 @@ static void dns_json(json_t *j, const struct audit_target *t)
 	}
 }
 
+/* The per-target transcript cap cut the middle out (connect.c tx_record):
+ * how much, and where the kept parts are. */
+static void transcript_cut_json(json_t *j, const struct audit_target *t)
+{
+	json_t *c;
+
+	if (!t->tx_truncated)
+		return;
+	c = json_object();
+	json_object_set_new(c, "lines", json_integer((json_int_t)t->tx_cut_lines));
+	json_object_set_new(c, "bytes", json_integer((json_int_t)t->tx_cut_bytes));
+	json_object_set_new(c, "at", json_integer((json_int_t)t->tx_head));
+	json_object_set_new(c, "head_bytes", json_integer(AUDIT_TX_HEAD_BYTES));
+	json_object_set_new(c, "tail_bytes", json_integer(AUDIT_TX_TAIL_BYTES));
+	json_object_set_new(j, "transcript_cut", c);
+}
+
 json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o)
 {
 	json_t *j = json_object(), *tests = json_array();
@@ -245,6 +262,7 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 			json_array_append_new(tx, l);
 		}
 		json_object_set_new(j, "transcript", tx);
+		transcript_cut_json(j, t);
 	}
 	return j;
 }

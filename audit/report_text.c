@@ -95,8 +95,11 @@ static void print_transcript(const struct audit_target *t, FILE *out)
 	char ts[RG_TIME_ISO_LEN];
 	struct term_buf b = { .next = 0 };
 
-	fprintf(out, _("\nTranscript (%zu lines%s):\n"), t->ntx,
-	    t->tx_truncated ? _(", truncated") : "");
+	if (t->tx_truncated)
+		fprintf(out, _("\nTranscript (%zu lines; %zu lines, %zu bytes cut from the "
+		    "middle):\n"), t->ntx, t->tx_cut_lines, t->tx_cut_bytes);
+	else
+		fprintf(out, _("\nTranscript (%zu lines%s):\n"), t->ntx, "");
 	for (size_t i = 0; i < t->ntx; i++)
 		fprintf(out, "  %s %c %s\n", rg_time_iso8601(&t->tx[i].when, ts, sizeof(ts)),
 		    t->tx[i].dir, term(&b, t->tx[i].line));

@@ -91,6 +91,14 @@
  *			354) that offers PIPELINING but resets the connection (RST)
  *			when a command arrives with more already received (a
  *			pipelined group): lock-step clients see the relay
+ *	huge-reply	as normal-reject, but every reply but EHLO's is 99 lines:
+ *			98 continuation lines of 1990 bytes, then the real line
+ *			(a server that fills the auditor's transcript)
+ *	slow-dot	an open relay (every RCPT 250, DATA 354) that takes its
+ *			time over a message: after the final dot it delivers the
+ *			message into the Maildir $HOSTILE_MAILDIR (when set: tmp/,
+ *			then renamed into new/), then waits $HOSTILE_DOT_DELAY
+ *			seconds (default 30) before "250 2.0.0 queued"
  *
  *	Each connection is logged on stderr as one line.
  */
@@ -107,6 +115,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOSTNAME	"hostile.test"
@@ -125,6 +135,8 @@ enum mode {
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
 	M_GREET421, M_GREET421_CLOSE, M_UNSOLICITED_START, M_EXTRA_AFTER_REPLY,
 	M_RESET_PIPELINED,
+	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT,
+	M_HUGE_REPLY, M_SLOW_DOT,
 };
 
 static const struct {
@@ -160,7 +172,12 @@ static const struct {
 	{"unsolicited-start", M_UNSOLICITED_START},	/* a line after the greeting */
 	{"extra-after-reply", M_EXTRA_AFTER_REPLY},	/* a line after EHLO's reply */
 	{"reset-pipelined", M_RESET_PIPELINED},	/* RST on a pipelined group */
+	{"huge-reply", M_HUGE_REPLY},		/* 99-line replies of 2 KB lines */
+	{"slow-dot", M_SLOW_DOT},		/* open relay, slow after the dot */
 };
+
+/* Connections accepted so far (greet554later refuses all but the first). */
+static unsigned long nconn;
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
 static const char *server_name = HOSTNAME;
@@ -213,6 +230,30 @@ wait_fd(int fd, short events, int timeout_ms)
 	return -1;
 }
 
+static int send_all(struct conn *c, const void *buf, size_t len);
+
+/* huge-reply: continuation lines before every last line of a reply
+ * (not inside EHLO's reply, which has several lines of its own) */
+static int pad_replies, in_ehlo;
+#define PAD_LINES	98
+#define PAD_LEN		1990
+
+static int
+send_padding(struct conn *c, const char *code)
+{
+	static char line[PAD_LEN + 2];
+
+	memset(line, 'x', PAD_LEN);
+	memcpy(line, code, 3);
+	line[3] = '-';
+	line[PAD_LEN] = '\r';
+	line[PAD_LEN + 1] = '\n';
+	for (int i = 0; i < PAD_LINES; i++)
+		if (send_all(c, line, sizeof(line)) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 send_all(struct conn *c, const void *buf, size_t len)
 {
@@ -256,6 +297,8 @@ reply(struct conn *c, const char *fmt, ...)
 		n = (int)(sizeof(buf) - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
+	if (pad_replies && !in_ehlo && n > 4 && buf[3] == ' ' && send_padding(c, buf) < 0)
+		return -1;
 	return send_all(c, buf, (size_t)n);
 }
 
@@ -359,8 +402,21 @@ command_path(const char *line, char *path, size_t cap)
 	path[n] = '\0';
 }
 
+static int ehlo_lines(struct conn *c, enum mode mode);
+
 static int
 ehlo_reply(struct conn *c, enum mode mode)
+{
+	int r;
+
+	in_ehlo = 1;
+	r = ehlo_lines(c, mode);
+	in_ehlo = 0;
+	return r;
+}
+
+static int
+ehlo_lines(struct conn *c, enum mode mode)
 {
 	if (reply(c, "250-%s", server_name) < 0)
 		return -1;
@@ -387,6 +443,9 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 		return reply(c, "450 4.7.1 greylisted");
 	case M_ACCEPT_ALL_NODATA:
 	case M_NONMAIL_LIMIT:
+		return reply(c, "250 2.1.5 Ok");
+	case M_SLOW_DOT:
+		c->have_rcpt = 1;
 		return reply(c, "250 2.1.5 Ok");
 	case M_JAPANESE:
 		return reply(c, "250 2.1.5 受信者を受け付けました");
@@ -437,6 +496,66 @@ reset_connection(struct conn *c)
 
 	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	c->end_reason = "reset on a pipelined group";
+}
+
+/* slow-dot: the message into $HOSTILE_MAILDIR, as a delivery agent would. */
+static void
+deliver(const char *msg, size_t len)
+{
+	const char *md = getenv("HOSTILE_MAILDIR");
+	char tmp[4096], dst[4096];
+	FILE *f;
+
+	if (md == NULL || *md == '\0')
+		return;
+	snprintf(tmp, sizeof(tmp), "%s/tmp", md);
+	mkdir(tmp, 0755);
+	snprintf(dst, sizeof(dst), "%s/new", md);
+	mkdir(dst, 0755);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%ld.%lu.hostile", md, (long)time(NULL), nconn);
+	snprintf(dst, sizeof(dst), "%s/new/%ld.%lu.hostile", md, (long)time(NULL), nconn);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return;
+	if (fwrite(msg, 1, len, f) != len) {
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	if (fclose(f) == 0)
+		rename(tmp, dst);
+}
+
+/* slow-dot: 354, the message up to its dot, delivery, the slow reply. */
+static int
+take_message(struct conn *c)
+{
+	char line[1024], *msg = NULL;
+	size_t len = 0;
+	const char *d = getenv("HOSTILE_DOT_DELAY");
+	int delay = d && *d ? atoi(d) : 30, r = -1;
+
+	if (reply(c, "354 Enter message, ending with \".\" on a line by itself") < 0)
+		return -1;
+	while (read_line(c, line, sizeof(line)) >= 0) {
+		size_t n = strlen(line);
+		char *grown;
+
+		if (strcmp(line, ".") == 0) {
+			deliver(msg ? msg : "", len);
+			sleep((unsigned)(delay > 0 && delay < MAX_LIFETIME ? delay : 0));
+			r = reply(c, "250 2.0.0 queued");
+			break;
+		}
+		if (len + n + 2 > 1024 * 1024 || (grown = realloc(msg, len + n + 2)) == NULL)
+			break;
+		msg = grown;
+		memcpy(msg + len, line, n);
+		len += n;
+		msg[len++] = '\n';
+	}
+	free(msg);
+	c->have_mail = c->have_rcpt = 0;
+	return r;
 }
 
 /* The SMTP dialogue after the greeting, for the well-behaved modes. */
@@ -507,6 +626,8 @@ dialogue(struct conn *c, enum mode mode)
 		} else if (strcmp(verb, "DATA") == 0) {
 			if (mode == M_DATAREFUSE && c->have_rcpt)
 				r = reply(c, "554 5.7.1 relaying denied at DATA");
+			else if (c->have_rcpt && mode == M_SLOW_DOT)
+				r = take_message(c);
 			else if (c->have_rcpt)
 				r = reply(c, "354 Enter message, ending with \".\" on a line by itself");
 			else if (mode == M_ACCEPT_ALL_NODATA && c->have_mail)
@@ -650,8 +771,6 @@ serve_drop_after_ehlo(struct conn *c)
 	}
 }
 
-/* Connections accepted so far (greet554later refuses all but the first). */
-static unsigned long nconn;
 
 /* A session refused at the greeting: 503 to everything but QUIT. */
 static void
@@ -749,6 +868,8 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_RESOLVER_LITERAL:
 	case M_EXTRA_AFTER_REPLY:
 	case M_RESET_PIPELINED:
+	case M_HUGE_REPLY:
+	case M_SLOW_DOT:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
@@ -826,6 +947,7 @@ main(int argc, char **argv)
 		usage();
 	if (mode == M_SENDER_DOMAIN)
 		server_name = "mail.site.test";
+	pad_replies = mode == M_HUGE_REPLY;
 	port = (unsigned)parse_number(argv[2], 65535);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
