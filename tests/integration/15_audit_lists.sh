@@ -10,6 +10,7 @@ AUDIT=$BUILD/relayguard-audit
 HOSTILE=$BUILD/tests/tools/hostile_smtpd
 source tests/lib/tap.sh
 source tests/lib/postfix.sh
+source tests/lib/hostile.sh
 
 [ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
 W=$(mktemp -d "${TMPDIR:-/tmp}/rg-lists.XXXXXX")
@@ -36,10 +37,12 @@ out=$("${A[@]}" -p "$PF_PORT" -f jsonl -iL "$W/zmap.txt" 2>/dev/null)
 tap_is "$(jq -r .verdict <<<"$out")" open_relay "ZMap output (bare IPs, header saddr) with -p"
 # A bad line is warned about (FILE:LINE) and skipped, never the end of a run
 # whose earlier targets were audited already (review finding 2).
+# (the target after them is another server: the same one twice is folded)
+start_hostile normal-reject
 printf '%s\nnot a target\n,,,\n127.0.0.1:99999999999999999999\n%s\n%s\n' "$PF" \
-	"$(head -c 600 /dev/zero | tr '\0' a)" "$PF" >"$W/bad.txt"
+	"$(head -c 600 /dev/zero | tr '\0' a)" "127.0.0.1:$HPORT" >"$W/bad.txt"
 out=$("${A[@]}" -f jsonl -iL "$W/bad.txt" 2>"$W/err"); rc=$?
-tap_is "$(jq -r .verdict <<<"$out" | sort | uniq -c | tr -s ' ')" " 2 open_relay" \
+tap_is "$(jq -r .verdict <<<"$out" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')" " 1 closed  1 open_relay " \
 	"bad lines skipped: the targets before and after them are audited"
 tap_is "$rc" 2 "bad lines skipped: the exit status is the verdicts' (open relay: 2)"
 tap_like "$(cat "$W/err")" "bad.txt:2: 'not a target'.*line skipped" "a bad line is named FILE:LINE"
@@ -51,9 +54,11 @@ printf '\xef\xbb\xbf%s\n\xef\xbb\xbf"127.0.0.1",,,"%s"\n[::1],,,%s\n' "$PF" "$PF
 	"$(rg_free_port tcp)" >"$W/bom.csv"
 out=$("${A[@]}" --connect-timeout 1 -f jsonl -iL "$W/bom.csv" 2>"$W/err")
 tap_is "$(jq -r '"\(.host) \(.verdict)"' <<<"$out" | sort | tr '\n' ' ')" \
-	"127.0.0.1 open_relay 127.0.0.1 open_relay ::1 unreachable " \
+	"127.0.0.1 open_relay ::1 unreachable " \
 	"UTF-8 BOM stripped, CSV double quotes stripped, [v6] accepted in the CSV IP field"
 tap_unlike "$(cat "$W/err")" "skipped" "no line of the BOM/quoted CSV list is skipped"
+tap_like "$(cat "$W/err")" "1 duplicate targets audited once" \
+	"the quoted CSV line is the BOM line's target again: audited once"
 
 # --- IntelMQ field names, and what every object names
 "${A[@]}" -f jsonl --fields intelmq --feed-name relayguard-test "$PF" >"$W/intelmq.jsonl" 2>/dev/null
