@@ -132,6 +132,37 @@ static void note_error(struct audit_target *t, const char *what, const char *det
  * opened ahead, whose failure is nobody's error (the lane that needs a
  * session then opens its own and reports what it finds).
  */
+/* The first session describes the server: its address, our vantage
+ * address, the literal the battery uses for it, TLS from the first byte. */
+static void describe_peer(struct audit_target *t, const struct audit_opts *o,
+    struct rg_smtp *conn)
+{
+	strlcpy_rg(t->address, rg_smtp_peer_addr(conn), sizeof(t->address));
+	rg_smtp_local_addr(conn, t->vantage, sizeof(t->vantage));
+	if (rg_smtp_peer_family(conn) == AF_INET6)
+		snprintf(t->ip_literal, sizeof(t->ip_literal), "[IPv6:%s]", t->address);
+	else
+		snprintf(t->ip_literal, sizeof(t->ip_literal), "[%s]", t->address);
+	t->tls_used = o->implicit_tls;
+	if (o->implicit_tls)
+		strlcpy_rg(t->tls_info, rg_smtp_tls_info(conn), sizeof(t->tls_info));
+}
+
+/* The first greeting's line and the host name it announces. */
+static void describe_banner(struct audit_target *t, const struct rg_reply *r)
+{
+	char word[256], *nl;
+
+	snprintf(t->banner, sizeof(t->banner), "%d %s", r->code, r->text);
+	if ((nl = strchr(t->banner, '\n')) != NULL)
+		*nl = '\0';
+	rg_reply_first_word(r, word, sizeof(word));
+	if (looks_like_hostname(word)) {
+		strlcpy_rg(t->banner_name, word, sizeof(t->banner_name));
+		rg_lowercase(t->banner_name);
+	}
+}
+
 static int connect_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, struct rg_reply *fail_reply, bool quiet)
 {
@@ -163,17 +194,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		return -1;
 	}
 	s->number = ++t->sessions;
-	if (s->first) {
-		strlcpy_rg(t->address, rg_smtp_peer_addr(s->conn), sizeof(t->address));
-		rg_smtp_local_addr(s->conn, t->vantage, sizeof(t->vantage));
-		if (rg_smtp_peer_family(s->conn) == AF_INET6)
-			snprintf(t->ip_literal, sizeof(t->ip_literal), "[IPv6:%s]", t->address);
-		else
-			snprintf(t->ip_literal, sizeof(t->ip_literal), "[%s]", t->address);
-		t->tls_used = o->implicit_tls;
-		if (o->implicit_tls)
-			strlcpy_rg(t->tls_info, rg_smtp_tls_info(s->conn), sizeof(t->tls_info));
-	}
+	if (s->first)
+		describe_peer(t, o, s->conn);
 	if (rg_smtp_read_reply(s->conn, &r) != 0) {
 		/* no greeting in time: maybe a server that greets one client at
 		 * a time while another of ours holds it (open_session decides) */
@@ -184,20 +206,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		close_session(t, s, false);
 		return -1;
 	}
-	if (s->first) {
-		snprintf(t->banner, sizeof(t->banner), "%d %s", r.code, r.text);
-		char *nl = strchr(t->banner, '\n');
-
-		if (nl)
-			*nl = '\0';
-		char word[256];
-
-		rg_reply_first_word(&r, word, sizeof(word));
-		if (looks_like_hostname(word)) {
-			strlcpy_rg(t->banner_name, word, sizeof(t->banner_name));
-			rg_lowercase(t->banner_name);
-		}
-	}
+	if (s->first)
+		describe_banner(t, &r);
 	/* in step from the greeting on: a greeting is a 220 (or a refusal),
 	 * and nothing may follow it before EHLO */
 	if ((r.code / 100 == 2 && r.code != 220) || (r.code == 220 &&
