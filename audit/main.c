@@ -3,7 +3,7 @@
  *
  * Usage: relayguard-audit [options] TARGET...   (see relayguard-audit(1))
  * Exit: 0 closed, 1 accept_all or inconclusive, 2 open_relay,
- *       3 unreachable or usage error (the worst over all targets).
+ *       3 unreachable or an error (the worst over all targets), 64 usage.
  */
 #include "audit.h"
 #include "report_iodef.h"
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -453,7 +454,7 @@ int main(int argc, char **argv)
 		return action_main(action, &o);
 	if (first >= argc && o.ninput_files == 0) {
 		audit_usage(stderr);
-		return 3;
+		return EX_USAGE;
 	}
 	setup(&o, &reporter);
 	if (audit_out_open(&out, &o, err, sizeof(err)) != 0) {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 _Static_assert(sizeof(enum starttls_mode) == sizeof(int), "enum fields are set as int");
 _Static_assert(sizeof(enum report_format) == sizeof(int), "enum fields are set as int");
@@ -219,7 +220,7 @@ static const struct opt_row rows[] = {
 static void bad(const struct opt_row *r, const char *v, const char *why)
 {
 	fprintf(stderr, "relayguard-audit: --%s: '%s' %s\n", r->name, v, why);
-	exit(3);
+	exit(EX_USAGE);
 }
 
 static void set(const struct opt_row *r, const char *v, struct audit_opts *o)
@@ -239,7 +240,7 @@ static void set(const struct opt_row *r, const char *v, struct audit_opts *o)
 		if (*v == '\0' || *end != '\0' || n < r->min || n > r->max) {
 			fprintf(stderr, "relayguard-audit: --%s: '%s' is not a number from "
 			    "%.0f to %.0f\n", r->name, v, r->min, r->max);
-			exit(3);
+			exit(EX_USAGE);
 		}
 		*(int *)p = (int)n;
 		break;
@@ -274,7 +275,7 @@ static void set(const struct opt_row *r, const char *v, struct audit_opts *o)
 		}
 		fprintf(stderr, "relayguard-audit: --%s: '%s' is not one of %s\n", r->name, v,
 		    r->choices);
-		exit(3);
+		exit(EX_USAGE);
 	}
 	case OK_LIST: {
 		const char ***list = (const char ***)p;
@@ -315,8 +316,8 @@ void audit_usage(FILE *out)
 		}
 	}
 	fprintf(out, "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, "
-	    "3 unreachable/usage,\n      4 the report could not be written, "
-	    "130/143 interrupted (SIGINT/SIGTERM)\n");
+	    "3 unreachable or an error,\n      4 the report could not be written, "
+	    "64 usage error, 130/143 interrupted (SIGINT/SIGTERM)\n");
 }
 
 int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action)
@@ -352,7 +353,7 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 
 		if (c == '?' || c == ':') {
 			audit_usage(stderr);
-			exit(3);
+			exit(EX_USAGE);
 		}
 		if (c == 0) {
 			r = &rows[idx];

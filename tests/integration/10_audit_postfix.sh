@@ -71,9 +71,9 @@ tap_is "$rc" 2 "from inside mynetworks the same server looks open (vantage point
 pf_stop
 
 # --- usage errors ---------------------------------------------------------
-"$AUDIT" >/dev/null 2>&1; tap_is "$?" 3 "no target: exit 3"
+"$AUDIT" >/dev/null 2>&1; tap_is "$?" 64 "no target: usage error, exit 64"
 err=$("$AUDIT" -p 99999 127.0.0.1 2>&1); rc=$?
-tap_is "$rc" 3 "bad port: exit 3"
+tap_is "$rc" 64 "bad port: usage error, exit 64"
 tap_like "$err" "--port" "bad port: the message names the option"
 np=$(rg_free_port tcp)	# nothing listens: a regression never probes a real server
 err=$("$AUDIT" -p "$np" --connect-timeout 1 '[::1' 2>&1); tap_like "$err" "missing '\]'" "bad target: clear error"

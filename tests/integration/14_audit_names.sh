@@ -45,6 +45,6 @@ stop_hostile
 unset HOSTILE_SENDER_DOMAIN
 
 err=$("$AUDIT" --local-name 'bad name!' 127.0.0.1 2>&1); rc=$?
-tap_is "$rc" 3 "--local-name with a bad name: exit 3"
+tap_is "$rc" 64 "--local-name with a bad name: usage error, exit 64"
 tap_like "$err" "--local-name: 'bad name!'" "the message names the option and the value"
 tap_done
