@@ -129,7 +129,7 @@ deps:
 	@sh scripts/deps.sh
 
 # make deb first: tests/integration/77_deb_install.sh installs the package
-# (about 100 s to build; reused while the sources are unchanged).
+# (31-101 s to build, README; reused while the sources are unchanged).
 check: deps
 	$(MAKE) all
 	$(MAKE) deb

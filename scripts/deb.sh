@@ -29,16 +29,19 @@ clv=$(dpkg-parsechangelog -l debian/changelog -S Version)
 deb=relayguard_${version}_$(dpkg --print-architecture).deb
 
 # The sources: what git tracks or would track (.gitignore keeps build
-# trees and packages out); without git, the tree less those.
+# trees and packages out); without git, the tree less those. The test
+# suite, benchmarks and CI script are no part of the package: editing a
+# test does not make a new package.
 mkdir -p build-deb
 rm -rf build-deb/src.new
 mkdir -p "build-deb/src.new/relayguard-$version"
 if git rev-parse --show-toplevel >/dev/null 2>&1; then
-	git ls-files -z -c -o --exclude-standard |
+	git ls-files -z -c -o --exclude-standard -- . ':!tests' ':!bench' ':!.ci' |
 		xargs -0 -r sh -c 'for f; do [ -f "$f" ] && printf "%s\0" "$f"; done' sh |
 		tar --null -T - -cf - | tar -xf - -C "build-deb/src.new/relayguard-$version"
 else
-	tar --exclude='./build*' --exclude='./relayguard_*' --exclude=./demo-out -cf - . |
+	tar --exclude='./build*' --exclude='./relayguard_*' --exclude=./demo-out \
+		--exclude=./tests --exclude=./bench --exclude=./.ci --exclude=./.git -cf - . |
 		tar -xf - -C "build-deb/src.new/relayguard-$version"
 fi
 sum=$(cd build-deb/src.new && find . -type f -print0 | LC_ALL=C sort -z |

@@ -94,6 +94,14 @@ tap_is "$(awk '/^Uid:/ {print $2}' "/proc/$MPID/status" 2>&1)" "$(in_root id -u 
 	"and it runs as relayguard"
 rg_kill_pid "$MPID" 15
 
+# --- an edited conffile survives a reinstall ---------------------------------------
+echo "# the admin's own line" >>"$R/etc/relayguard/relayguard.conf"
+cp "$DEB" "$R/tmp/" || tap_bail "cp $DEB"
+out=$(in_root dpkg -i "/tmp/$DEB" 2>&1 </dev/null)
+tap_is "$?" 0 "dpkg -i again over an edited relayguard.conf (no prompt: the package's copy is unchanged)" || tap_diag "$out"
+rm -f "$R/tmp/$DEB"
+tap_is "$(tail -1 "$R/etc/relayguard/relayguard.conf")" "# the admin's own line" "the admin's relayguard.conf is kept"
+
 # --- dpkg -r, dpkg --purge ----------------------------------------------------------
 out=$(in_root dpkg -r relayguard 2>&1)
 tap_is "$?" 0 "dpkg -r relayguard" || tap_diag "$out"
