@@ -18,9 +18,9 @@ debhelper lintian fakeroot dpkg-dev mmdebstrap"
 # Exim, OpenSMTPD and sendmail conflict with postfix as packages: they are
 # downloaded and unpacked into private trees (scripts/mta-unpack.sh) after
 # their libraries (above) are installed; every run checks the trees.
-# The Debian root that tests/integration/77_deb_install.sh installs the
-# .deb into (scripts/deb-root.sh; the test itself has no network).
-test_trees() {
+# With them, the Debian root that tests/integration/77_deb_install.sh
+# installs the .deb into (scripts/deb-root.sh; the test has no network).
+mta_trees() {
 	[ "$(id -u)" = 0 ] || { echo "deps: run as root to unpack the test MTAs" >&2; return 1; }
 	sh "$(dirname "$0")/mta-unpack.sh"
 	sh "$(dirname "$0")/deb-root.sh"
@@ -34,7 +34,7 @@ for p in $PKGS; do
 done
 if [ -z "$missing" ]; then
 	echo "deps: all Debian packages present"
-	test_trees
+	mta_trees
 	exit
 fi
 
@@ -58,4 +58,4 @@ trap '[ "$made_policy" = yes ] && rm -f "$policy"' EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
-test_trees
+mta_trees
