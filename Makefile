@@ -7,6 +7,7 @@
 #   make check SANITIZE=thread   ThreadSanitizer build (build-tsan/)
 #   make demo       reproduce the 1997 open-relay incident and its fix
 #   make install    PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR=  (make uninstall)
+#   make deb        the Debian package relayguard_VERSION_ARCH.deb (debian/)
 #   make bench      benchmarks (figures and ratios against a baseline)
 
 PREFIX	?= /usr/local
@@ -68,8 +69,11 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(BUILD)/relayguard-milter
 endif
 
-.PHONY: all pot deps check unit demo install uninstall clean bench fuzz
+.PHONY: all programs pot deps check unit demo install uninstall clean bench fuzz deb
 all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
+
+# What make install installs (debian/rules builds just this).
+programs: $(PROGRAMS) $(MO_FILES)
 
 $(BUILD)/locale/%/LC_MESSAGES/relayguard.mo: po/%.po
 	@mkdir -p $(dir $@)
@@ -124,8 +128,11 @@ $(BUILD)/bench/%: bench/%.c
 deps:
 	@sh scripts/deps.sh
 
+# make deb first: tests/integration/77_deb_install.sh installs the package
+# (31-101 s to build, README; reused while the sources are unchanged).
 check: deps
 	$(MAKE) all
+	$(MAKE) deb
 	BUILD=$(BUILD) sh tests/run
 
 unit: all
@@ -189,6 +196,7 @@ fuzz: fuzz-build
 #   $(PREFIX)/bin/relayguard-audit, relayguard-report
 #   $(PREFIX)/sbin/relayguard-milter
 #   $(SYSCONFDIR)/relayguard/relayguard.conf     only when none exists
+#   $(SYSCONFDIR)/relayguard/reporter.conf       likewise
 #   $(UNITDIR)/relayguard-milter.service         systemd unit
 #   $(TMPFILESDIR)/relayguard.conf, $(SYSUSERSDIR)/relayguard.conf
 #   $(SYSCONFDIR)/logrotate.d/relayguard        EventLog rotation
@@ -204,6 +212,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 RG_CONF	    = $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf
+RG_REPORTER_CONF = $(DESTDIR)$(SYSCONFDIR)/relayguard/reporter.conf
 
 # Reliability under load and faults (minutes; not part of make check):
 # real Postfix + milter, SOAK_MESSAGES (20000) per phase, clean and with
@@ -219,7 +228,7 @@ valgrind: deps
 	$(MAKE) all
 	BUILD=$(BUILD) bash tests/soak/valgrind.sh
 
-install: $(PROGRAMS)
+install: programs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR) \
@@ -232,11 +241,13 @@ install: $(PROGRAMS)
 	for f in docs/*.5; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(MANDIR)/man5/; done
 	for f in docs/*.8; do [ ! -f $$f ] || install -m 644 $$f $(DESTDIR)$(MANDIR)/man8/; done
 	install -m 644 README.md conf/* $(DESTDIR)$(DOCDIR)/
-	@if [ -e $(RG_CONF) ]; then \
-		echo "install: kept $(RG_CONF) (the new sample is $(DESTDIR)$(DOCDIR)/relayguard.conf)"; \
-	else \
-		install -m 644 conf/relayguard.conf $(RG_CONF) && echo "install: wrote $(RG_CONF)"; \
-	fi
+	@for c in $(RG_CONF) $(RG_REPORTER_CONF); do \
+		if [ -e $$c ]; then \
+			echo "install: kept $$c (the new sample is $(DESTDIR)$(DOCDIR)/$${c##*/})"; \
+		else \
+			install -m 644 conf/$${c##*/} $$c && echo "install: wrote $$c" || exit 1; \
+		fi; \
+	done
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		packaging/relayguard-milter.service.in >$(DESTDIR)$(UNITDIR)/relayguard-milter.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/relayguard-milter.service
@@ -257,13 +268,21 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 	for p in $(PO_SRC); do l=$${p#po/}; \
 		rm -f $(DESTDIR)$(LOCALEDIR)/$${l%.po}/LC_MESSAGES/relayguard.mo; done
-	@if cmp -s conf/relayguard.conf $(RG_CONF); then \
-		rm -f $(RG_CONF); rmdir $(DESTDIR)$(SYSCONFDIR)/relayguard 2>/dev/null || true; \
-	elif [ -e $(RG_CONF) ]; then \
-		echo "uninstall: kept $(RG_CONF) (changed from the sample)"; \
-	fi
+	@for c in $(RG_CONF) $(RG_REPORTER_CONF); do \
+		if cmp -s conf/$${c##*/} $$c; then \
+			rm -f $$c; \
+		elif [ -e $$c ]; then \
+			echo "uninstall: kept $$c (changed from the sample)"; \
+		fi; \
+	done; rmdir $(DESTDIR)$(SYSCONFDIR)/relayguard 2>/dev/null || true
+
+# The Debian package relayguard_VERSION_ARCH.deb (debian/, dpkg-buildpackage
+# in build-deb/, then lintian; scripts/deb.sh). Reused while the sources
+# are unchanged.
+deb:
+	@sh scripts/deb.sh
 
 clean:
-	rm -rf build build-san build-tsan build-fuzz
+	rm -rf build build-san build-tsan build-fuzz build-deb
 
 -include $(LIB_OBJ:.o=.d) $(AUDIT_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(REPORT_OBJ:.o=.d)

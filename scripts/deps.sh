@@ -12,14 +12,18 @@ iproute2 procps util-linux ca-certificates jq bc nsd python3 chromium fonts-deja
 gettext python3-jsonschema fonts-noto-cjk
 logrotate libmicrohttpd-dev nodejs
 m4 libwrap0 libidn12 liblockfile1 libdb5.3 libgnutls-dane0 libnsl2 libpcre2-8-0
-libevent-2.1-7 libpam0g libldap-2.5-0 libsasl2-2 adduser python3-milter sasl2-bin"
+libevent-2.1-7 libpam0g libldap-2.5-0 libsasl2-2 adduser python3-milter sasl2-bin
+debhelper lintian fakeroot dpkg-dev mmdebstrap"
 
 # Exim, OpenSMTPD and sendmail conflict with postfix as packages: they are
 # downloaded and unpacked into private trees (scripts/mta-unpack.sh) after
 # their libraries (above) are installed; every run checks the trees.
+# With them, the Debian root that tests/integration/77_deb_install.sh
+# installs the .deb into (scripts/deb-root.sh; the test has no network).
 mta_trees() {
 	[ "$(id -u)" = 0 ] || { echo "deps: run as root to unpack the test MTAs" >&2; return 1; }
 	sh "$(dirname "$0")/mta-unpack.sh"
+	sh "$(dirname "$0")/deb-root.sh"
 }
 
 missing=""

@@ -2,11 +2,12 @@
 # The shipped sample conf/relayguard.conf is safe on a first run (review 1,
 # item 9): Mode log-only (a fresh install never refuses mail, although
 # LocalDomains is still empty), UserID relayguard:postfix, a unix socket
-# under /run/relayguard with SocketMode 0660. Before the fix the sample said
+# in /var/spool/postfix/relayguard (reached by a chrooted smtpd) with
+# SocketMode 0660. Before the fix the sample said
 # Mode enforce with empty LocalDomains, no UserID, inet:8894@127.0.0.1:
 # postmaster@ of the server itself was refused 554 and the daemon ran as
-# root. The sample runs here as shipped, only its /run/relayguard paths
-# moved to a temp dir, TrustedNetworks narrowed to 127.0.0.1 (the test's
+# root. The sample runs here as shipped, only its /run/relayguard and socket
+# paths moved to a temp dir, TrustedNetworks narrowed to 127.0.0.1 (the test's
 # outside client is 127.0.0.2) and UserID relayguard -> nobody where no user
 # relayguard exists, in front of a real Postfix.
 cd "$(dirname "$0")/../.." || exit 1
@@ -21,11 +22,11 @@ getent group postfix >/dev/null || { tap_skip "sample config" "no group postfix"
 
 S=conf/relayguard.conf
 tap_is "$(grep -E '^(Mode|UserID|Socket|SocketMode|PidFile) ' "$S")" \
-"Socket unix:/run/relayguard/milter.sock
+"Socket unix:/var/spool/postfix/relayguard/milter.sock
 UserID relayguard:postfix
 PidFile /run/relayguard/relayguard-milter.pid
 SocketMode 0660
-Mode log-only" "the sample: unix socket 0660 under /run/relayguard, UserID relayguard:postfix, Mode log-only"
+Mode log-only" "the sample: unix socket 0660 in Postfix's queue directory, UserID relayguard:postfix, Mode log-only"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/rg-msample.XXXXXX") || tap_bail "mktemp"
 chmod 755 "$D"
@@ -33,7 +34,7 @@ rg_cleanup_add "rm -rf '$D'"
 U=relayguard
 getent passwd relayguard >/dev/null || U=nobody
 # 127.0.0.2 is the outside client here: narrow the sample's 127.0.0.0/8
-sed -e "s|/run/relayguard|$D/run|g" -e "s|^UserID relayguard:|UserID $U:|" \
+sed -e "s|/run/relayguard|$D/run|g" -e "s|/var/spool/postfix/relayguard|$D/run|g" -e "s|^UserID relayguard:|UserID $U:|" \
 	-e "s|^TrustedNetworks .*|TrustedNetworks 127.0.0.1/32, ::1|" "$S" >"$D/relayguard.conf"
 chmod 644 "$D/relayguard.conf"
 out=$("$MILTER" -t -c "$D/relayguard.conf" 2>&1); rc=$?

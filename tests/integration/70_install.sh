@@ -24,6 +24,8 @@ for f in usr/local/sbin/relayguard-milter usr/local/bin/relayguard-audit usr/loc
 done
 tap_check "the milter is not in bin/" test ! -e "$D/usr/local/bin/relayguard-milter"
 tap_check "etc/relayguard/relayguard.conf is the sample" cmp conf/relayguard.conf "$D/etc/relayguard/relayguard.conf"
+tap_check "etc/relayguard/reporter.conf is the sample (reports identify the reporter)" \
+	cmp conf/reporter.conf "$D/etc/relayguard/reporter.conf"
 for f in usr/local/lib/systemd/system/relayguard-milter.service usr/local/lib/tmpfiles.d/relayguard.conf \
 	usr/local/lib/sysusers.d/relayguard.conf etc/logrotate.d/relayguard \
 	usr/local/share/man/man8/relayguard-milter.8 usr/local/share/man/man5/relayguard.conf.5 \
@@ -39,7 +41,9 @@ tap_like "$(grep -cE '^(ProtectSystem=strict|ProtectHome=yes|PrivateTmp=yes|NoNe
 tap_unlike "$(cat "$UNIT")" '@[A-Z]+@' "no placeholder is left in the unit"
 
 echo "# the admin's own line" >>"$D/etc/relayguard/relayguard.conf"
+echo "# the analyst's own line" >>"$D/etc/relayguard/reporter.conf"
 out=$("${MK[@]}" install DESTDIR="$D" 2>&1)
+tap_is "$(tail -1 "$D/etc/relayguard/reporter.conf")" "# the analyst's own line" "a second install keeps reporter.conf too"
 tap_like "$out" "kept $D/etc/relayguard/relayguard.conf" "a second install says it keeps the config"
 tap_is "$(tail -1 "$D/etc/relayguard/relayguard.conf")" "# the admin's own line" "and does not overwrite it"
 
@@ -62,7 +66,8 @@ fi
 out=$("${MK[@]}" uninstall DESTDIR="$D" 2>&1)
 tap_is "$?" 0 "make uninstall exits 0" || tap_diag "$out"
 left=$(cd "$D" && find . -type f ! -path "./etc/passwd*" ! -path "./etc/group*" ! -path "./etc/gshadow*" ! -path "./etc/shadow*" ! -path ./etc/.pwd.lock | sort)
-tap_is "$left" "./etc/relayguard/relayguard.conf" "uninstall removes everything but the changed config" ||
+tap_is "$left" "./etc/relayguard/relayguard.conf
+./etc/relayguard/reporter.conf" "uninstall removes everything but the changed configs" ||
 	tap_diag "$left"
 tap_like "$out" "kept $D/etc/relayguard/relayguard.conf" "and says so"
 
