@@ -33,7 +33,7 @@
 #define AUDIT_NAMES_MAX	16		/* bound on the name set (battery size) */
 
 enum starttls_mode { STARTTLS_AUTO, STARTTLS_ALWAYS, STARTTLS_NEVER };
-enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_IODEF, FORMAT_JSONL };
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_IODEF, FORMAT_JSONL, FORMAT_NAGIOS };
 enum field_names { FIELDS_RELAYGUARD, FIELDS_INTELMQ };
 
 struct audit_opts {
@@ -50,6 +50,7 @@ struct audit_opts {
 	int errors_per_session;		/* new session after this many refusals */
 	int data_probes;		/* DATA-stage checks per target */
 	bool transcript;
+	bool nagios;			/* --nagios: -f nagios */
 	enum report_format format;
 	const char *output;		/* -o FILE: complete or absent; NULL stdout */
 	const char *tlp;		/* IODEF restriction, e.g. "amber" */
@@ -303,6 +304,7 @@ const char *outcome_name(enum outcome o);
 const char *verdict_name(enum verdict v);
 const char *data_outcome_name(enum data_outcome d);
 int verdict_exit_code(enum verdict v);
+int verdict_rank(enum verdict v);	/* the worst of several: highest */
 bool probe_is_relay(const struct audit_probe *p);
 /* Outcome of a reply to HELO/EHLO or MAIL (stage "helo"/"mail"): a 5xx
  * refusal there leaves the trick untested, it is never "rejected". */
@@ -399,6 +401,8 @@ void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o);
 /* options.c: the option table; fills o (defaults first), returns the index
  * of the first TARGET; *action is "help", "version", "list-tricks" or NULL. */
 int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action);
+/* EX_USAGE, or 3 (UNKNOWN) under --nagios: the exit status of a usage error */
+int audit_usage_status(void);
 void audit_usage(FILE *out);
 void audit_print_version(FILE *out);
 
@@ -444,6 +448,19 @@ int feed_next(struct target_feed *f, struct audit_target *t);
 /* Any address of t in --exclude (resolves names); call before connecting. */
 bool feed_excluded(const struct target_feed *f, const struct audit_target *t);
 void feed_close(struct target_feed *f);
+
+/* nagios.c: --nagios, one plugin status line for the worst target */
+struct audit_nagios {
+	size_t targets, same;		/* audited; with the worst verdict */
+	struct audit_nagios_worst {
+		enum verdict verdict;
+		size_t relay, accepted, refused, untested;
+		double elapsed;
+		char target[300];
+	} worst;
+};
+void audit_nagios_add(struct audit_nagios *n, const struct audit_target *t);
+int audit_nagios_print(const struct audit_nagios *n, FILE *out);
 
 /* output.c: one JSON line per target (relayguard or IntelMQ names), progress */
 struct audit_progress {

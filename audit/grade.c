@@ -62,6 +62,18 @@ const char *verdict_name(enum verdict v)
 	return (size_t)v < RG_NELEM(n) ? n[v] : "inconclusive";
 }
 
+/* Which verdict of several is the run's: an open relay outranks all. */
+int verdict_rank(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_OPEN_RELAY: return 4;
+	case VERDICT_UNREACHABLE: return 3;
+	case VERDICT_INCONCLUSIVE: case VERDICT_ACCEPT_ALL: return 2;
+	case VERDICT_CLOSED: return 1;
+	}
+	return 0;
+}
+
 int verdict_exit_code(enum verdict v)
 {
 	switch (v) {

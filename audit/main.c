@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -74,6 +73,7 @@ struct work {
 	const struct audit_opts *opts;
 	struct audit_out *out;
 	struct iodef_doc *iodef;	/* -f iodef, from the first result on */
+	struct audit_nagios nagios;	/* --nagios: the worst target so far */
 	bool stream;
 	bool stop;			/* a signal or a failed write: no more targets */
 	size_t nfed;
@@ -91,24 +91,13 @@ struct lane {
 	const struct audit_target *busy;
 };
 
-static int exit_rank(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_OPEN_RELAY: return 4;
-	case VERDICT_UNREACHABLE: return 3;
-	case VERDICT_INCONCLUSIVE: case VERDICT_ACCEPT_ALL: return 2;
-	case VERDICT_CLOSED: return 1;
-	}
-	return 0;
-}
-
 static void count(struct work *w, const struct audit_target *t)
 {
 	w->progress.done++;
 	w->progress.open += t->verdict == VERDICT_OPEN_RELAY;
 	w->progress.inconclusive += t->verdict == VERDICT_INCONCLUSIVE;
 	w->progress.unreachable += t->verdict == VERDICT_UNREACHABLE;
-	if (exit_rank(t->verdict) > exit_rank(w->worst))
+	if (verdict_rank(t->verdict) > verdict_rank(w->worst))
 		w->worst = t->verdict;
 }
 
@@ -139,6 +128,8 @@ static void emit_one(struct work *w, size_t i)
 			audit_json_line(t, o, w->out->fp);
 		else if (o->format == FORMAT_TEXT)
 			report_text(t, o, w->out->fp);
+		else if (o->format == FORMAT_NAGIOS)
+			audit_nagios_add(&w->nagios, t);
 		else if (o->format == FORMAT_IODEF) {
 			if (w->iodef == NULL && (w->iodef = report_iodef_begin(o)) == NULL)
 				w->out->failed = true;
@@ -305,7 +296,8 @@ static int report_stop(const struct work *w, const struct lane *lanes, int nwork
 	if (o->format != FORMAT_JSON && o->format != FORMAT_JSONL)
 		msg_warn("to go on later, run with -f jsonl -o FILE: --resume FILE then "
 		    "skips what FILE holds (a %s report cannot be resumed)",
-		    o->format == FORMAT_TEXT ? "text" : "IODEF");
+		    o->format == FORMAT_TEXT ? "text" : o->format == FORMAT_NAGIOS ?
+		    "nagios" : "IODEF");
 	else if (o->output != NULL)
 		msg_warn("to go on, run the same command with --resume %s: it skips the "
 		    "targets in %s and adds the rest to it", o->output, o->output);
@@ -333,6 +325,9 @@ static void finish_output(struct work *w)
 		audit_baseline_summary(o->baseline_db, w->results, have, w->cap, w->out->fp);
 		free(have);
 	}
+	if (o->format == FORMAT_NAGIOS && audit_nagios_print(&w->nagios,
+	    w->out->fp) != 0)
+		w->out->failed = true;
 	if (w->iodef != NULL && report_iodef_end(w->iodef, w->out->fp) != 0) {
 		msg_error("could not build the IODEF document");
 		w->out->failed = true;
@@ -454,7 +449,7 @@ int main(int argc, char **argv)
 		return action_main(action, &o);
 	if (first >= argc && o.ninput_files == 0) {
 		audit_usage(stderr);
-		return EX_USAGE;
+		return audit_usage_status();
 	}
 	setup(&o, &reporter);
 	if (audit_out_open(&out, &o, err, sizeof(err)) != 0) {
@@ -505,7 +500,7 @@ int main(int argc, char **argv)
 	free(w.results);
 	free(w.slot);
 	free(lanes);
-	if (w.feed.mx_failed && exit_rank(VERDICT_UNREACHABLE) > exit_rank(w.worst))
+	if (w.feed.mx_failed && verdict_rank(VERDICT_UNREACHABLE) > verdict_rank(w.worst))
 		w.worst = VERDICT_UNREACHABLE;
 	feed_close(&w.feed);
 	teardown(&o, reporter);

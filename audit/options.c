@@ -139,9 +139,12 @@ static const struct opt_row rows[] = {
 	 "new session after N refusals"},
 	{"data-probes", 0, OK_INT, F(data_probes), 0, "3", "N", 0, 1000, NULL, NULL,
 	 "DATA-stage checks per target"},
-	{"format", 'f', OK_ENUM, F(format), 0, "text", "FMT", 0, 0, "text|json|iodef|jsonl", NULL,
+	{"format", 'f', OK_ENUM, F(format), 0, "text", "FMT", 0, 0, "text|json|iodef|jsonl|nagios", NULL,
 	 "report format; jsonl: one JSON object per target, written\n"
-	 "the moment it is graded"},
+	 "the moment it is graded; nagios: as --nagios"},
+	{"nagios", 0, OK_FLAG, F(nagios), 0, NULL, NULL, 0, 0, NULL, NULL,
+	 "a monitoring plugin: one status line (RELAY OK|WARNING|CRITICAL|\n"
+	 "UNKNOWN - ... | perfdata), exit 0/1/2/3; usage errors exit 3"},
 	{"output", 'o', OK_STR, F(output), 0, NULL, "FILE", 0, 0, NULL, NULL,
 	 "write the report to FILE instead of stdout: complete or\n"
 	 "absent (written beside it, renamed when whole)"},
@@ -217,10 +220,14 @@ static const struct opt_row rows[] = {
 	{"help", 'h', OK_ACTION, 0, 0, NULL, NULL, 0, 0, NULL, NULL, "this help"},
 };
 
+/* EX_USAGE, or UNKNOWN (3) for a monitoring plugin (--nagios): a check
+ * whose command line is wrong must not look like a verdict code 64. */
+static int usage_status = EX_USAGE;
+
 static void bad(const struct opt_row *r, const char *v, const char *why)
 {
 	fprintf(stderr, "relayguard-audit: --%s: '%s' %s\n", r->name, v, why);
-	exit(EX_USAGE);
+	exit(usage_status);
 }
 
 static void set(const struct opt_row *r, const char *v, struct audit_opts *o)
@@ -240,7 +247,7 @@ static void set(const struct opt_row *r, const char *v, struct audit_opts *o)
 		if (*v == '\0' || *end != '\0' || n < r->min || n > r->max) {
 			fprintf(stderr, "relayguard-audit: --%s: '%s' is not a number from "
 			    "%.0f to %.0f\n", r->name, v, r->min, r->max);
-			exit(EX_USAGE);
+			exit(usage_status);
 		}
 		*(int *)p = (int)n;
 		break;
@@ -275,7 +282,7 @@ static void set(const struct opt_row *r, const char *v, struct audit_opts *o)
 		}
 		fprintf(stderr, "relayguard-audit: --%s: '%s' is not one of %s\n", r->name, v,
 		    r->choices);
-		exit(EX_USAGE);
+		exit(usage_status);
 	}
 	case OK_LIST: {
 		const char ***list = (const char ***)p;
@@ -345,15 +352,18 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 	}
 	longopts[RG_NELEM(rows)] = (struct option){NULL, 0, NULL, 0};
 	shortopts[ns] = '\0';
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "-iL") == 0)
 			argv[i] = (char *)"--input-file";
+		if (strcmp(argv[i], "--nagios") == 0)
+			usage_status = 3;
+	}
 	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
 		const struct opt_row *r = NULL;
 
 		if (c == '?' || c == ':') {
 			audit_usage(stderr);
-			exit(EX_USAGE);
+			exit(usage_status);
 		}
 		if (c == 0) {
 			r = &rows[idx];
@@ -377,6 +387,8 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 			o->port_given = true;
 		set(r, optarg, o);
 	}
+	if (o->nagios)
+		o->format = FORMAT_NAGIOS;
 	if (o->implicit_tls && !o->port_given)
 		o->port = 465;
 	if (o->helo == NULL)
@@ -389,6 +401,11 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 		o->shard_n = n;
 	}
 	return optind;
+}
+
+int audit_usage_status(void)
+{
+	return usage_status;
 }
 
 void audit_print_version(FILE *out)
