@@ -20,8 +20,9 @@ probes() { jq -c '[.tests[] | [.id, .outcome, .stage, .code, .enhanced, .data]]'
 # Postfix refuses a client's connections past the limit with 421 - loopback
 # too, since the exceptions list is emptied. --per-host 4 against a limit of
 # 4: one connection too many would show as a 421 in the log and the report.
-PF_MAIN_EXTRA='smtpd_client_connection_count_limit = 4
-smtpd_client_event_limit_exceptions =' pf_start closed >/dev/null || tap_bail "cannot start Postfix"
+PF_LISTEN_ALL=1 PF_MAIN_EXTRA='smtpd_client_connection_count_limit = 4
+smtpd_client_event_limit_exceptions =
+inet_interfaces = all' pf_start closed >/dev/null || tap_bail "cannot start Postfix"
 A=("$AUDIT" -p "$PF_PORT" -s 127.0.0.2 -d victim.example -t 10 -f json)
 par=$("${A[@]}" --per-host 4 --transcript 127.0.0.1 2>"$W/err")
 one=$("${A[@]}" --per-host 1 --no-pipelining 127.0.0.1 2>/dev/null)
@@ -74,8 +75,9 @@ tap_is "$maxthr" 1 "-j 12 --per-host 2: one thread (fibers on one event loop), n
 
 # Too few descriptors for --concurrency x --per-host (and as many again
 # closing): fewer targets at once, said on stderr; every target still done.
+# (three addresses of the one server: the same target thrice is audited once)
 (ulimit -n 200; "$AUDIT" -p "$PF_PORT" -s 127.0.0.2 -d victim.example -t 10 -f jsonl \
-	-j 100 --per-host 4 127.0.0.1 127.0.0.1 127.0.0.1 >"$W/fd.out" 2>"$W/fd.err")
+	-j 100 --per-host 4 127.0.0.1 127.0.1.1 127.0.1.2 >"$W/fd.out" 2>"$W/fd.err")
 tap_is "$?" 0 "descriptor limit 200, -j 100 --per-host 4: exit 0 (closed)"
 tap_like "$(cat "$W/fd.err")" "--concurrency 100 x --per-host 4 needs [0-9]+ descriptors, the limit is 200: running [0-9]+ targets at once" \
 	"descriptor limit: the warning says what was asked, the limit and what runs"
@@ -97,11 +99,13 @@ tap_is "$(probes <<<"$nm")" "$(probes <<<"$nm1")" "nonmail limit: identical prob
 stop_hostile
 
 # Memory follows --concurrency, not the list: the same -j 8 over 30 and 300
-# targets (jsonl frees each result once written).
-pf_start closed >/dev/null || tap_bail "cannot start Postfix"
+# targets (jsonl frees each result once written). The targets are addresses
+# of one Postfix listening on all of 127/8 (the same target twice would be
+# audited once).
+PF_LISTEN_ALL=1 PF_MAIN_EXTRA='inet_interfaces = all' pf_start closed >/dev/null || tap_bail "cannot start Postfix"
 A=("$AUDIT" -p "$PF_PORT" -s 127.0.0.2 -d victim.example -t 10 -f jsonl -j 8)
 for n in 30 300; do
-	yes 127.0.0.1 | head -n "$n" >"$W/list$n"
+	for i in $(seq 1 "$n"); do echo "127.0.$((i / 250 + 1)).$((i % 250 + 1))"; done >"$W/list$n"
 	# (under ASan: no quarantine, which would hold every freed result)
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
 		/usr/bin/time -f %M -o "$W/rss$n" "${A[@]}" -iL "$W/list$n" >"$W/out$n" 2>/dev/null

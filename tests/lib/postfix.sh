@@ -19,6 +19,9 @@
 #                                              RCPT "550 5.4.4 Host or domain name
 #                                              not found", so relayed mail bounces.
 #                               PF_SINK_OPTS   extra smtp-sink options (word-split).
+#                               PF_LISTEN_ALL=1  smtpd on the port of every
+#                                              address (with inet_interfaces =
+#                                              all): 127.0.1.N reach one server
 #                               PF_MAIN_EXTRA  main.cf lines ("key = value", indented
 #                                              continuation lines allowed), applied
 #                                              with postconf -e after the profile,
@@ -95,8 +98,12 @@ PF_MASTER_CF_DIST=${PF_MASTER_CF_DIST:-/usr/share/postfix/master.cf.dist}
 
 pf__write_master_cf() {	# master.cf.dist without the pipe(8) examples that
 	# name users we do not have; smtpd on our loopback port only.
-	awk -v port="$PF_PORT" '
-		/^smtp[ \t]+inet[ \t]/ { print "127.0.0.1:" port " inet n - n - - smtpd"; next }
+	# PF_LISTEN_ALL=1 (with inet_interfaces = all in PF_MAIN_EXTRA): the
+	# port on every address, so 127.0.1.N all reach this one server
+	local addr=127.0.0.1:
+	[ "${PF_LISTEN_ALL:-0}" = 1 ] && addr=
+	awk -v port="$PF_PORT" -v addr="$addr" '
+		/^smtp[ \t]+inet[ \t]/ { print addr port " inet n - n - - smtpd"; next }
 		/^maildrop[ \t]/ { exit }
 		{ print }
 	' "$PF_MASTER_CF_DIST" >"$PF_CONF/master.cf"
