@@ -36,6 +36,7 @@
 #   open     closed plus "*	allow,RELAYCLIENT": relaying for everyone
 #   network  closed plus "127	allow,RELAYCLIENT": a network too wide (the
 #            outsider 127.0.0.2 is in it)
+# MTA_EXTRA: lines appended to esmtpd (e.g. TARPIT=0: Debian's tarpit off).
 
 . "$(dirname "${BASH_SOURCE[0]}")/mta.sh"
 
@@ -80,9 +81,13 @@ courier__dirs() {
 	mkdir -p "$MTA_DIR/root/etc/courier" "$MTA_DIR/run/authdaemon" "$MTA_MAIL_DIR/root"
 	cp -a "$CR_TREE/etc/courier" "$MTA_DIR/etc/"
 	cp -a "$CR_TREE/var/lib/courier/." "$MTA_DIR/spool/"
+	# The esmtp client's MTA-STS policy cache; size 0 turns the lookups off
+	# (there is no DNS to ask, and each lookup would wait out its timeouts).
+	mkdir -p "$MTA_DIR/spool/sts"
+	echo 0 >"$MTA_DIR/spool/sts/.cache_size"
 	# What the postinst's dpkg-statoverride lines and tmpfiles.d set.
 	chown -R courier:courier "$MTA_DIR/spool" "$MTA_DIR/run/authdaemon"
-	chmod 750 "$MTA_DIR/spool" "$MTA_DIR"/spool/{allfilters,filters,msgq,msgs,track}
+	chmod 750 "$MTA_DIR/spool" "$MTA_DIR"/spool/{allfilters,filters,msgq,msgs,track,sts}
 	chmod 770 "$MTA_DIR/spool/tmp"
 	chown root:courier "$c" "$MTA_DIR/run" "$c/aliases" "$c/aliasdir" "$c/esmtpacceptmailfor.dir"
 	chmod 775 "$MTA_DIR/run"
@@ -116,6 +121,7 @@ courier__setup() {
 	courier__set "$c/esmtpd" PORT "$MTA_PORT"
 	courier__set "$c/esmtpd" BOFHCHECKDNS 0
 	courier__set "$c/esmtpd" TCPDOPTS '"-noidentlookup -nodnslookup"'
+	[ -z "${MTA_EXTRA:-}" ] || printf '# MTA_EXTRA\n%s\n' "$MTA_EXTRA" >>"$c/esmtpd"
 	MTA_CONF=$c/smtpaccess/default
 	courier__access "$MTA_CONF"
 	chown -R root:courier "$c"
