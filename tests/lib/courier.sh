@@ -74,10 +74,10 @@ courier__access() {	# the profile's smtpaccess/default
 
 courier__dirs() {
 	local c=$MTA_DIR/etc/courier uid gid
-	uid=$(id -u courier) && gid=$(id -g courier) || {
+	if ! uid=$(id -u courier) || ! gid=$(id -g courier); then
 		rg_diag "courier: no courier user (run make deps: scripts/mta-unpack.sh creates it)"
 		return 1
-	}
+	fi
 	mkdir -p "$MTA_DIR/root/etc/courier" "$MTA_DIR/run/authdaemon" "$MTA_MAIL_DIR/root"
 	cp -a "$CR_TREE/etc/courier" "$MTA_DIR/etc/"
 	cp -a "$CR_TREE/var/lib/courier/." "$MTA_DIR/spool/"
@@ -144,7 +144,9 @@ courier__rebuild() {
 	' >>"$MTA_DIR/start.log" 2>&1
 }
 
+# shellcheck disable=SC2016
 courier__launch() {
+	rm -f "$MTA_DIR/run/authdaemon/pid"
 	(
 		MTA_NS_EXEC=1 courier__ns sh -c '
 			/usr/sbin/authdaemond start
@@ -180,9 +182,7 @@ courier__queue_count() {
 	echo $((n))
 }
 
-# courierd retries on its own schedule; a restart of courierd is the flush.
+# "courier flush": courierd tries every queued message now.
 courier__flush() {
-	local p
-	p=$(cat "$MTA_DIR/aux-courierd.pid" 2>/dev/null) || return 0
-	kill -HUP "$p" 2>/dev/null || true
+	courier__ns /usr/sbin/courier flush >/dev/null 2>&1
 }
