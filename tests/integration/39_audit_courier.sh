@@ -13,6 +13,8 @@
 # inconclusive (item 4). Each stock profile is audited with --budget 30 so
 # the file stays within its time; the closed and network profiles are also
 # run with the tarpit off (TARPIT=0), where the audit must be right today.
+# Then item 3 on hostile_smtpd any-local-part (Courier and Haraka take any
+# local part of the names they receive for).
 # An MTA that cannot be started is a failure with its reason, never a skip.
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
@@ -20,6 +22,7 @@ AUDIT=$BUILD/relayguard-audit
 source tests/lib/tap.sh
 source tests/lib/courier.sh
 source tests/lib/mta_truth.sh
+source tests/lib/hostile.sh
 
 TARPIT_TODO="issue 17 item 4: the tarpit and -maxperip close sessions at the greeting; the audit ends inconclusive"
 
@@ -47,4 +50,22 @@ MTA_EXTRA="TARPIT=0" MTA_TRUTH_TAG="courier closed TARPIT=0" mta_truth courier c
 mta_stop
 MTA_EXTRA="TARPIT=0" MTA_TRUTH_TAG="courier network TARPIT=0" mta_truth courier network relayed
 mta_stop
+
+# --- item 3: a server that takes any local part of its own names -------------
+# hostile_smtpd any-local-part accepts every recipient under its host name,
+# localhost and [127.0.0.1] ("x%victim@NAME", "x@victim@NAME" too, with DATA
+# 354: it would deliver them locally) and refuses every other one. The
+# control per local name (C3, a random local part) is accepted there, so the
+# routing tricks under those names prove nothing: the verdict is closed.
+start_hostile any-local-part
+out=$(timeout 60 "$AUDIT" -p "$HPORT" -t 5 --connect-timeout 2 --budget 40 \
+	-d victim.example -f json 127.0.0.1 2>/dev/null) && rc=0 || rc=$?
+tap_is "$(jq -r .verdict <<<"$out")" closed "any-local-part: the verdict is closed"
+tap_is "$rc" 0 "any-local-part: exit 0"
+tap_is "$(jq -r '[.tests[] | select(.id | startswith("C3")) | .outcome] | unique | join(" ")' <<<"$out")" \
+	accepted "any-local-part: the control per local name (C3) is accepted at every name"
+tap_like "$(jq -r .verdict_reason <<<"$out")" \
+	"routing tricks were accepted .*this name accepts any local part; the trick cannot be told from local delivery" \
+	"any-local-part: the report says why the accepted routing tricks prove nothing"
+stop_hostile
 tap_done

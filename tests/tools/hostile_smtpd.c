@@ -76,6 +76,13 @@
  *			resolver error (EBADNAME)", other senders 250; every RCPT
  *			refused as in normal-reject (a closed server)
  *
+ *	any-local-part	like Courier or Haraka with a catch-all: every RCPT
+ *			whose domain (after the last '@', or the source route
+ *			"<@NAME:...>") is one of its own names (its host name,
+ *			localhost, [127.0.0.1]) gets 250, whatever the local part
+ *			("x%victim@NAME" too: delivered locally), DATA 354; any
+ *			other recipient "554 relay access denied" (a closed server)
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -107,6 +114,7 @@ enum mode {
 	M_ERROR_LIMIT, M_ESCAPE, M_JAPANESE, M_EXIM_LITERAL, M_HELO_TRUST,
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
+	M_ANY_LOCAL,
 };
 
 static const struct {
@@ -137,6 +145,7 @@ static const struct {
 	{"tls-garbage", M_TLS_GARBAGE},		/* STARTTLS 220, then not TLS */
 	{"nonmail-limit", M_NONMAIL_LIMIT},	/* Exim's smtp_accept_max_nonmail */
 	{"resolver-literal", M_RESOLVER_LITERAL},	/* Haraka: 450 to a literal sender */
+	{"any-local-part", M_ANY_LOCAL},	/* Courier: any local part of its names */
 };
 
 /* The name in the greeting and EHLO reply (sender-domain: mail.site.test). */
@@ -352,6 +361,32 @@ ehlo_reply(struct conn *c, enum mode mode)
 	return reply(c, "250 ENHANCEDSTATUSCODES");
 }
 
+/* any-local-part: is the recipient's domain (or source route) our own name? */
+static int
+own_name_rcpt(const char *path)
+{
+	static const char *const own[] = {"localhost", "[127.0.0.1]"};
+	const char *s = path + (path[0] == '<'), *end, *at;
+	size_t n;
+
+	if (s[0] == '@') {
+		s++;
+		end = strchr(s, ':');
+	} else if ((at = strrchr(s, '@')) != NULL) {
+		s = at + 1;
+		end = strchr(s, '>');
+	} else {
+		return 0;
+	}
+	n = end ? (size_t)(end - s) : strlen(s);
+	if (n == strlen(server_name) && strncasecmp(s, server_name, n) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (n == strlen(own[i]) && strncasecmp(s, own[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 rcpt_reply(struct conn *c, enum mode mode, const char *path)
 {
@@ -392,6 +427,12 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 			return reply(c, "550 5.1.2 %s: bad domain", path);
 		c->have_rcpt = 1;
 		return reply(c, "250 2.1.5 Ok");
+	case M_ANY_LOCAL:
+		if (own_name_rcpt(path)) {
+			c->have_rcpt = 1;
+			return reply(c, "250 Ok.");
+		}
+		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	case M_HELO_TRUST:
 		if (strcasecmp(c->helo, HOSTNAME) == 0) {
 			c->have_rcpt = 1;
@@ -693,6 +734,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_DATAREFUSE:
 	case M_TLS_GARBAGE:
 	case M_RESOLVER_LITERAL:
+	case M_ANY_LOCAL:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
