@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 enum outcome grade_reply(int code, const char *enhanced, bool tls_offered_in_clear)
 {
@@ -155,15 +156,72 @@ static void append(char *buf, size_t len, const char *s)
 		snprintf(buf + used, len - used, "%s", s);
 }
 
+/*
+ * The local name a routing trick is under: the domain after its last '@'
+ * ("<T%D@NAME>", "<T@D@NAME>") or its source route ("<@NAME:T@D>"). Copies
+ * it into buf; false when the recipient names none.
+ */
+static bool trick_name(const char *rcpt, char *buf, size_t len)
+{
+	const char *s = rcpt + (rcpt[0] == '<'), *end, *at;
+
+	if (s[0] == '@') {
+		s++;
+		end = strchr(s, ':');
+	} else if ((at = strrchr(s, '@')) != NULL) {
+		s = at + 1;
+		end = strchr(s, '>');
+	} else {
+		return false;
+	}
+	if (end == NULL)
+		end = s + strlen(s);
+	if (end == s || (size_t)(end - s) >= len)
+		return false;
+	memcpy(buf, s, (size_t)(end - s));
+	buf[end - s] = '\0';
+	return true;
+}
+
+/* Did the control "random local part at NAME" get accepted? */
+static bool name_takes_any(const struct audit_target *t, const char *name)
+{
+	char cn[sizeof(t->probes[0].spec.rcpt_to)];
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *c = &t->probes[i];
+
+		if ((c->spec.trick->flags & RG_TRICK_CONTROL_NAME) &&
+		    c->outcome == OUT_ACCEPTED && trick_name(c->spec.rcpt_to, cn, sizeof(cn)) &&
+		    strcasecmp(cn, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An accepted routing trick under a name that accepts any local part is no
+ * evidence: the server may deliver "T%D" or "T@D" as a local part there.
+ */
+static bool is_indistinct(const struct audit_target *t, const struct audit_probe *p)
+{
+	char name[sizeof(p->spec.rcpt_to)];
+
+	return probe_is_relay(p) && p->outcome == OUT_ACCEPTED &&
+	    p->spec.trick->klass == RG_CLASS_ROUTING &&
+	    trick_name(p->spec.rcpt_to, name, sizeof(name)) && name_takes_any(t, name);
+}
+
 /* "B1, B5@localhost (+3 more)" for the probes matching want. */
-static void list_ids(const struct audit_target *t, bool (*want)(const struct audit_probe *),
+static void list_ids(const struct audit_target *t,
+    bool (*want)(const struct audit_target *, const struct audit_probe *),
     char *buf, size_t len)
 {
 	size_t shown = 0, more = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < t->nprobes; i++) {
-		if (!probe_is_relay(&t->probes[i]) || !want(&t->probes[i]))
+		if (!probe_is_relay(&t->probes[i]) || !want(t, &t->probes[i]))
 			continue;
 		if (shown < 6) {
 			if (shown)
@@ -182,7 +240,10 @@ static void list_ids(const struct audit_target *t, bool (*want)(const struct aud
 	}
 }
 
-static bool is_accepted(const struct audit_probe *p) { return p->outcome == OUT_ACCEPTED; }
+static bool is_accepted(const struct audit_target *t, const struct audit_probe *p)
+{
+	return p->outcome == OUT_ACCEPTED && !is_indistinct(t, p);
+}
 static bool is_untested(const struct audit_probe *p)
 {
 	return p->outcome != OUT_ACCEPTED && p->outcome != OUT_REJECTED;
@@ -198,8 +259,9 @@ static size_t count_outcome(const struct audit_target *t, enum outcome o)
 	return n;
 }
 
-static bool is_relevant_untested(const struct audit_probe *p)
+static bool is_relevant_untested(const struct audit_target *t, const struct audit_probe *p)
 {
+	(void)t;
 	return probe_untested_relevant(p);
 }
 
@@ -249,8 +311,9 @@ static bool deferred_sender_note(const struct audit_target *t, char *why, size_t
 	return true;
 }
 
-static bool is_sender_refused(const struct audit_probe *p)
+static bool is_sender_refused(const struct audit_target *t, const struct audit_probe *p)
 {
+	(void)t;
 	return probe_is_relay(p) && p->outcome == OUT_UNTESTED &&
 	    !probe_untested_relevant(p);
 }
@@ -317,13 +380,35 @@ static const struct audit_probe *refused_every_session(const struct audit_target
 	return first;
 }
 
+static bool is_indistinct_pred(const struct audit_target *t, const struct audit_probe *p)
+{
+	return is_indistinct(t, p);
+}
+
+/* "; 12 routing tricks accepted under site.example (B1@site.example, ...):
+ * this name accepts any local part ..." */
+static void indistinct_note(const struct audit_target *t, size_t n, char *why,
+    size_t whylen)
+{
+	char ids[256], buf[600];
+
+	if (n == 0)
+		return;
+	list_ids(t, is_indistinct_pred, ids, sizeof(ids));
+	snprintf(buf, sizeof(buf), "; %zu routing tricks were accepted (%s), but under "
+	    "names where a random local part was accepted too (C3): this name accepts "
+	    "any local part; the trick cannot be told from local delivery, and the "
+	    "verdict does not rest on it", n, ids);
+	append(why, whylen, buf);
+}
+
 void grade_verdict(struct audit_target *t)
 {
 	const struct audit_probe *refusal;
 	const struct audit_probe *bogus = find_control(t, RG_TRICK_CONTROL_BOGUS);
 	const struct audit_probe *base = find_control(t, RG_TRICK_CONTROL_LOCAL);
 	size_t relay = 0, accepted = 0, refused = 0, untested = 0, relevant = 0;
-	size_t data_taken = 0, data_refused = 0;
+	size_t data_taken = 0, data_refused = 0, indistinct = 0;
 	char ids[256], *why = t->verdict_reason;
 	size_t whylen = sizeof(t->verdict_reason);
 
@@ -333,6 +418,10 @@ void grade_verdict(struct audit_target *t)
 		if (!probe_is_relay(p))
 			continue;
 		relay++;
+		if (is_indistinct(t, p)) {
+			indistinct++;	/* neither acceptance nor its DATA counts */
+			continue;
+		}
 		accepted += p->outcome == OUT_ACCEPTED;
 		refused += p->outcome == OUT_REJECTED;
 		untested += is_untested(p);
@@ -407,6 +496,7 @@ void grade_verdict(struct audit_target *t)
 			append(why, whylen, ")");
 		}
 		deferred_sender_note(t, why, whylen);
+		indistinct_note(t, indistinct, why, whylen);
 		return;
 	}
 	if (relevant == 0) {
@@ -423,6 +513,7 @@ void grade_verdict(struct audit_target *t)
 			append(why, whylen, buf);
 		}
 		deferred_sender_note(t, why, whylen);
+		indistinct_note(t, indistinct, why, whylen);
 		if (base && base->outcome == OUT_REJECTED)
 			append(why, whylen, "; note: even postmaster was refused, so the "
 			    "refusals may be a policy against this client rather than relay "
@@ -434,6 +525,7 @@ void grade_verdict(struct audit_target *t)
 	snprintf(why, whylen, "no relay probe was accepted, but %zu of %zu were untested "
 	    "(%zu of them relay-relevant: %s): ", untested, relay, relevant, ids);
 	untested_detail(t, why, whylen);
+	indistinct_note(t, indistinct, why, whylen);
 	/* 4xx at RCPT, or at MAIL for every sender: that may be greylisting */
 	if (deferred_sender_note(t, why, whylen) && t->baseline_from[0] == '\0')
 		append(why, whylen, "; every sender was deferred (4xx) at MAIL, which "

@@ -1,9 +1,10 @@
 #!/bin/bash
 # bench/mta_matrix.sh - relayguard-audit and nmap's smtp-open-relay, side by
 # side, against every real MTA and profile of the test harness: Postfix
-# (tests/lib/postfix.sh), Exim, OpenSMTPD and sendmail (tests/lib/mta.sh).
+# (tests/lib/postfix.sh), Exim, OpenSMTPD, sendmail and Courier (tests/lib/mta.sh).
 #
 #   BUILD=build bash bench/mta_matrix.sh        (root; after make deps, make)
+#   MATRIX_KINDS="courier" ...                  only the rows of those kinds
 #
 # Runs in a private network namespace with only "lo" (it re-executes itself
 # under unshare -n). Both tools connect from 127.0.0.2, an address no
@@ -30,6 +31,7 @@ source tests/lib/postfix.sh
 source tests/lib/exim.sh
 source tests/lib/opensmtpd.sh
 source tests/lib/sendmail.sh
+source tests/lib/courier.sh
 
 # KIND PROFILE HOLE(swaks options the truth message uses)
 ROWS=(
@@ -46,6 +48,9 @@ ROWS=(
 	"sendmail closed -"
 	"sendmail open -"
 	"sendmail sender --from x@site.example"
+	"courier closed -"
+	"courier open -"
+	"courier network -"
 )
 
 now_ms() { rg_now_ms; }
@@ -65,6 +70,8 @@ printf '| MTA | profile | truth (real message) | relayguard-audit verdict | prob
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for row in "${ROWS[@]}"; do
 	read -r kind profile hole <<<"$row"
+	# MATRIX_KINDS="courier exim": only those kinds' rows.
+	[ -n "${MATRIX_KINDS:-}" ] && [[ " $MATRIX_KINDS " != *" $kind "* ]] && continue
 	hole_args=()
 	[ "$hole" != - ] && read -r -a hole_args <<<"$hole"
 	echo "mta_matrix: $kind $profile" >&2

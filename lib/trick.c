@@ -95,6 +95,12 @@ const struct rg_trick rg_trick_catalogue[] = {
 	 "trusts a client whose HELO names the server itself"},
 	{"S2", "{D}", "<{F}@{D2}>", "<{T}@{D}>", 0, IDN, "nmap",
 	 "trusts a client whose HELO names the recipient's (victim) domain"},
+
+	/* Control per local name: a random local part at each name. Where it
+	 * is accepted, the name takes any local part, and a routing trick
+	 * under it cannot be told from local delivery (Courier, Haraka). */
+	{"C3", NULL, "<{F}@{D}>", "<{R}@{IP}>", PN | RG_TRICK_CONTROL_NAME, CTL, "",
+	 "any-local-part control: a random local part at a name the server may treat as local"},
 };
 
 const size_t rg_trick_count = RG_NELEM(rg_trick_catalogue);

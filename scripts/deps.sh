@@ -13,9 +13,10 @@ gettext python3-jsonschema fonts-noto-cjk
 logrotate libmicrohttpd-dev nodejs
 m4 libwrap0 libidn12 liblockfile1 libdb5.3 libgnutls-dane0 libnsl2 libpcre2-8-0
 libevent-2.1-7 libpam0g libldap-2.5-0 libsasl2-2 adduser python3-milter sasl2-bin
+libcourier-unicode4 libltdl7 libgdbm6 libperl5.36
 debhelper lintian fakeroot dpkg-dev mmdebstrap"
 
-# Exim, OpenSMTPD and sendmail conflict with postfix as packages: they are
+# Exim, OpenSMTPD, sendmail and Courier conflict with postfix as packages: they are
 # downloaded and unpacked into private trees (scripts/mta-unpack.sh) after
 # their libraries (above) are installed; every run checks the trees.
 # With them, the Debian root that tests/integration/77_deb_install.sh

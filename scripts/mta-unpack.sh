@@ -17,6 +17,9 @@
 #   opensmtpd/ opensmtpd                                    (usr/sbin/smtpd)
 #   sendmail/  sendmail-bin sendmail-base sendmail-cf      (usr/lib/sm.bin/sendmail,
 #                                                           usr/share/sendmail/cf)
+#   courier/   courier-mta courier-base courier-authlib     (usr/sbin/courier,
+#              courier-authlib-userdb courier-authdaemon    usr/sbin/couriertcpd,
+#                                                           usr/sbin/authdaemond)
 #   haraka/    npm's Haraka, pinned                         (node_modules/Haraka/bin/haraka)
 # Runs as root (apt-get download needs the package lists; run apt-get update
 # first when they are missing). Idempotent: trees whose stamp matches stay.
@@ -80,6 +83,7 @@ chown _apt "$DIR/debs" 2>/dev/null || true
 unpack exim exim4-daemon-light exim4-base exim4-config
 unpack opensmtpd opensmtpd
 unpack sendmail sendmail-bin sendmail-base sendmail-cf
+unpack courier courier-mta courier-base courier-authlib courier-authlib-userdb courier-authdaemon
 
 # Haraka is not a Debian package: npm installs the pinned version into its own
 # prefix (node_modules/Haraka/bin/haraka), with npm's lock of that day. The
@@ -106,7 +110,8 @@ npm_tree haraka "$HARAKA"
 
 # The system users the packages' maintainer scripts would create (postinst):
 # Exim drops to Debian-exim, OpenSMTPD's processes run as opensmtpd (smtp,
-# lookups) and opensmtpq (queue), chrooted into an empty directory.
+# lookups) and opensmtpq (queue), chrooted into an empty directory; Courier's
+# esmtpd, courierd and spool belong to courier.
 add_user() {	# NAME HOME
 	getent passwd "$1" >/dev/null && return 0
 	adduser --quiet --system --group --no-create-home --home "$2" \
@@ -116,5 +121,6 @@ add_user() {	# NAME HOME
 add_user Debian-exim /var/spool/exim4
 add_user opensmtpd /var/lib/opensmtpd/empty
 add_user opensmtpq /var/lib/opensmtpd/empty
+add_user courier /var/lib/courier
 mkdir -p /var/lib/opensmtpd/empty
 chmod 755 /var/lib/opensmtpd/empty

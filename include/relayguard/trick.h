@@ -3,7 +3,7 @@
  *
  * Each row of rg_trick_catalogue[] is one way to make a mail server relay:
  * an id (A1..A9 sender forms, B1..B16 recipient routing tricks, S1 session
- * variations, C1/C2 controls), the MAIL FROM and RCPT TO arguments as
+ * variations, C1/C2/C3 controls), the MAIL FROM and RCPT TO arguments as
  * templates, and what it exploits. The auditor generates its probes from
  * the table (rg_battery_build); the milter's tests use the very same table
  * as their oracle: every non-control row must be refused for an untrusted
@@ -29,9 +29,11 @@
 #define RG_TRICK_PER_NAME	(1u << 0)	/* repeat for each local name */
 #define RG_TRICK_CONTROL_LOCAL	(1u << 1)	/* control: must be accepted */
 #define RG_TRICK_CONTROL_BOGUS	(1u << 2)	/* control: impossible recipient */
+#define RG_TRICK_CONTROL_NAME	(1u << 3)	/* control: random local part at a local name */
 
 #define RG_TRICK_IS_CONTROL(t) \
-	(((t)->flags & (RG_TRICK_CONTROL_LOCAL | RG_TRICK_CONTROL_BOGUS)) != 0)
+	(((t)->flags & (RG_TRICK_CONTROL_LOCAL | RG_TRICK_CONTROL_BOGUS | \
+	RG_TRICK_CONTROL_NAME)) != 0)
 
 /*
  * What a trick tests, so grading and fix advice read data, not ids:

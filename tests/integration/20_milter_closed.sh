@@ -23,7 +23,12 @@ nprobes=$(jq '[.tests[] | select(.control|not)] | length' <<<"$out")
 nmta=$(pf_log_count 'Relay access denied')
 tap_like "$nmta" '^[1-9][0-9]*$' "Postfix itself refused $nmta relay attempts"
 nlog=$(ml_event_count relay_refused_by_mta)
-tap_is "$nlog" "$nmta" "the milter logged each of them as relay_refused_by_mta"
+# The audit's control per local name at the address literal (C3, a random
+# local part at [127.0.0.1]) is a local recipient to Postfix ("User unknown")
+# but not to this milter, whose LocalDomains do not list the literal: it is
+# logged as a refused relay attempt too.
+nlit=$(jq '[.tests[] | select(.id | startswith("C3")) | select(.rcpt_to | test("@\\["))] | length' <<<"$out")
+tap_is "$nlog" "$((nmta + nlit))" "the milter logged each of them as relay_refused_by_mta"
 tap_is "$(ml_event_count relay_refused)" 0 "and never had to refuse one itself"
 tap_is "$(jq -r 'select(.event=="relay_refused_by_mta") | .client_addr' "$ML_DIR/events.jsonl" | sort -u)" \
 	127.0.0.2 "every event names the client 127.0.0.2"

@@ -17,6 +17,7 @@
 #   Knobs: MTA_TRUTH_TODO   reason: the verdict checks are TAP TODO (a known
 #                           defect of today's relayguard-audit)
 #          MTA_TRUTH_ARGS   more relayguard-audit options
+#          MTA_TRUTH_TAG    the checks' prefix (default "KIND PROFILE")
 # Needs tap.sh, the KIND's tests/lib file sourced, $AUDIT.
 
 mta_truth__name() {
@@ -29,7 +30,7 @@ mta_truth__name() {
 
 mta_truth() {
 	local kind=$1 profile=$2 truth=$3 exploit=${4:-} real want rc before t0 secs
-	local tag="$kind $profile"
+	local tag="${MTA_TRUTH_TAG:-$kind $profile}"
 	local -a ex=() more=()
 	MTA_TRUTH_JSON=
 	if ! mta_start "$kind" "$profile"; then

@@ -100,6 +100,13 @@
  *			then renamed into new/), then waits $HOSTILE_DOT_DELAY
  *			seconds (default 30) before "250 2.0.0 queued"
  *
+ *	any-local-part	like Courier or Haraka with a catch-all: every RCPT
+ *			whose domain (after the last '@', or the source route
+ *			"<@NAME:...>") is one of its own names (its host name,
+ *			localhost, [127.0.0.1]) gets 250, whatever the local part
+ *			("x%victim@NAME" too: delivered locally), DATA 354; any
+ *			other recipient "554 relay access denied" (a closed server)
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -134,7 +141,7 @@ enum mode {
 	M_SENDER_DOMAIN, M_EXTRA_LINE, M_GREET554, M_HELOREJ, M_GREET554_LATER,
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
 	M_GREET421, M_GREET421_CLOSE, M_UNSOLICITED_START, M_EXTRA_AFTER_REPLY,
-	M_RESET_PIPELINED, M_HUGE_REPLY, M_SLOW_DOT,
+	M_RESET_PIPELINED, M_HUGE_REPLY, M_SLOW_DOT, M_ANY_LOCAL,
 };
 
 static const struct {
@@ -172,6 +179,7 @@ static const struct {
 	{"reset-pipelined", M_RESET_PIPELINED},	/* RST on a pipelined group */
 	{"huge-reply", M_HUGE_REPLY},		/* 99-line replies of 2 KB lines */
 	{"slow-dot", M_SLOW_DOT},		/* open relay, slow after the dot */
+	{"any-local-part", M_ANY_LOCAL},	/* Courier: any local part of its names */
 };
 
 /* Connections accepted so far (greet554later refuses all but the first). */
@@ -431,6 +439,32 @@ ehlo_lines(struct conn *c, enum mode mode)
 	return reply(c, "250 ENHANCEDSTATUSCODES");
 }
 
+/* any-local-part: is the recipient's domain (or source route) our own name? */
+static int
+own_name_rcpt(const char *path)
+{
+	static const char *const own[] = {"localhost", "[127.0.0.1]"};
+	const char *s = path + (path[0] == '<'), *end, *at;
+	size_t n;
+
+	if (s[0] == '@') {
+		s++;
+		end = strchr(s, ':');
+	} else if ((at = strrchr(s, '@')) != NULL) {
+		s = at + 1;
+		end = strchr(s, '>');
+	} else {
+		return 0;
+	}
+	n = end ? (size_t)(end - s) : strlen(s);
+	if (n == strlen(server_name) && strncasecmp(s, server_name, n) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (n == strlen(own[i]) && strncasecmp(s, own[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 rcpt_reply(struct conn *c, enum mode mode, const char *path)
 {
@@ -475,6 +509,12 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 			return reply(c, "550 5.1.2 %s: bad domain", path);
 		c->have_rcpt = 1;
 		return reply(c, "250 2.1.5 Ok");
+	case M_ANY_LOCAL:
+		if (own_name_rcpt(path)) {
+			c->have_rcpt = 1;
+			return reply(c, "250 Ok.");
+		}
+		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	case M_HELO_TRUST:
 		if (strcasecmp(c->helo, HOSTNAME) == 0) {
 			c->have_rcpt = 1;
@@ -868,6 +908,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_RESET_PIPELINED:
 	case M_HUGE_REPLY:
 	case M_SLOW_DOT:
+	case M_ANY_LOCAL:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;

@@ -161,6 +161,71 @@ static void test_verdicts(void **state)
 
 /* A 4xx or 5xx to HELO or MAIL leaves the trick untested; 530 keeps its
  * meaning; RCPT grading (grade_reply) is unchanged. */
+/*
+ * The control per local name (issue 17 item 3): C1, C2 refused, C3 (a
+ * random local part at C3NAME), A1 plain, B1 and B5 routing tricks under
+ * [192.0.2.1]; outcomes as in make_target, B1 and B5 took DATA when
+ * accepted, A1 too.
+ */
+static void make_name_target(struct audit_target *t, const char *c3name,
+    const char *outcomes)
+{
+	static const struct { const char *id, *rcpt; } rows[] = {
+		{"C1", "<postmaster@mx.example>"}, {"C2", "<rgx@rgx.invalid>"},
+		{"C3", NULL}, {"A1", "<relaytest@victim.example>"},
+		{"B1", "<relaytest%victim.example@[192.0.2.1]>"},
+		{"B5", "<relaytest@victim.example@[192.0.2.1]>"},
+	};
+
+	make_target(t, "rrrrrr", "------");
+	for (size_t i = 0; i < NPROBES; i++) {
+		struct audit_probe *p = &t->probes[i];
+
+		p->spec.trick = rg_trick_find(rows[i].id);
+		strcpy(p->spec.id, rows[i].id);
+		if (rows[i].rcpt)
+			strcpy(p->spec.rcpt_to, rows[i].rcpt);
+		else
+			snprintf(p->spec.rcpt_to, sizeof(p->spec.rcpt_to), "<rgx@%s>", c3name);
+		p->outcome = outcomes[i] == 'a' ? OUT_ACCEPTED : OUT_REJECTED;
+		p->data = outcomes[i] == 'a' && i >= 3 ? DATA_TAKEN : DATA_NOT_TRIED;
+	}
+}
+
+static void test_local_name_control(void **state)
+{
+	static const struct {
+		const char *name, *c3name, *outcomes;
+		enum verdict want;
+		bool note;
+	} cases[] = {
+		{"name takes any local part: tricks under it prove nothing",
+		    "[192.0.2.1]", "rraraa", VERDICT_CLOSED, true},
+		{"random local part refused: the tricks are relaying", "[192.0.2.1]",
+		    "rrrraa", VERDICT_OPEN_RELAY, false},
+		{"any local part at another name only", "mx.example", "rraraa",
+		    VERDICT_OPEN_RELAY, false},
+		{"plain relay accepted as well: still open", "[192.0.2.1]", "rraaaa",
+		    VERDICT_OPEN_RELAY, true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct audit_target t;
+
+		make_name_target(&t, cases[i].c3name, cases[i].outcomes);
+		grade_verdict(&t);
+		if (t.verdict != cases[i].want)
+			fail_msg("%s: got %s want %s (%s)", cases[i].name,
+			    verdict_name(t.verdict), verdict_name(cases[i].want),
+			    t.verdict_reason);
+		if ((strstr(t.verdict_reason, "accepts any local part") != NULL) != cases[i].note)
+			fail_msg("%s: note %s expected: %s", cases[i].name,
+			    cases[i].note ? "" : "not", t.verdict_reason);
+		free(t.probes);
+	}
+}
+
 static void test_grade_pre_rcpt(void **state)
 {
 	static const struct { int code; const char *enh; bool tls; enum outcome want; } cases[] = {
@@ -431,6 +496,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grade_reply),
 		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_local_name_control),
 		cmocka_unit_test(test_grade_pre_rcpt),
 		cmocka_unit_test(test_retry_plan),
 		cmocka_unit_test(test_exit_codes),
