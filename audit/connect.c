@@ -351,8 +351,10 @@ static void opener_main(void *arg)
 	struct rg_reply fail;
 
 	p->pending--;
-	if (p->stop_ahead) {
-		/* the end came first */
+	if (p->stop_ahead || t->polite.gave_up || t->polite.untrusted ||
+	    t->polite.busy_until > rg_now()) {
+		/* the end came first, or the target backs off or gave up:
+		 * nothing is opened ahead of the rules of polite.c */
 	} else if (connect_session(t, p->o, &s, &fail, true) != 0) {
 		p->stop_ahead = true;	/* a refusing or busy server: no more */
 		if (fail.code / 100 == 4 || s.greet_timeout)

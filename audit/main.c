@@ -10,6 +10,7 @@
 #include "relayguard/fiber.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
+#include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
 #include <errno.h>
@@ -221,14 +222,16 @@ static bool count_targets(const struct audit_opts *o, int nargs, char **args, si
 		(*n)++;
 	}
 	for (size_t i = 0; i < o->ninput_files; i++) {
+		char why[600];
 		FILE *f;
 		char *line = NULL;
 		size_t cap = 0;
 		struct stat st;
 
 		if (strcmp(o->input_files[i], "-") == 0 || stat(o->input_files[i], &st) != 0 ||
-		    !S_ISREG(st.st_mode) || (f = fopen(o->input_files[i], "r")) == NULL)
-			return false;
+		    !S_ISREG(st.st_mode) ||
+		    (f = rg_infile_open(o->input_files[i], why, sizeof(why))) == NULL)
+			return false;	/* a pipe or FIFO is read once, uncounted */
 		while (getline(&line, &cap, f) > 0) {
 			const char *c = line + strspn(line, " \t\r\n");
 
@@ -396,9 +399,11 @@ static void setup(struct audit_opts *o, struct rg_reporter **reporter)
 	rg_reporter_apply_timezone(*reporter);
 	rg_clock_read(&o->clock);
 	o->reporter = *reporter;
-	if (o->confirm != NULL && o->confirm_maildir == NULL)
+	if (o->confirm != NULL && o->confirm_maildir == NULL) {
+		msg_fatal_status = audit_usage_status();
 		msg_fatal("--confirm needs --confirm-maildir DIR (where the mailbox's mail "
 		    "arrives; IMAP is not supported)");
+	}
 	if (o->baseline != NULL &&
 	    (o->baseline_db = audit_baseline_load(o->baseline, rerr, sizeof(rerr))) == NULL)
 		msg_fatal("--baseline: %s", rerr);

@@ -224,6 +224,18 @@ static const struct opt_row rows[] = {
  * whose command line is wrong must not look like a verdict code 64. */
 static int usage_status = EX_USAGE;
 
+/* --nagios (or an unambiguous prefix), -f nagios, -fnagios, --format
+ * nagios, --format=nagios: seen before getopt, so that its errors exit 3 */
+static bool nagios_word(const char *a, const char *next)
+{
+	size_t n = strlen(a);
+
+	return (n >= 5 && strncmp(a, "--nagios", n) == 0) ||
+	    strcmp(a, "-fnagios") == 0 || strcmp(a, "--format=nagios") == 0 ||
+	    ((strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) &&
+	    strcmp(next, "nagios") == 0);
+}
+
 static void bad(const struct opt_row *r, const char *v, const char *why)
 {
 	fprintf(stderr, "relayguard-audit: --%s: '%s' %s\n", r->name, v, why);
@@ -355,7 +367,7 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "-iL") == 0)
 			argv[i] = (char *)"--input-file";
-		if (strcmp(argv[i], "--nagios") == 0)
+		if (nagios_word(argv[i], i + 1 < argc ? argv[i + 1] : ""))
 			usage_status = 3;
 	}
 	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {

@@ -33,6 +33,7 @@
 #include "relayguard/hostport.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
+#include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
 #include <arpa/inet.h>
@@ -119,13 +120,15 @@ static bool object_key(json_t *j, char *key, size_t len)
 
 static void load_resume(struct target_feed *f, const char *path)
 {
-	FILE *in = strcmp(path, "-") == 0 ? NULL : fopen(path, "r");
+	char why[600];
+	/* a regular file only: a FIFO there must not hang the run */
+	FILE *in = strcmp(path, "-") == 0 ? NULL : rg_infile_open(path, why, sizeof(why));
 	char *line = NULL;
 	size_t cap = 0, alloc = 0;
 	int lineno = 0;
 
 	if (in == NULL)
-		msg_fatal("--resume: %s: %m", path);
+		msg_fatal("--resume: %s", strcmp(path, "-") == 0 ? "'-': a file, not stdin" : why);
 	while (getline(&line, &cap, in) > 0) {
 		json_error_t e;
 		json_t *j;
@@ -162,8 +165,10 @@ static void check_stdin_once(const struct audit_opts *o, char **args, int nargs)
 		n += strcmp(args[i], "-") == 0;
 	for (size_t i = 0; i < o->ninput_files; i++)
 		n += strcmp(o->input_files[i], "-") == 0;
-	if (n > 1)
+	if (n > 1) {
+		msg_fatal_status = audit_usage_status();
 		msg_fatal("stdin ('-') named twice as a target list");
+	}
 }
 
 void feed_open(struct target_feed *f, const struct audit_opts *o, char **args, int nargs)

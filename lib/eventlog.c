@@ -300,6 +300,7 @@ static int eventlog_append(const char *line, size_t n)
 	size_t done = 0;
 	ssize_t w;
 	off_t end;
+	struct stat st;
 	int e = 0;
 
 	pthread_mutex_lock(&eventlog_lock);
@@ -315,8 +316,11 @@ static int eventlog_append(const char *line, size_t n)
 		else if (errno != EINTR)
 			e = errno;
 	}
-	if (e != 0 && done > 0 && (end = lseek(eventlog_fd, 0, SEEK_END)) >=
-	    (off_t)done && ftruncate(eventlog_fd, end - (off_t)done) != 0)
+	/* O_APPEND: the offset is the end of our own cut line; remove it only
+	 * while nobody else (a second writer, copytruncate) wrote after it */
+	if (e != 0 && done > 0 && (end = lseek(eventlog_fd, 0, SEEK_CUR)) >=
+	    (off_t)done && fstat(eventlog_fd, &st) == 0 && st.st_size == end &&
+	    ftruncate(eventlog_fd, end - (off_t)done) != 0)
 		msg_warn("EventLog %s: cannot remove a cut line: %s",
 		    eventlog_path ? eventlog_path : "-", strerror(errno));
 	if (e == 0 && eventlog_lost > 0) {

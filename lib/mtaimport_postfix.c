@@ -251,14 +251,16 @@ static void pf_read_keys(struct pf *p, const char *path, int kind,
     const char *src)
 {
 	FILE *f = fopen(path, "r");
-	char line[4096], *key, *save;
+	char *line = NULL, *key, *save;
+	size_t cap = 0;
 	int lineno = 0;
 
 	if (f == NULL) {
 		pf_cannot(p, kind, src, path, "cannot be read");
 		return;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	/* whole lines, however long: a cut would make a value's words keys */
+	while (getline(&line, &cap, f) > 0) {
 		char *where;
 
 		lineno++;
@@ -270,6 +272,7 @@ static void pf_read_keys(struct pf *p, const char *path, int kind,
 		pf_key(p, key, kind, where);
 		free(where);
 	}
+	free(line);
 	fclose(f);
 }
 
@@ -390,7 +393,8 @@ static void pf_file(struct pf *p, const char *path, int kind,
     const char *param, int depth)
 {
 	FILE *f = fopen(path, "r");
-	char line[4096];
+	char *line = NULL;
+	size_t cap = 0;
 	char *src = xasprintf("%s %s", param, path);
 
 	if (f == NULL) {
@@ -398,10 +402,11 @@ static void pf_file(struct pf *p, const char *path, int kind,
 		free(src);
 		return;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while (getline(&line, &cap, f) > 0) {
 		if (line[strspn(line, " \t\r\n")] != '#')
 			pf_value(p, line, kind, src, depth + 1);
 	}
+	free(line);
 	fclose(f);
 	free(src);
 }

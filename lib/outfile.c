@@ -109,6 +109,7 @@ int rg_outfile_commit(struct rg_outfile *of, char *err, size_t errlen)
 
 	if (of->fp == NULL)
 		return rg_set_err(err, errlen, "(no output file open)");
+	errno = 0;
 	if (fflush(of->fp) != 0 || ferror(of->fp)) {
 		bad = 1;
 		e = errno ? errno : EIO;

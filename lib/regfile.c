@@ -82,7 +82,7 @@ int rg_regfile_open(const char *what, const char *path, int flags,
 	char name[600];
 	int fd, e;
 
-	fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
 	if (fd < 0) {
 		e = errno;
 		/* ELOOP (a link), ENXIO (a FIFO without a reader, a socket),

@@ -42,6 +42,8 @@ tap_is "$rc" 3 "UNKNOWN exits 3"
 
 out=$("${A[@]}" --no-such-option 2>/dev/null); rc=$?
 tap_is "$rc" 3 "a usage error under --nagios is UNKNOWN (3), not 64"
+out=$("$AUDIT" -f nagios --no-such-option 2>/dev/null); rc=$?
+tap_is "$rc" 3 "-f nagios: a usage error is UNKNOWN (3) as well"
 out=$("$AUDIT" --no-such-option 2>/dev/null); rc=$?
 tap_is "$rc" 64 "without --nagios the same error is EX_USAGE (64)"
 tap_done
