@@ -44,4 +44,30 @@ static inline void fuzz_pieces(const uint8_t *data, size_t size, int sep,
 	free(copy);
 }
 
+/* Strict UTF-8 length at s, 0 if invalid: the oracles' own decoder,
+ * independent of textclean.c. */
+static inline size_t fuzz_utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	if (len == 0 || s[0] > 0xf4 || n < len)
+		return 0;
+	*cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) ||
+	    (len == 4 && *cp < 0x10000) || *cp > 0x10ffff ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 #endif
