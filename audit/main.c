@@ -23,16 +23,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static void list_tricks(FILE *out)
+/* Each line checked as it is written: errno is then the failed write's
+ * (ENOSPC), not lost by the time the stream is closed. */
+static void list_tricks(struct audit_out *out)
 {
 	for (size_t i = 0; i < rg_trick_count; i++) {
 		const struct rg_trick *t = &rg_trick_catalogue[i];
 
-		fprintf(out, "%-4s %s%s%sMAIL FROM:%s RCPT TO:%s%s\n     %s%s%s\n", t->id,
+		fprintf(out->fp, "%-4s %s%s%sMAIL FROM:%s RCPT TO:%s%s\n     %s%s%s\n", t->id,
 		    t->helo ? "HELO " : "", t->helo ? t->helo : "", t->helo ? " " : "",
 		    t->mail_from, t->rcpt_to,
 		    (t->flags & RG_TRICK_PER_NAME) ? "  (repeated per local name)" : "",
 		    t->exploits, t->anchors[0] ? "; run by " : "", t->anchors);
+		if (!audit_out_ok(out, false))
+			return;
 	}
 }
 
@@ -383,7 +387,7 @@ static int action_main(const char *action, const struct audit_opts *o)
 	else if (strcmp(action, "version") == 0)
 		audit_print_version(out.fp);
 	else
-		list_tricks(out.fp);
+		list_tricks(&out);
 	return audit_out_close(&out) == 0 ? 0 : AUDIT_EXIT_OUTPUT;
 }
 

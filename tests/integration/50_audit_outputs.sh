@@ -23,10 +23,16 @@ rg_cleanup_add "rm -rf '$TMP'"
 audit() { timeout 120 "$AUDIT" -d victim.example -t 10 --budget 60 "$@"; }
 ENOSPC='write error.*No space left on device'
 
-start_hostile normal-reject
-A=127.0.0.1:$HPORT
-start_hostile normal-reject
-B=127.0.0.1:$HPORT
+# two closed servers, fresh for each format: a hostile_smtpd lives at
+# most 120 s, and a loaded ASan run needs longer for all four formats
+two_servers() {
+	[ -n "${HPID_A:-}" ] && rg_kill_pid "$HPID_A" && rg_kill_pid "$HPID_B"
+	start_hostile normal-reject
+	A=127.0.0.1:$HPORT HPID_A=$HPID
+	start_hostile normal-reject
+	B=127.0.0.1:$HPORT HPID_B=$HPID
+}
+two_servers
 
 # --- a small tmpfs with one free page: every report is cut by ENOSPC ------
 PART=$TMP/part
@@ -65,6 +71,7 @@ no_file() {
 }
 
 for fmt in text json jsonl iodef; do
+	two_servers
 	out_fails "-f $fmt > /dev/full" "$ENOSPC" /dev/full audit -f "$fmt" "$A" "$B"
 	out_fails "-f $fmt >&- (stdout closed)" 'standard output is closed' - audit -f "$fmt" "$A" "$B"
 	if [ -n "$HAVE_TMPFS" ]; then
