@@ -78,9 +78,9 @@ tap_is "$(jq -r 'has("confirmation")' "$TMP/closed.json")" false "and no canary 
 tap_is "$(maildir_count)" 2 "the mailbox got nothing more"
 
 "$AUDIT" --confirm canary@canary.test 127.0.0.1 > /dev/null 2> "$TMP/err"
-tap_is "$?" 3 "--confirm without --confirm-maildir is a usage error"
+tap_is "$?" 64 "--confirm without --confirm-maildir is a usage error (64)"
 tap_like "$(cat "$TMP/err")" 'confirm-maildir' "naming what is missing"
 "$AUDIT" --confirm not-a-mailbox --confirm-maildir "$BOX" 127.0.0.1 > /dev/null 2>&1
-tap_is "$?" 3 "a bad mailbox is refused"
+tap_is "$?" 64 "a bad mailbox is refused (a usage error, 64)"
 pf_stop
 tap_done
