@@ -50,6 +50,7 @@ struct audit_opts {
 	int errors_per_session;		/* new session after this many refusals */
 	int data_probes;		/* DATA-stage checks per target */
 	bool transcript;
+	bool quiet;			/* -q: no progress, summary or info lines */
 	bool nagios;			/* --nagios: -f nagios */
 	enum report_format format;
 	const char *output;		/* -o FILE: complete or absent; NULL stdout */
@@ -250,6 +251,8 @@ struct audit_target {
 	size_t n_untested;		/* not answered definitively at RCPT */
 	size_t n_untested_relevant;	/* of those, leaving a relay hole untested */
 	char error[300];
+	bool unresolved;		/* no address for its name (or --mx domain):
+					 * not contacted, verdict unreachable */
 	struct timeval start, finish;
 	double elapsed;
 	double deadline;		/* rg_now() when --budget runs out */
@@ -448,6 +451,11 @@ int feed_next(struct target_feed *f, struct audit_target *t);
 /* Any address of t in --exclude (resolves names); call before connecting. */
 bool feed_excluded(const struct target_feed *f, const struct audit_target *t);
 void feed_close(struct target_feed *f);
+/* A name target with no address, or an --mx domain whose DNS failed: a
+ * result of its own (verdict unreachable, "unresolved": true, exit 3),
+ * never contacted. resolves: false with why for a name without address. */
+bool audit_target_resolves(const struct audit_target *t, char *why, size_t len);
+void audit_target_unresolved(struct audit_target *t, const char *why);
 
 /* nagios.c: --nagios, one plugin status line for the worst target */
 struct audit_nagios {
@@ -465,11 +473,32 @@ int audit_nagios_print(const struct audit_nagios *n, FILE *out);
 /* output.c: one JSON line per target (relayguard or IntelMQ names), progress */
 struct audit_progress {
 	double start;
-	size_t done, total, open, inconclusive, unreachable;
+	size_t done, total;
+	size_t verdicts[VERDICT_UNREACHABLE + 1];	/* results, by verdict */
+	size_t unresolved;		/* of the unreachable: no address */
 	bool total_known;
+	bool shown;			/* the line is on the terminal, unended */
 };
 void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out);
-void audit_progress(const struct audit_progress *p, bool final);
+/* -f json is ONE document: one object when the command line names one
+ * target (a host, not a network, no -iL, no --mx), else an array - also
+ * when it holds one result or none ([] when nothing was audited). */
+struct audit_json_doc {
+	bool array;
+	size_t n;			/* objects written */
+};
+void audit_json_doc_add(struct audit_json_doc *d, const struct audit_target *t,
+    const struct audit_opts *o, FILE *out);
+void audit_json_doc_end(const struct audit_json_doc *d, FILE *out);
+/* A line of a -f json/jsonl file: true for the array's own lines ("[",
+ * "]"); else its trailing comma and white space are cut, in place. */
+bool audit_json_frame_line(char *line);
+/* Once a second on a terminal; final: the last one, N/N, ended by a newline.
+ * Any message on stderr clears it first (msg_stderr_before). */
+void audit_progress(struct audit_progress *p, bool final);
+/* The end line, as nmap's "Nmap done": "3 targets: 1 open_relay, ...,
+ * in 11.4 s" (not with --nagios or -q). */
+void audit_summary(const struct audit_progress *p);
 
 /* output.c: where the report goes - standard output, or -o FILE written
  * through lib/outfile.c (complete or absent). Every report written is
@@ -482,6 +511,7 @@ struct audit_out {
 	const char *path;		/* NULL: standard output */
 	bool failed;			/* a write failed: the run stops */
 	int err;			/* its errno, when known */
+	size_t carried;			/* -f json: objects carried over (--resume) */
 };
 /* Before anything opens a descriptor: a closed 0, 1 or 2 gets /dev/null,
  * so no socket or file can take its number (a report written into an SMTP

@@ -74,8 +74,8 @@ struct audit_baseline *audit_baseline_load(const char *path, char *err, size_t e
 		char key[300];
 
 		lineno++;
-		if (line[strspn(line, " \t\r\n")] == '\0')
-			continue;
+		if (audit_json_frame_line(line) || line[strspn(line, " \t")] == '\0')
+			continue;	/* -f json's array lines, blank lines */
 		j = json_loads(line, 0, &e);
 		verdict = j ? sfield(j, "verdict") : "";
 		port = j ? field(j, "port") : NULL;

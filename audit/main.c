@@ -13,12 +13,14 @@
 #include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +89,7 @@ struct work {
 	size_t cap, next_out;
 	size_t excluded;
 	struct audit_progress progress;
+	struct audit_json_doc json;	/* -f json: one document */
 	enum verdict worst;
 };
 
@@ -99,9 +102,8 @@ struct lane {
 static void count(struct work *w, const struct audit_target *t)
 {
 	w->progress.done++;
-	w->progress.open += t->verdict == VERDICT_OPEN_RELAY;
-	w->progress.inconclusive += t->verdict == VERDICT_INCONCLUSIVE;
-	w->progress.unreachable += t->verdict == VERDICT_UNREACHABLE;
+	w->progress.verdicts[t->verdict]++;
+	w->progress.unresolved += t->unresolved;
 	if (verdict_rank(t->verdict) > verdict_rank(w->worst))
 		w->worst = t->verdict;
 }
@@ -130,7 +132,7 @@ static void emit_one(struct work *w, size_t i)
 		return;
 	if (!w->out->failed) {
 		if (o->format == FORMAT_JSON)
-			audit_json_line(t, o, w->out->fp);
+			audit_json_doc_add(&w->json, t, o, w->out->fp);
 		else if (o->format == FORMAT_TEXT)
 			report_text(t, o, w->out->fp);
 		else if (o->format == FORMAT_NAGIOS)
@@ -175,6 +177,22 @@ static void finished(struct work *w, struct audit_target *t, size_t idx)
 	emit_ready(w);
 }
 
+/* A name without an address is a result too (unresolved), not contacted. */
+static void audit_one(struct audit_target *t, const struct audit_opts *o)
+{
+	char why[400];
+
+	if (!audit_target_resolves(t, why, sizeof(why))) {
+		if (!t->unresolved)
+			audit_target_unresolved(t, why);
+		return;
+	}
+	audit_run_target(t, o);
+	audit_dns_facts(t, o);
+	if (o->confirm != NULL)
+		audit_canary(t, o);
+}
+
 static void worker(void *arg)
 {
 	struct lane *lane = arg;
@@ -202,10 +220,7 @@ static void worker(void *arg)
 		}
 		msg_verbose("auditing %s port %d", t->host, t->port);
 		lane->busy = t;
-		audit_run_target(t, w->opts);
-		audit_dns_facts(t, w->opts);
-		if (w->opts->confirm != NULL)
-			audit_canary(t, w->opts);
+		audit_one(t, w->opts);
 		if (w->opts->baseline_db != NULL)
 			audit_baseline_compare(w->opts->baseline_db, t);
 		lane->busy = NULL;
@@ -221,8 +236,8 @@ static bool count_targets(const struct audit_opts *o, int nargs, char **args, si
 	if (o->mx || o->shard_n || o->resume || o->exclude)
 		return false;
 	for (int i = 0; i < nargs; i++) {
-		if (strcmp(args[i], "-") == 0)
-			return false;
+		if (strcmp(args[i], "-") == 0 || strchr(args[i], '/') != NULL)
+			return false;	/* stdin, or a network: counted as it comes */
 		(*n)++;
 	}
 	for (size_t i = 0; i < o->ninput_files; i++) {
@@ -332,6 +347,8 @@ static void finish_output(struct work *w)
 		audit_baseline_summary(o->baseline_db, w->results, have, w->cap, w->out->fp);
 		free(have);
 	}
+	if (o->format == FORMAT_JSON)
+		audit_json_doc_end(&w->json, w->out->fp);
 	if (o->format == FORMAT_NAGIOS && audit_nagios_print(&w->nagios,
 	    w->out->fp) != 0)
 		w->out->failed = true;
@@ -440,6 +457,115 @@ static void teardown(struct audit_opts *o, struct rg_reporter *reporter)
 	rg_reporter_free(reporter);
 }
 
+/* -s: an address of this machine, known before any target is contacted
+ * (a typo would otherwise make every target "unreachable"). */
+static void check_source(const char *src)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	msg_fatal_status = audit_usage_status();
+	if (inet_pton(AF_INET, src, &v4->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, src, &v6->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		len = sizeof(*v6);
+	} else {
+		msg_fatal("-s %s: not an IP address (-s takes one of this machine's "
+		    "addresses)", src);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+		msg_fatal("-s %s: socket: %s", src, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		msg_fatal("-s %s: not an address of this machine (%s)", src, strerror(errno));
+	close(fd);
+	msg_fatal_status = 3;
+}
+
+/* -f json: one object when the command line names one host target, else
+ * an array (audit.h, struct audit_json_doc). */
+static bool json_single(const struct audit_opts *o, char **args, int nargs)
+{
+	return nargs == 1 && o->ninput_files == 0 && !o->mx && strcmp(args[0], "-") != 0 &&
+	    strchr(args[0], '/') == NULL;
+}
+
+/* The list's notes after a complete run, then the summary line. */
+static void after_run(const struct work *w)
+{
+	const struct audit_opts *o = w->opts;
+
+	if (w->excluded || w->feed.skipped_excluded)
+		msg_info("%zu targets excluded (--exclude), not contacted",
+		    w->excluded + w->feed.skipped_excluded);
+	if (w->feed.skipped_duplicate && !o->mx)
+		msg_info("%zu duplicate targets audited once", w->feed.skipped_duplicate);
+	if (w->feed.bad_lines)
+		msg_warn("%zu bad lines in the target lists skipped (warned above)",
+		    w->feed.bad_lines);
+	if (w->feed.skipped_resume)
+		msg_verbose("%zu targets already in %s (--resume)", w->feed.skipped_resume,
+		    o->resume);
+	if (o->format != FORMAT_NAGIOS && !o->quiet)
+		audit_summary(&w->progress);
+}
+
+/* Interrupted: what was finished is written, the rest named; the
+ * unfinished targets' fibers hold their memory, so the process ends here. */
+static __attribute__((noreturn)) void end_interrupted(struct work *w,
+    struct lane *lanes)
+{
+	int status = AUDIT_EXIT_OUTPUT;
+
+	if (!w->out->failed) {
+		/* a second signal ends the process at once */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		status = report_stop(w, lanes, w->opts->jobs);
+	}
+	if (audit_out_close(w->out) != 0)
+		status = AUDIT_EXIT_OUTPUT;
+	fflush(stderr);
+	_exit(status);
+}
+
+/* The targets through the workers, the report written; the exit status. */
+static int audit_all(struct audit_opts *o, struct audit_out *out, char **args, int nargs)
+{
+	struct work w = {.opts = o, .out = out, .worst = VERDICT_CLOSED};
+	struct lane *lanes = xcalloc((size_t)o->jobs, sizeof(*lanes));
+	int status;
+
+	w.stream = o->format == FORMAT_JSONL;
+	w.json.array = !json_single(o, args, nargs) || out->carried > 0;
+	w.json.n = out->carried;
+	feed_open(&w.feed, o, args, nargs);
+	w.progress.start = rg_now();
+	w.progress.total_known = count_targets(o, nargs, args, &w.progress.total);
+	catch_signals();
+	if (!run(&w, lanes, o->jobs, isatty(STDERR_FILENO) == 1 && !o->quiet)) {
+		finish_output(&w);
+		end_interrupted(&w, lanes);
+	}
+	finish_output(&w);
+	if (out->failed)
+		msg_verbose("stopped: the report could not be written");
+	status = audit_out_close(out) != 0 || out->failed ? AUDIT_EXIT_OUTPUT : -1;
+	after_run(&w);
+	free(w.results);
+	free(w.slot);
+	free(lanes);
+	if (w.feed.mx_failed && verdict_rank(VERDICT_UNREACHABLE) > verdict_rank(w.worst))
+		w.worst = VERDICT_UNREACHABLE;
+	feed_close(&w.feed);
+	return status >= 0 ? status : verdict_exit_code(w.worst);
+}
+
 int main(int argc, char **argv)
 {
 	struct audit_opts o;
@@ -460,58 +586,17 @@ int main(int argc, char **argv)
 		audit_usage(stderr);
 		return audit_usage_status();
 	}
+	if (o.source != NULL)
+		check_source(o.source);
+	if (o.quiet)
+		msg_stderr_errors_only(true);
 	setup(&o, &reporter);
 	if (audit_out_open(&out, &o, err, sizeof(err)) != 0) {
 		msg_error("%s", err);
 		teardown(&o, reporter);
 		return AUDIT_EXIT_OUTPUT;
 	}
-
-	struct work w = {.opts = &o, .out = &out, .worst = VERDICT_CLOSED};
-	struct lane *lanes = xcalloc((size_t)o.jobs, sizeof(*lanes));
-	bool complete;
-
-	w.stream = o.format == FORMAT_JSONL;
-	feed_open(&w.feed, &o, argv + first, argc - first);
-	w.progress.start = rg_now();
-	w.progress.total_known = count_targets(&o, argc - first, argv + first, &w.progress.total);
-	catch_signals();
-	complete = run(&w, lanes, o.jobs, isatty(STDERR_FILENO) == 1);
-	finish_output(&w);
-	if (!complete && !out.failed) {
-		/* a second signal ends the process at once */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		status = report_stop(&w, lanes, o.jobs);
-		status = audit_out_close(&out) == 0 ? status : AUDIT_EXIT_OUTPUT;
-		/* the unfinished targets' fibers hold their memory: end here */
-		fflush(stderr);
-		_exit(status);
-	}
-	if (out.failed)
-		msg_verbose("stopped: the report could not be written");
-	status = audit_out_close(&out) != 0 || out.failed ? AUDIT_EXIT_OUTPUT : -1;
-	if (!complete) {
-		fflush(stderr);
-		_exit(AUDIT_EXIT_OUTPUT);
-	}
-	if (w.excluded || w.feed.skipped_excluded)
-		msg_info("%zu targets excluded (--exclude), not contacted",
-		    w.excluded + w.feed.skipped_excluded);
-	if (w.feed.skipped_duplicate && !o.mx)
-		msg_info("%zu duplicate targets audited once", w.feed.skipped_duplicate);
-	if (w.feed.bad_lines)
-		msg_warn("%zu bad lines in the target lists skipped (warned above)",
-		    w.feed.bad_lines);
-	if (w.feed.skipped_resume)
-		msg_verbose("%zu targets already in %s (--resume)", w.feed.skipped_resume,
-		    o.resume);
-	free(w.results);
-	free(w.slot);
-	free(lanes);
-	if (w.feed.mx_failed && verdict_rank(VERDICT_UNREACHABLE) > verdict_rank(w.worst))
-		w.worst = VERDICT_UNREACHABLE;
-	feed_close(&w.feed);
+	status = audit_all(&o, &out, argv + first, argc - first);
 	teardown(&o, reporter);
-	return status >= 0 ? status : verdict_exit_code(w.worst);
+	return status;
 }

@@ -215,6 +215,9 @@ static const struct opt_row rows[] = {
 	 "report language: en or ja (default: LANG)"},
 	{"list-tricks", 0, OK_ACTION, 0, 0, NULL, NULL, 0, 0, NULL, NULL,
 	 "print the relay-trick catalogue and exit"},
+	{"quiet", 'q', OK_FLAG, F(quiet), 0, NULL, NULL, 0, 0, NULL, NULL,
+	 "no progress line, no summary line, no notes: only warnings,\n"
+	 "errors and the report"},
 	{"verbose", 'v', OK_ACTION, 0, 0, NULL, NULL, 0, 0, NULL, NULL, "more diagnostics"},
 	{"version", 'V', OK_ACTION, 0, 0, NULL, NULL, 0, 0, NULL, NULL, "print the version"},
 	{"help", 'h', OK_ACTION, 0, 0, NULL, NULL, 0, 0, NULL, NULL, "this help"},

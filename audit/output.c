@@ -22,7 +22,9 @@
  *
  * The progress line (stderr, only when it is a terminal) shows done/total,
  * open relays, inconclusive, targets/s and the ETA; audit_progress() is
- * called by the main thread once a second and at the end.
+ * called by the main thread once a second and at the end, where it shows
+ * N/N. A warning meanwhile clears it first and stands on its own line; the
+ * next tick draws it again. audit_summary() is the end line on stderr.
  */
 #include "audit.h"
 #include "relayguard/log.h"
@@ -107,7 +109,9 @@ static json_t *intelmq(json_t *native, const struct audit_target *t,
 	return m;
 }
 
-void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+/* One result object, then end ("\n" for a line, "" inside an array). */
+static void write_object(const struct audit_target *t, const struct audit_opts *o,
+    FILE *out, const char *end)
 {
 	json_t *j = report_json_object(t, o);
 
@@ -122,19 +126,74 @@ void audit_json_line(const struct audit_target *t, const struct audit_opts *o, F
 
 	if (line != NULL) {
 		fputs(line, out);
-		fputc('\n', out);
+		fputs(end, out);
 		free(line);
 	}
 	json_decref(j);
 }
 
-void audit_progress(const struct audit_progress *p, bool final)
+void audit_json_line(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+{
+	write_object(t, o, out, "\n");
+}
+
+/* -f json: each element on a line of its own ("[", "{...},", "{...}", "]"),
+ * so a reader of lines (--resume, --baseline) takes it as well. */
+void audit_json_doc_add(struct audit_json_doc *d, const struct audit_target *t,
+    const struct audit_opts *o, FILE *out)
+{
+	if (d->array)
+		fputs(d->n == 0 ? "[\n" : ",\n", out);
+	write_object(t, o, out, d->array ? "" : "\n");
+	d->n++;
+}
+
+void audit_json_doc_end(const struct audit_json_doc *d, FILE *out)
+{
+	if (d->n == 0)
+		fputs("[]\n", out);
+	else if (d->array)
+		fputs("\n]\n", out);
+}
+
+bool audit_json_frame_line(char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && strchr(" \t\r\n", line[n - 1]))
+		line[--n] = '\0';
+	if (n > 0 && line[n - 1] == ',')
+		line[--n] = '\0';
+	line += strspn(line, " \t");
+	return strcmp(line, "[") == 0 || strcmp(line, "]") == 0 || strcmp(line, "[]") == 0;
+}
+
+/* The progress line on the terminal, for the stderr hook to clear. */
+static struct audit_progress *shown_progress;
+
+static void clear_progress(void)
+{
+	if (shown_progress == NULL || !shown_progress->shown)
+		return;
+	fputs("\r\033[K", stderr);
+	shown_progress->shown = false;
+}
+
+void audit_progress(struct audit_progress *p, bool final)
 {
 	double secs = rg_now() - p->start, rate = secs > 0 ? (double)p->done / secs : 0;
 	char total[32] = "?", eta[32] = "?";
 
+	if (shown_progress == NULL) {
+		shown_progress = p;
+		msg_stderr_before(clear_progress);
+	}
+	if (final) {		/* what was counted, whatever the lists promised */
+		p->total = p->done;
+		p->total_known = true;
+	}
 	if (p->total_known) {
-		snprintf(total, sizeof(total), "%zu", p->total);
+		snprintf(total, sizeof(total), "%zu", p->total > p->done ? p->total : p->done);
 		if (rate > 0 && p->total >= p->done) {
 			double left = (double)(p->total - p->done) / rate;
 
@@ -142,9 +201,28 @@ void audit_progress(const struct audit_progress *p, bool final)
 		}
 	}
 	fprintf(stderr, "\r\033[K%zu/%s done, %zu open relays, %zu inconclusive, %zu "
-	    "unreachable, %.1f targets/s, ETA %s%s", p->done, total, p->open,
-	    p->inconclusive, p->unreachable, rate, eta, final ? "\n" : "");
+	    "unreachable, %.1f targets/s, ETA %s%s", p->done, total,
+	    p->verdicts[VERDICT_OPEN_RELAY], p->verdicts[VERDICT_INCONCLUSIVE],
+	    p->verdicts[VERDICT_UNREACHABLE], rate, eta, final ? "\n" : "");
+	p->shown = !final;
 	fflush(stderr);
+}
+
+void audit_summary(const struct audit_progress *p)
+{
+	static const enum verdict order[] = {VERDICT_OPEN_RELAY, VERDICT_ACCEPT_ALL,
+	    VERDICT_INCONCLUSIVE, VERDICT_CLOSED, VERDICT_UNREACHABLE};
+	char line[400];
+	size_t len;
+
+	len = (size_t)snprintf(line, sizeof(line), "%zu target%s:", p->done,
+	    p->done == 1 ? "" : "s");
+	for (size_t i = 0; i < RG_NELEM(order) && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %zu %s",
+		    i ? "," : "", p->verdicts[order[i]], verdict_name(order[i]));
+	if (p->unresolved && len < sizeof(line))
+		snprintf(line + len, sizeof(line) - len, " (%zu unresolved)", p->unresolved);
+	msg_info("%s in %.1f s", line, rg_now() - p->start);
 }
 
 void audit_out_guard_fds(void)
@@ -161,8 +239,11 @@ void audit_out_guard_fds(void)
 }
 
 /* -o FILE is also --resume FILE: the earlier results stay in it. Only
- * whole lines: one cut off by a crash is left behind, as --resume does. */
-static int carry_resume(FILE *to, const char *path, char *err, size_t errlen)
+ * whole lines: one cut off by a crash is left behind, as --resume does.
+ * With -f json the earlier objects are taken out of their array and become
+ * the first elements of the new one (out->carried of them). */
+static int carry_resume(struct audit_out *out, const char *path, bool json,
+    char *err, size_t errlen)
 {
 	FILE *from = fopen(path, "r");
 	char *line = NULL;
@@ -172,9 +253,19 @@ static int carry_resume(FILE *to, const char *path, char *err, size_t errlen)
 
 	if (from == NULL)
 		return rg_set_err(err, errlen, "%s: %s", path, strerror(errno));
-	while ((n = getline(&line, &cap, from)) > 0)
-		if (line[n - 1] == '\n' && fwrite(line, 1, (size_t)n, to) != (size_t)n)
+	while ((n = getline(&line, &cap, from)) > 0) {
+		if (line[n - 1] != '\n')
 			break;
+		if (!json) {
+			if (fwrite(line, 1, (size_t)n, out->fp) != (size_t)n)
+				break;
+			continue;
+		}
+		if (audit_json_frame_line(line) || line[0] == '\0')
+			continue;
+		if (fprintf(out->fp, "%s%s", out->carried++ ? ",\n" : "[\n", line) < 0)
+			break;
+	}
 	if (ferror(from))
 		rc = rg_set_err(err, errlen, "%s: %s", path, strerror(errno));
 	free(line);
@@ -213,7 +304,8 @@ int audit_out_open(struct audit_out *out, const struct audit_opts *o, char *err,
 		return -1;
 	out->fp = out->of.fp;
 	out->path = o->output;
-	if (carry && carry_resume(out->fp, o->resume, err, errlen) != 0) {
+	if (carry && carry_resume(out, o->resume, o->format == FORMAT_JSON, err,
+	    errlen) != 0) {
 		rg_outfile_abort(&out->of);
 		return -1;
 	}

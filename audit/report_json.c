@@ -1,4 +1,5 @@
-/* report_json.c - one JSON object per target (JSON lines), built with jansson. */
+/* report_json.c - one JSON object per target, built with jansson (the
+ * -f json document and the -f jsonl lines are made of these: output.c). */
 #include "audit.h"
 #include "polite.h"
 #include "relayguard/log.h"
@@ -167,10 +168,28 @@ static void transcript_cut_json(json_t *j, const struct audit_target *t)
 	json_object_set_new(j, "transcript_cut", c);
 }
 
-json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o)
+/* -T: the dialogue line by line, each with its session (transcript_json). */
+static void transcript_json(json_t *j, const struct audit_target *t)
 {
-	json_t *j = json_object(), *tests = json_array();
-	char *fix = NULL;
+	json_t *tx = json_array();
+
+	for (size_t i = 0; i < t->ntx; i++) {
+		json_t *l = json_object();
+		char dir[2] = {t->tx[i].dir, '\0'};
+
+		json_object_set_new(l, "time", iso(&t->tx[i].when));
+		json_object_set_new(l, "dir", json_string(dir));
+		json_object_set_new(l, "line", jstr(t->tx[i].line));
+		json_array_append_new(tx, l);
+	}
+	json_object_set_new(j, "transcript", tx);
+	transcript_cut_json(j, t);
+}
+
+/* Who wrote it, what was tested, and what the server said about itself. */
+static void server_json(json_t *j, const struct audit_target *t)
+{
+	json_t *pl = json_object();
 
 	json_object_set_new(j, "tool", json_string("relayguard-audit"));
 	json_object_set_new(j, "tool_version", json_string(RG_VERSION));
@@ -184,26 +203,31 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 	json_object_set_new(j, "ehlo_name", jstr(t->ehlo_name));
 	json_object_set_new(j, "ehlo_keywords", jstr(t->ehlo_keywords));
 	json_object_set_new(j, "starttls_offered", json_boolean(t->starttls_offered));
-	{
-		json_t *pl = json_object();
-
-		json_object_set_new(pl, "offered", json_boolean(strstr(t->ehlo_keywords,
-		    "PIPELINING") != NULL));
-		json_object_set_new(pl, "groups", json_integer(t->pipelined_groups));
-		json_object_set_new(pl, "desync", json_boolean(t->desync));
-		json_object_set_new(pl, "lockstep_fallback", json_boolean(t->lockstep));
-		if (t->desync_note[0])
-			json_object_set_new(pl, "note", json_string(t->desync_note));
-		json_object_set_new(j, "pipelining", pl);
-	}
+	json_object_set_new(pl, "offered", json_boolean(strstr(t->ehlo_keywords,
+	    "PIPELINING") != NULL));
+	json_object_set_new(pl, "groups", json_integer(t->pipelined_groups));
+	json_object_set_new(pl, "desync", json_boolean(t->desync));
+	json_object_set_new(pl, "lockstep_fallback", json_boolean(t->lockstep));
+	if (t->desync_note[0])
+		json_object_set_new(pl, "note", json_string(t->desync_note));
+	json_object_set_new(j, "pipelining", pl);
 	json_object_set_new(j, "tls", t->tls_used ? jstr(t->tls_info) : json_null());
 	if (t->starttls_failed[0])	/* --starttls auto fell back to clear */
 		json_object_set_new(j, "starttls_failed", jstr(t->starttls_failed));
 	json_object_set_new(j, "mta", json_string(mta_name(t->mta)));
+}
+
+/* The verdict, its counts and the names the battery used. */
+static void verdict_json(json_t *j, const struct audit_target *t,
+    const struct audit_opts *o)
+{
+	json_t *names = json_array();
+
 	json_object_set_new(j, "domain", json_string(o->domain));
 	json_object_set_new(j, "helo", json_string(o->helo));
 	json_object_set_new(j, "verdict", json_string(verdict_name(t->verdict)));
 	json_object_set_new(j, "verdict_reason", jstr(t->verdict_reason));
+	json_object_set_new(j, "unresolved", json_boolean(t->unresolved));
 	json_object_set_new(j, "severity", json_string(audit_severity(t)));
 	json_object_set_new(j, "relay_probes", json_integer((json_int_t)t->n_relay));
 	json_object_set_new(j, "accepted", json_integer((json_int_t)t->n_accepted));
@@ -212,16 +236,16 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 	json_object_set_new(j, "untested_relevant",
 	    json_integer((json_int_t)t->n_untested_relevant));
 	json_object_set_new(j, "ehlo_refused", json_boolean(t->ehlo_refused));
-	{
-		json_t *names = json_array();
-
-		for (size_t i = 0; i < t->nnames; i++)
-			json_array_append_new(names, json_string(t->names[i]));
-		json_object_set_new(j, "local_names", names);
-	}
+	for (size_t i = 0; i < t->nnames; i++)
+		json_array_append_new(names, json_string(t->names[i]));
+	json_object_set_new(j, "local_names", names);
 	json_object_set_new(j, "baseline_sender", t->baseline_from[0] ?
 	    json_string(t->baseline_from) : json_null());
-	dns_json(j, t);
+}
+
+/* How the run went: sessions, politeness, times, who and from where. */
+static void run_json(json_t *j, const struct audit_target *t, const struct audit_opts *o)
+{
 	json_object_set_new(j, "exit_code", json_integer(verdict_exit_code(t->verdict)));
 	json_object_set_new(j, "sessions", json_integer(t->sessions));
 	json_object_set_new(j, "politeness", polite_json(t, o));
@@ -239,31 +263,37 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 		json_object_set_new(j, "baseline", audit_baseline_json(t));
 	if (t->error[0])
 		json_object_set_new(j, "error", jstr(t->error));
+}
+
+/* The probes and, for an observed hole, the fix as text and as data. */
+static void tests_json(json_t *j, const struct audit_target *t)
+{
+	json_t *tests = json_array();
+
 	for (size_t i = 0; i < t->nprobes; i++)
 		json_array_append_new(tests, probe_json(t, &t->probes[i]));
 	json_object_set_new(j, "tests", tests);
 	if (t->verdict == VERDICT_OPEN_RELAY) {
-		fix = mta_remedy_string(t);
+		char *fix = mta_remedy_string(t);
+
 		json_object_set_new(j, "recommended_fix", json_string(fix));
 		free(fix);
 	}
 	if (audit_fix_applies(t))
 		remedy_json(j, t);
-	if (o->transcript) {
-		json_t *tx = json_array();
+}
 
-		for (size_t i = 0; i < t->ntx; i++) {
-			json_t *l = json_object();
-			char dir[2] = {t->tx[i].dir, '\0'};
+json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o)
+{
+	json_t *j = json_object();
 
-			json_object_set_new(l, "time", iso(&t->tx[i].when));
-			json_object_set_new(l, "dir", json_string(dir));
-			json_object_set_new(l, "line", jstr(t->tx[i].line));
-			json_array_append_new(tx, l);
-		}
-		json_object_set_new(j, "transcript", tx);
-		transcript_cut_json(j, t);
-	}
+	server_json(j, t);
+	verdict_json(j, t, o);
+	dns_json(j, t);
+	run_json(j, t, o);
+	tests_json(j, t);
+	if (o->transcript)
+		transcript_json(j, t);
 	return j;
 }
 

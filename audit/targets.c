@@ -47,6 +47,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 /* A network target expands to at most this many addresses (a /16, a /112):
  * a typo such as /8 must not start 16 million audits. */
@@ -135,8 +136,8 @@ static void load_resume(struct target_feed *f, const char *path)
 		char key[300];
 
 		lineno++;
-		if (line[strspn(line, " \t\r\n")] == '\0')
-			continue;
+		if (audit_json_frame_line(line) || line[strspn(line, " \t")] == '\0')
+			continue;	/* -f json's array lines, blank lines */
 		j = json_loads(line, 0, &e);
 		if (j == NULL || !object_key(j, key, sizeof(key))) {
 			msg_warn("--resume: %s:%d: not a result object, ignored", path, lineno);
@@ -470,6 +471,25 @@ static void cidr_next(struct target_feed *f, struct audit_target *t)
 		msg_fatal("%s", err);	/* an address we formatted ourselves */
 }
 
+/* An --mx domain whose lookup failed is a result of its own, so a list of
+ * domains gives one line per domain even when DNS is down. */
+static bool mx_failure(struct target_feed *f, const char *domain, const char *why,
+    struct audit_target *t)
+{
+	char err[300];
+
+	f->mx_failed++;
+	if (audit_target_init(domain, f->o->port, false, t, err, sizeof(err)) != 0) {
+		memset(t, 0, sizeof(*t));	/* not even a name: kept as given */
+		strlcpy_rg(t->spec, domain, sizeof(t->spec));
+		strlcpy_rg(t->host, domain, sizeof(t->host));
+		t->port = f->o->port;
+	}
+	strlcpy_rg(t->mail_domain, domain, sizeof(t->mail_domain));
+	audit_target_unresolved(t, why);
+	return keep(f, t);
+}
+
 int feed_next(struct target_feed *f, struct audit_target *t)
 {
 	char spec[400], err[700];
@@ -498,8 +518,8 @@ int feed_next(struct target_feed *f, struct audit_target *t)
 			    sizeof(err));
 			if (r != 0)
 				msg_warn("%s", err);
-			if (r < 0)
-				f->mx_failed++;
+			if (r < 0 && mx_failure(f, spec, err, t))
+				return 1;
 			continue;
 		}
 		int c = cidr_start(f, spec, err, sizeof(err));
@@ -533,4 +553,33 @@ bool feed_excluded(const struct target_feed *f, const struct audit_target *t)
 		hit = rg_cidr_list_match_sockaddr(&f->exclude, a->ai_addr);
 	freeaddrinfo(res);
 	return hit;
+}
+
+bool audit_target_resolves(const struct audit_target *t, char *why, size_t len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	unsigned char a[16];
+	int rc;
+
+	if (t->unresolved)
+		return false;
+	if (inet_pton(AF_INET, t->host, a) == 1 || inet_pton(AF_INET6, t->host, a) == 1)
+		return true;
+	rc = rg_fiber_getaddrinfo(t->host, NULL, &hints, &res);
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (rc == 0)
+		return true;
+	snprintf(why, len, "cannot resolve %s: %s", t->host, gai_strerror(rc));
+	return false;
+}
+
+void audit_target_unresolved(struct audit_target *t, const char *why)
+{
+	gettimeofday(&t->start, NULL);
+	t->finish = t->start;
+	t->unresolved = true;
+	t->verdict = VERDICT_UNREACHABLE;
+	snprintf(t->error, sizeof(t->error), "%s", why);
+	snprintf(t->verdict_reason, sizeof(t->verdict_reason), "not audited: %s", why);
 }

@@ -22,6 +22,7 @@ static bool msg_to_syslog;
 static bool msg_to_stderr = true;
 static bool msg_stderr_quiet;	/* stderr: warnings and worse only */
 static int msg_verbose_conf;	/* LogVerbose of the installed config */
+static void (*msg_stderr_hook)(void);	/* set before any thread exists */
 
 void msg_init(const char *progname)
 {
@@ -44,6 +45,11 @@ void msg_stderr_enable(bool on)
 void msg_stderr_errors_only(bool on)
 {
 	__atomic_store_n(&msg_stderr_quiet, on, __ATOMIC_RELEASE);
+}
+
+void msg_stderr_before(void (*fn)(void))
+{
+	msg_stderr_hook = fn;
 }
 
 void msg_verbose_config(int level)
@@ -78,6 +84,8 @@ static void msg_vlog(int prio, const char *tag, const char *fmt, va_list ap)
 	if (__atomic_load_n(&msg_to_stderr, __ATOMIC_ACQUIRE) &&
 	    (prio <= LOG_WARNING ||
 	    !__atomic_load_n(&msg_stderr_quiet, __ATOMIC_ACQUIRE))) {
+		if (msg_stderr_hook)
+			msg_stderr_hook();
 		if (tag)
 			fprintf(stderr, "%s: %s: %s\n", msg_progname, tag, line);
 		else

@@ -25,6 +25,9 @@ void msg_stderr_enable(bool on);
 /* true: only warnings, errors and fatal messages go to stderr (a daemon
  * between its detach and ready: the reason of a failed start). */
 void msg_stderr_errors_only(bool on);
+/* fn runs before each message written to stderr (NULL: none): a program
+ * that keeps a progress line there clears it, so a message gets its own line. */
+void msg_stderr_before(void (*fn)(void));
 /* The config's verbose level (LogVerbose), set at start and at each reload,
  * also back down; added to the -v count msg_verbose_level, which is set
  * only before threads start. Both atomic, safe from any thread. */
