@@ -1,5 +1,6 @@
 /*
- * report_text.c - the readable report: one line per probe, verdict, fix.
+ * report_text.c - the readable report: the verdict first, then the server,
+ * one line per probe, the fix and the -T transcript.
  *
  * It goes to the operator's terminal: every string that came from the
  * server or from DNS is printed through the TERM rule of textclean.h, so a
@@ -141,15 +142,36 @@ static void print_dns(const struct audit_target *t, FILE *out)
 		    rg_spf_result_name(t->spf.result), term(&b, t->spf.explanation));
 }
 
-void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+/* The verdict and its counts: what a reader needs first. */
+static void print_verdict(const struct audit_target *t, FILE *out)
+{
+	struct term_buf b = { .next = 0 };
+
+	fprintf(out, _("Verdict: %s\n  %s\n"), verdict_banner(t->verdict),
+	    term(&b, t->verdict_reason));
+	if (t->unresolved)
+		fprintf(out, "  %s\n", _("The name has no address: nothing was contacted."));
+	else
+		fprintf(out, "  %s\n", verdict_meaning(t->verdict));
+	fprintf(out, _("Severity: %s\n"), audit_severity(t));
+	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "
+	    "%zu of them relay-relevant)\n"), t->n_relay, t->n_accepted, t->n_refused,
+	    t->n_untested, t->n_untested_relevant);
+	if (t->canary.tried)
+		audit_canary_text(t, out);
+	if (t->base.compared)
+		audit_baseline_text(t, out);
+}
+
+/* What the server is: address, times, banner, EHLO, TLS, MTA, DNS, names. */
+static void print_server(const struct audit_target *t, const struct audit_opts *o,
+    FILE *out)
 {
 	char start[RG_TIME_ISO_LEN], finish[RG_TIME_ISO_LEN];
 	struct term_buf b = { .next = 0 };
 
 	rg_time_iso8601(&t->start, start, sizeof(start));
 	rg_time_iso8601(&t->finish, finish, sizeof(finish));
-	fprintf(out, _("relayguard-audit report for %s port %d\n"), term(&b, t->host),
-	    t->port);
 	print_reporter(t, o, out);
 	fprintf(out, _("  address:  %s\n"), t->address[0] ? term(&b, t->address) : "-");
 	fprintf(out, _("  started:  %s\n  finished: %s (%.2f s, %d sessions, %zu probes)\n"),
@@ -158,7 +180,8 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 		fprintf(out, _("  banner:   %s\n"), term(&b, t->banner));
 	if (t->ehlo_name[0] || t->ehlo_keywords[0])
 		fprintf(out, "  EHLO:     %s [%s]%s\n", t->ehlo_name[0] ?
-		    term(&b, t->ehlo_name) : "-", term(&b, t->ehlo_keywords), t->ehlo_refused ? " (EHLO refused, used HELO)" : "");
+		    term(&b, t->ehlo_name) : "-", term(&b, t->ehlo_keywords),
+		    t->ehlo_refused ? " (EHLO refused, used HELO)" : "");
 	if (t->starttls_failed[0] && !t->tls_used)
 		fprintf(out, "  TLS:      offered, STARTTLS handshake failed (%s): "
 		    "audited in clear\n", term(&b, t->starttls_failed));
@@ -176,45 +199,49 @@ void report_text(const struct audit_target *t, const struct audit_opts *o, FILE 
 	}
 	fprintf(out, "  probes use domain %s, HELO %s\n\n", term(&b, o->domain),
 	    term(&b, o->helo));
+}
 
-	for (size_t i = 0; i < t->nprobes; i++) {
-		const struct audit_probe *p = &t->probes[i];
-		char reply[2 * TERM_LEN + 16];
+static void print_probe(const struct audit_probe *p, FILE *out)
+{
+	struct term_buf b = { .next = 0 };
+	char reply[2 * TERM_LEN + 16];
 
-		if (p->code)
-			snprintf(reply, sizeof(reply), "%d%s%s %s", p->code,
-			    p->enhanced[0] ? " " : "", term(&b, p->enhanced),
-			    term(&b, p->text));
-		else
-			snprintf(reply, sizeof(reply), "(%s)", p->text[0] ?
-			    term(&b, p->text) : "no reply");
-		fprintf(out, "  %-16s %s%s%sMAIL FROM:%s -> RCPT TO:%s\n", p->spec.id,
-		    p->spec.helo[0] ? "HELO " : "", term(&b, p->spec.helo),
-		    p->spec.helo[0] ? ", " : "", term(&b, p->spec.mail_from),
-		    term(&b, p->spec.rcpt_to));
-		fprintf(out, "  %-16s   %-13s at %-7s %s\n", "", outcome_name(p->outcome),
-		    p->stage ? p->stage : "-", reply);
-		if (p->retried)
-			fprintf(out, "  %-16s   first try with MAIL FROM:%s: %s at %s %d %s; "
-			    "retried with the baseline sender %s\n", "",
-			    term(&b, p->first.mail_from), outcome_name(p->first.outcome),
-			    p->first.stage ? p->first.stage : "-", p->first.code,
-			    term(&b, p->first.text), term(&b, p->retry_from));
-		if (p->data != DATA_NOT_TRIED)
-			fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
-			    p->data_code, term(&b, p->data_text));
-	}
-	fprintf(out, _("\nVerdict: %s\n  %s\n"), verdict_banner(t->verdict),
-	    term(&b, t->verdict_reason));
-	fprintf(out, "  %s\n", verdict_meaning(t->verdict));
-	fprintf(out, _("Severity: %s\n"), audit_severity(t));
-	if (t->canary.tried)
-		audit_canary_text(t, out);
-	if (t->base.compared)
-		audit_baseline_text(t, out);
-	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "
-	    "%zu of them relay-relevant)\n"), t->n_relay, t->n_accepted, t->n_refused,
-	    t->n_untested, t->n_untested_relevant);
+	if (p->code)
+		snprintf(reply, sizeof(reply), "%d%s%s %s", p->code,
+		    p->enhanced[0] ? " " : "", term(&b, p->enhanced), term(&b, p->text));
+	else
+		snprintf(reply, sizeof(reply), "(%s)", p->text[0] ?
+		    term(&b, p->text) : "no reply");
+	fprintf(out, "  %-16s %s%s%sMAIL FROM:%s -> RCPT TO:%s\n", p->spec.id,
+	    p->spec.helo[0] ? "HELO " : "", term(&b, p->spec.helo),
+	    p->spec.helo[0] ? ", " : "", term(&b, p->spec.mail_from),
+	    term(&b, p->spec.rcpt_to));
+	fprintf(out, "  %-16s   %-13s at %-7s %s\n", "", outcome_name(p->outcome),
+	    p->stage ? p->stage : "-", reply);
+	if (p->retried)
+		fprintf(out, "  %-16s   first try with MAIL FROM:%s: %s at %s %d %s; "
+		    "retried with the baseline sender %s\n", "",
+		    term(&b, p->first.mail_from), outcome_name(p->first.outcome),
+		    p->first.stage ? p->first.stage : "-", p->first.code,
+		    term(&b, p->first.text), term(&b, p->retry_from));
+	if (p->data != DATA_NOT_TRIED)
+		fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
+		    p->data_code, term(&b, p->data_text));
+}
+
+/* The verdict first (what an admin reads), then the server, the probes
+ * that led to it, the fix and the transcript. */
+void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out)
+{
+	struct term_buf b = { .next = 0 };
+
+	fprintf(out, _("relayguard-audit report for %s port %d\n"), term(&b, t->host),
+	    t->port);
+	print_verdict(t, out);
+	fputc('\n', out);
+	print_server(t, o, out);
+	for (size_t i = 0; i < t->nprobes; i++)
+		print_probe(&t->probes[i], out);
 	if (audit_fix_applies(t)) {
 		fprintf(out, _("\nRecommended fix (%s):\n"), mta_name(t->mta));
 		mta_remedy(t, out, "  ");

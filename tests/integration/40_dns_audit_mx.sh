@@ -17,7 +17,9 @@ pf_start open || tap_bail "cannot start Postfix (open)"
 
 audit() { "$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -t 10 --connect-timeout 2 "$@"; }
 
+# -f json with --mx is one array; its objects one a line, in MX order
 out=$(audit --mx relay.test --nameserver "$DNS_NS" --dnsbl bl.test -f json); rc=$?
+out=$(jq -c '.[]' <<<"$out")
 tap_is "$rc" 2 "--mx relay.test: exit 2 (an MX is an open relay)"
 tap_is "$(jq -s length <<<"$out")" 2 "every MX host address is audited (2 reports)"
 tap_is "$(jq -r -s '[.[] | "\(.mx.preference) \(.mx.host) \(.target)"] | join(",")' <<<"$out")" \
@@ -52,11 +54,12 @@ tap_like "$txt" 'Severity: critical' "text: severity"
 
 # A domain whose SPF does not cover the relay: open, but only "high".
 out=$(audit --mx strict.relay.test --nameserver "$DNS_NS" -f json); rc=$?
+out=$(jq -c '.[]' <<<"$out")
 tap_is "$rc" 2 "--mx strict.relay.test: exit 2"
 tap_is "$(jq -r '"\(.spf.result) \(.severity)"' <<<"$out")" "fail high" \
 	"relay outside the domain's SPF: spf fail, severity high"
 # Implicit MX (no MX record, RFC 5321 5.1)
-out=$(audit --mx implicit.relay.test --nameserver "$DNS_NS" -f json)
+out=$(audit --mx implicit.relay.test --nameserver "$DNS_NS" -f json | jq -c '.[]')
 tap_is "$(jq -r '"\(.mx.implicit) \(.target) \(.verdict)"' <<<"$out")" "true 127.0.0.1 open_relay" \
 	"no MX: the domain's own address is audited (implicit MX)"
 # Null MX (RFC 7505)

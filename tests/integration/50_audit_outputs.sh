@@ -142,12 +142,12 @@ stop_after() {
 stop_after INT "$AUDIT" -d victim.example -t 30 -j 2 --per-host 1 -f json -o "$TMP/sig.json" "$A" "$S" "$B"
 tap_is "$RC" 130 "SIGINT: exit 130"
 tap_check "SIGINT -f json -o FILE: the finished results are valid JSON" jq -e . "$TMP/sig.json"
-tap_is "$(jq -r .target "$TMP/sig.json" 2>/dev/null | tr '\n' ' ')" "$A $B " \
+tap_is "$(jq -r '.[].target' "$TMP/sig.json" 2>/dev/null | tr '\n' ' ')" "$A $B " \
 	"SIGINT: both finished targets written, in list order"
 tap_like "$(cat "$TMP/err")" "interrupted: 127\\.0\\.0\\.1 port ${S##*:} not finished" "SIGINT: the unfinished target is named"
 tap_like "$(cat "$TMP/err")" "--resume $TMP/sig.json" "SIGINT: a --resume hint naming the file"
 audit -t 1 --budget 5 -j 2 --per-host 1 -f json --resume "$TMP/sig.json" -o "$TMP/sig.json" "$A" "$S" "$B" 2>/dev/null
-tap_is "$(jq -r .target "$TMP/sig.json" 2>/dev/null | tr '\n' ' ')" "$A $B $S " \
+tap_is "$(jq -r '.[].target' "$TMP/sig.json" 2>/dev/null | tr '\n' ' ')" "$A $B $S " \
 	"--resume FILE -o FILE: the earlier results kept, the unfinished one added"
 
 stop_after TERM "$AUDIT" -d victim.example -t 30 -j 2 --per-host 1 "$A" "$S" "$B" > "$TMP/sig.txt"
