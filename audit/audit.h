@@ -191,10 +191,21 @@ struct audit_politeness {
 #define AUDIT_TX_HEAD_BYTES	(128 * 1024)
 #define AUDIT_TX_TAIL_BYTES	(128 * 1024)
 
+/* The connection a transcript line belongs to (connect.c): its session
+ * number (0: a connection that never became a session, or the target
+ * itself) and our local port. Owned by the target, freed with it. */
+struct tx_tag {
+	struct audit_target *t;
+	int session;
+	int local_port;
+	struct tx_tag *next;
+};
+
 struct tx_line {
 	struct timeval when;
 	char dir;			/* '>' sent, '<' received, '*' event */
 	char *line;
+	const struct tx_tag *tag;	/* NULL: an event of the target */
 };
 
 struct dnsbl_fact {
@@ -270,6 +281,7 @@ struct audit_target {
 	struct baseline_change base;	/* with --baseline */
 	struct canary_result canary;	/* with --confirm */
 	struct tx_line *tx;		/* kept when a report shows it (keep_tx) */
+	struct tx_tag *tx_tags;		/* one per connection, with keep_tx */
 	size_t ntx, captx;
 	bool keep_tx;
 	bool tx_truncated;		/* lines were cut from the middle */
@@ -299,6 +311,10 @@ bool audit_parent_domain(const char *name, char *out, size_t len);
 /* session.c */
 void audit_run_target(struct audit_target *t, const struct audit_opts *o);
 void audit_target_free(struct audit_target *t);
+/* -T: the connections of t's transcript, each once, in session order (the
+ * ones never opened, then NULL for the target's own events, last); *out
+ * is allocated, free it. */
+size_t audit_tx_groups(const struct audit_target *t, const struct tx_tag ***out);
 
 /* grade.c */
 enum outcome grade_reply(int code, const char *enhanced, bool tls_offered_in_clear);

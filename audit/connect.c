@@ -52,6 +52,7 @@ static void tx_mark_cut(struct audit_target *t)
 {
 	struct tx_line *m = &t->tx[t->tx_head];
 
+	m->tag = NULL;		/* the cut is the target's, not a session's */
 	free(m->line);
 	m->line = xasprintf("transcript cut here: %zu lines (%zu bytes) omitted; the "
 	    "first %u KiB and the last %u KiB of each target's transcript are kept",
@@ -93,10 +94,9 @@ static void tx_cut(struct audit_target *t)
 
 /* The sessions of a target run as fibers on one thread (fiber.h): they
  * share the target's state without locks, switching only where they wait. */
-void tx_record(void *arg, const struct timeval *when,
-    enum rg_transcript_dir dir, const char *text)
+static void tx_add(struct audit_target *t, const struct tx_tag *tag,
+    const struct timeval *when, enum rg_transcript_dir dir, const char *text)
 {
-	struct audit_target *t = arg;
 	size_t len = strnlen(text, 1000), cost = len + 1 + sizeof(struct tx_line);
 
 	if (!t->keep_tx)	/* no report shows it */
@@ -108,6 +108,7 @@ void tx_record(void *arg, const struct timeval *when,
 	t->tx[t->ntx].when = *when;
 	t->tx[t->ntx].dir = (char)dir;
 	t->tx[t->ntx].line = xstrndup(text, len);
+	t->tx[t->ntx].tag = tag;
 	t->ntx++;
 	t->tx_bytes += cost;
 	if (t->tx_tail_bytes == 0 && t->tx_bytes <= AUDIT_TX_HEAD_BYTES) {
@@ -119,6 +120,31 @@ void tx_record(void *arg, const struct timeval *when,
 		tx_cut(t);
 }
 
+
+void tx_record(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text)
+{
+	tx_add(arg, NULL, when, dir, text);
+}
+
+/* A connection's own lines, tagged with its session and local port. */
+static void tx_record_tagged(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text)
+{
+	struct tx_tag *tag = arg;
+
+	tx_add(tag->t, tag, when, dir, text);
+}
+
+static struct tx_tag *tx_tag_new(struct audit_target *t)
+{
+	struct tx_tag *tag = xcalloc(1, sizeof(*tag));
+
+	tag->t = t;
+	tag->next = t->tx_tags;
+	t->tx_tags = tag;
+	return tag;
+}
 
 /* Record a connection-level failure in t->error. */
 static void note_error(struct audit_target *t, const char *what, const char *detail)
@@ -168,6 +194,7 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 {
 	struct rg_smtp_opts so = RG_SMTP_OPTS_DEFAULT;
 	struct rg_reply r;
+	struct tx_tag *tag = NULL;
 
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
@@ -176,8 +203,11 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	so.read_timeout = o->read_timeout;
 	so.source_addr = o->source;
 	so.implicit_tls = o->implicit_tls;
-	so.transcript = tx_record;
-	so.transcript_arg = t;
+	if (t->keep_tx) {	/* -T: lines tagged by connection */
+		tag = tx_tag_new(t);
+		so.transcript = tx_record_tagged;
+		so.transcript_arg = tag;
+	}
 	so.deadline = t->deadline;	/* --budget bounds every wait */
 	t->pool->conns++;
 	t->polite.attempts++;
@@ -194,6 +224,10 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		return -1;
 	}
 	s->number = ++t->sessions;
+	if (tag != NULL) {
+		tag->session = s->number;
+		tag->local_port = rg_smtp_local_port(s->conn);
+	}
 	if (s->first)
 		describe_peer(t, o, s->conn);
 	if (rg_smtp_read_reply(s->conn, &r) != 0) {

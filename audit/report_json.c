@@ -168,21 +168,47 @@ static void transcript_cut_json(json_t *j, const struct audit_target *t)
 	json_object_set_new(j, "transcript_cut", c);
 }
 
-/* -T: the dialogue line by line, each with its session (transcript_json). */
+static json_t *tx_line_json(const struct tx_line *x)
+{
+	json_t *l = json_object();
+	char dir[2] = {x->dir, '\0'};
+
+	json_object_set_new(l, "time", iso(&x->when));
+	json_object_set_new(l, "dir", json_string(dir));
+	json_object_set_new(l, "line", jstr(x->line));
+	json_object_set_new(l, "session", json_integer(x->tag ? x->tag->session : 0));
+	json_object_set_new(l, "local_port", json_integer(x->tag ? x->tag->local_port : 0));
+	return l;
+}
+
+/* -T: "transcript", every line in time order (what the connections did
+ * side by side), and "transcript_sessions", one object per connection with
+ * its own lines (session 0: never opened, or the target's own events). */
 static void transcript_json(json_t *j, const struct audit_target *t)
 {
-	json_t *tx = json_array();
+	json_t *tx = json_array(), *sessions = json_array();
+	const struct tx_tag **groups;
+	size_t ngroups = audit_tx_groups(t, &groups);
 
-	for (size_t i = 0; i < t->ntx; i++) {
-		json_t *l = json_object();
-		char dir[2] = {t->tx[i].dir, '\0'};
+	for (size_t i = 0; i < t->ntx; i++)
+		json_array_append_new(tx, tx_line_json(&t->tx[i]));
+	for (size_t k = 0; k < ngroups; k++) {
+		json_t *s = json_object(), *lines = json_array();
 
-		json_object_set_new(l, "time", iso(&t->tx[i].when));
-		json_object_set_new(l, "dir", json_string(dir));
-		json_object_set_new(l, "line", jstr(t->tx[i].line));
-		json_array_append_new(tx, l);
+		json_object_set_new(s, "session", json_integer(groups[k] ?
+		    groups[k]->session : 0));
+		json_object_set_new(s, "local_port", json_integer(groups[k] ?
+		    groups[k]->local_port : 0));
+		json_object_set_new(s, "target_events", json_boolean(groups[k] == NULL));
+		for (size_t i = 0; i < t->ntx; i++)
+			if (t->tx[i].tag == groups[k])
+				json_array_append_new(lines, tx_line_json(&t->tx[i]));
+		json_object_set_new(s, "lines", lines);
+		json_array_append_new(sessions, s);
 	}
+	free(groups);
 	json_object_set_new(j, "transcript", tx);
+	json_object_set_new(j, "transcript_sessions", sessions);
 	transcript_cut_json(j, t);
 }
 

@@ -13,6 +13,7 @@
 #include "relayguard/textclean.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Up to TERM_SLOTS cleaned strings alive at once, for one fprintf. */
@@ -91,19 +92,44 @@ static void print_reporter(const struct audit_target *t, const struct audit_opts
 		    t->desync_note[0] ? "; " : "", t->desync_note);
 }
 
+static void print_group_head(const struct tx_tag *g, FILE *out)
+{
+	if (g == NULL)
+		fprintf(out, _("  events of the target (no one session):\n"));
+	else if (g->session == 0)
+		fprintf(out, _("  a connection that never became a session (local port %d):\n"),
+		    g->local_port);
+	else
+		fprintf(out, _("  session %d (local port %d):\n"), g->session, g->local_port);
+}
+
+/* -T: one dialogue per session, one after another; each line carries its
+ * session and our local port, so a line quoted alone still says where. */
 static void print_transcript(const struct audit_target *t, FILE *out)
 {
 	char ts[RG_TIME_ISO_LEN];
 	struct term_buf b = { .next = 0 };
+	const struct tx_tag **groups;
+	size_t ngroups = audit_tx_groups(t, &groups);
 
 	if (t->tx_truncated)
 		fprintf(out, _("\nTranscript (%zu lines; %zu lines, %zu bytes cut from the "
 		    "middle):\n"), t->ntx, t->tx_cut_lines, t->tx_cut_bytes);
 	else
 		fprintf(out, _("\nTranscript (%zu lines%s):\n"), t->ntx, "");
-	for (size_t i = 0; i < t->ntx; i++)
-		fprintf(out, "  %s %c %s\n", rg_time_iso8601(&t->tx[i].when, ts, sizeof(ts)),
-		    t->tx[i].dir, term(&b, t->tx[i].line));
+	for (size_t k = 0; k < ngroups; k++) {
+		const struct tx_tag *g = groups[k];
+
+		print_group_head(g, out);
+		for (size_t i = 0; i < t->ntx; i++) {
+			if (t->tx[i].tag != g)
+				continue;
+			fprintf(out, "  [%d:%d] %s %c %s\n", g ? g->session : 0,
+			    g ? g->local_port : 0, rg_time_iso8601(&t->tx[i].when, ts,
+			    sizeof(ts)), t->tx[i].dir, term(&b, t->tx[i].line));
+		}
+	}
+	free(groups);
 }
 
 static void print_dns(const struct audit_target *t, FILE *out)

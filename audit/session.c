@@ -13,6 +13,7 @@
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,12 @@ void audit_target_free(struct audit_target *t)
 	for (size_t i = 0; i < t->ntx; i++)
 		free(t->tx[i].line);
 	free(t->tx);
+	while (t->tx_tags != NULL) {
+		struct tx_tag *next = t->tx_tags->next;
+
+		free(t->tx_tags);
+		t->tx_tags = next;
+	}
 	free(t->probes);
 	free(t->dnsbl);
 	t->dnsbl = NULL;
@@ -33,6 +40,37 @@ void audit_target_free(struct audit_target *t)
 	t->ntx = t->nprobes = 0;
 }
 
+
+/* Sessions by number; connections never opened (0), then the target's
+ * own events (NULL), last. */
+static int tag_key(const struct tx_tag *g)
+{
+	return g == NULL ? INT_MAX : g->session ? g->session : INT_MAX - 1;
+}
+
+size_t audit_tx_groups(const struct audit_target *t, const struct tx_tag ***out)
+{
+	const struct tx_tag **g = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->ntx; i++) {
+		const struct tx_tag *tag = t->tx[i].tag;
+		size_t k = 0;
+
+		while (k < n && g[k] != tag)
+			k++;
+		if (k < n)
+			continue;
+		/* insertion in key order, after equal keys: first seen first */
+		g = xrealloc(g, (n + 1) * sizeof(*g));
+		for (k = n; k > 0 && tag_key(g[k - 1]) > tag_key(tag); k--)
+			g[k] = g[k - 1];
+		g[k] = tag;
+		n++;
+	}
+	*out = g;
+	return n;
+}
 
 static void build_battery(struct audit_target *t, const struct audit_opts *o)
 {

@@ -106,6 +106,19 @@ char *rg_smtp_local_addr(const struct rg_smtp *s, char *buf, size_t len)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)len);
 	return buf;
 }
+int rg_smtp_local_port(const struct rg_smtp *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (s == NULL || s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
 int rg_smtp_peer_family(const struct rg_smtp *s) { return s->family; }
 bool rg_smtp_tls_active(const struct rg_smtp *s) { return s->ssl != NULL; }
 const char *rg_smtp_tls_info(const struct rg_smtp *s) { return s->tls_info; }

@@ -69,6 +69,8 @@ const char *rg_smtp_status_name(enum rg_smtp_status st);
 const char *rg_smtp_peer_addr(const struct rg_smtp *s);
 /* Our own address on the connection (getsockname), "" when unknown. */
 char *rg_smtp_local_addr(const struct rg_smtp *s, char *buf, size_t len);
+/* Our own port on the connection, 0 when unknown (the transcript's tag). */
+int rg_smtp_local_port(const struct rg_smtp *s);
 int rg_smtp_peer_family(const struct rg_smtp *s);
 
 /* 0 on a complete reply; -1 on error (status/error set, connection dead). */
