@@ -417,6 +417,13 @@ void audit_dns_facts(struct audit_target *t, const struct audit_opts *o);
 /* PTR/FCrDNS only (its name joins the target's name set before the battery). */
 void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o);
 
+/* preflight.c: -s checked by binding it (fatal, usage status, when it is
+ * not an address of this machine); the targets in the lists when they can
+ * be counted up front (not stdin, networks, --mx, --shard, --resume,
+ * --exclude). */
+void audit_check_source(const char *src);
+bool audit_count_targets(const struct audit_opts *o, char **args, int nargs, size_t *n);
+
 /* options.c: the option table; fills o (defaults first), returns the index
  * of the first TARGET; *action is "help", "version", "list-tricks" or NULL. */
 int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action);
@@ -564,6 +571,5 @@ void audit_baseline_summary(const struct audit_baseline *b, const struct audit_t
 /* report_*.c */
 json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o);
 void report_text(const struct audit_target *t, const struct audit_opts *o, FILE *out);
-void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out);
 
 #endif

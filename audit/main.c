@@ -10,18 +10,14 @@
 #include "relayguard/fiber.h"
 #include "relayguard/i18n.h"
 #include "relayguard/log.h"
-#include "relayguard/regfile.h"
 #include "relayguard/util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,39 +225,6 @@ static void worker(void *arg)
 	free(t);
 }
 
-/* Targets in the lists, when they can be counted up front (for the ETA). */
-static bool count_targets(const struct audit_opts *o, int nargs, char **args, size_t *n)
-{
-	*n = 0;
-	if (o->mx || o->shard_n || o->resume || o->exclude)
-		return false;
-	for (int i = 0; i < nargs; i++) {
-		if (strcmp(args[i], "-") == 0 || strchr(args[i], '/') != NULL)
-			return false;	/* stdin, or a network: counted as it comes */
-		(*n)++;
-	}
-	for (size_t i = 0; i < o->ninput_files; i++) {
-		char why[600];
-		FILE *f;
-		char *line = NULL;
-		size_t cap = 0;
-		struct stat st;
-
-		if (strcmp(o->input_files[i], "-") == 0 || stat(o->input_files[i], &st) != 0 ||
-		    !S_ISREG(st.st_mode) ||
-		    (f = rg_infile_open(o->input_files[i], why, sizeof(why))) == NULL)
-			return false;	/* a pipe or FIFO is read once, uncounted */
-		while (getline(&line, &cap, f) > 0) {
-			const char *c = line + strspn(line, " \t\r\n");
-
-			*n += *c != '\0' && *c != '#';
-		}
-		free(line);
-		fclose(f);
-	}
-	return true;
-}
-
 /* --concurrency workers; a progress line each second on a terminal; then
  * the sessions still closing (QUIT and its 221) end too. False when a
  * signal or a failed write stopped the run: the targets in flight are
@@ -457,36 +420,6 @@ static void teardown(struct audit_opts *o, struct rg_reporter *reporter)
 	rg_reporter_free(reporter);
 }
 
-/* -s: an address of this machine, known before any target is contacted
- * (a typo would otherwise make every target "unreachable"). */
-static void check_source(const char *src)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	int fd;
-
-	memset(&ss, 0, sizeof(ss));
-	msg_fatal_status = audit_usage_status();
-	if (inet_pton(AF_INET, src, &v4->sin_addr) == 1) {
-		ss.ss_family = AF_INET;
-		len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, src, &v6->sin6_addr) == 1) {
-		ss.ss_family = AF_INET6;
-		len = sizeof(*v6);
-	} else {
-		msg_fatal("-s %s: not an IP address (-s takes one of this machine's "
-		    "addresses)", src);
-	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
-		msg_fatal("-s %s: socket: %s", src, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-		msg_fatal("-s %s: not an address of this machine (%s)", src, strerror(errno));
-	close(fd);
-	msg_fatal_status = 3;
-}
-
 /* -f json: one object when the command line names one host target, else
  * an array (audit.h, struct audit_json_doc). */
 static bool json_single(const struct audit_opts *o, char **args, int nargs)
@@ -546,7 +479,7 @@ static int audit_all(struct audit_opts *o, struct audit_out *out, char **args, i
 	w.json.n = out->carried;
 	feed_open(&w.feed, o, args, nargs);
 	w.progress.start = rg_now();
-	w.progress.total_known = count_targets(o, nargs, args, &w.progress.total);
+	w.progress.total_known = audit_count_targets(o, args, nargs, &w.progress.total);
 	catch_signals();
 	if (!run(&w, lanes, o->jobs, isatty(STDERR_FILENO) == 1 && !o->quiet)) {
 		finish_output(&w);
@@ -587,7 +520,7 @@ int main(int argc, char **argv)
 		return audit_usage_status();
 	}
 	if (o.source != NULL)
-		check_source(o.source);
+		audit_check_source(o.source);
 	if (o.quiet)
 		msg_stderr_errors_only(true);
 	setup(&o, &reporter);

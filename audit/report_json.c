@@ -322,18 +322,3 @@ json_t *report_json_object(const struct audit_target *t, const struct audit_opts
 		transcript_json(j, t);
 	return j;
 }
-
-void report_json(const struct audit_target *t, const struct audit_opts *o, FILE *out)
-{
-	json_t *j = report_json_object(t, o);
-
-	/* one string, one write: json_dumpf() writes token by token */
-	char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-
-	if (line != NULL) {
-		fputs(line, out);
-		fputc('\n', out);
-		free(line);
-	}
-	json_decref(j);
-}
