@@ -90,7 +90,7 @@ for fmt in text json jsonl iodef; do
 	tap_is "$?" 0 "-f $fmt -o FILE: exit 0 (both closed)"
 	tap_is "$(wc -c < "$TMP/stdout")" 0 "-f $fmt -o FILE: nothing on stdout"
 done
-tap_is "$(jq -r .verdict "$TMP/ok.json" | sort | uniq -c | awk '{print $1, $2}')" "2 closed" \
+tap_is "$(jq -r '.[].verdict' "$TMP/ok.json" | sort | uniq -c | awk '{print $1, $2}')" "2 closed" \
 	"-o FILE json: two whole results"
 tap_check "-o FILE iodef: a valid document" xmllint --nonet --noout \
 	--schema schemas/iodef/iodef-2.0-offline.xsd "$TMP/ok.iodef"
