@@ -56,7 +56,11 @@ audit() {	# NAME: audit the company's mail domain from the outsider's address
 		--dnsbl bl.example site.example)
 	"$AUDIT" -T "${a[@]}" > "$OUT/audit-$1.txt"
 	local rc=$?
-	"$AUDIT" -T -f json "${a[@]}" > "$OUT/audit-$1.json"
+	# --mx: -f json is an array, one result per MX address; site.example
+	# has one MX host with one address, and its result is what the
+	# reporter compares (--before/--after take one result object)
+	"$AUDIT" -T -f json "${a[@]}" > "$OUT/audit-$1.all.json"
+	jq '.[0]' "$OUT/audit-$1.all.json" > "$OUT/audit-$1.json"
 	"$AUDIT" -f iodef --tlp amber "${a[@]}" > "$OUT/audit-$1.iodef.xml"
 	return $rc
 }
