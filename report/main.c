@@ -103,6 +103,13 @@ static json_t *load_json(const char *path)
 	fclose(f);
 	if (j == NULL)
 		msg_fatal("%s:%d: %s", path, err.line, err.text);
+	if (json_is_array(j) && json_array_size(j) > 0) {
+		/* -f json for several targets is an array: its first result */
+		json_t *first = json_incref(json_array_get(j, 0));
+
+		json_decref(j);
+		j = first;
+	}
 	return audit_result(path, j);
 }
 

@@ -62,6 +62,8 @@ audit -f jsonl "${ALL[@]}" >"$W/all.jsonl" 2>/dev/null
 tap_is "$rc/$(grep -c '^ok ' "$W/vl.out")" 0/5 "schemas/audit/jsonl.schema.json: every -f jsonl line is valid" ||
 	tap_diag "$(cat "$W/vl.out")"
 tap_is "$(wc -l <"$W/all.jsonl")" 5 "-f jsonl still streams: one line per target"
+tap_check "relayguard-report --before takes the -f json array (its first result)" \
+	"$BUILD/relayguard-report" --before "$W/all.json" -o "$W/before.html"
 # the validator is real: a result with a verdict it does not know fails
 jq '.[0].verdict = "maybe"' "$W/all.json" >"$W/bad.json"
 tap_isnt "$("${VALIDATE[@]}" json "$W/bad.json" >/dev/null 2>&1; echo $?)" 0 \
