@@ -170,17 +170,54 @@ static void cell(FILE *out, json_t *t)
 	    t && strcmp(jget(t, "data"), "taken") == 0 ? " + DATA 354" : "");
 }
 
+/* An ISO 8601 time from an input, in the zone the page names (the
+ * reporter's TimeZone); as written when it is not one. */
+static const char *page_time(const char *iso, char *buf, size_t len)
+{
+	double t = notify_parse_time(iso);
+	struct timeval tv;
+
+	if (t < 0 || len < RG_TIME_ISO_LEN)
+		return iso;
+	tv = notify_tv(t);
+	return rg_time_iso8601(&tv, buf, len);
+}
+
+static long long jint(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* The reason for a verdict: the auditor writes it in English, so another
+ * language gets a sentence of its own from the audit's counts, and the
+ * auditor's words follow as its record, marked as English. */
+static void verdict_reason(FILE *out, json_t *a)
+{
+	if (strcmp(rg_i18n_lang(), "en") == 0) {
+		html_escape(out, jget(a, "verdict_reason"));
+		return;
+	}
+	fprintf(out, _("%lld of %lld relay probes accepted, %lld refused."),
+	    jint(a, "accepted"), jint(a, "relay_probes"), jint(a, "refused"));
+	fprintf(out, "</p><p class=\"small\">%s <span lang=\"en\">",
+	    _("The auditor's record (English):"));
+	html_escape(out, jget(a, "verdict_reason"));
+	fprintf(out, "</span>");
+}
+
 static void verdict_box(FILE *out, const char *label, json_t *a)
 {
 	const char *v = token(jget(a, "verdict"));
+	char t1[RG_TIME_ISO_LEN], t2[RG_TIME_ISO_LEN];
 
 	fprintf(out, "<div class=\"verdict v-%s\"><h3>%s</h3><p class=\"big\">%s</p><p>",
 	    v, label, word(v));
-	html_escape(out, jget(a, "verdict_reason"));
+	verdict_reason(out, a);
 	fprintf(out, "</p><p class=\"small\">");
 	html_escape(out, jget(a, "banner"));
-	fprintf(out, "<br>%s &ndash; %s</p></div>\n", token(jget(a, "start")),
-	    token(jget(a, "finish")));
+	fprintf(out, "<br>%s &ndash; %s</p></div>\n",
+	    page_time(token(jget(a, "start")), t1, sizeof(t1)),
+	    page_time(token(jget(a, "finish")), t2, sizeof(t2)));
 }
 
 static void matrix(FILE *out, json_t *before, json_t *after)
@@ -320,6 +357,46 @@ static void chart(FILE *out, const struct sample *s, size_t n)
 #undef Y
 }
 
+/* What an event means, in the page's language; NULL for one not shown. */
+static const char *event_text(const char *ev)
+{
+	static const char *const texts[][2] = {
+		{"bounce_storm", N_("bounce storm: bounces piling up")},
+		{"bounce_storm_end", N_("bounce storm over")},
+		{"bounce_storm_summary", N_("bounce storm summary")},
+		{"relay_summary", N_("relay attempts of one client (summary)")},
+		{"null_sender_anomaly", N_("many bounces (null sender) from one client")},
+		{"spoofing", N_("a sender in our own domains from outside")},
+		{"dnsbl_listed", N_("client on a DNS blocklist")},
+		{"dnsbl_refused", N_("refused: client on a DNS blocklist")},
+		{"relay_refused", N_("relay attempt refused")},
+	};
+
+	for (size_t i = 0; i < RG_NELEM(texts); i++)
+		if (strcmp(ev, texts[i][0]) == 0)
+			return _(texts[i][1]);
+	return NULL;
+}
+
+/* One event: its time in the page's zone, what it means, the client, and
+ * the milter's own words (English, as logged: the record). */
+static void event_item(FILE *out, json_t *e, const char *ev, const char *text)
+{
+	char t[RG_TIME_ISO_LEN];
+
+	fprintf(out, "<li><span class=\"small\">");
+	html_escape(out, page_time(jget(e, "time"), t, sizeof(t)));
+	fprintf(out, "</span> <b>");
+	html_escape(out, text);
+	fprintf(out, "</b> <code>");
+	html_escape(out, ev);
+	fprintf(out, "</code> ");
+	html_escape(out, jget(e, "client_addr"));
+	fprintf(out, " &ndash; <span lang=\"en\">");
+	html_escape(out, jget(e, "reason"));
+	fprintf(out, "</span></li>\n");
+}
+
 /* The events a reader needs: storms and their summaries, the per-client
  * relay summaries, and the first few refusals; the rest is in the log. */
 static void storm_events(FILE *out, FILE *f)
@@ -334,28 +411,19 @@ static void storm_events(FILE *out, FILE *f)
 	while (fgets(line, sizeof(line), f) && shown < 25) {
 		json_error_t err;
 		json_t *e = json_loads(line, 0, &err);
-		char *ev;
-		bool want;
+		const char *ev, *text;
 
 		if (e == NULL)
 			continue;
 		/* names before 0.2 used '-' (bounce-storm): read both */
-		ev = rg_event_name_canonical(jget(e, "event"), evbuf,
-		    sizeof(evbuf));
-		want = strstr(ev, "storm") || strcmp(ev, "relay_summary") == 0 ||
-		    strcmp(ev, "null_sender_anomaly") == 0 ||
-		    strcmp(ev, "spoofing") == 0 || strncmp(ev, "dnsbl", 5) == 0 ||
-		    (strcmp(ev, "relay_refused") == 0 && refusals++ < 3);
-		if (want) {
-			fprintf(out, "<li><span class=\"small\">");
-			html_escape(out, jget(e, "time"));
-			fprintf(out, "</span> <b>");
-			html_escape(out, ev);
-			fprintf(out, "</b> ");
-			html_escape(out, jget(e, "client_addr"));
-			fprintf(out, " &ndash; ");
-			html_escape(out, jget(e, "reason"));
-			fprintf(out, "</li>\n");
+		ev = rg_event_name_canonical(jget(e, "event"), evbuf, sizeof(evbuf));
+		text = event_text(ev);
+		if (text == NULL && strstr(ev, "storm"))
+			text = _("bounce storm");
+		if (text == NULL && strncmp(ev, "dnsbl", 5) == 0)
+			text = _("client on a DNS blocklist");
+		if (text != NULL && (strcmp(ev, "relay_refused") != 0 || refusals++ < 3)) {
+			event_item(out, e, ev, text);
 			shown++;
 		}
 		json_decref(e);

@@ -107,9 +107,8 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 	 * withheld with a one-word marker (the column is one token) */
 	strlcpy_rg(host, *notify_jstr(n->ev, "host") ? notify_jstr(n->ev, "host") : o->host,
 	    sizeof(host));
-	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS) &&
-	    rg_reporter_internal_host(o->reporter, host))
-		strlcpy_rg(host, "[internal-host-withheld]", sizeof(host));
+	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS))
+		strlcpy_rg(host, notify_filter_host(o, host), sizeof(host));
 	else
 		host[strcspn(host, ".")] = '\0';
 	{
@@ -239,12 +238,9 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 		    s->storms, s->storm_bounces);
 	if (s->other > 0)
 		fprintf(out, _("   %ld related events (SPF, DNS blocklist, ...).\n"), s->other);
-	{
-		char *path = notify_filter_text(o, o->events_path);
-
-		fprintf(out, _("   Source of the evidence: %s\n\n"), path);
-		free(path);
-	}
+	/* the event log's path is the analyst's, not evidence: never shown */
+	fprintf(out, _("   Source of the evidence: the event log of relayguard-milter "
+	    "on our mail server (excerpt in section 8).\n\n"));
 
 	fprintf(out, _("6. What we request\n"));
 	switch (o->request) {
