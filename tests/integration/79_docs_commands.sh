@@ -49,7 +49,7 @@ SKIP=$(cat <<'TABLE'
 sudo tee -a /etc/relayguard	root: appends to the system's /etc/relayguard/relayguard.conf
 ^relayguard-milter -t$	the installed /etc/relayguard/relayguard.conf (77_deb_install.sh runs it)
 ^relayguard-milter -c /etc/relayguard/	starts the daemon on the installed config (root)
---import sendmail:/etc/mail	a sendmail installation in /etc/mail (22_milter_import.sh imports a copy)
+--import sendmail:/etc/mail >>relayguard.conf$	a sendmail installation in /etc/mail (22_milter_import.sh imports a copy)
 ^zmap 	the Internet: zmap scans 192.0.2.0/24 as root
 ^relayguard-audit -d relaytest.cert.example	the Internet: a national-scale run (docs/SCALING.md)
 --mx --dnsbl bl.example -f json example.org	the Internet: the MX of example.org in the public DNS
@@ -117,6 +117,22 @@ row() {
 	return 1
 }
 
+# --- the README's first screen, and the measured tables in docs/ -------------
+first=$(head -n 45 README.md)
+for p in relayguard-audit relayguard-milter relayguard-report 'make demo' 'make check' \
+	'First run for a mail admin' 'First run for a CSIRT'; do
+	tap_like "$first" "$p" "README's first screen (45 lines) names: $p"
+done
+tap_like "$(grep -c '^    relayguard-' <<<"$first")" '^[4-9]$' "and shows a first run as commands"
+tables() { grep -cE '^\| *(fuzz_[a-z]+ |1024 |65536 |clean |faults |Postfix 3|Exim 4|OpenSMTPD 6|sendmail 8|Courier 1|open |closed |1000 )' "$1"; }
+tap_is "$(tables README.md)" 0 "no measured table (bench, MTA matrix, counter table, soak, fuzz) left in the README"
+tap_like "$(tables docs/MEASUREMENTS.md)" '^[1-9][0-9]+$' "docs/MEASUREMENTS.md holds the bench, counter-table, soak and fuzz rows"
+tap_like "$(grep -c '^| Postfix 3\|^| Exim 4\|^| sendmail' docs/MATRIX.md)" '^[1-9][0-9]*$' "docs/MATRIX.md holds the MTA matrix"
+for d in docs/MEASUREMENTS.md docs/MATRIX.md; do
+	tap_like "$(grep -c "$d" README.md)" '^[1-9]' "the README points to $d"
+done
+
+# --- every example command ----------------------------------------------------
 python3 tests/tools/doc_commands.py >"$W/commands.jsonl" || tap_bail "doc_commands.py failed"
 n=$(wc -l <"$W/commands.jsonl")
 tap_like "$n" '^[1-9][0-9]+$' "the docs hold $n example commands"
