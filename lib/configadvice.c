@@ -230,6 +230,45 @@ static void advise_domains(struct advice *a, const struct rg_domain_list *l,
 	}
 }
 
+/* The same item twice in a list key: harmless to the milter, but the mark
+ * of an --import appended twice (or two hands editing one file); named so
+ * that the second copy can be deleted rather than pile up. */
+static void duplicate_warn(struct advice *a, const char *key, size_t first,
+    size_t again, const char *item)
+{
+	char text[600];
+
+	snprintf(text, sizeof(text), "%s %s given again (first at line %d); "
+	    "an --import appended twice? delete one copy", key, item,
+	    rg_config_item_line(a->c, key, first));
+	warn(a, rg_config_item_line(a->c, key, again), text);
+}
+
+static void advise_duplicate_networks(struct advice *a,
+    const struct rg_cidr_list *l, const char *key)
+{
+	char net[80];
+
+	for (size_t i = 1; i < l->n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(&l->v[i], &l->v[j], sizeof(l->v[i])) == 0) {
+				cidr_text(&l->v[i], net, sizeof(net));
+				duplicate_warn(a, key, j, i, net);
+				break;
+			}
+}
+
+static void advise_duplicate_domains(struct advice *a,
+    const struct rg_domain_list *l, const char *key)
+{
+	for (size_t i = 1; i < l->n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l->names[i], l->names[j]) == 0) {
+				duplicate_warn(a, key, j, i, l->names[i]);
+				break;
+			}
+}
+
 /* Is host (of inet:port@host / inet6:port@host) a loopback address? */
 static bool loopback_host(const char *host)
 {
@@ -297,6 +336,9 @@ int rg_config_advise(const struct rg_config *c, bool as_root, rg_advice_fn fn,
 	advise_socket(&a);
 	advise_domains(&a, &c->local_domains, "LocalDomains");
 	advise_domains(&a, &c->relay_domains, "RelayDomains");
+	advise_duplicate_networks(&a, &c->trusted_networks, "TrustedNetworks");
+	advise_duplicate_domains(&a, &c->local_domains, "LocalDomains");
+	advise_duplicate_domains(&a, &c->relay_domains, "RelayDomains");
 	if (c->mode == RG_MODE_ENFORCE &&
 	    c->local_domains.n + c->local_domains.literals.n == 0 &&
 	    c->relay_domains.n + c->relay_domains.literals.n == 0)

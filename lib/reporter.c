@@ -1,6 +1,7 @@
 /* reporter.c - the reporter profile parser; see reporter.h. */
 #include "relayguard/reporter.h"
 #include "relayguard/i18n.h"
+#include "relayguard/netmatch.h"
 #include "relayguard/util.h"
 
 #include <ctype.h>
@@ -50,6 +51,7 @@ void rg_reporter_free(struct rg_reporter *r)
 	for (size_t i = 0; r->internal_domains && r->internal_domains[i]; i++)
 		free(r->internal_domains[i]);
 	free(r->internal_domains);
+	rg_cidr_list_free(&r->own_auditors);
 	free(r);
 }
 
@@ -166,10 +168,30 @@ static int set_domains(struct rg_reporter *r, const char *v, char *err, size_t e
 	return rc;
 }
 
+/* OwnAuditors: addresses and networks ("192.0.2.10, 2001:db8::/64") from
+ * which the organisation audits its own servers. */
+static int set_auditors(struct rg_reporter *r, const char *v, char *err,
+    size_t errlen)
+{
+	char *copy = xstrdup(v), *save = NULL, *item, why[200];
+	struct rg_cidr c;
+	int rc = 0;
+
+	for (item = strtok_r(copy, ", \t", &save); item && rc == 0;
+	    item = strtok_r(NULL, ", \t", &save)) {
+		if (rg_cidr_parse(item, &c, why, sizeof(why)) != 0)
+			rc = rg_set_err(err, errlen, "'%s': %s", item, why);
+		else
+			rg_cidr_list_add(&r->own_auditors, &c);
+	}
+	free(copy);
+	return rc;
+}
+
 /* --- the key table --------------------------------------------------------- */
 
 enum key_kind { K_TEXT, K_EMAIL, K_PHONE, K_TZ, K_ROLE, K_TLP, K_DISCLOSURE,
-	K_WITHHOLD, K_DOMAINS, K_LANG };
+	K_WITHHOLD, K_DOMAINS, K_LANG, K_AUDITORS };
 
 static const struct {
 	const char *name;
@@ -188,6 +210,7 @@ static const struct {
 	{"Withhold", K_WITHHOLD, 0},
 	{"InternalDomains", K_DOMAINS, 0},
 	{"Language", K_LANG, 0},
+	{"OwnAuditors", K_AUDITORS, 0},
 };
 
 static int set_key(struct rg_reporter *r, size_t k, const char *v, char *err,
@@ -220,6 +243,7 @@ static int set_key(struct rg_reporter *r, size_t k, const char *v, char *err,
 		return rc;
 	case K_WITHHOLD: return set_withhold(r, v, err, errlen);
 	case K_DOMAINS: return set_domains(r, v, err, errlen);
+	case K_AUDITORS: return set_auditors(r, v, err, errlen);
 	case K_LANG:
 		if ((rc = pick(v, langs, &i, err, errlen, "en or ja")) == 0)
 			strlcpy_rg(r->language, langs[i], sizeof(r->language));
@@ -280,7 +304,8 @@ struct rg_reporter *rg_reporter_parse_string(const char *text, const char *name,
 			snprintf(msg, sizeof(msg), "%s: empty value", keys[k].name);
 			goto fail;
 		}
-		if (seen[k] && keys[k].kind != K_WITHHOLD && keys[k].kind != K_DOMAINS) {
+		if (seen[k] && keys[k].kind != K_WITHHOLD && keys[k].kind != K_DOMAINS &&
+		    keys[k].kind != K_AUDITORS) {
 			snprintf(msg, sizeof(msg), "%s given twice", keys[k].name);
 			goto fail;
 		}
@@ -380,6 +405,11 @@ bool rg_reporter_internal_host(const struct rg_reporter *r, const char *name)
 			return true;
 	}
 	return false;
+}
+
+bool rg_reporter_own_auditor(const struct rg_reporter *r, const char *addr)
+{
+	return r != NULL && rg_cidr_list_match_text(&r->own_auditors, addr);
 }
 
 void rg_reporter_apply_timezone(const struct rg_reporter *r)

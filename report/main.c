@@ -14,6 +14,7 @@
  * by the demo from the Postfix maillog.
  */
 #include "notify.h"
+#include "page.h"
 #include "relayguard/eventlog.h"
 #include "relayguard/i18n.h"
 #include "relayguard/regfile.h"
@@ -48,7 +49,7 @@ struct page {
 /* Text from the audit JSON, the event log or the fix file: the HTML rule of
  * textclean.h per line (markup as entities, controls, C1, bidi controls and
  * broken UTF-8 as \xHH / \uHHHH), line breaks kept for <pre>. */
-static void html_escape(FILE *out, const char *s)
+void html_escape(FILE *out, const char *s)
 {
 	while (s && *s) {
 		size_t len = strcspn(s, "\n");
@@ -113,7 +114,7 @@ static json_t *load_json(const char *path)
 	return audit_result(path, j);
 }
 
-static const char *jget(json_t *o, const char *key)
+const char *jget(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -180,14 +181,16 @@ static void cell(FILE *out, json_t *t)
 static void verdict_box(FILE *out, const char *label, json_t *a)
 {
 	const char *v = token(jget(a, "verdict"));
+	char t1[RG_TIME_ISO_LEN], t2[RG_TIME_ISO_LEN];
 
 	fprintf(out, "<div class=\"verdict v-%s\"><h3>%s</h3><p class=\"big\">%s</p><p>",
 	    v, label, word(v));
-	html_escape(out, jget(a, "verdict_reason"));
+	page_verdict_reason(out, a);
 	fprintf(out, "</p><p class=\"small\">");
 	html_escape(out, jget(a, "banner"));
-	fprintf(out, "<br>%s &ndash; %s</p></div>\n", token(jget(a, "start")),
-	    token(jget(a, "finish")));
+	fprintf(out, "<br>%s &ndash; %s</p></div>\n",
+	    page_time(token(jget(a, "start")), t1, sizeof(t1)),
+	    page_time(token(jget(a, "finish")), t2, sizeof(t2)));
 }
 
 static void matrix(FILE *out, json_t *before, json_t *after)
@@ -327,49 +330,6 @@ static void chart(FILE *out, const struct sample *s, size_t n)
 #undef Y
 }
 
-/* The events a reader needs: storms and their summaries, the per-client
- * relay summaries, and the first few refusals; the rest is in the log. */
-static void storm_events(FILE *out, FILE *f)
-{
-	char line[8192];
-	int shown = 0, refusals = 0;
-	char evbuf[128];
-
-	if (f == NULL)
-		return;
-	fprintf(out, "<h2>%s</h2><ul class=\"events\">\n", _("What the milter said"));
-	while (fgets(line, sizeof(line), f) && shown < 25) {
-		json_error_t err;
-		json_t *e = json_loads(line, 0, &err);
-		char *ev;
-		bool want;
-
-		if (e == NULL)
-			continue;
-		/* names before 0.2 used '-' (bounce-storm): read both */
-		ev = rg_event_name_canonical(jget(e, "event"), evbuf,
-		    sizeof(evbuf));
-		want = strstr(ev, "storm") || strcmp(ev, "relay_summary") == 0 ||
-		    strcmp(ev, "null_sender_anomaly") == 0 ||
-		    strcmp(ev, "spoofing") == 0 || strncmp(ev, "dnsbl", 5) == 0 ||
-		    (strcmp(ev, "relay_refused") == 0 && refusals++ < 3);
-		if (want) {
-			fprintf(out, "<li><span class=\"small\">");
-			html_escape(out, jget(e, "time"));
-			fprintf(out, "</span> <b>");
-			html_escape(out, ev);
-			fprintf(out, "</b> ");
-			html_escape(out, jget(e, "client_addr"));
-			fprintf(out, " &ndash; ");
-			html_escape(out, jget(e, "reason"));
-			fprintf(out, "</li>\n");
-			shown++;
-		}
-		json_decref(e);
-	}
-	fprintf(out, "</ul>\n");
-}
-
 static void print_file(FILE *out, FILE *f)
 {
 	char line[1024];
@@ -432,7 +392,7 @@ static void write_page(FILE *out, struct page *p)
 	if (p->fix)
 		print_file(out, p->fix);
 	if (p->events)
-		storm_events(out, p->events);
+		page_events(out, p->events);
 	fprintf(out, "<h2>%s</h2>\n<p class=\"legend\">"
 	    "<span class=\"o-accepted\">%s</span><span class=\"o-rejected\">%s</span>"
 	    "<span class=\"o-tempfail\">%s</span><span class=\"o-error\">%s</span> %s</p>\n",

@@ -171,7 +171,69 @@ static int parse_num(const char *opt, const char *v, int min, int max)
 	return (int)n;
 }
 
-int notify_main(int argc, char **argv)
+/* What the command line asks for, beyond struct notify_opts. */
+struct notify_args {
+	const char *reporter_path, *config_path, *out_dir, *lang;
+	int prefix4, prefix6, min_attempts;
+	char **only;
+	size_t nonly;
+};
+
+static void parse_request(struct notify_opts *o, const char *v)
+{
+	if (strcmp(v, "info") == 0)
+		o->request = REQ_INFO;
+	else if (strcmp(v, "question") == 0)
+		o->request = REQ_QUESTION;
+	else if (strcmp(v, "contact") == 0)
+		o->request = REQ_CONTACT;
+	else
+		msg_fatal("--request: '%s' is not info, question or contact", v);
+}
+
+static void parse_tlp(struct notify_opts *o, const char *v)
+{
+	const char *r, *why = rg_iodef_tlp_restriction(v, &r);
+
+	if (why)
+		msg_fatal("--tlp: '%s' %s", v, why);
+	o->tlp = v;
+}
+
+/* One option; -1 for --help, EX_USAGE for a bad one, 0 otherwise. */
+static int parse_opt(int c, struct notify_opts *o, struct notify_args *a)
+{
+	switch (c) {
+	case 'e': o->events_path = optarg; break;
+	case 'o': a->out_dir = optarg; break;
+	case 'r': a->reporter_path = optarg; break;
+	case 'c': a->config_path = optarg; break;
+	case 'n':
+		a->prefix4 = a->prefix4 ? a->prefix4 : 24;
+		a->prefix6 = a->prefix6 ? a->prefix6 : 64;
+		break;
+	case '4': a->prefix4 = parse_num("--prefix4", optarg, 8, 32); break;
+	case '6': a->prefix6 = parse_num("--prefix6", optarg, 16, 128); break;
+	case 's':
+		a->only = xrealloc(a->only, (a->nonly + 1) * sizeof(*a->only));
+		a->only[a->nonly++] = optarg;
+		break;
+	case 'm': a->min_attempts = parse_num("--min-attempts", optarg, 0, 1000000000); break;
+	case 'q': parse_request(o, optarg); break;
+	case 't': parse_tlp(o, optarg); break;
+	case 'v': o->victim = optarg; break;
+	case 'p': o->victim_port = parse_num("--victim-port", optarg, 1, 65535); break;
+	case 'x': o->excerpt = parse_num("--excerpt", optarg, 2, 1000); break;
+	case 'l': a->lang = optarg; break;
+	case 'h': return -1;
+	default: return EX_USAGE;
+	}
+	return 0;
+}
+
+/* 0 to go on, else the exit status (--help, a usage error). */
+static int parse_args(int argc, char **argv, struct notify_opts *o,
+    struct notify_args *a)
 {
 	static const struct option longopts[] = {
 		{"events", required_argument, NULL, 'e'}, {"out", required_argument, NULL, 'o'},
@@ -184,109 +246,133 @@ int notify_main(int argc, char **argv)
 		{"excerpt", required_argument, NULL, 'x'}, {"lang", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
-	struct notify_opts o = {.victim_port = 25, .excerpt = 20};
-	const char *reporter_path = NULL, *config_path = NULL, *out_dir = NULL, *lang = NULL;
-	int prefix4 = 0, prefix6 = 0, min_attempts = 1, c, rc = 0;
-	char **only = NULL, err[700], host[256];
-	size_t nonly = 0, written = 0;
-	struct rg_reporter *reporter;
-	struct notify_log log;
-	struct rg_outfile jsonl = {0};
+	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'e': o.events_path = optarg; break;
-		case 'o': out_dir = optarg; break;
-		case 'r': reporter_path = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'n': prefix4 = prefix4 ? prefix4 : 24; prefix6 = prefix6 ? prefix6 : 64; break;
-		case '4': prefix4 = parse_num("--prefix4", optarg, 8, 32); break;
-		case '6': prefix6 = parse_num("--prefix6", optarg, 16, 128); break;
-		case 's':
-			only = xrealloc(only, (nonly + 1) * sizeof(*only));
-			only[nonly++] = optarg;
-			break;
-		case 'm': min_attempts = parse_num("--min-attempts", optarg, 0, 1000000000); break;
-		case 'q':
-			if (strcmp(optarg, "info") == 0) o.request = REQ_INFO;
-			else if (strcmp(optarg, "question") == 0) o.request = REQ_QUESTION;
-			else if (strcmp(optarg, "contact") == 0) o.request = REQ_CONTACT;
-			else msg_fatal("--request: '%s' is not info, question or contact", optarg);
-			break;
-		case 't': {
-			const char *r, *why = rg_iodef_tlp_restriction(optarg, &r);
-
-			if (why)
-				msg_fatal("--tlp: '%s' %s", optarg, why);
-			o.tlp = optarg;
-			break;
+		if ((rc = parse_opt(c, o, a)) == -1) {
+			usage(stdout);
+			return rg_close_stdout() == 0 ? -1 : 1;
 		}
-		case 'v': o.victim = optarg; break;
-		case 'p': o.victim_port = parse_num("--victim-port", optarg, 1, 65535); break;
-		case 'x': o.excerpt = parse_num("--excerpt", optarg, 2, 1000); break;
-		case 'l': lang = optarg; break;
-		case 'h': usage(stdout); return rg_close_stdout() == 0 ? 0 : 1;
-		default: usage(stderr); return EX_USAGE;
+		if (rc != 0) {
+			usage(stderr);
+			return EX_USAGE;
 		}
 	}
-	if (o.events_path == NULL || optind != argc) {
+	if (o->events_path == NULL || optind != argc) {
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if ((reporter = rg_reporter_find(reporter_path, config_path, err, sizeof(err))) == NULL)
+	return 0;
+}
+
+/* The profile, the language, the clocks; then the log, read once. */
+static struct rg_reporter *prepare(struct notify_opts *o, const struct notify_args *a,
+    struct notify_log *log, char *host, size_t hostlen)
+{
+	struct rg_reporter *reporter;
+	char err[700];
+
+	if ((reporter = rg_reporter_find(a->reporter_path, a->config_path, err,
+	    sizeof(err))) == NULL)
 		msg_fatal("--reporter: %s", err);
-	if (rg_i18n_init(lang, reporter->language, err, sizeof(err)) != 0)
+	if (rg_i18n_init(a->lang, reporter->language, err, sizeof(err)) != 0)
 		msg_fatal("--lang: %s", err);
 	rg_reporter_apply_timezone(reporter);
-	rg_clock_read(&o.clock);
-	o.reporter = reporter;
-	if (o.tlp == NULL)
-		o.tlp = reporter->tlp;
-	if (gethostname(host, sizeof(host)) != 0)
-		strlcpy_rg(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	o.host = host;		/* the full name: syslog_line() shortens it */
-	if (notify_read(o.events_path, prefix4, prefix6, o.excerpt, &log, err,
-	    sizeof(err)) != 0)
+	rg_clock_read(&o->clock);
+	o->reporter = reporter;
+	if (o->tlp == NULL)
+		o->tlp = reporter->tlp;
+	if (gethostname(host, hostlen) != 0)
+		strlcpy_rg(host, "localhost", hostlen);
+	host[hostlen - 1] = '\0';
+	o->host = host;		/* the full name: syslog_line() shortens it */
+	if (notify_read_own(o->events_path, a->prefix4, a->prefix6, o->excerpt,
+	    &reporter->own_auditors, log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
-	if (log.bad_lines > 0)
+	if (log->bad_lines > 0)
 		msg_warn("%s: %ld of %ld lines are not event-log JSON with a time; skipped",
-		    o.events_path, log.bad_lines, log.lines);
-	o.log_clock = log.milter_clock;
-	o.log_zone = log.milter_zone;
-	if (out_dir != NULL)
-		open_out_dir(out_dir, &jsonl);
-	for (size_t i = 0; i < log.n && rc == 0; i++) {
-		const struct notify_source *s = &log.src[i];
+		    o->events_path, log->bad_lines, log->lines);
+	o->log_clock = log->milter_clock;
+	o->log_zone = log->milter_zone;
+	return reporter;
+}
 
-		if (!wanted(s, only, nonly) || s->relay_attempts + s->storms < min_attempts ||
-		    (s->relay_attempts < min_attempts && s->storms == 0))
+/* Our own audit (OwnAuditors): said apart on stderr, never a notification. */
+static void own_audit(const struct notify_source *s)
+{
+	struct timeval first = notify_tv(s->first), last = notify_tv(s->last);
+	char a[RG_TIME_ISO_LEN], b[RG_TIME_ISO_LEN];
+
+	msg_info(_("%s: own audit (OwnAuditors of the reporter profile): %ld relay "
+	    "attempts, %s .. %s; not reported as abuse"), s->key, s->relay_attempts,
+	    rg_time_iso8601(&first, a, sizeof(a)), rg_time_iso8601(&last, b, sizeof(b)));
+}
+
+/* One notification per wanted source; 0 or -1. */
+static int notify_sources(const struct notify_opts *o, const struct notify_args *a,
+    const struct notify_log *log, FILE *jsonl, size_t *written)
+{
+	char err[700];
+	int rc = 0;
+
+	for (size_t i = 0; i < log->n && rc == 0; i++) {
+		const struct notify_source *s = &log->src[i];
+
+		if (!wanted(s, a->only, a->nonly) ||
+		    s->relay_attempts + s->storms < a->min_attempts ||
+		    (s->relay_attempts < a->min_attempts && s->storms == 0))
 			continue;
-		written++;
-		if (out_dir == NULL) {
+		if (s->own_audit) {
+			own_audit(s);
+			continue;
+		}
+		(*written)++;
+		if (a->out_dir == NULL) {
 			/* a failing stdout stops here; rg_close_stdout says why */
-			if (notify_mail(&o, s, stdout) != 0 || ferror(stdout))
+			if (notify_mail(o, s, stdout) != 0 || ferror(stdout))
 				rc = -1;
 			continue;
 		}
-		if (write_source(&o, s, out_dir, jsonl.fp, err, sizeof(err)) != 0) {
+		if (write_source(o, s, a->out_dir, jsonl, err, sizeof(err)) != 0) {
 			msg_error("%s", err);
 			rc = -1;
 		}
 	}
+	return rc;
+}
+
+int notify_main(int argc, char **argv)
+{
+	struct notify_opts o = {.victim_port = 25, .excerpt = 20};
+	struct notify_args a = {.min_attempts = 1};
+	int rc;
+	char err[700], host[256];
+	size_t written = 0;
+	struct rg_reporter *reporter;
+	struct notify_log log;
+	struct rg_outfile jsonl = {0};
+
+	if ((rc = parse_args(argc, argv, &o, &a)) != 0) {
+		free(a.only);
+		return rc == -1 ? 0 : rc;
+	}
+	reporter = prepare(&o, &a, &log, host, sizeof(host));
+	if (a.out_dir != NULL)
+		open_out_dir(a.out_dir, &jsonl);
+	rc = notify_sources(&o, &a, &log, jsonl.fp, &written);
 	/* intelmq.jsonl only when every source reached it */
-	if (out_dir != NULL && rc != 0)
+	if (a.out_dir != NULL && rc != 0)
 		rg_outfile_abort(&jsonl);
-	else if (out_dir != NULL && rg_outfile_commit(&jsonl, err, sizeof(err)) != 0) {
+	else if (a.out_dir != NULL && rg_outfile_commit(&jsonl, err, sizeof(err)) != 0) {
 		msg_error("%s", err);
 		rc = -1;
 	}
 	if (written == 0)
 		msg_info("%s: no source with at least %d relay attempt(s)", o.events_path,
-		    min_attempts);
+		    a.min_attempts);
 	notify_log_free(&log);
-	free(only);
+	free(a.only);
 	rg_reporter_free(reporter);
 	if (rg_close_stdout() != 0 && rc == 0)
 		rc = -1;

@@ -68,6 +68,7 @@ struct notify_source {
 	long recipients;		/* distinct recipients (NOTIFY_DISTINCT_MAX at most) */
 	char domains[512];		/* recipient domains, comma separated */
 	json_t *rcpt_set, *sender_counts;	/* while reading; NULL after */
+	bool own_audit;			/* one of the reporter's OwnAuditors */
 };
 
 struct notify_opts {
@@ -97,6 +98,11 @@ struct notify_log {
 /* Streams the log once; excerpt bounds the events kept per source. */
 int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
     struct notify_log *log, char *err, size_t errlen);
+/* The same; an address in own (OwnAuditors; NULL: none) is a source of its
+ * own, marked own_audit, never grouped into a network. */
+int notify_read_own(const char *path, int prefix4, int prefix6, int excerpt,
+    const struct rg_cidr_list *own, struct notify_log *log, char *err,
+    size_t errlen);
 /* A cleaned, bounded copy of one parsed event-log line: every key and
  * string value through rg_clean (RG_SINK_JSON); NULL if not an object. */
 json_t *notify_clean_event(json_t *raw);
@@ -130,6 +136,9 @@ const char *notify_jstr(json_t *o, const char *key);	/* "" when absent */
 json_t *notify_filter_event(const struct notify_opts *o, const struct notify_source *s,
     json_t *e);
 char *notify_filter_text(const struct notify_opts *o, const char *text);
+/* The milter's own host name (the host field, the syslog host column), or
+ * the marker that withholds it (Withhold = internal-hosts). */
+const char *notify_filter_host(const struct notify_opts *o, const char *host);
 bool notify_filter_changes_sender(const struct notify_opts *o, const char *sender);
 bool notify_withheld(const struct notify_opts *o, unsigned what);
 

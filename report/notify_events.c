@@ -208,12 +208,22 @@ json_t *notify_clean_event(json_t *raw)
 	return c;
 }
 
+struct reader {
+	int prefix4, prefix6, excerpt;
+	long pid;			/* of the last milter_start */
+	const struct rg_cidr_list *own;	/* OwnAuditors, or NULL */
+};
+
+/* An own auditor's address is a source of its own, never grouped into a
+ * network with others: its events are an audit, not abuse. */
 static struct notify_source *source_for(struct notify_log *log, const char *addr,
-    int prefix4, int prefix6, int excerpt)
+    const struct reader *r)
 {
 	char key[64], net[64] = "";
 	struct notify_source *s;
 	json_t *at;
+	bool own = r->own != NULL && rg_cidr_list_match_text(r->own, addr);
+	int prefix4 = own ? 0 : r->prefix4, prefix6 = own ? 0 : r->prefix6;
 
 	if (prefix4 > 0 || prefix6 > 0) {
 		if (network_of(addr, prefix4 > 0 ? prefix4 : 32, prefix6 > 0 ? prefix6 : 128,
@@ -232,7 +242,8 @@ static struct notify_source *source_for(struct notify_log *log, const char *addr
 		}
 		json_object_set_new(log->index, key, json_integer((json_int_t)log->n));
 		s = &log->src[log->n++];
-		notify_source_init(s, key, net, excerpt);
+		notify_source_init(s, key, net, r->excerpt);
+		s->own_audit = own;
 	}
 	for (size_t i = 0; i < s->naddrs; i++)
 		if (strcmp(s->addrs[i], addr) == 0)
@@ -262,11 +273,6 @@ static void milter_clock(struct notify_log *log, json_t *e)
 	rg_clock_zone_line(&k, log->milter_zone, sizeof(log->milter_zone));
 }
 
-struct reader {
-	int prefix4, prefix6, excerpt;
-	long pid;			/* of the last milter_start */
-};
-
 /* A bounce storm: to each original client it names. */
 static void group_storm(struct notify_log *log, const struct reader *r, json_t *e,
     json_t *list, double when)
@@ -279,8 +285,7 @@ static void group_storm(struct notify_log *log, const struct reader *r, json_t *
 		const char *addr = notify_jstr(item, "value");
 		struct notify_source *s;
 
-		if (!is_ip(addr) || (s = source_for(log, addr, r->prefix4, r->prefix6,
-		    r->excerpt)) == NULL)
+		if (!is_ip(addr) || (s = source_for(log, addr, r)) == NULL)
 			continue;
 		notify_source_add(s, e, when, r->pid, true);
 		if (start) {
@@ -306,8 +311,7 @@ static void group_event(struct notify_log *log, struct reader *r, json_t *e, dou
 	}
 	if (is_storm(ev) && json_array_size(list) > 0)
 		group_storm(log, r, e, list, when);
-	else if (is_ip(addr) && (s = source_for(log, addr, r->prefix4, r->prefix6,
-	    r->excerpt)) != NULL) {
+	else if (is_ip(addr) && (s = source_for(log, addr, r)) != NULL) {
 		notify_source_add(s, e, when, r->pid, is_storm(ev));
 		notify_source_count(s, e, is_storm(ev));
 	}
@@ -337,11 +341,19 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
 int notify_read(const char *path, int prefix4, int prefix6, int excerpt,
     struct notify_log *log, char *err, size_t errlen)
 {
+	return notify_read_own(path, prefix4, prefix6, excerpt, NULL, log, err,
+	    errlen);
+}
+
+int notify_read_own(const char *path, int prefix4, int prefix6, int excerpt,
+    const struct rg_cidr_list *own, struct notify_log *log, char *err,
+    size_t errlen)
+{
 	/* a FIFO planted as --events must not hang the reporter */
 	FILE *f = rg_infile_open(path, err, errlen);
 	char *line;
 	size_t len;
-	struct reader r = {prefix4, prefix6, excerpt, 0};
+	struct reader r = {prefix4, prefix6, excerpt, 0, own};
 	int rc;
 
 	memset(log, 0, sizeof(*log));

@@ -21,7 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
-enum field_kind { F_TEXT, F_PROTECTED, F_RECIPIENT, F_SENDER, F_HELO, F_HOST };
+enum field_kind { F_TEXT, F_PROTECTED, F_RECIPIENT, F_SENDER, F_HELO, F_HOST,
+	F_OWN_HOST };
 
 /* Every field the milter writes that is not free text; the rest is. */
 static const struct {
@@ -36,7 +37,7 @@ static const struct {
 	{"recipient", F_RECIPIENT}, {"top_recipients", F_RECIPIENT},
 	{"sender", F_SENDER}, {"original_senders", F_SENDER},
 	{"helo", F_HELO},
-	{"host", F_HOST}, {"client_name", F_HOST}, {"reporting_mtas", F_HOST},
+	{"host", F_OWN_HOST}, {"client_name", F_HOST}, {"reporting_mtas", F_HOST},
 };
 
 static enum field_kind kind_of(const char *key)
@@ -111,6 +112,15 @@ static char *internal_hosts(const struct notify_opts *o, char *s)
 		i = j;
 	}
 	return s;
+}
+
+/* The milter's host is our mail server: an internal host whatever its
+ * domain (a short name "mx1" is under no InternalDomains), so the host
+ * field and the syslog host column say the same one-word marker. */
+const char *notify_filter_host(const struct notify_opts *o, const char *host)
+{
+	return notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS) ?
+	    _("[internal-host-withheld]") : host;
 }
 
 char *notify_filter_text(const struct notify_opts *o, const char *text)
@@ -228,6 +238,8 @@ static void needles_build(const struct notify_opts *o, const struct notify_sourc
 	}
 	if (notify_withheld(o, RG_WITHHOLD_HELO))
 		needles_of(n, e, "helo", _("[helo withheld]"));
+	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS))
+		needles_of(n, e, "host", notify_filter_host(o, ""));
 	if (notify_withheld(o, RG_WITHHOLD_RECIPIENTS)) {
 		if (*notify_jstr(e, "recipient"))
 			json_array_append_new(rcpts, json_string(notify_jstr(e, "recipient")));
@@ -276,6 +288,8 @@ static json_t *filter_json(const struct notify_opts *o, const struct notify_sour
 
 	if (kind == F_PROTECTED)
 		return json_incref(v);
+	if (kind == F_OWN_HOST && json_is_string(v) && *json_string_value(v))
+		return json_string(notify_filter_host(o, json_string_value(v)));
 	if (json_is_string(v)) {
 		char *r = filter_value(o, s, e, n, kind, json_string_value(v));
 

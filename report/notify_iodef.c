@@ -57,22 +57,14 @@ static int victim(xmlTextWriterPtr w, const struct notify_opts *o)
 	    o->victim_port, _("our mail server (the relay they tried to abuse)"));
 }
 
-int notify_iodef(const struct notify_opts *o, const struct notify_source *s, FILE *out)
+/* The Incident's head: its ID, the times, what happened, how it was found
+ * and how bad it is. */
+static int incident_head(xmlTextWriterPtr w, const struct notify_opts *o,
+    const struct notify_source *s)
 {
-	xmlBufferPtr buf = NULL;
-	xmlTextWriterPtr w = rg_iodef_begin(&buf, rg_i18n_lang());
-	const char *restriction = "amber";
-	char ts[RG_TIME_ISO_LEN], name[256], id[200], text[1200], **lines;
-	size_t n;
+	char ts[RG_TIME_ISO_LEN], name[256], id[200], text[1200];
 	int rc = 0;
 
-	if (w == NULL)
-		return -1;
-	rg_iodef_tlp_restriction(o->tlp, &restriction);
-	rc |= rg_iodef_start(w, "Incident");
-	rc |= rg_iodef_attr(w, "purpose", o->request == REQ_CONTACT ? "mitigation" : "reporting");
-	rc |= rg_iodef_attr(w, "status", "new");
-	rc |= rg_iodef_attr(w, "restriction", restriction);
 	snprintf(id, sizeof(id), "relay-attempts-%s-%ld", s->key, (long)s->first);
 	rc |= rg_iodef_start(w, "IncidentID");
 	rc |= rg_iodef_attr(w, "name", rg_iodef_incident_name(o->reporter, name, sizeof(name)));
@@ -102,7 +94,42 @@ int notify_iodef(const struct notify_opts *o, const struct notify_source *s, FIL
 	    "through our server before it was fixed") : _("relaying was refused"));
 	rc |= rg_iodef_end(w);
 	rc |= rg_iodef_end(w);
-	rc |= rg_iodef_contact(w, o->reporter, &o->clock, "relayguard-report notify");
+	return rc;
+}
+
+/* The log excerpt as one Record, a RecordItem per line. */
+static int record(xmlTextWriterPtr w, const struct notify_opts *o,
+    const struct notify_source *s)
+{
+	char ts[RG_TIME_ISO_LEN], **lines;
+	size_t n;
+	int rc = 0;
+
+	rc |= rg_iodef_start(w, "Record");
+	rc |= rg_iodef_start(w, "RecordData");
+	rc |= rg_iodef_elem(w, "DateTime", iso_of(s->first, ts, sizeof(ts)));
+	rc |= rg_iodef_elem(w, "Description", _("relayguard-milter log excerpt (syslog form)"));
+	n = notify_excerpt(o, s, &lines);
+	for (size_t i = 0; i < n; i++) {
+		rc |= rg_iodef_start(w, "RecordItem");
+		rc |= rg_iodef_attr(w, "dtype", "string");
+		rc |= rg_iodef_text(w, lines[i]);
+		rc |= rg_iodef_end(w);
+	}
+	notify_excerpt_free(lines, n);
+	rc |= rg_iodef_end(w);	/* RecordData */
+	rc |= rg_iodef_end(w);	/* Record */
+	return rc;
+}
+
+/* EventData: when, the Flow from the source to our server, what we
+ * expect, and the excerpt. */
+static int event_data(xmlTextWriterPtr w, const struct notify_opts *o,
+    const struct notify_source *s)
+{
+	char ts[RG_TIME_ISO_LEN];
+	int rc = 0;
+
 	rc |= rg_iodef_start(w, "EventData");
 	rc |= rg_iodef_elem(w, "StartTime", iso_of(s->first, ts, sizeof(ts)));
 	rc |= rg_iodef_elem(w, "EndTime", iso_of(s->last, ts, sizeof(ts)));
@@ -118,21 +145,28 @@ int notify_iodef(const struct notify_opts *o, const struct notify_source *s, FIL
 	rc |= victim(w, o);
 	rc |= rg_iodef_end(w);	/* Flow */
 	rc |= expectation(w, o);
-	rc |= rg_iodef_start(w, "Record");
-	rc |= rg_iodef_start(w, "RecordData");
-	rc |= rg_iodef_elem(w, "DateTime", iso_of(s->first, ts, sizeof(ts)));
-	rc |= rg_iodef_elem(w, "Description", _("relayguard-milter log excerpt (syslog form)"));
-	n = notify_excerpt(o, s, &lines);
-	for (size_t i = 0; i < n; i++) {
-		rc |= rg_iodef_start(w, "RecordItem");
-		rc |= rg_iodef_attr(w, "dtype", "string");
-		rc |= rg_iodef_text(w, lines[i]);
-		rc |= rg_iodef_end(w);
-	}
-	notify_excerpt_free(lines, n);
-	rc |= rg_iodef_end(w);	/* RecordData */
-	rc |= rg_iodef_end(w);	/* Record */
+	rc |= record(w, o, s);
 	rc |= rg_iodef_end(w);	/* EventData */
+	return rc;
+}
+
+int notify_iodef(const struct notify_opts *o, const struct notify_source *s, FILE *out)
+{
+	xmlBufferPtr buf = NULL;
+	xmlTextWriterPtr w = rg_iodef_begin(&buf, rg_i18n_lang());
+	const char *restriction = "amber";
+	int rc = 0;
+
+	if (w == NULL)
+		return -1;
+	rg_iodef_tlp_restriction(o->tlp, &restriction);
+	rc |= rg_iodef_start(w, "Incident");
+	rc |= rg_iodef_attr(w, "purpose", o->request == REQ_CONTACT ? "mitigation" : "reporting");
+	rc |= rg_iodef_attr(w, "status", "new");
+	rc |= rg_iodef_attr(w, "restriction", restriction);
+	rc |= incident_head(w, o, s);
+	rc |= rg_iodef_contact(w, o->reporter, &o->clock, "relayguard-report notify");
+	rc |= event_data(w, o, s);
 	rc |= rg_iodef_clock(w, &o->clock);
 	if (o->log_clock && *o->log_clock)
 		rc |= rg_iodef_data(w, "mail-server-clock", o->log_clock);

@@ -107,9 +107,8 @@ static char *syslog_line(const struct notify_opts *o, const struct notify_source
 	 * withheld with a one-word marker (the column is one token) */
 	strlcpy_rg(host, *notify_jstr(n->ev, "host") ? notify_jstr(n->ev, "host") : o->host,
 	    sizeof(host));
-	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS) &&
-	    rg_reporter_internal_host(o->reporter, host))
-		strlcpy_rg(host, "[internal-host-withheld]", sizeof(host));
+	if (notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS))
+		strlcpy_rg(host, notify_filter_host(o, host), sizeof(host));
 	else
 		host[strcspn(host, ".")] = '\0';
 	{
@@ -172,11 +171,11 @@ static void when_line(FILE *out, const char *label, double t)
 	fprintf(out, "   %s %s\n", label, rg_time_iso8601(&tv, iso, sizeof(iso)));
 }
 
-int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE *out)
+/* 1. and 2.: what this is, and who reports it. */
+static void mail_reporter(const struct notify_opts *o, const struct notify_source *s,
+    FILE *out)
 {
 	const struct rg_reporter *r = o->reporter;
-	char buf[600], **lines;
-	size_t n;
 
 	fprintf(out, _("Subject: [relayguard] relay attempts from %s\n\n"), s->key);
 	fprintf(out, _("To the administrator responsible for %s,\n\n"), s->key);
@@ -198,6 +197,13 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 		fprintf(out, _("   Telephone: %s\n"), r->phone);
 	fprintf(out, _("   Role: %s\n\n"), r->role == RG_ROLE_CSIRT ?
 	    _("CSIRT (coordinating)") : _("site (the abused mail server's operator)"));
+}
+
+/* 3. and 4.: the source, and when, with the clocks of both hosts. */
+static void mail_source_time(const struct notify_opts *o, const struct notify_source *s,
+    FILE *out)
+{
+	char buf[600];
 
 	fprintf(out, _("3. Source\n"));
 	for (size_t i = 0; i < s->naddrs; i++)
@@ -220,7 +226,12 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 	if (o->log_zone && *o->log_zone)
 		fprintf(out, _("   Mail server log: %s\n"), o->log_zone);
 	fputc('\n', out);
+}
 
+/* 5.: the counts, and where they come from. */
+static void mail_what(const struct notify_opts *o, const struct notify_source *s,
+    FILE *out)
+{
 	fprintf(out, _("5. What happened and how it was found\n"));
 	fprintf(out, _("   relayguard-milter on our mail server recorded %ld relay attempts "
 	    "from this source (%ld refused, %ld logged while the server still "
@@ -239,13 +250,14 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 		    s->storms, s->storm_bounces);
 	if (s->other > 0)
 		fprintf(out, _("   %ld related events (SPF, DNS blocklist, ...).\n"), s->other);
-	{
-		char *path = notify_filter_text(o, o->events_path);
+	/* the event log's path is the analyst's, not evidence: never shown */
+	fprintf(out, _("   Source of the evidence: the event log of relayguard-milter "
+	    "on our mail server (excerpt in section 8).\n\n"));
+}
 
-		fprintf(out, _("   Source of the evidence: %s\n\n"), path);
-		free(path);
-	}
-
+/* 6.: what we ask of the reader. */
+static void mail_request(const struct notify_opts *o, FILE *out)
+{
 	fprintf(out, _("6. What we request\n"));
 	switch (o->request) {
 	case REQ_INFO:
@@ -261,6 +273,12 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 		break;
 	}
 	fputc('\n', out);
+}
+
+/* 7.: TLP, disclosure of the reporter, and what was withheld. */
+static void mail_disclosure(const struct notify_opts *o, FILE *out)
+{
+	const struct rg_reporter *r = o->reporter;
 
 	fprintf(out, _("7. Disclosure conditions\n"));
 	fprintf(out, _("   TLP:%s.\n"), o->tlp);
@@ -280,7 +298,18 @@ int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE
 		fputc('\n', out);
 	}
 	fputc('\n', out);
+}
 
+int notify_mail(const struct notify_opts *o, const struct notify_source *s, FILE *out)
+{
+	char **lines;
+	size_t n;
+
+	mail_reporter(o, s, out);
+	mail_source_time(o, s, out);
+	mail_what(o, s, out);
+	mail_request(o, out);
+	mail_disclosure(o, out);
 	fprintf(out, _("8. Log excerpt (syslog form, times in %s; each line also carries "
 	    "its ISO 8601 time)\n"), o->clock.zone_abbr);
 	n = notify_excerpt(o, s, &lines);

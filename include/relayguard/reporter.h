@@ -18,6 +18,10 @@
  *	                                 (not for the notified party)
  *	InternalDomains = site.example, corp.example
  *	Language     = en | ja
+ *	OwnAuditors  = 192.0.2.10, 2001:db8:1::/64
+ *	                                 (where we audit our own servers from:
+ *	                                  their events are "own audit", never
+ *	                                  an abuse report)
  *
  * Errors read "FILE:LINE: what is wrong" like relayguard.conf's.
  *
@@ -32,6 +36,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "relayguard/netmatch.h"
 
 enum rg_reporter_role { RG_ROLE_SITE = 0, RG_ROLE_CSIRT = 1 };
 enum rg_disclosure { RG_DISCLOSE_ASK = 0, RG_DISCLOSE_YES = 1, RG_DISCLOSE_NO = 2 };
@@ -56,6 +62,7 @@ struct rg_reporter {
 	unsigned withhold;		/* RG_WITHHOLD_* */
 	char **internal_domains;	/* lowercase, NULL-terminated */
 	char language[4];		/* "en" or "ja"; "" when not given */
+	struct rg_cidr_list own_auditors;	/* OwnAuditors */
 };
 
 /* Parse path. NULL on error with "path:line: ..." in err. */
@@ -74,6 +81,8 @@ void rg_reporter_free(struct rg_reporter *r);
 const char *rg_reporter_name(const struct rg_reporter *r);
 /* Is name (a host name) in one of InternalDomains (or the domain itself)? */
 bool rg_reporter_internal_host(const struct rg_reporter *r, const char *name);
+/* Is addr (textual) one of OwnAuditors? */
+bool rg_reporter_own_auditor(const struct rg_reporter *r, const char *addr);
 const char *rg_reporter_role_name(int role);		/* "site", "csirt" */
 const char *rg_reporter_disclosure_name(int d);		/* "ask", "yes", "no" */
 /* Make report times use the profile's TimeZone (setenv TZ + tzset);

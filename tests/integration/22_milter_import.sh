@@ -73,6 +73,16 @@ SOCK=$T/milter.sock
 out=$("$MILTER" -t -c "$T/relayguard.conf" 2>&1)
 tap_is "$?" 0 "the imported config passes relayguard-milter -t" || tap_diag "$out"
 tap_like "$out" "4 trusted networks, 5 local and 15 relay domains" "-t counts the imported values"
+# the import appended twice (issue 19): -t names each second copy, with
+# both lines, instead of silently listing every value twice
+cat "$T/relayguard.conf" "$T/pf.conf" >"$T/twice.conf"
+first=$(grep -n '^TrustedNetworks ' "$T/twice.conf" | head -1 | cut -d: -f1)
+again=$(grep -n '^TrustedNetworks ' "$T/twice.conf" | tail -1 | cut -d: -f1)
+out=$("$MILTER" -t -c "$T/twice.conf" 2>&1)
+tap_like "$out" "twice\\.conf:$again: .*TrustedNetworks 10\\.1\\.0\\.0/16 given again \\(first at line $first\\)" \
+	"--import appended twice: -t names the repeated network and both lines" || tap_diag "$out"
+tap_like "$out" "RelayDomains hashed\\.example given again" "... and a repeated relay domain"
+tap_is "$(grep -c 'given again' <<<"$out")" 23 "one warning per repeated value (4 networks, 4 local, 15 relay domains)"
 
 rg_spawn "$T/milter.log" "$MILTER" -f -c "$T/relayguard.conf"
 MPID=$RG_SPAWN_PID

@@ -30,6 +30,10 @@ tap_like "$(cat "$TMP/send.out")" '^accepted=0 refused=6' "the milter refuses th
 # 127.0.0.3: one attempt whose HELO is one of our internal host names
 pf_swaks --local-interface 127.0.0.3 --helo gw7.site.example --from x@other.example \
 	--to private-person@victim1.example > "$TMP/swaks.out" 2>&1
+# 127.0.0.4: our own relayguard-audit of this server (issue 19): the
+# profile lists it in OwnAuditors, so it is "own audit", never abuse
+timeout 120 "$BUILD/relayguard-audit" -s 127.0.0.4 -p "$PF_PORT" -t 5 --budget 60 \
+	-d victim.example 127.0.0.1 > "$TMP/own-audit.out" 2>&1
 ml_stop
 cp "$ML_DIR/events.jsonl" "$TMP/milter-events.jsonl"
 EV=$TMP/milter-events.jsonl	# a copy in this test's own directory
@@ -46,6 +50,7 @@ TLP = amber
 Disclosure = ask
 Withhold = recipients, internal-hosts
 InternalDomains = site.example
+OwnAuditors = 127.0.0.4, 2001:db8:1::/64
 CONF
 OUT=$TMP/out
 "$REPORT" notify --events "$TMP/events.jsonl" --reporter "$TMP/reporter.conf" --out "$OUT" \
@@ -56,6 +61,25 @@ for src in 127.0.0.2 127.0.0.3; do
 	tap_check "$src: e-mail body, IODEF, X-ARF and IntelMQ files written" \
 		test -s "$OUT/$src.txt" -a -s "$OUT/$src.iodef.xml" -a -s "$OUT/$src.xarf.json" -a -s "$OUT/$src.intelmq.json"
 done
+
+# --- our own audit: reported apart, never as abuse (issue 19) ---------------------
+nown=$(jq -s '[.[] | select(.client_addr=="127.0.0.4" and (.event|test("^relay_")) and .event!="relay_summary")] | length' "$EV")
+tap_like "$nown" '^[1-9][0-9]*$' "the milter recorded our own audit's $nown relay attempts from 127.0.0.4"
+tap_check "no abuse notification for our own auditor (OwnAuditors)" test ! -e "$OUT/127.0.0.4.txt"
+tap_unlike "$(cat "$OUT/intelmq.jsonl")" '127\.0\.0\.4' "nor an IntelMQ event"
+tap_like "$(cat "$TMP/notify.err")" "127\\.0\\.0\\.4: own audit \\(OwnAuditors of the reporter profile\\): $nown relay attempts, [0-9T:.+-]+ \\.\\. [0-9T:.+-]+; not reported as abuse" \
+	"it is reported separately as own audit, with its count and time span"
+"$REPORT" notify --events "$TMP/events.jsonl" --reporter "$TMP/reporter.conf" --source 127.0.0.4 \
+	--network > "$TMP/own.out" 2> "$TMP/own.err"
+tap_is "$(cat "$TMP/own.out")" "" "--source 127.0.0.4 --network: still no abuse report (not grouped into 127.0.0.0/24)"
+tap_like "$(cat "$TMP/own.err")" '127\.0\.0\.4: own audit' "but the own audit line"
+grep -v '^OwnAuditors' "$TMP/reporter.conf" > "$TMP/noown.conf"
+"$REPORT" notify --events "$TMP/events.jsonl" --reporter "$TMP/noown.conf" --source 127.0.0.4 > "$TMP/noown.out" 2>/dev/null
+tap_like "$(cat "$TMP/noown.out")" "recorded $nown relay attempts" "without OwnAuditors the same events read as abuse (what the key prevents)"
+printf 'OwnAuditors = 127.0.0.4, not-an-address\n' > "$TMP/badown.conf"
+"$REPORT" notify --events "$TMP/events.jsonl" --reporter "$TMP/badown.conf" > /dev/null 2> "$TMP/badown.err"
+tap_isnt "$?" 0 "a bad OwnAuditors item is an error"
+tap_like "$(cat "$TMP/badown.err")" "badown\\.conf:1: OwnAuditors: 'not-an-address'" "naming file, line and item"
 
 # --- counts and time span match the event log -----------------------------------
 want=$(jq -s '[.[] | select(.client_addr=="127.0.0.2" and (.event|test("^relay_")) and .event!="relay_summary")] | length' "$EV")
@@ -159,6 +183,19 @@ tap_like "$(grep -m1 'relayguard-milter\[' "$H.txt")" '^... .. ..:..:.. \[intern
 tap_unlike "$hall" 'mx1|gw7|site\.example' "no internal host name (event host, our host name, the events path) reaches any output"
 tap_check "the hostile IODEF validates" xmllint --nonet --noout --schema "$XSD" "$H.iodef.xml"
 tap_check "the hostile X-ARF validates" python3 tests/xarf/validate_xarf.py "$H.xarf.json"
+# the milter's host is our mail server: under internal-hosts its name is
+# withheld in the host= field and the host column alike, also as a short
+# name under no InternalDomains, and in free text (issue 19)
+cat > "$TMP/short.jsonl" <<'JSON'
+{"time":"2026-06-23T12:35:00.000+09:00","event":"relay_refused","host":"mxshort","action":"reject","client_addr":"192.0.2.8","helo":"spam.example","sender":"<a@spam.example>","recipient":"<r@victim.example>","mode":"enforce","reason":"relay refused by mxshort"}
+JSON
+"$REPORT" notify --events "$TMP/short.jsonl" --reporter "$TMP/noemail.conf" --out "$TMP/short" > /dev/null 2>&1
+S=$TMP/short/192.0.2.8
+sall="$(cat "$S.txt" "$S.iodef.xml" "$S.intelmq.json" "$S.xarf.json"; jq -r '.evidence[].payload' "$S.xarf.json" | base64 -d)"
+tap_unlike "$sall" 'mxshort' "a short host name of the milter reaches no output (host=, host column, reason)"
+tap_like "$(grep -m1 'relayguard-milter:' "$S.txt")" '^... .. ..:..:.. \[internal-host-withheld\] relayguard-milter: .* host=\[internal-host-withheld\] ' \
+	"the host column and host= carry the same marker"
+tap_unlike "$(cat "$S.txt")" "$TMP|short\\.jsonl" "the body names no local path of the analyst's machine"
 
 pf_stop
 tap_done

@@ -62,6 +62,8 @@ for s in 'Subject: \[relayguard\] 192\.0\.2\.7 からの不正中継の試み' '
 	tap_like "$body" "$s" "notification body (ja): $s"
 done
 tap_like "$body" 'Jun 23 [0-9:]{8} [^ ]+ relayguard-milter\[4242\]: time=' "syslog month names stay English (LC_TIME C)"
+tap_like "$body" '根拠資料: 当方メールサーバの relayguard-milter のイベントログ' "the evidence is named in Japanese"
+tap_unlike "$body" "$TMP|events\\.jsonl" "the body names no local path of the analyst's machine"
 tap_check "Japanese notification IODEF validates" \
 	xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd "$TMP/n/192.0.2.7.iodef.xml"
 tap_check "Japanese X-ARF validates" python3 tests/xarf/validate_xarf.py "$TMP/n/192.0.2.7.xarf.json"
@@ -72,6 +74,22 @@ audit --lang ja -f json > "$TMP/before.json"
 "$REPORT" --lang ja --before "$TMP/before.json" > "$TMP/report.html"
 html=$(cat "$TMP/report.html")
 tap_like "$html" '<html lang="ja">' "the HTML page declares lang=\"ja\""
+# Japanese throughout (issue 19): the verdict's reason, the milter's events
+# and every time in the zone the header names (the profile's Asia/Tokyo;
+# the event log and the audit are in UTC)
+cat > "$TMP/storm.jsonl" <<'EV'
+{"time":"2026-06-23T03:35:00.000+00:00","event":"relay_refused","action":"reject","client_addr":"192.0.2.7","reason":"untrusted client, recipient domain victim.example not local"}
+{"time":"2026-06-23T03:36:00.000+00:00","event":"bounce_storm","count":120,"window_seconds":60,"reason":"120 bounces in 60 s"}
+EV
+printf 'Organisation = x\nTimeZone = Asia/Tokyo\n' > "$TMP/tokyo.conf"
+acc=$(jq -r '"\(.relay_probes) 件中 \(.accepted) 件が受理"' "$TMP/before.json")
+jhtml=$(TZ=UTC "$REPORT" --lang ja --reporter "$TMP/tokyo.conf" --before "$TMP/before.json" --storm "$TMP/storm.jsonl")
+tap_like "$jhtml" "時刻は JST \\(Asia/Tokyo" "the header names JST"
+tap_like "$jhtml" "<p>中継の検査 $acc" "the verdict's reason in Japanese, from the audit's counts ($acc)"
+tap_like "$jhtml" '<b>中継の試行を拒否</b> <code>relay_refused</code>' "a milter event explained in Japanese"
+tap_like "$jhtml" '<b>バウンスの嵐: エラーメールが溜まっています</b>' "a bounce storm explained in Japanese"
+tap_like "$jhtml" '2026-06-23T12:35:00\.000\+09:00</span>' "an event logged in UTC is shown in JST"
+tap_unlike "$jhtml" '03:3[56]:00\.000\+00:00|T[0-9:.]+\+00:00' "no UTC time under \"times are JST\" (events, audit start and finish)"
 tap_like "$html" 'Noto Sans CJK JP' "and asks for a CJK font"
 if ! command -v chromium >/dev/null; then
 	tap_skip "Chromium rendering" "chromium not installed"

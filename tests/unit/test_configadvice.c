@@ -73,6 +73,16 @@ static void test_advice_table(void **state)
 		{"LocalDomains site.example\n", 1, 1, "t.conf: started as root without UserID"},
 		{"LocalDomains site.example\nUserID root\n", 1, 1, "t.conf:2: UserID root is root"},
 		{"LocalDomains site.example\nUserID root\n", 0, 0, NULL},
+		/* the same value twice (an --import appended twice): each second
+		 * copy, with both lines */
+		{"LocalDomains a.example, b.example\nTrustedNetworks 10.1.0.0/16\n"
+		 "LocalDomains b.example\nTrustedNetworks 10.1.0.0/16\n", 0, 2,
+		 "t.conf:4: TrustedNetworks 10.1.0.0/16 given again (first at line 2)"},
+		{"LocalDomains a.example, A.example.\n", 0, 1,
+		 "t.conf:1: LocalDomains a.example given again (first at line 1)"},
+		{"LocalDomains a.example\nRelayDomains .r.example\nRelayDomains .r.example, r.example\n",
+		 0, 1, "t.conf:3: RelayDomains .r.example given again (first at line 2)"},
+		{"LocalDomains a.example\nRelayDomains a.example\n", 0, 0, NULL},
 		/* all at once */
 		{"TrustedNetworks 0.0.0.0/0\n", 1, 3, NULL},
 	};

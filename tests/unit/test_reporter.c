@@ -30,7 +30,9 @@ static void test_every_key(void **state)
 	    "Withhold = recipients, internal-hosts\n"
 	    "Withhold = helo\n"
 	    "InternalDomains = site.example, .corp.example\n"
-	    "Language = ja\n";
+	    "Language = ja\n"
+	    "OwnAuditors = 192.0.2.10, 2001:db8:1::/64\n"
+	    "ownauditors = 198.51.100.0/24\n";
 	char err[400] = "";
 	struct rg_reporter *r = rg_reporter_parse_string(text, "r.conf", err, sizeof(err));
 
@@ -54,6 +56,14 @@ static void test_every_key(void **state)
 	assert_false(rg_reporter_internal_host(r, "notsite.example"));
 	assert_false(rg_reporter_internal_host(r, "victim.example"));
 	assert_string_equal(rg_reporter_name(r), "Example Corp. 情報システム部");
+	/* OwnAuditors: addresses and networks, repeatable */
+	assert_true(rg_reporter_own_auditor(r, "192.0.2.10"));
+	assert_false(rg_reporter_own_auditor(r, "192.0.2.11"));
+	assert_true(rg_reporter_own_auditor(r, "2001:db8:1::25"));
+	assert_true(rg_reporter_own_auditor(r, "198.51.100.200"));
+	assert_true(rg_reporter_own_auditor(r, "::ffff:198.51.100.7"));
+	assert_false(rg_reporter_own_auditor(r, "2001:db8:2::1"));
+	assert_false(rg_reporter_own_auditor(r, "not-an-address"));
 	rg_reporter_free(r);
 }
 
@@ -117,6 +127,8 @@ static void test_errors(void **state)
 		{"Withhold = recipients, secrets\n", "bad.conf:1: Withhold: 'secrets' is not one of"},
 		{"InternalDomains = ok.example, bad_domain!\n", "bad.conf:1: InternalDomains: 'bad_domain!' is not a domain name"},
 		{"Language = fr\n", "bad.conf:1: Language: 'fr' is not en or ja"},
+		{"OwnAuditors = 192.0.2.1, mail.site.example\n", "bad.conf:1: OwnAuditors: 'mail.site.example'"},
+		{"OwnAuditors = 192.0.2.0/33\n", "bad.conf:1: OwnAuditors: '192.0.2.0/33'"},
 		{"Email = a@b.example\nEmail = c@d.example\n", "bad.conf:2: Email given twice"},
 		{"Organisation =   \n", "bad.conf:1: Organisation: empty value"},
 		{"Organisation = a\x01z\n", "bad.conf:1: Organisation: control character"},
