@@ -14,8 +14,9 @@
 #  - its JSON remedy names the setting, and its check command, run against
 #    the server, prints the line that holds the hole;
 #  - the remedy applied literally (tests/lib/mta_fix.py --json, to main.cf
-#    and master.cf) leaves a configuration postconf and postfix check
-#    accept; after postfix reload the re-audit says closed, the real message
+#    and master.cf) leaves a configuration postconf -n accepts without a
+#    warning (postfix check of the same rows: 63_remedy_statements.sh);
+#    after postfix reload the re-audit says closed, the real message
 #    through the hole is refused, local mail is still delivered, the trusted
 #    host 127.0.0.1 still relays and the check command no longer prints the
 #    line of the hole.
@@ -90,7 +91,6 @@ check_profile() {
 		return
 	fi
 	tap_is "$(postconf -c "$PF_CONF" -n 2>&1 >/dev/null)" "" "$p: postconf -n warns about nothing afterwards"
-	tap_check "$p: postfix check passes afterwards" postfix -c "$PF_CONF" check
 	json=$(audit) && rc=0 || rc=$?
 	tap_is "$(jq -r .verdict <<<"$json")" closed "$p: after the remedy the re-audit says closed"
 	tap_is "$rc" 0 "$p: re-audit exit status 0"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2153
 # tests/lib/postfix_holes.sh - the real private Postfix (tests/lib/postfix.sh)
 # with the relay holes real configurations have beyond mynetworks = 0.0.0.0/0,
 # for tests/integration/64_remedy_postfix_holes.sh and bench/mta_matrix.sh.
