@@ -46,8 +46,31 @@ struct remedy_row {
 	struct remedy_step step;
 };
 
-#define PF_CHECK "postfix reload; postconf -n | grep -E 'mynetworks|relay|restrictions'; " \
-	"then audit again from outside: relayguard-audit HOST"
+#define PF_AGAIN "; then postfix reload and audit again from outside: relayguard-audit HOST"
+#define PF_CHECK "postconf -n | grep -E 'mynetworks|relay|restrictions'" PF_AGAIN
+/* The audit sees only SMTP: each check lists every setting that can hold
+ * the hole found, with effective values (postconf NAME: mynetworks as
+ * mynetworks_style computes it) and the master.cf overrides (postconf -P),
+ * which beat main.cf. */
+#define PF_CHECK_PLAIN "postconf mynetworks mynetworks_style; " \
+	"postconf -n | grep -E '_restrictions|check_client_|check_reverse_client_'; " \
+	"postconf -P | grep -E '/(mynetworks|mynetworks_style|smtpd_[a-z]+_restrictions) '" PF_AGAIN
+#define PF_CHECK_SENDER "postconf -n | grep -E " \
+	"'_restrictions|check_sender_|smtpd_null_access_lookup_key'; " \
+	"postconf -P | grep -E '_restrictions '" PF_AGAIN
+#define PF_CHECK_HELO "postconf -n | grep -E '_restrictions|check_helo_|smtpd_helo_required'; " \
+	"postconf -P | grep -E '_restrictions '" PF_AGAIN
+/* An -o override of master.cf, as the deleted line's text (leading white
+ * space cut, so never the service line itself); "-o { name = value }" too. */
+#define PF_OVERRIDE(names) "^-o[[:space:]]*\\{?[[:space:]]*(" names ")[[:space:]]*="
+/* ... of smtpd_relay_restrictions, empty (smtpd_recipient_restrictions
+ * decides alone) or holding one of the permits in PERMITS */
+#define PF_RELAY_OVERRIDE(permits) PF_OVERRIDE("smtpd_relay_restrictions") \
+	"([[:space:]]*\\}?[[:space:]]*$|[[:space:]]*(.*[,[:space:]])?(" permits "))"
+#define PF_MASTER_NOTE "an -o override of the smtp service in master.cf beats " \
+	"main.cf (postconf -P lists them): delete it and the service uses main.cf's " \
+	"list above (postconf -PX SERVICE/inet/NAME does the same); a submission " \
+	"service's own list that ends in reject is no hole"
 #define SM_CHECK "make -C /etc/mail && systemctl restart sendmail; " \
 	"then audit again from outside: relayguard-audit HOST"
 #define EX_CHECK "update-exim4.conf && systemctl restart exim4; exim4 -bV; " \
@@ -63,19 +86,45 @@ struct remedy_row {
 #define OS_RELAY "match from local for any action \"relay\""
 
 static const struct remedy_row rows[] = {
-	/* ---- Postfix: main.cf, postconf -e applies each line ---- */
+	/* ---- Postfix: main.cf, postconf -e applies each line; the new
+	 * smtpd_relay_restrictions denies relaying whatever the
+	 * smtpd_recipient_restrictions after it permit. Then the master.cf
+	 * overrides that would keep the hole. Proven on real Postfix with each
+	 * hole in main.cf and in master.cf: tests/integration/61_remedy_postfix.sh,
+	 * 64_remedy_postfix_holes.sh ---- */
 	{MTA_POSTFIX, true, {PLAIN, FOUND_PLAIN, "/etc/postfix/main.cf", {NULL},
 	    {"mynetworks = 127.0.0.1/32 [::1]/128",
 	     "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination",
 	     "allow_untrusted_routing = no", NULL},
-	    PF_CHECK, "trust only your own networks (add your LAN to mynetworks, never "
-	    "0.0.0.0/0)", {NULL}, REMEDY_UNIT_LINE}},
+	    PF_CHECK_PLAIN, "trust only your own networks: add your LAN to mynetworks, "
+	    "never a /8 you do not own or 0.0.0.0/0; with mynetworks unset, "
+	    "mynetworks_style = subnet trusts every network of every interface; "
+	    "the new smtpd_relay_restrictions replaces yours: a permit of yours "
+	    "(check_client_access OK, permit_tls_all_clientcerts, permit) goes "
+	    "after reject_unauth_destination or away", {NULL}, REMEDY_UNIT_LINE}},
+	{MTA_POSTFIX, true, {PLAIN, FOUND_PLAIN, "/etc/postfix/master.cf",
+	    {PF_OVERRIDE("mynetworks|mynetworks_style"),
+	     PF_RELAY_OVERRIDE("check_(reverse_)?client_|permit_tls_all_clientcerts|"
+	     "permit([,[:space:]]|$)"), NULL},
+	    {NULL}, PF_CHECK_PLAIN, PF_MASTER_NOTE,
+	    {"-o mynetworks=0.0.0.0/0", "-o smtpd_relay_restrictions=permit", NULL},
+	    REMEDY_UNIT_LINE}},
 	{MTA_POSTFIX, true, {SENDER, FOUND_SENDER, "/etc/postfix/main.cf", {NULL},
 	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination", NULL},
-	    PF_CHECK, "no check_sender_access OK, permit_* by sender or null sender "
-	    "before reject_unauth_destination", {NULL}, REMEDY_UNIT_LINE}},
+	    PF_CHECK_SENDER, "check_sender_access (or check_sender_mx_access, "
+	    "_ns_access, _a_access, a restriction class using them) whose map "
+	    "answers OK or RELAY for a sender (postmap -s hash:FILE | grep -wE "
+	    "'OK|RELAY'), or for <> (smtpd_null_access_lookup_key), relays for "
+	    "anyone who forges that sender: the new smtpd_relay_restrictions "
+	    "leaves it out; in smtpd_recipient_restrictions move it after "
+	    "reject_unauth_destination", {NULL}, REMEDY_UNIT_LINE}},
+	{MTA_POSTFIX, true, {SENDER, FOUND_SENDER, "/etc/postfix/master.cf",
+	    {PF_RELAY_OVERRIDE("check_sender_"), NULL}, {NULL}, PF_CHECK_SENDER,
+	    PF_MASTER_NOTE, {"-o smtpd_relay_restrictions=permit_mynetworks,"
+	    "check_sender_access,hash:/etc/postfix/relay_senders,reject_unauth_destination",
+	    NULL}, REMEDY_UNIT_LINE}},
 	{MTA_POSTFIX, true, {ROUTING, FOUND_ROUTING, "/etc/postfix/main.cf", {NULL},
 	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination",
@@ -85,7 +134,16 @@ static const struct remedy_row rows[] = {
 	{MTA_POSTFIX, true, {IDENTITY, FOUND_IDENTITY, "/etc/postfix/main.cf", {NULL},
 	    {"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
 	     "reject_unauth_destination", NULL},
-	    PF_CHECK, "no check_helo_access OK before reject_unauth_destination", {NULL}, REMEDY_UNIT_LINE}},
+	    PF_CHECK_HELO, "check_helo_access (or check_helo_mx_access, _ns_access, "
+	    "_a_access) whose map answers OK for a name relays for anyone who says "
+	    "that name in HELO/EHLO: the new smtpd_relay_restrictions leaves it "
+	    "out; in smtpd_recipient_restrictions move it after "
+	    "reject_unauth_destination", {NULL}, REMEDY_UNIT_LINE}},
+	{MTA_POSTFIX, true, {IDENTITY, FOUND_IDENTITY, "/etc/postfix/master.cf",
+	    {PF_RELAY_OVERRIDE("check_helo_"), NULL}, {NULL}, PF_CHECK_HELO,
+	    PF_MASTER_NOTE, {"-o smtpd_relay_restrictions=permit_mynetworks,"
+	    "check_helo_access,hash:/etc/postfix/helo_ok,reject_unauth_destination",
+	    NULL}, REMEDY_UNIT_LINE}},
 
 	/* ---- sendmail: Debian /etc/mail/sendmail.mc and the access db ---- */
 	{MTA_SENDMAIL, true, {PLAIN, FOUND_PLAIN, "/etc/mail/sendmail.mc",

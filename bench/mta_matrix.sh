@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/mta_matrix.sh - relayguard-audit and nmap's smtp-open-relay, side by
 # side, against every real MTA and profile of the test harness: Postfix
-# (tests/lib/postfix.sh), Exim, OpenSMTPD, sendmail and Courier (tests/lib/mta.sh).
+# (tests/lib/postfix.sh; its hole profiles: tests/lib/postfix_holes.sh), Exim,
+# OpenSMTPD, sendmail, Courier and Haraka (tests/lib/mta.sh).
 #
 #   BUILD=build bash bench/mta_matrix.sh        (root; after make deps, make)
 #   MATRIX_KINDS="courier" ...                  only the rows of those kinds
@@ -32,11 +33,21 @@ source tests/lib/exim.sh
 source tests/lib/opensmtpd.sh
 source tests/lib/sendmail.sh
 source tests/lib/courier.sh
+source tests/lib/haraka.sh
+source tests/lib/postfix_holes.sh
 
-# KIND PROFILE HOLE(swaks options the truth message uses)
+# KIND PROFILE HOLE(swaks options the truth message uses; for the Postfix
+# hole profiles those of tests/lib/postfix_holes.sh)
 ROWS=(
 	"postfix closed -"
 	"postfix open -"
+	"postfix sender -"
+	"postfix sender_legacy -"
+	"postfix helo -"
+	"postfix wide -"
+	"postfix style -"
+	"postfix master_sender -"
+	"postfix master_wide -"
 	"exim closed -"
 	"exim open -"
 	"exim sender --from x@site.example"
@@ -51,6 +62,10 @@ ROWS=(
 	"courier closed -"
 	"courier open -"
 	"courier network -"
+	"haraka closed -"
+	"haraka open -"
+	"haraka dest_domains --to postmaster@site.example,victim@victim.example"
+	"haraka acl -"
 )
 
 now_ms() { rg_now_ms; }
@@ -75,7 +90,12 @@ for row in "${ROWS[@]}"; do
 	hole_args=()
 	[ "$hole" != - ] && read -r -a hole_args <<<"$hole"
 	echo "mta_matrix: $kind $profile" >&2
-	if [ "$kind" = postfix ]; then
+	what=$profile
+	if [ "$kind" = postfix ] && [[ " $PFH_PROFILES " == *" $profile "* ]]; then
+		pfh_start "$profile" >&2 || { echo "| Postfix | $profile | (did not start) |||||||" ; continue; }
+		port=$PF_PORT version="Postfix $(postconf -dh mail_version)" what="$profile ($PFH_WHAT)"
+		[ -n "$PFH_EXPLOIT" ] && read -r -a hole_args <<<"$PFH_EXPLOIT" && hole=$PFH_EXPLOIT
+	elif [ "$kind" = postfix ]; then
 		pf_start "$profile" >&2 || { echo "| Postfix | $profile | (did not start) |||||||" ; continue; }
 		port=$PF_PORT version="Postfix $(postconf -dh mail_version)"
 	else
@@ -118,7 +138,7 @@ for row in "${ROWS[@]}"; do
 	ag_rg=yes ag_nm=yes
 	[ "$rg_open" = "$t_open" ] || ag_rg=NO
 	[ "$nm_open" = "$t_open" ] || ag_nm=NO
-	printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s / %s |\n' "$version" "$profile" "$truth" \
+	printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s / %s |\n' "$version" "$what" "$truth" \
 		"$verdict" "$acc" "$tot" "$unt" "$(secs "$rg_ms")" "$nmv" "$(secs "$nm_ms")" "$ag_rg" "$ag_nm"
 done
 echo

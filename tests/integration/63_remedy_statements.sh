@@ -8,7 +8,8 @@
 #    Debian's stock configuration files of its MTA (the packages unpacked by
 #    scripts/mta-unpack.sh: Exim's split conf.d, sendmail's
 #    cf/debian/sendmail.mc and examples/db/access, OpenSMTPD's smtpd.conf;
-#    Postfix's main.cf.debian) made to have the hole the row fixes, in the
+#    Postfix's main.cf.debian and master.cf.dist) made to have the hole the
+#    row fixes, in the
 #    forms its patterns name, statements spread over several lines included.
 #    Exim's rows also to the unsplit exim4.conf.template they name.
 #    Checked per row: the hole is valid configuration; every delete pattern
@@ -124,6 +125,12 @@ insert_before() {	# FILE ERE TEXT: TEXT before the first line matching ERE
 	[ -n "$n" ] || { echo "hole: no line matching $2 in $1"; return 1; }
 	{ head -n $((n - 1)) "$1"; printf '%s\n' "$3"; tail -n +"$n" "$1"; } >"$1.new" && mv "$1.new" "$1"
 }
+insert_after() {	# FILE ERE TEXT: TEXT after the first line matching ERE
+	local n
+	n=$(grep -nE -m 1 -- "$2" "$1" | cut -d: -f1)
+	[ -n "$n" ] || { echo "hole: no line matching $2 in $1"; return 1; }
+	{ head -n "$n" "$1"; printf '%s\n' "$3"; tail -n +$((n + 1)) "$1"; } >"$1.new" && mv "$1.new" "$1"
+}
 replace_line() {	# FILE ERE TEXT: the first line matching ERE becomes TEXT
 	local n
 	n=$(grep -nE -m 1 -- "$2" "$1" | cut -d: -f1)
@@ -215,6 +222,17 @@ match from any \
     check_helo_access hash:/etc/postfix/helo_ok,
     reject_unauth_destination'
 		printf '%s\n' "$text" >>"$f" ;;
+	postfix:plain:master.cf)
+		# -o lines of the smtp service; the second: "-o { name = value }"
+		text='    -o mynetworks=0.0.0.0/0
+    -o { smtpd_relay_restrictions = permit_mynetworks, permit }'
+		insert_after "$f" '^smtp[[:space:]]+inet[[:space:]]' "$text" ;;
+	postfix:sender:master.cf)
+		text='    -o smtpd_relay_restrictions=permit_mynetworks,check_sender_access,hash:/etc/postfix/relay_senders,reject_unauth_destination'
+		insert_after "$f" '^smtp[[:space:]]+inet[[:space:]]' "$text" ;;
+	postfix:identity:master.cf)
+		text='    -o smtpd_relay_restrictions=permit_mynetworks,check_helo_access,hash:/etc/postfix/helo_ok,reject_unauth_destination'
+		insert_after "$f" '^smtp[[:space:]]+inet[[:space:]]' "$text" ;;
 	*)
 		echo "no hole for row $1 $2 $(basename "$f"): add one here"
 		return 1 ;;

@@ -27,7 +27,7 @@ static const struct {
 	enum mta_kind mta;
 	size_t min_steps;
 } kinds[] = {
-	{"postfix", MTA_POSTFIX, 4},
+	{"postfix", MTA_POSTFIX, 7},
 	{"sendmail", MTA_SENDMAIL, 6},
 	{"exim", MTA_EXIM, 5},
 	{"opensmtpd", MTA_OPENSMTPD, 4},
@@ -117,6 +117,64 @@ static void test_patterns_match_shown(void **state)
 	}
 }
 
+/* Postfix master.cf: which -o lines the rows of each hole delete. A
+ * submission service's own list that ends in reject stays; so does the
+ * service line itself. */
+static void test_postfix_master_overrides(void **state)
+{
+	static const struct {
+		enum rg_trick_class hole;
+		const char *line;	/* leading white space cut, as matched */
+		bool deleted;
+	} cases[] = {
+		{RG_CLASS_PLAIN, "-o mynetworks=127.0.0.0/8", true},
+		{RG_CLASS_PLAIN, "-o { mynetworks_style = subnet }", true},
+		{RG_CLASS_PLAIN, "-o smtpd_relay_restrictions=permit", true},
+		{RG_CLASS_PLAIN, "-o smtpd_relay_restrictions=", true},
+		{RG_CLASS_PLAIN, "-o smtpd_relay_restrictions=permit_mynetworks,"
+		    "check_client_access,cidr:/etc/postfix/ok,reject_unauth_destination", true},
+		{RG_CLASS_PLAIN, "-o smtpd_relay_restrictions=permit_sasl_authenticated,reject", false},
+		{RG_CLASS_PLAIN, "-o smtpd_relay_restrictions=permit_mynetworks,"
+		    "permit_sasl_authenticated,reject_unauth_destination", false},
+		{RG_CLASS_PLAIN, "smtp inet n - y - - smtpd -o mynetworks=0.0.0.0/0", false},
+		{RG_CLASS_PLAIN, "-o smtpd_tls_security_level=encrypt", false},
+		{RG_CLASS_SENDER, "-o smtpd_relay_restrictions=permit_mynetworks,"
+		    "check_sender_access,hash:/etc/postfix/s,reject_unauth_destination", true},
+		{RG_CLASS_SENDER, "-o { smtpd_relay_restrictions = check_sender_mx_access "
+		    "hash:/x, reject_unauth_destination }", true},
+		{RG_CLASS_SENDER, "-o smtpd_relay_restrictions=permit_mynetworks,"
+		    "check_helo_access,hash:/etc/postfix/h,reject_unauth_destination", false},
+		{RG_CLASS_SENDER, "-o smtpd_sender_restrictions=check_sender_access,hash:/x", false},
+		{RG_CLASS_IDENTITY, "-o smtpd_relay_restrictions=check_helo_access,"
+		    "hash:/etc/postfix/h,reject_unauth_destination", true},
+		{RG_CLASS_IDENTITY, "-o smtpd_relay_restrictions=permit_sasl_authenticated,reject", false},
+	};
+	struct remedy r;
+
+	(void)state;
+	remedy_build_all(MTA_POSTFIX, &r);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		bool hit = false;
+
+		for (size_t i = 0; i < r.nsteps; i++) {
+			if (r.steps[i]->hole != cases[c].hole ||
+			    strstr(r.steps[i]->config_file, "master.cf") == NULL)
+				continue;
+			for (size_t e = 0; r.steps[i]->remove[e]; e++) {
+				regex_t re;
+
+				assert_int_equal(regcomp(&re, r.steps[i]->remove[e],
+				    REG_EXTENDED | REG_NOSUB), 0);
+				hit |= regexec(&re, cases[c].line, 0, NULL, 0) == 0;
+				regfree(&re);
+			}
+		}
+		if (hit != cases[c].deleted)
+			fail_msg("%s: '%s' %s", rg_trick_class_name(cases[c].hole),
+			    cases[c].line, hit ? "deleted" : "kept");
+	}
+}
+
 static int dump(const char *name)
 {
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
@@ -147,6 +205,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_patterns_compile),
 		cmocka_unit_test(test_units_by_file),
 		cmocka_unit_test(test_patterns_match_shown),
+		cmocka_unit_test(test_postfix_master_overrides),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--dump") == 0)
