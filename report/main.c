@@ -477,7 +477,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: relayguard-report --before A.json [--after B.json] "
 	    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n"
 	    "       [--lang en|ja] [--reporter FILE] [--output FILE]\n"
-	    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n");
+	    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n"
+	    "       relayguard-report blocklist --events EVENTS.jsonl ... (--help)\n");
 }
 
 int main(int argc, char **argv)
@@ -500,6 +501,8 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc > 1 && strcmp(argv[1], "notify") == 0)
 		return notify_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "blocklist") == 0)
+		return blocklist_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:o:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': before_path = optarg; break;
