@@ -28,6 +28,7 @@ BUILD=${BUILD:-build}
 source tests/lib/tap.sh
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
+source tests/lib/fail2ban.sh
 
 [ -x "$MILTER" ] || tap_bail "$MILTER not built"
 for c in fail2ban-server fail2ban-client nft swaks; do
@@ -39,46 +40,13 @@ PF_MAIN_EXTRA="smtpd_milters = unix:$ML_SOCK
 milter_default_action = tempfail" pf_start open || tap_bail "cannot start Postfix (open)"
 
 # --- a private fail2ban: Debian's config, the shipped filter and jail -------
-F2B=$(mktemp -d "${TMPDIR:-/tmp}/rg-f2b.XXXXXX") || tap_bail "mktemp"
-rg_cleanup_add "rm -rf '$F2B'"
-cp -r /etc/fail2ban "$F2B/etc"
-rm -f "$F2B"/etc/jail.d/*
-cp packaging/fail2ban/filter.d/relayguard.conf "$F2B/etc/filter.d/"
-cp packaging/fail2ban/jail.d/relayguard.conf "$F2B/etc/jail.d/"
-cat >"$F2B/etc/fail2ban.local" <<EOF
-[DEFAULT]
-logtarget = $F2B/fail2ban.log
-socket = $F2B/f2b.sock
-pidfile = $F2B/f2b.pid
-dbfile = :memory:
-EOF
-# What an admin writes in jail.d/relayguard.local: enable the jail, point it
-# at this milter's log and port; a short ban so the test sees it end.
-BANTIME=20
-cat >"$F2B/etc/jail.d/relayguard.local" <<EOF
-[DEFAULT]
-ignoreself = false
-ignoreip =
+# A short ban so the test sees it end (long enough for a loaded machine,
+# where each fail2ban-client call takes seconds).
+BANTIME=45
+f2b_start relayguard "$ML_DIR/events.jsonl" "$PF_PORT" "maxretry = 5
+bantime  = $BANTIME" || tap_bail "fail2ban did not start"
+tap_check "fail2ban runs the shipped relayguard jail" f2b status relayguard
 
-[relayguard]
-enabled  = true
-logpath  = $ML_DIR/events.jsonl
-backend  = polling
-port     = $PF_PORT
-maxretry = 5
-bantime  = $BANTIME
-EOF
-touch "$ML_DIR/events.jsonl"
-rg_spawn "$F2B/server.out" fail2ban-client -c "$F2B/etc" -s "$F2B/f2b.sock" \
-	-p "$F2B/f2b.pid" -x -f start
-F2B_PID=$RG_SPAWN_PID
-f2b() { fail2ban-client -c "$F2B/etc" -s "$F2B/f2b.sock" "$@"; }
-rg_retry 30 f2b ping >/dev/null 2>&1 ||
-	tap_bail "fail2ban did not start: $(tail -5 "$F2B/server.out" "$F2B/fail2ban.log" 2>/dev/null)"
-tap_check "fail2ban runs the shipped relayguard jail" rg_retry 15 f2b status relayguard
-
-banned() { f2b get relayguard banned 2>/dev/null; }
-is_banned() { banned | grep -qF "'$1'"; }
 # can ADDR open a TCP connection to the SMTP port and read a 220?
 greets() {
 	python3 - "$1" "$PF_HOST" "$PF_PORT" <<'EOF'
@@ -113,21 +81,20 @@ done
 tap_like "$(ml_event_count relay_refused)" '^([6-9]|[1-9][0-9]+)$' \
 	"the milter logged the refused relay attempts"
 tap_check "fail2ban bans 127.0.0.2 after 5 refused relay attempts" \
-	rg_retry 30 is_banned 127.0.0.2
-tap_check "the ban is an nftables rule (Debian's nftables action)" \
-	sh -c "nft list ruleset | grep -q '127.0.0.2'"
+	rg_retry 30 f2b_is_banned 127.0.0.2
 tap_check "the banned abuser gets no SMTP greeting" rg_retry 10 no_greeting 127.0.0.2 ||
 	tap_diag "$(nft list ruleset)"
+tap_check "the ban is an nftables rule (Debian's nftables action)" \
+	sh -c "nft list ruleset | grep -q '127.0.0.2'"
 tap_check "another client still gets a greeting" greets 127.0.0.3
-tap_unlike "$(banned)" '127\.0\.0\.3' "the address forged in the HELO is not banned"
+tap_unlike "$(f2b_banned)" '127\.0\.0\.3' "the address forged in the HELO is not banned"
 
 # --- the ban ends after bantime -------------------------------------------------
 tap_check "after bantime ($BANTIME s) 127.0.0.2 is unbanned and greeted again" \
 	rg_retry $((BANTIME + 30)) greets 127.0.0.2
-tap_unlike "$(banned)" '127\.0\.0\.2' "fail2ban lists no ban any more"
+tap_unlike "$(f2b_banned)" '127\.0\.0\.2' "fail2ban lists no ban any more"
 
-f2b stop >/dev/null 2>&1
-rg_wait_pids_gone 15 "$F2B_PID" || rg_kill_pid "$F2B_PID"
+f2b_stop
 
 # --- relayguard-report blocklist: the same log as Postfix and nftables input --
 REPORT=$BUILD/relayguard-report
