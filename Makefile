@@ -211,6 +211,8 @@ UNITDIR	    ?= $(SYSTEMDDIR)/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+# fail2ban's filter and (disabled) jails for the milter's event log
+F2BDIR ?= $(SYSCONFDIR)/fail2ban
 RG_CONF	    = $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf
 RG_REPORTER_CONF = $(DESTDIR)$(SYSCONFDIR)/relayguard/reporter.conf
 
@@ -254,6 +256,8 @@ install: programs
 	install -m 644 packaging/relayguard.tmpfiles $(DESTDIR)$(TMPFILESDIR)/relayguard.conf
 	install -m 644 packaging/relayguard.sysusers $(DESTDIR)$(SYSUSERSDIR)/relayguard.conf
 	install -m 644 packaging/relayguard.logrotate $(DESTDIR)$(LOGROTATEDIR)/relayguard
+	install -D -m 644 packaging/fail2ban/filter.d/relayguard.conf $(DESTDIR)$(F2BDIR)/filter.d/relayguard.conf
+	install -D -m 644 packaging/fail2ban/jail.d/relayguard.conf $(DESTDIR)$(F2BDIR)/jail.d/relayguard.conf
 	@[ -n "$(DESTDIR)" ] || echo "install: next: systemd-sysusers; systemd-tmpfiles --create; systemctl daemon-reload; edit $(RG_CONF); systemctl enable --now relayguard-milter"
 
 # Removes what install wrote; the config only when it is still the sample.
@@ -262,7 +266,8 @@ uninstall:
 		$(DESTDIR)$(SBINDIR)/relayguard-milter \
 		$(DESTDIR)$(UNITDIR)/relayguard-milter.service \
 		$(DESTDIR)$(TMPFILESDIR)/relayguard.conf $(DESTDIR)$(SYSUSERSDIR)/relayguard.conf \
-		$(DESTDIR)$(LOGROTATEDIR)/relayguard
+		$(DESTDIR)$(LOGROTATEDIR)/relayguard \
+		$(DESTDIR)$(F2BDIR)/filter.d/relayguard.conf $(DESTDIR)$(F2BDIR)/jail.d/relayguard.conf
 	for f in docs/*.1 docs/*.5 docs/*.8; do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${f##*.}/$${f##*/}; done
 	rm -rf $(DESTDIR)$(DOCDIR)

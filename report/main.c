@@ -10,8 +10,9 @@
  * relayguard-report notify --events EVENTS.jsonl [--out DIR] ...   (notify.h)
  *
  * A.json/B.json: relayguard-audit -f json output (first object used).
- * S.csv: "seconds,phase,bounces" lines (phase: storm|fixed), e.g. sampled
- * by the demo from the Postfix maillog.
+ * S.csv: "seconds,phase,bounces" lines (phase: storm|filtered|fixed, in
+ * that order: the abuser filtered, then the relay fixed), e.g. sampled by
+ * the demo from the Postfix maillog.
  */
 #include "notify.h"
 #include "page.h"
@@ -32,7 +33,12 @@
 #include <string.h>
 #include <sysexits.h>
 
-struct sample { double t; int fixed; double bounces; };
+/* The phases of a case, in order; the chart marks where each one begins. */
+enum phase { PH_STORM, PH_FILTERED, PH_FIXED, PH_COUNT };
+static const char *const phase_names[PH_COUNT] = {"storm", "filtered", "fixed"};
+static const char *const phase_colours[PH_COUNT] = {"#d62828", "#e76f51", "#2a9d4b"};
+
+struct sample { double t; int phase; double bounces; };
 
 /* Everything the page shows, read before the first byte is written: a bad
  * input is an error before any output exists. */
@@ -251,7 +257,12 @@ static size_t load_series(const char *path, struct sample **out)
 			continue;
 		if (sscanf(line, "%lf,%31[^,],%lf", &s.t, phase, &s.bounces) != 3)
 			msg_fatal("%s:%u: expected seconds,phase,bounces", path, lineno);
-		s.fixed = strcmp(phase, "fixed") == 0;
+		for (s.phase = 0; s.phase < PH_COUNT; s.phase++)
+			if (strcmp(phase, phase_names[s.phase]) == 0)
+				break;
+		if (s.phase == PH_COUNT)
+			msg_fatal("%s:%u: phase '%s' is not storm, filtered or fixed", path,
+			    lineno, phase);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			*out = xrealloc(*out, cap * sizeof(**out));
@@ -263,71 +274,95 @@ static size_t load_series(const char *path, struct sample **out)
 	return n;
 }
 
-/* A step chart of cumulative bounces, storm phase red, after the fix green. */
-static void chart(FILE *out, const struct sample *s, size_t n)
+/* A dashed vertical line where a phase begins, with its label. */
+static void phase_mark(FILE *out, double x, double top, double bottom, int row,
+    const char *label)
 {
-	const double W = 760, H = 260, L = 60, R = 20, T = 20, B = 40;
-	double tmax = 1, ymax = 1, tfix = -1;
+	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#264653\" "
+	    "stroke-dasharray=\"5,4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+	    "fill=\"#264653\">%s</text>\n", x, top, x, bottom, x + 5, top + 12 + 14 * row,
+	    label);
+}
 
+/* One phase's line; it starts where the previous phase's line ends. */
+static void phase_line(FILE *out, const struct sample *s, size_t n, int phase,
+    double (*x)(double), double (*y)(double))
+{
+	bool any = false;
+
+	fprintf(out, "<polyline fill=\"none\" stroke-width=\"2.5\" stroke=\"%s\" points=\"",
+	    phase_colours[phase]);
 	for (size_t i = 0; i < n; i++) {
-		if (s[i].t > tmax)
-			tmax = s[i].t;
-		if (s[i].bounces > ymax)
-			ymax = s[i].bounces;
-		if (s[i].fixed && tfix < 0)
-			tfix = s[i].t;
+		bool bridge = s[i].phase < phase && i + 1 < n && s[i + 1].phase == phase;
+
+		if (s[i].phase != phase && !bridge)
+			continue;
+		fprintf(out, "%s%.1f,%.1f", any ? " " : "", x(s[i].t), y(s[i].bounces));
+		any = true;
 	}
-	ymax *= 1.1;
-#define X(t) (L + (t) / tmax * (W - L - R))
-#define Y(v) (T + (H - T - B) * (1 - (v) / ymax))
-	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-	    "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
-	    W, H, W, H, _("bounces over time"));
-	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", W, H);
+	fprintf(out, "\"/>\n");
+}
+
+static const double CW = 760, CH = 260, CL = 60, CR = 20, CT = 20, CB = 40;
+static double chart_tmax, chart_ymax;
+static double chart_x(double t) { return CL + t / chart_tmax * (CW - CL - CR); }
+static double chart_y(double v) { return CT + (CH - CT - CB) * (1 - v / chart_ymax); }
+
+static void chart_axes(FILE *out)
+{
 	for (int k = 0; k <= 4; k++) {
-		double v = ymax / 1.1 * k / 4;
+		double v = chart_ymax / 1.1 * k / 4;
 
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
 		    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.0f</text>\n",
-		    L, Y(v), W - R, Y(v), L - 6, Y(v) + 4, v);
+		    CL, chart_y(v), CW - CR, chart_y(v), CL - 6, chart_y(v) + 4, v);
 	}
 	for (int k = 0; k <= 5; k++) {
-		double t = tmax * k / 5;
+		double t = chart_tmax * k / 5;
 
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">"
-		    "%.0f s</text>\n", X(t), H - B + 16, t);
+		    "%.0f s</text>\n", chart_x(t), CH - CB + 16, t);
 	}
 	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
-	    L, H - B, W - R, H - B);
+	    CL, CH - CB, CW - CR, CH - CB);
 	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
-	    L, T, L, H - B);
-	for (int phase = 0; phase <= 1; phase++) {
-		bool any = false;
-
-		fprintf(out, "<polyline fill=\"none\" stroke-width=\"2.5\" stroke=\"%s\" points=\"",
-		    phase ? "#2a9d4b" : "#d62828");
-		for (size_t i = 0; i < n; i++) {
-			/* the green line starts where the red one ends */
-			bool bridge = phase == 1 && !s[i].fixed && i + 1 < n && s[i + 1].fixed;
-
-			if (s[i].fixed != phase && !bridge)
-				continue;
-			fprintf(out, "%s%.1f,%.1f", any ? " " : "", X(s[i].t), Y(s[i].bounces));
-			any = true;
-		}
-		fprintf(out, "\"/>\n");
-	}
-	if (tfix >= 0)
-		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#264653\" "
-		    "stroke-dasharray=\"5,4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-		    "fill=\"#264653\">%s</text>\n", X(tfix), T, X(tfix), H - B,
-		    X(tfix) + 5, T + 12, _("fix applied"));
+	    CL, CT, CL, CH - CB);
 	fprintf(out, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 14 %.1f)\" "
-	    "text-anchor=\"middle\">%s</text>\n", (H - B + T) / 2, (H - B + T) / 2,
+	    "text-anchor=\"middle\">%s</text>\n", (CH - CB + CT) / 2, (CH - CB + CT) / 2,
 	    _("bounces (cumulative)"));
+}
+
+/* A step chart of cumulative bounces: the storm red, after the abuser was
+ * filtered orange, after the relay was fixed green; a mark where each of
+ * the last two begins. */
+static void chart(FILE *out, const struct sample *s, size_t n)
+{
+	const char *labels[PH_COUNT] = {NULL, _("abuser filtered"), _("relay fixed")};
+	double start[PH_COUNT] = {-1, -1, -1};
+
+	chart_tmax = 1;
+	chart_ymax = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].t > chart_tmax)
+			chart_tmax = s[i].t;
+		if (s[i].bounces > chart_ymax)
+			chart_ymax = s[i].bounces;
+		if (start[s[i].phase] < 0)
+			start[s[i].phase] = s[i].t;
+	}
+	chart_ymax *= 1.1;
+	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+	    "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
+	    CW, CH, CW, CH, _("bounces over time"));
+	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n",
+	    CW, CH);
+	chart_axes(out);
+	for (int phase = 0; phase < PH_COUNT; phase++)
+		phase_line(out, s, n, phase, chart_x, chart_y);
+	for (int phase = PH_FILTERED, row = 0; phase < PH_COUNT; phase++)
+		if (start[phase] >= 0)
+			phase_mark(out, chart_x(start[phase]), CT, CH - CB, row++, labels[phase]);
 	fprintf(out, "</svg>\n");
-#undef X
-#undef Y
 }
 
 static void print_file(FILE *out, FILE *f)
@@ -385,9 +420,12 @@ static void write_page(FILE *out, struct page *p)
 	if (p->n > 0) {
 		fprintf(out, "<h2>%s</h2>\n", _("Bounces piling up for postmaster/root"));
 		chart(out, p->s, p->n);
-		fprintf(out, "<p class=\"legend\"><span style=\"background:#d62828;color:#fff\">%s"
-		    "</span><span style=\"background:#2a9d4b;color:#fff\">%s</span></p>\n",
-		    _("storm (open relay abused)"), _("after the fix"));
+		fprintf(out, "<p class=\"legend\"><span style=\"background:%s;color:#fff\">%s"
+		    "</span><span style=\"background:%s;color:#fff\">%s</span>"
+		    "<span style=\"background:%s;color:#fff\">%s</span></p>\n",
+		    phase_colours[PH_STORM], _("storm (open relay abused)"),
+		    phase_colours[PH_FILTERED], _("abuser filtered"),
+		    phase_colours[PH_FIXED], _("after the fix"));
 	}
 	if (p->fix)
 		print_file(out, p->fix);
@@ -444,7 +482,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: relayguard-report --before A.json [--after B.json] "
 	    "[--series S.csv] [--fix FILE] [--storm EVENTS.jsonl] [--title T]\n"
 	    "       [--lang en|ja] [--reporter FILE] [--output FILE]\n"
-	    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n");
+	    "       relayguard-report notify --events EVENTS.jsonl ... (--help)\n"
+	    "       relayguard-report blocklist --events EVENTS.jsonl ... (--help)\n");
 }
 
 int main(int argc, char **argv)
@@ -467,6 +506,8 @@ int main(int argc, char **argv)
 	msg_init(argv[0]);
 	if (argc > 1 && strcmp(argv[1], "notify") == 0)
 		return notify_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "blocklist") == 0)
+		return blocklist_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "b:a:s:f:e:t:o:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': before_path = optarg; break;

@@ -58,6 +58,7 @@ struct notify_source {
 	long storms;			/* bounce-storm events naming it */
 	long storm_bounces;		/* bounces about its mail in those storms */
 	long other;			/* other events about it (SPF, DNSBL, ...) */
+	long boxed;			/* of which abuser_boxed (the penalty box) */
 	double first, last;		/* epoch seconds */
 	char first_iso[48], last_iso[48];	/* as the log wrote them */
 	char addrs[8][64];		/* distinct addresses in the group */
@@ -154,5 +155,7 @@ void notify_excerpt_free(char **lines, size_t n);
 const char *notify_request_name(enum notify_request r);
 
 int notify_main(int argc, char **argv);
+/* blocklist.c: relayguard-report blocklist */
+int blocklist_main(int argc, char **argv);
 
 #endif

@@ -151,6 +151,8 @@ void notify_source_count(struct notify_source *s, json_t *e, bool storm)
 		summarise(s, e);
 	} else if (!storm) {
 		s->other++;
+		if (strcmp(ev, "abuser_boxed") == 0)
+			s->boxed++;
 	}
 }
 

@@ -8,9 +8,13 @@
 #   3. a "spammer" at 127.0.0.2 relays a burst to unreachable outside
 #      domains with a forged sender: bounces and double bounces pile up for
 #      postmaster/root, the milter raises the bounce-storm alarm;
-#   4. the fix: the mynetworks line the auditor recommended, and the milter
-#      switched to enforce;
-#   5. the auditor again: closed; the spammer's next burst is refused 5.7.1;
+#   4. the first half of the 1997 fix, filter the abuser: the milter switched
+#      to enforce refuses the spammer's next burst, fail2ban (the shipped
+#      filter and jail, Debian's nftables action) bans it at the firewall:
+#      its next connection gets no SMTP greeting at all;
+#   5. the second half: the mynetworks line the auditor recommended; the
+#      auditor again: closed; with the ban lifted, the spammer's next burst
+#      is refused 5.7.1 by the server itself;
 #   6. the notification for the spammer's address (English and Japanese):
 #      e-mail body, IODEF, X-ARF, IntelMQ JSON, from the milter's event log.
 # Evidence goes to $DEMO_OUT (default ./demo-out): audit reports (text, JSON,
@@ -21,6 +25,13 @@
 # outside address, so the spammer's notification holds only the spammer.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+# The firewall step bans with nftables: it runs in a network namespace of
+# its own (its own loopback and ruleset, never the host's) when it can.
+if [ -z "${RG_DEMO_NETNS:-}" ] && [ "$(id -u)" = 0 ] && unshare --net true 2>/dev/null &&
+	command -v fail2ban-server >/dev/null && command -v nft >/dev/null; then
+	RG_DEMO_NETNS=1 exec unshare --net bash "$0" "$@"
+fi
+[ -n "${RG_DEMO_NETNS:-}" ] && ip link set lo up
 BUILD=${BUILD:-build}
 AUDIT=$BUILD/relayguard-audit
 REPORT=$BUILD/relayguard-report
@@ -35,6 +46,7 @@ mkdir -p "$OUT" && touch "$OUT/.relayguard-demo" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 source tests/lib/dns.sh
+source tests/lib/fail2ban.sh
 
 bold() { printf '\033[1m%s\033[0m\n' "$*"; }
 step() { printf '\n'; bold "== Step $1: $2"; }
@@ -140,19 +152,24 @@ echo "spammer: $(cat "$OUT/spammer-1.txt")"
 storm_before=$(bounces)
 
 # --- 4 --------------------------------------------------------------------------
-step 4 "the fix, two ways"
-PHASE=fixed
-FIX_TIME=$(date +%Y-%m-%dT%H:%M:%S.%3N%:z)
-cat > "$OUT/fix-applied.txt" <<EOF
-# 1. relayguard.conf: the milter refuses unauthorised relaying itself
-#    (defence in depth: it holds even while the MTA is misconfigured)
+step 4 "filter the abuser: the milter refuses, fail2ban bans it at the firewall"
+PHASE=filtered
+firewall=
+if [ -n "${RG_DEMO_NETNS:-}" ]; then
+	# /etc/fail2ban/jail.d/relayguard.local as an admin writes it; the
+	# server itself and our own auditor (127.0.0.3) are never banned
+	f2b_start relayguard "$ML_DIR/events.jsonl" "$PF_PORT" "maxretry = 5
+ignoreip = 127.0.0.1 127.0.0.3" && firewall=1
+fi
+cat > "$OUT/filter-applied.txt" <<EOF
+# relayguard.conf: the milter refuses unauthorised relaying itself
+# (defence in depth: it holds even while the MTA is misconfigured)
 Mode enforce
-# 2. Postfix main.cf, as relayguard-audit recommended (127.0.0.2 plays the
-#    outside world here, so only 127.0.0.1 is "our network"):
-mynetworks = 127.0.0.1/32
-smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+# /etc/fail2ban/jail.d/relayguard.local: ban after 5 refused relay attempts
+[relayguard]
+enabled = true
 EOF
-sed 's/^/  /' "$OUT/fix-applied.txt"
+sed 's/^/  /' "$OUT/filter-applied.txt"
 milter_conf enforce
 kill -USR1 "$ML_PID"
 rg_retry 5 grep -q 'reload' "$ML_DIR/milter.log" && echo "  milter reloaded (SIGUSR1): Mode enforce"
@@ -160,16 +177,47 @@ python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forge
 	--rcpt 'user{i}@victim{m}.example' --domains 3 --count 5 --timeout 30 -v > "$OUT/spammer-milter.txt" 2>&1
 echo "  Postfix still open, milter enforcing: spammer $(tail -1 "$OUT/spammer-milter.txt")"
 grep -m1 -o '5[0-9][0-9] 5\.7\.1[^"]*' "$OUT/spammer-milter.txt" | sed 's/^/    server says: /'
-pf_postconf "mynetworks = 127.0.0.1/32" >/dev/null || die "postconf failed"
-echo "  Postfix: mynetworks = $(postconf -c "$PF_CONF" -h mynetworks), reloaded"
+if [ -n "$firewall" ] && rg_retry 30 f2b_is_banned 127.0.0.2; then
+	echo "  t=$(elapsed)s  fail2ban: 127.0.0.2 banned (jail relayguard, Debian's nftables action):"
+	nft list ruleset | grep -E 'elements|saddr' | sed 's/^[[:space:]]*/    /'
+	if python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 \
+		--sender forged@spoofed.example --rcpt 'user{i}@victim{m}.example' --count 1 \
+		--timeout 5 > "$OUT/spammer-banned.txt" 2>&1 &&
+		grep -q '^accepted=1' "$OUT/spammer-banned.txt"; then
+		die "the banned spammer still reached Postfix: $(cat "$OUT/spammer-banned.txt")"
+	fi
+	echo "  the spammer's next connection gets no SMTP greeting: $(grep -o 'Connection refused' \
+		"$OUT/spammer-banned.txt" || tail -1 "$OUT/spammer-banned.txt")"
+elif [ -n "$firewall" ]; then
+	die "fail2ban did not ban 127.0.0.2: $(tail -5 "$F2B_DIR/fail2ban.log")"
+else
+	echo "  (the firewall half needs root, network namespaces, fail2ban and nftables: skipped)"
+fi
+for _ in $(seq 8); do sample; sleep 0.25; done
 
 # --- 5 --------------------------------------------------------------------------
-step 5 "prove it closed"
+step 5 "fix the relay, and prove it closed"
+PHASE=fixed
+FIX_TIME=$(date +%Y-%m-%dT%H:%M:%S.%3N%:z)
+cat > "$OUT/fix-applied.txt" <<EOF
+# Postfix main.cf, as relayguard-audit recommended (127.0.0.2 plays the
+# outside world here, so only 127.0.0.1 is "our network"):
+mynetworks = 127.0.0.1/32
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+EOF
+sed 's/^/  /' "$OUT/fix-applied.txt"
+pf_postconf "mynetworks = 127.0.0.1/32" >/dev/null || die "postconf failed"
+echo "  Postfix: mynetworks = $(postconf -c "$PF_CONF" -h mynetworks), reloaded"
 audit after; rc=$?
 sed -n '/^Verdict:/,/^$/p' "$OUT/audit-after.txt"
 echo "exit status $rc (0 = closed)"
 [ "$rc" = 0 ] || die "expected closed (exit 0) after the fix, got $rc"
 sample
+if [ -n "$firewall" ]; then
+	# it would ban the spammer again after 5 refusals, mid-burst
+	f2b_stop
+	echo "fail2ban stopped (its ban lifted), to show the server refuses on its own:"
+fi
 python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
 	--rcpt 'user{i}@victim{m}.example' --domains 3 --count 12 --timeout 30 -v > "$OUT/spammer-2.txt" 2>&1
 echo "the spammer's next burst: $(tail -1 "$OUT/spammer-2.txt")"
@@ -183,9 +231,10 @@ jq -r 'select(.event=="relay_summary") | "  milter summary: \(.reason)"' "$ML_DI
 
 # --- evidence -------------------------------------------------------------------
 cp "$ML_DIR/events.jsonl" "$OUT/milter-events.jsonl"
+cat "$OUT/filter-applied.txt" "$OUT/fix-applied.txt" > "$OUT/fixes-applied.txt"
 cp "$PF_LOG" "$OUT/postfix-maillog"
 "$REPORT" --reporter "$REPORTER" --before "$OUT/audit-before.json" --after "$OUT/audit-after.json" \
-	--series "$SERIES" --fix "$OUT/fix-applied.txt" --storm "$OUT/milter-events.jsonl" \
+	--series "$SERIES" --fix "$OUT/fixes-applied.txt" --storm "$OUT/milter-events.jsonl" \
 	> "$OUT/report.html" || die "relayguard-report failed"
 if xmllint --nonet --noout --schema schemas/iodef/iodef-2.0-offline.xsd \
 	"$OUT/audit-before.iodef.xml" 2>/dev/null; then
@@ -219,6 +268,7 @@ echo "--- notify-ja/127.0.0.2.txt (first lines) ---"
 head -32 "$OUT/notify-ja/127.0.0.2.txt"
 echo "---"
 
+f2b_stop
 ml_stop
 pf_stop
 dns_stop

@@ -14,6 +14,7 @@ logrotate libmicrohttpd-dev nodejs
 m4 libwrap0 libidn12 liblockfile1 libdb5.3 libgnutls-dane0 libnsl2 libpcre2-8-0
 libevent-2.1-7 libpam0g libldap-2.5-0 libsasl2-2 adduser python3-milter sasl2-bin
 libcourier-unicode4 libltdl7 libgdbm6 libperl5.36
+fail2ban nftables
 debhelper lintian fakeroot dpkg-dev mmdebstrap"
 
 # Exim, OpenSMTPD, sendmail and Courier conflict with postfix as packages: they are

@@ -27,6 +27,19 @@ tap_like "$(jq -r '[.original_clients[].value]|join(",")' <<<"$storm")" '127\.0\
 tap_like "$(jq -r .reason <<<"$storm")" 'open-relay abuse' "and calls it open-relay abuse"
 tap_is "$(cat "$OUT/spammer-1.txt")" "accepted=60 refused=0 tempfailed=0" "before the fix the spammer relays 60 messages"
 tap_like "$(tail -1 "$OUT/spammer-milter.txt")" '^accepted=0 refused=5' "milter in enforce refuses while Postfix is still open"
+if [ "$(id -u)" = 0 ] && command -v fail2ban-server >/dev/null && command -v nft >/dev/null; then
+	tap_like "$(sed -n '/Step 4/,/Step 5/p' "$LOG")" 'fail2ban: 127\.0\.0\.2 banned' \
+		"step 4: fail2ban bans the spammer at the firewall"
+	tap_like "$(sed -n '/Step 4/,/Step 5/p' "$LOG")" "next connection gets no SMTP greeting: Connection refused" \
+		"and its next connection gets no SMTP greeting"
+	tap_unlike "$(cat "$OUT/spammer-banned.txt")" '^accepted=' "send.py never got a session while banned"
+else
+	tap_skip "step 4: fail2ban bans the spammer" "needs root, fail2ban and nftables"
+	tap_skip "and its next connection gets no SMTP greeting" "needs root, fail2ban and nftables"
+	tap_skip "send.py never got a session while banned" "needs root, fail2ban and nftables"
+fi
+tap_is "$(grep -o '>abuser filtered</text>\|>relay fixed</text>' "$OUT/report.html" | tr '\n' ' ')" \
+	">abuser filtered</text> >relay fixed</text> " "the report's timeline marks 'abuser filtered', then 'relay fixed'"
 tap_like "$(tail -1 "$OUT/spammer-2.txt")" '^accepted=0 refused=' "after the fix the spammer's burst is refused"
 tap_like "$(cat "$OUT/spammer-2.txt")" 'RCPT 554 5\.7\.1' "with 554 5.7.1"
 tap_is "$(grep -c 'sender non-delivery notification' "$OUT/postfix-maillog")" 60 \

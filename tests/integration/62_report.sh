@@ -25,6 +25,18 @@ printf 'seconds,phase,bounces\n0,storm,0\n1;storm;3\n' > "$d/bad.csv"
 err=$("$REPORT" --before "$d/evil.json" --series "$d/bad.csv" 2>&1 >/dev/null); rc=$?
 tap_isnt "$rc" 0 "a malformed series line is an error"
 tap_like "$err" 'bad\.csv:3: expected seconds,phase,bounces' "the error names file and line"
+# the chart marks where the abuser was filtered and where the relay was fixed
+printf 'seconds,phase,bounces\n0,storm,0\n5,storm,40\n8,filtered,60\n12,fixed,62\n15,fixed,62\n' > "$d/phases.csv"
+out=$("$REPORT" --before "$d/evil.json" --series "$d/phases.csv")
+tap_is "$(grep -o '>abuser filtered</text>\|>relay fixed</text>' <<<"$out" | tr '\n' ' ')" \
+	">abuser filtered</text> >relay fixed</text> " "the timeline marks 'abuser filtered', then 'relay fixed'"
+tap_is "$(grep -c 'polyline.*stroke="#e76f51"' <<<"$out")" 1 "the filtered phase has its own line"
+out=$("$REPORT" --lang ja --before "$d/evil.json" --series "$d/phases.csv")
+tap_like "$out" '不正利用元を遮断.*' "and in Japanese"
+printf 'seconds,phase,bounces\n0,storm,0\n1,fxed,3\n' > "$d/typo.csv"
+err=$("$REPORT" --before "$d/evil.json" --series "$d/typo.csv" 2>&1 >/dev/null); rc=$?
+tap_like "$rc:$err" "^1:.*typo\.csv:3: phase 'fxed' is not storm, filtered or fixed" \
+	"an unknown phase is an error naming file and line, not a silent storm"
 # event logs written before 0.2 spelt the bounce events with '-': both read
 cat > "$d/events.jsonl" <<'JEOF'
 {"time":"2026-11-21T09:00:00+09:00","event":"bounce-storm","client_addr":"192.0.2.1","reason":"old spelling"}

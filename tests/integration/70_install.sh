@@ -28,6 +28,7 @@ tap_check "etc/relayguard/reporter.conf is the sample (reports identify the repo
 	cmp conf/reporter.conf "$D/etc/relayguard/reporter.conf"
 for f in usr/local/lib/systemd/system/relayguard-milter.service usr/local/lib/tmpfiles.d/relayguard.conf \
 	usr/local/lib/sysusers.d/relayguard.conf etc/logrotate.d/relayguard \
+	etc/fail2ban/filter.d/relayguard.conf etc/fail2ban/jail.d/relayguard.conf \
 	usr/local/share/man/man8/relayguard-milter.8 usr/local/share/man/man5/relayguard.conf.5 \
 	usr/local/share/man/man1/relayguard-audit.1 usr/local/share/doc/relayguard/relayguard.conf; do
 	tap_check "$f is installed" test -s "$D/$f"

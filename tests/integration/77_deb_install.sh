@@ -52,9 +52,11 @@ rm -f "$R/tmp/$DEB"
 tap_is "$(in_root dpkg-query -W -f='${Status} ${Version}' relayguard 2>&1)" "install ok installed $version" \
 	"dpkg knows relayguard $version as installed"
 tap_is "$(in_root dpkg-query -W -f='${Conffiles}\n' relayguard | awk 'NF {print $1}' | sort)" \
-	"/etc/logrotate.d/relayguard
+	"/etc/fail2ban/filter.d/relayguard.conf
+/etc/fail2ban/jail.d/relayguard.conf
+/etc/logrotate.d/relayguard
 /etc/relayguard/relayguard.conf
-/etc/relayguard/reporter.conf" "conffiles: relayguard.conf, reporter.conf, the logrotate snippet"
+/etc/relayguard/reporter.conf" "conffiles: relayguard.conf, reporter.conf, the logrotate snippet, the fail2ban filter and jail"
 tap_check "/etc/relayguard/relayguard.conf is the sample" cmp conf/relayguard.conf "$R/etc/relayguard/relayguard.conf"
 tap_check "/etc/relayguard/reporter.conf is the sample" cmp conf/reporter.conf "$R/etc/relayguard/reporter.conf"
 tap_is "$(grep -E '^(Socket|Mode) ' "$R/etc/relayguard/relayguard.conf")" \
