@@ -23,6 +23,7 @@
  */
 #include "daemon.h"
 #include "milter.h"
+#include "abuser.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/configadvice.h"
@@ -373,6 +374,7 @@ static void *signal_thread(void *arg)
 			last_summary = now;
 		}
 		milter_bounce_tick(now);
+		abuser_tick(now);
 		milter_metrics_tick();
 	}
 	milter_summary(rg_now());
@@ -412,6 +414,7 @@ static void check_only(struct rg_config *c)
 	    c->trusted_networks.n,
 	    c->local_domains.n + c->local_domains.literals.n,
 	    c->relay_domains.n + c->relay_domains.literals.n);
+	abuser_describe(c, stdout);
 	rg_config_unref(c);
 	exit(exit_status_with_stdout(0));
 }
@@ -542,6 +545,8 @@ int main(int argc, char **argv)
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,
 	    rg_now());
 	bounce_sensors_start(c);
+	abuser_start((size_t)c->client_table_size);
+	rg_metrics_set_extra(abuser_metrics);
 	/* Log before the install: from then on a reload may release c. */
 	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
 	    "reverse_dns=%s nameservers=%s", c->socket,
