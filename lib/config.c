@@ -139,6 +139,11 @@ const struct rg_conf_key rg_config_schema[] = {
 	{"AbuserReply", RG_CONF_REPLY, "554 5.7.1 Too many refused relay attempts from your network, try again later",
 	 NULL, 0, 0, F(abuser_reply), 0, rg_config_check_abuser_reply,
 	 "reply to a boxed source (5xx, or 421 to close the connection)"},
+	/* Shared state (relayguard-milter's shared.h): off until set */
+	{"SharedState", RG_CONF_STRING, NULL, NULL, 0, 0, F(shared_state), RG_CONF_SECRET, NULL,
+	 "Redis server the penalty box shares with the other MX hosts: redis://[user:password@]host[:port][/db] or unix:/path[?db=N&user=U&password=P]"},
+	{"SharedStateTimeout", RG_CONF_SECONDS, "0.05", NULL, 5, 1000, F(shared_state_timeout), 0, NULL,
+	 "seconds one shared-state call may take, lock wait included; past it the milter decides on local state"},
 };
 
 const size_t rg_config_schema_count = RG_NELEM(rg_config_schema);

@@ -7,6 +7,7 @@
  * (rg_now()); events carry them as ISO 8601 wall-clock times.
  */
 #include "abuser.h"
+#include "shared.h"
 #include "relayguard/bounce_window.h"
 #include "relayguard/config.h"
 #include "relayguard/countertab.h"
@@ -22,9 +23,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #define SOURCE_MAX	(INET6_ADDRSTRLEN + 8)	/* "2001:db8::/64" */
 #define RELEASE_BATCH	64			/* events per tick at most */
+#define MERGE_BATCH	256			/* sources merged per tick */
 /* A boxed source outweighs any count: never evicted for an unboxed one. */
 #define BOXED_WEIGHT	(ULONG_MAX / 2)
 
@@ -36,6 +39,8 @@ struct source {
 	unsigned long refused;		/* transactions refused while boxed */
 	bool enforced;			/* false: abuser_would_box only */
 	char client[INET6_ADDRSTRLEN];	/* the address that boxed it */
+	char boxed_by[64];		/* shared box: the host that set it */
+	unsigned long pending;		/* attempts the shared state missed */
 };
 
 /* What an event needs, copied out of the table under the lock. */
@@ -122,15 +127,18 @@ static void note_boxed(const struct conn *c, const char *rcpt,
 		{.key = "evidence_seconds", .num = (long)(n->s.last - n->s.first + 0.5)},
 		{.key = "block_time", .num = conf->abuser_block_time},
 		{.key = "until", .str = iso_of(n->s.until, until, sizeof(until))},
+		{.key = "boxed_by", .str = n->s.boxed_by},
 	};
 
 	snprintf(reason, sizeof(reason), "%lu refused relay attempts from %s "
-	    "within %ld s: %s for %ld s", n->s.attempts, n->source,
-	    conf->abuser_window, enforced ? "boxed" : "would be boxed (log-only)",
+	    "within %ld s%s%s: %s for %ld s", n->s.attempts, n->source,
+	    conf->abuser_window, n->s.boxed_by[0] ? ", counted by every MX; "
+	    "boxed by " : "", n->s.boxed_by,
+	    enforced ? "boxed" : "would be boxed (log-only)",
 	    conf->abuser_block_time);
 	milter_record(c, enforced ? "abuser_boxed" : "abuser_would_box",
 	    enforced ? (conf->abuser_reply.code[0] == '4' ? "tempfail" : "reject") :
-	    "log-only", rcpt, reason, f, RG_NELEM(f));
+	    "log-only", rcpt, reason, f, RG_NELEM(f) - (n->s.boxed_by[0] ? 0 : 1));
 }
 
 /* Under the lock: the weight that orders evictions (countertab.h). */
@@ -141,19 +149,62 @@ static void reweigh(size_t slot, struct source *s, double window,
 	    bw_ring_count(&s->ring, window, now));
 }
 
+/* Under the lock: box s now, for what the shared box has left (sa) or
+ * for AbuserBlockTime; n gets what the event needs. */
+static void box(struct source *s, const char *key, const struct conn *c,
+    unsigned long count, const struct shared_answer *sa, double now,
+    struct box_note *n)
+{
+	const struct rg_config *conf = c->conf;
+
+	if (s->first == 0)		/* boxed by another MX: no run here */
+		s->first = s->last = now;
+	s->boxed_at = now;
+	s->until = now + (sa != NULL && sa->box_ms > 0 ? (double)sa->box_ms / 1000 :
+	    (double)conf->abuser_block_time);
+	s->attempts = count;
+	s->refused = 0;
+	s->enforced = conf->mode == RG_MODE_ENFORCE;
+	strlcpy_rg(s->client, c->client_addr, sizeof(s->client));
+	strlcpy_rg(s->boxed_by, sa != NULL ? sa->boxed_by : "", sizeof(s->boxed_by));
+	strlcpy_rg(n->source, key, sizeof(n->source));
+	n->s = *s;
+}
+
+/* After a box: counters, then the event. */
+static void boxed(const struct conn *c, const char *rcpt,
+    const struct box_note *n)
+{
+	ADD(*(n->s.enforced ? &n_boxed : &n_would_box), 1);
+	if (n->s.enforced)
+		ADD(n_boxed_now, 1);
+	note_boxed(c, rcpt, n);
+}
+
+static const char *host_of(const struct conn *c)
+{
+	return c->myhostname[0] ? c->myhostname : "unknown";
+}
+
 void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 {
 	const struct rg_config *conf = c->conf;
+	const bool enforce = conf->mode == RG_MODE_ENFORCE;
 	char key[SOURCE_MAX];
+	struct shared_answer sa;
 	struct box_note n;
 	struct source *s;
 	double now = rg_now(), window = (double)conf->abuser_window;
 	unsigned long inherited, count;
-	bool fresh, boxed = false;
+	bool fresh, shared, due, made = false;
 	size_t slot;
 
 	if (sources == NULL || !source_of(c, key, sizeof(key)))
 		return;
+	/* one round trip, before the lock: the local table never waits */
+	shared = shared_attempt(key, 1, conf->abuser_threshold,
+	    conf->abuser_window, conf->abuser_block_time, enforce, host_of(c),
+	    &sa) == 0;
 	pthread_mutex_lock(&lock);
 	slot = ct_get(sources, key, now, &inherited, &fresh);
 	s = ct_value(sources, slot);
@@ -161,49 +212,72 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 		s->first = now;
 	count = bw_ring_add(&s->ring, window, now, 1);
 	s->last = now;
+	if (!shared && shared_enabled())
+		s->pending++;		/* merged back when the server returns */
+	if (shared)
+		count = sa.count;
+	due = count >= (unsigned long)conf->abuser_threshold ||
+	    (shared && sa.box_ms > 0);
 	/* a would-be box (log-only) becomes a box once Mode is enforce */
-	if ((s->until == 0 || (!s->enforced && conf->mode == RG_MODE_ENFORCE)) &&
-	    count >= (unsigned long)conf->abuser_threshold) {
-		s->boxed_at = now;
-		s->until = now + (double)conf->abuser_block_time;
-		s->attempts = count;
-		s->refused = 0;
-		s->enforced = conf->mode == RG_MODE_ENFORCE;
-		strlcpy_rg(s->client, c->client_addr, sizeof(s->client));
-		strlcpy_rg(n.source, key, sizeof(n.source));
-		n.s = *s;
-		boxed = true;
+	if ((s->until == 0 || (!s->enforced && enforce)) && due) {
+		box(s, key, c, count, shared ? &sa : NULL, now, &n);
+		made = true;
 	}
 	reweigh(slot, s, window, now);
 	pthread_mutex_unlock(&lock);
-	if (!boxed)
-		return;
-	ADD(*(n.s.enforced ? &n_boxed : &n_would_box), 1);
-	if (n.s.enforced)
-		ADD(n_boxed_now, 1);
-	note_boxed(c, rcpt, &n);
+	if (made)
+		boxed(c, NULL == rcpt ? "" : rcpt, &n);
 }
 
-/* True when c's source is boxed (enforced) now; counts the refusal. */
+/* Under the lock: is key boxed here? Counts the refusal. */
+static bool boxed_locally(const char *key, double now)
+{
+	size_t slot = ct_find(sources, key);
+	struct source *s;
+
+	if (slot == CT_NONE)
+		return false;
+	s = ct_value(sources, slot);
+	if (!s->enforced || s->until <= now)
+		return false;
+	s->refused++;
+	return true;
+}
+
+/* True when c's source is boxed (enforced) now, here or, with shared
+ * state, by another MX (then it is boxed here too, with its event). */
 static bool boxed_now(const struct conn *c)
 {
 	char key[SOURCE_MAX];
+	struct shared_answer sa;
+	struct box_note n;
+	unsigned long inherited;
+	double now = rg_now();
+	bool fresh, is = false, made = false;
 	size_t slot;
-	bool boxed = false;
 
 	if (sources == NULL || !source_of(c, key, sizeof(key)))
 		return false;
 	pthread_mutex_lock(&lock);
-	slot = ct_find(sources, key);
-	if (slot != CT_NONE) {
-		struct source *s = ct_value(sources, slot);
+	is = boxed_locally(key, now);
+	pthread_mutex_unlock(&lock);
+	if (is || shared_box(key, &sa) != 0 || sa.box_ms <= 0)
+		return is;
+	pthread_mutex_lock(&lock);
+	if (!(is = boxed_locally(key, now))) {
+		struct source *s;
 
-		boxed = s->enforced && s->until > rg_now();
-		if (boxed)
-			s->refused++;
+		slot = ct_get(sources, key, now, &inherited, &fresh);
+		s = ct_value(sources, slot);
+		box(s, key, c, 0, &sa, now, &n);
+		s->refused = 1;
+		reweigh(slot, s, (double)c->conf->abuser_window, now);
+		is = made = true;
 	}
 	pthread_mutex_unlock(&lock);
-	return boxed;
+	if (made)
+		boxed(c, "", &n);
+	return is;
 }
 
 sfsistat abuser_check(SMFICTX *ctx, const struct conn *c, int stage)
@@ -266,6 +340,54 @@ static size_t collect_expired(double now, struct box_note *out, size_t max)
 	return n;
 }
 
+struct pending_note {
+	char source[SOURCE_MAX];
+	unsigned long n;
+};
+
+/* Under the lock: take up to max sources' pending counts. */
+static size_t take_pending(struct pending_note *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
+		struct source *s = ct_value(sources, i);
+
+		if (s->pending == 0)
+			continue;
+		strlcpy_rg(out[n].source, ct_key(sources, i), sizeof(out[n].source));
+		out[n++].n = s->pending;
+		s->pending = 0;
+	}
+	return n;
+}
+
+/* The shared state is back: the attempts counted here meanwhile go to it,
+ * so a storm split over the MX hosts during the outage still adds up. */
+static void merge_pending(void)
+{
+	static struct pending_note notes[MERGE_BATCH];	/* signal thread only */
+	struct rg_config *conf = rg_config_current();
+	struct shared_answer sa;
+	char host[256] = "unknown";
+	size_t n, done = 0;
+
+	if (conf == NULL)
+		return;
+	(void)gethostname(host, sizeof(host) - 1);
+	pthread_mutex_lock(&lock);
+	n = take_pending(notes, RG_NELEM(notes));
+	pthread_mutex_unlock(&lock);
+	while (done < n && shared_attempt(notes[done].source, notes[done].n,
+	    conf->abuser_threshold, conf->abuser_window, conf->abuser_block_time,
+	    conf->mode == RG_MODE_ENFORCE, host, &sa) == 0)
+		done++;
+	msg_info("shared state: merged the relay attempts of %zu sources "
+	    "counted while it was lost%s", done, done < n ? " (lost again "
+	    "before the rest)" : "");
+	rg_config_unref(conf);
+}
+
 void abuser_tick(double now)
 {
 	struct box_note notes[RELEASE_BATCH];
@@ -273,6 +395,8 @@ void abuser_tick(double now)
 
 	if (sources == NULL)
 		return;
+	if (shared_tick(now))
+		merge_pending();
 	pthread_mutex_lock(&lock);
 	n = collect_expired(now, notes, RG_NELEM(notes));
 	pthread_mutex_unlock(&lock);
@@ -319,4 +443,5 @@ void abuser_metrics(FILE *f)
 	    "# HELP relayguard_abuser_boxed Sources in the penalty box now.\n"
 	    "# TYPE relayguard_abuser_boxed gauge\n"
 	    "relayguard_abuser_boxed %lu\n", GET(n_released), GET(n_boxed_now));
+	shared_metrics(f);
 }

@@ -21,7 +21,7 @@ void milter_record(const struct conn *c, const char *event, const char *action,
     size_t nextra)
 {
 	char line[4096];
-	struct rg_event_field fields[12];
+	struct rg_event_field fields[16];
 	size_t n = 0;
 	struct rg_event ev = {
 		.event = event, .action = action,

@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "milter.h"
 #include "abuser.h"
+#include "shared.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/configadvice.h"
@@ -408,6 +409,10 @@ static void check_only(struct rg_config *c)
 		rg_config_unref(c);
 		exit(1);
 	}
+	if (shared_check(c, stdout, stderr) != 0) {
+		rg_config_unref(c);
+		exit(1);
+	}
 	printf("%s: configuration OK (mode %s, socket %s, %zu trusted "
 	    "networks, %zu local and %zu relay domains)\n", c->path,
 	    rg_config_enum_name("Mode", c->mode), c->socket,
@@ -547,6 +552,12 @@ int main(int argc, char **argv)
 	bounce_sensors_start(c);
 	abuser_start((size_t)c->client_table_size);
 	rg_metrics_set_extra(abuser_metrics);
+	rc = shared_start(c, true, err, sizeof(err));
+	if (rc < 0)
+		msg_fatal("%s: SharedState: %s", config_path, err);
+	if (rc > 0)
+		msg_warn("SharedState: %s: deciding on local state until it "
+		    "answers", err);
 	/* Log before the install: from then on a reload may release c. */
 	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
 	    "reverse_dns=%s nameservers=%s", c->socket,

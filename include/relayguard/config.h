@@ -163,6 +163,8 @@ struct rg_config {
 	long abuser_prefix4, abuser_prefix6;
 	int abuser_stage;		/* enum rg_abuser_stage */
 	struct rg_reply abuser_reply;
+	char *shared_state;		/* NULL: local state only */
+	double shared_state_timeout;	/* seconds per call */
 
 	/* Not from the file: what a front end builds from this config (the
 	 * milter's resolver and SPF server), freed with it by
