@@ -456,6 +456,7 @@ static sfsistat bounce_eom(SMFICTX *ctx, struct conn *c)
 		rg_metrics_bounce_storm(sensor == milter_bounce_generated);
 		bounce_storm_log(&rep, relay_attempts_of(&rep));
 	}
+	milter_bounce_shared(c, c->internal, c->first_rcpt, obs.client);
 	storm_action(ctx, c, sensor);
 	if (over_hard_limit(c, now)) {
 		record(c, "bounce_tempfail", "tempfail", c->first_rcpt,

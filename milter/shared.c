@@ -24,20 +24,29 @@
 #define KEY_PREFIX	"relayguard:"
 #define BACKOFF_MAX	30.0
 
+/* win(key, n, window): add n to a sliding window of 60 buckets kept in a
+ * hash (bucket number -> count) on the server's clock; the count in the
+ * window. Old buckets go, the key expires a bucket after the window. */
+#define WINDOW_LUA \
+"local t = redis.call('TIME')\n" \
+"local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n" \
+"local function win(key, n, window)\n" \
+"  local width = window / 60\n" \
+"  local b = math.floor(now / width)\n" \
+"  redis.call('HINCRBY', key, b, n)\n" \
+"  local sum, all = 0, redis.call('HGETALL', key)\n" \
+"  for i = 1, #all, 2 do\n" \
+"    if tonumber(all[i]) <= b - 60 then redis.call('HDEL', key, all[i])\n" \
+"    else sum = sum + tonumber(all[i + 1]) end\n" \
+"  end\n" \
+"  redis.call('EXPIRE', key, math.ceil(window + width) + 1)\n" \
+"  return sum\n" \
+"end\n"
+
 /* KEYS: window hash, box. ARGV: n, window, threshold, block ms, enforce,
  * host. Returns {count, box ms left, boxed by, 1 when boxed now}. */
-static const char attempt_lua[] =
-"local t = redis.call('TIME')\n"
-"local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
-"local width = tonumber(ARGV[2]) / 60\n"
-"local b = math.floor(now / width)\n"
-"redis.call('HINCRBY', KEYS[1], b, ARGV[1])\n"
-"local sum, all = 0, redis.call('HGETALL', KEYS[1])\n"
-"for i = 1, #all, 2 do\n"
-"  if tonumber(all[i]) <= b - 60 then redis.call('HDEL', KEYS[1], all[i])\n"
-"  else sum = sum + tonumber(all[i + 1]) end\n"
-"end\n"
-"redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) + width) + 1)\n"
+static const char attempt_lua[] = WINDOW_LUA
+"local sum = win(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
 "local ttl = redis.call('PTTL', KEYS[2])\n"
 "if ttl > 0 then return {sum, ttl, redis.call('GET', KEYS[2]), 0} end\n"
 "if ARGV[5] == '1' and sum >= tonumber(ARGV[3]) then\n"
@@ -50,6 +59,29 @@ static const char box_lua[] =
 "local ttl = redis.call('PTTL', KEYS[1])\n"
 "if ttl > 0 then return {0, ttl, redis.call('GET', KEYS[1]), 0} end\n"
 "return {0, 0, '', 0}\n";
+
+/* KEYS: total, recipient, client windows, storm. ARGV: window, the three
+ * thresholds (0: off), host. Returns the three counts and the number of
+ * the threshold that started a storm here (0: none, or already one). */
+static const char bounce_lua[] = WINDOW_LUA
+"local w = tonumber(ARGV[1])\n"
+"local c = {win(KEYS[1], 1, w), win(KEYS[2], 1, w), win(KEYS[3], 1, w)}\n"
+"for i = 1, 3 do\n"
+"  local thr = tonumber(ARGV[i + 1])\n"
+"  if thr > 0 and c[i] >= thr then\n"
+"    if redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', math.floor(w * 1000)) then\n"
+"      return {c[1], c[2], c[3], i}\n"
+"    end\n"
+"    return {c[1], c[2], c[3], 0}\n"
+"  end\n"
+"end\n"
+"return {c[1], c[2], c[3], 0}\n";
+
+/* An EVAL reply: four elements, numbers or (the third) a string. */
+struct reply4 {
+	long long num[4];
+	char str[256];
+};
 
 struct target {
 	bool unix_socket;
@@ -323,15 +355,15 @@ static void record_time(double secs)
 		;
 }
 
-/* EVAL script on source's keys within the deadline; 0 and a, or -1. */
-static int eval(const char *script, const char *source, int nkeys,
-    const char **args, int nargs, struct shared_answer *a)
+/* EVAL script on keys within the deadline; 0 and out, or -1. */
+static int eval(const char *script, const char **keys, int nkeys,
+    const char **args, int nargs, struct reply4 *out)
 {
 	double t0 = rg_now(), left;
 	struct timespec until;
-	char k1[300], k2[300], nk[8], err[300];
-	const char *argv[16] = {"EVAL", script, nk, k1, k2};
-	int argc = 3 + nkeys, rc = -1;
+	char nk[8], err[300];
+	const char *argv[16] = {"EVAL", script, nk};
+	int argc = 3, rc = -1;
 	redisReply *r;
 
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -350,9 +382,9 @@ static int eval(const char *script, const char *source, int nkeys,
 		return -1;
 	}
 	snprintf(nk, sizeof(nk), "%d", nkeys);
-	snprintf(k1, sizeof(k1), KEY_PREFIX "{%s}:%s", source, nkeys == 2 ? "w" : "box");
-	snprintf(k2, sizeof(k2), KEY_PREFIX "{%s}:box", source);
-	for (int i = 0; i < nargs; i++)
+	for (int i = 0; i < nkeys && argc < 16; i++)
+		argv[argc++] = keys[i];
+	for (int i = 0; i < nargs && argc < 16; i++)
 		argv[argc++] = args[i];
 	left = timeout_s - (rg_now() - t0);
 	redisSetTimeout(conn, tv_of(left > 0.001 ? left : 0.001));
@@ -361,11 +393,13 @@ static int eval(const char *script, const char *source, int nkeys,
 		lose(r == NULL ? err : "unexpected reply");
 		ADD(n_error, 1);
 	} else {
-		a->count = (unsigned long)r->element[0]->integer;
-		a->box_ms = (long)r->element[1]->integer;
-		snprintf(a->boxed_by, sizeof(a->boxed_by), "%s",
-		    r->element[2]->str ? r->element[2]->str : "");
-		a->boxed_here = r->element[3]->integer == 1;
+		memset(out, 0, sizeof(*out));
+		for (size_t i = 0; i < 4; i++)
+			if (r->element[i]->type == REDIS_REPLY_INTEGER)
+				out->num[i] = r->element[i]->integer;
+			else if (r->element[i]->type == REDIS_REPLY_STRING)
+				snprintf(out->str, sizeof(out->str), "%s",
+				    r->element[i]->str);
 		ADD(n_ok, 1);
 		rc = 0;
 	}
@@ -374,6 +408,18 @@ static int eval(const char *script, const char *source, int nkeys,
 	pthread_mutex_unlock(&lock);
 	record_time(rg_now() - t0);
 	return rc;
+}
+
+/* The answer about a source from a penalty-box script's reply. */
+static int answer_of(int rc, const struct reply4 *r, struct shared_answer *a)
+{
+	if (rc != 0)
+		return -1;
+	a->count = (unsigned long)r->num[0];
+	a->box_ms = (long)r->num[1];
+	snprintf(a->boxed_by, sizeof(a->boxed_by), "%s", r->str);
+	a->boxed_here = r->num[3] == 1;
+	return 0;
 }
 
 int shared_attempt(const char *source, unsigned long n, long threshold,
@@ -388,15 +434,56 @@ int shared_attempt(const char *source, unsigned long n, long threshold,
 	snprintf(sn, sizeof(sn), "%lu", n);
 	snprintf(sw, sizeof(sw), "%ld", window);
 	snprintf(st, sizeof(st), "%ld", threshold);
+	char kw[300], kb[300];
+	const char *keys[] = {kw, kb};
+	struct reply4 r;
+
 	snprintf(sb, sizeof(sb), "%ld", block_time * 1000);
-	return eval(attempt_lua, source, 2, args, RG_NELEM(args), a);
+	snprintf(kw, sizeof(kw), KEY_PREFIX "{%s}:w", source);
+	snprintf(kb, sizeof(kb), KEY_PREFIX "{%s}:box", source);
+	return answer_of(eval(attempt_lua, keys, 2, args, RG_NELEM(args), &r),
+	    &r, a);
 }
 
 int shared_box(const char *source, struct shared_answer *a)
 {
+	char kb[300];
+	const char *keys[] = {kb};
+	struct reply4 r;
+
 	if (!enabled)
 		return -1;
-	return eval(box_lua, source, 1, NULL, 0, a);
+	snprintf(kb, sizeof(kb), KEY_PREFIX "{%s}:box", source);
+	return answer_of(eval(box_lua, keys, 1, NULL, 0, &r), &r, a);
+}
+
+int shared_bounce(const char *origin, const char *rcpt, const char *client,
+    const struct rg_config *c, const char *host, struct shared_bounce *b)
+{
+	char kt[300], kr[300], kc[300], ks[300], w[24], t[3][24];
+	const char *keys[] = {kt, kr, kc, ks};
+	const char *args[] = {w, t[0], t[1], t[2], host};
+	const long thr[3] = {c->bounce_threshold, c->bounce_rcpt_threshold,
+	    c->bounce_client_threshold};
+	struct reply4 r;
+
+	if (!enabled)
+		return -1;
+	/* one hash tag per origin: the four keys share a Cluster slot */
+	snprintf(kt, sizeof(kt), KEY_PREFIX "{bounce:%s}:total", origin);
+	snprintf(kr, sizeof(kr), KEY_PREFIX "{bounce:%s}:rcpt:%.200s", origin, rcpt);
+	snprintf(kc, sizeof(kc), KEY_PREFIX "{bounce:%s}:client:%.64s", origin, client);
+	snprintf(ks, sizeof(ks), KEY_PREFIX "{bounce:%s}:storm", origin);
+	snprintf(w, sizeof(w), "%ld", c->bounce_window);
+	for (size_t i = 0; i < 3; i++)
+		snprintf(t[i], sizeof(t[i]), "%ld", thr[i]);
+	if (eval(bounce_lua, keys, 4, args, RG_NELEM(args), &r) != 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++)
+		b->count[i] = (unsigned long)r.num[i];
+	b->started = (int)r.num[3];
+	b->threshold = b->started > 0 ? thr[b->started - 1] : 0;
+	return 0;
 }
 
 bool shared_tick(double now)

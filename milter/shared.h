@@ -55,6 +55,19 @@ int shared_attempt(const char *source, unsigned long n, long threshold,
 /* Is source boxed? 0 and a (box_ms 0: no), or -1: decide locally. */
 int shared_box(const char *source, struct shared_answer *a);
 
+/* Bounce-storm windows shared by every MX (shared.c's bounce_lua): */
+struct shared_bounce {
+	unsigned long count[3];		/* all bounces, to rcpt, about client */
+	int started;			/* 1..3: that count started a storm */
+	long threshold;			/* the threshold it reached */
+};
+
+/* One bounce of origin ("generated", "inbound") to rcpt about client,
+ * counted over every MX; at most one MX per BounceWindow starts the
+ * shared storm. 0 and b, or -1 (not shared now: the local sensor
+ * still counts). */
+int shared_bounce(const char *origin, const char *rcpt, const char *client,
+    const struct rg_config *c, const char *host, struct shared_bounce *b);
 /* Once a second (signal thread): reconnect when due; true when the shared
  * state has just come back (merge the local counts now). */
 bool shared_tick(double now);

@@ -8,6 +8,8 @@
 #     threshold (4) on both, each MX logging abuser_boxed once;
 #   - the keys are namespaced, hash-tagged and expire: none left after the
 #     window and the box;
+#   - a bounce storm split 4 + 4 over both MX (BounceClientThreshold 6) is
+#     reported once, as bounce_storm_shared, and no MX alone sees a storm;
 #   - Redis stopped (SIGSTOP: silent, a partition) and later killed mid-flow:
 #     mail flows, every relay attempt is still refused, shared_state_lost
 #     logged once per outage, no call past the deadline (p99 and max
@@ -20,7 +22,7 @@ source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
 [ -x "$MILTER" ] || tap_bail "$MILTER not built"
-for t in redis-server redis-cli curl jq swaks; do
+for t in redis-server redis-cli curl jq swaks python3; do
 	command -v "$t" >/dev/null || tap_bail "$t not installed"
 done
 T0=$(rg_now_ms)
@@ -44,7 +46,11 @@ redis_start || tap_bail "redis-server did not start: $(cat "$R_DIR/redis.log")"
 BOX="AbuserThreshold 4
 AbuserWindow 10
 AbuserBlockTime 10
-SharedStateTimeout $DEADLINE"
+SharedStateTimeout $DEADLINE
+BounceWindow 60
+BounceThreshold 100
+BounceRecipientThreshold 100
+BounceClientThreshold 6"
 declare -A MDIR MPID MPORT PDIR
 for mx in 1 2; do
 	MPORT[$mx]=$(rg_free_port tcp) || tap_bail "no free port"
@@ -123,6 +129,42 @@ tap_check "the keys are gone after the window and the box" \
 	rg_retry 30 bash -c "[ \"\$(redis-cli -p $R_PORT -a '$PASS' --no-auth-warning dbsize)\" = 0 ]"
 tap_check "both MX log abuser_released" rg_retry 10 bash -c \
 	"[ \"\$(jq -c 'select(.event==\"abuser_released\")' '${MDIR[1]}/events.jsonl' '${MDIR[2]}/events.jsonl' | wc -l)\" = 2 ]"
+
+# --- a bounce storm split over both MX: one storm ----------------------------------
+cat >"$R_DIR/dsn.eml" <<'EOM'
+From: Mail Delivery System <MAILER-DAEMON@mx.elsewhere.example>
+To: postmaster@site.example
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+	boundary="B1.elsewhere"
+
+--B1.elsewhere
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.elsewhere.example
+
+Final-Recipient: rfc822; nobody@elsewhere.example
+Action: failed
+Status: 5.1.1
+
+--B1.elsewhere--
+EOM
+sed -i 's/$/\r/' "$R_DIR/dsn.eml"
+for mx in 1 2; do
+	on $mx
+	out=$(python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.5 --sender '' \
+		--rcpt 'postmaster@site.example' --count 4 --body-file "$R_DIR/dsn.eml" --timeout 30)
+	tap_is "$(tail -1 <<<"$out")" "accepted=4 refused=0 tempfailed=0" "MX$mx: 4 inbound bounces from 127.0.0.5 accepted"
+done
+tap_is "$(cat "${MDIR[1]}/events.jsonl" "${MDIR[2]}/events.jsonl" | jq -c 'select(.event=="bounce_storm")' | wc -l)" 0 \
+	"neither MX alone reaches BounceClientThreshold 6 (4 each): no local storm"
+shared_storms=$(cat "${MDIR[1]}/events.jsonl" "${MDIR[2]}/events.jsonl" | jq -c 'select(.event=="bounce_storm_shared")')
+tap_is "$(jq -s length <<<"$shared_storms")" 1 "the 8 bounces split over both MX are reported as one storm"
+tap_is "$(jq -r '"\(.origin) \(.trigger) \(.count) \(.threshold) \(.bounce_client)"' <<<"$shared_storms")" \
+	"inbound client 6 6 127.0.0.5" "bounce_storm_shared names origin, trigger, count and client"
+ttls=$(rcli --scan --pattern 'relayguard:{bounce:inbound}:*' | while read -r k; do rcli ttl "$k"; done | sort -u | tr '\n' ' ')
+tap_like "$ttls" '^([1-9][0-9]? )+$' "the bounce windows' keys expire too (TTLs: $ttls)"
 
 # --- flow: attempts and local mail, alternating MX ----------------------------------
 flow() {	# TAG N: N rounds; each a relay attempt from its own address, and local mail
