@@ -224,6 +224,17 @@ static redisReply *command(redisContext *c, char *err, size_t errlen,
 	return r;
 }
 
+/* A command whose reply only has to be no error. */
+static bool run(redisContext *c, char *err, size_t errlen, int argc,
+    const char **argv)
+{
+	redisReply *r = command(c, err, errlen, argc, argv);
+
+	if (r != NULL)
+		freeReplyObject(r);
+	return r != NULL;
+}
+
 /* Connect, AUTH, SELECT, PING. NULL with err; *refused for credentials. */
 static redisContext *dial(const struct target *t, double secs, bool *refused,
     char *err, size_t errlen)
@@ -234,7 +245,6 @@ static redisContext *dial(const struct target *t, double secs, bool *refused,
 	const char *auth[] = {"AUTH", t->user, t->pass};
 	char db[24], why[300];
 	const char *sel[] = {"SELECT", db}, *ping[] = {"PING"};
-	redisReply *r;
 
 	*refused = false;
 	if (c == NULL || c->err) {
@@ -246,17 +256,10 @@ static redisContext *dial(const struct target *t, double secs, bool *refused,
 	}
 	redisSetTimeout(c, tv_of(secs));
 	snprintf(db, sizeof(db), "%ld", t->db);
-	if (t->pass[0] && (r = command(c, why, sizeof(why), t->user[0] ? 3 : 2,
-	    t->user[0] ? auth : (const char *[]){"AUTH", t->pass})) == NULL)
+	if ((t->pass[0] && !run(c, why, sizeof(why), t->user[0] ? 3 : 2,
+	    t->user[0] ? auth : (const char *[]){"AUTH", t->pass})) ||
+	    !run(c, why, sizeof(why), 2, sel) || !run(c, why, sizeof(why), 1, ping))
 		goto fail;
-	if (t->pass[0])
-		freeReplyObject(r);
-	if ((r = command(c, why, sizeof(why), 2, sel)) == NULL)
-		goto fail;
-	freeReplyObject(r);
-	if ((r = command(c, why, sizeof(why), 1, ping)) == NULL)
-		goto fail;
-	freeReplyObject(r);
 	return c;
 fail:
 	/* the server's words for credentials it does not take */
