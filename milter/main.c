@@ -327,6 +327,10 @@ static void reload(void)
 			msg_warn("ClientTableSize takes effect at the next restart only");
 		if (changed(cur->metrics_listen, next->metrics_listen))
 			msg_warn("MetricsListen takes effect at the next restart only");
+		if (changed(cur->shared_state, next->shared_state) ||
+		    cur->shared_state_timeout != next->shared_state_timeout)
+			msg_warn("SharedState and SharedStateTimeout take effect "
+			    "at the next restart only");
 		if (cur->bounce_window != next->bounce_window ||
 		    cur->bounce_table_size != next->bounce_table_size)
 			msg_warn("BounceWindow and BounceTableSize take effect at "
