@@ -102,8 +102,12 @@ $(BUILD)/relayguard-report: $(REPORT_OBJ) $(LIBRG)
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 $(BUILD)/milter/metrics_http.o: ALL_CFLAGS += $(MHD_CFLAGS)
+# hiredis: the milter's optional shared state on Redis (SharedState)
+HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis 2>/dev/null || echo -I/usr/include/hiredis)
+HIREDIS_LIBS   := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+$(BUILD)/milter/shared.o: ALL_CFLAGS += $(HIREDIS_CFLAGS)
 $(BUILD)/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(MHD_LIBS) $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(MHD_LIBS) $(HIREDIS_LIBS) $(PKG_LIBS) -lpthread
 
 # Unit tests may use audit/ internals (grading, reports) but never milter/.
 AUDIT_LIBOBJ = $(filter-out $(BUILD)/audit/main.o,$(AUDIT_OBJ))

@@ -123,6 +123,27 @@ const struct rg_conf_key rg_config_schema[] = {
 	 "what an SPF permerror does (same values as SPFTempError)"},
 	{"SPFCheckTrusted", RG_CONF_BOOL, "no", NULL, 0, 0, F(spf_check_trusted), 0, NULL,
 	 "also check (and record, never refuse) mail from TrustedNetworks and authenticated clients"},
+	/* Penalty box (milter/abuser.h): off until AbuserThreshold is set */
+	{"AbuserThreshold", RG_CONF_INT, "0", NULL, 0, 1000000, F(abuser_threshold), 0, NULL,
+	 "refused relay attempts from one source within AbuserWindow that box it for AbuserBlockTime; 0: off"},
+	{"AbuserWindow", RG_CONF_INT, "600", NULL, 10, 86400, F(abuser_window), 0, NULL,
+	 "seconds over which AbuserThreshold counts a source's refused relay attempts"},
+	{"AbuserBlockTime", RG_CONF_INT, "3600", NULL, 10, 604800, F(abuser_block_time), 0, NULL,
+	 "seconds a boxed source gets AbuserReply for every transaction"},
+	{"AbuserPrefix4", RG_CONF_INT, "32", NULL, 8, 32, F(abuser_prefix4), 0, NULL,
+	 "IPv4 prefix length of a source: 32 one address, 24 its /24"},
+	{"AbuserPrefix6", RG_CONF_INT, "128", NULL, 16, 128, F(abuser_prefix6), 0, NULL,
+	 "IPv6 prefix length of a source: 128 one address, 64 its /64"},
+	{"AbuserStage", RG_CONF_ENUM, "mail", "mail|connect", 0, 0, F(abuser_stage), 0, NULL,
+	 "where a boxed source is refused: at MAIL FROM, or already at CONNECT"},
+	{"AbuserReply", RG_CONF_REPLY, "554 5.7.1 Too many refused relay attempts from your network, try again later",
+	 NULL, 0, 0, F(abuser_reply), 0, rg_config_check_abuser_reply,
+	 "reply to a boxed source (5xx, or 421 to close the connection)"},
+	/* Shared state (relayguard-milter's shared.h): off until set */
+	{"SharedState", RG_CONF_STRING, NULL, NULL, 0, 0, F(shared_state), RG_CONF_SECRET, NULL,
+	 "Redis server the penalty box shares with the other MX hosts: redis://[user:password@]host[:port][/db] or unix:/path[?db=N&user=U&password=P]"},
+	{"SharedStateTimeout", RG_CONF_SECONDS, "0.05", NULL, 5, 1000, F(shared_state_timeout), 0, NULL,
+	 "seconds one shared-state call may take, lock wait included; past it the milter decides on local state"},
 };
 
 const size_t rg_config_schema_count = RG_NELEM(rg_config_schema);

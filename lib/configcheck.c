@@ -94,6 +94,15 @@ int rg_config_check_tempfail(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* AbuserReply: a refusal (5xx), or 421, after which the MTA closes the
+ * connection; any other 4xx would invite the boxed client to retry. */
+int rg_config_check_abuser_reply(const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '5' && strncmp(v, "421", 3) != 0)
+		return rg_set_err(err, errlen, "'%s': must be a 5xx or a 421 reply", v);
+	return 0;
+}
+
 /* MetricsListen: a loopback address and a port (metrics.h). */
 int rg_config_check_metrics_listen(const char *v, char *err, size_t errlen)
 {

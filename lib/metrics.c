@@ -42,6 +42,13 @@ static struct {
 	double start_mono;
 } m;
 
+static void (*extra_counters)(FILE *);
+
+void rg_metrics_set_extra(void (*fn)(FILE *out))
+{
+	extra_counters = fn;
+}
+
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -282,6 +289,8 @@ char *rg_metrics_format(void)
 	    "Events that could not be written to the EventLog (disk full, ...).");
 	fprintf(f, "relayguard_event_log_write_errors_total %lu\n",
 	    GET(m.eventlog_write_errors));
+	if (extra_counters != NULL)
+		extra_counters(f);
 	head(f, "start_time_seconds", "gauge", "Start time, seconds since the epoch.");
 	fprintf(f, "relayguard_start_time_seconds %ld\n", m.start_wall);
 	head(f, "uptime_seconds", "gauge", "Seconds since the start.");

@@ -37,6 +37,7 @@
  * pending is not accepted at DATA).
  */
 #include "milter.h"
+#include "abuser.h"
 #include "relayguard/clockstate.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
@@ -104,9 +105,12 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
 	    SMFIP_NODATA;
 	const bool spf = c->conf != NULL && c->conf->spf;
-	/* SPF may refuse MAIL FROM: then MAIL needs a reply */
-	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO |
-	    (spf ? 0 : SMFIP_NR_MAIL) | (sensor ? SMFIP_NR_HDR : 0);
+	/* SPF and the penalty box may refuse: then that stage needs a reply */
+	const bool box_conn = abuser_replies_at(c->conf, RG_ABUSER_AT_CONNECT);
+	const bool box_mail = abuser_replies_at(c->conf, RG_ABUSER_AT_MAIL);
+	const unsigned long noreply = (box_conn ? 0 : SMFIP_NR_CONN) |
+	    SMFIP_NR_HELO | (spf || box_mail ? 0 : SMFIP_NR_MAIL) |
+	    (sensor ? SMFIP_NR_HDR : 0);
 
 	(void)f2;
 	(void)f3;
@@ -177,7 +181,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	 * 'L' leave have_addr false: relay_decide() trusts such a client
 	 * only with TrustAddresslessClients. Postfix's pickup (non_smtpd_
 	 * milters) and sendmail's MSP arrive as 127.0.0.1, family '4'. */
-	return no_reply(c, SMFIP_NR_CONN);
+	sfsistat rc = abuser_check(ctx, c, RG_ABUSER_AT_CONNECT);
+
+	return rc != SMFIS_CONTINUE ? rc : no_reply(c, SMFIP_NR_CONN);
 }
 
 static sfsistat cb_helo(SMFICTX *ctx, char *helo)
@@ -216,6 +222,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	c->queue_id[0] = '\0';
 	copy_macro(ctx, "{auth_authen}", c->auth, sizeof(c->auth));
 	copy_macro(ctx, "i", c->queue_id, sizeof(c->queue_id));
+	sfsistat boxed = abuser_check(ctx, c, RG_ABUSER_AT_MAIL);
+
+	if (boxed != SMFIS_CONTINUE)
+		return boxed;	/* before any DNS work for this client */
 	if (c->conf->runtime != NULL) {
 		sfsistat rc = mailauth_envfrom(ctx, c);
 
@@ -228,46 +238,6 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 static double now_mono(void)
 {
 	return rg_now();
-}
-
-void milter_record(const struct conn *c, const char *event, const char *action,
-    const char *rcpt, const char *reason, const struct rg_event_field *extra,
-    size_t nextra)
-{
-	char line[4096];
-	struct rg_event_field fields[12];
-	size_t n = 0;
-	struct rg_event ev = {
-		.event = event, .action = action,
-		.host = c->myhostname[0] ? c->myhostname : NULL,
-		.client_addr = c->client_addr, .client_name = c->client_name,
-		.helo = c->helo, .sender = c->sender, .recipient = rcpt,
-		.auth_authen = c->auth[0] ? c->auth : NULL, .reason = reason,
-		.queue_id = c->queue_id[0] ? c->queue_id : NULL,
-		.mode = rg_config_enum_name("Mode", c->conf->mode),
-		.fields = fields,
-	};
-
-	/* the client's port: needed to tell clients apart behind a CGNAT */
-	if (c->have_addr) {
-		long port = c->addr.ss_family == AF_INET6 ?
-		    ntohs(((const struct sockaddr_in6 *)(const void *)&c->addr)->sin6_port) :
-		    ntohs(((const struct sockaddr_in *)(const void *)&c->addr)->sin_port);
-
-		if (port > 0)
-			fields[n++] = (struct rg_event_field){.key = "client_port", .num = port};
-	}
-	for (size_t i = 0; i < nextra && n < RG_NELEM(fields) - 2; i++)
-		fields[n++] = extra[i];
-	if (c->client_checked && c->conf->reverse_dns) {
-		fields[n++] = (struct rg_event_field){.key = "ptr",
-		    .str = c->ptr[0] ? c->ptr : "none"};
-		fields[n++] = (struct rg_event_field){.key = "fcrdns",
-		    .str = rg_fcrdns_name(c->fcrdns)};
-	}
-	ev.nfields = n;
-	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
-	(void)rg_eventlog_write(&ev);	/* a failure is logged and counted there */
 }
 
 static void record(const struct conn *c, const char *event, const char *action,
@@ -326,6 +296,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (d.verdict == RELAY_REJECT) {
 		rg_client_counter_add(milter_clients, c->client_addr, now_mono());
+		abuser_relay_attempt(c, rcpt);
 		if (mta_rejected) {
 			rg_metrics_relay_refused_by_mta();
 			record(c, "relay_refused_by_mta", "none", rcpt, d.reason);
@@ -485,6 +456,7 @@ static sfsistat bounce_eom(SMFICTX *ctx, struct conn *c)
 		rg_metrics_bounce_storm(sensor == milter_bounce_generated);
 		bounce_storm_log(&rep, relay_attempts_of(&rep));
 	}
+	milter_bounce_shared(c, c->internal, c->first_rcpt, obs.client);
 	storm_action(ctx, c, sensor);
 	if (over_hard_limit(c, now)) {
 		record(c, "bounce_tempfail", "tempfail", c->first_rcpt,
@@ -557,58 +529,6 @@ static sfsistat cb_close(SMFICTX *ctx)
 		rg_metrics_session(-1);
 	}
 	return SMFIS_CONTINUE;
-}
-
-static void summary_one(const char *addr, unsigned long count, double window,
-    void *ctx)
-{
-	char sentence[256], line[1024];
-	struct rg_event ev = {
-		.event = "relay_summary", .client_addr = addr,
-		.count = (long)count, .window = (long)(window + 0.5),
-	};
-
-	(void)ctx;
-	rg_summary_line(addr, count, window, sentence, sizeof(sentence));
-	ev.reason = sentence;
-	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
-	rg_eventlog_write(&ev);
-}
-
-/* Clock evidence (clockstate.h): the zone of the log's times and whether
- * the clock was synchronised, at start and with every summary. */
-void milter_clock_event(const char *event)
-{
-	struct rg_clock clk;
-	char line[1024], zone[160], est[32], max[32], sentence[300];
-
-	rg_clock_read(&clk);
-	snprintf(est, sizeof(est), "%ld", clk.esterror_us);
-	snprintf(max, sizeof(max), "%ld", clk.maxerror_us);
-	snprintf(zone, sizeof(zone), "%s", clk.zone_name[0] ? clk.zone_name : clk.zone_abbr);
-	struct rg_event_field f[] = {
-		{.key = "time_zone", .str = clk.zone_abbr},
-		{.key = "zone_name", .str = zone},
-		{.key = "utc_offset", .str = clk.utc_offset},
-		{.key = "clock", .str = rg_clock_state_word(&clk)},
-		{.key = "esterror_us", .num = clk.esterror_us},
-		{.key = "maxerror_us", .num = clk.maxerror_us},
-		{.key = "pid", .num = (long)getpid()},
-	};
-	struct rg_event ev = {
-		.event = event, .fields = f, .nfields = RG_NELEM(f),
-		.reason = rg_clock_describe(&clk, sentence, sizeof(sentence)),
-	};
-
-	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
-	rg_eventlog_write(&ev);
-}
-
-void milter_summary(double now)
-{
-	if (milter_clients != NULL)
-		rg_client_counter_summary(milter_clients, now, summary_one, NULL);
-	milter_clock_event("clock_status");
 }
 
 struct smfiDesc milter_desc = {

@@ -23,6 +23,8 @@
  */
 #include "daemon.h"
 #include "milter.h"
+#include "abuser.h"
+#include "shared.h"
 #include "relayguard/bounce.h"
 #include "relayguard/config.h"
 #include "relayguard/configadvice.h"
@@ -325,6 +327,10 @@ static void reload(void)
 			msg_warn("ClientTableSize takes effect at the next restart only");
 		if (changed(cur->metrics_listen, next->metrics_listen))
 			msg_warn("MetricsListen takes effect at the next restart only");
+		if (changed(cur->shared_state, next->shared_state) ||
+		    cur->shared_state_timeout != next->shared_state_timeout)
+			msg_warn("SharedState and SharedStateTimeout take effect "
+			    "at the next restart only");
 		if (cur->bounce_window != next->bounce_window ||
 		    cur->bounce_table_size != next->bounce_table_size)
 			msg_warn("BounceWindow and BounceTableSize take effect at "
@@ -373,6 +379,7 @@ static void *signal_thread(void *arg)
 			last_summary = now;
 		}
 		milter_bounce_tick(now);
+		abuser_tick(now);
 		milter_metrics_tick();
 	}
 	milter_summary(rg_now());
@@ -406,12 +413,17 @@ static void check_only(struct rg_config *c)
 		rg_config_unref(c);
 		exit(1);
 	}
+	if (shared_check(c, stdout, stderr) != 0) {
+		rg_config_unref(c);
+		exit(1);
+	}
 	printf("%s: configuration OK (mode %s, socket %s, %zu trusted "
 	    "networks, %zu local and %zu relay domains)\n", c->path,
 	    rg_config_enum_name("Mode", c->mode), c->socket,
 	    c->trusted_networks.n,
 	    c->local_domains.n + c->local_domains.literals.n,
 	    c->relay_domains.n + c->relay_domains.literals.n);
+	abuser_describe(c, stdout);
 	rg_config_unref(c);
 	exit(exit_status_with_stdout(0));
 }
@@ -542,6 +554,14 @@ int main(int argc, char **argv)
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,
 	    rg_now());
 	bounce_sensors_start(c);
+	abuser_start((size_t)c->client_table_size);
+	rg_metrics_set_extra(abuser_metrics);
+	rc = shared_start(c, true, err, sizeof(err));
+	if (rc < 0)
+		msg_fatal("%s: SharedState: %s", config_path, err);
+	if (rc > 0)
+		msg_warn("SharedState: %s: deciding on local state until it "
+		    "answers", err);
 	/* Log before the install: from then on a reload may release c. */
 	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
 	    "reverse_dns=%s nameservers=%s", c->socket,

@@ -87,6 +87,11 @@ void milter_summary(double now);
 void milter_clock_event(const char *event);
 /* Bounce-storm summaries and end events that are due. */
 void milter_bounce_tick(double now);
+/* bounce_shared.c: a bounce the local sensor counted, counted over every
+ * MX too (SharedState); the one MX whose bounce starts a shared storm
+ * logs bounce_storm_shared. */
+void milter_bounce_shared(const struct conn *c, bool generated,
+    const char *rcpt, const char *client);
 
 /* One event: a key=value log line and a JSON line in the EventLog, with
  * the client's PTR/FCrDNS when ReverseDNS is on. */

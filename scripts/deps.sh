@@ -10,7 +10,7 @@ libjansson-dev libssl-dev libevent-dev libmilter-dev libspf2-dev libldns-dev lib
 libcmocka-dev libxml2-dev postfix swaks miltertest nmap ldnsutils libxml2-utils
 iproute2 procps util-linux ca-certificates jq bc nsd python3 chromium fonts-dejavu-core
 gettext python3-jsonschema fonts-noto-cjk
-logrotate libmicrohttpd-dev nodejs
+logrotate libmicrohttpd-dev nodejs libhiredis-dev redis-server
 m4 libwrap0 libidn12 liblockfile1 libdb5.3 libgnutls-dane0 libnsl2 libpcre2-8-0
 libevent-2.1-7 libpam0g libldap-2.5-0 libsasl2-2 adduser python3-milter sasl2-bin
 libcourier-unicode4 libltdl7 libgdbm6 libperl5.36

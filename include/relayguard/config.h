@@ -156,6 +156,15 @@ struct rg_config {
 	int spf_fail, spf_softfail;	/* enum rg_spf_action */
 	int spf_temperror, spf_permerror;
 	bool spf_check_trusted;
+	/* Penalty box (relayguard-milter's abuser.h) */
+	long abuser_threshold;		/* 0: off */
+	long abuser_window;		/* seconds */
+	long abuser_block_time;		/* seconds */
+	long abuser_prefix4, abuser_prefix6;
+	int abuser_stage;		/* enum rg_abuser_stage */
+	struct rg_reply abuser_reply;
+	char *shared_state;		/* NULL: local state only */
+	double shared_state_timeout;	/* seconds per call */
 
 	/* Not from the file: what a front end builds from this config (the
 	 * milter's resolver and SPF server), freed with it by
@@ -163,6 +172,9 @@ struct rg_config {
 	void *runtime;
 	void (*runtime_free)(void *runtime);
 };
+
+/* AbuserStage values. */
+enum rg_abuser_stage { RG_ABUSER_AT_MAIL = 0, RG_ABUSER_AT_CONNECT = 1 };
 
 /* BounceStormAction values. */
 enum rg_bounce_action {
@@ -196,6 +208,7 @@ int rg_config_check_abspath(const char *value, char *err, size_t errlen);
 int rg_config_check_tempfail(const char *value, char *err, size_t errlen);
 int rg_config_check_nameservers(const char *value, char *err, size_t errlen);
 int rg_config_check_metrics_listen(const char *value, char *err, size_t errlen);
+int rg_config_check_abuser_reply(const char *value, char *err, size_t errlen);
 
 /* Parse DNSBL items into list (accumulates). 0, or -1 with err. */
 int rg_dnsbl_list_parse(struct rg_dnsbl_list *list, const char *value,

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 /* MetricsListen "127.0.0.1:9894" or "[::1]:9894": loopback only (the
@@ -50,6 +51,10 @@ void rg_metrics_dns_cache_hit(void);
 void rg_metrics_session(int delta);			/* +1 open, -1 close */
 void rg_metrics_reload(bool ok);
 void rg_metrics_eventlog_write_error(void);
+
+/* A program's own counters (e.g. the milter's penalty box), written by
+ * fn at the end of the exposition; NULL: none. Set once, before threads. */
+void rg_metrics_set_extra(void (*fn)(FILE *out));
 
 /* The whole exposition text (free() it). */
 char *rg_metrics_format(void);

@@ -1,0 +1,447 @@
+/*
+ * abuser.c - the penalty box; see abuser.h.
+ *
+ * One struct source per table slot: the window of refused attempts (a
+ * bw_ring, bounce_window.h), when the current run of attempts began, and
+ * the box (until > 0) with what it refused. Times are monotonic seconds
+ * (rg_now()); events carry them as ISO 8601 wall-clock times.
+ */
+#include "abuser.h"
+#include "shared.h"
+#include "relayguard/bounce_window.h"
+#include "relayguard/config.h"
+#include "relayguard/countertab.h"
+#include "relayguard/log.h"
+#include "relayguard/netmatch.h"
+#include "relayguard/textclean.h"
+#include "relayguard/util.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define SOURCE_MAX	(INET6_ADDRSTRLEN + 8)	/* "2001:db8::/64" */
+#define RELEASE_BATCH	64			/* events per tick at most */
+#define MERGE_BATCH	256			/* sources merged per tick */
+/* A boxed source outweighs any count: never evicted for an unboxed one. */
+#define BOXED_WEIGHT	(ULONG_MAX / 2)
+
+struct source {
+	struct bw_ring ring;		/* refused attempts in AbuserWindow */
+	double first, last;		/* the run of attempts that boxed it */
+	double boxed_at, until;		/* until 0: not boxed */
+	unsigned long attempts;		/* in the window when boxed */
+	unsigned long refused;		/* transactions refused while boxed */
+	bool enforced;			/* false: abuser_would_box only */
+	char client[INET6_ADDRSTRLEN];	/* the address that boxed it */
+	char boxed_by[64];		/* shared box: the host that set it */
+	unsigned long pending;		/* attempts the shared state missed */
+};
+
+/* What an event needs, copied out of the table under the lock. */
+struct box_note {
+	char source[SOURCE_MAX];
+	char client[INET6_ADDRSTRLEN];
+	struct source s;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ct_table *sources;
+static unsigned long n_boxed, n_would_box, n_released, n_boxed_now;
+static unsigned long n_refused[2];		/* enum rg_abuser_stage */
+
+#define ADD(x, n)	__atomic_fetch_add(&(x), (n), __ATOMIC_RELAXED)
+#define GET(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+void abuser_start(size_t capacity)
+{
+	sources = ct_new(capacity, SOURCE_MAX, sizeof(struct source));
+}
+
+bool abuser_replies_at(const struct rg_config *conf, int stage)
+{
+	return conf != NULL && conf->abuser_threshold > 0 &&
+	    conf->mode == RG_MODE_ENFORCE && conf->abuser_stage == stage;
+}
+
+/* The client's source ("192.0.2.0/24"); false for a client the box never
+ * touches: no address, trusted, authenticated. */
+static bool source_of(const struct conn *c, char *buf, size_t len)
+{
+	const struct rg_config *conf = c->conf;
+	unsigned char a[16];
+	int family, bits;
+	char text[INET6_ADDRSTRLEN];
+
+	if (conf->abuser_threshold <= 0 || !c->have_addr || c->auth[0] != '\0' ||
+	    rg_cidr_list_match_text(&conf->trusted_networks, c->client_addr))
+		return false;
+	/* client_addr is already the IPv4 form of a v4-mapped address */
+	family = strchr(c->client_addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, c->client_addr, a) != 1)
+		return false;
+	bits = (int)(family == AF_INET ? conf->abuser_prefix4 : conf->abuser_prefix6);
+	for (int i = 0; i < (family == AF_INET ? 4 : 16); i++) {
+		int keep = bits - 8 * i;
+
+		a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 :
+		    (unsigned char)(0xff << (8 - keep));
+	}
+	inet_ntop(family, a, text, sizeof(text));
+	snprintf(buf, len, "%s/%d", text, bits);
+	return true;
+}
+
+/* A monotonic time as ISO 8601 wall-clock time (eventlog.h's format). */
+static const char *iso_of(double mono, char *buf, size_t len)
+{
+	struct timeval tv;
+	double wall;
+
+	gettimeofday(&tv, NULL);
+	wall = (double)tv.tv_sec + (double)tv.tv_usec / 1e6 - (rg_now() - mono);
+	tv.tv_sec = (time_t)wall;
+	tv.tv_usec = (suseconds_t)((wall - (double)tv.tv_sec) * 1e6);
+	return rg_time_iso8601(&tv, buf, len);
+}
+
+static void note_boxed(const struct conn *c, const char *rcpt,
+    const struct box_note *n)
+{
+	const struct rg_config *conf = c->conf;
+	char first[RG_TIME_ISO_LEN], last[RG_TIME_ISO_LEN], until[RG_TIME_ISO_LEN];
+	char reason[256];
+	const bool enforced = n->s.enforced;
+	struct rg_event_field f[] = {
+		{.key = "source", .str = n->source},
+		{.key = "attempts", .num = (long)n->s.attempts},
+		{.key = "threshold", .num = conf->abuser_threshold},
+		{.key = "window", .num = conf->abuser_window},
+		{.key = "first_attempt", .str = iso_of(n->s.first, first, sizeof(first))},
+		{.key = "last_attempt", .str = iso_of(n->s.last, last, sizeof(last))},
+		{.key = "evidence_seconds", .num = (long)(n->s.last - n->s.first + 0.5)},
+		{.key = "block_time", .num = conf->abuser_block_time},
+		{.key = "until", .str = iso_of(n->s.until, until, sizeof(until))},
+		{.key = "boxed_by", .str = n->s.boxed_by},
+	};
+
+	snprintf(reason, sizeof(reason), "%lu refused relay attempts from %s "
+	    "within %ld s%s%s: %s for %ld s", n->s.attempts, n->source,
+	    conf->abuser_window, n->s.boxed_by[0] ? ", counted by every MX; "
+	    "boxed by " : "", n->s.boxed_by,
+	    enforced ? "boxed" : "would be boxed (log-only)",
+	    conf->abuser_block_time);
+	milter_record(c, enforced ? "abuser_boxed" : "abuser_would_box",
+	    enforced ? (conf->abuser_reply.code[0] == '4' ? "tempfail" : "reject") :
+	    "log-only", rcpt, reason, f, RG_NELEM(f) - (n->s.boxed_by[0] ? 0 : 1));
+}
+
+/* Under the lock: the weight that orders evictions (countertab.h). */
+static void reweigh(size_t slot, struct source *s, double window,
+    double now)
+{
+	ct_set_weight(sources, slot, s->until > 0 ? BOXED_WEIGHT :
+	    bw_ring_count(&s->ring, window, now));
+}
+
+/* Under the lock: box s now, for what the shared box has left (sa) or
+ * for AbuserBlockTime; n gets what the event needs. */
+static void box(struct source *s, const char *key, const struct conn *c,
+    unsigned long count, const struct shared_answer *sa, double now,
+    struct box_note *n)
+{
+	const struct rg_config *conf = c->conf;
+
+	if (s->first == 0)		/* boxed by another MX: no run here */
+		s->first = s->last = now;
+	s->boxed_at = now;
+	s->until = now + (sa != NULL && sa->box_ms > 0 ? (double)sa->box_ms / 1000 :
+	    (double)conf->abuser_block_time);
+	s->attempts = count;
+	s->refused = 0;
+	s->enforced = conf->mode == RG_MODE_ENFORCE;
+	strlcpy_rg(s->client, c->client_addr, sizeof(s->client));
+	strlcpy_rg(s->boxed_by, sa != NULL ? sa->boxed_by : "", sizeof(s->boxed_by));
+	strlcpy_rg(n->source, key, sizeof(n->source));
+	n->s = *s;
+}
+
+/* After a box: counters, then the event. */
+static void boxed(const struct conn *c, const char *rcpt,
+    const struct box_note *n)
+{
+	ADD(*(n->s.enforced ? &n_boxed : &n_would_box), 1);
+	if (n->s.enforced)
+		ADD(n_boxed_now, 1);
+	note_boxed(c, rcpt, n);
+}
+
+static const char *host_of(const struct conn *c)
+{
+	return c->myhostname[0] ? c->myhostname : "unknown";
+}
+
+void abuser_relay_attempt(const struct conn *c, const char *rcpt)
+{
+	const struct rg_config *conf = c->conf;
+	const bool enforce = conf->mode == RG_MODE_ENFORCE;
+	char key[SOURCE_MAX];
+	struct shared_answer sa;
+	struct box_note n;
+	struct source *s;
+	double now = rg_now(), window = (double)conf->abuser_window;
+	unsigned long inherited, count;
+	bool fresh, shared, due, made = false;
+	size_t slot;
+
+	if (sources == NULL || !source_of(c, key, sizeof(key)))
+		return;
+	/* one round trip, before the lock: the local table never waits */
+	shared = shared_attempt(key, 1, conf->abuser_threshold,
+	    conf->abuser_window, conf->abuser_block_time, enforce, host_of(c),
+	    &sa) == 0;
+	pthread_mutex_lock(&lock);
+	slot = ct_get(sources, key, now, &inherited, &fresh);
+	s = ct_value(sources, slot);
+	if (bw_ring_count(&s->ring, window, now) == 0)
+		s->first = now;
+	count = bw_ring_add(&s->ring, window, now, 1);
+	s->last = now;
+	if (!shared && shared_enabled())
+		s->pending++;		/* merged back when the server returns */
+	if (shared)
+		count = sa.count;
+	due = count >= (unsigned long)conf->abuser_threshold ||
+	    (shared && sa.box_ms > 0);
+	/* a would-be box (log-only) becomes a box once Mode is enforce */
+	if ((s->until == 0 || (!s->enforced && enforce)) && due) {
+		box(s, key, c, count, shared ? &sa : NULL, now, &n);
+		made = true;
+	}
+	reweigh(slot, s, window, now);
+	pthread_mutex_unlock(&lock);
+	if (made)
+		boxed(c, NULL == rcpt ? "" : rcpt, &n);
+}
+
+/* Under the lock: is key boxed here? Counts the refusal. */
+static bool boxed_locally(const char *key, double now)
+{
+	size_t slot = ct_find(sources, key);
+	struct source *s;
+
+	if (slot == CT_NONE)
+		return false;
+	s = ct_value(sources, slot);
+	if (!s->enforced || s->until <= now)
+		return false;
+	s->refused++;
+	return true;
+}
+
+/* True when c's source is boxed (enforced) now, here or, with shared
+ * state, by another MX (then it is boxed here too, with its event). */
+static bool boxed_now(const struct conn *c)
+{
+	char key[SOURCE_MAX];
+	struct shared_answer sa;
+	struct box_note n;
+	unsigned long inherited;
+	double now = rg_now();
+	bool fresh, is = false, made = false;
+	size_t slot;
+
+	if (sources == NULL || !source_of(c, key, sizeof(key)))
+		return false;
+	pthread_mutex_lock(&lock);
+	is = boxed_locally(key, now);
+	pthread_mutex_unlock(&lock);
+	if (is || shared_box(key, &sa) != 0 || sa.box_ms <= 0)
+		return is;
+	pthread_mutex_lock(&lock);
+	if (!(is = boxed_locally(key, now))) {
+		struct source *s;
+
+		slot = ct_get(sources, key, now, &inherited, &fresh);
+		s = ct_value(sources, slot);
+		box(s, key, c, 0, &sa, now, &n);
+		s->refused = 1;
+		reweigh(slot, s, (double)c->conf->abuser_window, now);
+		is = made = true;
+	}
+	pthread_mutex_unlock(&lock);
+	if (made)
+		boxed(c, "", &n);
+	return is;
+}
+
+sfsistat abuser_check(SMFICTX *ctx, const struct conn *c, int stage)
+{
+	const struct rg_reply *r = &c->conf->abuser_reply;
+	char text[1024];
+
+	if (!abuser_replies_at(c->conf, stage) || !boxed_now(c))
+		return SMFIS_CONTINUE;
+	ADD(n_refused[stage == RG_ABUSER_AT_CONNECT], 1);
+	if (smfi_setreply(ctx, (char *)r->code, r->xcode[0] ? (char *)r->xcode : NULL,
+	    (char *)rg_clean_str(RG_SINK_SMTP, text, sizeof(text), r->text)) !=
+	    MI_SUCCESS)
+		msg_warn("smfi_setreply failed for client_addr=%s", c->client_addr);
+	return r->code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+}
+
+static void note_released(const struct box_note *n, double now)
+{
+	char line[2048], since[RG_TIME_ISO_LEN], reason[256];
+	struct rg_event_field f[] = {
+		{.key = "source", .str = n->source},
+		{.key = "boxed_since", .str = iso_of(n->s.boxed_at, since, sizeof(since))},
+		{.key = "boxed_seconds", .num = (long)(now - n->s.boxed_at + 0.5)},
+		{.key = "refused", .num = (long)n->s.refused},
+	};
+	struct rg_event ev = {
+		.event = "abuser_released", .action = "none",
+		.client_addr = n->s.client, .reason = reason,
+		.fields = f, .nfields = RG_NELEM(f),
+	};
+
+	snprintf(reason, sizeof(reason), "%s released after %.0f s; %lu "
+	    "transactions refused while boxed", n->source, now - n->s.boxed_at,
+	    n->s.refused);
+	msg_info("%s", rg_event_format_kv(&ev, line, sizeof(line)));
+	(void)rg_eventlog_write(&ev);
+}
+
+/* Under the lock: copy out and clear boxes that ran out; how many. */
+static size_t collect_expired(double now, struct box_note *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
+		struct source *s = ct_value(sources, i);
+
+		if (s->until == 0 || s->until > now)
+			continue;
+		if (s->enforced) {
+			strlcpy_rg(out[n].source, ct_key(sources, i),
+			    sizeof(out[n].source));
+			out[n].s = *s;
+			n++;
+		}
+		/* a clean slate: the next box needs a new run of attempts */
+		memset(s, 0, sizeof(*s));
+		ct_set_weight(sources, i, 0);
+	}
+	return n;
+}
+
+struct pending_note {
+	char source[SOURCE_MAX];
+	unsigned long n;
+};
+
+/* Under the lock: take up to max sources' pending counts. */
+static size_t take_pending(struct pending_note *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
+		struct source *s = ct_value(sources, i);
+
+		if (s->pending == 0)
+			continue;
+		strlcpy_rg(out[n].source, ct_key(sources, i), sizeof(out[n].source));
+		out[n++].n = s->pending;
+		s->pending = 0;
+	}
+	return n;
+}
+
+/* The shared state is back: the attempts counted here meanwhile go to it,
+ * so a storm split over the MX hosts during the outage still adds up. */
+static void merge_pending(void)
+{
+	static struct pending_note notes[MERGE_BATCH];	/* signal thread only */
+	struct rg_config *conf = rg_config_current();
+	struct shared_answer sa;
+	char host[256] = "unknown";
+	size_t n, done = 0;
+
+	if (conf == NULL)
+		return;
+	(void)gethostname(host, sizeof(host) - 1);
+	pthread_mutex_lock(&lock);
+	n = take_pending(notes, RG_NELEM(notes));
+	pthread_mutex_unlock(&lock);
+	while (done < n && shared_attempt(notes[done].source, notes[done].n,
+	    conf->abuser_threshold, conf->abuser_window, conf->abuser_block_time,
+	    conf->mode == RG_MODE_ENFORCE, host, &sa) == 0)
+		done++;
+	msg_info("shared state: merged the relay attempts of %zu sources "
+	    "counted while it was lost%s", done, done < n ? " (lost again "
+	    "before the rest)" : "");
+	rg_config_unref(conf);
+}
+
+void abuser_tick(double now)
+{
+	struct box_note notes[RELEASE_BATCH];
+	size_t n;
+
+	if (sources == NULL)
+		return;
+	if (shared_tick(now))
+		merge_pending();
+	pthread_mutex_lock(&lock);
+	n = collect_expired(now, notes, RG_NELEM(notes));
+	pthread_mutex_unlock(&lock);
+	for (size_t i = 0; i < n; i++) {
+		ADD(n_released, 1);
+		__atomic_fetch_sub(&n_boxed_now, 1, __ATOMIC_RELAXED);
+		note_released(&notes[i], now);
+	}
+}
+
+void abuser_describe(const struct rg_config *c, FILE *out)
+{
+	if (c->abuser_threshold <= 0) {
+		fprintf(out, "penalty box: off (AbuserThreshold 0)\n");
+		return;
+	}
+	fprintf(out, "penalty box: %ld refused relay attempts within %ld s from one "
+	    "/%ld (IPv4) or /%ld (IPv6) box it for %ld s; refused at %s with "
+	    "\"%s%s%s %s\"%s\n", c->abuser_threshold, c->abuser_window,
+	    c->abuser_prefix4, c->abuser_prefix6, c->abuser_block_time,
+	    c->abuser_stage == RG_ABUSER_AT_CONNECT ? "CONNECT" : "MAIL FROM",
+	    c->abuser_reply.code, c->abuser_reply.xcode[0] ? " " : "",
+	    c->abuser_reply.xcode, c->abuser_reply.text,
+	    c->mode == RG_MODE_LOG_ONLY ? " (Mode log-only: logged, never refused)" : "");
+}
+
+void abuser_metrics(FILE *f)
+{
+	fprintf(f, "# HELP relayguard_abuser_boxed_total Sources put in the "
+	    "penalty box (action=log-only: would have been).\n"
+	    "# TYPE relayguard_abuser_boxed_total counter\n"
+	    "relayguard_abuser_boxed_total{action=\"enforce\"} %lu\n"
+	    "relayguard_abuser_boxed_total{action=\"log-only\"} %lu\n",
+	    GET(n_boxed), GET(n_would_box));
+	fprintf(f, "# HELP relayguard_abuser_refused_total Transactions of "
+	    "boxed sources refused, by stage.\n"
+	    "# TYPE relayguard_abuser_refused_total counter\n"
+	    "relayguard_abuser_refused_total{stage=\"mail\"} %lu\n"
+	    "relayguard_abuser_refused_total{stage=\"connect\"} %lu\n",
+	    GET(n_refused[0]), GET(n_refused[1]));
+	fprintf(f, "# HELP relayguard_abuser_released_total Boxes that ran out.\n"
+	    "# TYPE relayguard_abuser_released_total counter\n"
+	    "relayguard_abuser_released_total %lu\n"
+	    "# HELP relayguard_abuser_boxed Sources in the penalty box now.\n"
+	    "# TYPE relayguard_abuser_boxed gauge\n"
+	    "relayguard_abuser_boxed %lu\n", GET(n_released), GET(n_boxed_now));
+	shared_metrics(f);
+}
