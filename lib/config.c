@@ -134,6 +134,8 @@ const struct rg_conf_key rg_config_schema[] = {
 	 "IPv4 prefix length of a source: 32 one address, 24 its /24"},
 	{"AbuserPrefix6", RG_CONF_INT, "128", NULL, 16, 128, F(abuser_prefix6), 0, NULL,
 	 "IPv6 prefix length of a source: 128 one address, 64 its /64"},
+	{"AbuserExempt", RG_CONF_CIDR_LIST, NULL, NULL, 0, 0, F(abuser_exempt), 0, NULL,
+	 "sources never counted or boxed (your own auditors and monitoring, like fail2ban's ignoreip); their relay attempts are still refused"},
 	{"AbuserStage", RG_CONF_ENUM, "mail", "mail|connect", 0, 0, F(abuser_stage), 0, NULL,
 	 "where a boxed source is refused: at MAIL FROM, or already at CONNECT"},
 	{"AbuserReply", RG_CONF_REPLY, "554 5.7.1 Too many refused relay attempts from your network, try again later",

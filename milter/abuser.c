@@ -70,7 +70,7 @@ bool abuser_replies_at(const struct rg_config *conf, int stage)
 }
 
 /* The client's source ("192.0.2.0/24"); false for a client the box never
- * touches: no address, trusted, authenticated. */
+ * touches: no address, trusted, AbuserExempt, authenticated. */
 static bool source_of(const struct conn *c, char *buf, size_t len)
 {
 	const struct rg_config *conf = c->conf;
@@ -79,7 +79,8 @@ static bool source_of(const struct conn *c, char *buf, size_t len)
 	char text[INET6_ADDRSTRLEN];
 
 	if (conf->abuser_threshold <= 0 || !c->have_addr || c->auth[0] != '\0' ||
-	    rg_cidr_list_match_text(&conf->trusted_networks, c->client_addr))
+	    rg_cidr_list_match_text(&conf->trusted_networks, c->client_addr) ||
+	    rg_cidr_list_match_text(&conf->abuser_exempt, c->client_addr))
 		return false;
 	/* client_addr is already the IPv4 form of a v4-mapped address */
 	family = strchr(c->client_addr, ':') ? AF_INET6 : AF_INET;

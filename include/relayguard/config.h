@@ -161,6 +161,7 @@ struct rg_config {
 	long abuser_window;		/* seconds */
 	long abuser_block_time;		/* seconds */
 	long abuser_prefix4, abuser_prefix6;
+	struct rg_cidr_list abuser_exempt;	/* never counted or boxed */
 	int abuser_stage;		/* enum rg_abuser_stage */
 	struct rg_reply abuser_reply;
 	char *shared_state;		/* NULL: local state only */

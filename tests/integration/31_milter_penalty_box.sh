@@ -26,6 +26,7 @@ BOX="AbuserThreshold 3
 AbuserWindow 60
 AbuserBlockTime 10
 AbuserPrefix4 24
+AbuserExempt 127.0.3.7
 MetricsListen 127.0.0.1:$MPORT"
 
 ml_start "Mode log-only
@@ -115,6 +116,17 @@ tap_like "$m" $'relayguard_abuser_boxed_total\\{action="enforce"\\} 1\n' "metric
 tap_like "$m" $'relayguard_abuser_boxed_total\\{action="log-only"\\} 1\n' "metrics: one would-be box"
 tap_like "$m" $'relayguard_abuser_refused_total\\{stage="mail"\\} [3-9]\n' "metrics: refused transactions at MAIL"
 tap_like "$m" $'relayguard_abuser_boxed 1\n' "metrics: one source boxed now"
+
+# an exempt address (our own auditor) is refused as before, never boxed
+attempt 127.0.3.7 4 ex.log
+tap_like "$(cat "$ML_DIR/ex.log")" '554 5.7.1 <r1@victim.example>: Relay access denied' \
+	"AbuserExempt: its relay attempts are still refused"
+local_mail 127.0.3.7 ex-local.log
+tap_is "$?" 0 "AbuserExempt: 4 refused attempts (over the threshold) and it is not boxed"
+tap_is "$(event abuser_boxed | jq -r 'select(.source=="127.0.3.0/24") | .source')" "" \
+	"AbuserExempt: no abuser_boxed for it"
+local_mail 127.0.3.8 ex-neighbour.log
+tap_is "$?" 0 "and its /24 neighbour is not boxed through it"
 
 # --- release after AbuserBlockTime ----------------------------------------------
 tap_check "abuser_released after AbuserBlockTime (10 s)" \
