@@ -8,12 +8,15 @@
  * made at least --min-refused refused relay attempts. The table says only
  * what the milter saw of the source itself - counts and times, never a
  * recipient, sender or HELO - so it can be shared as the reporter profile's
- * Withhold rules expect. Addresses in --exclude (our own auditors, monitoring)
- * are never listed, nor a network that holds one. */
+ * Withhold rules expect. Addresses in --exclude and the reporter profile's
+ * OwnAuditors (our own auditors, monitoring) are never listed, nor a network
+ * that holds one. A boxed source is listed as the network the milter boxed
+ * (AbuserPrefix4/6), unless --network asks for another grouping. */
 #include "notify.h"
 #include "relayguard/log.h"
 #include "relayguard/netmatch.h"
 #include "relayguard/outfile.h"
+#include "relayguard/reporter.h"
 #include "relayguard/util.h"
 
 #include <getopt.h>
@@ -26,6 +29,7 @@ enum bl_format { BL_POSTFIX, BL_POSTSCREEN, BL_CIDR };
 struct bl_opts {
 	const char *events;
 	const char *output;		/* NULL: stdout */
+	const char *reporter, *config;	/* --reporter, --config, or NULL */
 	enum bl_format format;
 	int prefix4, prefix6;
 	long min_refused;
@@ -44,7 +48,12 @@ static void usage(FILE *out)
 	    "                      (10); a source the milter boxed is always listed\n"
 	    "  --network           list the /24 (IPv4) and /64 (IPv6) of each source\n"
 	    "  --prefix4 N, --prefix6 N   these prefix lengths instead\n"
-	    "  --exclude CIDR      never list this address or network (repeatable)\n"
+	    "  --exclude CIDR      never list this address or network (repeatable);\n"
+	    "                      the reporter profile's OwnAuditors never are either\n"
+	    "  --reporter FILE     reporter profile (default: reporter.conf beside\n"
+	    "                      --config, else /etc/relayguard/reporter.conf)\n"
+	    "  --config FILE       the milter's relayguard.conf (where to look for\n"
+	    "                      reporter.conf)\n"
 	    "  -o, --output FILE   write FILE (complete or not at all) instead of stdout\n");
 }
 
@@ -66,6 +75,7 @@ static void parse_args(int argc, char **argv, struct bl_opts *o)
 		{"min-refused", required_argument, NULL, 'm'}, {"network", no_argument, NULL, 'n'},
 		{"prefix4", required_argument, NULL, '4'}, {"prefix6", required_argument, NULL, '6'},
 		{"exclude", required_argument, NULL, 'x'}, {"output", required_argument, NULL, 'o'},
+		{"reporter", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	char err[RG_NETMATCH_ERRLEN];
@@ -78,6 +88,8 @@ static void parse_args(int argc, char **argv, struct bl_opts *o)
 		switch (c) {
 		case 'e': o->events = optarg; break;
 		case 'o': o->output = optarg; break;
+		case 'r': o->reporter = optarg; break;
+		case 'c': o->config = optarg; break;
 		case 'f':
 			if (strcmp(optarg, "postfix") == 0) o->format = BL_POSTFIX;
 			else if (strcmp(optarg, "postscreen") == 0) o->format = BL_POSTSCREEN;
@@ -106,11 +118,18 @@ static void parse_args(int argc, char **argv, struct bl_opts *o)
 	msg_fatal_status = 1;
 }
 
-/* The source as a CIDR item: its network, or its one address. */
+/* The source as a CIDR item: its network, the network the milter boxed,
+ * or its one address. */
 static void source_cidr(const struct notify_source *s, char *out, size_t len)
 {
+	struct rg_cidr c;
+	char err[RG_NETMATCH_ERRLEN];
+
 	if (s->network[0])
 		strlcpy_rg(out, s->network, len);
+	else if (s->boxed_source[0] && rg_cidr_parse(s->boxed_source, &c, err,
+	    sizeof(err)) == 0)
+		strlcpy_rg(out, s->boxed_source, len);
 	else
 		snprintf(out, len, "%s/%d", s->key, strchr(s->key, ':') ? 128 : 32);
 }
@@ -190,7 +209,7 @@ static void write_table(const struct bl_opts *o, const struct notify_log *log, F
 		if (!listed(o, s))
 			continue;
 		if (excluded(o, s))
-			msg_info("%s: not listed: --exclude holds it", s->key);
+			msg_info("%s: not listed: --exclude or OwnAuditors holds it", s->key);
 		else
 			write_entry(o, s, out);
 	}
@@ -201,11 +220,17 @@ int blocklist_main(int argc, char **argv)
 	struct bl_opts o = {.min_refused = 10};
 	struct notify_log log;
 	struct rg_outfile of = {0};
+	struct rg_reporter *reporter;
 	char err[700];
 	int rc = 0;
 
 	parse_args(argc, argv, &o);
-	if (notify_read(o.events, o.prefix4, o.prefix6, 2, &log, err, sizeof(err)) != 0)
+	if ((reporter = rg_reporter_find(o.reporter, o.config, err, sizeof(err))) == NULL)
+		msg_fatal("--reporter: %s", err);
+	for (size_t i = 0; i < reporter->own_auditors.n; i++)
+		rg_cidr_list_add(&o.exclude, &reporter->own_auditors.v[i]);
+	if (notify_read_own(o.events, o.prefix4, o.prefix6, 2, &reporter->own_auditors,
+	    &log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	if (log.bad_lines > 0)
 		msg_warn("%s: %ld of %ld lines are not event-log JSON with a time; skipped",
@@ -219,6 +244,7 @@ int blocklist_main(int argc, char **argv)
 	}
 	notify_log_free(&log);
 	rg_cidr_list_free(&o.exclude);
+	rg_reporter_free(reporter);
 	if (rg_close_stdout() != 0)
 		rc = 1;
 	return rc;

@@ -59,6 +59,7 @@ struct notify_source {
 	long storm_bounces;		/* bounces about its mail in those storms */
 	long other;			/* other events about it (SPF, DNSBL, ...) */
 	long boxed;			/* of which abuser_boxed (the penalty box) */
+	char boxed_source[64];		/* the box's "source" (a CIDR), "" none */
 	double first, last;		/* epoch seconds */
 	char first_iso[48], last_iso[48];	/* as the log wrote them */
 	char addrs[8][64];		/* distinct addresses in the group */

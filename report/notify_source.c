@@ -151,8 +151,11 @@ void notify_source_count(struct notify_source *s, json_t *e, bool storm)
 		summarise(s, e);
 	} else if (!storm) {
 		s->other++;
-		if (strcmp(ev, "abuser_boxed") == 0)
+		if (strcmp(ev, "abuser_boxed") == 0) {
 			s->boxed++;
+			strlcpy_rg(s->boxed_source, notify_jstr(e, "source"),
+			    sizeof(s->boxed_source));
+		}
 	}
 }
 

@@ -11,7 +11,10 @@
 #   - the ban ends after bantime;
 #   - relayguard-report blocklist turns the same log into a Postfix cidr:
 #     table (check_client_access refuses the abuser, postscreen's form reads
-#     "reject") and into CIDR lines that fill an nftables set.
+#     "reject") and into CIDR lines that fill an nftables set;
+#   - the relayguard-boxed jail bans on the penalty box's verdict alone
+#     (abuser_boxed), and blocklist lists the boxed network, never an
+#     address of the reporter profile's OwnAuditors.
 cd "$(dirname "$0")/../.." || exit 1
 
 # Re-run inside a fresh network namespace (root only: CI runs as root).
@@ -35,7 +38,10 @@ for c in fail2ban-server fail2ban-client nft swaks; do
 	command -v "$c" >/dev/null || tap_bail "$c not installed (make deps)"
 done
 
-ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+# the penalty box: high enough that part 1 never boxes (127.0.0.2 makes 6)
+ml_start "Mode enforce
+AbuserThreshold 8
+AbuserPrefix4 32" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 PF_MAIN_EXTRA="smtpd_milters = unix:$ML_SOCK
 milter_default_action = tempfail" pf_start open || tap_bail "cannot start Postfix (open)"
 
@@ -126,4 +132,23 @@ tap_check "the cidr lines load into an nftables set as printed" \
 	nft add element inet rgtest block "{ $elems }"
 tap_check "the abuser in that set gets no SMTP greeting" no_greeting 127.0.0.2
 tap_check "another client still gets a greeting" greets 127.0.0.3
+nft delete table inet rgtest
+
+# --- the relayguard-boxed jail: the milter's verdict bans ---------------------
+f2b_start relayguard-boxed "$ML_DIR/events.jsonl" "$PF_PORT" "bantime = 300" ||
+	tap_bail "fail2ban (relayguard-boxed) did not start"
+for i in 1 2 3 4 5 6 7; do send 127.0.0.4 "victim$i@victim.example"; done
+tap_is "$(f2b_banned)" "[]" "7 refused attempts (below AbuserThreshold 8): the boxed jail bans nobody"
+send 127.0.0.4 victim8@victim.example
+tap_like "$(jq -r 'select(.event=="abuser_boxed") | .source' "$ML_DIR/events.jsonl")" '^127\.0\.0\.4/32$' \
+	"the 8th refused attempt boxes 127.0.0.4 (abuser_boxed)"
+tap_check "the relayguard-boxed jail bans it on that one event" rg_retry 30 f2b_is_banned 127.0.0.4
+tap_check "and it gets no SMTP greeting" rg_retry 10 no_greeting 127.0.0.4
+f2b_stop
+printf 'Organisation = Example\nOwnAuditors = 127.0.0.2\n' >"$ML_DIR/reporter.conf"
+out=$(bl --reporter "$ML_DIR/reporter.conf" 2>"$ML_DIR/bl.err")
+tap_like "$out" $'# 127\\.0\\.0\\.4/32: [0-9]+ refused relay attempt\\(s\\), boxed by relayguard-milter' \
+	"blocklist lists the boxed source and says it was boxed"
+tap_is "$(grep -c '^127\.0\.0\.2/' <<<"$out")" 0 "an address in OwnAuditors is never listed"
+tap_like "$(cat "$ML_DIR/bl.err")" '127\.0\.0\.2: not listed: --exclude or OwnAuditors' "and it says so"
 tap_done
