@@ -153,7 +153,8 @@ static void load_resume(struct target_feed *f, const char *path)
 	}
 	free(line);
 	fclose(in);
-	qsort(f->resume_keys, f->nresume, sizeof(char *), cmp_str);
+	if (f->nresume > 0)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(f->resume_keys, f->nresume, sizeof(char *), cmp_str);
 }
 
 /* "-" (stdin) as a target list twice can only fail later, after targets

@@ -9,9 +9,10 @@
 #      domains with a forged sender: bounces and double bounces pile up for
 #      postmaster/root, the milter raises the bounce-storm alarm;
 #   4. the first half of the 1997 fix, filter the abuser: the milter switched
-#      to enforce refuses the spammer's next burst, fail2ban (the shipped
-#      filter and jail, Debian's nftables action) bans it at the firewall:
-#      its next connection gets no SMTP greeting at all;
+#      to enforce refuses the spammer's next burst and its penalty box boxes
+#      it; fail2ban (the shipped filter and relayguard-boxed jail, Debian's
+#      nftables action) bans it at the firewall: its next connection gets no
+#      SMTP greeting at all;
 #   5. the second half: the mynetworks line the auditor recommended; the
 #      auditor again: closed; with the ban lifted, the spammer's next burst
 #      is refused 5.7.1 by the server itself;
@@ -158,27 +159,35 @@ firewall=
 if [ -n "${RG_DEMO_NETNS:-}" ]; then
 	# /etc/fail2ban/jail.d/relayguard.local as an admin writes it; the
 	# server itself and our own auditor (127.0.0.3) are never banned
-	f2b_start relayguard "$ML_DIR/events.jsonl" "$PF_PORT" "maxretry = 5
-ignoreip = 127.0.0.1 127.0.0.3" && firewall=1
+	f2b_start relayguard-boxed "$ML_DIR/events.jsonl" "$PF_PORT" \
+		"ignoreip = 127.0.0.1 127.0.0.3" && firewall=1
 fi
 cat > "$OUT/filter-applied.txt" <<EOF
 # relayguard.conf: the milter refuses unauthorised relaying itself
 # (defence in depth: it holds even while the MTA is misconfigured)
 Mode enforce
-# /etc/fail2ban/jail.d/relayguard.local: ban after 5 refused relay attempts
-[relayguard]
+# the penalty box: 5 refused relay attempts within 10 minutes box a source
+# for an hour; never our own auditor
+AbuserThreshold 5
+AbuserExempt 127.0.0.3
+# /etc/fail2ban/jail.d/relayguard.local: ban what the milter boxed
+[relayguard-boxed]
 enabled = true
 EOF
 sed 's/^/  /' "$OUT/filter-applied.txt"
 milter_conf enforce
+printf 'AbuserThreshold 5\nAbuserExempt 127.0.0.3\n' >> "$ML_DIR/relayguard.conf"
 kill -USR1 "$ML_PID"
-rg_retry 5 grep -q 'reload' "$ML_DIR/milter.log" && echo "  milter reloaded (SIGUSR1): Mode enforce"
+rg_retry 5 grep -q 'reload' "$ML_DIR/milter.log" &&
+	echo "  milter reloaded (SIGUSR1): Mode enforce, penalty box at 5 attempts"
 python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
 	--rcpt 'user{i}@victim{m}.example' --domains 3 --count 5 --timeout 30 -v > "$OUT/spammer-milter.txt" 2>&1
 echo "  Postfix still open, milter enforcing: spammer $(tail -1 "$OUT/spammer-milter.txt")"
 grep -m1 -o '5[0-9][0-9] 5\.7\.1[^"]*' "$OUT/spammer-milter.txt" | sed 's/^/    server says: /'
+rg_retry 10 grep -q '"event":"abuser_boxed"' "$ML_DIR/events.jsonl" &&
+	jq -r 'select(.event=="abuser_boxed") | "  t='"$(elapsed)"'s  relayguard-milter: \(.event) \(.source): \(.reason)"' "$ML_DIR/events.jsonl"
 if [ -n "$firewall" ] && rg_retry 30 f2b_is_banned 127.0.0.2; then
-	echo "  t=$(elapsed)s  fail2ban: 127.0.0.2 banned (jail relayguard, Debian's nftables action):"
+	echo "  t=$(elapsed)s  fail2ban: 127.0.0.2 banned (jail relayguard-boxed, Debian's nftables action):"
 	nft list ruleset | grep -E 'elements|saddr' | sed 's/^[[:space:]]*/    /'
 	if python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 \
 		--sender forged@spoofed.example --rcpt 'user{i}@victim{m}.example' --count 1 \
@@ -214,9 +223,9 @@ echo "exit status $rc (0 = closed)"
 [ "$rc" = 0 ] || die "expected closed (exit 0) after the fix, got $rc"
 sample
 if [ -n "$firewall" ]; then
-	# it would ban the spammer again after 5 refusals, mid-burst
+	# the firewall would drop the burst before smtpd sees it
 	f2b_stop
-	echo "fail2ban stopped (its ban lifted), to show the server refuses on its own:"
+	echo "fail2ban stopped (its ban lifted), to show what the server says to the spammer now:"
 fi
 python3 tests/milter/send.py --port "$PF_PORT" --source 127.0.0.2 --sender forged@spoofed.example \
 	--rcpt 'user{i}@victim{m}.example' --domains 3 --count 12 --timeout 30 -v > "$OUT/spammer-2.txt" 2>&1

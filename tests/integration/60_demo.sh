@@ -41,7 +41,9 @@ fi
 tap_is "$(grep -o '>abuser filtered</text>\|>relay fixed</text>' "$OUT/report.html" | tr '\n' ' ')" \
 	">abuser filtered</text> >relay fixed</text> " "the report's timeline marks 'abuser filtered', then 'relay fixed'"
 tap_like "$(tail -1 "$OUT/spammer-2.txt")" '^accepted=0 refused=' "after the fix the spammer's burst is refused"
-tap_like "$(cat "$OUT/spammer-2.txt")" 'RCPT 554 5\.7\.1' "with 554 5.7.1"
+tap_like "$(cat "$OUT/spammer-2.txt")" '(RCPT|MAIL) 554 5\.7\.1' "with 554 5.7.1 (at MAIL while the penalty box holds it)"
+tap_like "$(sed -n '/Step 4/,/Step 5/p' "$LOG")" 'relayguard-milter: abuser_boxed 127\.0\.0\.2/32' \
+	"step 4: the milter's penalty box boxes the spammer"
 tap_is "$(grep -c 'sender non-delivery notification' "$OUT/postfix-maillog")" 60 \
 	"no new bounces after the fix: exactly the storm's 60"
 fixed_bounces=$(awk -F, '$2=="fixed" {print $3}' "$OUT/bounces.csv" | sort -u)

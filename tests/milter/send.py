@@ -53,6 +53,15 @@ for i in range(count):
     try:
         s.rset()
         code, text = s.mail("<%s>" % a.sender if a.sender else "<>")
+        if code // 100 != 2:
+            # refused at MAIL (a boxed source): no RCPT to try
+            if a.v:
+                print("# %d MAIL %d %s" % (i, code, text.decode(errors="replace")))
+            if code // 100 == 4:
+                tmp += 1
+            else:
+                ref += 1
+            continue
         ok = []
         for r in rcpts:
             rc, rtext = s.rcpt("<%s>" % r)
