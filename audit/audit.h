@@ -20,14 +20,14 @@
 
 #include <jansson.h>
 
-#include "relayguard/clockstate.h"
-#include "relayguard/dns.h"
-#include "relayguard/netmatch.h"
-#include "relayguard/outfile.h"
-#include "relayguard/smtp.h"
-#include "relayguard/spf.h"
-#include "relayguard/reporter.h"
-#include "relayguard/trick.h"
+#include "lib/base/clockstate.h"
+#include "lib/net/dns.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/outfile.h"
+#include "smtp.h"
+#include "lib/mail/spf.h"
+#include "lib/mail/reporter.h"
+#include "trick.h"
 
 #define AUDIT_NAME_MAX	256
 #define AUDIT_NAMES_MAX	16		/* bound on the name set (battery size) */
@@ -472,7 +472,7 @@ void audit_json_line(const struct audit_target *t, const struct audit_opts *o, F
 void audit_progress(const struct audit_progress *p, bool final);
 
 /* output.c: where the report goes - standard output, or -o FILE written
- * through lib/outfile.c (complete or absent). Every report written is
+ * through lib/base/outfile.c (complete or absent). Every report written is
  * checked with audit_out_ok(); audit_out_close() commits FILE or closes
  * stdout. A failure is one line on stderr and exit AUDIT_EXIT_OUTPUT. */
 #define AUDIT_EXIT_OUTPUT	4

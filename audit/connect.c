@@ -7,9 +7,9 @@
  */
 #include "connect.h"
 #include "polite.h"
-#include "relayguard/fiber.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/net/fiber.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
  * raised to critical (audit_severity()).
  */
 #include "audit.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* report_json.c - one JSON object per target (JSON lines), built with jansson. */
 #include "audit.h"
 #include "polite.h"
-#include "relayguard/log.h"
-#include "relayguard/textclean.h"
-#include "relayguard/version.h"
+#include "lib/base/log.h"
+#include "lib/base/textclean.h"
+#include "lib/base/version.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -29,12 +29,12 @@
  * (feed_excluded()), so nothing listed is ever contacted.
  */
 #include "audit.h"
-#include "relayguard/fiber.h"
-#include "relayguard/hostport.h"
-#include "relayguard/log.h"
-#include "relayguard/netmatch.h"
-#include "relayguard/regfile.h"
-#include "relayguard/util.h"
+#include "lib/net/fiber.h"
+#include "lib/base/hostport.h"
+#include "lib/base/log.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/regfile.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -23,17 +23,17 @@
  */
 #include "daemon.h"
 #include "milter.h"
-#include "relayguard/bounce.h"
-#include "relayguard/config.h"
-#include "relayguard/configadvice.h"
-#include "relayguard/configshow.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/filetrust.h"
-#include "relayguard/log.h"
-#include "relayguard/metrics.h"
-#include "relayguard/outfile.h"
-#include "relayguard/regfile.h"
-#include "relayguard/util.h"
+#include "milter/bounce/bounce.h"
+#include "milter/policy/config.h"
+#include "milter/policy/configadvice.h"
+#include "milter/policy/configshow.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/filetrust.h"
+#include "lib/base/log.h"
+#include "metrics.h"
+#include "lib/base/outfile.h"
+#include "lib/base/regfile.h"
+#include "lib/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
