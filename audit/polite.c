@@ -8,7 +8,7 @@
  * t->polite are shared without locks, changed only between waits.
  */
 #include "polite.h"
-#include "connect.h"
+#include "transcript.h"
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"

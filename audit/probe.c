@@ -13,6 +13,7 @@
  */
 #include "probe.h"
 #include "polite.h"
+#include "transcript.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 

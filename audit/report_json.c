@@ -150,7 +150,7 @@ static void dns_json(json_t *j, const struct audit_target *t)
 	}
 }
 
-/* The per-target transcript cap cut the middle out (connect.c tx_record):
+/* The per-target transcript cap cut the middle out (transcript.c tx_record):
  * how much, and where the kept parts are. */
 static void transcript_cut_json(json_t *j, const struct audit_target *t)
 {

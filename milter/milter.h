@@ -21,6 +21,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "clients.h"
 #include "milter/bounce/bounce.h"
 #include "milter/policy/config.h"
 #include "lib/net/dns.h"

@@ -9,7 +9,6 @@
  * split.
  */
 #include "lib/base/textclean.h"
-#include "lib/base/util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -271,16 +270,6 @@ const char *rg_clean_str(enum rg_sink sink, char *dst, size_t dstsz,
     const char *src)
 {
 	rg_clean(sink, dst, dstsz, src, src ? strlen(src) : 0);
-	return dst;
-}
-
-char *rg_clean_dup(enum rg_sink sink, const char *src)
-{
-	size_t n = src ? strlen(src) : 0;
-	size_t cap = n < RG_CLEAN_DUP_MAX / 10 ? n * 10 + 1 : RG_CLEAN_DUP_MAX + 1;
-	char *dst = xmalloc(cap);
-
-	rg_clean(sink, dst, cap, src, n);
 	return dst;
 }
 

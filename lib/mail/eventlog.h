@@ -1,6 +1,7 @@
 /*
- * eventlog.h - relay evidence: key=value log lines, a JSON-lines event log,
- * and per-client relay-attempt counts.
+ * eventlog.h - relay evidence: key=value log lines and a JSON-lines event
+ * log (the milter writes them, the reporter reads them back). The
+ * per-client relay-attempt counts are the milter's (milter/clients.h).
  *
  * struct rg_event describes one decision worth knowing (a relay refused,
  * a relay attempt the MTA refused already, an authenticated relay, a
@@ -24,14 +25,6 @@
  * logs how many events were lost. Callers have nothing more to do: the
  * return value is for tests, and mail never waits for the log.
  *
- * struct rg_client_counter counts relay attempts per client address in a
- * bounded table (ClientTableSize, a countertab.h table): when it is full a
- * new client replaces the one with the fewest attempts (Space-Saving), so
- * a client with more than (attempts in the window) / ClientTableSize
- * attempts is never evicted and its count stays exact, however many
- * addresses an attacker cycles through. rg_client_counter_summary() reports every client with
- * attempts since the last summary and starts a new window:
- *	"203.0.113.5: 57 relay attempts in 10 min"
  * All functions are thread-safe.
  *
  * Events with more to say (the bounce-storm sensor, bounce.h) attach extra
@@ -108,28 +101,5 @@ void rg_eventlog_close(void);
  * counts them in its metrics, which this floor knows nothing of. Set once
  * at start; NULL (the default) counts nothing. */
 void rg_eventlog_on_write_error(void (*fn)(void));
-
-struct rg_client_counter;
-
-struct rg_client_counter *rg_client_counter_new(size_t capacity, double now);
-void rg_client_counter_free(struct rg_client_counter *c);
-/* One more attempt by addr at time now (seconds, any monotonic clock);
- * returns its count in the current window. */
-unsigned long rg_client_counter_add(struct rg_client_counter *c,
-    const char *addr, double now);
-unsigned long rg_client_counter_get(struct rg_client_counter *c,
-    const char *addr);
-size_t rg_client_counter_size(struct rg_client_counter *c);
-unsigned long rg_client_counter_evictions(struct rg_client_counter *c);
-
-typedef void (*rg_summary_fn)(const char *addr, unsigned long count,
-    double window, void *ctx);
-/* Call fn for each client with attempts in the window that ends now (most
- * attempts first), then reset the counts. Returns how many were reported. */
-size_t rg_client_counter_summary(struct rg_client_counter *c, double now,
-    rg_summary_fn fn, void *ctx);
-/* "203.0.113.5: 57 relay attempts in 10 min" */
-char *rg_summary_line(const char *addr, unsigned long count, double window,
-    char *buf, size_t len);
 
 #endif

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "lib/base/countertab.h"
-#include "lib/mail/eventlog.h"
+#include "milter/clients.h"
 
 static uint64_t xorshift(uint64_t *x)
 {
