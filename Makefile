@@ -2,7 +2,8 @@
 #
 #   make            build the three programs (audit, milter, report) into $(BUILD)/
 #   make deps       install missing Debian packages (root, non-interactive)
-#   make check      deps + build + unit and integration tests (real Postfix)
+#   make check      deps + build + layout check + unit and integration tests
+#   make layout     the floors' include, call and link rules (check-layout.sh)
 #   make check SANITIZE=1   the same suite built with ASan+UBSan (build-san/)
 #   make check SANITIZE=thread   ThreadSanitizer build (build-tsan/)
 #   make demo       reproduce the 1997 open-relay incident and its fix
@@ -82,7 +83,7 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(BUILD)/relayguard-milter
 endif
 
-.PHONY: all programs pot deps check unit demo install uninstall clean bench fuzz deb
+.PHONY: all programs pot deps check unit demo install uninstall clean bench fuzz deb layout
 all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
 
 # What make install installs (debian/rules builds just this).
@@ -159,8 +160,14 @@ deps:
 # (31-101 s to build, README; reused while the sources are unchanged).
 check: deps
 	$(MAKE) all
+	sh scripts/check-layout.sh $(BUILD)
 	$(MAKE) deb
 	BUILD=$(BUILD) sh tests/run
+
+# README "Layout": lib/ floors only look down, no include or call cycle,
+# each program holds and links only what it uses.
+layout: all
+	sh scripts/check-layout.sh $(BUILD)
 
 unit: all
 	BUILD=$(BUILD) RG_ONLY=unit sh tests/run
