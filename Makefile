@@ -1,8 +1,9 @@
 # relayguard - build, test, demo, install.
 #
-#   make            build the library and both programs into $(BUILD)/
+#   make            build the three programs (audit, milter, report) into $(BUILD)/
 #   make deps       install missing Debian packages (root, non-interactive)
-#   make check      deps + build + unit and integration tests (real Postfix)
+#   make check      deps + build + layout check + unit and integration tests
+#   make layout     the floors' include, call and link rules (check-layout.sh)
 #   make check SANITIZE=1   the same suite built with ASan+UBSan (build-san/)
 #   make check SANITIZE=thread   ThreadSanitizer build (build-tsan/)
 #   make demo       reproduce the 1997 open-relay incident and its fix
@@ -32,26 +33,39 @@ LDSAN	=
 endif
 
 CC	?= cc
+# Each program links the packages it calls (README "Layout"; checked by
+# scripts/check-layout.sh): lib/net takes ldns and libevent, lib/mail
+# libspf2, jansson and libxml2; OpenSSL is the auditor's STARTTLS (the
+# reporter's X-ARF digest takes libcrypto only), libpsl the auditor's and
+# the milter's.
+# Unit tests, tools and fuzz targets take them all (PKG_LIBS).
 PKGS	= jansson openssl ldns libxml-2.0 libpsl libevent libevent_pthreads
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2
+AUDIT_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2
+MILTER_LIBS := $(shell pkg-config --libs jansson ldns libpsl libevent \
+	libevent_pthreads 2>/dev/null) -lspf2
+REPORT_LIBS := $(shell pkg-config --libs jansson libcrypto libxml-2.0 2>/dev/null)
 WARN	= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-unknown-warning-option -Wno-format-truncation
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
-	     $(OPTFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+	     $(OPTFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDSAN) $(LDFLAGS)
 # Translations (po/*.po, English is the source language): compiled next to
-# the programs, where lib/i18n.c finds them; installed under LOCALEDIR.
+# the programs, where lib/base/i18n.c finds them; installed under LOCALEDIR.
 LOCALEDIR ?= $(PREFIX)/share/locale
 ALL_CFLAGS += -DRG_LOCALEDIR='"$(LOCALEDIR)"'
 PO_SRC	  = $(wildcard po/*.po)
 MO_FILES  = $(PO_SRC:po/%.po=$(BUILD)/locale/%/LC_MESSAGES/relayguard.mo)
 
-LIB_SRC	  = $(wildcard lib/*.c)
+# lib/base (no mail), lib/net (DNS, fibers), lib/mail (what two or three
+# programs share): one archive, from which each program takes the objects
+# it calls. Program code lives in audit/, milter/ and report/ only.
+LIB_SRC	  = $(wildcard lib/*/*.c)
 LIB_OBJ	  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBRG	  = $(BUILD)/librelayguard.a
 AUDIT_SRC = $(wildcard audit/*.c)
 AUDIT_OBJ = $(AUDIT_SRC:%.c=$(BUILD)/%.o)
-MILTER_SRC = $(wildcard milter/*.c)
+MILTER_SRC = $(wildcard milter/*.c milter/*/*.c)
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
 REPORT_SRC = $(wildcard report/*.c)
 REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
@@ -69,7 +83,7 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(BUILD)/relayguard-milter
 endif
 
-.PHONY: all programs pot deps check unit demo install uninstall clean bench fuzz deb
+.PHONY: all programs pot deps check unit demo install uninstall clean bench fuzz deb layout
 all: $(PROGRAMS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
 
 # What make install installs (debian/rules builds just this).
@@ -82,7 +96,7 @@ $(BUILD)/locale/%/LC_MESSAGES/relayguard.mo: po/%.po
 # po/relayguard.pot from the sources (then: msgmerge -U po/ja.po po/relayguard.pot)
 pot:
 	xgettext --from-code=UTF-8 -k_ -kN_ -c --package-name=relayguard \
-		-o po/relayguard.pot lib/*.c audit/*.c report/*.c
+		-o po/relayguard.pot $(LIB_SRC) audit/*.c report/*.c
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -93,10 +107,10 @@ $(LIBRG): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/relayguard-audit: $(AUDIT_OBJ) $(LIBRG)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(LIBRG) $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(LIBRG) $(AUDIT_LIBS) -lpthread
 
 $(BUILD)/relayguard-report: $(REPORT_OBJ) $(LIBRG)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(REPORT_OBJ) $(LIBRG) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(REPORT_OBJ) $(LIBRG) $(REPORT_LIBS)
 
 # libmicrohttpd: the milter's optional metrics listener (MetricsListen)
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
@@ -107,14 +121,28 @@ HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis 2>/dev/null || echo -I/usr
 HIREDIS_LIBS   := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 $(BUILD)/milter/shared.o: ALL_CFLAGS += $(HIREDIS_CFLAGS)
 $(BUILD)/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(MHD_LIBS) $(HIREDIS_LIBS) $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) -lmilter $(MHD_LIBS) $(HIREDIS_LIBS) $(MILTER_LIBS) -lpthread
 
-# Unit tests may use audit/ internals (grading, reports) but never milter/.
+# Unit tests use audit/ internals (grading, reports) and the milter's
+# modules that call no libmilter (policy/, bounce/, metrics, clients):
+# each program's objects but its main, from archives, so a test takes
+# only what it calls.
 AUDIT_LIBOBJ = $(filter-out $(BUILD)/audit/main.o,$(AUDIT_OBJ))
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(AUDIT_LIBOBJ) $(LIBRG)
+MILTER_MODSRC = $(wildcard milter/policy/*.c milter/bounce/*.c) \
+	$(filter milter/metrics.c milter/clients.c,$(MILTER_SRC))
+MILTER_LIBOBJ = $(MILTER_MODSRC:%.c=$(BUILD)/%.o)
+LIBAUDIT  = $(BUILD)/audit/libaudit.a
+LIBMILTER = $(BUILD)/milter/libmilter-modules.a
+$(LIBAUDIT): $(AUDIT_LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(LIBMILTER): $(MILTER_LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBAUDIT) $(LIBMILTER) $(LIBRG)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iaudit $(ALL_LDFLAGS) -o $@ $< $(AUDIT_LIBOBJ) $(LIBRG) \
-		$(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) -Iaudit $(ALL_LDFLAGS) -o $@ $< $(LIBAUDIT) $(LIBMILTER) \
+		$(LIBRG) $(PKG_LIBS) -lcmocka -lpthread
 
 $(BUILD)/bench/countertab: bench/countertab.c $(LIBRG)
 	@mkdir -p $(dir $@)
@@ -136,8 +164,14 @@ deps:
 # (31-101 s to build, README; reused while the sources are unchanged).
 check: deps
 	$(MAKE) all
+	sh scripts/check-layout.sh $(BUILD)
 	$(MAKE) deb
 	BUILD=$(BUILD) sh tests/run
+
+# README "Layout": lib/ floors only look down, no include or call cycle,
+# each program holds and links only what it uses.
+layout: all
+	sh scripts/check-layout.sh $(BUILD)
 
 unit: all
 	BUILD=$(BUILD) RG_ONLY=unit sh tests/run
@@ -159,16 +193,27 @@ bench: deps
 FUZZ_TIME ?= 60
 FUZZ_BUILD = build-fuzz
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude $(PKG_CFLAGS) $(FUZZ_SAN)
-FUZZ_LIBOBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. $(PKG_CFLAGS) $(FUZZ_SAN)
+# Every target links lib/ and the milter's modules (MILTER_MODSRC).
+FUZZ_LIBOBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(MILTER_MODSRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
 $(FUZZ_BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
+$(FUZZ_BUILD)/milter/%.o: milter/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/audit/%.o: audit/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
 # a target that fuzzes report/ code links those objects too: FUZZ_EXTRA_<target>
 FUZZ_EXTRA_fuzz_notify = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard report/notify_*.c))
+FUZZ_EXTRA_fuzz_reply = $(FUZZ_BUILD)/audit/reply.o
+$(FUZZ_BUILD)/fuzz_reply: $(FUZZ_EXTRA_fuzz_reply)
 $(FUZZ_BUILD)/fuzz_notify: $(FUZZ_EXTRA_fuzz_notify) report/notify.h
 
 $(FUZZ_BUILD)/report/%.o: report/%.c report/notify.h
@@ -180,7 +225,7 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
 		$(FUZZ_LIBOBJ) $(PKG_LIBS) -lpthread
 
 .PHONY: fuzz-build
-.SECONDARY: $(FUZZ_LIBOBJ) $(FUZZ_EXTRA_fuzz_notify)
+.SECONDARY: $(FUZZ_LIBOBJ) $(FUZZ_EXTRA_fuzz_notify) $(FUZZ_EXTRA_fuzz_reply)
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build

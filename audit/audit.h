@@ -6,8 +6,8 @@
  *   grade_reply()        grade.c        one reply -> one probe outcome
  *   grade_verdict()      grade.c        all outcomes -> the target's verdict
  *   mta_fingerprint()    fingerprint.c  banner/EHLO -> MTA kind and its fix
- *   audit_dns_facts()    dnsfacts.c     PTR/FCrDNS, DNSBL, SPF authorisation;
- *                                       audit_mx_targets() expands --mx domains
+ *   audit_dns_facts()    dnsfacts.c     PTR/FCrDNS, DNSBL, SPF authorisation
+ *   audit_mx_targets()   targets.c      expands --mx domains
  *   report_*()           report_*.c     text, JSON, IODEF
  */
 #ifndef RELAYGUARD_AUDIT_H
@@ -20,14 +20,14 @@
 
 #include <jansson.h>
 
-#include "relayguard/clockstate.h"
-#include "relayguard/dns.h"
-#include "relayguard/netmatch.h"
-#include "relayguard/outfile.h"
-#include "relayguard/smtp.h"
-#include "relayguard/spf.h"
-#include "relayguard/reporter.h"
-#include "relayguard/trick.h"
+#include "lib/base/clockstate.h"
+#include "lib/net/dns.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/outfile.h"
+#include "smtp.h"
+#include "lib/mail/spf.h"
+#include "lib/mail/reporter.h"
+#include "trick.h"
 
 #define AUDIT_NAME_MAX	256
 #define AUDIT_NAMES_MAX	16		/* bound on the name set (battery size) */
@@ -183,7 +183,7 @@ struct audit_politeness {
 	int out_of_step;		/* sessions whose reply stream was out of step */
 	bool untrusted;			/* out of step too often: no more sessions */
 };
-/* A target's transcript is bounded (connect.c tx_record): the first
+/* A target's transcript is bounded (transcript.c tx_record): the first
  * AUDIT_TX_HEAD_BYTES and the last AUDIT_TX_TAIL_BYTES (line text plus
  * its record) are kept, what lay between is replaced by one '*' line that
  * says how much was cut. A server sending 100-line replies of 2 KB costs
@@ -285,7 +285,7 @@ struct audit_target {
 	size_t ntx, captx;
 	bool keep_tx;
 	bool tx_truncated;		/* lines were cut from the middle */
-	/* the per-target cap (connect.c tx_record): tx[0..tx_head) is the
+	/* the per-target cap (transcript.c tx_record): tx[0..tx_head) is the
 	 * first part, tx[tx_head] the cut marker once lines were dropped */
 	size_t tx_bytes, tx_tail_bytes, tx_head;
 	size_t tx_cut_lines, tx_cut_bytes;
@@ -405,7 +405,7 @@ const char *remedy_unit_name(enum remedy_unit u);
 json_t *remedy_json_object(const struct remedy *r);
 
 /* dnsfacts.c */
-/* Expand one --mx domain into targets appended to *targets (sorted MX,
+/* Expand one --mx domain (targets.c) into targets appended to *targets (sorted MX,
  * every address of every host, duplicates once). 0 ok; -1 with err when
  * the domain cannot be resolved; 1 with err for a null MX (no mail). */
 int audit_mx_targets(const char *domain, const struct audit_opts *o,
@@ -524,7 +524,7 @@ void audit_progress(struct audit_progress *p, bool final);
 void audit_summary(const struct audit_progress *p);
 
 /* output.c: where the report goes - standard output, or -o FILE written
- * through lib/outfile.c (complete or absent). Every report written is
+ * through lib/base/outfile.c (complete or absent). Every report written is
  * checked with audit_out_ok(); audit_out_close() commits FILE or closes
  * stdout. A failure is one line on stderr and exit AUDIT_EXIT_OUTPUT. */
 #define AUDIT_EXIT_OUTPUT	4

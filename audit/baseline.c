@@ -17,9 +17,9 @@
  * keeps the first time a target was seen open.
  */
 #include "audit.h"
-#include "relayguard/i18n.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/i18n.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -27,11 +27,11 @@
  * or never comes) before anything but "confirmed" is said.
  */
 #include "audit.h"
-#include "relayguard/fiber.h"
-#include "relayguard/i18n.h"
-#include "relayguard/log.h"
-#include "relayguard/smtp.h"
-#include "relayguard/util.h"
+#include "lib/net/fiber.h"
+#include "lib/base/i18n.h"
+#include "lib/base/log.h"
+#include "smtp.h"
+#include "lib/base/util.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TO_LOCAL	"relaytest"	/* lib/trick.c's default {T} */
+#define TO_LOCAL	"relaytest"	/* audit/trick.c's default {T} */
 
 static const struct audit_probe *first_accepted(const struct audit_target *t)
 {

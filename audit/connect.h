@@ -67,8 +67,5 @@ int say_hello(struct audit_target *t, struct session *s, const char *name,
     bool first, struct rg_reply *r);
 /* A name with a dot and only host-name characters (a banner's first word). */
 bool looks_like_hostname(const char *s);
-/* The transcript sink every connection of t writes to. */
-void tx_record(void *arg, const struct timeval *when, enum rg_transcript_dir dir,
-    const char *text);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * dnsfacts.c - what DNS says about a target: its MX role (--mx), PTR and
+ * dnsfacts.c - what DNS says about a target: PTR and
  * forward-confirmed reverse DNS, DNSBL listings (--dnsbl) and whether its
  * address is authorised by the SPF record of the domain it serves.
  *
@@ -8,8 +8,8 @@
  * raised to critical (audit_severity()).
  */
 #include "audit.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -20,73 +20,6 @@ static bool is_ip(const char *s)
 	unsigned char b[16];
 
 	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
-static bool have_address(struct audit_target *tg, size_t n, const char *addr)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(tg[i].host, addr) == 0)
-			return true;
-	return false;
-}
-
-int audit_mx_targets(const char *domain, const struct audit_opts *o,
-    struct audit_target **targets, size_t *n, char *err, size_t errlen)
-{
-	struct rg_dns_mx_list mx;
-	enum rg_dns_status s;
-	size_t before = *n;
-
-	if (!rg_dns_name_valid(domain)) {
-		snprintf(err, errlen, "--mx %s: not a domain name", domain);
-		return -1;
-	}
-	s = rg_dns_mx(o->dns, domain, &mx);
-	if (s != RG_DNS_OK) {
-		snprintf(err, errlen, "--mx %s: MX lookup failed: %s", domain,
-		    rg_dns_status_name(s));
-		return -1;
-	}
-	if (mx.null_mx) {
-		snprintf(err, errlen, "--mx %s: null MX (RFC 7505): the domain accepts no "
-		    "mail, nothing to audit", domain);
-		return 1;
-	}
-	for (size_t i = 0; i < mx.n; i++) {
-		struct rg_dns_addr_list addrs;
-
-		s = rg_dns_addrs(o->dns, mx.mx[i].host, &addrs);
-		if (s != RG_DNS_OK) {
-			msg_warn("--mx %s: MX %u %s has no address: %s", domain, mx.mx[i].pref,
-			    mx.mx[i].host, rg_dns_status_name(s));
-			continue;
-		}
-		for (size_t k = 0; k < addrs.n; k++) {
-			char spec[80], perr[400];
-			struct audit_target *t;
-
-			if (have_address(*targets, *n, addrs.addr[k]))
-				continue;
-			snprintf(spec, sizeof(spec), strchr(addrs.addr[k], ':') ? "[%s]" : "%s",
-			    addrs.addr[k]);
-			*targets = xrealloc(*targets, (*n + 1) * sizeof(**targets));
-			t = &(*targets)[*n];
-			if (audit_target_init(spec, o->port, false, t, perr, sizeof(perr)) != 0) {
-				msg_warn("--mx %s: %s", domain, perr);
-				continue;
-			}
-			strlcpy_rg(t->mail_domain, domain, sizeof(t->mail_domain));
-			rg_lowercase(t->mail_domain);
-			strlcpy_rg(t->mx_host, mx.mx[i].host, sizeof(t->mx_host));
-			t->mx_pref = mx.implicit ? -1 : mx.mx[i].pref;
-			(*n)++;
-		}
-	}
-	if (*n == before) {
-		snprintf(err, errlen, "--mx %s: no MX host has a usable address", domain);
-		return -1;
-	}
-	return 0;
 }
 
 static void check_dnsbl(struct audit_target *t, const struct audit_opts *o, const char *ip)

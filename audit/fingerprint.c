@@ -5,7 +5,7 @@
  * order; what to change is in remedy.c.
  */
 #include "audit.h"
-#include "relayguard/util.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * tempfails read as a final answer.
  */
 #include "audit.h"
-#include "relayguard/util.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * keywords (connect.h).
  */
 #include "connect.h"
-#include "relayguard/util.h"
+#include "lib/base/util.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -7,10 +7,11 @@
  */
 #include "audit.h"
 #include "report_iodef.h"
-#include "relayguard/fiber.h"
-#include "relayguard/i18n.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/net/fiber.h"
+#include "lib/base/i18n.h"
+#include "lib/base/log.h"
+#include "lib/base/regfile.h"
+#include "lib/base/util.h"
 
 #include <errno.h>
 #include <signal.h>

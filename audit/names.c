@@ -13,7 +13,7 @@
  * so it is unit-tested on tables (tests/unit/test_names.c).
  */
 #include "audit.h"
-#include "relayguard/util.h"
+#include "lib/base/util.h"
 
 #include <ctype.h>
 #include <libpsl.h>

@@ -1,7 +1,7 @@
 /*
  * options.c - relayguard-audit's command line: ONE table of options that
  * yields the getopt parser, the usage text and the defaults (as
- * lib/config.c's schema does for the milter's configuration).
+ * milter/policy/config.c's schema does for the milter's configuration).
  *
  * A row names the option (long name, short letter), its kind (flag,
  * integer, seconds, number, string, one-of, repeatable), where the value
@@ -14,10 +14,10 @@
  */
 #include "audit.h"
 #include "report_iodef.h"
-#include "relayguard/address.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
-#include "relayguard/version.h"
+#include "lib/mail/address.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+#include "lib/base/version.h"
 
 #include <getopt.h>
 #include <stddef.h>

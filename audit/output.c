@@ -16,7 +16,7 @@
  *	extra.tool_version, extra.vantage, extra.schema_version, extra.tests...)
  *
  * The report goes to standard output or to -o FILE (audit_out_*): every
- * write is checked, FILE is complete or absent (lib/outfile.c), and a
+ * write is checked, FILE is complete or absent (lib/base/outfile.c), and a
  * write that fails stops the run with one line and exit AUDIT_EXIT_OUTPUT
  * instead of ending in exit 0 with a truncated document.
  *
@@ -27,8 +27,8 @@
  * next tick draws it again. audit_summary() is the end line on stderr.
  */
 #include "audit.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

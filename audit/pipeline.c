@@ -7,8 +7,8 @@
  */
 #include "probe.h"
 #include "polite.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

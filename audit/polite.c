@@ -8,10 +8,10 @@
  * t->polite are shared without locks, changed only between waits.
  */
 #include "polite.h"
-#include "connect.h"
-#include "relayguard/fiber.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "transcript.h"
+#include "lib/net/fiber.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +41,7 @@ void polite_start(struct audit_target *t, const struct audit_opts *o)
 {
 	memset(&t->polite, 0, sizeof(t->polite));
 	t->polite.ceiling = o->rate > 0 ? o->rate : POLITE_CEILING;
-	/* main() sets --rate; without it the ceiling holds (lib/smtp.c keeps
+	/* main() sets --rate; without it the ceiling holds (audit/smtp.c keeps
 	 * the one schedule for every connection of the run) */
 	if (o->rate <= 0)
 		rg_smtp_set_connect_rate(POLITE_CEILING);

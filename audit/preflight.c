@@ -5,8 +5,8 @@
  * hold (the progress line's total, when they can be counted).
  */
 #include "audit.h"
-#include "relayguard/log.h"
-#include "relayguard/regfile.h"
+#include "lib/base/log.h"
+#include "lib/base/regfile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -13,8 +13,9 @@
  */
 #include "probe.h"
 #include "polite.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "transcript.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 #include <string.h>

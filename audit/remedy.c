@@ -20,7 +20,7 @@
  * verified.
  */
 #include "audit.h"
-#include "relayguard/util.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* report_iodef.c - IODEF 2.0 writer (libxml2 xmlTextWriter, building blocks
- * in lib/iodef_write.c); see report_iodef.h. */
+ * in lib/mail/iodef_write.c); see report_iodef.h. */
 #include "report_iodef.h"
-#include "relayguard/i18n.h"
-#include "relayguard/iodef_write.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/i18n.h"
+#include "lib/mail/iodef_write.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * -f json document and the -f jsonl lines are made of these: output.c). */
 #include "audit.h"
 #include "polite.h"
-#include "relayguard/log.h"
-#include "relayguard/textclean.h"
-#include "relayguard/version.h"
+#include "lib/base/log.h"
+#include "lib/base/textclean.h"
+#include "lib/base/version.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -151,7 +151,7 @@ static void dns_json(json_t *j, const struct audit_target *t)
 	}
 }
 
-/* The per-target transcript cap cut the middle out (connect.c tx_record):
+/* The per-target transcript cap cut the middle out (transcript.c tx_record):
  * how much, and where the kept parts are. */
 static void transcript_cut_json(json_t *j, const struct audit_target *t)
 {

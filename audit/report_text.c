@@ -8,9 +8,9 @@
  * shows as \xHH / \uHHHH and never acts on the terminal.
  */
 #include "audit.h"
-#include "relayguard/i18n.h"
-#include "relayguard/log.h"
-#include "relayguard/textclean.h"
+#include "lib/base/i18n.h"
+#include "lib/base/log.h"
+#include "lib/base/textclean.h"
 
 #include <stdio.h>
 #include <stdlib.h>

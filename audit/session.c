@@ -9,9 +9,9 @@
 #include "audit.h"
 #include "probe.h"
 #include "polite.h"
-#include "relayguard/fiber.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/net/fiber.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <limits.h>
 #include <stdio.h>

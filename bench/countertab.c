@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "relayguard/countertab.h"
+#include "lib/base/countertab.h"
 
 #define ADDR_MAX 64
 

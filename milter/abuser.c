@@ -8,13 +8,13 @@
  */
 #include "abuser.h"
 #include "shared.h"
-#include "relayguard/bounce_window.h"
-#include "relayguard/config.h"
-#include "relayguard/countertab.h"
-#include "relayguard/log.h"
-#include "relayguard/netmatch.h"
-#include "relayguard/textclean.h"
-#include "relayguard/util.h"
+#include "milter/bounce/bounce_window.h"
+#include "milter/policy/config.h"
+#include "lib/base/countertab.h"
+#include "lib/base/log.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/textclean.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <limits.h>

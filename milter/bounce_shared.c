@@ -13,7 +13,7 @@
  */
 #include "milter.h"
 #include "shared.h"
-#include "relayguard/util.h"
+#include "lib/base/util.h"
 
 #include <stdio.h>
 

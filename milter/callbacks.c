@@ -37,16 +37,17 @@
  * pending is not accepted at DATA).
  */
 #include "milter.h"
+#include "lib/base/clockstate.h"
+#include "milter/bounce/bounce.h"
+#include "milter/policy/config.h"
+#include "milter/bounce/dsn.h"
+#include "lib/base/log.h"
+#include "metrics.h"
+#include "milter/policy/relay.h"
+#include "lib/base/textclean.h"
+#include "lib/base/util.h"
 #include "abuser.h"
-#include "relayguard/clockstate.h"
-#include "relayguard/bounce.h"
-#include "relayguard/config.h"
-#include "relayguard/dsn.h"
-#include "relayguard/log.h"
-#include "relayguard/metrics.h"
-#include "relayguard/relay.h"
-#include "relayguard/textclean.h"
-#include "relayguard/util.h"
+#include "milter/metrics.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

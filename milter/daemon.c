@@ -12,10 +12,10 @@
  */
 #include "daemon.h"
 
-#include "relayguard/config.h"
-#include "relayguard/log.h"
-#include "relayguard/regfile.h"
-#include "relayguard/util.h"
+#include "milter/policy/config.h"
+#include "lib/base/log.h"
+#include "lib/base/regfile.h"
+#include "lib/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

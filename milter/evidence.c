@@ -5,11 +5,11 @@
  * EventLog as JSON (eventlog.h).
  */
 #include "milter.h"
-#include "relayguard/clockstate.h"
-#include "relayguard/config.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/clockstate.h"
+#include "milter/policy/config.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

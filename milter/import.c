@@ -5,7 +5,7 @@
  * a comment per value saying where it came from; see mtaimport.h.
  */
 #include "milter.h"
-#include "relayguard/mtaimport.h"
+#include "milter/policy/mtaimport.h"
 
 #include <stdio.h>
 #include <string.h>

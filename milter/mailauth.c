@@ -30,11 +30,11 @@
  * check also gets a key=value syslog line "spf_checked" with dns_ms.
  */
 #include "milter.h"
-#include "relayguard/metrics.h"
-#include "relayguard/log.h"
-#include "relayguard/netmatch.h"
-#include "relayguard/textclean.h"
-#include "relayguard/util.h"
+#include "metrics.h"
+#include "lib/base/log.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/textclean.h"
+#include "lib/base/util.h"
 
 #include <ctype.h>
 #include <stdio.h>

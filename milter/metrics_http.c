@@ -19,9 +19,9 @@
  * connects from 127.0.0.1 (or from any 127/8 address), as the scraper does.
  */
 #include "milter.h"
-#include "relayguard/log.h"
-#include "relayguard/metrics.h"
-#include "relayguard/util.h"
+#include "lib/base/log.h"
+#include "metrics.h"
+#include "lib/base/util.h"
 
 #include <microhttpd.h>
 #include <pthread.h>

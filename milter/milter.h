@@ -21,13 +21,14 @@
 
 #include <libmilter/mfapi.h>
 
-#include "relayguard/bounce.h"
-#include "relayguard/config.h"
-#include "relayguard/dns.h"
-#include "relayguard/dsn.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/spf.h"
-#include "relayguard/version.h"
+#include "clients.h"
+#include "milter/bounce/bounce.h"
+#include "milter/policy/config.h"
+#include "lib/net/dns.h"
+#include "milter/bounce/dsn.h"
+#include "lib/mail/eventlog.h"
+#include "lib/mail/spf.h"
+#include "lib/base/version.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>

@@ -8,10 +8,10 @@
  * still come, so the connection is dropped, never reused.
  */
 #include "shared.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/hostport.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/hostport.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <hiredis.h>
 #include <errno.h>

@@ -23,7 +23,7 @@
 #ifndef RELAYGUARD_MILTER_SHARED_H
 #define RELAYGUARD_MILTER_SHARED_H
 
-#include "relayguard/config.h"
+#include "milter/policy/config.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -13,11 +13,11 @@
  * that holds one. A boxed source is listed as the network the milter boxed
  * (AbuserPrefix4/6), unless --network asks for another grouping. */
 #include "notify.h"
-#include "relayguard/log.h"
-#include "relayguard/netmatch.h"
-#include "relayguard/outfile.h"
-#include "relayguard/reporter.h"
-#include "relayguard/util.h"
+#include "lib/base/log.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/outfile.h"
+#include "lib/mail/reporter.h"
+#include "lib/base/util.h"
 
 #include <getopt.h>
 #include <stdlib.h>

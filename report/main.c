@@ -15,15 +15,15 @@
  * the demo from the Postfix maillog.
  */
 #include "notify.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/i18n.h"
+#include "lib/base/regfile.h"
+#include "lib/base/log.h"
+#include "lib/base/outfile.h"
+#include "lib/base/textclean.h"
+#include "lib/base/util.h"
+#include "lib/base/version.h"
 #include "page.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/i18n.h"
-#include "relayguard/regfile.h"
-#include "relayguard/log.h"
-#include "relayguard/outfile.h"
-#include "relayguard/textclean.h"
-#include "relayguard/util.h"
-#include "relayguard/version.h"
 
 #include <ctype.h>
 #include <getopt.h>

@@ -1,11 +1,11 @@
 /* notify.c - relayguard-report notify: options and the loop over sources;
  * see notify.h and relayguard-report(1). */
 #include "notify.h"
-#include "relayguard/i18n.h"
-#include "relayguard/iodef_write.h"
-#include "relayguard/log.h"
-#include "relayguard/outfile.h"
-#include "relayguard/util.h"
+#include "lib/base/i18n.h"
+#include "lib/mail/iodef_write.h"
+#include "lib/base/log.h"
+#include "lib/base/outfile.h"
+#include "lib/base/util.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -26,8 +26,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "relayguard/clockstate.h"
-#include "relayguard/reporter.h"
+#include "lib/base/clockstate.h"
+#include "lib/mail/reporter.h"
 
 enum notify_request { REQ_INFO = 0, REQ_QUESTION, REQ_CONTACT };
 

@@ -9,10 +9,10 @@
  * kept (notify_source.c), so memory follows the number of sources, not
  * the size of the log. */
 #include "notify.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/regfile.h"
-#include "relayguard/textclean.h"
-#include "relayguard/util.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/regfile.h"
+#include "lib/base/textclean.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

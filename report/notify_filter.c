@@ -13,8 +13,8 @@
  * client's address and port, mode, queue id, counts - are never touched, and
  * neither is the client's address wherever it is written. */
 #include "notify.h"
-#include "relayguard/i18n.h"
-#include "relayguard/util.h"
+#include "lib/base/i18n.h"
+#include "lib/base/util.h"
 
 #include <ctype.h>
 #include <stdlib.h>

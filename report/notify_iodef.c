@@ -8,10 +8,10 @@
  * syslog-form excerpt as RecordItems, the clock state as AdditionalData,
  * restriction = TLP. Validates against schemas/iodef. */
 #include "notify.h"
-#include "relayguard/i18n.h"
-#include "relayguard/iodef_write.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/i18n.h"
+#include "lib/mail/iodef_write.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

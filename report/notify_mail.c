@@ -8,11 +8,11 @@
  * key=value payload starts with the event's ISO 8601 time. Everything
  * passes the disclosure filter (notify_filter.c). */
 #include "notify.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/i18n.h"
-#include "relayguard/log.h"
-#include "relayguard/textclean.h"
-#include "relayguard/util.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/i18n.h"
+#include "lib/base/log.h"
+#include "lib/base/textclean.h"
+#include "lib/base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,8 +7,8 @@
  * recipients and the senders' counts stop taking new values at
  * NOTIFY_DISTINCT_MAX (a value already seen is still counted). */
 #include "notify.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/util.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,10 +16,10 @@
  * itself, which is the auditor's finding), time.source/observation, tlp,
  * and extra.* counts. */
 #include "notify.h"
-#include "relayguard/i18n.h"
-#include "relayguard/iodef_write.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/base/i18n.h"
+#include "lib/mail/iodef_write.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

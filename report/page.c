@@ -4,10 +4,10 @@
  * and their own words follow, marked lang="en", as the record. */
 #include "notify.h"
 #include "page.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/i18n.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/i18n.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
 # keeps no debhelper byproducts; then lintian, which must be silent apart
 # from the overrides in debian/relayguard.lintian-overrides.
 #
-# The version has one source, RG_VERSION in include/relayguard/version.h:
+# The version has one source, RG_VERSION in lib/base/version.h:
 # a debian/changelog that names another version stops the build.
 # The sources' content hash is kept in build-deb/source.sha256: an
 # unchanged tree reuses the package (make check's 77_deb_install.sh calls
@@ -21,11 +21,11 @@ die() {
 for t in dpkg-buildpackage dpkg-parsechangelog dh lintian fakeroot; do
 	command -v "$t" >/dev/null || die "$t not installed (make deps)"
 done
-version=$(sed -n 's/^#define RG_VERSION[[:space:]]*"\(.*\)"$/\1/p' include/relayguard/version.h)
-[ -n "$version" ] || die "no RG_VERSION in include/relayguard/version.h"
+version=$(sed -n 's/^#define RG_VERSION[[:space:]]*"\(.*\)"$/\1/p' lib/base/version.h)
+[ -n "$version" ] || die "no RG_VERSION in lib/base/version.h"
 clv=$(dpkg-parsechangelog -l debian/changelog -S Version)
 [ "$clv" = "$version" ] ||
-	die "debian/changelog says $clv, include/relayguard/version.h says $version: add a changelog entry (dch -v $version)"
+	die "debian/changelog says $clv, lib/base/version.h says $version: add a changelog entry (dch -v $version)"
 deb=relayguard_${version}_$(dpkg --print-architecture).deb
 
 # The sources: what git tracks or would track (.gitignore keeps build

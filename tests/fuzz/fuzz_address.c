@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/address.h"
+#include "lib/mail/address.h"
 #include "fuzz.h"
 
 static void check_address(const char *in, size_t len)

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relayguard/config.h"
+#include "milter/policy/config.h"
 #include "fuzz.h"
 
 static char tmp_path[64];

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/dsn.h"
+#include "milter/bounce/dsn.h"
 #include "fuzz.h"
 
 #define MAX_BODY 16384

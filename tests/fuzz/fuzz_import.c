@@ -36,7 +36,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "relayguard/mtaimport.h"
+#include "milter/policy/mtaimport.h"
 #include "fuzz.h"
 
 #define MAX_INPUT	4096

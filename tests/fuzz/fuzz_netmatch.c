@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/netmatch.h"
-#include "relayguard/util.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/util.h"
 #include "fuzz.h"
 
 struct lists {

@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "../../report/notify.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/log.h"
-#include "relayguard/reporter.h"
-#include "relayguard/util.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/log.h"
+#include "lib/mail/reporter.h"
+#include "lib/base/util.h"
 #include "fuzz.h"
 
 

@@ -26,9 +26,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "relayguard/address.h"
-#include "relayguard/config.h"
-#include "relayguard/relay.h"
+#include "lib/mail/address.h"
+#include "milter/policy/config.h"
+#include "milter/policy/relay.h"
 #include "fuzz.h"
 
 static const char conf_text[] =

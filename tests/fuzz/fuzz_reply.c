@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/reply.h"
+#include "audit/reply.h"
 #include "fuzz.h"
 
 static struct rg_reply reply;	/* 4 KB: keep it off the stack */

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/spf.h"
+#include "lib/mail/spf.h"
 #include "fuzz.h"
 
 static bool oracle(const char *s, size_t len)

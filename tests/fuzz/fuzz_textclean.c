@@ -1,6 +1,6 @@
 /*
  * fuzz_textclean.c - libFuzzer target for the one text-cleaning module
- * (lib/textclean.c): whatever the bytes, every sink's output holds its rule.
+ * (lib/base/textclean.c): whatever the bytes, every sink's output holds its rule.
  * Build with "make fuzz"; run build-fuzz/fuzz_textclean.
  *
  * The first input byte picks the output buffer size (1..256), the rest is
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/textclean.h"
+#include "lib/base/textclean.h"
 #include "fuzz.h"
 
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# lib/dns.c and lib/spf.c against a real DNS server (NSD) on loopback serving
+# lib/net/dns.c and lib/mail/spf.c against a real DNS server (NSD) on loopback serving
 # tests/dns/*.zone, driven by build/tests/tools/dnsq: MX order, null and
 # implicit MX, CNAME'd hosts, PTR/FCrDNS, DNSBL codes and reasons, the TTL
 # cache, SPF results (pass, fail, softfail, neutral, none, include chains,

@@ -10,7 +10,7 @@
 # by line (every line one of its own, no control or 8-bit byte, no event
 # line for 6.6.6.6, as many relay_refused lines as real refusals), and so is
 # the JSON event log; the reject reply is printable ASCII (the SMTP rule of
-# lib/textclean.c), also as a real Postfix passes it to an SMTPUTF8 client.
+# lib/base/textclean.c), also as a real Postfix passes it to an SMTPUTF8 client.
 # Nothing here queries a nameserver outside 127.0.0.1.
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}

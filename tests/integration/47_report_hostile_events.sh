@@ -2,7 +2,7 @@
 # relayguard-report reads event logs that may not be clean: one written by an
 # older relayguard-milter (valid UTF-8 kept raw, controls JSON-escaped, so
 # they come back raw when parsed) or edited by hand. Every string from it is
-# cleaned again (lib/textclean.c) before it reaches the notification e-mail,
+# cleaned again (lib/base/textclean.c) before it reaches the notification e-mail,
 # X-ARF, IntelMQ and IODEF files, or the HTML page: no C0 control, DEL, C1
 # control (U+0080-U+009F), bidi control or line separator comes out raw.
 cd "$(dirname "$0")/../.." || exit 1

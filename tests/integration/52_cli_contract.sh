@@ -2,7 +2,7 @@
 # One command-line contract for the three programs (issue 19), as a Postfix
 # or OpenDKIM admin expects it: -h/--help print the usage on standard output
 # and exit 0; -V/--version print "PROGRAM VERSION" with the one RG_VERSION of
-# include/relayguard/version.h, which every man page's .TH line carries too;
+# lib/base/version.h, which every man page's .TH line carries too;
 # an unknown option or a stray operand is a usage error, exit 64 (EX_USAGE,
 # sysexits.h), with nothing on standard output. Then relayguard-milter -n
 # and -d, which print the configuration the way postconf -n and -d do.
@@ -14,8 +14,8 @@ source tests/lib/common.sh
 D=$(mktemp -d "${TMPDIR:-/tmp}/rg-cli.XXXXXX") || tap_bail "mktemp"
 chmod 755 "$D"
 rg_cleanup_add "rm -rf '$D'"
-VER=$(sed -n 's/^#define RG_VERSION[[:space:]]*"\(.*\)"$/\1/p' include/relayguard/version.h)
-[ -n "$VER" ] || tap_bail "no RG_VERSION in include/relayguard/version.h"
+VER=$(sed -n 's/^#define RG_VERSION[[:space:]]*"\(.*\)"$/\1/p' lib/base/version.h)
+[ -n "$VER" ] || tap_bail "no RG_VERSION in lib/base/version.h"
 
 run() {	# PROGRAM ARGS...: $rc, $out (stdout), $err (stderr)
 	"$BUILD/$1" "${@:2}" >"$D/out" 2>"$D/err" && rc=0 || rc=$?
@@ -26,7 +26,7 @@ run() {	# PROGRAM ARGS...: $rc, $out (stdout), $err (stderr)
 # --- the man pages carry the one version -----------------------------------------
 for m in docs/*.1 docs/*.5 docs/*.8; do
 	th=$(grep -m1 '^\.TH ' "$m")
-	tap_like "$th" "\"relayguard $VER\"" "$m: .TH says relayguard $VER (include/relayguard/version.h)"
+	tap_like "$th" "\"relayguard $VER\"" "$m: .TH says relayguard $VER (lib/base/version.h)"
 done
 
 # --- -h/--help, -V/--version, usage errors: all three programs ----------------
@@ -66,9 +66,9 @@ tap_is "$rc:$err" "0:" "relayguard-milter -d: exit 0, reads no file"
 tap_is "$(head -1 <<<"$out")" "Socket inet:8894@127.0.0.1" "-d: the schema's first key first, in the file's syntax"
 tap_like "$out" $'\nMode enforce\nTrustedNetworks 127.0.0.0/8, ::1\n' "-d: Mode and TrustedNetworks defaults, in schema order"
 tap_like "$out" $'\n# UserID \\(unset\\)\n' "-d: a key without a default is a comment"
-schema=$(grep -cE '^[[:space:]]*\{"[A-Za-z]+", RG_CONF_' lib/config.c)
+schema=$(grep -cE '^[[:space:]]*\{"[A-Za-z]+", RG_CONF_' milter/policy/config.c)
 tap_is "$(grep -cE '^(# )?[A-Za-z]+( |$)' <<<"$out"):$(wc -l <<<"$out")" "$schema:$schema" \
-	"-d: one line for each of the $schema keys of the schema (lib/config.c), nothing else"
+	"-d: one line for each of the $schema keys of the schema (milter/policy/config.c), nothing else"
 printf '%s\n' "$out" >"$D/defaults.conf"
 chmod 644 "$D/defaults.conf"
 run relayguard-milter -n -c "$D/defaults.conf"

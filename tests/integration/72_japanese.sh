@@ -19,7 +19,7 @@ rg_cleanup_add "rm -rf '$TMP'"
 tap_check "po/ja.po compiles (msgfmt --check)" msgfmt --check -o "$TMP/ja.mo" po/ja.po
 stats=$(msgfmt --check --statistics -o /dev/null po/ja.po 2>&1)
 tap_unlike "$stats" 'untranslated|fuzzy' "every message is translated ($stats)"
-xgettext --from-code=UTF-8 -k_ -kN_ -o "$TMP/rg.pot" lib/*.c audit/*.c report/*.c
+xgettext --from-code=UTF-8 -k_ -kN_ -o "$TMP/rg.pot" lib/*/*.c audit/*.c report/*.c
 msgcmp po/ja.po "$TMP/rg.pot" > "$TMP/msgcmp.out" 2>&1
 tap_is "$?" 0 "po/ja.po covers every message in the sources (msgcmp)" || tap_diag "$(head -5 "$TMP/msgcmp.out")"
 tap_check "the catalogue is built next to the programs" test -s "$BUILD/locale/ja/LC_MESSAGES/relayguard.mo"

@@ -39,7 +39,7 @@ tap_is "$(jq -r 'select(.event|test("^relay_")) | .client_addr' "$EV" | sort -u 
 
 notify() { timeout 60 "$REPORT" notify --events "$EV" --victim 127.0.0.1 "$@"; }
 page() { timeout 60 "$REPORT" --before "$TMP/audit.json" --after "$TMP/audit.json" --storm "$EV" "$@"; }
-# temporary names of lib/outfile.c (".NAME.XXXXXX") left behind
+# temporary names of lib/base/outfile.c (".NAME.XXXXXX") left behind
 leftovers() { find "$1" -name '.*.??????' | wc -l; }
 
 notify --out "$TMP/ref" > "$TMP/ref.out" 2>&1

@@ -27,7 +27,7 @@ t0=$(rg_now_ms)
 out=$(make -s --no-print-directory deb 2>&1)
 tap_is "$?" 0 "make deb exits 0 (lintian clean but for documented overrides)" || { tap_diag "$out"; tap_done; exit 1; }
 tap_diag "make deb: $(($(rg_now_ms) - t0)) ms: $(tail -1 <<<"$out")"
-version=$(sed -n 's/^#define RG_VERSION[[:space:]]*"\(.*\)"$/\1/p' include/relayguard/version.h)
+version=$(sed -n 's/^#define RG_VERSION[[:space:]]*"\(.*\)"$/\1/p' lib/base/version.h)
 DEB=relayguard_${version}_$(dpkg --print-architecture).deb
 tap_check "$DEB is built, named after RG_VERSION" test -s "$DEB"
 

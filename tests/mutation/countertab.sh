@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/mutation/countertab.sh - mutation check of lib/countertab.c: each
+# tests/mutation/countertab.sh - mutation check of lib/base/countertab.c: each
 # mutant (eviction branch deleted, old key left in the index, no inherited
 # weight, LRU instead of Space-Saving, deletion without backward shift)
 # must make test_countertab or test_bounce fail or hang. Builds in a
@@ -8,16 +8,16 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 scratch=$(mktemp -d /tmp/rg-mutant.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
-cp -r Makefile include lib audit tests "$scratch"/
+cp -r Makefile lib audit milter tests "$scratch"/
 live=0
 mutate() {	# name, python-literal old, new
 	local name=$1
 	python3 - "$scratch" "$2" "$3" <<'PY'
 import sys
 d, a, b = sys.argv[1:]
-s = open('lib/countertab.c').read()
+s = open('lib/base/countertab.c').read()
 if a not in s: sys.exit(1)
-open(d + '/lib/countertab.c', 'w').write(s.replace(a, b, 1))
+open(d + '/lib/base/countertab.c', 'w').write(s.replace(a, b, 1))
 PY
 	[ $? -eq 0 ] || { echo "not ok - $name: pattern not found"; live=1; return; }
 	if ! make -s -C "$scratch" BUILD=build CFLAGS=-Wno-error build/tests/test_countertab \

@@ -1,5 +1,5 @@
 /*
- * dnsq - drive lib/dns.c and lib/spf.c from the integration tests.
+ * dnsq - drive lib/net/dns.c and lib/mail/spf.c from the integration tests.
  *
  *   dnsq -n NS [-t SECS] [-r RETRIES] [-H HOLDDOWN] [-D DEADLINE] [-c COUNT] [-s]
  *        CMD ARGS...
@@ -11,9 +11,9 @@
  * statistics ("stats queries=N cache_hits=N timeouts=N held_down=N"); each run
  * prints "elapsed_ms=N" last. Exit 0 unless the arguments are wrong.
  */
-#include "relayguard/dns.h"
-#include "relayguard/log.h"
-#include "relayguard/spf.h"
+#include "lib/net/dns.h"
+#include "lib/base/log.h"
+#include "lib/mail/spf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

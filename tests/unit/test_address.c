@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relayguard/address.h"
+#include "lib/mail/address.h"
 
 #define PCT	RG_ROUTE_PERCENT
 #define BANG	RG_ROUTE_BANG

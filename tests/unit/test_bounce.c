@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/bounce.h"
-#include "relayguard/eventlog.h"
-#include "relayguard/log.h"
-#include "relayguard/util.h"
+#include "milter/bounce/bounce.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 /* --- windows ----------------------------------------------------------- */
 

@@ -13,7 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "relayguard/config.h"
+#include "milter/policy/config.h"
 
 static void test_defaults(void **state)
 {

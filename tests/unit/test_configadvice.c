@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relayguard/config.h"
-#include "relayguard/configadvice.h"
+#include "milter/policy/config.h"
+#include "milter/policy/configadvice.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relayguard/config.h"
-#include "relayguard/configshow.h"
+#include "milter/policy/config.h"
+#include "milter/policy/configshow.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/countertab.h"
-#include "relayguard/eventlog.h"
+#include "lib/base/countertab.h"
+#include "milter/clients.h"
 
 static uint64_t xorshift(uint64_t *x)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relayguard/dns.h"
+#include "lib/net/dns.h"
 
 static void test_reverse_name(void **state)
 {

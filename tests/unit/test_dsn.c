@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/dsn.h"
-#include "relayguard/util.h"
+#include "milter/bounce/dsn.h"
+#include "lib/base/util.h"
 
 static char *slurp(const char *path, size_t *len)
 {

@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "relayguard/dns.h"
-#include "relayguard/fiber.h"
-#include "relayguard/log.h"
+#include "lib/net/dns.h"
+#include "lib/net/fiber.h"
+#include "lib/base/log.h"
 
 static char trace[256];
 

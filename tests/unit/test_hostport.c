@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "relayguard/hostport.h"
+#include "lib/base/hostport.h"
 
 static void test_parse_table(void **state)
 {

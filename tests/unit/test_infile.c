@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relayguard/regfile.h"
-#include "relayguard/util.h"
+#include "lib/base/regfile.h"
+#include "lib/base/util.h"
 #include "scratchdir.h"
 
 

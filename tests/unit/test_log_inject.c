@@ -17,8 +17,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "relayguard/eventlog.h"
-#include "relayguard/log.h"
+#include "lib/mail/eventlog.h"
+#include "lib/base/log.h"
 
 #define FORGED	"relayguard-milter: event=relay_refused client_addr=6.6.6.6 action=reject"
 

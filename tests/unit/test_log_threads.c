@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relayguard/log.h"
+#include "lib/base/log.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relayguard/metrics.h"
-#include "relayguard/relay.h"
-#include "relayguard/spf.h"
-#include "relayguard/util.h"
+#include "milter/metrics.h"
+#include "milter/policy/relay.h"
+#include "lib/mail/spf.h"
+#include "lib/base/util.h"
 
 static const struct {
 	const char *in;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relayguard/mtaimport.h"
+#include "milter/policy/mtaimport.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relayguard/netmatch.h"
+#include "lib/mail/netmatch.h"
 
 static void test_cidr_match_table(void **state)
 {

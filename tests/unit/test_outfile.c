@@ -13,8 +13,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "relayguard/outfile.h"
-#include "relayguard/util.h"
+#include "lib/base/outfile.h"
+#include "lib/base/util.h"
 #include "scratchdir.h"
 
 

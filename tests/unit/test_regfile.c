@@ -16,8 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "relayguard/regfile.h"
-#include "relayguard/util.h"
+#include "lib/base/regfile.h"
+#include "lib/base/util.h"
 #include "scratchdir.h"
 
 

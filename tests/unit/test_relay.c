@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/relay.h"
-#include "relayguard/trick.h"
-#include "relayguard/util.h"
+#include "milter/policy/relay.h"
+#include "audit/trick.h"
+#include "lib/base/util.h"
 
 /* The site of the integration tests: Postfix's mydestination. */
 static const char site_conf[] =

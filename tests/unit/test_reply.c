@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relayguard/reply.h"
+#include "audit/reply.h"
 
 #define MORE	RG_REPLY_MORE
 #define DONE	RG_REPLY_DONE

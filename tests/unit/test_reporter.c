@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relayguard/clockstate.h"
-#include "relayguard/reporter.h"
+#include "lib/base/clockstate.h"
+#include "lib/mail/reporter.h"
 
 static void test_every_key(void **state)
 {

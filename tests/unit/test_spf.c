@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relayguard/spf.h"
+#include "lib/mail/spf.h"
 
 static void test_text_safe(void **state)
 {

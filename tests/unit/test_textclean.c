@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "relayguard/textclean.h"
+#include "lib/base/textclean.h"
 
 #define LOG	RG_SINK_LOG
 #define KV	RG_SINK_KV

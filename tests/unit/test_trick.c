@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relayguard/address.h"
-#include "relayguard/trick.h"
+#include "lib/mail/address.h"
+#include "audit/trick.h"
 
 static const struct rg_trick_params params = {
 	.domain = "victim.example", .sender_domain = "other.example",
