@@ -187,6 +187,7 @@ struct audit_politeness {
 	int tarpit_replies;		/* error replies that came that late */
 	int closed_at_greeting;		/* connections closed before any greeting */
 	double read_timeout;		/* --timeout */
+	bool error_timed;		/* an error reply's delay was measured */
 };
 /* A target's transcript is bounded (connect.c tx_record): the first
  * AUDIT_TX_HEAD_BYTES and the last AUDIT_TX_TAIL_BYTES (line text plus

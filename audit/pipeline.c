@@ -25,8 +25,11 @@ static int read_timed(struct audit_target *t, struct session *s, struct rg_reply
 	int rc = rg_smtp_read_reply(s->conn, r);
 	double now = rg_now();
 
-	if (rc == 0 && polite_reply_delay(t, now - *since, r->code))
+	if (rc == 0 && polite_reply_delay(t, now - *since, r->code)) {
+		/* the rest of the group comes later still: wait for it */
 		s->tarpitted = true;
+		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
+	}
 	*since = now;
 	return rc;
 }

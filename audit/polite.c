@@ -172,6 +172,8 @@ bool polite_reply_delay(struct audit_target *t, double secs, int code)
 	struct audit_politeness *pl = &t->polite;
 	char ev[200];
 
+	if (code >= 400)
+		pl->error_timed = true;
 	if (code < 400 || secs < POLITE_TARPIT_MIN)
 		return false;
 	pl->tarpit_replies++;

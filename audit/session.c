@@ -105,21 +105,21 @@ struct probe_queue {
 	size_t *order, n, next;
 	int *data_budget;
 	double deadline;
-	/* The first probes go alone, a small group on one session, so that a
-	 * server that tarpits (polite.h) is measured before every lane has a
-	 * long group in flight; the other lanes wait for it. */
+	/* The first probes go alone, in small groups on one lane, until an
+	 * error reply was timed: a server that tarpits (polite.h) is measured
+	 * before every lane has a long group in flight; the other lanes wait. */
 	bool measured, measuring;
 	struct rg_fiber_cond measured_cond;
 };
 
-/* Probes per group at most: 2 while the server's error delay is unmeasured,
+/* Probes per group at most: 1 until an error reply was timed,
  * 1 on a tarpit (each error of a session comes later than the last: one
  * per session is the cheapest), else max. */
 static size_t group_max(const struct probe_queue *q, size_t max)
 {
 	if (q->t->polite.tarpit_seconds > 0)
 		return 1;
-	return q->measuring && !q->measured && max > 2 ? 2 : max;
+	return q->measuring && !q->measured ? 1 : max;
 }
 
 /* True: this fiber measures; else waits until it was measured. */
@@ -185,8 +185,8 @@ static void drain(struct probe_queue *q, struct runner *run)
 		if (n == 1 || !run_batch(t, o, run, pp, n))
 			for (size_t i = 0; i < n; i++)
 				run_one(t, o, run, pp[i]);
-		if (measurer && !q->measured)
-			measured(q);
+		if (measurer && !q->measured && t->polite.error_timed)
+			measured(q);	/* an error reply came: its delay is known */
 	}
 	if (measurer && !q->measured)
 		measured(q);
