@@ -15,9 +15,8 @@
  * the hole it fixes, by tests/integration/63_remedy_statements.sh: each ERE
  * matches a statement of the file the row names, and the MTA's own check
  * passes. An ERE deletes whole statements (enum remedy_unit, audit.h).
- * Courier's row is applied to the real MTA, whose hole then closes, by
- * tests/integration/39_audit_courier.sh; Haraka's rows are applied so by
- * 38_audit_haraka.sh, not yet proven there (TAP TODO): not verified.
+ * Haraka's and Courier's rows are applied to the real MTA, whose hole then
+ * closes, by tests/integration/38_audit_haraka.sh and 39_audit_courier.sh.
  * For MTAs without a test server (Exchange, qmail, MDaemon, unknown) the
  * generic principle and where to look, marked not verified.
  */
@@ -218,14 +217,14 @@ static const struct remedy_row rows[] = {
 	 * recipient marks the transaction as relaying) or acl=true with a
 	 * network too wide in relay_acl_allow. force_routing grants no
 	 * relaying. haraka -o loads every plugin with the new files. ---- */
-	{MTA_HARAKA, false, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay.ini",
+	{MTA_HARAKA, true, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay.ini",
 	    {"^[[:space:]]*(all|dest_domains)[[:space:]]*=[[:space:]]*(true|yes|on|1)"
 	     "[[:space:]]*$", NULL},
 	    {NULL}, HK_CHECK,
 	    "under [relay] keep acl=true and nothing that relays for everyone "
 	    "(all=true) or for whoever first names a local recipient (dest_domains); "
 	    "then restart Haraka", {"all=true", "dest_domains=true", NULL}, REMEDY_UNIT_LINE}},
-	{MTA_HARAKA, false, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay_acl_allow",
+	{MTA_HARAKA, true, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay_acl_allow",
 	    {"^[[:space:]]*(0\\.0\\.0\\.0/0|::/0|[0-9.]+/([0-9]|1[0-5])|[0-9a-fA-F:]+/([0-9]|[1-3][0-9]|4[0-7]))"
 	     "[[:space:]]*$", NULL},
 	    {"127.0.0.1/32", NULL}, HK_CHECK,

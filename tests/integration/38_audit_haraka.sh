@@ -39,7 +39,7 @@ accepted_outside() {
 haraka_fix() {
 	local tag=$1 out check rc root=$MTA_DIR/root
 	mkdir -p "$root/etc" && ln -sfn "$MTA_DIR/haraka" "$root/etc/haraka"
-	TAP_TODO="issue 17 item 6: the Haraka remedy is not proven yet (verified stays false)"
+	tap_is "$(jq -r .remedy.verified <<<"$MTA_TRUTH_JSON")" true "$tag: the Haraka remedy is marked verified"
 	tap_unlike "$(jq -r .recommended_fix <<<"$MTA_TRUTH_JSON")" "force_routing" \
 		"$tag: the advice does not name force_routing (it grants no relaying)"
 	out=$(python3 tests/lib/mta_fix.py --json --root "$root" haraka "$MTA_CONF" \
@@ -55,7 +55,6 @@ haraka_fix() {
 	tap_is "$(mta_relays_real 127.0.0.2)" refused "$tag: after the fix a real message from outside is refused"
 	tap_check "$tag: after the fix local mail is still delivered" mta_local_ok 127.0.0.2
 	tap_is "$(mta_relays_real 127.0.0.1)" relayed "$tag: after the fix the trusted host still relays"
-	unset TAP_TODO
 }
 
 # --- closed: relay plugin, relay_acl_allow 127.0.0.1/32 ----------------------
