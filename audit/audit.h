@@ -182,6 +182,13 @@ struct audit_politeness {
 	double ceiling;			/* new connections a second, whole run */
 	int out_of_step;		/* sessions whose reply stream was out of step */
 	bool untrusted;			/* out of step too often: no more sessions */
+	/* tarpits and silent per-IP limits (issue 17 item 4) */
+	double tarpit_seconds;		/* slowest error reply, once >= POLITE_TARPIT_MIN */
+	double tarpit_least;		/* the quickest of those: what an error costs */
+	int tarpit_replies;		/* error replies that came that late */
+	int closed_at_greeting;		/* connections closed before any greeting */
+	double read_timeout;		/* --timeout */
+	bool error_timed;		/* an error reply's delay was measured */
 };
 /* A target's transcript is bounded (transcript.c tx_record): the first
  * AUDIT_TX_HEAD_BYTES and the last AUDIT_TX_TAIL_BYTES (line text plus

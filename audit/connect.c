@@ -29,6 +29,10 @@ struct closer {
 	struct rg_smtp *conn;
 	struct session_pool *pool;	/* NULL once the target is done */
 	struct closer *next;
+	/* a reply timed out: the server still holds the session (a tarpit
+	 * sleeping over its reply) until about then; its place stays taken */
+	double hold_until;
+	struct rg_fiber_cond end_hold;	/* the target is done: hold no more */
 };
 
 struct session_pool {
@@ -121,7 +125,7 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	rg_reply_init(fail_reply);
 	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
 	so.connect_timeout = o->connect_timeout;
-	so.read_timeout = o->read_timeout;
+	so.read_timeout = polite_reply_timeout(t);
 	so.source_addr = o->source;
 	so.implicit_tls = o->implicit_tls;
 	if (t->keep_tx) {	/* -T: lines tagged by connection */
@@ -153,9 +157,14 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		describe_peer(t, o, s->conn);
 	if (rg_smtp_read_reply(s->conn, &r) != 0) {
 		/* no greeting in time: maybe a server that greets one client at
-		 * a time while another of ours holds it (open_session decides) */
+		 * a time while another of ours holds it (open_session decides);
+		 * closed before any greeting: couriertcpd -maxperip turns a
+		 * connection away so, without a 421 */
 		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
 		    rg_now() < t->deadline;
+		s->closed_at_greeting = rg_smtp_status(s->conn) == RG_SMTP_CLOSED;
+		s->others_up = t->pool->conns > 1;	/* ours, open or closing */
+		t->polite.closed_at_greeting += s->closed_at_greeting;
 		if (!quiet)
 			note_error(t, "greeting", rg_smtp_error(s->conn));
 		close_session(t, s, false);
@@ -277,7 +286,8 @@ refused:
  * open (Postfix: "421 4.7.0 Error: too many connections from ..."): it
  * allows no more than those at once, so neither do we from now on.
  */
-static void lower_limit(struct audit_target *t, const struct rg_reply *r)
+static void lower_limit(struct audit_target *t, const struct rg_reply *r,
+    bool closed_at_greeting)
 {
 	struct session_pool *p = t->pool;
 	int now = p->up > 0 ? p->up : 1;
@@ -292,6 +302,10 @@ static void lower_limit(struct audit_target *t, const struct rg_reply *r)
 		snprintf(ev, sizeof(ev), "the server turned a connection away (%d %.120s) "
 		    "with %d of ours open: at most %d at once from now on", r->code, r->text,
 		    now, now);
+	else if (closed_at_greeting)
+		snprintf(ev, sizeof(ev), "the server closed a connection before its greeting "
+		    "(no 421) with %d of ours open: too many connections, at most %d at once "
+		    "from now on", now, now);
 	else
 		snprintf(ev, sizeof(ev), "a connection was not taken or greeted in time while "
 		    "%d of ours were open: at most %d at once from now on", now, now);
@@ -312,8 +326,8 @@ static void opener_main(void *arg)
 		 * nothing is opened ahead of the rules of polite.c */
 	} else if (connect_session(t, p->o, &s, &fail, true) != 0) {
 		p->stop_ahead = true;	/* a refusing or busy server: no more */
-		if (fail.code / 100 == 4 || s.greet_timeout)
-			lower_limit(t, &fail);
+		if (fail.code / 100 == 4 || s.greet_timeout || s.closed_at_greeting)
+			lower_limit(t, &fail, s.closed_at_greeting);
 	} else if (p->stop_ahead || p->nwarm >= (size_t)p->limit) {
 		close_session(t, &s, true);
 	} else {
@@ -353,6 +367,8 @@ static void closer_main(void *arg)
 {
 	struct closer *c = arg;
 
+	if (c->hold_until > 0)
+		rg_fiber_cond_wait(&c->end_hold, c->hold_until);
 	rg_smtp_close(c->conn, true);	/* reads the 221, then closes */
 	if (c->pool != NULL) {
 		struct closer **pp = &c->pool->closers;
@@ -364,6 +380,20 @@ static void closer_main(void *arg)
 		rg_fiber_cond_broadcast(&c->pool->freed);
 	}
 	free(c);
+}
+
+/* conn closes in a fiber of its own: after its 221 (hold_until 0), or
+ * after hold_until; its place under --per-host is taken until then. */
+static void add_closer(struct session_pool *p, struct rg_smtp *conn, double hold_until)
+{
+	struct closer *c = xcalloc(1, sizeof(*c));
+
+	c->conn = conn;
+	c->pool = p;
+	c->hold_until = hold_until;
+	c->next = p->closers;
+	p->closers = c;
+	rg_fiber_spawn(NULL, closer_main, c);
 }
 
 void close_session(struct audit_target *t, struct session *s, bool polite)
@@ -383,13 +413,13 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 		return;
 	if (polite && alive && rg_smtp_status(conn) == RG_SMTP_OK &&
 	    rg_smtp_send_quit(conn) == 0) {
-		struct closer *c = xcalloc(1, sizeof(*c));
+		add_closer(p, conn, 0);
+	} else if (rg_smtp_status(conn) == RG_SMTP_TIMEOUT && rg_now() < t->deadline) {
+		/* the server owes a reply it is still sleeping over: its
+		 * session, and our place, stay taken for another wait */
+		double until = rg_now() + polite_reply_timeout(t);
 
-		c->conn = conn;
-		c->pool = p;
-		c->next = p->closers;
-		p->closers = c;
-		rg_fiber_spawn(NULL, closer_main, c);
+		add_closer(p, conn, until < t->deadline ? until : t->deadline);
 	} else {
 		rg_smtp_close(conn, false);
 		p->conns--;
@@ -482,6 +512,9 @@ static bool retry_after(struct audit_target *t, struct session *s,
 	} else if (fail->code / 100 == 4) {
 		snprintf(what, sizeof(what), "%d", fail->code);
 		others = s->others_up;
+	} else if (s->closed_at_greeting) {
+		strlcpy_rg(what, "closed at the greeting", sizeof(what));
+		others = s->others_up;
 	} else if (s->connect_failed && t->sessions > 0) {
 		strlcpy_rg(what, "connection refused", sizeof(what));
 		others = s->others_up;
@@ -491,7 +524,7 @@ static bool retry_after(struct audit_target *t, struct session *s,
 	if (!polite_turned_away(t, what, fail->text, others))
 		return false;
 	if (others)
-		lower_limit(t, fail);
+		lower_limit(t, fail, s->closed_at_greeting);
 	return true;
 }
 
@@ -544,6 +577,7 @@ void pool_finish(struct audit_target *t)
 	for (struct closer *c = p->closers; c != NULL; c = c->next) {
 		rg_smtp_set_transcript(c->conn, NULL, NULL);
 		c->pool = NULL;
+		rg_fiber_cond_broadcast(&c->end_hold);	/* the target is done */
 		closing++;
 	}
 	if (closing > 0) {

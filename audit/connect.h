@@ -39,6 +39,8 @@ struct session {
 	const char *refused_at;	/* open_session refused: "connect" or "helo" */
 	bool others_up;		/* turned away while other sessions of ours were up */
 	bool connect_failed;	/* the TCP connect itself failed */
+	bool closed_at_greeting;	/* closed before any greeting (no 421) */
+	bool tarpitted;		/* an error reply came late: no further probes */
 	const char *out_of_step;	/* the stream was out of step: where */
 };
 

@@ -16,6 +16,25 @@
 #include <sys/time.h>
 
 /*
+ * Read one reply of a group, timed from the reply before it (or the
+ * group's write): an error reply that comes late is a tarpit (polite.c).
+ */
+static int read_timed(struct audit_target *t, struct session *s, struct rg_reply *r,
+    double *since)
+{
+	int rc = rg_smtp_read_reply(s->conn, r);
+	double now = rg_now();
+
+	if (rc == 0 && polite_reply_delay(t, now - *since, r->code)) {
+		/* the rest of the group comes later still: wait for it */
+		s->tarpitted = true;
+		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
+	}
+	*since = now;
+	return rc;
+}
+
+/*
  * One probe pipelined, one round trip: the RSET the last probe left open,
  * MAIL, RCPT and a NOOP as a fence, in one write. The NOOP must answer 2xx
  * and nothing may follow it, else the stream is out of step (an unsolicited
@@ -45,23 +64,26 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 	cmds[n++] = rcmd;
 	cmds[n++] = "NOOP";
 	s->nonmail += 1 + rset;
+	rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
+	double since = rg_now();
+
 	if (rg_smtp_send_group(s->conn, cmds, n) != 0)
 		return STEP_RETRY;
 	t->pipelined_groups++;
 	if (rset) {
-		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return STEP_RETRY;
 		if (r.code / 100 != 2)
 			return STEP_DESYNC;
 	}
 	s->need_rset = true;
-	if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 		return STEP_RETRY;
 	brief_of(&mail, &r);
-	if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 		return STEP_RETRY;
 	brief_of(&rcpt, &r);
-	if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 		return STEP_RETRY;
 	if (r.code / 100 != 2 || rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
@@ -92,7 +114,9 @@ static bool group_session(struct audit_target *t, const struct audit_opts *o,
 {
 	struct session *s = &run->s;
 
-	if (!s->dead && (s->errors + (int)n > o->errors_per_session ||
+	/* a tarpitted session would make the next group wait longer still
+	 * (Courier's TARPIT: each error reply later than the last) */
+	if (!s->dead && (s->tarpitted || s->errors + (int)n > o->errors_per_session ||
 	    s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX || strcmp(s->helo, o->helo) != 0))
 		close_session(t, s, true);
 	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
@@ -100,31 +124,33 @@ static bool group_session(struct audit_target *t, const struct audit_opts *o,
 		return false;
 	if (s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX)
 		return false;	/* STARTTLS took room: the caller runs them one by one */
+	rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
 	return s->pipelining && !t->lockstep && !rg_smtp_unsolicited(s->conn);
 }
 
 /* Read the group's replies into mail[]/rcpt[]: how many probes were
  * answered before a cut; *desync when the fences say out of step. */
-static size_t read_group(struct session *s, bool rset, struct brief *mail,
-    struct brief *rcpt, size_t n, bool *desync)
+static size_t read_group(struct audit_target *t, struct session *s, bool rset,
+    struct brief *mail, struct brief *rcpt, size_t n, bool *desync)
 {
 	struct rg_reply r;
 	size_t got;
+	double since = rg_now();
 
-	if (rset && (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421))
+	if (rset && (read_timed(t, s, &r, &since) != 0 || r.code == 421))
 		return 0;
 	if (rset && r.code / 100 != 2) {
 		*desync = true;
 		return 0;
 	}
 	for (got = 0; got < n; got++) {
-		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		brief_of(&mail[got], &r);
-		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		brief_of(&rcpt[got], &r);
-		if (rg_smtp_read_reply(s->conn, &r) != 0 || r.code == 421)
+		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		if (r.code / 100 != 2) {
 			*desync = true;
@@ -204,7 +230,7 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 		return false;
 	}
 	t->pipelined_groups++;
-	got = read_group(s, rset, mail, rcpt, n, &desync);
+	got = read_group(t, s, rset, mail, rcpt, n, &desync);
 	if (got < n || desync)
 		got = group_cut(t, s, pp, n, got, desync);
 	else

@@ -18,6 +18,8 @@
 #include <sys/random.h>
 #include <sys/time.h>
 
+static void polite_verdict_busy(struct audit_target *t);
+
 static void event(struct audit_target *t, const char *text)
 {
 	struct timeval now;
@@ -41,6 +43,7 @@ void polite_start(struct audit_target *t, const struct audit_opts *o)
 {
 	memset(&t->polite, 0, sizeof(t->polite));
 	t->polite.ceiling = o->rate > 0 ? o->rate : POLITE_CEILING;
+	t->polite.read_timeout = o->read_timeout;
 	/* main() sets --rate; without it the ceiling holds (audit/smtp.c keeps
 	 * the one schedule for every connection of the run) */
 	if (o->rate <= 0)
@@ -164,7 +167,95 @@ void polite_pipelining_dropped(struct audit_target *t, const char *probe, int se
 	event(t, t->desync_note);
 }
 
+bool polite_reply_delay(struct audit_target *t, double secs, int code)
+{
+	struct audit_politeness *pl = &t->polite;
+	char ev[200];
+
+	if (code >= 400)
+		pl->error_timed = true;
+	if (code < 400 || secs < POLITE_TARPIT_MIN)
+		return false;
+	pl->tarpit_replies++;
+	if (pl->tarpit_least == 0 || secs < pl->tarpit_least)
+		pl->tarpit_least = secs;
+	if (secs <= pl->tarpit_seconds)
+		return true;
+	pl->tarpit_seconds = secs;
+	snprintf(ev, sizeof(ev), "an error reply came %.1f s late: the server tarpits; "
+	    "replies are awaited up to %.0f s, and a tarpitted session gets no further "
+	    "probes", secs, 2 * secs + 2);
+	event(t, ev);
+	return true;
+}
+
+double polite_reply_timeout(const struct audit_target *t)
+{
+	double tarpit = 2 * t->polite.tarpit_seconds + 2;
+
+	return t->polite.tarpit_seconds > 0 && tarpit > t->polite.read_timeout ? tarpit :
+	    t->polite.read_timeout;
+}
+
+/* "; tarpitting: 8 s per error ..." after the verdict's reason. */
+static void tarpit_note(struct audit_target *t)
+{
+	const struct audit_politeness *pl = &t->polite;
+	size_t n = strlen(t->verdict_reason);
+
+	if (pl->tarpit_seconds <= 0)
+		return;
+	snprintf(t->verdict_reason + n, sizeof(t->verdict_reason) - n, "; tarpitting: "
+	    "%.0f s per error (%d error replies came late, the slowest after %.0f s; "
+	    "each tarpitted session got no further probes)", pl->tarpit_least,
+	    pl->tarpit_replies, pl->tarpit_seconds);
+}
+
+/* A relay probe that --budget left unrun (the tarpit's cost). */
+static bool budget_unrun(const struct audit_probe *p)
+{
+	return p->outcome == OUT_NOT_RUN || (p->outcome == OUT_ERROR &&
+	    strstr(p->text, "time budget") != NULL);
+}
+
+/*
+ * A tarpit makes every refused probe cost seconds (Courier: 8 s, doubling
+ * within a session), so --budget ends the battery early. When every probe
+ * that ran was refused at RCPT, none accepted, and nothing else is open,
+ * the refusals answer the question within the budget: closed, with the
+ * number not run (the battery runs the plain relays first).
+ */
+static void tarpit_verdict(struct audit_target *t)
+{
+	size_t unrun = 0;
+
+	if (t->polite.tarpit_seconds <= 0 || t->verdict != VERDICT_INCONCLUSIVE ||
+	    t->polite.gave_up || t->polite.untrusted || t->n_accepted > 0 ||
+	    t->n_refused == 0)
+		return;
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+
+		if (!probe_untested_relevant(p))
+			continue;
+		if (!budget_unrun(p))
+			return;	/* untested for another reason: stays inconclusive */
+		unrun++;
+	}
+	t->verdict = VERDICT_CLOSED;
+	snprintf(t->verdict_reason, sizeof(t->verdict_reason), "all %zu relay probes "
+	    "that reached RCPT were refused; %zu more were not run within --budget",
+	    t->n_refused, unrun);
+}
+
 void polite_verdict(struct audit_target *t)
+{
+	polite_verdict_busy(t);
+	tarpit_verdict(t);
+	tarpit_note(t);
+}
+
+static void polite_verdict_busy(struct audit_target *t)
 {
 	const struct audit_politeness *pl = &t->polite;
 	char was[sizeof(t->verdict_reason)];
@@ -202,6 +293,10 @@ json_t *polite_json(const struct audit_target *t, const struct audit_opts *o)
 	json_object_set_new(j, "gave_up", json_boolean(pl->gave_up));
 	json_object_set_new(j, "out_of_step_sessions", json_integer(pl->out_of_step));
 	json_object_set_new(j, "replies_trusted", json_boolean(!pl->untrusted));
+	json_object_set_new(j, "closed_at_greeting", json_integer(pl->closed_at_greeting));
+	json_object_set_new(j, "tarpit_seconds", json_real(pl->tarpit_least));
+	json_object_set_new(j, "tarpit_slowest_seconds", json_real(pl->tarpit_seconds));
+	json_object_set_new(j, "tarpitted_replies", json_integer(pl->tarpit_replies));
 	/* the limits kept */
 	json_object_set_new(j, "max_retries", json_integer(POLITE_RETRY_MAX));
 	json_object_set_new(j, "max_turned_away", json_integer(POLITE_BUSY_MAX));

@@ -14,6 +14,12 @@
  *     (421), retried N times". Turned away while others of ours are up, it
  *     instead waits for one of them to end (connect.c lowers --per-host).
  *   - Never more than --per-host connections open or opening (connect.c).
+ *   - A connection closed before any greeting (couriertcpd -maxperip: no
+ *     421) counts as turned away, as a 4xx greeting does.
+ *   - A server whose error replies come POLITE_TARPIT_MIN s late and more
+ *     tarpits: replies are awaited for twice the slowest seen, a session
+ *     that was tarpitted gets no further group, and the verdict says
+ *     "tarpitting: N s per error".
  *   - At most POLITE_CEILING new connections a second over the whole run
  *     when --rate does not set the rate.
  *
@@ -33,6 +39,7 @@
 #define POLITE_BACKOFF_BASE	1.0	/* seconds before the first retry */
 #define POLITE_CEILING		1000	/* new connections a second without --rate */
 #define POLITE_OUT_OF_STEP_MAX	3	/* sessions out of step, then no more */
+#define POLITE_TARPIT_MIN	1.5	/* seconds: an error reply this late is a tarpit */
 
 /* Start of a target: its counters, and the run's ceiling on new connections
  * a second (--rate, else POLITE_CEILING). */
@@ -60,6 +67,14 @@ bool polite_out_of_step(struct audit_target *t, const char *where, const char *p
  * falls back to lock-step on fresh sessions and says so. */
 void polite_pipelining_dropped(struct audit_target *t, const char *probe, int session,
     const char *why);
+/* An error reply (code >= 400) came secs after its command was sent (or
+ * after the reply before it in a pipelined group): at POLITE_TARPIT_MIN and
+ * more the server tarpits. True: this reply was tarpitted (the session is
+ * not given another group: the next wait would be longer still). */
+bool polite_reply_delay(struct audit_target *t, double secs, int code);
+/* The wait for one reply: --timeout, or on a tarpit long enough for the
+ * slowest error reply seen twice over. */
+double polite_reply_timeout(const struct audit_target *t);
 /* After grade_verdict(): a target given up as busy, or whose replies were
  * never trusted, is inconclusive with the reason (an observed relay stays). */
 void polite_verdict(struct audit_target *t);

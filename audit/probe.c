@@ -157,9 +157,12 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	gettimeofday(&p->start, NULL);
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
+	double since = rg_now();
+
 	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", probe_sender(p)) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
+	s->tarpitted |= polite_reply_delay(t, rg_now() - since, r.code);
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	brief_of(&mail, &r);
@@ -167,9 +170,11 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 		grade_probe(t, s, p, &mail, NULL, in_clear);
 		goto reset;
 	}
+	since = rg_now();
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
+	s->tarpitted |= polite_reply_delay(t, rg_now() - since, r.code);
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	brief_of(&rcpt, &r);
@@ -208,11 +213,13 @@ static bool session_for(struct audit_target *t, const struct audit_opts *o,
 	bool identity = p->spec.helo[0] != '\0';
 	char saved[sizeof(t->error)];
 
-	if (!s->dead && (s->errors >= o->errors_per_session || identity ||
+	if (!s->dead && (s->tarpitted || s->errors >= o->errors_per_session || identity ||
 	    s->nonmail + 2 > SESSION_NONMAIL_MAX || strcmp(s->helo, helo) != 0))
 		close_session(t, s, true);
-	if (!s->dead)
+	if (!s->dead) {
+		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
 		return true;
+	}
 	strlcpy_rg(saved, t->error, sizeof(saved));
 	if (open_session(t, o, s, helo, &run->fail_reply) == 0) {
 		run->failed_opens = 0;

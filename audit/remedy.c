@@ -15,9 +15,10 @@
  * the hole it fixes, by tests/integration/63_remedy_statements.sh: each ERE
  * matches a statement of the file the row names, and the MTA's own check
  * passes. An ERE deletes whole statements (enum remedy_unit, audit.h).
- * For MTAs without a test server (Exchange, qmail, Haraka, Courier,
- * MDaemon, unknown) the generic principle and where to look, marked not
- * verified.
+ * Haraka's and Courier's rows are applied to the real MTA, whose hole then
+ * closes, by tests/integration/38_audit_haraka.sh and 39_audit_courier.sh.
+ * For MTAs without a test server (Exchange, qmail, MDaemon, unknown) the
+ * generic principle and where to look, marked not verified.
  */
 #include "audit.h"
 #include "lib/base/util.h"
@@ -75,6 +76,11 @@ struct remedy_row {
 	"then audit again from outside: relayguard-audit HOST"
 #define EX_CHECK "update-exim4.conf && systemctl restart exim4; exim4 -bV; " \
 	"then audit again from outside: relayguard-audit HOST"
+#define HK_CHECK "haraka -c /etc/haraka -o"
+#define CR_CHECK "cd /etc/courier && /usr/lib/courier/makedat -src=smtpaccess " \
+	"-file=smtpaccess.dat -tmp=smtpaccess.tmp -cidr && /usr/lib/courier/makedat " \
+	"-src=esmtpacceptmailfor.dir -file=esmtpacceptmailfor.dat " \
+	"-tmp=esmtpacceptmailfor.tmp"
 #define OS_CHECK "smtpd -n (syntax), systemctl restart opensmtpd; " \
 	"then audit again from outside: relayguard-audit HOST"
 
@@ -264,16 +270,40 @@ static const struct remedy_row rows[] = {
 	    "tcprules /etc/tcp.smtp.cdb /etc/tcp.smtp.tmp < /etc/tcp.smtp; ls -l /var/qmail/control/rcpthosts",
 	    "rcpthosts must exist and list only your domains; RELAYCLIENT=\"\" only for "
 	    "your own networks in tcp.smtp", {NULL}, REMEDY_UNIT_LINE}},
-	{MTA_HARAKA, false, {PLAIN, FOUND_PLAIN, "config/relay.ini, config/relay_acl_allow, "
-	    "config/host_list", {NULL}, {NULL},
-	    "haraka -c . -t (test the config), then audit again",
-	    "relay plugin: acl only for your networks, no force_routing for outside "
-	    "domains; host_list only your domains", {NULL}, REMEDY_UNIT_LINE}},
-	{MTA_COURIER, false, {PLAIN, FOUND_PLAIN, "/etc/courier/smtpaccess/default, "
-	    "/etc/courier/esmtpacceptmailfor", {NULL}, {NULL},
-	    "makesmtpaccess; makeacceptmailfor; then audit again",
-	    "RELAYCLIENT only for your own networks in smtpaccess; esmtpacceptmailfor "
-	    "lists only your domains", {NULL}, REMEDY_UNIT_LINE}},
+	/* ---- Haraka 3.3 (npm; haraka -c /etc/haraka): the relay plugin opens
+	 * it with [relay] all=true (everyone), dest_domains=true (a local
+	 * recipient marks the transaction as relaying) or acl=true with a
+	 * network too wide in relay_acl_allow. force_routing grants no
+	 * relaying. haraka -o loads every plugin with the new files. ---- */
+	{MTA_HARAKA, true, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay.ini",
+	    {"^[[:space:]]*(all|dest_domains)[[:space:]]*=[[:space:]]*(true|yes|on|1)"
+	     "[[:space:]]*$", NULL},
+	    {NULL}, HK_CHECK,
+	    "under [relay] keep acl=true and nothing that relays for everyone "
+	    "(all=true) or for whoever first names a local recipient (dest_domains); "
+	    "then restart Haraka", {"all=true", "dest_domains=true", NULL}, REMEDY_UNIT_LINE}},
+	{MTA_HARAKA, true, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay_acl_allow",
+	    {"^[[:space:]]*(0\\.0\\.0\\.0/0|::/0|[0-9.]+/([0-9]|1[0-5])|[0-9a-fA-F:]+/([0-9]|[1-3][0-9]|4[0-7]))"
+	     "[[:space:]]*$", NULL},
+	    {"127.0.0.1/32", NULL}, HK_CHECK,
+	    "only your own hosts and networks, never 0.0.0.0/0 or a /8",
+	    {"127.0.0.0/8", "0.0.0.0/0", NULL}, REMEDY_UNIT_LINE}},
+	/* ---- Courier (Debian 1.0.16): smtpaccess/default sets RELAYCLIENT per
+	 * address prefix; "*" or a one-octet prefix (a /8; Debian's own 10
+	 * stays, as does its 192.168) opens it to the world or to a network
+	 * too wide. makesmtpaccess calls /usr/bin/makedat, which Debian's
+	 * courier packages do not ship: the check runs makedat itself, as
+	 * makesmtpaccess and makeacceptmailfor would. ---- */
+	{MTA_COURIER, true, {PLAIN, FOUND_PLAIN, "/etc/courier/smtpaccess/default "
+	    "(compiled into /etc/courier/smtpaccess.dat)",
+	    {"^(\\*|[0-9]|1[1-9]|[2-9][0-9]|[1-9][0-9][0-9])[[:space:]].*RELAYCLIENT",
+	     NULL},
+	    {"127.0.0.1\tallow,RELAYCLIENT", NULL}, CR_CHECK,
+	    "RELAYCLIENT only for your own hosts and networks, never \"*\" or a /8; "
+	    "the domains Courier receives for go in /etc/courier/esmtpacceptmailfor.dir/ "
+	    "(Debian; one per line, then the same makedat for esmtpacceptmailfor.dat), "
+	    "never an outside domain",
+	    {"*\tallow,RELAYCLIENT", "127\tallow,RELAYCLIENT", NULL}, REMEDY_UNIT_LINE}},
 	{MTA_MDAEMON, false, {PLAIN, FOUND_PLAIN, "Security > Relay Control", {NULL}, {NULL},
 	    "audit again from outside",
 	    "do not allow mail relaying; relay only for authenticated senders and "
@@ -339,16 +369,21 @@ void remedy_build(const struct audit_target *t, struct remedy *r)
 
 	if (!any)
 		return;
-	r->verified = mta_has_class_rows(t->mta);
+	bool classes = mta_has_class_rows(t->mta);
+
+	r->verified = true;
 	for (size_t i = 0; i < RG_NELEM(rows); i++) {
 		const struct remedy_row *row = &rows[i];
 
 		if (row->mta != t->mta || r->nsteps >= RG_NELEM(r->steps))
 			continue;
 		/* MTAs without per-class rows: their one generic row for any hole */
-		if (r->verified ? !r->holes[row->step.hole] : false)
+		if (classes && !r->holes[row->step.hole])
 			continue;
 		r->steps[r->nsteps++] = &row->step;
+		/* verified: proven on the MTA for the hole it was found for
+		 * (Courier's row: the plain hole only) */
+		r->verified &= row->verified && r->holes[row->step.hole];
 	}
 }
 

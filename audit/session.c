@@ -143,7 +143,42 @@ struct probe_queue {
 	size_t *order, n, next;
 	int *data_budget;
 	double deadline;
+	/* The first probes go alone, in small groups on one lane, until an
+	 * error reply was timed: a server that tarpits (polite.h) is measured
+	 * before every lane has a long group in flight; the other lanes wait. */
+	bool measured, measuring;
+	struct rg_fiber_cond measured_cond;
 };
+
+/* Probes per group at most: 1 until an error reply was timed,
+ * 1 on a tarpit (each error of a session comes later than the last: one
+ * per session is the cheapest), else max. */
+static size_t group_max(const struct probe_queue *q, size_t max)
+{
+	if (q->t->polite.tarpit_seconds > 0)
+		return 1;
+	return q->measuring && !q->measured ? 1 : max;
+}
+
+/* True: this fiber measures; else waits until it was measured. */
+static bool wait_measured(struct probe_queue *q)
+{
+	if (q->measured)
+		return false;
+	if (!q->measuring) {
+		q->measuring = true;
+		return true;
+	}
+	while (!q->measured && rg_now() < q->deadline)
+		rg_fiber_cond_wait(&q->measured_cond, q->deadline);
+	return false;
+}
+
+static void measured(struct probe_queue *q)
+{
+	q->measured = true;
+	rg_fiber_cond_broadcast(&q->measured_cond);
+}
 
 /* Probes that may share a pipelined group: the default HELO, no identity. */
 static bool batchable(const struct audit_probe *p)
@@ -164,6 +199,8 @@ static void drain(struct probe_queue *q, struct runner *run)
 		max = RG_BATCH_MAX;
 	if (max > (size_t)(SESSION_NONMAIL_MAX - hello - 1))
 		max = (size_t)(SESSION_NONMAIL_MAX - hello - 1);
+	bool measurer = wait_measured(q);
+
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
 		size_t n = 0;
@@ -171,7 +208,7 @@ static void drain(struct probe_queue *q, struct runner *run)
 
 		batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
-		while (q->next < q->n && n < (batch ? max : 1)) {
+		while (q->next < q->n && n < (batch ? group_max(q, max) : 1)) {
 			struct audit_probe *p = &t->probes[q->order[q->next]];
 
 			if (n > 0 && !batchable(p))
@@ -182,12 +219,15 @@ static void drain(struct probe_queue *q, struct runner *run)
 				break;
 		}
 		if (n == 0)
-			return;
-		if (n > 1 && run_batch(t, o, run, pp, n))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			run_one(t, o, run, pp[i]);
+			break;
+		if (n == 1 || !run_batch(t, o, run, pp, n))
+			for (size_t i = 0; i < n; i++)
+				run_one(t, o, run, pp[i]);
+		if (measurer && !q->measured && t->polite.error_timed)
+			measured(q);	/* an error reply came: its delay is known */
 	}
+	if (measurer && !q->measured)
+		measured(q);
 }
 
 static void lane_main(void *arg)

@@ -623,3 +623,9 @@ void rg_smtp_close(struct rg_smtp *s, bool polite)
 	free(s->host);
 	free(s);
 }
+
+void rg_smtp_set_read_timeout(struct rg_smtp *s, double seconds)
+{
+	if (s != NULL && seconds > 0)
+		s->opts.read_timeout = seconds;
+}

@@ -106,5 +106,8 @@ void rg_smtp_close(struct rg_smtp *s, bool polite);
 int rg_smtp_send_quit(struct rg_smtp *s);
 /* Where the transcript goes from now on (fn NULL: nowhere). */
 void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg);
+/* The wait for one whole reply from now on (a server that tarpits errors
+ * is given longer than the default). */
+void rg_smtp_set_read_timeout(struct rg_smtp *s, double seconds);
 
 #endif

@@ -30,6 +30,33 @@ accepted_outside() {
 		| .rcpt_to | select(test("@victim\\.example>$"))] | length' <<<"$1"
 }
 
+# haraka_fix TAG: the JSON remedy of the audit just run (MTA_TRUTH_JSON),
+# applied literally (tests/lib/mta_fix.py --json; /etc/haraka is the
+# instance's Haraka directory), its check command run as written (haraka is
+# the npm package's bin/haraka, /etc/haraka that directory; it must exit 0),
+# Haraka restarted: the hole closes and local mail is still delivered
+# (issue 17 item 6).
+haraka_fix() {
+	local tag=$1 out check rc root=$MTA_DIR/root
+	mkdir -p "$root/etc" && ln -sfn "$MTA_DIR/haraka" "$root/etc/haraka"
+	tap_is "$(jq -r .remedy.verified <<<"$MTA_TRUTH_JSON")" true "$tag: the Haraka remedy is marked verified"
+	tap_unlike "$(jq -r .recommended_fix <<<"$MTA_TRUTH_JSON")" "force_routing" \
+		"$tag: the advice does not name force_routing (it grants no relaying)"
+	out=$(python3 tests/lib/mta_fix.py --json --root "$root" haraka "$MTA_CONF" \
+		<<<"$MTA_TRUTH_JSON" 2>&1) && rc=0 || rc=$?
+	tap_diag "$tag: the remedy applied:" "$out"
+	tap_is "$rc" 0 "$tag: the JSON remedy applies literally"
+	check=$(jq -r '.remedy.steps[0].check' <<<"$MTA_TRUTH_JSON")
+	read -r -a cmd <<<"${check//\/etc\/haraka/$MTA_DIR/haraka}"
+	[ "${cmd[0]}" = haraka ] && cmd=(node "$HK_BIN" "${cmd[@]:1}")
+	out=$(mta__ns "${cmd[@]}" 2>&1) && rc=0 || rc=$?
+	tap_is "$rc" 0 "$tag: the remedy's check command ($check) runs and exits 0"
+	mta_restart || tap_fail "$tag: Haraka restarts on the fixed configuration"
+	tap_is "$(mta_relays_real 127.0.0.2)" refused "$tag: after the fix a real message from outside is refused"
+	tap_check "$tag: after the fix local mail is still delivered" mta_local_ok 127.0.0.2
+	tap_is "$(mta_relays_real 127.0.0.1)" relayed "$tag: after the fix the trusted host still relays"
+}
+
 # --- closed: relay plugin, relay_acl_allow 127.0.0.1/32 ----------------------
 # Haraka accepts any local part at its host_list names: the routing tricks
 # under them are accepted too, and the control per local name (C3) keeps
@@ -51,6 +78,7 @@ mta_stop
 mta_truth haraka open relayed
 tap_is "$(untested_at_mail "$MTA_TRUTH_JSON")" 0 \
 	"haraka open: no relay probe is left untested by the 450 to the address-literal sender"
+[ "$(jq -r .verdict <<<"$MTA_TRUTH_JSON" 2>/dev/null)" = open_relay ] && haraka_fix "haraka open"
 mta_stop
 
 # --- dest_domains: a local recipient makes the transaction relay -------------
@@ -66,6 +94,7 @@ mta_stop
 
 # --- acl: relay_acl_allow 127.0.0.0/8, a network too wide --------------------
 mta_truth haraka acl relayed
+[ "$(jq -r .verdict <<<"$MTA_TRUTH_JSON" 2>/dev/null)" = open_relay ] && haraka_fix "haraka acl"
 mta_stop
 
 # --- the same 450 from hostile_smtpd resolver-literal, a closed server -------

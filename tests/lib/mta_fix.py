@@ -37,7 +37,9 @@ sendmail: .mc lines before the MAILERs, access lines appended; Postfix:
 as postconf -e does, or is appended). Without --json the text
 "recommended_fix" is read:
 
-KIND is sendmail, exim or opensmtpd (with --json also postfix); CONF the
+KIND is sendmail, exim or opensmtpd (with --json also postfix, and courier
+and haraka, whose lines are added where the first deleted line was, else
+appended; use --root with them); CONF the
 file an admin edits (sendmail.mc, Exim's configure, smtpd.conf, main.cf);
 ACCESS sendmail's access file.
 The fix text is the report's "recommended_fix". What it says is done, and
@@ -515,7 +517,8 @@ def main():
                 root, args = args[1], args[2:]
             else:
                 args = []
-        if len(args) < 2 or args[0] not in ("sendmail", "exim", "opensmtpd", "postfix"):
+        if len(args) < 2 or args[0] not in ("sendmail", "exim", "opensmtpd", "postfix",
+                                            "courier", "haraka"):
             sys.stderr.write("usage: mta_fix.py --json [--strict] [--root DIR] "
                              "KIND CONF [ACCESS] < report.json\n")
             return 2

@@ -107,6 +107,18 @@
  *			("x%victim@NAME" too: delivered locally), DATA 354; any
  *			other recipient "554 relay access denied" (a closed server)
  *
+ *	tarpit		like Debian's Courier (TARPIT=1, couriertcpd -maxperip):
+ *			as normal-reject with PIPELINING offered, but every error
+ *			reply (4xx, 5xx) is written late: $HOSTILE_TARPIT seconds
+ *			(default 2) for the first of a session, twice as long for
+ *			each further one (Courier: 8 s, 16 s, 32 s ...); connections are
+ *			served at once, each by a process of its own, and one that
+ *			comes while $HOSTILE_MAXPERIP (default 5) are being served
+ *			is closed at once, without a greeting and without a 421
+ *	close-at-greeting-when-busy  as normal-reject, with the concurrency and
+ *			the silent close at the greeting of tarpit
+ *			($HOSTILE_MAXPERIP, default 2), and no tarpit
+ *
  *	Each connection is logged on stderr as one line.
  */
 
@@ -121,8 +133,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +156,7 @@ enum mode {
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
 	M_GREET421, M_GREET421_CLOSE, M_UNSOLICITED_START, M_EXTRA_AFTER_REPLY,
 	M_RESET_PIPELINED, M_HUGE_REPLY, M_SLOW_DOT, M_ANY_LOCAL,
+	M_TARPIT, M_CLOSE_BUSY,
 };
 
 static const struct {
@@ -180,6 +195,8 @@ static const struct {
 	{"huge-reply", M_HUGE_REPLY},		/* 99-line replies of 2 KB lines */
 	{"slow-dot", M_SLOW_DOT},		/* open relay, slow after the dot */
 	{"any-local-part", M_ANY_LOCAL},	/* Courier: any local part of its names */
+	{"tarpit", M_TARPIT},			/* Courier's TARPIT: slow errors */
+	{"close-at-greeting-when-busy", M_CLOSE_BUSY},	/* couriertcpd -maxperip */
 };
 
 /* Connections accepted so far (greet554later refuses all but the first). */
@@ -201,6 +218,7 @@ struct conn {
 	int	nonmail;	/* EHLO, HELO, RSET, NOOP, STARTTLS so far */
 	char	helo[256];
 	const char *end_reason;
+	unsigned errors;	/* tarpit: error replies so far */
 };
 
 static uint32_t prng_state = 0x2545f491u;
@@ -241,6 +259,8 @@ static int send_all(struct conn *c, const void *buf, size_t len);
 /* huge-reply: continuation lines before every last line of a reply
  * (not inside EHLO's reply, which has several lines of its own) */
 static int pad_replies, in_ehlo;
+/* tarpit: seconds before every error reply */
+static int tarpit_seconds;
 #define PAD_LINES	98
 #define PAD_LEN		1990
 
@@ -303,6 +323,8 @@ reply(struct conn *c, const char *fmt, ...)
 		n = (int)(sizeof(buf) - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
+	if (tarpit_seconds > 0 && (buf[0] == '4' || buf[0] == '5'))
+		sleep((unsigned)tarpit_seconds << (c->errors < 6 ? c->errors++ : 6));
 	if (pad_replies && !in_ehlo && n > 4 && buf[3] == ' ' && send_padding(c, buf) < 0)
 		return -1;
 	return send_all(c, buf, (size_t)n);
@@ -430,7 +452,7 @@ ehlo_lines(struct conn *c, enum mode mode)
 	    reply(c, "250-STARTTLS") < 0)
 		return -1;
 	if ((mode == M_EXTRA_LINE || mode == M_NONMAIL_LIMIT ||
-	    mode == M_RESET_PIPELINED) && reply(c, "250-PIPELINING") < 0)
+	    mode == M_RESET_PIPELINED || mode == M_TARPIT) && reply(c, "250-PIPELINING") < 0)
 		return -1;
 	if (reply(c, "250-8BITMIME") < 0)
 		return -1;
@@ -909,10 +931,63 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_HUGE_REPLY:
 	case M_SLOW_DOT:
 	case M_ANY_LOCAL:
+	case M_TARPIT:
+	case M_CLOSE_BUSY:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
 	}
+}
+
+/* An integer from the environment, or def. */
+static int
+env_int(const char *name, int def, int max)
+{
+	const char *v = getenv(name);
+	int n = v && *v ? atoi(v) : def;
+
+	return n < 0 ? 0 : n > max ? max : n;
+}
+
+/* tarpit, close-at-greeting-when-busy: the children serving now. */
+static int busy_children;
+
+static void
+reap_children(void)
+{
+	while (busy_children > 0 && waitpid(-1, NULL, WNOHANG) > 0)
+		busy_children--;
+}
+
+/*
+ * Like couriertcpd -maxperip: each connection is served by a child of its
+ * own; one that comes while max are served is closed at once, no greeting,
+ * no 421. A child ends with its parent (PR_SET_PDEATHSIG) and within
+ * MAX_LIFETIME. 1: served or closed here; 0: serve in this process.
+ */
+static int
+serve_concurrent(struct conn *c, enum mode mode, const char *mode_name, int max)
+{
+	pid_t pid;
+
+	reap_children();
+	if (busy_children >= max) {
+		c->end_reason = "closed at the greeting: too many connections";
+		return 1;
+	}
+	if ((pid = fork()) < 0)
+		return 0;
+	if (pid > 0) {
+		busy_children++;
+		c->end_reason = "served by a child";
+		return 1;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	alarm(MAX_LIFETIME);
+	serve(c, mode, mode_name);
+	fprintf(stderr, "hostile_smtpd: %s: connection %lu (child): %s\n", mode_name,
+	    nconn, c->end_reason);
+	_exit(0);
 }
 
 static int
@@ -987,6 +1062,9 @@ main(int argc, char **argv)
 	if (mode == M_SENDER_DOMAIN)
 		server_name = "mail.site.test";
 	pad_replies = mode == M_HUGE_REPLY;
+	if (mode == M_TARPIT)
+		tarpit_seconds = env_int("HOSTILE_TARPIT", 2, MAX_LIFETIME);
+	int maxperip = env_int("HOSTILE_MAXPERIP", mode == M_TARPIT ? 5 : 2, 64);
 	port = (unsigned)parse_number(argv[2], 65535);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
@@ -1025,7 +1103,9 @@ main(int argc, char **argv)
 		inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof(addr));
 		nconn++;
 		prng_state = 0x2545f491u ^ (uint32_t)nconn;
-		serve(c, mode, mode_name);
+		if ((mode != M_TARPIT && mode != M_CLOSE_BUSY) ||
+		    !serve_concurrent(c, mode, mode_name, maxperip > 0 ? maxperip : 1))
+			serve(c, mode, mode_name);
 		fprintf(stderr, "hostile_smtpd: %s: connection %lu from %s: %s\n",
 		    mode_name, nconn, addr, c->end_reason);
 		close(fd);

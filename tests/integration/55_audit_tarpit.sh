@@ -1,0 +1,93 @@
+#!/bin/bash
+# relayguard-audit against tarpits and silent per-IP limits (issue 17 item 4),
+# on hostile_smtpd modes that behave as Debian's Courier does (TARPIT=1,
+# couriertcpd -maxperip; tests/integration/39_audit_courier.sh has the real
+# one):
+# - tarpit: a closed server whose error replies come late, 2 s for a
+#   session's first error and twice as long for each further one, and that
+#   closes a connection at the greeting, without a 421, while 3 of ours are
+#   served. The audit measures the delay, gives each tarpitted session no
+#   further probe, waits long enough for a late reply, lowers --per-host on
+#   the silent close and reconnects only into a free place: every probe is
+#   graded, the verdict is closed and says "tarpitting: 2 s per error";
+#   with a --budget too short for the battery it is closed within the
+#   budget, with the number of probes not run.
+# - close-at-greeting-when-busy: the silent close alone (2 at once, no
+#   tarpit): it counts as "too many connections", no probe is lost to it.
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+AUDIT=$BUILD/relayguard-audit
+HOSTILE=$BUILD/tests/tools/hostile_smtpd
+source tests/lib/tap.sh
+source tests/lib/common.sh
+
+[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+W=$(mktemp -d)
+rg_cleanup_add "rm -rf $W"
+
+# start_logged MODE: hostile_smtpd with its per-connection log in $W/MODE.log
+start_logged() {
+	local line
+	HPORT=$(rg_free_port tcp)
+	coproc HOST_PROC { exec "$HOSTILE" "$1" "$HPORT" 120 2>"$W/$1.log"; }
+	HPID=$HOST_PROC_PID
+	rg_cleanup_add "rg_kill_pid $HPID"
+	read -r -t 5 line <&"${HOST_PROC[0]}"
+	[ "$line" = ready ] || tap_bail "hostile_smtpd $1 did not start (got '$line')"
+}
+# audit TAG BUDGET: one target, JSON with the transcript; sets OUT, RC, SECS
+audit() {
+	local t0
+	t0=$(rg_now_ms)
+	OUT=$(timeout 150 "$AUDIT" -p "$HPORT" -d victim.example -t 5 --connect-timeout 3 \
+		--budget "$2" --transcript -f json 127.0.0.1 2>"$W/$1.err") && RC=0 || RC=$?
+	SECS=$((($(rg_now_ms) - t0) / 1000))
+	tap_diag "$1: $(jq -r .verdict <<<"$OUT") in ${SECS}s: $(jq -r .verdict_reason <<<"$OUT")"
+}
+count() { jq -r "[$1] | length" <<<"$OUT"; }
+stop_hostile() { rg_kill_pid "$HPID"; }
+greeting_closes() { grep -c 'closed at the greeting' "$W/$1.log"; }
+lowered() { jq -r '[.transcript[] | select(.line | test("closed a connection before its greeting \\(no 421\\)"))] | length' <<<"$OUT"; }
+
+# --- tarpit, budget enough for the battery ---------------------------------
+export HOSTILE_TARPIT=2 HOSTILE_MAXPERIP=3
+start_logged tarpit
+audit "tarpit" 100
+tap_is "$(jq -r .verdict <<<"$OUT")" closed "tarpit: the verdict is closed"
+tap_is "$RC" 0 "tarpit: exit 0"
+tap_like "$(jq -r .verdict_reason <<<"$OUT")" "tarpitting: 2 s per error" \
+	"tarpit: the report says the server tarpits, 2 s per error"
+tap_is "$(count '.tests[] | select(.outcome == "error")')" 0 \
+	"tarpit: no probe lost to a reply timeout or a close at the greeting"
+tap_is "$(count '.tests[] | select(.control | not) | select(.outcome == "rejected")')" \
+	"$(count '.tests[] | select(.control | not) | select(.stage == "rcpt")')" \
+	"tarpit: every relay probe that reached RCPT is graded rejected"
+tap_check "tarpit: within --budget 100 (${SECS}s)" test "$SECS" -lt 100
+n=$(greeting_closes tarpit)
+tap_check "tarpit: the server closed at most 4 connections at the greeting ($n): the limit came down and stayed" test "$n" -le 4
+tap_is "$(jq -r '.politeness.tarpit_seconds >= 1.5 and .politeness.tarpit_seconds < 3' <<<"$OUT")" true \
+	"tarpit: the JSON gives the delay, about 2 s (politeness.tarpit_seconds)"
+stop_hostile
+
+# --- tarpit, budget too short for the battery --------------------------------
+start_logged tarpit
+audit "tarpit --budget 20" 20
+tap_is "$(jq -r .verdict <<<"$OUT")" closed "tarpit --budget 20: closed on the probes that ran"
+tap_like "$(jq -r .verdict_reason <<<"$OUT")" \
+	"were refused; [0-9]+ more were not run within --budget.*tarpitting: 2 s per error" \
+	"tarpit --budget 20: the report says how many were not run, and why"
+tap_check "tarpit --budget 20: the verdict within the budget (${SECS}s, 10 s slack)" test "$SECS" -le 30
+stop_hostile
+unset HOSTILE_TARPIT HOSTILE_MAXPERIP
+
+# --- a silent close at the greeting, no tarpit --------------------------------
+start_logged close-at-greeting-when-busy
+audit "close-at-greeting-when-busy" 60
+tap_is "$(jq -r .verdict <<<"$OUT")" closed "close-at-greeting-when-busy: the verdict is closed"
+tap_is "$(count '.tests[] | select(.outcome == "error")')" 0 \
+	"close-at-greeting-when-busy: no probe lost to the close at the greeting"
+tap_check "close-at-greeting-when-busy: the close counts as too many connections (--per-host lowered)" test "$(lowered)" -ge 1
+n=$(greeting_closes close-at-greeting-when-busy)
+tap_check "close-at-greeting-when-busy: at most 4 connections closed at the greeting ($n), not one per probe" test "$n" -le 4
+stop_hostile
+tap_done
