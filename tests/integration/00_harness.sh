@@ -3,9 +3,8 @@
 # delivers locally and bounces as the profiles promise, and leaves nothing behind.
 # Not under set -e: a failed check is reported and the script goes on.
 
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/tap.sh"
-. "$here/../lib/postfix.sh"
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
+source tests/lib/postfix.sh
 
 pids=()
 

@@ -3,10 +3,7 @@
 # open relay (exit 2) and nothing reaches the next hop during the audit; the
 # closed profile is closed (exit 0). A positive control proves the sink
 # counter would have seen a relayed message.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
 audit() { "$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -t 10 "$@" 127.0.0.1; }

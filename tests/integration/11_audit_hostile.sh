@@ -1,13 +1,7 @@
 #!/bin/bash
 # relayguard-audit against hostile and odd SMTP servers: every one ends as a
 # graded outcome within its timeouts - never a crash, never a hang.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
-source tests/lib/common.sh
-
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/hostile.sh
 
 # run MODE TIMEOUT: audit once; sets OUT, RC, SECS

@@ -2,10 +2,7 @@
 # relayguard-audit and TLS on a real Postfix: STARTTLS used when offered,
 # demanded TLS graded tls_required (never mistaken for "closed"), implicit
 # TLS on a wrapper-mode (465-style) port.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
 certdir=$(mktemp -d "${TMPDIR:-/tmp}/rg-tls.XXXXXX")

@@ -8,13 +8,7 @@
 #  - a server that answers a second EHLO with 503 (as OpenSMTPD does) and
 #    relays for a client whose HELO is its own name is found: identity probes
 #    run on fresh sessions, and the header does not claim "EHLO refused".
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
-source tests/lib/common.sh
-
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/hostile.sh
 audit() { timeout 60 "$AUDIT" -p "$HPORT" -t 5 --connect-timeout 2 --budget 40 \
 	-d victim.example "$@" 127.0.0.1 2>/dev/null; }

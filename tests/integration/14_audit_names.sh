@@ -5,13 +5,7 @@
 # "relay"); the auditor's name set holds the parent mail domain, so the hole
 # is found. A domain the server does not reveal is tried when the operator
 # names it with --local-name.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
-source tests/lib/common.sh
-
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/hostile.sh
 audit() { timeout 60 "$AUDIT" -p "$HPORT" -t 5 --connect-timeout 2 --budget 40 \
 	-d victim.example "$@" 127.0.0.1 2>/dev/null; }

@@ -4,15 +4,11 @@
 # skips what an earlier run wrote; --exclude never contacts a listed address;
 # --rate spaces new connections; -f jsonl streams each result as it is graded;
 # --fields intelmq passes IntelMQ's harmonization check.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/hostile.sh
 
-[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+rg_built "$HOSTILE"
 W=$(mktemp -d "${TMPDIR:-/tmp}/rg-lists.XXXXXX")
 rg_cleanup_add "rm -rf '$W'"
 pf_start open >/dev/null || tap_bail "cannot start Postfix"

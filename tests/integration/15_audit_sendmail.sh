@@ -5,10 +5,7 @@
 # applied literally, must close it while local mail and the trusted host
 # still work (tests/lib/mta_check.sh). An MTA that cannot be started is a
 # failure with its reason, never a skip.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/sendmail.sh
 source tests/lib/mta_check.sh
 

@@ -5,14 +5,10 @@
 # smtpd_forbid_unauth_pipelining does) is never pipelined to; a reply stream
 # out of step (an unsolicited extra line) is detected, the target falls back
 # to lock-step, and no false acceptance comes out of it.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
-[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+rg_built "$HOSTILE"
 A=("$AUDIT" -s 127.0.0.2 -d victim.example -t 10 -f json)
 # per probe: id, the attempt's sender, outcome, stage, code, enhanced code, DATA
 probes() { jq -c '[.tests[] | [.id, .mail_from, .outcome, .stage, .code, .enhanced, .data]]'; }

@@ -10,10 +10,7 @@
 #    smtpd -n: the check can fail.
 #  - sendmail with relay_local_from: the accepted probes are the sender-side
 #    hole, not "routing operators"; no loose_relay_check advice.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/opensmtpd.sh
 
 audit() { "$AUDIT" -s 127.0.0.2 -p "$MTA_PORT" -d victim.example -t 10 -f json 127.0.0.1; }

@@ -6,10 +6,7 @@
 # (Postfix logs quit=1, never a lost connection) although the 221 is read
 # after the report; memory follows --concurrency, not the length of the
 # target list; results are the same whatever the engine's parallelism.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/hostile.sh
 

@@ -13,15 +13,10 @@
 #   after its EHLO reply) is never graded from the shifted replies;
 # - a MAIL refusal inside a pipelined group is "untested", never "rejected"
 #   (the mutant that survived in session.c's duplicated block).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
-[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+rg_built "$HOSTILE"
 W=$(mktemp -d)
 rg_cleanup_add "rm -rf $W"
 

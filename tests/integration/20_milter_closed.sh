@@ -4,14 +4,11 @@
 # runs before the milter), and thanks to SMFIP_RCPT_REJ the milter still sees
 # and logs every one of those relay attempts ({rcpt_mailer} = error), counts
 # them per client and writes the summary line.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 T0=$(rg_now_ms)
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 PF_MAIN_EXTRA="smtpd_milters = unix:$ML_SOCK

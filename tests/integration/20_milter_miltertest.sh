@@ -2,13 +2,10 @@
 # relayguard-milter over the milter protocol with miltertest(8): the cases a
 # private Postfix cannot easily produce here - SMTP AUTH ({auth_authen}, no
 # SASL needed) and {rcpt_mailer} = error - plus the config check (-t).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 command -v miltertest >/dev/null || { tap_skip "miltertest" "miltertest not installed"; tap_done; exit; }
 
 # -t: exit 0 on a good file, 1 with file:line on a bad one.

@@ -8,14 +8,11 @@
 #   - log-only (after a SIGUSR1 reload): mail flows, each attempt is logged;
 #   - a broken config on SIGUSR1 is refused, the old one stays;
 #   - milter killed: Postfix answers 4xx, nothing is lost or relayed.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 T0=$(rg_now_ms)
 
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"

@@ -19,13 +19,11 @@
 # Part 1 drives the milter with a raw milter client (tests/milter/rawmilter.py);
 # part 2 runs the real Postfix paths: sendmail(1) through non_smtpd_milters,
 # and swaks over a unix-socket smtpd (family 'U') with the default and the key.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 RAW="python3 tests/milter/rawmilter.py"
 REFUSED='reply 554 5.7.1 <x@victim.example>: Relay access denied'
 

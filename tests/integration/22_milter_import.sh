@@ -10,13 +10,11 @@
 #     on it in front of that (open) Postfix makes the expected decisions.
 #   - sendmail: a hand-written /etc/mail-like directory (local-host-names,
 #     relay-domains, access text with Connect:/bare/To: RELAY entries).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 T=$(mktemp -d "${TMPDIR:-/tmp}/rg-import.XXXXXX") || tap_bail "mktemp"
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$T'"
 chmod 755 "$T"

@@ -8,13 +8,11 @@
 # (milter_default_action = tempfail: everything 4xx). The socket's missing
 # directory is created for the UserID user (so that it can remove the
 # socket at exit); a directory anybody may write is refused.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 [ "$(id -u)" = 0 ] || { tap_skip "socket ownership" "needs root"; tap_done; exit; }
 getent passwd nobody >/dev/null && getent group postfix >/dev/null ||
 	{ tap_skip "socket ownership" "no user nobody or group postfix"; tap_done; exit; }

@@ -11,13 +11,9 @@
 #   - the file is removed at exit although the daemon runs as nobody (the
 #     missing directory was created for nobody); in a root-owned directory it
 #     is emptied at exit and the start warns.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
-MILTER=${MILTER:-$BUILD/relayguard-milter}
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 [ "$(id -u)" = 0 ] || { tap_skip "pid file" "needs root"; tap_done; exit; }
 getent passwd nobody >/dev/null || { tap_skip "pid file" "no user nobody"; tap_done; exit; }
 

@@ -7,13 +7,10 @@
 # running, unreachable. Now the second is refused at start with the reason
 # and the socket is left alone; a stale socket (nobody listening) is still
 # replaced; at exit a daemon removes only its own socket node.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 RAW="python3 tests/milter/rawmilter.py"
 
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"

@@ -7,13 +7,9 @@
 # root-only directory; MetricsListen on the Socket's port) was reported as
 # started, its reason only in syslog. Now the start exits 1 with the reason
 # on stderr, and a good start still exits 0 with the daemon running.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
-MILTER=${MILTER:-$BUILD/relayguard-milter}
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 [ "$(id -u)" = 0 ] || { tap_skip "start status" "needs root"; tap_done; exit; }
 getent passwd nobody >/dev/null || { tap_skip "start status" "no user nobody"; tap_done; exit; }
 

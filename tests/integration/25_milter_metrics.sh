@@ -7,14 +7,11 @@
 # hits, DNS lookups (histogram count = lookups), milter sessions, config
 # reloads; a dead nameserver counts a timeout; SIGUSR2 writes the same
 # counters to the log; non-loopback MetricsListen is refused.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/dns.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 for t in miltertest curl; do
 	command -v $t >/dev/null || { tap_skip "metrics" "$t not installed"; tap_done; exit; }
 done

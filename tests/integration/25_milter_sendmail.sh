@@ -10,14 +10,11 @@
 #     SMTP AUTH (Cyrus SASL sasldb, TRUST_AUTH_MECH) pass;
 #   - milter killed: F=T makes sendmail answer 4xx, nothing is relayed;
 #   - log-only: relayed mail flows and each attempt is logged.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/sendmail.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 T0=$(rg_now_ms)
 
 # The routing forms sendmail resolves itself when it may relay

@@ -7,14 +7,9 @@
 # privilege drop), always with the reason; the running config stays.
 # POSIX ACLs that let another user or group write, and every directory up
 # to /, count too (review 1, item 4).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
-
-MILTER=${MILTER:-$BUILD/relayguard-milter}
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 RAW="python3 tests/milter/rawmilter.py"
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 [ "$(id -u)" = 0 ] || { tap_skip "config trust" "needs root"; tap_done; exit; }
 getent passwd nobody >/dev/null && getent group postfix >/dev/null ||
 	{ tap_skip "config trust" "no user nobody or group postfix"; tap_done; exit; }

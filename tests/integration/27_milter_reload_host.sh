@@ -3,13 +3,10 @@
 # without the MTA's host name (no macro j) name AuthservID, else the host
 # name. Before the fix it was set once at start: after AuthservID changed
 # and SIGUSR1 reloaded the config, events still named the old one.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 ml_start "Mode enforce
 AuthservID first.example" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 RAW=(python3 tests/milter/rawmilter.py --socket "unix:$ML_SOCK" --family 4 --addr 192.0.2.8 --myhostname '')

@@ -7,13 +7,10 @@
 # set per session. Then a SIGUSR1 storm during sessions: every session is
 # still answered and the daemon survives (run it under SANITIZE=thread to
 # have ThreadSanitizer watch the logging state).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 RAW="python3 tests/milter/rawmilter.py"
 NS_PORT=$(rg_free_port udp) || tap_bail "no free port"
 # A nameserver that never answers: each session's PTR lookup waits

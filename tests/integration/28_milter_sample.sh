@@ -10,13 +10,11 @@
 # paths moved to a temp dir, TrustedNetworks narrowed to 127.0.0.1 (the test's
 # outside client is 127.0.0.2) and UserID relayguard -> nobody where no user
 # relayguard exists, in front of a real Postfix.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 [ "$(id -u)" = 0 ] || { tap_skip "sample config" "needs root"; tap_done; exit; }
 getent group postfix >/dev/null || { tap_skip "sample config" "no group postfix"; tap_done; exit; }
 

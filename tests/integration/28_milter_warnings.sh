@@ -6,13 +6,10 @@
 # (the shipped sample before the admin lists domains: all inbound mail
 # refused); started as root without UserID, or with UserID root. -t still
 # exits 0: these are warnings, not errors.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 [ "$(id -u)" = 0 ] || { tap_skip "warnings" "needs root (UserID warnings)"; tap_done; exit; }
 D=$(mktemp -d "${TMPDIR:-/tmp}/rg-mwarn.XXXXXX") || tap_bail "mktemp"
 chmod 755 "$D"

@@ -6,13 +6,11 @@
 # TrustAddresslessClients yes (after a SIGUSR1 reload) it may relay.
 # (sendmail's command-line mail otherwise goes through the MSP, which
 # relays over SMTP from 127.0.0.1: an ordinary TrustedNetworks client.)
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/sendmail.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 ml_start "Mode enforce
 LogVerbose yes" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 MTA_EXTRA="INPUT_MAIL_FILTER(\`relayguard', \`S=unix:$ML_SOCK, F=T, T=C:1m;S:10s;R:10s;E:5m')dnl" \

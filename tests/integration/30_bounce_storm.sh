@@ -15,13 +15,11 @@
 #     minute, with the built-in thresholds, and names the relaying client,
 #     the failed domains, the dominant status and says "open-relay abuse";
 #   - a bounce-storm-summary follows while it lasts.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 command -v python3 >/dev/null || tap_bail "python3 needed for tests/milter/send.py"
 N=${RG_STORM_N:-60}
 T0=$(rg_now_ms)

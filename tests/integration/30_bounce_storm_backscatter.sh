@@ -10,13 +10,11 @@
 #   - bounces over the hard limit get 451 4.7.1 (tempfail), none before;
 #   - a bounce-storm-end event follows when the rate falls back;
 #   - a null-sender message with several recipients is logged as an anomaly.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 command -v python3 >/dev/null || tap_bail "python3 needed for tests/milter/send.py"
 N=30
 LIMIT=25

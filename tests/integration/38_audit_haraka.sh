@@ -10,10 +10,7 @@
 # the report says this is not greylisting - on real Haraka and on the
 # hostile_smtpd imitation (resolver-literal), whose verdict must be closed.
 # An MTA that cannot be started is a failure with its reason, never a skip.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/haraka.sh
 source tests/lib/mta_truth.sh
 source tests/lib/hostile.sh

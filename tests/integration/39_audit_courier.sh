@@ -16,10 +16,7 @@
 # Then item 3 on hostile_smtpd any-local-part (Courier and Haraka take any
 # local part of the names they receive for).
 # An MTA that cannot be started is a failure with its reason, never a skip.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/courier.sh
 source tests/lib/mta_truth.sh
 source tests/lib/hostile.sh

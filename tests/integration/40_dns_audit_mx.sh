@@ -4,10 +4,7 @@
 # and MX 20 mx2 (127.0.0.3, nothing listens). The report shows every MX, the
 # PTR/FCrDNS facts, the DNSBL listing, and the SPF authorisation that turns
 # the open relay into a critical finding. Only 127.0.0.1 is ever queried.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/dns.sh
 

@@ -6,10 +6,8 @@
 # permerror for too many lookups, syntax and hostile macros), Received-SPF,
 # and the timeout paths against a UDP port that never answers. Nothing here
 # queries a nameserver outside 127.0.0.1.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 DNSQ=$BUILD/tests/tools/dnsq
-source tests/lib/tap.sh
 source tests/lib/dns.sh
 
 [ -x "$DNSQ" ] || tap_bail "$DNSQ missing (make)"

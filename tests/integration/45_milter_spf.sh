@@ -13,14 +13,12 @@
 #   - a dead nameserver (a UDP black hole): mail still flows within the
 #     budget, Received-SPF says temperror, one warning is logged.
 # Nothing here queries a nameserver outside 127.0.0.1.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/dns.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 T0=$(rg_now_ms)
 dns_start tests/dns/*.zone || tap_bail "cannot start NSD on loopback"
 dns_blackhole || tap_bail "cannot start the black-hole UDP port"

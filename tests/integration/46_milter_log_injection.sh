@@ -12,15 +12,12 @@
 # the JSON event log; the reject reply is printable ASCII (the SMTP rule of
 # lib/textclean.c), also as a real Postfix passes it to an SMTPUTF8 client.
 # Nothing here queries a nameserver outside 127.0.0.1.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/dns.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 dns_start tests/dns/*.zone || tap_bail "cannot start NSD on loopback"
 ml_start "Nameservers $DNS_NS
 DNSTimeout 1

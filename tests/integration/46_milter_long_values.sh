@@ -7,13 +7,10 @@
 # is shortened so that the reply stays within 512 octets with Postfix's
 # wording, and each key=value field is capped (HELO 255, addresses 320), so
 # that mode and reason always survive.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 ml_start "Mode enforce" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 RAW=(python3 tests/milter/rawmilter.py --socket "unix:$ML_SOCK" --family 4 --addr 192.0.2.7)
 L=$(printf 'A%.0s' $(seq 20000))

@@ -5,13 +5,9 @@
 # cleaned again (lib/textclean.c) before it reaches the notification e-mail,
 # X-ARF, IntelMQ and IODEF files, or the HTML page: no C0 control, DEL, C1
 # control (U+0080-U+009F), bidi control or line separator comes out raw.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-REPORT=$BUILD/relayguard-report
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
-[ -x "$REPORT" ] || tap_bail "$REPORT not built"
+rg_built "$REPORT"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-hostile-ev.XXXXXX")
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$TMP'"
 

@@ -21,14 +21,11 @@
 #     sendmail part asks about IPv6 clients.
 # Every imported address must be relayed by the real MTA; some networks
 # must be imported at all (the import is not simply empty).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-MILTER=$BUILD/relayguard-milter
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/sendmail.sh
 source tests/lib/postfix.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 PROBE="python3 tests/lib/import_probe.py"
 T=$(mktemp -d "${TMPDIR:-/tmp}/rg-import-trust.XXXXXX") || tap_bail "mktemp"
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$T'"

@@ -18,13 +18,10 @@
 #   - 20 slow HTTP clients (one header line every 3 s each, for ever) do
 #     not keep a scraper from /metrics; 100 of them (more than the
 #     connection limit) neither: the per-connection deadline frees places.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 command -v curl >/dev/null || { tap_skip "milter files" "curl not installed"; tap_done; exit; }
 D=$(mktemp -d "${TMPDIR:-/tmp}/rg-mfiles.XXXXXX") || tap_bail "mktemp"
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$D'"

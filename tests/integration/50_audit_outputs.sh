@@ -11,11 +11,7 @@
 #   its first and last 128 KiB and records the cut;
 # - --confirm within --budget, and the Maildir read before anything but
 #   "confirmed" is said (a slow end of data).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/hostile.sh
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-outputs.XXXXXX")

@@ -4,11 +4,7 @@
 # network in CIDR notation is every address in it (with a size limit), a bare
 # IPv6 address is an address, a relative --exclude file is read from here,
 # and "-" named twice is refused before any connection.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/hostile.sh
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/rg-targets.XXXXXX")

@@ -6,10 +6,7 @@
 # an unknown option or a stray operand is a usage error, exit 64 (EX_USAGE,
 # sysexits.h), with nothing on standard output. Then relayguard-milter -n
 # and -d, which print the configuration the way postconf -n and -d do.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/rg-cli.XXXXXX") || tap_bail "mktemp"
 chmod 755 "$D"

@@ -3,10 +3,7 @@
 # status line "RELAY OK|WARNING|CRITICAL|UNKNOWN - ... | perfdata" and the
 # plugin exit codes 0/1/2/3, against a real open Postfix, a closed server,
 # an accept-all server, nothing listening, and a wrong command line.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/hostile.sh
 

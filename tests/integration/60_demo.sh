@@ -2,10 +2,7 @@
 # make demo's assertions: open before, storm detected, closed after,
 # nothing relayed after the fix, IODEF valid against the schema, the HTML
 # report renders in a real browser.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/rg-demo.XXXXXX")
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$TOP'"

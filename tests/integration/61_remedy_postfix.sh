@@ -2,10 +2,7 @@
 # The Postfix fix relayguard-audit recommends is proven on the real Postfix:
 # take the main.cf lines from the report of the open server, apply them
 # verbatim, audit again: closed. Mail from the trusted host still relays.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
 pf_start open || tap_bail "cannot start Postfix (open)"

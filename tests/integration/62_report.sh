@@ -1,11 +1,7 @@
 #!/bin/bash
 # relayguard-report on hostile or broken input: everything from the JSON is
 # escaped or refused, a bad series line is an error naming file and line.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-REPORT=$BUILD/relayguard-report
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 d=$(mktemp -d "${TMPDIR:-/tmp}/rg-report.XXXXXX")
 rg_cleanup_add "rm -rf '$d'"

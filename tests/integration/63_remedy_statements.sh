@@ -24,12 +24,9 @@
 #    whole statement: exim -bh shows no submission mode for an outside
 #    message (it did with the first line deleted alone), the forged local
 #    sender is refused, the trusted host still relays in submission mode.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 DUMP=$BUILD/tests/test_remedy
 FIX=tests/lib/mta_fix.py
-source tests/lib/tap.sh
 source tests/lib/exim.sh
 source tests/lib/opensmtpd.sh
 source tests/lib/sendmail.sh

@@ -4,13 +4,8 @@
 # address; UTF-8 server text kept in IODEF (a Japanese banner); an IODEF
 # Expectation that matches the verdict; every IODEF valid against RFC 7970's
 # schema, offline.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 XSD=schemas/iodef/iodef-2.0-offline.xsd
-source tests/lib/tap.sh
-source tests/lib/common.sh
 
 source tests/lib/hostile.sh
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-csirt.XXXXXX")

@@ -5,12 +5,9 @@
 # snippet run for real against an installed milter: after each rotation
 # the EventLog is reopened (SIGUSR1), also when the config file is broken
 # at that moment; exact line counts before and after.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
-[ -x "$BUILD/relayguard-milter" ] || tap_bail "$BUILD/relayguard-milter not built"
+rg_built "$MILTER"
 T=$(mktemp -d "${TMPDIR:-/tmp}/rg-install.XXXXXX") || tap_bail "mktemp"
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$T'"
 MK=(make -s --no-print-directory "BUILD=$BUILD")

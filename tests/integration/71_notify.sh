@@ -7,15 +7,12 @@
 # the e-mail body in the JPCERT/CC report shape. The counts and the time
 # span match the log; the disclosure filter removes recipient addresses and
 # internal host names; --network groups by /24.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-REPORT=$BUILD/relayguard-report
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 XSD=schemas/iodef/iodef-2.0-offline.xsd
-source tests/lib/tap.sh
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-notify.XXXXXX")
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$TMP'"
 

@@ -5,13 +5,7 @@
 # report in Japanese; the HTML rendered by headless Chromium with a CJK
 # font: the screenshot is not blank, the glyphs are real (not tofu), the
 # expected strings are in the DOM.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-REPORT=$BUILD/relayguard-report
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-ja.XXXXXX")
 rg_cleanup_add "rm -rf '$TMP'"

@@ -6,11 +6,7 @@
 # of runs, also through IntelMQ-named output), a closed server goes away
 # ("newly unreachable"), a target not in the baseline is "new". JSON lines
 # and text.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-reaudit.XXXXXX")

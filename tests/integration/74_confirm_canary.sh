@@ -5,11 +5,7 @@
 # routed by transport_maps to a Maildir): "confirmed". An accept-all server
 # (RCPT 250, DATA 554) is settled: the canary is refused at DATA. A closed
 # Postfix gets no message at all. Without --confirm nothing is ever completed.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-canary.XXXXXX")

@@ -15,16 +15,12 @@
 # added, gives no raw control or bidi character in any output. notify is
 # linear in the number of sources and its memory does not follow the log's
 # size.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-REPORT=$BUILD/relayguard-report
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 XSD=schemas/iodef/iodef-2.0-offline.xsd
-source tests/lib/tap.sh
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
-[ -x "$REPORT" ] || tap_bail "$REPORT not built"
+rg_built "$MILTER" "$REPORT"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-notify-ev.XXXXXX")
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$TMP'"
 

@@ -9,15 +9,11 @@
 #  - notify --out into a directory of another user: refused, nothing written;
 #  - a symlink planted at an output name: replaced, its target untouched;
 #  - a FIFO given as input: an error at once, not a hang.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-REPORT=$BUILD/relayguard-report
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] && [ -x "$REPORT" ] || tap_bail "programs not built"
+rg_built "$MILTER" "$REPORT"
 [ "$(id -u)" = 0 ] || tap_bail "needs root (tmpfs mounts, a directory of another user)"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-writeerr.XXXXXX")
 [ "${RG_KEEP:-0}" = 1 ] || rg_cleanup_add "rm -rf '$TMP'"

@@ -9,10 +9,7 @@
 # shipped config as it stands and puts its socket where Debian's chrooted
 # smtpd finds it; dpkg -r keeps the conffiles, dpkg --purge leaves nothing
 # but the system user (Debian's practice, README "Installing").
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 [ "$(id -u)" = 0 ] || { tap_skip "the .deb in a Debian root" "needs root (chroot, dpkg)"; tap_done; exit; }
 . /etc/os-release
