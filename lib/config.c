@@ -7,6 +7,7 @@
 #include "relayguard/config.h"
 #include "relayguard/filetrust.h"
 #include "relayguard/util.h"
+#include "relayguard/textclean.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -285,7 +286,7 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 	 * reply is cleaned with the SMTP rule of textclean.h, which doubles it
 	 * for smfi_setreply. */
 	for (const char *q = p; *q; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+		if (!rg_ascii_print((unsigned char)*q))
 			return rg_set_err(err, errlen, "reply text must be printable "
 			    "ASCII (byte 0x%02x at offset %zu)", (unsigned char)*q,
 			    (size_t)(q - p));

@@ -7,6 +7,7 @@
 #include "relayguard/dns.h"
 #include "relayguard/hostport.h"
 #include "relayguard/util.h"
+#include "relayguard/textclean.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -35,7 +36,7 @@ bool rg_dns_name_valid(const char *name)
 			label = 0;
 			continue;
 		}
-		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == '(' ||
+		if (c == ' ' || !rg_ascii_print(c) || c == '\\' || c == '"' || c == '(' ||
 		    c == ')' || c == ';' || c == '$' || c == '@')
 			return false;
 		if (++label > 63)

@@ -2,6 +2,7 @@
  * metrics.c - lock-free counters and their Prometheus text; see metrics.h.
  */
 #include "relayguard/metrics.h"
+#include "relayguard/log.h"
 #include "relayguard/relay.h"
 #include "relayguard/spf.h"
 #include "relayguard/util.h"
@@ -42,18 +43,10 @@ static struct {
 	double start_mono;
 } m;
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void rg_metrics_init(void)
 {
 	m.start_wall = (long)time(NULL);
-	m.start_mono = mono_now();
+	m.start_mono = rg_now();
 }
 
 void rg_metrics_reset(void)
@@ -286,7 +279,7 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_start_time_seconds %ld\n", m.start_wall);
 	head(f, "uptime_seconds", "gauge", "Seconds since the start.");
 	fprintf(f, "relayguard_uptime_seconds %.0f\n",
-	    m.start_mono > 0 ? mono_now() - m.start_mono : 0.0);
+	    m.start_mono > 0 ? rg_now() - m.start_mono : 0.0);
 	fclose(f);
 	return out;
 }

@@ -2,6 +2,7 @@
 #include "relayguard/reporter.h"
 #include "relayguard/i18n.h"
 #include "relayguard/util.h"
+#include "relayguard/textclean.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -58,7 +59,7 @@ void rg_reporter_free(struct rg_reporter *r)
 static int check_text(const char *v, char *err, size_t errlen)
 {
 	for (const char *c = v; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+		if ((unsigned char)*c < 0x80 && !rg_ascii_print((unsigned char)*c))
 			return rg_set_err(err, errlen, "control character in value");
 	if (strlen(v) > 200)
 		return rg_set_err(err, errlen, "value longer than 200 characters");

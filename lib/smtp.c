@@ -8,6 +8,7 @@
  */
 #include "relayguard/smtp.h"
 #include "relayguard/fiber.h"
+#include "relayguard/hostport.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
 
@@ -514,7 +515,6 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 int rg_smtp_start_tls(struct rg_smtp *s)
 {
 	double deadline = deadline_in(&s->opts, s->opts.read_timeout);
-	struct in6_addr tmp;
 
 	if (s->status != RG_SMTP_OK)
 		return -1;
@@ -529,7 +529,7 @@ int rg_smtp_start_tls(struct rg_smtp *s)
 	s->ssl = SSL_new(s->ctx);
 	if (s->ssl == NULL || SSL_set_fd(s->ssl, s->fd) != 1)
 		return fail(s, RG_SMTP_TLS_FAILED, "TLS setup: %s", ssl_errstr());
-	if (inet_pton(AF_INET, s->host, &tmp) != 1 && inet_pton(AF_INET6, s->host, &tmp) != 1)
+	if (!rg_is_ip(s->host))
 		SSL_set_tlsext_host_name(s->ssl, s->host);
 	tx(s, RG_TX_EVENT, "TLS handshake");
 	if (s->inlen > 0)	/* RFC 3207: nothing may follow the 220 in clear */

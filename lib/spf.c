@@ -4,6 +4,7 @@
  */
 #include "relayguard/spf.h"
 #include "relayguard/fiber.h"
+#include "relayguard/hostport.h"
 #include "relayguard/log.h"
 #include "relayguard/textclean.h"
 #include "relayguard/util.h"
@@ -106,7 +107,7 @@ bool rg_spf_text_safe(const char *txt)
 	for (const char *p = txt; *p;) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c < 0x20 || c > 0x7e)
+		if (!rg_ascii_print(c))
 			return false;
 		if (c != '%') {
 			p++;
@@ -134,7 +135,7 @@ static bool identity_safe(const char *from)
 	if (at == NULL || at == from || strlen(from) > 320 || !rg_dns_name_valid(at + 1))
 		return false;
 	for (const char *p = from; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '"' ||
+		if (*p == ' ' || !rg_ascii_print((unsigned char)*p) || *p == '"' ||
 		    *p == '\\')
 			return false;
 	return true;
@@ -442,8 +443,6 @@ enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *hel
     const char *mail_from, struct rg_spf_result *r)
 {
 	char from[330];
-	struct in_addr a4;
-	struct in6_addr a6;
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
 	double saved = rg_dns_deadline_get(), mine = rg_now() + spf->budget;
@@ -463,8 +462,7 @@ enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *hel
 		if (n && from[n - 1] == '>')
 			from[n - 1] = '\0';
 	}
-	if (inet_pton(AF_INET, ip ? ip : "", &a4) != 1 &&
-	    inet_pton(AF_INET6, ip ? ip : "", &a6) != 1) {
+	if (ip == NULL || !rg_is_ip(ip)) {
 		r->result = RG_SPF_NONE;
 		snprintf(r->explanation, sizeof(r->explanation), "no client address to check");
 		return r->result;
