@@ -11,6 +11,7 @@
 #include "relayguard/hostport.h"
 #include "relayguard/log.h"
 #include "relayguard/util.h"
+#include "smtp_rate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -416,39 +417,6 @@ bad:
 	return -1;
 }
 
-/* --rate: one process-wide schedule of connection slots, 1/rate apart. */
-static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
-static double rate_interval, rate_next;
-
-void rg_smtp_set_connect_rate(double per_second)
-{
-	pthread_mutex_lock(&rate_lock);
-	rate_interval = per_second > 0 ? 1.0 / per_second : 0;
-	pthread_mutex_unlock(&rate_lock);
-}
-
-/* Wait for this connection's slot; -1 when it lies past the deadline. */
-static int rate_wait(double deadline)
-{
-	double slot, now = rg_now();
-
-	pthread_mutex_lock(&rate_lock);
-	if (rate_interval <= 0) {
-		pthread_mutex_unlock(&rate_lock);
-		return 0;
-	}
-	slot = rate_next > now ? rate_next : now;
-	if (deadline > 0 && slot > deadline) {
-		pthread_mutex_unlock(&rate_lock);
-		return -1;
-	}
-	rate_next = slot + rate_interval;
-	pthread_mutex_unlock(&rate_lock);
-	if (slot > now)
-		rg_fiber_sleep_until(slot);
-	return 0;
-}
-
 struct rg_smtp *rg_smtp_open(const char *host, int port,
     const struct rg_smtp_opts *opts)
 {
@@ -469,7 +437,7 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 		    gai_strerror(e));
 		return s;
 	}
-	if (rate_wait(opts->deadline) != 0) {
+	if (rg_smtp__rate_wait(opts->deadline) != 0) {
 		freeaddrinfo(res);
 		fail(s, RG_SMTP_TIMEOUT, "time budget exhausted waiting for a --rate slot");
 		return s;
