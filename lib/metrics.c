@@ -197,15 +197,9 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	    help, name, type);
 }
 
-char *rg_metrics_format(void)
+/* Relay decisions, attempts and bounce storms. */
+static void format_relay(FILE *f)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	unsigned long cum = 0, plus, minus;
-
-	if (f == NULL)
-		return xstrdup("");
 	head(f, "decisions_total", "counter",
 	    "Relay decisions at RCPT by verdict and basis.");
 	for (int v = 0; v < N_VERDICT; v++)
@@ -229,6 +223,11 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_bounce_storms_total{origin=\"generated\"} %lu\n"
 	    "relayguard_bounce_storms_total{origin=\"inbound\"} %lu\n",
 	    GET(m.storms_generated), GET(m.storms_inbound));
+}
+
+/* What the filters found: SPF results, DNSBL hits. */
+static void format_filters(FILE *f)
+{
 	head(f, "spf_results_total", "counter", "SPF checks by result.");
 	for (int r = 0; r < N_SPF; r++)
 		if (GET(m.spf[r]) > 0)
@@ -239,6 +238,13 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_dnsbl_hits_total{action=\"log\"} %lu\n"
 	    "relayguard_dnsbl_hits_total{action=\"reject\"} %lu\n",
 	    GET(m.dnsbl_log), GET(m.dnsbl_reject));
+}
+
+/* The resolver: lookups, timeouts, cache hits, lookup times. */
+static void format_dns(FILE *f)
+{
+	unsigned long cum = 0;
+
 	head(f, "dns_lookups_total", "counter",
 	    "DNS lookups sent to the nameservers (cache hits not included).");
 	fprintf(f, "relayguard_dns_lookups_total %lu\n", GET(m.dns_lookups));
@@ -259,6 +265,13 @@ char *rg_metrics_format(void)
 	    "relayguard_dns_lookup_duration_seconds_count %lu\n",
 	    GET(m.dns_lookups), (double)GET(m.dns_usec_sum) / 1e6,
 	    GET(m.dns_lookups));
+}
+
+/* The process: milter sessions, reloads, event log errors, start and uptime. */
+static void format_process(FILE *f)
+{
+	unsigned long plus, minus;
+
 	head(f, "milter_sessions_total", "counter", "MTA connections (milter sessions).");
 	fprintf(f, "relayguard_milter_sessions_total %lu\n", GET(m.sessions));
 	plus = GET(m.sessions_active_plus);
@@ -280,6 +293,20 @@ char *rg_metrics_format(void)
 	head(f, "uptime_seconds", "gauge", "Seconds since the start.");
 	fprintf(f, "relayguard_uptime_seconds %.0f\n",
 	    m.start_mono > 0 ? rg_now() - m.start_mono : 0.0);
+}
+
+char *rg_metrics_format(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return xstrdup("");
+	format_relay(f);
+	format_filters(f);
+	format_dns(f);
+	format_process(f);
 	fclose(f);
 	return out;
 }
