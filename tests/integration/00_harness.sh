@@ -1,5 +1,5 @@
 #!/bin/bash
-# 00_harness.sh - the test harness itself: a private real Postfix relays, refuses,
+# 000_harness.sh - the test harness itself: a private real Postfix relays, refuses,
 # delivers locally and bounces as the profiles promise, and leaves nothing behind.
 # Not under set -e: a failed check is reported and the script goes on.
 

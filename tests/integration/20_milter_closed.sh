@@ -41,5 +41,5 @@ tap_like "$(jq -r 'select(.event=="relay_summary") | .count' "$ML_DIR/events.jso
 
 ml_stop
 tap_check "SIGTERM stops the milter cleanly" grep -q "stopping (smfi_main returned 0)" "$ML_DIR/milter.log"
-tap_diag "20_milter_closed took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "200_milter_closed took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done

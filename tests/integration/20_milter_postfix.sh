@@ -4,7 +4,7 @@
 #   - enforce: every probe of the auditor's battery from an untrusted client
 #     (127.0.0.2) is refused, smtp-sink receives nothing, relayguard-audit
 #     reports "closed"; local mail, a trusted client and (via miltertest,
-#     20_milter_miltertest.sh) an authenticated session still pass;
+#     204_milter_miltertest.sh) an authenticated session still pass;
 #   - log-only (after a SIGUSR1 reload): mail flows, each attempt is logged;
 #   - a broken config on SIGUSR1 is refused, the old one stays;
 #   - milter killed: Postfix answers 4xx, nothing is lost or relayed.
@@ -126,5 +126,5 @@ tap_is "$?" 0 "milter restarted: the deferred message goes through on retry"
 tap_check "and reaches smtp-sink" pf_wait_sink_count $((sink_before + 1)) 10
 
 ml_stop
-tap_diag "20_milter_postfix took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "208_milter_postfix took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done

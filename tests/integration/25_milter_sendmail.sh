@@ -147,5 +147,5 @@ tap_is "$(jq -r 'select(.event=="relay_would_refuse") | "\(.client_addr) \(.reci
 
 ml_stop
 mta_stop
-tap_diag "25_milter_sendmail took $((($(rg_now_ms) - T0) / 1000)) s"
+tap_diag "240_milter_sendmail took $((($(rg_now_ms) - T0) / 1000)) s"
 tap_done

@@ -107,5 +107,5 @@ tap_like "$(jq -r 'select(.event=="bounce_storm_summary") | .storm_bounces' "$ML
 	'^[0-9]+$' "the summary counts the bounces since the storm began"
 
 ml_stop
-tap_diag "figures: $N relayed, $nb bounces, $ndb double bounces, storm event ${secs} s after the first relayed message; 30_bounce_storm took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "figures: $N relayed, $nb bounces, $ndb double bounces, storm event ${secs} s after the first relayed message; 300_bounce_storm took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done

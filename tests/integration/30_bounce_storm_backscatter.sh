@@ -120,5 +120,5 @@ tap_is "$(jq -c 'select(.event=="bounce_storm" and .origin=="generated")' "$ML_D
 	"nothing was counted as generated here"
 
 ml_stop
-tap_diag "backscatter storm event $((ms / 1000)).$(printf %03d $((ms % 1000))) s after the first bounce; 30_bounce_storm_backscatter took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "backscatter storm event $((ms / 1000)).$(printf %03d $((ms % 1000))) s after the first bounce; 310_bounce_storm_backscatter took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done

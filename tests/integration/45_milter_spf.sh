@@ -167,5 +167,5 @@ tap_is "$(grep -c 'warning: dns: no reply from' "$ML_DIR/milter.log")" 1 "still 
 tap_like "$(grep 'event=spf_checked' "$ML_DIR/milter.log" | tail -n 1)" 'spf=temperror' "the log says temperror"
 
 ml_stop
-tap_diag "45_milter_spf took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "268_milter_spf took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done
