@@ -160,7 +160,7 @@ $(BUILD)/bench/%: bench/%.c
 deps:
 	@sh scripts/deps.sh
 
-# make deb first: tests/integration/77_deb_install.sh installs the package
+# make deb first: tests/integration/730_deb_install.sh installs the package
 # (31-101 s to build, README; reused while the sources are unchanged).
 check: deps
 	$(MAKE) all

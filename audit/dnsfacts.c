@@ -8,19 +8,12 @@
  * raised to critical (audit_severity()).
  */
 #include "audit.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-
-static bool is_ip(const char *s)
-{
-	unsigned char b[16];
-
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
 
 static void check_dnsbl(struct audit_target *t, const struct audit_opts *o, const char *ip)
 {
@@ -61,7 +54,7 @@ static void check_spf(struct audit_target *t, const struct audit_opts *o, const 
 
 void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o)
 {
-	const char *ip = t->address[0] ? t->address : is_ip(t->host) ? t->host : NULL;
+	const char *ip = t->address[0] ? t->address : rg_is_ip(t->host) ? t->host : NULL;
 
 	if (o->dns == NULL || ip == NULL)
 		return;
@@ -71,7 +64,7 @@ void audit_dns_ptr(struct audit_target *t, const struct audit_opts *o)
 
 void audit_dns_facts(struct audit_target *t, const struct audit_opts *o)
 {
-	const char *ip = t->address[0] ? t->address : is_ip(t->host) ? t->host : NULL;
+	const char *ip = t->address[0] ? t->address : rg_is_ip(t->host) ? t->host : NULL;
 
 	if (o->dns == NULL || ip == NULL)
 		return;

@@ -27,10 +27,10 @@
  * next tick draws it again. audit_summary() is the end line on stderr.
  */
 #include "audit.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,19 +43,12 @@
 
 static bool stdout_closed;
 
-static bool is_ip(const char *s)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
-}
-
 /* IntelMQ's FQDN: lowercase labels of [a-z0-9_-], no trailing dot. */
 static bool fqdn_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") || is_ip(s))
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") || rg_is_ip(s))
 		return false;
 	for (; *s; s++)
 		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
@@ -77,7 +70,7 @@ static json_t *intelmq(json_t *native, const struct audit_target *t,
 	rg_lowercase(host);
 	if (t->address[0])
 		json_object_set_new(m, "source.ip", json_string(t->address));
-	else if (is_ip(t->host))
+	else if (rg_is_ip(t->host))
 		json_object_set_new(m, "source.ip", json_string(t->host));
 	json_object_set_new(m, "source.port", json_integer(t->port));
 	if (fqdn_ok(host))

@@ -12,7 +12,7 @@
  * conf.d/acl/30_exim4-config_check_rcpt, CHECK_RCPT_LOCAL_LOCALPARTS);
  * Debian's default /etc/smtpd.conf (opensmtpd 6.8: actions "local" and
  * "relay"). Every row is applied to Debian's stock files of its MTA, with
- * the hole it fixes, by tests/integration/63_remedy_statements.sh: each ERE
+ * the hole it fixes, by tests/integration/620_remedy_statements.sh: each ERE
  * matches a statement of the file the row names, and the MTA's own check
  * passes. An ERE deletes whole statements (enum remedy_unit, audit.h).
  * Haraka's and Courier's rows are applied to the real MTA, whose hole then

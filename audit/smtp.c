@@ -6,10 +6,12 @@
  * read into a fixed buffer of RG_REPLY_LINE_MAX bytes: a longer line is a
  * protocol error, so a hostile server cannot make us buffer without limit.
  */
-#include "smtp.h"
+#include "audit/smtp.h"
 #include "lib/net/fiber.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
+#include "smtp_rate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -428,39 +430,6 @@ bad:
 	return -1;
 }
 
-/* --rate: one process-wide schedule of connection slots, 1/rate apart. */
-static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
-static double rate_interval, rate_next;
-
-void rg_smtp_set_connect_rate(double per_second)
-{
-	pthread_mutex_lock(&rate_lock);
-	rate_interval = per_second > 0 ? 1.0 / per_second : 0;
-	pthread_mutex_unlock(&rate_lock);
-}
-
-/* Wait for this connection's slot; -1 when it lies past the deadline. */
-static int rate_wait(double deadline)
-{
-	double slot, now = rg_now();
-
-	pthread_mutex_lock(&rate_lock);
-	if (rate_interval <= 0) {
-		pthread_mutex_unlock(&rate_lock);
-		return 0;
-	}
-	slot = rate_next > now ? rate_next : now;
-	if (deadline > 0 && slot > deadline) {
-		pthread_mutex_unlock(&rate_lock);
-		return -1;
-	}
-	rate_next = slot + rate_interval;
-	pthread_mutex_unlock(&rate_lock);
-	if (slot > now)
-		rg_fiber_sleep_until(slot);
-	return 0;
-}
-
 struct rg_smtp *rg_smtp_open(const char *host, int port,
     const struct rg_smtp_opts *opts)
 {
@@ -481,7 +450,7 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 		    gai_strerror(e));
 		return s;
 	}
-	if (rate_wait(opts->deadline) != 0) {
+	if (rg_smtp__rate_wait(opts->deadline) != 0) {
 		freeaddrinfo(res);
 		fail(s, RG_SMTP_TIMEOUT, "time budget exhausted waiting for a --rate slot");
 		return s;
@@ -527,7 +496,6 @@ struct rg_smtp *rg_smtp_open(const char *host, int port,
 int rg_smtp_start_tls(struct rg_smtp *s)
 {
 	double deadline = deadline_in(&s->opts, s->opts.read_timeout);
-	struct in6_addr tmp;
 
 	if (s->status != RG_SMTP_OK)
 		return -1;
@@ -542,7 +510,7 @@ int rg_smtp_start_tls(struct rg_smtp *s)
 	s->ssl = SSL_new(s->ctx);
 	if (s->ssl == NULL || SSL_set_fd(s->ssl, s->fd) != 1)
 		return fail(s, RG_SMTP_TLS_FAILED, "TLS setup: %s", ssl_errstr());
-	if (inet_pton(AF_INET, s->host, &tmp) != 1 && inet_pton(AF_INET6, s->host, &tmp) != 1)
+	if (!rg_is_ip(s->host))
 		SSL_set_tlsext_host_name(s->ssl, s->host);
 	tx(s, RG_TX_EVENT, "TLS handshake");
 	if (s->inlen > 0)	/* RFC 3207: nothing may follow the 220 in clear */

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "lib/base/countertab.h"
+#include "lib/base/log.h"
 
 #define ADDR_MAX 64
 
@@ -99,14 +100,6 @@ static void addr_of(uint64_t n, char *buf)
 	    (unsigned)n & 0xff);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ns per operation; kind 0 = linear, 1 = hashed. */
 static double run(int kind, size_t cap, long ops)
 {
@@ -125,7 +118,7 @@ static double run(int kind, size_t cap, long ops)
 			ct_add(t, addr, clock_++);
 	}
 	rng = 88172645463325252ULL;
-	t0 = now_s();
+	t0 = rg_now();
 	for (long i = 0; i < ops; i++) {
 		uint64_t r = next();
 
@@ -133,7 +126,7 @@ static double run(int kind, size_t cap, long ops)
 		sink += kind == 0 ? lin_add(&lin, addr, clock_++) :
 		    ct_add(t, addr, clock_++);
 	}
-	t1 = now_s();
+	t1 = rg_now();
 	(void)sink;
 	free(lin.slots);
 	ct_free(t);

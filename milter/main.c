@@ -514,6 +514,41 @@ static void signals_block(sigset_t *ours)
 	sigaddset(ours, SIGUSR2);
 }
 
+static void log_start(const struct rg_config *c)
+{
+	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
+	    "reverse_dns=%s nameservers=%s", c->socket,
+	    rg_config_enum_name("Mode", c->mode), config_path,
+	    c->spf ? "yes" : "no", c->dnsbl.n, c->reverse_dns ? "yes" : "no",
+	    c->runtime ? rg_dns_describe(((struct milter_dns *)c->runtime)->dns) :
+	    "-");
+}
+
+/* After smfi_main(): stop the metrics listener and the signal thread,
+ * remove the pid file and our socket, close the event log. */
+static void stop(pthread_t sigthr)
+{
+	struct rg_config *c;
+
+	milter_metrics_stop();
+	__atomic_store_n(&signal_thread_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(sigthr, NULL);
+	milter_pidfile_remove();
+	c = rg_config_current();
+	/* libmilter leaves a unix socket behind: ours only (daemon.h) */
+	if (c != NULL)
+		milter_socket_remove(c->socket);
+	rg_config_unref(c);
+	/*
+	 * smfi_main() returns without waiting for the sessions still running
+	 * (smfi_stop(3)): the installed config, the client counter and the
+	 * bounce sensors stay in place until the process exits, so that a
+	 * late callback never touches freed memory. The event log closes under
+	 * its lock; later writes are dropped.
+	 */
+	rg_eventlog_close();
+}
+
 int main(int argc, char **argv)
 {
 	char err[RG_CONFIG_ERRLEN];
@@ -563,13 +598,7 @@ int main(int argc, char **argv)
 	if (rc > 0)
 		msg_warn("SharedState: %s: deciding on local state until it "
 		    "answers", err);
-	/* Log before the install: from then on a reload may release c. */
-	msg_info("starting: socket=%s mode=%s config=%s spf=%s dnsbl=%zu "
-	    "reverse_dns=%s nameservers=%s", c->socket,
-	    rg_config_enum_name("Mode", c->mode), config_path,
-	    c->spf ? "yes" : "no", c->dnsbl.n, c->reverse_dns ? "yes" : "no",
-	    c->runtime ? rg_dns_describe(((struct milter_dns *)c->runtime)->dns) :
-	    "-");
+	log_start(c);		/* before the install: then a reload may release c */
 	rg_config_install(c);
 	milter_clock_event("milter_start");
 
@@ -578,23 +607,6 @@ int main(int argc, char **argv)
 	detach_ready(ready_fd);
 	rc = smfi_main();
 	msg_info("stopping (smfi_main returned %d)", rc);
-	milter_metrics_stop();
-
-	__atomic_store_n(&signal_thread_stop, 1, __ATOMIC_RELEASE);
-	pthread_join(sigthr, NULL);
-	milter_pidfile_remove();
-	c = rg_config_current();
-	/* libmilter leaves a unix socket behind: ours only (daemon.h) */
-	if (c != NULL)
-		milter_socket_remove(c->socket);
-	rg_config_unref(c);
-	/*
-	 * smfi_main() returns without waiting for the sessions still running
-	 * (smfi_stop(3)): the installed config, the client counter and the
-	 * bounce sensors stay in place until the process exits, so that a
-	 * late callback never touches freed memory. The event log closes under
-	 * its lock; later writes are dropped.
-	 */
-	rg_eventlog_close();
+	stop(sigthr);
 	return rc == MI_SUCCESS ? 0 : 1;
 }

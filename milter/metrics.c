@@ -1,12 +1,14 @@
 /*
  * metrics.c - lock-free counters and their Prometheus text; see metrics.h.
  */
-#include "metrics.h"
+#include "milter/metrics.h"
+#include "lib/base/log.h"
 #include "milter/policy/relay.h"
-#include "lib/mail/eventlog.h"
-#include "lib/net/dns.h"
 #include "lib/mail/spf.h"
 #include "lib/base/util.h"
+#include "metrics.h"
+#include "lib/mail/eventlog.h"
+#include "lib/net/dns.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -51,14 +53,6 @@ void rg_metrics_set_extra(void (*fn)(FILE *out))
 	extra_counters = fn;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The lower floors count into these through their hooks. */
 static const struct rg_dns_observer dns_observer = {
 	.lookup = rg_metrics_dns,
@@ -68,7 +62,7 @@ static const struct rg_dns_observer dns_observer = {
 void rg_metrics_init(void)
 {
 	m.start_wall = (long)time(NULL);
-	m.start_mono = mono_now();
+	m.start_mono = rg_now();
 	rg_dns_observe(&dns_observer);
 	rg_eventlog_on_write_error(rg_metrics_eventlog_write_error);
 }
@@ -221,15 +215,9 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	    help, name, type);
 }
 
-char *rg_metrics_format(void)
+/* Relay decisions, attempts and bounce storms. */
+static void format_relay(FILE *f)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	unsigned long cum = 0, plus, minus;
-
-	if (f == NULL)
-		return xstrdup("");
 	head(f, "decisions_total", "counter",
 	    "Relay decisions at RCPT by verdict and basis.");
 	for (int v = 0; v < N_VERDICT; v++)
@@ -253,6 +241,11 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_bounce_storms_total{origin=\"generated\"} %lu\n"
 	    "relayguard_bounce_storms_total{origin=\"inbound\"} %lu\n",
 	    GET(m.storms_generated), GET(m.storms_inbound));
+}
+
+/* What the filters found: SPF results, DNSBL hits. */
+static void format_filters(FILE *f)
+{
 	head(f, "spf_results_total", "counter", "SPF checks by result.");
 	for (int r = 0; r < N_SPF; r++)
 		if (GET(m.spf[r]) > 0)
@@ -263,6 +256,13 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_dnsbl_hits_total{action=\"log\"} %lu\n"
 	    "relayguard_dnsbl_hits_total{action=\"reject\"} %lu\n",
 	    GET(m.dnsbl_log), GET(m.dnsbl_reject));
+}
+
+/* The resolver: lookups, timeouts, cache hits, lookup times. */
+static void format_dns(FILE *f)
+{
+	unsigned long cum = 0;
+
 	head(f, "dns_lookups_total", "counter",
 	    "DNS lookups sent to the nameservers (cache hits not included).");
 	fprintf(f, "relayguard_dns_lookups_total %lu\n", GET(m.dns_lookups));
@@ -283,6 +283,13 @@ char *rg_metrics_format(void)
 	    "relayguard_dns_lookup_duration_seconds_count %lu\n",
 	    GET(m.dns_lookups), (double)GET(m.dns_usec_sum) / 1e6,
 	    GET(m.dns_lookups));
+}
+
+/* The process: milter sessions, reloads, event log errors, start and uptime. */
+static void format_process(FILE *f)
+{
+	unsigned long plus, minus;
+
 	head(f, "milter_sessions_total", "counter", "MTA connections (milter sessions).");
 	fprintf(f, "relayguard_milter_sessions_total %lu\n", GET(m.sessions));
 	plus = GET(m.sessions_active_plus);
@@ -305,7 +312,21 @@ char *rg_metrics_format(void)
 	fprintf(f, "relayguard_start_time_seconds %ld\n", m.start_wall);
 	head(f, "uptime_seconds", "gauge", "Seconds since the start.");
 	fprintf(f, "relayguard_uptime_seconds %.0f\n",
-	    m.start_mono > 0 ? mono_now() - m.start_mono : 0.0);
+	    m.start_mono > 0 ? rg_now() - m.start_mono : 0.0);
+}
+
+char *rg_metrics_format(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return xstrdup("");
+	format_relay(f);
+	format_filters(f);
+	format_dns(f);
+	format_process(f);
 	fclose(f);
 	return out;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A minimal Debian root as a tarball, made by mmdebstrap from apt's
-# configured sources, for tests/integration/77_deb_install.sh: the test
+# configured sources, for tests/integration/730_deb_install.sh: the test
 # unpacks it into a temp dir and installs, removes and purges
 # relayguard_*.deb there with dpkg in a chroot, with the maintainer scripts
 # running for real. The test runs without a network, so the root is made

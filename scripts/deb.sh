@@ -8,7 +8,7 @@
 # The version has one source, RG_VERSION in lib/base/version.h:
 # a debian/changelog that names another version stops the build.
 # The sources' content hash is kept in build-deb/source.sha256: an
-# unchanged tree reuses the package (make check's 77_deb_install.sh calls
+# unchanged tree reuses the package (make check's 730_deb_install.sh calls
 # make deb every run). RG_DEB_FORCE=1 rebuilds anyway.
 set -eu
 cd "$(dirname "$0")/.."

@@ -20,7 +20,7 @@ debhelper lintian fakeroot dpkg-dev mmdebstrap"
 # Exim, OpenSMTPD, sendmail and Courier conflict with postfix as packages: they are
 # downloaded and unpacked into private trees (scripts/mta-unpack.sh) after
 # their libraries (above) are installed; every run checks the trees.
-# With them, the Debian root that tests/integration/77_deb_install.sh
+# With them, the Debian root that tests/integration/730_deb_install.sh
 # installs the .deb into (scripts/deb-root.sh; the test has no network).
 mta_trees() {
 	[ "$(id -u)" = 0 ] || { echo "deps: run as root to unpack the test MTAs" >&2; return 1; }

@@ -11,6 +11,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+bool rg_is_ip(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
 static int parse_port(const char *spec, const char *p, int *port, char *err, size_t errlen)
 {
 	char *end;

@@ -38,6 +38,9 @@ struct rg_hostport {
 int rg_hostport_parse(const char *spec, int default_port, unsigned flags,
     struct rg_hostport *out, char *err, size_t errlen);
 
+/* Whether s is an IPv4 or IPv6 address literal (no brackets, no port). */
+bool rg_is_ip(const char *s);
+
 /* "[v6]:port" or "host:port" into buf (truncated to len); returns buf. */
 char *rg_hostport_format(const char *host, int port, char *buf, size_t len);
 

@@ -114,9 +114,14 @@ static const uint64_t special[][2] = {
 	[RG_SINK_HEADER] = { SP('"') | SP('(') | SP(')'), SP('\\') },
 };
 
+bool rg_ascii_print(int c)
+{
+	return c >= 0x20 && c < 0x7f;
+}
+
 static inline bool plain(enum rg_sink sink, unsigned char c)
 {
-	return c >= 0x20 && c < 0x7f && (special[sink][c >> 6] & SP(c)) == 0;
+	return rg_ascii_print(c) && (special[sink][c >> 6] & SP(c)) == 0;
 }
 
 /* A backslash followed by next (-1: nothing) could be read as the start
@@ -125,7 +130,7 @@ static inline bool plain(enum rg_sink sink, unsigned char c)
 static bool escape_like(int next)
 {
 	return next == 'x' || next == 'u' || next == 'U' || next == '\\' ||
-	    (next >= 0 && (next < 0x20 || next >= 0x7f));
+	    (next >= 0 && !rg_ascii_print(next));
 }
 
 /* Printable ASCII byte c (0x20-0x7e) followed by next (-1 at the end) in

@@ -10,6 +10,7 @@
  *	    const char *src);
  *	char *rg_clean_dup(enum rg_sink sink, const char *src);
  *	void rg_clean_fputs(enum rg_sink sink, const char *src, FILE *out);
+ *	bool rg_ascii_print(int c);
  *
  * DESCRIPTION
  *	Anything that came from the network (SMTP banners and replies, HELO,
@@ -101,6 +102,7 @@
 #ifndef RELAYGUARD_TEXTCLEAN_H
 #define RELAYGUARD_TEXTCLEAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -124,5 +126,9 @@ const char *rg_clean_str(enum rg_sink sink, char *dst, size_t dstsz,
     const char *src);
 char *rg_clean_dup(enum rg_sink sink, const char *src);
 void rg_clean_fputs(enum rg_sink sink, const char *src, FILE *out);
+
+/* The one test of "printable": c is printable ASCII, 0x20 (space) to 0x7e.
+ * A byte above 0x7e (UTF-8 included), a C0 control or DEL is not. */
+bool rg_ascii_print(int c);
 
 #endif

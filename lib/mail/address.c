@@ -17,6 +17,7 @@
  * every output is a fixed buffer in struct rg_address.
  */
 #include "lib/mail/address.h"
+#include "lib/base/textclean.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -94,7 +95,7 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
 
 static bool is_control(unsigned char c)
 {
-	return c < 0x20 || c == 0x7f;
+	return c < 0x80 && !rg_ascii_print(c);
 }
 
 /* Pass 1: classify in[s, e) into lx->cls (indexed from 0 = input start). */
@@ -178,7 +179,7 @@ static int check_unquoted(const struct lexed *lx, size_t s, size_t e,
 
 static const char *show_byte(unsigned char c, char *buf, size_t len)
 {
-	if (c > 0x20 && c < 0x7f)
+	if (c != ' ' && rg_ascii_print(c))
 		snprintf(buf, len, "'%c'", c);
 	else
 		snprintf(buf, len, "0x%02x", c);

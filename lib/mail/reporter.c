@@ -1,7 +1,8 @@
 /* reporter.c - the reporter profile parser; see reporter.h. */
 #include "lib/mail/reporter.h"
-#include "lib/base/i18n.h"
 #include "lib/base/util.h"
+#include "lib/base/textclean.h"
+#include "lib/base/i18n.h"
 #include "lib/mail/netmatch.h"
 
 #include <ctype.h>
@@ -60,7 +61,7 @@ void rg_reporter_free(struct rg_reporter *r)
 static int check_text(const char *v, char *err, size_t errlen)
 {
 	for (const char *c = v; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+		if ((unsigned char)*c < 0x80 && !rg_ascii_print((unsigned char)*c))
 			return rg_set_err(err, errlen, "control character in value");
 	if (strlen(v) > 200)
 		return rg_set_err(err, errlen, "value longer than 200 characters");

@@ -4,6 +4,7 @@
  */
 #include "lib/mail/spf.h"
 #include "lib/net/fiber.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/textclean.h"
 #include "lib/base/util.h"
@@ -106,7 +107,7 @@ bool rg_spf_text_safe(const char *txt)
 	for (const char *p = txt; *p;) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c < 0x20 || c > 0x7e)
+		if (!rg_ascii_print(c))
 			return false;
 		if (c != '%') {
 			p++;
@@ -134,7 +135,7 @@ static bool identity_safe(const char *from)
 	if (at == NULL || at == from || strlen(from) > 320 || !rg_dns_name_valid(at + 1))
 		return false;
 	for (const char *p = from; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '"' ||
+		if (*p == ' ' || !rg_ascii_print((unsigned char)*p) || *p == '"' ||
 		    *p == '\\')
 			return false;
 	return true;
@@ -438,51 +439,33 @@ static void query_loopback(struct rg_spf *spf, SPF_request_t *req, SPF_response_
 	(*resp)->spf_record_exp = NULL;
 }
 
-enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *helo,
-    const char *mail_from, struct rg_spf_result *r)
+/* The identity to check (RFC 7208 2.4): MAIL FROM without its brackets,
+ * or postmaster@HELO for the null sender; r->identity names which. */
+static void spf_identity(const char *mail_from, const char *helo, char *from,
+    size_t len, struct rg_spf_result *r)
 {
-	char from[330];
-	struct in_addr a4;
-	struct in6_addr a6;
-	SPF_request_t *req;
-	SPF_response_t *resp = NULL;
-	double saved = rg_dns_deadline_get(), mine = rg_now() + spf->budget;
 	size_t n;
 
-	memset(r, 0, sizeof(*r));
 	strlcpy_rg(r->identity, "mailfrom", sizeof(r->identity));
-	if (helo == NULL)
-		helo = "";
-	/* <>: postmaster@HELO (RFC 7208 2.4) */
 	if (mail_from == NULL || mail_from[0] == '\0' || strcmp(mail_from, "<>") == 0) {
-		snprintf(from, sizeof(from), "postmaster@%s", helo);
+		snprintf(from, len, "postmaster@%s", helo);
 		strlcpy_rg(r->identity, "helo", sizeof(r->identity));
 	} else {
-		strlcpy_rg(from, mail_from + (mail_from[0] == '<'), sizeof(from));
+		strlcpy_rg(from, mail_from + (mail_from[0] == '<'), len);
 		n = strlen(from);
 		if (n && from[n - 1] == '>')
 			from[n - 1] = '\0';
 	}
-	if (inet_pton(AF_INET, ip ? ip : "", &a4) != 1 &&
-	    inet_pton(AF_INET6, ip ? ip : "", &a6) != 1) {
-		r->result = RG_SPF_NONE;
-		snprintf(r->explanation, sizeof(r->explanation), "no client address to check");
-		return r->result;
-	}
-	if (!identity_safe(from)) {
-		char shown[80];
+}
 
-		clean_copy(shown, sizeof(shown), from);
-		r->result = RG_SPF_NONE;	/* RFC 7208 4.3: no valid domain -> none */
-		snprintf(r->explanation, sizeof(r->explanation), "identity '%s' is not a "
-		    "usable address", shown);
-		snprintf(r->received_spf, sizeof(r->received_spf), "none (%s: %s) "
-		    "client-ip=%s; receiver=%s;", spf->receiver, r->explanation, ip,
-		    spf->receiver);
-		return r->result;
-	}
-	strlcpy_rg(r->domain, strrchr(from, '@') + 1, sizeof(r->domain));
-	rg_lowercase(r->domain);
+/* Ask libspf2 under this check's DNS budget (never beyond a deadline the
+ * caller already set); fills r's result, explanation and Received-SPF. */
+static void spf_query(struct rg_spf *spf, const char *ip, const char *helo,
+    const char *from, struct rg_spf_result *r)
+{
+	SPF_request_t *req;
+	SPF_response_t *resp = NULL;
+	double saved = rg_dns_deadline_get(), mine = rg_now() + spf->budget;
 
 	if (saved == 0 || saved > mine)
 		rg_dns_deadline_set(mine);
@@ -513,6 +496,37 @@ enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *hel
 		SPF_response_free(resp);
 	SPF_request_free(req);
 	rg_dns_deadline_set(saved);
+}
+
+enum rg_spf_res rg_spf_check(struct rg_spf *spf, const char *ip, const char *helo,
+    const char *mail_from, struct rg_spf_result *r)
+{
+	char from[330];
+
+	memset(r, 0, sizeof(*r));
+	if (helo == NULL)
+		helo = "";
+	spf_identity(mail_from, helo, from, sizeof(from), r);
+	if (ip == NULL || !rg_is_ip(ip)) {
+		r->result = RG_SPF_NONE;
+		snprintf(r->explanation, sizeof(r->explanation), "no client address to check");
+		return r->result;
+	}
+	if (!identity_safe(from)) {
+		char shown[80];
+
+		clean_copy(shown, sizeof(shown), from);
+		r->result = RG_SPF_NONE;	/* RFC 7208 4.3: no valid domain -> none */
+		snprintf(r->explanation, sizeof(r->explanation), "identity '%s' is not a "
+		    "usable address", shown);
+		snprintf(r->received_spf, sizeof(r->received_spf), "none (%s: %s) "
+		    "client-ip=%s; receiver=%s;", spf->receiver, r->explanation, ip,
+		    spf->receiver);
+		return r->result;
+	}
+	strlcpy_rg(r->domain, strrchr(from, '@') + 1, sizeof(r->domain));
+	rg_lowercase(r->domain);
+	spf_query(spf, ip, helo, from, r);
 	if (msg_verbose_enabled(1)) {
 		char cf[400], ch[300];
 

@@ -6,7 +6,9 @@
  * itself checks, are in dns_name.c.
  */
 #include "lib/net/dns.h"
+#include "lib/base/hostport.h"
 #include "lib/base/util.h"
+#include "lib/base/textclean.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -5,6 +5,7 @@
  */
 #include "lib/net/dns.h"
 #include "lib/base/hostport.h"
+#include "lib/base/textclean.h"
 #include "lib/base/util.h"
 
 #include <string.h>
@@ -26,7 +27,7 @@ bool rg_dns_name_valid(const char *name)
 			label = 0;
 			continue;
 		}
-		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == '(' ||
+		if (c == ' ' || !rg_ascii_print(c) || c == '\\' || c == '"' || c == '(' ||
 		    c == ')' || c == ';' || c == '$' || c == '@')
 			return false;
 		if (++label > 63)

@@ -11,6 +11,7 @@
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
+#include "fiber_impl.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -65,7 +66,6 @@
 #define STACK_SIZE	(256 * 1024)
 #endif
 #define STACKS_KEPT	256
-#define POOL_THREADS	8
 
 struct rg_fiber {
 	ucontext_t ctx;
@@ -79,10 +79,7 @@ struct rg_fiber {
 	short got;			/* what ended the wait */
 	bool done;
 	struct rg_fiber_tls tls;
-	struct rg_fiber *next;		/* lock queue, offload queue */
-	/* offload */
-	void *(*ofn)(void *);
-	void *oarg, *ores;
+	struct rg_fiber *next;		/* lock or condition queue */
 #ifdef RG_ASAN
 	void *fake;
 #endif
@@ -547,96 +544,21 @@ void rg_fiber_cond_broadcast(struct rg_fiber_cond *c)
 	}
 }
 
-/* --- offload -------------------------------------------------------------------- */
+/* --- for fiber_offload.c -------------------------------------------------------- */
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
-static struct rg_fiber *pool_first, *pool_last;
-static int pool_threads;
-
-static void *pool_main(void *arg)
+struct rg_fiber *rg_fiber__self(void)
 {
-	(void)arg;
-	for (;;) {
-		struct rg_fiber *f;
-
-		pthread_mutex_lock(&pool_lock);
-		while (pool_first == NULL)
-			pthread_cond_wait(&pool_cond, &pool_lock);
-		f = pool_first;
-		pool_first = f->next;
-		if (pool_first == NULL)
-			pool_last = NULL;
-		pthread_mutex_unlock(&pool_lock);
-		f->ores = f->ofn(f->oarg);
-		wake(f);	/* event_active is thread-safe (evthread_use_pthreads) */
-	}
-	return NULL;
+	return cur;
 }
 
-void *rg_fiber_offload(void *(*fn)(void *), void *arg)
+void rg_fiber__wake(struct rg_fiber *f)
 {
-	struct rg_fiber *f = cur;
+	wake(f);
+}
 
-	if (f == NULL)
-		return fn(arg);
-	f->ofn = fn;
-	f->oarg = arg;
-	f->next = NULL;
-	pthread_mutex_lock(&pool_lock);
-	if (pool_threads < POOL_THREADS) {
-		pthread_t th;
-		pthread_attr_t attr;
-
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&th, &attr, pool_main, NULL) == 0)
-			pool_threads++;
-		pthread_attr_destroy(&attr);
-		if (pool_threads == 0) {
-			pthread_mutex_unlock(&pool_lock);
-			return fn(arg);	/* no thread at all: block in place */
-		}
-	}
-	if (pool_last)
-		pool_last->next = f;
-	else
-		pool_first = f;
-	pool_last = f;
-	pthread_cond_signal(&pool_cond);
-	pthread_mutex_unlock(&pool_lock);
+void rg_fiber__park_offloaded(void)
+{
 	offloaded++;
-	yield();		/* pool_main() wakes us with the result */
+	yield();
 	offloaded--;
-	return f->ores;
-}
-
-/* getaddrinfo(3) may block on DNS for a name: numbers at once, names off
- * the loop. */
-struct gai_call {
-	const char *host, *port;
-	const struct addrinfo *hints;
-	struct addrinfo **res;
-	int rc;
-};
-
-static void *gai_run(void *arg)
-{
-	struct gai_call *c = arg;
-
-	c->rc = getaddrinfo(c->host, c->port, c->hints, c->res);
-	return NULL;
-}
-
-int rg_fiber_getaddrinfo(const char *host, const char *port,
-    const struct addrinfo *hints, struct addrinfo **res)
-{
-	struct addrinfo numeric = *hints;
-	struct gai_call c = {host, port, hints, res, 0};
-
-	numeric.ai_flags |= AI_NUMERICHOST;
-	if (host != NULL && getaddrinfo(host, port, &numeric, res) == 0)
-		return 0;
-	rg_fiber_offload(gai_run, &c);
-	return c.rc;
 }

@@ -5,10 +5,11 @@
  * its own line handler. Folded fields are assembled in one bounded
  * buffer; nothing is allocated after dsn_parser_new().
  */
-#include "dsn.h"
+#include "milter/bounce/dsn.h"
+#include "lib/base/hostport.h"
 #include "lib/base/util.h"
+#include "dsn.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,13 +130,6 @@ bool dsn_subject_is_bounce(const char *subject)
 	return false;
 }
 
-static bool valid_ip(const char *s)
-{
-	unsigned char buf[16];
-
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
 static void token(const char *s, char *buf, size_t len)
 {
 	s = skip_ws(s);
@@ -178,7 +172,7 @@ bool dsn_parse_received(const char *value, char *ip, size_t iplen,
 		copy_clean(cand, sizeof(cand), lb + 1, (size_t)(rb - lb - 1));
 		if (has_prefix_ci(cand, "IPv6:"))
 			memmove(cand, cand + 5, strlen(cand + 5) + 1);
-		if (!valid_ip(cand))
+		if (!rg_is_ip(cand))
 			continue;
 		strlcpy_rg(ip, cand, iplen);
 		/* "(name [ip])": the name is the word before the bracket */
@@ -196,7 +190,7 @@ bool dsn_parse_received(const char *value, char *ip, size_t iplen,
 		if ((rb = strchr(lb, ')')) == NULL || rb > stop)
 			break;
 		copy_clean(cand, sizeof(cand), lb + 1, (size_t)(rb - lb - 1));
-		if (valid_ip(cand)) {
+		if (rg_is_ip(cand)) {
 			strlcpy_rg(ip, cand, iplen);
 			return true;
 		}

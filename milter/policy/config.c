@@ -4,9 +4,11 @@
  * Every default lives in rg_config_schema[] below and nowhere else; the
  * sample conf/relayguard.conf and relayguard.conf(5) follow this table.
  */
-#include "config.h"
+#include "milter/policy/config.h"
 #include "lib/base/filetrust.h"
 #include "lib/base/util.h"
+#include "lib/base/textclean.h"
+#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -308,7 +310,7 @@ static int parse_reply(const char *v, struct rg_reply *r, char *err,
 	 * reply is cleaned with the SMTP rule of textclean.h, which doubles it
 	 * for smfi_setreply. */
 	for (const char *q = p; *q; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+		if (!rg_ascii_print((unsigned char)*q))
 			return rg_set_err(err, errlen, "reply text must be printable "
 			    "ASCII (byte 0x%02x at offset %zu)", (unsigned char)*q,
 			    (size_t)(q - p));

@@ -33,7 +33,7 @@
  * says anything else (mtaimport_sendmail.c).
  *
  * The import never trusts a client the MTA does not relay for
- * (tests/integration/48_milter_import_trust.sh asks the real MTAs,
+ * (tests/integration/280_milter_import_trust.sh asks the real MTAs,
  * tests/fuzz/fuzz_import.c checks against a model of them).
  * Files: mtaimport.c (lists, notes, output), mtaimport_postfix.c,
  * mtaimport_mynetworks.c, mtaimport_run.c (postconf, postmap),

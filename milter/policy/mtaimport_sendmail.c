@@ -8,8 +8,8 @@
  * value is ALL the rest of the line - "RELAY # office" is the value, not
  * RELAY with a comment. sendmail's rules then compare the tokens of the
  * value, case-insensitively, with RELAY alone: "RELAY # office", "RELAY
- * REJECT", "\"RELAY\"" do not relay (tests/integration/48 asks a real
- * sendmail). makemap refuses a line with leading blanks or without a
+ * REJECT", "\"RELAY\"" do not relay (a real sendmail says so in
+ * tests/integration/280_milter_import_trust.sh). makemap refuses a line with leading blanks or without a
  * value; such lines are kept as "other" entries, which only ever remove.
  *
  * sendmail looks a client up most specific first (Connect:10.1.2.3, 10.1.2.3,
@@ -255,7 +255,7 @@ static bool sm_class_file(struct rg_import *im, const char *dir,
 
 /* The value's tokens are RELAY alone (sendmail compares case-blind);
  * only the blanks a real sendmail was seen to skip (space, tab, CR) may
- * follow it (tests/integration/48). */
+ * follow it (tests/integration/280_milter_import_trust.sh). */
 static bool sm_is_relay(const char *v)
 {
 	v += strspn(v, SM_BLANKS);

@@ -25,8 +25,8 @@ TARGETS = {
 # event-log lines (JSON) written out in integration tests: each file's lines
 # as one log and each line alone
 EVENT_LOGS = {
-    'fuzz_notify': ['tests/integration/62_report.sh', 'tests/integration/71_notify.sh',
-                    'tests/integration/30_bounce_storm_backscatter.sh'],
+    'fuzz_notify': ['tests/integration/510_report.sh', 'tests/integration/520_notify.sh',
+                    'tests/integration/310_bounce_storm_backscatter.sh'],
 }
 FILES = {
     'fuzz_dsn': ['tests/unit/dsn/*.eml'],

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/lib/import_probe.py - helpers of tests/integration/48_milter_import_trust.sh.
+"""tests/lib/import_probe.py - helpers of tests/integration/280_milter_import_trust.sh.
 
     import_probe.py candidates "NET, NET" PROBE...
         the client addresses to ask the real MTA about for the imported

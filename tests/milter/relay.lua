@@ -1,7 +1,7 @@
 -- tests/milter/relay.lua - relayguard-milter's relay policy over the milter
 -- protocol, driven by miltertest(8) (no MTA): the {auth_authen} case that
 -- needs SASL in Postfix, {rcpt_mailer} = error, trusted and untrusted
--- clients. Run by tests/integration/20_milter_miltertest.sh, which starts
+-- clients. Run by tests/integration/204_milter_miltertest.sh, which starts
 -- the milter and sets RG_MILTER_SOCKET; prints one TAP line per check.
 --
 -- The milter's config (written by the shell script):

@@ -1,6 +1,6 @@
 /* test_dns.c - the pure parts of dns.h: reverse names (RFC 5782 / RFC 3596),
  * MX ordering, nameserver specs, name syntax. Lookups against a real DNS
- * server on loopback are in tests/integration/40_dns_lookups.sh. */
+ * server on loopback are in tests/integration/410_dns_lookups.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,7 +5,7 @@
  * table-driven. The rows marked trap were imported wider than the MTA
  * relays before (issue 16); the others pin down what stays imported and
  * where the import is narrower than the MTA on purpose (what it cannot
- * judge). tests/integration/48_milter_import_trust.sh asks the real
+ * judge). tests/integration/280_milter_import_trust.sh asks the real
  * sendmail and Postfix about the same lines.
  */
 #include <setjmp.h>

@@ -7,7 +7,7 @@
  *   test_remedy                 the unit tests (cmocka)
  *   test_remedy --dump KIND     every row of KIND (postfix, sendmail, exim,
  *                               opensmtpd) as the JSON report's "remedy"
- *                               object, for tests/integration/63_remedy_statements.sh,
+ *                               object, for tests/integration/620_remedy_statements.sh,
  *                               which applies each row to Debian's stock files
  */
 #include <setjmp.h>

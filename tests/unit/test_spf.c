@@ -1,7 +1,7 @@
 /* test_spf.c - the pure parts of spf.h: the record safety check that stands
  * before libspf2 (CVE-2023-42118), result names, input checks that need no
  * DNS. SPF evaluations against a real DNS server on loopback are in
- * tests/integration/40_dns_lookups.sh. */
+ * tests/integration/410_dns_lookups.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

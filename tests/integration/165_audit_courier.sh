@@ -1,0 +1,93 @@
+#!/bin/bash
+# relayguard-audit against a real private Courier-MTA (tests/lib/courier.sh),
+# every profile (issue 17): a real message from an outside address
+# establishes the truth, local mail is delivered, the audit names Courier,
+# completes nothing and its verdict agrees with the truth
+# (tests/lib/mta_truth.sh). Checks that today's audit fails are TAP TODO
+# with the issue-17 item that fixes them. Where the audit finds the hole,
+# its JSON remedy is applied literally and must close it (courier_fix).
+#
+# Debian's esmtpd tarpits (TARPIT=1: each error reply comes later than the
+# last) and couriertcpd closes a sixth connection from one address at the
+# greeting, without a 421 (-maxperip=5). The audit measures the tarpit
+# (8 s for a session's first error, twice as long for each further one),
+# gives each tarpitted session no further probe, counts a close at the
+# greeting as "too many connections" and ends within --budget 30, saying
+# "tarpitting: N s per error" (item 4); the closed and network profiles are
+# also run with the tarpit off (TARPIT=0).
+# Then item 3 on hostile_smtpd any-local-part (Courier and Haraka take any
+# local part of the names they receive for).
+# An MTA that cannot be started is a failure with its reason, never a skip.
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
+source tests/lib/courier.sh
+source tests/lib/mta_truth.sh
+source tests/lib/hostile.sh
+
+# courier_fix TAG: the JSON remedy of the audit just run (MTA_TRUTH_JSON),
+# applied literally (tests/lib/mta_fix.py --json --strict, the files under the
+# instance's root), its check command run as written inside the instance,
+# Courier restarted on what that command compiled (no rebuild of ours): the
+# hole closes and local mail is still delivered (issue 17 item 6).
+courier_fix() {
+	local tag=$1 out check rc
+	tap_is "$(jq -r .remedy.verified <<<"$MTA_TRUTH_JSON")" true "$tag: the Courier remedy is marked verified"
+	out=$(python3 tests/lib/mta_fix.py --json --strict --root "$MTA_DIR" courier "$MTA_CONF" \
+		<<<"$MTA_TRUTH_JSON" 2>&1) && rc=0 || rc=$?
+	tap_diag "$tag: the remedy applied:" "$out"
+	tap_is "$rc" 0 "$tag: the JSON remedy applies literally (every delete pattern matched)"
+	check=$(jq -r '.remedy.steps[0].check' <<<"$MTA_TRUTH_JSON")
+	out=$(courier__ns sh -c "$check" 2>&1) && rc=0 || rc=$?
+	tap_is "$rc" 0 "$tag: the remedy's check command runs and exits 0 ($check)${out:+: $out}"
+	mta__stop_daemon "$MTA_DIR"
+	mta__launch || tap_fail "$tag: Courier restarts on the fixed configuration"
+	tap_is "$(mta_relays_real 127.0.0.2)" refused "$tag: after the fix a real message from outside is refused"
+	tap_check "$tag: after the fix local mail is still delivered" mta_local_ok 127.0.0.2
+	tap_is "$(mta_relays_real 127.0.0.1)" relayed "$tag: after the fix the trusted host still relays"
+}
+
+OPEN_TODO="issue 17 item 4, open relays behind the tarpit: each refused probe holds one of the 5 per-IP slots for 8 s + 16 s, so the battery and its DATA check do not fit --budget 30"
+
+tarpit_named() {	# TAG: the report names the tarpit (item 4)
+	tap_like "$(jq -r .verdict_reason <<<"$MTA_TRUTH_JSON" 2>/dev/null)" \
+		"tarpitting: [0-9]+ s per error" "$1: the report says the server tarpits"
+}
+
+# --- closed: Debian's smtpaccess/default, RELAYCLIENT for 127.0.0.1 ---------
+MTA_TRUTH_ARGS="--budget 30" mta_truth courier closed refused
+tarpit_named "courier closed"
+tap_is "$(mta_relays_real 127.0.0.1)" relayed "courier closed: the trusted host relays"
+mta_stop
+
+# --- open: "*	allow,RELAYCLIENT" ---------------------------------------------
+MTA_TRUTH_ARGS="--budget 30" MTA_TRUTH_TODO=$OPEN_TODO mta_truth courier open relayed
+mta_stop
+
+# --- network: "127	allow,RELAYCLIENT", a network too wide ----------------------
+MTA_TRUTH_ARGS="--budget 30" MTA_TRUTH_TODO=$OPEN_TODO mta_truth courier network relayed
+mta_stop
+
+# --- the tarpit off: the audit is right on Courier's answers alone -----------
+MTA_EXTRA="TARPIT=0" MTA_TRUTH_TAG="courier closed TARPIT=0" mta_truth courier closed refused
+mta_stop
+MTA_EXTRA="TARPIT=0" MTA_TRUTH_TAG="courier network TARPIT=0" mta_truth courier network relayed
+courier_fix "courier network TARPIT=0"
+mta_stop
+
+# --- item 3: a server that takes any local part of its own names -------------
+# hostile_smtpd any-local-part accepts every recipient under its host name,
+# localhost and [127.0.0.1] ("x%victim@NAME", "x@victim@NAME" too, with DATA
+# 354: it would deliver them locally) and refuses every other one. The
+# control per local name (C3, a random local part) is accepted there, so the
+# routing tricks under those names prove nothing: the verdict is closed.
+start_hostile any-local-part
+out=$(timeout 60 "$AUDIT" -p "$HPORT" -t 5 --connect-timeout 2 --budget 40 \
+	-d victim.example -f json 127.0.0.1 2>/dev/null) && rc=0 || rc=$?
+tap_is "$(jq -r .verdict <<<"$out")" closed "any-local-part: the verdict is closed"
+tap_is "$rc" 0 "any-local-part: exit 0"
+tap_is "$(jq -r '[.tests[] | select(.id | startswith("C3")) | .outcome] | unique | join(" ")' <<<"$out")" \
+	accepted "any-local-part: the control per local name (C3) is accepted at every name"
+tap_like "$(jq -r .verdict_reason <<<"$out")" \
+	"routing tricks were accepted .*this name accepts any local part; the trick cannot be told from local delivery" \
+	"any-local-part: the report says why the accepted routing tricks prove nothing"
+stop_hostile
+tap_done
