@@ -16,7 +16,7 @@
  * matches a statement of the file the row names, and the MTA's own check
  * passes. An ERE deletes whole statements (enum remedy_unit, audit.h).
  * Haraka's and Courier's rows are applied to the real MTA, whose hole then
- * closes, by tests/integration/38_audit_haraka.sh and 39_audit_courier.sh.
+ * closes, by tests/integration/160_audit_haraka.sh and 165_audit_courier.sh.
  * For MTAs without a test server (Exchange, qmail, MDaemon, unknown) the
  * generic principle and where to look, marked not verified.
  */
@@ -96,8 +96,8 @@ static const struct remedy_row rows[] = {
 	 * smtpd_relay_restrictions denies relaying whatever the
 	 * smtpd_recipient_restrictions after it permit. Then the master.cf
 	 * overrides that would keep the hole. Proven on real Postfix with each
-	 * hole in main.cf and in master.cf: tests/integration/61_remedy_postfix.sh,
-	 * 64_remedy_postfix_holes.sh ---- */
+	 * hole in main.cf and in master.cf: tests/integration/600_remedy_postfix.sh,
+	 * 630_remedy_postfix_holes.sh ---- */
 	{MTA_POSTFIX, true, {PLAIN, FOUND_PLAIN, "/etc/postfix/main.cf", {NULL},
 	    {"mynetworks = 127.0.0.1/32 [::1]/128",
 	     "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "

@@ -1,7 +1,7 @@
 #!/bin/bash
 # relayguard-audit against tarpits and silent per-IP limits (issue 17 item 4),
 # on hostile_smtpd modes that behave as Debian's Courier does (TARPIT=1,
-# couriertcpd -maxperip; tests/integration/39_audit_courier.sh has the real
+# couriertcpd -maxperip; tests/integration/165_audit_courier.sh has the real
 # one):
 # - tarpit: a closed server whose error replies come late, 2 s for a
 #   session's first error and twice as long for each further one, and that
@@ -14,14 +14,9 @@
 #   budget, with the number of probes not run.
 # - close-at-greeting-when-busy: the silent close alone (2 at once, no
 #   tarpit): it counts as "too many connections", no probe is lost to it.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-HOSTILE=$BUILD/tests/tools/hostile_smtpd
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
-[ -x "$HOSTILE" ] || tap_bail "missing $HOSTILE (make all)"
+rg_built "$HOSTILE"
 W=$(mktemp -d)
 rg_cleanup_add "rm -rf $W"
 

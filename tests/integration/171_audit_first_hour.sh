@@ -13,11 +13,7 @@
 # - -s checked before any connection: not an address, not ours: exit 64;
 # - the progress line on a terminal: a warning gets its own line, the
 #   last line is N/N.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/hostile.sh
 source tests/lib/dns.sh
 

@@ -10,13 +10,11 @@
 #   - AbuserStage connect with a 421 reply: the next connection is turned
 #     away with a 421 greeting, before MAIL;
 #   - -t shows the effective values, or that the box is off.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 for t in curl jq swaks; do
 	command -v "$t" >/dev/null || tap_bail "$t not installed"
 done
@@ -155,5 +153,5 @@ tap_like "$(scrape)" $'relayguard_abuser_refused_total\\{stage="connect"\\} [1-9
 
 pf_stop
 ml_stop
-tap_diag "31_milter_penalty_box took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "288_milter_penalty_box took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done

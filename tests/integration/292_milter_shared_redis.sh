@@ -15,13 +15,11 @@
 #     logged once per outage, no call past the deadline (p99 and max
 #     printed); Redis back: shared_state_restored, the attempts counted
 #     locally meanwhile are merged and box with the next one.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 for t in redis-server redis-cli curl jq swaks python3; do
 	command -v "$t" >/dev/null || tap_bail "$t not installed"
 done
@@ -229,5 +227,5 @@ for mx in 1 2; do
 	ML_PID=${MPID[$mx]} ml_stop
 done
 rg_kill_pid "$R_PID"
-tap_diag "32_milter_shared_redis took $(( ($(rg_now_ms) - T0) / 1000 )) s"
+tap_diag "292_milter_shared_redis took $(( ($(rg_now_ms) - T0) / 1000 )) s"
 tap_done

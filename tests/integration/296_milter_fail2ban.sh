@@ -15,7 +15,7 @@
 #   - the relayguard-boxed jail bans on the penalty box's verdict alone
 #     (abuser_boxed), and blocklist lists the boxed network, never an
 #     address of the reporter profile's OwnAuditors.
-cd "$(dirname "$0")/../.." || exit 1
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 # Re-run inside a fresh network namespace (root only: CI runs as root).
 if [ -z "${RG_IN_NETNS:-}" ]; then
@@ -27,13 +27,11 @@ if [ -z "${RG_IN_NETNS:-}" ]; then
 fi
 ip link set lo up || { echo "Bail out! cannot bring up lo in the namespace"; exit 1; }
 
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
 source tests/lib/postfix.sh
 source tests/milter/lib.sh
 source tests/lib/fail2ban.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 for c in fail2ban-server fail2ban-client nft swaks; do
 	command -v "$c" >/dev/null || tap_bail "$c not installed (make deps)"
 done
@@ -103,7 +101,6 @@ tap_unlike "$(f2b_banned)" '127\.0\.0\.2' "fail2ban lists no ban any more"
 f2b_stop
 
 # --- relayguard-report blocklist: the same log as Postfix and nftables input --
-REPORT=$BUILD/relayguard-report
 BL=$PF_DIR/relayguard-block.cidr
 bl() { "$REPORT" blocklist --events "$ML_DIR/events.jsonl" --min-refused 5 "$@"; }
 bl -o "$BL"

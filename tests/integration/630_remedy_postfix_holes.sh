@@ -15,16 +15,13 @@
 #    the server, prints the line that holds the hole;
 #  - the remedy applied literally (tests/lib/mta_fix.py --json, to main.cf
 #    and master.cf) leaves a configuration postconf -n accepts without a
-#    warning (postfix check of the same rows: 63_remedy_statements.sh);
+#    warning (postfix check of the same rows: 620_remedy_statements.sh);
 #    after postfix reload the re-audit says closed, the real message
 #    through the hole is refused, local mail is still delivered, the trusted
 #    host 127.0.0.1 still relays and the check command no longer prints the
 #    line of the hole.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AUDIT=$BUILD/relayguard-audit
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 FIX=tests/lib/mta_fix.py
-source tests/lib/tap.sh
 source tests/lib/postfix.sh
 source tests/lib/postfix_holes.sh
 

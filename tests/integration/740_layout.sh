@@ -6,10 +6,7 @@
 # lib/mail, a program including another's header, an include cycle, an
 # old-layout include, a call cycle between lib/ objects, and a reporter
 # that holds milter symbols and links libmilter.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 [ -x "$BUILD/relayguard-report" ] && [ -x "$BUILD/relayguard-milter" ] ||
 	tap_bail "$BUILD not built (make)"

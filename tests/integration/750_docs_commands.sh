@@ -18,9 +18,7 @@
 # Files a command names relatively (reporter.conf, relayguard.conf,
 # events.jsonl, targets.txt) are fixtures in its working directory; the
 # programs are the ones in $BUILD.
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/dns.sh
 
@@ -43,18 +41,18 @@ dns_start tests/dns/relay.test.zone || tap_bail "cannot start NSD"
 # Not run here, and why. ERE on the command; the first match wins.
 SKIP=$(cat <<'TABLE'
 ^make (demo|check)$	long: minutes, and make check runs this test
-^make deb	root and long: builds and installs the Debian package (77_deb_install.sh)
-^make && sudo make install	root: installs into the system (70_install.sh)
+^make deb	root and long: builds and installs the Debian package (730_deb_install.sh)
+^make && sudo make install	root: installs into the system (710_install.sh)
 ^make bench	long: minutes against nmap (docs/MEASUREMENTS.md)
 sudo tee -a /etc/relayguard	root: appends to the system's /etc/relayguard/relayguard.conf
-^relayguard-milter -t$	the installed /etc/relayguard/relayguard.conf (77_deb_install.sh runs it)
+^relayguard-milter -t$	the installed /etc/relayguard/relayguard.conf (730_deb_install.sh runs it)
 ^relayguard-milter -c /etc/relayguard/	starts the daemon on the installed config (root)
---import sendmail:/etc/mail >>relayguard.conf$	a sendmail installation in /etc/mail (22_milter_import.sh imports a copy)
-^relayguard-report blocklist --events /var/log/relayguard/	the installed milter's event log (33_milter_fail2ban.sh runs each form on a real one)
+--import sendmail:/etc/mail >>relayguard.conf$	a sendmail installation in /etc/mail (216_milter_import.sh imports a copy)
+^relayguard-report blocklist --events /var/log/relayguard/	the installed milter's event log (296_milter_fail2ban.sh runs each form on a real one)
 ^zmap 	the Internet: zmap scans 192.0.2.0/24 as root
 ^relayguard-audit -d relaytest.cert.example	the Internet: a national-scale run (docs/SCALING.md)
 --mx --dnsbl bl.example -f json example.org	the Internet: the MX of example.org in the public DNS
---starttls always 192.0.2.25	TLS on port 587: the test Postfix offers no STARTTLS (12_audit_tls.sh)
+--starttls always 192.0.2.25	TLS on port 587: the test Postfix offers no STARTTLS (110_audit_tls.sh)
 TABLE
 )
 

@@ -1,6 +1,6 @@
 # tests/lib/dns.sh - a real authoritative DNS server (NSD) on loopback for tests.
 #
-# Sourced (bash) by tests/integration/40_dns_*.sh. Touches nothing outside its
+# Sourced (bash) by tests/integration/4[0-9][0-9]_dns_*.sh. Touches nothing outside its
 # temp dir and 127.0.0.1; the zones are the project's own test zones
 # (tests/dns/*.zone: reserved *.test names, documentation and loopback
 # addresses). Nothing here ever queries a nameserver outside loopback.

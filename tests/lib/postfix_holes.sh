@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034,SC2153
 # tests/lib/postfix_holes.sh - the real private Postfix (tests/lib/postfix.sh)
 # with the relay holes real configurations have beyond mynetworks = 0.0.0.0/0,
-# for tests/integration/64_remedy_postfix_holes.sh and bench/mta_matrix.sh.
+# for tests/integration/630_remedy_postfix_holes.sh and bench/mta_matrix.sh.
 # Every profile is the "closed" one (mynetworks = 127.0.0.1/32: 127.0.0.1 is
 # the trusted host, 127.0.0.2 the outsider) plus one mistake:
 #

@@ -2,7 +2,7 @@
 """doc_commands.py - the example commands of the documentation, one JSON
 line each: {"id": "FILE:LINE", "cmd": "..."}.
 
-Where commands are taken from (tests/integration/79_docs_commands.sh runs
+Where commands are taken from (tests/integration/750_docs_commands.sh runs
 them):
   README.md, docs/*.md   indented (4 spaces) and ``` code blocks; in a block
                          that shows a session ("$ " lines) only the "$ "
