@@ -11,7 +11,7 @@
 #include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "smtp_rate.h"
+#include "smtp_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

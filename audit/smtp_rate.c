@@ -6,7 +6,7 @@
 #include "audit/smtp.h"
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
-#include "smtp_rate.h"
+#include "smtp_impl.h"
 
 #include <pthread.h>
 

@@ -8,7 +8,7 @@
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "dns_parse.h"
+#include "dns_impl.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -6,7 +6,7 @@
  */
 #include "lib/net/dns.h"
 #include "lib/base/util.h"
-#include "dns_parse.h"
+#include "dns_impl.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

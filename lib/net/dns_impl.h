@@ -1,13 +1,15 @@
 /*
- * dns_parse.h - reading an ldns reply (dns_parse.c), for dns.c only.
+ * dns_impl.h - what the parts of the DNS module share and nobody else
+ * sees: reading an ldns reply (dns_parse.c) for dns.c. It includes no
+ * header of the module, so the parts only look at it, never at each other.
  */
-#ifndef RELAYGUARD_DNS_PARSE_H
-#define RELAYGUARD_DNS_PARSE_H
-
-#include "lib/net/dns.h"
+#ifndef RELAYGUARD_DNS_IMPL_H
+#define RELAYGUARD_DNS_IMPL_H
 
 #include <ldns/ldns.h>
 #include <stdint.h>
+
+struct rg_dns_answer;
 
 /* The negative-caching TTL of reply p (SOA minimum, RFC 2308 5), or dflt. */
 uint32_t rg_dns__negative_ttl(const ldns_pkt *p, uint32_t dflt);
