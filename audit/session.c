@@ -55,6 +55,10 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 	tp.ip_literal = t->ip_literal;
 	tp.server_name = t->server_name;
 	tp.random = rnd;
+	tp.second_domain = o->second_domain;
+	strlcpy_rg(t->domain, o->domain, sizeof(t->domain));
+	strlcpy_rg(t->second_domain, o->second_domain ? o->second_domain : "",
+	    sizeof(t->second_domain));
 	t->nnames = audit_name_set(&nf, t->names, AUDIT_NAMES_MAX);
 	for (size_t i = 0; i < t->nnames; i++)
 		names[i] = t->names[i];
@@ -102,6 +106,8 @@ static void keep_first_attempt(struct audit_probe *p)
 struct probe_queue {
 	struct audit_target *t;
 	const struct audit_opts *o;
+	struct audit_probe *probes;	/* order[] indexes these: t->probes,
+					 * or the second-destination copies */
 	size_t *order, n, next;
 	int *data_budget;
 	double deadline;
@@ -128,16 +134,18 @@ static void drain(struct probe_queue *q, struct runner *run)
 		max = (size_t)(SESSION_NONMAIL_MAX - hello - 1);
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
-		size_t n = 0;
+		size_t n = 0, cost = 0;
 		bool batch;
 
 		batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
 		while (q->next < q->n && n < (batch ? max : 1)) {
-			struct audit_probe *p = &t->probes[q->order[q->next]];
+			struct audit_probe *p = &q->probes[q->order[q->next]];
 
-			if (n > 0 && !batchable(p))
+			/* the group's errors stay below the session's limit */
+			if (n > 0 && (!batchable(p) || cost + (size_t)probe_cost(p) > max))
 				break;
+			cost += (size_t)probe_cost(p);
 			pp[n++] = p;
 			q->next++;
 			if (!batchable(p))
@@ -180,6 +188,56 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	pool_idle(q->t, NULL);
 }
 
+/*
+ * Item 5 of issue 17: relaying towards the -d domain alone is not an open
+ * relay (relay_domains or a backup MX for it). Every probe accepted towards
+ * -d runs once more with its relay recipient towards --second-domain, a
+ * domain no server relays for by design. Only the accepted ones: a probe
+ * refused towards -d proves no relaying to any domain, so a closed server
+ * costs no probe at all, and an open one at most one more per accepted
+ * probe (it must, as any one form may relay to the second domain).
+ * The copies run like the battery (pipelined groups, lanes); their replies
+ * go to each probe's "second" record, its own result stays as it was.
+ */
+static void second_destination_pass(struct probe_queue *q, struct runner *run)
+{
+	struct audit_target *t = q->t;
+	struct audit_probe *copies = xcalloc(t->nprobes + 1, sizeof(*copies));
+	size_t *from = xcalloc(t->nprobes + 1, sizeof(*from));
+
+	q->n = q->next = 0;
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+		struct audit_probe *c = &copies[q->n];
+
+		if (!probe_is_evidence(t, p) || p->spec.rcpt_to_second[0] == '\0')
+			continue;
+		c->spec = p->spec;
+		strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
+		c->retried = p->retried;	/* the sender the server took */
+		strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));
+		from[q->n] = i;
+		q->order[q->n] = q->n;
+		q->n++;
+	}
+	q->probes = copies;
+	run_queue(q, run);
+	q->probes = t->probes;
+	for (size_t k = 0; k < q->n; k++) {
+		struct audit_second *s2 = &t->probes[from[k]].second;
+		const struct audit_probe *c = &copies[k];
+
+		s2->tried = c->outcome != OUT_NOT_RUN;
+		s2->outcome = c->outcome;
+		s2->stage = c->stage;
+		s2->code = c->code;
+		strlcpy_rg(s2->enhanced, c->enhanced, sizeof(s2->enhanced));
+		strlcpy_rg(s2->text, c->text, sizeof(s2->text));
+	}
+	free(copies);
+	free(from);
+}
+
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 {
 	struct session s = {.dead = true};
@@ -217,7 +275,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	int data_budget = o->data_probes;
 	struct runner run = {.s = {.dead = true}, .data_budget = NULL,
 	    .deadline = deadline};
-	struct probe_queue q = {.t = t, .o = o};
+	struct probe_queue q = {.t = t, .o = o, .probes = t->probes};
 	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
 
 	run.s = s;
@@ -241,6 +299,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 		order[q.n++] = i;
 	}
 	run_queue(&q, &run);
+	second_destination_pass(&q, &run);
 	/* The DATA checks, last: the first --data-probes accepted relay probes in
 	 * battery order run once more, each followed by DATA (and, on 354, the
 	 * dropped connection), so the same probes get them whatever the
