@@ -56,9 +56,6 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 	tp.server_name = t->server_name;
 	tp.random = rnd;
 	tp.second_domain = o->second_domain;
-	strlcpy_rg(t->domain, o->domain, sizeof(t->domain));
-	strlcpy_rg(t->second_domain, o->second_domain ? o->second_domain : "",
-	    sizeof(t->second_domain));
 	t->nnames = audit_name_set(&nf, t->names, AUDIT_NAMES_MAX);
 	for (size_t i = 0; i < t->nnames; i++)
 		names[i] = t->names[i];
@@ -249,6 +246,9 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 
 	deadline = t0 + o->budget;
 	t->deadline = deadline;
+	strlcpy_rg(t->domain, o->domain, sizeof(t->domain));
+	strlcpy_rg(t->second_domain, o->second_domain ? o->second_domain : "",
+	    sizeof(t->second_domain));
 	/* the transcript is evidence in IODEF, and shown with --transcript */
 	t->keep_tx = o->transcript || o->format == FORMAT_IODEF;
 	/* --per-host: the other lanes' connections open while this one greets */
