@@ -2,7 +2,7 @@
  * relayguard-audit - test whether mail servers act as open relays.
  *
  * Usage: relayguard-audit [options] TARGET...   (see relayguard-audit(1))
- * Exit: 0 closed, 1 accept_all or inconclusive, 2 open_relay,
+ * Exit: 0 closed, 1 accept_all, inconclusive or domain_relay, 2 open_relay,
  *       3 unreachable or an error (the worst over all targets), 64 usage.
  */
 #include "audit.h"

@@ -343,7 +343,7 @@ void audit_usage(FILE *out)
 			fputc('\n', out);
 		}
 	}
-	fprintf(out, "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, "
+	fprintf(out, "exit: 0 closed, 1 accept_all/inconclusive/domain_relay, 2 open_relay, "
 	    "3 unreachable or an error,\n      4 the report could not be written, "
 	    "64 usage error, 130/143 interrupted (SIGINT/SIGTERM)\n");
 }

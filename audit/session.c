@@ -185,6 +185,25 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	pool_idle(q->t, NULL);
 }
 
+/* Tricks refused at MAIL because of their incidental sender: once more
+ * with a sender the server accepted (both attempts are kept). */
+static void retry_pass(struct probe_queue *q, struct runner *run)
+{
+	struct audit_target *t = q->t;
+
+	q->n = q->next = 0;
+	for (size_t i = 0; i < t->nprobes; i++) {
+		struct audit_probe *p = &t->probes[i];
+
+		if (!probe_wants_retry(p, t->baseline_from))
+			continue;
+		keep_first_attempt(p);
+		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
+		q->order[q->n++] = i;
+	}
+	run_queue(q, run);
+}
+
 /*
  * Item 5 of issue 17: relaying towards the -d domain alone is not an open
  * relay (relay_domains or a backup MX for it). Every probe accepted towards
@@ -286,19 +305,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	for (size_t i = 0; i < t->nprobes; i++)
 		order[q.n++] = i;
 	run_queue(&q, &run);
-	/* Tricks refused at MAIL because of their incidental sender: once more
-	 * with a sender the server accepted (both attempts are kept). */
-	q.n = q.next = 0;
-	for (size_t i = 0; i < t->nprobes; i++) {
-		struct audit_probe *p = &t->probes[i];
-
-		if (!probe_wants_retry(p, t->baseline_from))
-			continue;
-		keep_first_attempt(p);
-		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
-		order[q.n++] = i;
-	}
-	run_queue(&q, &run);
+	retry_pass(&q, &run);
 	second_destination_pass(&q, &run);
 	/* The DATA checks, last: the first --data-probes accepted relay probes in
 	 * battery order run once more, each followed by DATA (and, on 354, the
