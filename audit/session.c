@@ -204,27 +204,16 @@ static void retry_pass(struct probe_queue *q, struct runner *run)
 	run_queue(q, run);
 }
 
-/*
- * Item 5 of issue 17: relaying towards the -d domain alone is not an open
- * relay (relay_domains or a backup MX for it). Every probe accepted towards
- * -d runs once more with its relay recipient towards --second-domain, a
- * domain no server relays for by design. Only the accepted ones: a probe
- * refused towards -d proves no relaying to any domain, so a closed server
- * costs no probe at all, and an open one at most one more per accepted
- * probe (it must, as any one form may relay to the second domain).
- * The copies run like the battery (pipelined groups, lanes); their replies
- * go to each probe's "second" record, its own result stays as it was.
- */
-static void second_destination_pass(struct probe_queue *q, struct runner *run)
+/* A copy of every evidence probe with its relay recipient towards the
+ * second domain; from[k]: the probe copy k stands for. */
+static size_t second_copies(const struct audit_target *t, struct audit_probe *copies,
+    size_t *from)
 {
-	struct audit_target *t = q->t;
-	struct audit_probe *copies = xcalloc(t->nprobes + 1, sizeof(*copies));
-	size_t *from = xcalloc(t->nprobes + 1, sizeof(*from));
+	size_t n = 0;
 
-	q->n = q->next = 0;
 	for (size_t i = 0; i < t->nprobes; i++) {
 		const struct audit_probe *p = &t->probes[i];
-		struct audit_probe *c = &copies[q->n];
+		struct audit_probe *c = &copies[n];
 
 		if (!probe_is_evidence(t, p) || p->spec.rcpt_to_second[0] == '\0')
 			continue;
@@ -232,14 +221,54 @@ static void second_destination_pass(struct probe_queue *q, struct runner *run)
 		strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
 		c->retried = p->retried;	/* the sender the server took */
 		strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));
-		from[q->n] = i;
-		q->order[q->n] = q->n;
-		q->n++;
+		from[n++] = i;
 	}
+	return n;
+}
+
+/* Run the copies of class plain (or all the others); true when any copy
+ * run was accepted. */
+static bool run_copies(struct probe_queue *q, struct runner *run,
+    struct audit_probe *copies, size_t n, bool plain)
+{
+	bool accepted = false;
+
+	q->n = q->next = 0;
+	for (size_t k = 0; k < n; k++)
+		if ((copies[k].spec.trick->klass == RG_CLASS_PLAIN) == plain)
+			q->order[q->n++] = k;
 	q->probes = copies;
 	run_queue(q, run);
-	q->probes = t->probes;
-	for (size_t k = 0; k < q->n; k++) {
+	q->probes = q->t->probes;
+	for (size_t k = 0; k < q->n; k++)
+		accepted |= copies[q->order[k]].outcome == OUT_ACCEPTED;
+	return accepted;
+}
+
+/*
+ * Item 5 of issue 17: relaying towards the -d domain alone is not an open
+ * relay (relay_domains or a backup MX for it). Every probe accepted towards
+ * -d runs once more with its relay recipient towards --second-domain, a
+ * domain no server relays for by design. Only the accepted ones: a probe
+ * refused towards -d proves no relaying to any domain, so a closed server
+ * costs no probe at all. The plain forms go first: one of them accepted
+ * towards the second domain settles "relays for any domain", and an open
+ * relay pays one or two probes; only when they are refused there do the
+ * other forms follow (any one of them may still relay there), so "relays
+ * only for -d" rests on every accepted form. The copies run like the
+ * battery (pipelined groups, lanes); their replies go to each probe's
+ * "second" record, its own result stays as it was.
+ */
+static void second_destination_pass(struct probe_queue *q, struct runner *run)
+{
+	struct audit_target *t = q->t;
+	struct audit_probe *copies = xcalloc(t->nprobes + 1, sizeof(*copies));
+	size_t *from = xcalloc(t->nprobes + 1, sizeof(*from));
+	size_t n = second_copies(t, copies, from);
+
+	if (!run_copies(q, run, copies, n, true))
+		run_copies(q, run, copies, n, false);
+	for (size_t k = 0; k < n; k++) {
 		struct audit_second *s2 = &t->probes[from[k]].second;
 		const struct audit_probe *c = &copies[k];
 
