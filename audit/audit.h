@@ -41,6 +41,7 @@ struct audit_opts {
 	const char *helo;		/* NULL: the probe domain */
 	const char *domain;		/* {D}: external domain used in probes */
 	const char *sender_domain;	/* {D2}: NULL = domain */
+	const char *second_domain;	/* --second-domain: "" = none */
 	const char *source;		/* bind address or NULL */
 	enum starttls_mode starttls;
 	bool implicit_tls;
@@ -132,6 +133,7 @@ enum verdict {
 	VERDICT_INCONCLUSIVE,
 	VERDICT_OPEN_RELAY,
 	VERDICT_UNREACHABLE,
+	VERDICT_DOMAIN_RELAY,	/* relays towards -d only, not the second domain */
 };
 
 enum mta_kind { MTA_UNKNOWN = 0, MTA_POSTFIX, MTA_SENDMAIL, MTA_EXIM, MTA_OPENSMTPD,
@@ -146,6 +148,17 @@ struct audit_attempt {
 	char enhanced[16];
 	char text[512];
 	int session;
+};
+
+/* A probe's relay recipient tried once more towards --second-domain
+ * (session.c second_destination_pass). */
+struct audit_second {
+	bool tried;
+	enum outcome outcome;
+	const char *stage;
+	int code;
+	char enhanced[16];
+	char text[256];
 };
 
 struct audit_probe {
@@ -165,6 +178,10 @@ struct audit_probe {
 	enum data_outcome data;
 	int data_code;
 	char data_text[256];
+	/* spec.first_rcpt (after-local tricks): its reply; 0 = not sent */
+	int first_rcpt_code;
+	char first_rcpt_text[256];
+	struct audit_second second;	/* towards --second-domain */
 	int session;			/* 1-based connection number */
 	struct timeval start, finish;
 };
@@ -268,6 +285,10 @@ struct audit_target {
 	size_t n_relay, n_accepted, n_refused;
 	size_t n_untested;		/* not answered definitively at RCPT */
 	size_t n_untested_relevant;	/* of those, leaving a relay hole untested */
+	/* -d and --second-domain of this audit; VERDICT_DOMAIN_RELAY: relays
+	 * only towards domain, refused towards second_domain */
+	char domain[RG_DNS_NAME_MAX], second_domain[RG_DNS_NAME_MAX];
+	size_t n_second_tried, n_second_accepted, n_second_refused;
 	char error[300];
 	bool unresolved;		/* no address for its name (or --mx domain):
 					 * not contacted, verdict unreachable */
@@ -332,6 +353,20 @@ const char *data_outcome_name(enum data_outcome d);
 int verdict_exit_code(enum verdict v);
 int verdict_rank(enum verdict v);	/* the worst of several: highest */
 bool probe_is_relay(const struct audit_probe *p);
+/* An accepted relay probe the verdict may rest on: not a routing trick
+ * under a name that accepts any local part (C3). */
+bool probe_is_evidence(const struct audit_target *t, const struct audit_probe *p);
+
+/* destination.c: the second destination (--second-domain) */
+/* Count the accepted relay probes' second-destination results into t;
+ * true when every one was tried and refused as relaying (a refusal for
+ * the recipient address itself, 5.1.x, says nothing about relaying). */
+bool grade_second_destination(struct audit_target *t);
+/* "; towards SECOND: ..." for a verdict that stands on both destinations */
+void second_destination_note(const struct audit_target *t, char *why, size_t whylen);
+/* The advice for VERDICT_DOMAIN_RELAY (relay_domains / backup MX) for the
+ * MTA, one paragraph; NULL for any other verdict. */
+const char *domain_relay_advice(const struct audit_target *t);
 /* Outcome of a reply to HELO/EHLO or MAIL (stage "helo"/"mail"): a 5xx
  * refusal there leaves the trick untested, it is never "rejected". */
 enum outcome grade_pre_rcpt(int code, const char *enhanced, bool tls_offered_in_clear);
@@ -383,7 +418,7 @@ struct remedy_step {
 struct remedy {
 	enum mta_kind mta;
 	bool verified;		/* proven on that MTA by the test suite */
-	bool holes[RG_CLASS_IDENTITY + 1];	/* observed, by class */
+	bool holes[RG_CLASS_LAST + 1];	/* observed, by class */
 	const struct remedy_step *steps[8];
 	size_t nsteps;
 };

@@ -40,65 +40,6 @@ enum outcome grade_reply(int code, const char *enhanced, bool tls_offered_in_cle
 	return OUT_REJECTED;
 }
 
-const char *outcome_name(enum outcome o)
-{
-	static const char *const n[] = {"not_run", "accepted", "rejected", "tempfail",
-	    "auth_required", "tls_required", "error", "untested"};
-
-	return (size_t)o < RG_NELEM(n) ? n[o] : "error";
-}
-
-const char *data_outcome_name(enum data_outcome d)
-{
-	static const char *const n[] = {"not_tried", "taken", "refused", "error"};
-
-	return (size_t)d < RG_NELEM(n) ? n[d] : "error";
-}
-
-const char *verdict_name(enum verdict v)
-{
-	static const char *const n[] = {"closed", "accept_all", "inconclusive",
-	    "open_relay", "unreachable"};
-
-	return (size_t)v < RG_NELEM(n) ? n[v] : "inconclusive";
-}
-
-/* Which verdict of several is the run's: an open relay outranks all. */
-int verdict_rank(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_OPEN_RELAY: return 4;
-	case VERDICT_UNREACHABLE: return 3;
-	case VERDICT_INCONCLUSIVE: case VERDICT_ACCEPT_ALL: return 2;
-	case VERDICT_CLOSED: return 1;
-	}
-	return 0;
-}
-
-int verdict_exit_code(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_CLOSED: return 0;
-	case VERDICT_ACCEPT_ALL: return 1;
-	case VERDICT_INCONCLUSIVE: return 1;
-	case VERDICT_OPEN_RELAY: return 2;
-	case VERDICT_UNREACHABLE: return 3;
-	}
-	return 1;
-}
-
-const char *audit_severity(const struct audit_target *t)
-{
-	switch (t->verdict) {
-	case VERDICT_OPEN_RELAY: return t->spf_authorised_relay ? "critical" : "high";
-	case VERDICT_INCONCLUSIVE: return "medium";
-	case VERDICT_ACCEPT_ALL: return "low";
-	case VERDICT_CLOSED: return "none";
-	case VERDICT_UNREACHABLE: return "unknown";
-	}
-	return "unknown";
-}
-
 bool probe_is_relay(const struct audit_probe *p)
 {
 	return !RG_TRICK_IS_CONTROL(p->spec.trick);
@@ -243,6 +184,11 @@ static void list_ids(const struct audit_target *t,
 static bool is_accepted(const struct audit_target *t, const struct audit_probe *p)
 {
 	return p->outcome == OUT_ACCEPTED && !is_indistinct(t, p);
+}
+
+bool probe_is_evidence(const struct audit_target *t, const struct audit_probe *p)
+{
+	return probe_is_relay(p) && is_accepted(t, p);
 }
 static bool is_untested(const struct audit_probe *p)
 {
@@ -402,130 +348,178 @@ static void indistinct_note(const struct audit_target *t, size_t n, char *why,
 	append(why, whylen, buf);
 }
 
-void grade_verdict(struct audit_target *t)
-{
-	const struct audit_probe *refusal;
-	const struct audit_probe *bogus = find_control(t, RG_TRICK_CONTROL_BOGUS);
-	const struct audit_probe *base = find_control(t, RG_TRICK_CONTROL_LOCAL);
-	size_t relay = 0, accepted = 0, refused = 0, untested = 0, relevant = 0;
-	size_t data_taken = 0, data_refused = 0, indistinct = 0;
-	char ids[256], *why = t->verdict_reason;
-	size_t whylen = sizeof(t->verdict_reason);
+/* What the relay probes did, counted once for the verdict. */
+struct tally {
+	size_t relay, accepted, refused, untested, relevant;
+	size_t data_taken, data_refused, indistinct;
+};
 
+static void tally_probes(const struct audit_target *t, struct tally *c)
+{
+	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < t->nprobes; i++) {
 		const struct audit_probe *p = &t->probes[i];
 
 		if (!probe_is_relay(p))
 			continue;
-		relay++;
+		c->relay++;
 		if (is_indistinct(t, p)) {
-			indistinct++;	/* neither acceptance nor its DATA counts */
+			c->indistinct++;	/* neither acceptance nor its DATA counts */
 			continue;
 		}
-		accepted += p->outcome == OUT_ACCEPTED;
-		refused += p->outcome == OUT_REJECTED;
-		untested += is_untested(p);
-		relevant += probe_untested_relevant(p);
-		data_taken += p->data == DATA_TAKEN;
-		data_refused += p->data == DATA_REFUSED;
+		c->accepted += p->outcome == OUT_ACCEPTED;
+		c->refused += p->outcome == OUT_REJECTED;
+		c->untested += is_untested(p);
+		c->relevant += probe_untested_relevant(p);
+		c->data_taken += p->data == DATA_TAKEN;
+		c->data_refused += p->data == DATA_REFUSED;
 	}
-	t->n_relay = relay;
-	t->n_accepted = accepted;
-	t->n_refused = refused;
-	t->n_untested = untested;
-	t->n_untested_relevant = relevant;
-	if (t->sessions == 0 || (relay > 0 && count_outcome(t, OUT_NOT_RUN) == relay &&
+}
+
+/* No session, or every session refused before MAIL: true with the verdict. */
+static bool grade_unreachable(struct audit_target *t, const struct tally *c)
+{
+	const struct audit_probe *refusal;
+	char *why = t->verdict_reason;
+	size_t whylen = sizeof(t->verdict_reason);
+
+	if (t->sessions == 0 || (c->relay > 0 && count_outcome(t, OUT_NOT_RUN) == c->relay &&
 	    t->banner[0] == '\0')) {
 		t->verdict = VERDICT_UNREACHABLE;
 		snprintf(why, whylen, "no SMTP session could be opened: %s",
 		    t->error[0] ? t->error : "no reply");
-		return;
+		return true;
 	}
-	if ((refusal = refused_every_session(t)) != NULL) {
-		/* Reachable, but refused to talk: nothing was tested from this
-		 * address. Not "closed" (no relay was ever refused) and not
-		 * "inconclusive" (no probe ran): unreachable for this audit. */
-		t->verdict = VERDICT_UNREACHABLE;
-		snprintf(why, whylen, "the server refused every SMTP session before MAIL "
-		    "(%s: %d%s%s %s): no relay probe could be tried from this address; "
-		    "run the audit from another address", strcmp(refusal->stage, "helo") == 0 ?
-		    "EHLO/HELO" : "greeting", refusal->code, refusal->enhanced[0] ? " " : "",
-		    refusal->enhanced, refusal->text);
-		return;
-	}
-	if (accepted > 0) {
-		list_ids(t, is_accepted, ids, sizeof(ids));
-		if (data_taken > 0) {
-			t->verdict = VERDICT_OPEN_RELAY;
-			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s) and the "
-			    "server took DATA (354) for %zu of them: it would have relayed "
-			    "the message (the session was dropped before the final dot, "
-			    "so nothing was sent)", accepted, relay, ids, data_taken);
-		} else if (data_refused > 0 && bogus && bogus->outcome == OUT_REJECTED) {
-			/* refuses the impossible recipient, takes outside ones at
-			 * RCPT, then refuses DATA for every one tried: relay control
-			 * at DATA time (some MTAs and content filters decide there) */
-			t->verdict = VERDICT_INCONCLUSIVE;
-			snprintf(why, whylen, "%zu of %zu relay probes accepted at RCPT (%s), "
-			    "but the server refused DATA for all %zu tried: relay is "
-			    "enforced at DATA, not an open relay", accepted, relay, ids,
-			    data_refused);
-		} else if (bogus && bogus->outcome == OUT_REJECTED) {
-			t->verdict = VERDICT_OPEN_RELAY;
-			snprintf(why, whylen, "%zu of %zu relay probes accepted (%s), while the "
-			    "impossible control recipient was refused: the server routes mail "
-			    "to outside domains for this client", accepted, relay, ids);
-		} else if (data_refused > 0) {
-			t->verdict = VERDICT_ACCEPT_ALL;
-			snprintf(why, whylen, "the server accepts every recipient at RCPT, the "
-			    "impossible control too, but refused DATA for the relay probes: "
-			    "indistinguishable from an open relay at RCPT time, and not one "
-			    "at DATA (a catch-all, a mail sink or a honeypot)");
-		} else {
-			t->verdict = VERDICT_INCONCLUSIVE;
-			snprintf(why, whylen, "%zu relay probes accepted (%s), but the server "
-			    "also accepts the impossible control recipient and DATA was not "
-			    "tested: it may be an accept-all server", accepted, ids);
-		}
-		if (untested) {
-			char buf[96];
+	if ((refusal = refused_every_session(t)) == NULL)
+		return false;
+	/* Reachable, but refused to talk: nothing was tested from this
+	 * address. Not "closed" (no relay was ever refused) and not
+	 * "inconclusive" (no probe ran): unreachable for this audit. */
+	t->verdict = VERDICT_UNREACHABLE;
+	snprintf(why, whylen, "the server refused every SMTP session before MAIL "
+	    "(%s: %d%s%s %s): no relay probe could be tried from this address; "
+	    "run the audit from another address", strcmp(refusal->stage, "helo") == 0 ?
+	    "EHLO/HELO" : "greeting", refusal->code, refusal->enhanced[0] ? " " : "",
+	    refusal->enhanced, refusal->text);
+	return true;
+}
 
-			snprintf(buf, sizeof(buf), "; %zu probes untested (", untested);
-			append(why, whylen, buf);
-			untested_detail(t, why, whylen);
-			append(why, whylen, ")");
-		}
-		deferred_sender_note(t, why, whylen);
-		indistinct_note(t, indistinct, why, whylen);
-		return;
-	}
-	if (relevant == 0) {
-		t->verdict = VERDICT_CLOSED;
-		snprintf(why, whylen, "all %zu relay probes that reached RCPT were refused",
-		    refused);
-		if (untested) {
-			char buf[300];
+/* Open relay evidence: relaying towards -d, and towards the second domain
+ * too - unless every accepted form was refused there (relays only for -d). */
+static void grade_open(struct audit_target *t, const char *evidence)
+{
+	char *why = t->verdict_reason;
+	size_t whylen = sizeof(t->verdict_reason);
+	char ids[256];
 
-			list_ids(t, is_sender_refused, ids, sizeof(ids));
-			snprintf(buf, sizeof(buf), "; %zu sender-side probes untested because "
-			    "the server refused their own sender at MAIL (%s): a sender it "
-			    "refuses cannot relay", untested, ids);
-			append(why, whylen, buf);
-		}
-		deferred_sender_note(t, why, whylen);
-		indistinct_note(t, indistinct, why, whylen);
-		if (base && base->outcome == OUT_REJECTED)
-			append(why, whylen, "; note: even postmaster was refused, so the "
-			    "refusals may be a policy against this client rather than relay "
-			    "control");
+	if (!grade_second_destination(t)) {
+		t->verdict = VERDICT_OPEN_RELAY;
+		snprintf(why, whylen, "%s", evidence);
+		second_destination_note(t, why, whylen);
 		return;
 	}
+	list_ids(t, is_accepted, ids, sizeof(ids));
+	t->verdict = VERDICT_DOMAIN_RELAY;
+	snprintf(why, whylen, "relays only for %s: %zu relay probes accepted towards "
+	    "%s (%s), but every one of them was refused towards the second domain "
+	    "%s, which no server relays for by design: the server relays for %s "
+	    "by configuration (relay_domains, a backup MX or a transport for it), "
+	    "not for any domain; not an open relay (%s)", t->domain, t->n_accepted,
+	    t->domain, ids, t->second_domain, t->domain, evidence);
+}
+
+/* Relay probes were accepted at RCPT: what the controls and DATA say. */
+static void grade_accepted(struct audit_target *t, const struct tally *c)
+{
+	const struct audit_probe *bogus = find_control(t, RG_TRICK_CONTROL_BOGUS);
+	bool bogus_refused = bogus && bogus->outcome == OUT_REJECTED;
+	char *why = t->verdict_reason, ids[256], ev[900];
+	size_t whylen = sizeof(t->verdict_reason);
+
+	list_ids(t, is_accepted, ids, sizeof(ids));
+	if (c->data_taken > 0) {
+		snprintf(ev, sizeof(ev), "%zu of %zu relay probes accepted (%s) and the "
+		    "server took DATA (354) for %zu of them: it would have relayed "
+		    "the message (the session was dropped before the final dot, "
+		    "so nothing was sent)", c->accepted, c->relay, ids, c->data_taken);
+		grade_open(t, ev);
+	} else if (c->data_refused > 0 && bogus_refused) {
+		/* refuses the impossible recipient, takes outside ones at
+		 * RCPT, then refuses DATA for every one tried: relay control
+		 * at DATA time (some MTAs and content filters decide there) */
+		t->verdict = VERDICT_INCONCLUSIVE;
+		snprintf(why, whylen, "%zu of %zu relay probes accepted at RCPT (%s), "
+		    "but the server refused DATA for all %zu tried: relay is "
+		    "enforced at DATA, not an open relay", c->accepted, c->relay, ids,
+		    c->data_refused);
+	} else if (bogus_refused) {
+		snprintf(ev, sizeof(ev), "%zu of %zu relay probes accepted (%s), while the "
+		    "impossible control recipient was refused: the server routes mail "
+		    "to outside domains for this client", c->accepted, c->relay, ids);
+		grade_open(t, ev);
+	} else if (c->data_refused > 0) {
+		t->verdict = VERDICT_ACCEPT_ALL;
+		snprintf(why, whylen, "the server accepts every recipient at RCPT, the "
+		    "impossible control too, but refused DATA for the relay probes: "
+		    "indistinguishable from an open relay at RCPT time, and not one "
+		    "at DATA (a catch-all, a mail sink or a honeypot)");
+	} else {
+		t->verdict = VERDICT_INCONCLUSIVE;
+		snprintf(why, whylen, "%zu relay probes accepted (%s), but the server "
+		    "also accepts the impossible control recipient and DATA was not "
+		    "tested: it may be an accept-all server", c->accepted, ids);
+	}
+	if (c->untested) {
+		char buf[96];
+
+		snprintf(buf, sizeof(buf), "; %zu probes untested (", c->untested);
+		append(why, whylen, buf);
+		untested_detail(t, why, whylen);
+		append(why, whylen, ")");
+	}
+	deferred_sender_note(t, why, whylen);
+	indistinct_note(t, c->indistinct, why, whylen);
+}
+
+/* Every relevant relay probe reached RCPT and was refused. */
+static void grade_closed(struct audit_target *t, const struct tally *c)
+{
+	const struct audit_probe *base = find_control(t, RG_TRICK_CONTROL_LOCAL);
+	char *why = t->verdict_reason, ids[256];
+	size_t whylen = sizeof(t->verdict_reason);
+
+	t->verdict = VERDICT_CLOSED;
+	snprintf(why, whylen, "all %zu relay probes that reached RCPT were refused",
+	    c->refused);
+	if (c->untested) {
+		char buf[300];
+
+		list_ids(t, is_sender_refused, ids, sizeof(ids));
+		snprintf(buf, sizeof(buf), "; %zu sender-side probes untested because "
+		    "the server refused their own sender at MAIL (%s): a sender it "
+		    "refuses cannot relay", c->untested, ids);
+		append(why, whylen, buf);
+	}
+	deferred_sender_note(t, why, whylen);
+	indistinct_note(t, c->indistinct, why, whylen);
+	if (base && base->outcome == OUT_REJECTED)
+		append(why, whylen, "; note: even postmaster was refused, so the "
+		    "refusals may be a policy against this client rather than relay "
+		    "control");
+}
+
+/* Nothing accepted, but relay-relevant probes were left untested. */
+static void grade_inconclusive(struct audit_target *t, const struct tally *c)
+{
+	char *why = t->verdict_reason, ids[256];
+	size_t whylen = sizeof(t->verdict_reason);
+
 	t->verdict = VERDICT_INCONCLUSIVE;
 	list_ids(t, is_relevant_untested, ids, sizeof(ids));
 	snprintf(why, whylen, "no relay probe was accepted, but %zu of %zu were untested "
-	    "(%zu of them relay-relevant: %s): ", untested, relay, relevant, ids);
+	    "(%zu of them relay-relevant: %s): ", c->untested, c->relay, c->relevant, ids);
 	untested_detail(t, why, whylen);
-	indistinct_note(t, indistinct, why, whylen);
+	indistinct_note(t, c->indistinct, why, whylen);
 	/* 4xx at RCPT, or at MAIL for every sender: that may be greylisting */
 	if (deferred_sender_note(t, why, whylen) && t->baseline_from[0] == '\0')
 		append(why, whylen, "; every sender was deferred (4xx) at MAIL, which "
@@ -538,4 +532,24 @@ void grade_verdict(struct audit_target *t)
 	if (count_outcome(t, OUT_UNTESTED) > 0)
 		append(why, whylen, "; refused before RCPT, those tricks were never tried: "
 		    "the server may still relay them (--local-name, or a sender it accepts)");
+}
+
+void grade_verdict(struct audit_target *t)
+{
+	struct tally c;
+
+	tally_probes(t, &c);
+	t->n_relay = c.relay;
+	t->n_accepted = c.accepted;
+	t->n_refused = c.refused;
+	t->n_untested = c.untested;
+	t->n_untested_relevant = c.relevant;
+	if (grade_unreachable(t, &c))
+		return;
+	if (c.accepted > 0)
+		grade_accepted(t, &c);
+	else if (c.relevant == 0)
+		grade_closed(t, &c);
+	else
+		grade_inconclusive(t, &c);
 }

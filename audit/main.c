@@ -2,7 +2,7 @@
  * relayguard-audit - test whether mail servers act as open relays.
  *
  * Usage: relayguard-audit [options] TARGET...   (see relayguard-audit(1))
- * Exit: 0 closed, 1 accept_all or inconclusive, 2 open_relay,
+ * Exit: 0 closed, 1 accept_all, inconclusive or domain_relay, 2 open_relay,
  *       3 unreachable or an error (the worst over all targets), 64 usage.
  */
 #include "audit.h"
@@ -29,11 +29,13 @@ static void list_tricks(struct audit_out *out)
 	for (size_t i = 0; i < rg_trick_count; i++) {
 		const struct rg_trick *t = &rg_trick_catalogue[i];
 
-		fprintf(out->fp, "%-4s %s%s%sMAIL FROM:%s RCPT TO:%s%s\n     %s%s%s\n", t->id,
-		    t->helo ? "HELO " : "", t->helo ? t->helo : "", t->helo ? " " : "",
-		    t->mail_from, t->rcpt_to,
+		fprintf(out->fp, "%-4s %s%s%sMAIL FROM:%s %s%s%sRCPT TO:%s%s\n     [%s] %s%s%s\n",
+		    t->id, t->helo ? "HELO " : "", t->helo ? t->helo : "", t->helo ? " " : "",
+		    t->mail_from, t->first_rcpt ? "RCPT TO:" : "",
+		    t->first_rcpt ? t->first_rcpt : "", t->first_rcpt ? " " : "", t->rcpt_to,
 		    (t->flags & RG_TRICK_PER_NAME) ? "  (repeated per local name)" : "",
-		    t->exploits, t->anchors[0] ? "; run by " : "", t->anchors);
+		    rg_trick_class_name(t->klass), t->exploits, t->anchors[0] ? "; run by " : "",
+		    t->anchors);
 		if (!audit_out_ok(out, false))
 			return;
 	}

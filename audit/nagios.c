@@ -21,7 +21,8 @@ static const char *status_word(enum verdict v)
 	switch (v) {
 	case VERDICT_CLOSED: return "OK";
 	case VERDICT_ACCEPT_ALL:
-	case VERDICT_INCONCLUSIVE: return "WARNING";
+	case VERDICT_INCONCLUSIVE:
+	case VERDICT_DOMAIN_RELAY: return "WARNING";
 	case VERDICT_OPEN_RELAY: return "CRITICAL";
 	case VERDICT_UNREACHABLE: return "UNKNOWN";
 	}
@@ -36,6 +37,7 @@ static const char *verdict_words(enum verdict v)
 	case VERDICT_INCONCLUSIVE: return "inconclusive";
 	case VERDICT_OPEN_RELAY: return "open relay";
 	case VERDICT_UNREACHABLE: return "unreachable";
+	case VERDICT_DOMAIN_RELAY: return "relays only for the --domain domain";
 	}
 	return "unknown";
 }

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -111,6 +112,10 @@ static const char *check_shard(const char *v)
 	return NULL;
 }
 
+/* RFC 2606 reserves example.com, .net and .org: no server relays for one
+ * of them by design, and -d defaults to example.com. */
+#define SECOND_DOMAIN_DEFAULT	"example.net"
+
 static const struct opt_row rows[] = {
 	{"port", 'p', OK_INT, F(port), 0, "25", "N", 1, 65535, NULL, NULL,
 	 "default port for targets without one (465 with --tls)"},
@@ -118,6 +123,10 @@ static const struct opt_row rows[] = {
 	 "external domain used in probe recipients (use one you control)"},
 	{"sender-domain", 0, OK_STR, F(sender_domain), 0, NULL, "D2", 0, 0, NULL, check_domain,
 	 "external sender domain (default: --domain)"},
+	{"second-domain", 0, OK_STR, F(second_domain), 0, SECOND_DOMAIN_DEFAULT, "D", 0, 0,
+	 NULL, check_domain, "second destination: every probe accepted towards\n"
+	 "--domain is tried towards D too (RFC 2606 reserved, no server\n"
+	 "relays for it); refused there: \"relays only for --domain\""},
 	{"helo", 0, OK_STR, F(helo), 0, NULL, "NAME", 0, 0, NULL, NULL,
 	 "EHLO/HELO name (default: --domain); a CSIRT names a host\n"
 	 "with a web page that explains the scan"},
@@ -337,9 +346,24 @@ void audit_usage(FILE *out)
 			fputc('\n', out);
 		}
 	}
-	fprintf(out, "exit: 0 closed, 1 accept_all/inconclusive, 2 open_relay, "
+	fprintf(out, "exit: 0 closed, 1 accept_all/inconclusive/domain_relay, 2 open_relay, "
 	    "3 unreachable or an error,\n      4 the report could not be written, "
 	    "64 usage error, 130/143 interrupted (SIGINT/SIGTERM)\n");
+}
+
+/* The second destination must not be --domain: the default steps aside
+ * to example.org, a chosen one is a usage error. */
+static void second_domain_differs(struct audit_opts *o)
+{
+	if (strcasecmp(o->second_domain, o->domain) != 0)
+		return;
+	if (strcmp(o->second_domain, SECOND_DOMAIN_DEFAULT) == 0) {
+		o->second_domain = "example.org";
+		return;
+	}
+	fprintf(stderr, "relayguard-audit: --second-domain %s is --domain: it must be "
+	    "another domain\n", o->second_domain);
+	exit(usage_status);
 }
 
 int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char **action)
@@ -408,6 +432,7 @@ int audit_options_parse(int argc, char **argv, struct audit_opts *o, const char 
 		o->port = 465;
 	if (o->helo == NULL)
 		o->helo = o->domain;
+	second_domain_differs(o);
 	if (o->shard) {
 		unsigned i, n;
 

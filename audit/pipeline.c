@@ -45,10 +45,11 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget)
 {
 	struct rg_reply r;
-	struct brief mail, rcpt;
+	struct brief mail, first, rcpt;
 	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
-	const char *cmds[4];
-	char mcmd[1100], rcmd[1100];
+	bool two = p->spec.first_rcpt[0] != '\0';
+	const char *cmds[5];
+	char mcmd[1100], fcmd[1100], rcmd[1100];
 	size_t n = 0;
 	bool rset = s->need_rset;
 
@@ -57,10 +58,13 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	snprintf(mcmd, sizeof(mcmd), "MAIL FROM:%s", probe_sender(p));
+	snprintf(fcmd, sizeof(fcmd), "RCPT TO:%s", p->spec.first_rcpt);
 	snprintf(rcmd, sizeof(rcmd), "RCPT TO:%s", p->spec.rcpt_to);
 	if (rset)
 		cmds[n++] = "RSET";
 	cmds[n++] = mcmd;
+	if (two)
+		cmds[n++] = fcmd;
 	cmds[n++] = rcmd;
 	cmds[n++] = "NOOP";
 	s->nonmail += 1 + rset;
@@ -80,6 +84,10 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 		return STEP_RETRY;
 	brief_of(&mail, &r);
+	if (two && (read_timed(t, s, &r, &since) != 0 || r.code == 421))
+		return STEP_RETRY;
+	if (two)
+		brief_of(&first, &r);
 	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 		return STEP_RETRY;
 	brief_of(&rcpt, &r);
@@ -87,7 +95,7 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 		return STEP_RETRY;
 	if (r.code / 100 != 2 || rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
-	grade_probe(t, s, p, &mail, &rcpt, in_clear);
+	grade_probe(t, s, p, &mail, two ? &first : NULL, &rcpt, in_clear);
 	if (p->outcome == OUT_ACCEPTED && probe_is_relay(p) && take_data_budget(data_budget))
 		data_probe(t, s, p);
 	gettimeofday(&p->finish, NULL);
@@ -107,16 +115,16 @@ static void data_checks(struct audit_target *t, const struct audit_opts *o,
 	}
 }
 
-/* A session with room for n more errors and n + 1 non-mail commands
+/* A session with room for cost more errors and n + 1 non-mail commands
  * below the server's limits, pipelining and in step; false: none. */
 static bool group_session(struct audit_target *t, const struct audit_opts *o,
-    struct runner *run, size_t n)
+    struct runner *run, size_t n, int cost)
 {
 	struct session *s = &run->s;
 
 	/* a tarpitted session would make the next group wait longer still
 	 * (Courier's TARPIT: each error reply later than the last) */
-	if (!s->dead && (s->tarpitted || s->errors + (int)n > o->errors_per_session ||
+	if (!s->dead && (s->tarpitted || s->errors + cost > o->errors_per_session ||
 	    s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX || strcmp(s->helo, o->helo) != 0))
 		close_session(t, s, true);
 	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
@@ -131,7 +139,8 @@ static bool group_session(struct audit_target *t, const struct audit_opts *o,
 /* Read the group's replies into mail[]/rcpt[]: how many probes were
  * answered before a cut; *desync when the fences say out of step. */
 static size_t read_group(struct audit_target *t, struct session *s, bool rset,
-    struct brief *mail, struct brief *rcpt, size_t n, bool *desync)
+    struct audit_probe **pp, struct brief *mail, struct brief *first,
+    struct brief *rcpt, size_t n, bool *desync)
 {
 	struct rg_reply r;
 	size_t got;
@@ -147,6 +156,11 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		brief_of(&mail[got], &r);
+		if (pp[got]->spec.first_rcpt[0] != '\0') {
+			if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+				return got;
+			brief_of(&first[got], &r);
+		}
 		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		brief_of(&rcpt[got], &r);
@@ -197,27 +211,34 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 {
 	struct session *s = &run->s;
 	char (*cmd)[1100];
-	const char *cmds[3 * RG_BATCH_MAX + 1];
-	struct brief *mail, *rcpt;
+	const char *cmds[4 * RG_BATCH_MAX + 1];
+	struct brief *mail, *first, *rcpt;
 	size_t nc = 0, got;
 	bool rset, desync = false, in_clear;
+	int cost = 0;
 
-	if (!group_session(t, o, run, n))
+	for (size_t i = 0; i < n; i++)
+		cost += probe_cost(pp[i]);
+	if (!group_session(t, o, run, n, cost))
 		return false;
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	rset = s->need_rset;
 	/* on the heap: a fiber per session, and its stack pages are the RSS */
-	cmd = xcalloc(2 * n, sizeof(*cmd));
+	cmd = xcalloc(3 * n, sizeof(*cmd));
 	mail = xcalloc(n, sizeof(*mail));
+	first = xcalloc(n, sizeof(*first));
 	rcpt = xcalloc(n, sizeof(*rcpt));
 	if (rset)
 		cmds[nc++] = "RSET";
 	s->nonmail += (int)n + rset;	/* n - 1 RSETs and the NOOP fence */
 	for (size_t i = 0; i < n; i++) {
-		snprintf(cmd[2 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
-		snprintf(cmd[2 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
-		cmds[nc++] = cmd[2 * i];
-		cmds[nc++] = cmd[2 * i + 1];
+		snprintf(cmd[3 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
+		snprintf(cmd[3 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.first_rcpt);
+		snprintf(cmd[3 * i + 2], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
+		cmds[nc++] = cmd[3 * i];
+		if (pp[i]->spec.first_rcpt[0] != '\0')
+			cmds[nc++] = cmd[3 * i + 1];
+		cmds[nc++] = cmd[3 * i + 2];
 		cmds[nc++] = i + 1 < n ? "RSET" : "NOOP";
 		pp[i]->session = s->number;
 		gettimeofday(&pp[i]->start, NULL);
@@ -226,17 +247,19 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 		close_session(t, s, false);
 		free(cmd);
 		free(mail);
+		free(first);
 		free(rcpt);
 		return false;
 	}
 	t->pipelined_groups++;
-	got = read_group(t, s, rset, mail, rcpt, n, &desync);
+	got = read_group(t, s, rset, pp, mail, first, rcpt, n, &desync);
 	if (got < n || desync)
 		got = group_cut(t, s, pp, n, got, desync);
 	else
 		s->need_rset = true;	/* the last transaction is still open */
 	for (size_t i = 0; i < got; i++) {	/* answered in step */
-		grade_probe(t, s, pp[i], &mail[i], &rcpt[i], in_clear);
+		grade_probe(t, s, pp[i], &mail[i], pp[i]->spec.first_rcpt[0] ?
+		    &first[i] : NULL, &rcpt[i], in_clear);
 		gettimeofday(&pp[i]->finish, NULL);
 	}
 	for (size_t i = got; i < n; i++)
@@ -244,6 +267,7 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	data_checks(t, o, run, pp, got);
 	free(cmd);
 	free(mail);
+	free(first);
 	free(rcpt);
 	return true;
 }

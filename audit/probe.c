@@ -69,16 +69,29 @@ void set_error(struct audit_probe *p, const char *stage, const char *why)
 	p->outcome = OUT_ERROR;
 }
 
+int probe_cost(const struct audit_probe *p)
+{
+	return 1 + (p->spec.first_rcpt[0] != '\0');
+}
+
 void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *p,
-    const struct brief *mail, const struct brief *rcpt, bool tls_in_clear)
+    const struct brief *mail, const struct brief *first, const struct brief *rcpt,
+    bool tls_in_clear)
 {
 	if (mail->code / 100 != 2) {
 		set_result_brief(p, "mail", mail, tls_in_clear);
 		p->outcome = grade_pre_rcpt(mail->code, mail->enhanced, tls_in_clear);
 		if (p->outcome == OUT_UNTESTED)
 			p->untested_why = "MAIL refused";
-		s->errors += 1 + (rcpt != NULL && rcpt->code >= 400);	/* RCPT fails too */
+		/* the RCPTs fail too */
+		s->errors += 1 + (rcpt != NULL && rcpt->code >= 400) +
+		    (first != NULL && first->code >= 400);
 		return;
+	}
+	if (first != NULL) {
+		p->first_rcpt_code = first->code;
+		strlcpy_rg(p->first_rcpt_text, first->text, sizeof(p->first_rcpt_text));
+		s->errors += first->code >= 400;
 	}
 	if (t->baseline_from[0] == '\0')
 		strlcpy_rg(t->baseline_from, probe_sender(p), sizeof(t->baseline_from));
@@ -150,8 +163,9 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget)
 {
 	struct rg_reply r;
-	struct brief mail, rcpt;
+	struct brief mail, first, rcpt;
 	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
+	bool two = p->spec.first_rcpt[0] != '\0';
 
 	p->session = s->number;
 	gettimeofday(&p->start, NULL);
@@ -167,10 +181,21 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 		return STEP_DESYNC;
 	brief_of(&mail, &r);
 	if (r.code / 100 != 2) {
-		grade_probe(t, s, p, &mail, NULL, in_clear);
+		grade_probe(t, s, p, &mail, NULL, NULL, in_clear);
 		goto reset;
 	}
+	/* an after-local trick: the local RCPT first, in the same transaction */
 	since = rg_now();
+	if (two && (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.first_rcpt) != 0 ||
+	    r.code == 421))
+		return STEP_RETRY;
+	if (two && rg_smtp_unsolicited(s->conn))
+		return STEP_DESYNC;
+	if (two) {
+		s->tarpitted |= polite_reply_delay(t, rg_now() - since, r.code);
+		brief_of(&first, &r);
+		since = rg_now();
+	}
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
@@ -178,7 +203,7 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	brief_of(&rcpt, &r);
-	grade_probe(t, s, p, &mail, &rcpt, in_clear);
+	grade_probe(t, s, p, &mail, two ? &first : NULL, &rcpt, in_clear);
 	if (p->outcome != OUT_ACCEPTED)
 		goto reset;
 	if (probe_is_relay(p) && take_data_budget(data_budget) && data_probe(t, s, p))
@@ -213,8 +238,8 @@ static bool session_for(struct audit_target *t, const struct audit_opts *o,
 	bool identity = p->spec.helo[0] != '\0';
 	char saved[sizeof(t->error)];
 
-	if (!s->dead && (s->tarpitted || s->errors >= o->errors_per_session || identity ||
-	    s->nonmail + 2 > SESSION_NONMAIL_MAX || strcmp(s->helo, helo) != 0))
+	if (!s->dead && (s->tarpitted || s->errors + probe_cost(p) > o->errors_per_session ||
+	    identity || s->nonmail + 2 > SESSION_NONMAIL_MAX || strcmp(s->helo, helo) != 0))
 		close_session(t, s, true);
 	if (!s->dead) {
 		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));

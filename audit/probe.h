@@ -39,9 +39,15 @@ void set_result_brief(struct audit_probe *p, const char *stage, const struct bri
 void set_error(struct audit_probe *p, const char *stage, const char *why);
 /* Grade a probe from its MAIL and RCPT replies: a refused MAIL leaves the
  * trick untested (grade_pre_rcpt), never "rejected"; the errors the
- * server counts go to s. The one place both engines grade a probe. */
+ * server counts go to s. first: the reply to spec.first_rcpt, or NULL;
+ * kept for the report, the grade is the relay RCPT's. The one place both
+ * engines grade a probe. */
 void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *p,
-    const struct brief *mail, const struct brief *rcpt, bool tls_in_clear);
+    const struct brief *mail, const struct brief *first, const struct brief *rcpt,
+    bool tls_in_clear);
+/* Errors a probe may cost the session: its RCPTs (an after-local probe
+ * sends two). */
+int probe_cost(const struct audit_probe *p);
 /* The sender this attempt uses: the trick's own, or the baseline on a retry. */
 const char *probe_sender(const struct audit_probe *p);
 /* One of the target's --data-probes (budget NULL: not the DATA pass). */

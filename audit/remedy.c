@@ -31,6 +31,7 @@
 #define SENDER RG_CLASS_SENDER
 #define ROUTING RG_CLASS_ROUTING
 #define IDENTITY RG_CLASS_IDENTITY
+#define AFTER_LOCAL RG_CLASS_AFTER_LOCAL
 
 static const char FOUND_PLAIN[] = "relays plain outside mail for this client "
     "(trusted networks too wide, or a permit before the relay check)";
@@ -40,6 +41,18 @@ static const char FOUND_ROUTING[] = "relays through routing operators in the "
     "recipient (%, !, extra @, source routes) under its own names";
 static const char FOUND_IDENTITY[] = "relays for a client whose HELO/EHLO names "
     "the server itself (or localhost)";
+static const char FOUND_AFTER_LOCAL[] = "relays once an earlier recipient of the "
+    "same transaction is local: the relay decision is made for the whole "
+    "transaction, not per recipient";
+
+static const char *found_text(int c)
+{
+	static const char *const f[] = {[PLAIN] = FOUND_PLAIN, [SENDER] = FOUND_SENDER,
+	    [ROUTING] = FOUND_ROUTING, [IDENTITY] = FOUND_IDENTITY,
+	    [AFTER_LOCAL] = FOUND_AFTER_LOCAL};
+
+	return c > 0 && c <= RG_CLASS_LAST ? f[c] : FOUND_PLAIN;
+}
 
 struct remedy_row {
 	enum mta_kind mta;
@@ -282,6 +295,14 @@ static const struct remedy_row rows[] = {
 	    "under [relay] keep acl=true and nothing that relays for everyone "
 	    "(all=true) or for whoever first names a local recipient (dest_domains); "
 	    "then restart Haraka", {"all=true", "dest_domains=true", NULL}, REMEDY_UNIT_LINE}},
+	{MTA_HARAKA, false, {AFTER_LOCAL, FOUND_AFTER_LOCAL, "/etc/haraka/config/relay.ini",
+	    {"^[[:space:]]*dest_domains[[:space:]]*=[[:space:]]*(true|yes|on|1)[[:space:]]*$",
+	     NULL}, {NULL}, HK_CHECK,
+	    "relay plugin dest_domains: an entry with action \"continue\" marks the whole "
+	    "transaction as relaying once one recipient is in that domain; give your own "
+	    "domains action \"accept\" (or list them in host_list) and turn dest_domains "
+	    "off unless you route other domains on", {"dest_domains=true", NULL},
+	    REMEDY_UNIT_LINE}},
 	{MTA_HARAKA, true, {PLAIN, FOUND_PLAIN, "/etc/haraka/config/relay_acl_allow",
 	    {"^[[:space:]]*(0\\.0\\.0\\.0/0|::/0|[0-9.]+/([0-9]|1[0-5])|[0-9a-fA-F:]+/([0-9]|[1-3][0-9]|4[0-7]))"
 	     "[[:space:]]*$", NULL},
@@ -313,6 +334,11 @@ static const struct remedy_row rows[] = {
 	    "relay only for your own networks and authenticated (SMTP AUTH) users; "
 	    "for everybody else accept only recipients in your own domains; refuse "
 	    "routing operators (%, !, extra @, source routes) in recipients", {NULL}, REMEDY_UNIT_LINE}},
+	{MTA_UNKNOWN, false, {AFTER_LOCAL, FOUND_AFTER_LOCAL, "the MTA's recipient ACL",
+	    {NULL}, {NULL}, "audit again from outside",
+	    "decide relaying per recipient: a local recipient must not let the other "
+	    "recipients of the same transaction through (no flag set on the transaction "
+	    "by one RCPT and read by the next)", {NULL}, REMEDY_UNIT_LINE}},
 };
 
 static bool same_sender_relays(const struct audit_target *t, const char *from)
@@ -351,51 +377,89 @@ bool audit_fix_applies(const struct audit_target *t)
 	return t->verdict == VERDICT_OPEN_RELAY;
 }
 
+static const struct remedy_row *find_row(enum mta_kind m, int hole)
+{
+	for (size_t i = 0; i < RG_NELEM(rows); i++)
+		if (rows[i].mta == m && (int)rows[i].step.hole == hole)
+			return &rows[i];
+	return NULL;
+}
+
+static bool has_step(const struct remedy *r, const struct remedy_row *row, int hole)
+{
+	for (size_t i = 0; i < r->nsteps; i++)
+		if ((row != NULL && r->steps[i] == &row->step) ||
+		    (hole >= 0 && (int)r->steps[i]->hole == hole))
+			return true;
+	return false;
+}
+
+static void add_step(struct remedy *r, const struct remedy_row *row)
+{
+	if (row != NULL && !has_step(r, row, -1) && r->nsteps < RG_NELEM(r->steps))
+		r->steps[r->nsteps++] = &row->step;
+}
+
+/* A hole the MTA has no row for: its generic row (MTAs without per-class
+ * rows), or the principle for any MTA, then not verified. */
+static void add_fallback(struct remedy *r, int hole)
+{
+	const struct remedy_row *row = mta_has_class_rows(r->mta) ? NULL :
+	    find_row(r->mta, PLAIN);
+
+	if (hole == AFTER_LOCAL || row == NULL) {
+		row = find_row(MTA_UNKNOWN, hole);
+		if (row == NULL)
+			row = find_row(MTA_UNKNOWN, PLAIN);
+	}
+	r->verified = false;
+	add_step(r, row);
+}
+
 void remedy_build(const struct audit_target *t, struct remedy *r)
 {
+	bool any = false;
+
 	memset(r, 0, sizeof(*r));
 	r->mta = t->mta;
 	for (size_t i = 0; i < t->nprobes; i++) {
 		const struct audit_probe *p = &t->probes[i];
 
-		if (p->outcome == OUT_ACCEPTED && probe_is_relay(p))
+		/* not a routing trick under a name that takes any local part */
+		if (probe_is_evidence(t, p))
 			r->holes[remedy_hole_of(t, p)] = true;
 	}
 	if (r->holes[PLAIN])	/* the others cannot be told apart behind it */
-		r->holes[SENDER] = r->holes[ROUTING] = r->holes[IDENTITY] = false;
-
-	bool any = r->holes[PLAIN] || r->holes[SENDER] || r->holes[ROUTING] ||
-	    r->holes[IDENTITY];
-
+		for (int c = PLAIN + 1; c <= RG_CLASS_LAST; c++)
+			r->holes[c] = false;
+	for (int c = PLAIN; c <= RG_CLASS_LAST; c++)
+		any |= r->holes[c];
 	if (!any)
 		return;
-	bool classes = mta_has_class_rows(t->mta);
-
+	/* per hole: the MTA's rows for it; verified only when every row used
+	 * was proven on that MTA (tests/integration) and none is a fallback */
 	r->verified = true;
-	for (size_t i = 0; i < RG_NELEM(rows); i++) {
-		const struct remedy_row *row = &rows[i];
-
-		if (row->mta != t->mta || r->nsteps >= RG_NELEM(r->steps))
-			continue;
-		/* MTAs without per-class rows: their one generic row for any hole */
-		if (classes && !r->holes[row->step.hole])
-			continue;
-		r->steps[r->nsteps++] = &row->step;
-		/* verified: proven on the MTA for the hole it was found for
-		 * (Courier's row: the plain hole only) */
-		r->verified &= row->verified && r->holes[row->step.hole];
-	}
+	for (size_t i = 0; i < RG_NELEM(rows); i++)
+		if (rows[i].mta == t->mta && r->holes[rows[i].step.hole] &&
+		    !has_step(r, &rows[i], -1)) {
+			add_step(r, &rows[i]);
+			r->verified &= rows[i].verified;
+		}
+	for (int c = PLAIN; c <= RG_CLASS_LAST; c++)
+		if (r->holes[c] && !has_step(r, NULL, c))
+			add_fallback(r, c);
 }
 
 void remedy_build_all(enum mta_kind m, struct remedy *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->mta = m;
-	r->verified = mta_has_class_rows(m);
+	r->verified = true;
 	for (size_t i = 0; i < RG_NELEM(rows); i++)
 		if (rows[i].mta == m && r->nsteps < RG_NELEM(r->steps)) {
 			r->steps[r->nsteps++] = &rows[i].step;
 			r->holes[rows[i].step.hole] = true;
+			r->verified &= rows[i].verified;
 		}
 }
 
@@ -449,12 +513,10 @@ static void print_found(const struct remedy *r, size_t i, FILE *out,
 
 	if (r->verified ? i > 0 && r->steps[i - 1]->hole == s->hole : i > 0)
 		return;
-	for (int c = PLAIN; c <= IDENTITY; c++) {
+	for (int c = PLAIN; c <= RG_CLASS_LAST; c++) {
 		if (!r->holes[c] || (r->verified && c != (int)s->hole))
 			continue;
-		snprintf(buf, sizeof(buf), "# found: %s",
-		    c == PLAIN ? FOUND_PLAIN : c == SENDER ? FOUND_SENDER :
-		    c == ROUTING ? FOUND_ROUTING : FOUND_IDENTITY);
+		snprintf(buf, sizeof(buf), "# found: %s", found_text(c));
 		line(out, indent, buf);
 	}
 }
@@ -546,7 +608,7 @@ json_t *remedy_json_object(const struct remedy *r)
 
 	json_object_set_new(rj, "mta", json_string(mta_name(r->mta)));
 	json_object_set_new(rj, "verified", json_boolean(r->verified));
-	for (int c = RG_CLASS_PLAIN; c <= RG_CLASS_IDENTITY; c++)
+	for (int c = RG_CLASS_PLAIN; c <= RG_CLASS_LAST; c++)
 		if (r->holes[c])
 			json_array_append_new(holes, json_string(rg_trick_class_name(c)));
 	json_object_set_new(rj, "holes", holes);

@@ -106,6 +106,11 @@ static int write_expectation(xmlTextWriterPtr w, const struct audit_target *t)
 		snprintf(buf, sizeof(buf), _("Investigate and re-test: the relay test "
 		    "was inconclusive (%s): %s"), verdict_name(t->verdict), t->verdict_reason);
 		break;
+	case VERDICT_DOMAIN_RELAY:
+		action = "investigate";
+		snprintf(buf, sizeof(buf), _("Investigate: the server relays only for %s "
+		    "(%s): %s"), t->domain, verdict_name(t->verdict), domain_relay_advice(t));
+		break;
 	case VERDICT_UNREACHABLE:
 		action = "nothing";
 		snprintf(buf, sizeof(buf), _("None: the server could not be tested (%s)"),

@@ -29,6 +29,37 @@ static json_t *iso(const struct timeval *tv)
 	return json_string(rg_time_iso8601(tv, buf, sizeof(buf)));
 }
 
+/* The relay recipient tried towards --second-domain (session.c). */
+static json_t *second_json(const struct audit_probe *p)
+{
+	json_t *s = json_object();
+
+	json_object_set_new(s, "rcpt_to", json_string(p->spec.rcpt_to_second));
+	json_object_set_new(s, "stage", p->second.stage ? json_string(p->second.stage) :
+	    json_null());
+	json_object_set_new(s, "code", p->second.code ? json_integer(p->second.code) :
+	    json_null());
+	json_object_set_new(s, "enhanced", p->second.enhanced[0] ?
+	    json_string(p->second.enhanced) : json_null());
+	json_object_set_new(s, "text", jstr(p->second.text));
+	json_object_set_new(s, "outcome", json_string(outcome_name(p->second.outcome)));
+	return s;
+}
+
+/* The finding "relays only for DOMAIN", with its own advice. */
+static void domain_relay_json(json_t *j, const struct audit_target *t)
+{
+	json_t *d;
+
+	if (domain_relay_advice(t) == NULL)
+		return;
+	d = json_object();
+	json_object_set_new(d, "domain", jstr(t->domain));
+	json_object_set_new(d, "refused_towards", jstr(t->second_domain));
+	json_object_set_new(d, "advice", json_string(domain_relay_advice(t)));
+	json_object_set_new(j, "relays_only_for", d);
+}
+
 static json_t *probe_json(const struct audit_target *t, const struct audit_probe *p)
 {
 	json_t *j = json_object();
@@ -41,6 +72,12 @@ static json_t *probe_json(const struct audit_target *t, const struct audit_probe
 	if (p->spec.helo[0])
 		json_object_set_new(j, "helo", json_string(p->spec.helo));
 	json_object_set_new(j, "mail_from", json_string(p->spec.mail_from));
+	if (p->spec.first_rcpt[0]) {	/* after-local: the RCPT sent first */
+		json_object_set_new(j, "first_rcpt_to", json_string(p->spec.first_rcpt));
+		json_object_set_new(j, "first_rcpt_code", p->first_rcpt_code ?
+		    json_integer(p->first_rcpt_code) : json_null());
+		json_object_set_new(j, "first_rcpt_text", jstr(p->first_rcpt_text));
+	}
 	json_object_set_new(j, "rcpt_to", json_string(p->spec.rcpt_to));
 	json_object_set_new(j, "stage", p->stage ? json_string(p->stage) : json_null());
 	json_object_set_new(j, "code", p->code ? json_integer(p->code) : json_null());
@@ -82,6 +119,8 @@ static json_t *probe_json(const struct audit_target *t, const struct audit_probe
 		json_object_set_new(j, "data_code", json_integer(p->data_code));
 		json_object_set_new(j, "data_text", jstr(p->data_text));
 	}
+	if (p->second.tried)
+		json_object_set_new(j, "second_destination", second_json(p));
 	json_object_set_new(j, "session", json_integer(p->session));
 	json_object_set_new(j, "exploits", json_string(p->spec.trick->exploits));
 	if (p->start.tv_sec) {
@@ -250,6 +289,7 @@ static void verdict_json(json_t *j, const struct audit_target *t,
 	json_t *names = json_array();
 
 	json_object_set_new(j, "domain", json_string(o->domain));
+	json_object_set_new(j, "second_domain", jstr(t->second_domain));
 	json_object_set_new(j, "helo", json_string(o->helo));
 	json_object_set_new(j, "verdict", json_string(verdict_name(t->verdict)));
 	json_object_set_new(j, "verdict_reason", jstr(t->verdict_reason));
@@ -307,6 +347,7 @@ static void tests_json(json_t *j, const struct audit_target *t)
 	}
 	if (audit_fix_applies(t))
 		remedy_json(j, t);
+	domain_relay_json(j, t);
 }
 
 json_t *report_json_object(const struct audit_target *t, const struct audit_opts *o)

@@ -41,6 +41,7 @@ static const char *verdict_banner(enum verdict v)
 	case VERDICT_CLOSED: return _("CLOSED (refuses to relay)");
 	case VERDICT_INCONCLUSIVE: return _("INCONCLUSIVE");
 	case VERDICT_UNREACHABLE: return _("UNREACHABLE");
+	case VERDICT_DOMAIN_RELAY: return _("RELAYS ONLY FOR ONE DOMAIN (not an open relay)");
 	}
 	return "?";
 }
@@ -61,6 +62,10 @@ static const char *verdict_meaning(enum verdict v)
 	    "question: investigate and re-test.");
 	case VERDICT_UNREACHABLE: return _("The server could not be tested: "
 	    "nothing was learned about relaying.");
+	case VERDICT_DOMAIN_RELAY: return _("The server relays towards the audit's "
+	    "domain only, not towards another one: it is configured to relay for "
+	    "that domain (a backup MX or relay domain). Keep that only if it is "
+	    "meant to be.");
 	}
 	return "";
 }
@@ -183,6 +188,9 @@ static void print_verdict(const struct audit_target *t, FILE *out)
 	fprintf(out, _("Relay probes: %zu (%zu accepted, %zu refused, %zu untested, "
 	    "%zu of them relay-relevant)\n"), t->n_relay, t->n_accepted, t->n_refused,
 	    t->n_untested, t->n_untested_relevant);
+	if (domain_relay_advice(t) != NULL)
+		fprintf(out, _("Relays only for %s (refused towards %s):\n  %s\n"),
+		    term(&b, t->domain), term(&b, t->second_domain), domain_relay_advice(t));
 	if (t->canary.tried)
 		audit_canary_text(t, out);
 	if (t->base.compared)
@@ -223,10 +231,11 @@ static void print_server(const struct audit_target *t, const struct audit_opts *
 			fprintf(out, "%s%s", i ? " " : "", term(&b, t->names[i]));
 		fprintf(out, " (tried as the server's own)\n");
 	}
-	fprintf(out, "  probes use domain %s, HELO %s\n\n", term(&b, o->domain),
-	    term(&b, o->helo));
+	fprintf(out, "  probes use domain %s (second destination %s), HELO %s\n\n",
+	    term(&b, o->domain), term(&b, t->second_domain), term(&b, o->helo));
 }
 
+/* One probe: what was sent, the outcome, and its other attempts. */
 static void print_probe(const struct audit_probe *p, FILE *out)
 {
 	struct term_buf b = { .next = 0 };
@@ -234,16 +243,21 @@ static void print_probe(const struct audit_probe *p, FILE *out)
 
 	if (p->code)
 		snprintf(reply, sizeof(reply), "%d%s%s %s", p->code,
-		    p->enhanced[0] ? " " : "", term(&b, p->enhanced), term(&b, p->text));
+		    p->enhanced[0] ? " " : "", term(&b, p->enhanced),
+		    term(&b, p->text));
 	else
 		snprintf(reply, sizeof(reply), "(%s)", p->text[0] ?
 		    term(&b, p->text) : "no reply");
-	fprintf(out, "  %-16s %s%s%sMAIL FROM:%s -> RCPT TO:%s\n", p->spec.id,
+	fprintf(out, "  %-16s %s%s%sMAIL FROM:%s -> %s%s%sRCPT TO:%s\n", p->spec.id,
 	    p->spec.helo[0] ? "HELO " : "", term(&b, p->spec.helo),
 	    p->spec.helo[0] ? ", " : "", term(&b, p->spec.mail_from),
-	    term(&b, p->spec.rcpt_to));
+	    p->spec.first_rcpt[0] ? "RCPT TO:" : "", term(&b, p->spec.first_rcpt),
+	    p->spec.first_rcpt[0] ? " -> " : "", term(&b, p->spec.rcpt_to));
 	fprintf(out, "  %-16s   %-13s at %-7s %s\n", "", outcome_name(p->outcome),
 	    p->stage ? p->stage : "-", reply);
+	if (p->first_rcpt_code)
+		fprintf(out, "  %-16s   local recipient first: %d %s\n", "",
+		    p->first_rcpt_code, term(&b, p->first_rcpt_text));
 	if (p->retried)
 		fprintf(out, "  %-16s   first try with MAIL FROM:%s: %s at %s %d %s; "
 		    "retried with the baseline sender %s\n", "",
@@ -253,6 +267,10 @@ static void print_probe(const struct audit_probe *p, FILE *out)
 	if (p->data != DATA_NOT_TRIED)
 		fprintf(out, "  %-16s   DATA %s: %d %s\n", "", data_outcome_name(p->data),
 		    p->data_code, term(&b, p->data_text));
+	if (p->second.tried)
+		fprintf(out, "  %-16s   second destination RCPT TO:%s: %s %d %s\n", "",
+		    term(&b, p->spec.rcpt_to_second), outcome_name(p->second.outcome),
+		    p->second.code, term(&b, p->second.text));
 }
 
 /* The verdict first (what an admin reads), then the server, the probes

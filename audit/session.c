@@ -93,6 +93,7 @@ static void build_battery(struct audit_target *t, const struct audit_opts *o)
 	tp.ip_literal = t->ip_literal;
 	tp.server_name = t->server_name;
 	tp.random = rnd;
+	tp.second_domain = o->second_domain;
 	t->nnames = audit_name_set(&nf, t->names, AUDIT_NAMES_MAX);
 	for (size_t i = 0; i < t->nnames; i++)
 		names[i] = t->names[i];
@@ -140,6 +141,8 @@ static void keep_first_attempt(struct audit_probe *p)
 struct probe_queue {
 	struct audit_target *t;
 	const struct audit_opts *o;
+	struct audit_probe *probes;	/* order[] indexes these: t->probes,
+					 * or the second-destination copies */
 	size_t *order, n, next;
 	int *data_budget;
 	double deadline;
@@ -203,16 +206,18 @@ static void drain(struct probe_queue *q, struct runner *run)
 
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
-		size_t n = 0;
+		size_t n = 0, cost = 0;
 		bool batch;
 
 		batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
 		while (q->next < q->n && n < (batch ? group_max(q, max) : 1)) {
-			struct audit_probe *p = &t->probes[q->order[q->next]];
+			struct audit_probe *p = &q->probes[q->order[q->next]];
 
-			if (n > 0 && !batchable(p))
+			/* the group's errors stay below the session's limit */
+			if (n > 0 && (!batchable(p) || cost + (size_t)probe_cost(p) > max))
 				break;
+			cost += (size_t)probe_cost(p);
 			pp[n++] = p;
 			q->next++;
 			if (!batchable(p))
@@ -258,6 +263,104 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	pool_idle(q->t, NULL);
 }
 
+/* Tricks refused at MAIL because of their incidental sender: once more
+ * with a sender the server accepted (both attempts are kept). */
+static void retry_pass(struct probe_queue *q, struct runner *run)
+{
+	struct audit_target *t = q->t;
+
+	q->n = q->next = 0;
+	for (size_t i = 0; i < t->nprobes; i++) {
+		struct audit_probe *p = &t->probes[i];
+
+		if (!probe_wants_retry(p, t->baseline_from))
+			continue;
+		keep_first_attempt(p);
+		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
+		q->order[q->n++] = i;
+	}
+	run_queue(q, run);
+}
+
+/* A copy of every evidence probe with its relay recipient towards the
+ * second domain; from[k]: the probe copy k stands for. */
+static size_t second_copies(const struct audit_target *t, struct audit_probe *copies,
+    size_t *from)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+		struct audit_probe *c = &copies[n];
+
+		if (!probe_is_evidence(t, p) || p->spec.rcpt_to_second[0] == '\0')
+			continue;
+		c->spec = p->spec;
+		strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
+		c->retried = p->retried;	/* the sender the server took */
+		strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));
+		from[n++] = i;
+	}
+	return n;
+}
+
+/* Run the copies of class plain (or all the others); true when any copy
+ * run was accepted. */
+static bool run_copies(struct probe_queue *q, struct runner *run,
+    struct audit_probe *copies, size_t n, bool plain)
+{
+	bool accepted = false;
+
+	q->n = q->next = 0;
+	for (size_t k = 0; k < n; k++)
+		if ((copies[k].spec.trick->klass == RG_CLASS_PLAIN) == plain)
+			q->order[q->n++] = k;
+	q->probes = copies;
+	run_queue(q, run);
+	q->probes = q->t->probes;
+	for (size_t k = 0; k < q->n; k++)
+		accepted |= copies[q->order[k]].outcome == OUT_ACCEPTED;
+	return accepted;
+}
+
+/*
+ * Item 5 of issue 17: relaying towards the -d domain alone is not an open
+ * relay (relay_domains or a backup MX for it). Every probe accepted towards
+ * -d runs once more with its relay recipient towards --second-domain, a
+ * domain no server relays for by design. Only the accepted ones: a probe
+ * refused towards -d proves no relaying to any domain, so a closed server
+ * costs no probe at all. The plain forms go first: one of them accepted
+ * towards the second domain settles "relays for any domain", and an open
+ * relay pays one or two probes; only when they are refused there do the
+ * other forms follow (any one of them may still relay there), so "relays
+ * only for -d" rests on every accepted form. The copies run like the
+ * battery (pipelined groups, lanes); their replies go to each probe's
+ * "second" record, its own result stays as it was.
+ */
+static void second_destination_pass(struct probe_queue *q, struct runner *run)
+{
+	struct audit_target *t = q->t;
+	struct audit_probe *copies = xcalloc(t->nprobes + 1, sizeof(*copies));
+	size_t *from = xcalloc(t->nprobes + 1, sizeof(*from));
+	size_t n = second_copies(t, copies, from);
+
+	if (!run_copies(q, run, copies, n, true))
+		run_copies(q, run, copies, n, false);
+	for (size_t k = 0; k < n; k++) {
+		struct audit_second *s2 = &t->probes[from[k]].second;
+		const struct audit_probe *c = &copies[k];
+
+		s2->tried = c->outcome != OUT_NOT_RUN;
+		s2->outcome = c->outcome;
+		s2->stage = c->stage;
+		s2->code = c->code;
+		strlcpy_rg(s2->enhanced, c->enhanced, sizeof(s2->enhanced));
+		strlcpy_rg(s2->text, c->text, sizeof(s2->text));
+	}
+	free(copies);
+	free(from);
+}
+
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 {
 	struct session s = {.dead = true};
@@ -269,6 +372,9 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 
 	deadline = t0 + o->budget;
 	t->deadline = deadline;
+	strlcpy_rg(t->domain, o->domain, sizeof(t->domain));
+	strlcpy_rg(t->second_domain, o->second_domain ? o->second_domain : "",
+	    sizeof(t->second_domain));
 	/* the transcript is evidence in IODEF, and shown with --transcript */
 	t->keep_tx = o->transcript || o->format == FORMAT_IODEF;
 	/* --per-host: the other lanes' connections open while this one greets */
@@ -295,7 +401,7 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	int data_budget = o->data_probes;
 	struct runner run = {.s = {.dead = true}, .data_budget = NULL,
 	    .deadline = deadline};
-	struct probe_queue q = {.t = t, .o = o};
+	struct probe_queue q = {.t = t, .o = o, .probes = t->probes};
 	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
 
 	run.s = s;
@@ -306,19 +412,8 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	for (size_t i = 0; i < t->nprobes; i++)
 		order[q.n++] = i;
 	run_queue(&q, &run);
-	/* Tricks refused at MAIL because of their incidental sender: once more
-	 * with a sender the server accepted (both attempts are kept). */
-	q.n = q.next = 0;
-	for (size_t i = 0; i < t->nprobes; i++) {
-		struct audit_probe *p = &t->probes[i];
-
-		if (!probe_wants_retry(p, t->baseline_from))
-			continue;
-		keep_first_attempt(p);
-		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
-		order[q.n++] = i;
-	}
-	run_queue(&q, &run);
+	retry_pass(&q, &run);
+	second_destination_pass(&q, &run);
 	/* The DATA checks, last: the first --data-probes accepted relay probes in
 	 * battery order run once more, each followed by DATA (and, on 354, the
 	 * dropped connection), so the same probes get them whatever the

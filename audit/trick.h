@@ -3,7 +3,7 @@
  *
  * Each row of rg_trick_catalogue[] is one way to make a mail server relay:
  * an id (A1..A9 sender forms, B1..B16 recipient routing tricks, S1 session
- * variations, C1/C2/C3 controls), the MAIL FROM and RCPT TO arguments as
+ * variations, L1 relay after a local recipient, C1/C2/C3 controls), the MAIL FROM and RCPT TO arguments as
  * templates, and what it exploits. The auditor generates its probes from
  * the table (rg_battery_build); the milter's tests use the very same table
  * as their oracle: every non-control row must be refused for an untrusted
@@ -44,6 +44,9 @@
  *   ROUTING   recipient routing: the recipient form is the trick, the sender
  *             is incidental (a refused MAIL leaves the trick untested)
  *   IDENTITY  who the client claims to be (HELO/EHLO); runs on a fresh session
+ *   AFTER_LOCAL  an earlier RCPT of the same transaction names one of the
+ *             server's own domains (first_rcpt), and the relay RCPT follows:
+ *             an ACL that marks the whole transaction as relaying
  */
 enum rg_trick_class {
 	RG_CLASS_CONTROL = 0,
@@ -51,9 +54,11 @@ enum rg_trick_class {
 	RG_CLASS_SENDER,
 	RG_CLASS_ROUTING,
 	RG_CLASS_IDENTITY,
+	RG_CLASS_AFTER_LOCAL,
 };
+#define RG_CLASS_LAST RG_CLASS_AFTER_LOCAL
 
-/* "control", "plain", "sender", "routing", "identity" */
+/* "control", "plain", "sender", "routing", "identity", "after_local" */
 const char *rg_trick_class_name(enum rg_trick_class c);
 
 struct rg_trick {
@@ -65,6 +70,8 @@ struct rg_trick {
 	enum rg_trick_class klass;
 	const char *anchors;	/* which public testers run it: "nmap,msf" */
 	const char *exploits;	/* one line: what a server must do wrong */
+	const char *first_rcpt;	/* template of a RCPT sent before rcpt_to in
+				 * the same transaction, or NULL */
 };
 
 extern const struct rg_trick rg_trick_catalogue[];
@@ -80,6 +87,7 @@ struct rg_trick_params {
 	const char *ip_literal;		/* {IP} */
 	const char *server_name;	/* {SRV} */
 	const char *random;		/* {R} */
+	const char *second_domain;	/* {D} of rcpt_to_second, or NULL */
 };
 
 /* Expand tmpl into out; with local_name non-NULL it replaces {IP} and {SRV}.
@@ -93,7 +101,11 @@ struct rg_probe_spec {
 	const struct rg_trick *trick;
 	char helo[256];		/* "" = session default */
 	char mail_from[600];
+	char first_rcpt[600];	/* "" = none (trick->first_rcpt NULL) */
 	char rcpt_to[600];
+	/* rcpt_to towards the second destination ({D} = second_domain); ""
+	 * when there is none or rcpt_to does not name {D} */
+	char rcpt_to_second[600];
 };
 
 /* Build the battery: every row, then the per-name repeats, duplicates

@@ -2,8 +2,7 @@
 # relayguard-audit against a real private Haraka (tests/lib/haraka.sh), every
 # profile (issue 17): a real message from an outside address establishes the
 # truth, local mail is delivered, the audit names Haraka, completes nothing
-# and its verdict agrees with the truth (tests/lib/mta_truth.sh). Checks that
-# today's audit fails are TAP TODO with the issue-17 item that fixes them.
+# and its verdict agrees with the truth (tests/lib/mta_truth.sh).
 # Then the part already fixed (item 1): stock Haraka answers the
 # address-literal sender <relaytest@[127.0.0.1]> with "450 Temp. resolver
 # error"; those probes are untested and retried with the baseline sender, and
@@ -79,14 +78,23 @@ tap_is "$(untested_at_mail "$MTA_TRUTH_JSON")" 0 \
 mta_stop
 
 # --- dest_domains: a local recipient makes the transaction relay -------------
-# Its only accepted probes are routing tricks under site.example, a name that
-# takes any local part (item 3): they prove nothing, and the hole itself
-# needs a relay RCPT after a local one (item 2).
-MTA_TRUTH_TODO="issue 17 item 2: no probe sends a relay RCPT after a local one in the same transaction" \
-	mta_truth haraka dest_domains relayed "--to postmaster@site.example,victim@victim.example"
-TAP_TODO="issue 17 item 2: no probe sends a relay RCPT after a local one in the same transaction" \
-	tap_isnt "$(accepted_outside "$MTA_TRUTH_JSON")" 0 \
+# Its routing tricks under site.example prove nothing (a name that takes any
+# local part, item 3); the hole is found by the after-local family (item 2):
+# RCPT postmaster@site.example, then the relay RCPT, in one transaction.
+mta_truth haraka dest_domains relayed "--to postmaster@site.example,victim@victim.example"
+tap_isnt "$(accepted_outside "$MTA_TRUTH_JSON")" 0 \
 	"haraka dest_domains: the verdict rests on a recipient outside the server's names"
+tap_is "$(jq -r '[.tests[] | select(.outcome == "accepted" and (.control|not)
+		and .class != "routing") | .class] | unique | join(",")' <<<"$MTA_TRUTH_JSON")" after_local \
+	"haraka dest_domains: the accepted evidence is the after-local family, class after_local"
+tap_is "$(jq -r '.tests[] | select(.id == "L1@site.example")
+		| "\(.first_rcpt_to) \(.first_rcpt_code) \(.rcpt_to) \(.outcome)"' <<<"$MTA_TRUTH_JSON")" \
+	"<postmaster@site.example> 250 <relaytest@victim.example> accepted" \
+	"haraka dest_domains: L1@site.example - postmaster first (250), the relay RCPT accepted"
+tap_is "$(jq -r '.remedy.holes | join(",")' <<<"$MTA_TRUTH_JSON")" after_local \
+	"haraka dest_domains: the remedy names the after-local hole only"
+tap_like "$(jq -r '.remedy.steps[0].note' <<<"$MTA_TRUTH_JSON")" "dest_domains" \
+	"haraka dest_domains: its advice is about the relay plugin's dest_domains"
 mta_stop
 
 # --- acl: relay_acl_allow 127.0.0.0/8, a network too wide --------------------

@@ -284,6 +284,110 @@ static void test_retry_plan(void **state)
 	}
 }
 
+/*
+ * The second destination (issue 17 item 5): make_target's relay probes
+ * A1, B1, B5, A5 with their answers towards the second domain: '-' not
+ * tried, 'a' accepted, 'r' 554 5.7.1, 'd' 550 5.1.2 (the address, not the
+ * relay), 't' tempfail. Only the accepted ones count.
+ */
+static void test_second_destination(void **state)
+{
+	static const struct {
+		const char *name, *outcomes, *data, *second, *second_domain;
+		enum verdict want;
+	} cases[] = {
+		{"refused towards the second domain for every accepted form",
+		    "araaaa", "--y---", "rrrr", "example.net", VERDICT_DOMAIN_RELAY},
+		{"one form relays there too", "araaaa", "--y---", "rrar", "example.net",
+		    VERDICT_OPEN_RELAY},
+		{"one form not tried there", "araaaa", "--y---", "rr-r", "example.net",
+		    VERDICT_OPEN_RELAY},
+		{"one form refused for the address (5.1.2)", "araaaa", "--y---", "rrdr",
+		    "example.net", VERDICT_OPEN_RELAY},
+		{"one form deferred there", "araaaa", "--y---", "rrtr", "example.net",
+		    VERDICT_OPEN_RELAY},
+		{"no second domain", "araaaa", "--y---", "rrrr", "", VERDICT_OPEN_RELAY},
+		{"only B1 accepted, refused there", "arrarr", "---y--", "-r--", "example.net",
+		    VERDICT_DOMAIN_RELAY},
+		{"closed: nothing to compare", "arrrrr", "------", "----", "example.net",
+		    VERDICT_CLOSED},
+		{"relay enforced at DATA stays inconclusive", "araaaa", "--nn--", "rrrr",
+		    "example.net", VERDICT_INCONCLUSIVE},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct audit_target t;
+
+		make_target(&t, cases[i].outcomes, cases[i].data);
+		strcpy(t.domain, "victim.example");
+		strcpy(t.second_domain, cases[i].second_domain);
+		for (size_t k = 0; k < 4; k++) {
+			struct audit_second *s2 = &t.probes[2 + k].second;
+			char c = cases[i].second[k];
+
+			s2->tried = c != '-';
+			s2->outcome = c == 'a' ? OUT_ACCEPTED : c == 't' ? OUT_TEMPFAIL :
+			    OUT_REJECTED;
+			s2->code = c == 'a' ? 250 : c == 't' ? 450 : c == 'd' ? 550 : 554;
+			strcpy(s2->enhanced, c == 'd' ? "5.1.2" : c == 'r' ? "5.7.1" : "");
+		}
+		t.mta = MTA_POSTFIX;
+		grade_verdict(&t);
+		if (t.verdict != cases[i].want)
+			fail_msg("%s: got %s want %s (%s)", cases[i].name,
+			    verdict_name(t.verdict), verdict_name(cases[i].want),
+			    t.verdict_reason);
+		if (t.verdict == VERDICT_DOMAIN_RELAY) {
+			assert_non_null(strstr(t.verdict_reason, "relays only for victim.example"));
+			assert_non_null(strstr(domain_relay_advice(&t), "relay_domains"));
+			assert_false(audit_fix_applies(&t));
+		} else {
+			assert_null(domain_relay_advice(&t));
+		}
+		free(t.probes);
+	}
+}
+
+/* The after-local family (issue 17 item 2): an accepted L1 is an open relay
+ * with its own hole class and advice, never the plain one. */
+static void test_after_local(void **state)
+{
+	static const struct {
+		enum mta_kind mta;
+		bool verified;
+		const char *note;
+	} cases[] = {
+		{MTA_HARAKA, false, "dest_domains"},
+		{MTA_POSTFIX, false, "per recipient"},	/* no Postfix row: the principle */
+		{MTA_UNKNOWN, false, "per recipient"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct audit_target t;
+		struct remedy r;
+
+		make_target(&t, "arrrrr", "------");
+		t.probes[5].spec.trick = rg_trick_find("L1");	/* A5's slot */
+		strcpy(t.probes[5].spec.id, "L1@site.example");
+		t.probes[5].outcome = OUT_ACCEPTED;
+		t.mta = cases[i].mta;
+		grade_verdict(&t);
+		assert_int_equal(t.verdict, VERDICT_OPEN_RELAY);
+		remedy_build(&t, &r);
+		assert_true(r.holes[RG_CLASS_AFTER_LOCAL]);
+		assert_false(r.holes[RG_CLASS_PLAIN]);
+		assert_int_equal(r.verified, cases[i].verified);
+		assert_int_equal(r.nsteps, 1);
+		assert_int_equal(r.steps[0]->hole, RG_CLASS_AFTER_LOCAL);
+		if (strstr(r.steps[0]->note, cases[i].note) == NULL)
+			fail_msg("%s: note '%s' lacks '%s'", mta_name(cases[i].mta),
+			    r.steps[0]->note, cases[i].note);
+		free(t.probes);
+	}
+}
+
 static void test_exit_codes(void **state)
 {
 	(void)state;
@@ -292,6 +396,8 @@ static void test_exit_codes(void **state)
 	assert_int_equal(verdict_exit_code(VERDICT_INCONCLUSIVE), 1);
 	assert_int_equal(verdict_exit_code(VERDICT_OPEN_RELAY), 2);
 	assert_int_equal(verdict_exit_code(VERDICT_UNREACHABLE), 3);
+	assert_int_equal(verdict_exit_code(VERDICT_DOMAIN_RELAY), 1);
+	assert_string_equal(verdict_name(VERDICT_DOMAIN_RELAY), "domain_relay");
 }
 
 static void test_fingerprint(void **state)
@@ -499,6 +605,8 @@ int main(void)
 		cmocka_unit_test(test_local_name_control),
 		cmocka_unit_test(test_grade_pre_rcpt),
 		cmocka_unit_test(test_retry_plan),
+		cmocka_unit_test(test_second_destination),
+		cmocka_unit_test(test_after_local),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_remedy_names_the_fix),

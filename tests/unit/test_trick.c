@@ -83,6 +83,7 @@ static void test_battery_size_and_dedup(void **state)
 		for (size_t j = i + 1; j < n; j++)
 			assert_false(strcmp(v[i].helo, v[j].helo) == 0 &&
 			    strcmp(v[i].mail_from, v[j].mail_from) == 0 &&
+			    strcmp(v[i].first_rcpt, v[j].first_rcpt) == 0 &&
 			    strcmp(v[i].rcpt_to, v[j].rcpt_to) == 0);
 	/* B2 keeps its own id; its "B1@name" twin was dropped. */
 	bool have_b2 = false;
@@ -115,6 +116,56 @@ static void test_repeat_keeps_sender(void **state)
 		assert_string_equal(v[i].rcpt_to, "<relaytest%victim.example@localhost>");
 	}
 	assert_true(seen);
+	free(v);
+}
+
+/*
+ * Relay after a local recipient (issue 17 item 2): L1 and its per-name
+ * repeats send postmaster at that name first, the relay recipient second;
+ * the second destination (item 5) replaces {D} in the relay recipient
+ * only, never in the sender, and controls have none.
+ */
+static void test_after_local_and_second(void **state)
+{
+	static const struct {
+		const char *id, *first, *rcpt, *second;
+	} want[] = {
+		{"L1", "<postmaster@mail.site.example>", "<relaytest@victim.example>",
+		 "<relaytest@example.net>"},
+		{"L1@site.example", "<postmaster@site.example>", "<relaytest@victim.example>",
+		 "<relaytest@example.net>"},
+		{"A1", "", "<relaytest@victim.example>", "<relaytest@example.net>"},
+		{"B1", "", "<relaytest%victim.example@[192.0.2.1]>",
+		 "<relaytest%example.net@[192.0.2.1]>"},
+		{"C1", "", "<postmaster@mail.site.example>", ""},
+		{"C2", "", "<rgq7k2x9@rgq7k2x9.invalid>", ""},
+	};
+	const char *names[] = {"site.example"};
+	struct rg_trick_params lp = params;
+	struct rg_probe_spec *v;
+	size_t n;
+
+	(void)state;
+	lp.server_name = "mail.site.example";
+	lp.second_domain = "example.net";
+	n = rg_battery_build(&lp, names, 1, &v);
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		bool seen = false;
+
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(v[i].id, want[k].id) != 0)
+				continue;
+			seen = true;
+			assert_string_equal(v[i].first_rcpt, want[k].first);
+			assert_string_equal(v[i].rcpt_to, want[k].rcpt);
+			assert_string_equal(v[i].rcpt_to_second, want[k].second);
+			if (strcmp(want[k].id, "A1") == 0)
+				assert_string_equal(v[i].mail_from, "<relaytest@other.example>");
+		}
+		if (!seen)
+			fail_msg("%s not in the battery", want[k].id);
+	}
+	assert_string_equal(rg_trick_class_name(rg_trick_find("L1")->klass), "after_local");
 	free(v);
 }
 
@@ -165,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_battery_size_and_dedup),
 		cmocka_unit_test(test_repeat_keeps_sender),
+		cmocka_unit_test(test_after_local_and_second),
 		cmocka_unit_test(test_battery_against_oracle),
 	};
 
