@@ -404,15 +404,22 @@ static void add_step(struct remedy *r, const struct remedy_row *row)
  * rows), or the principle for any MTA, then not verified. */
 static void add_fallback(struct remedy *r, int hole)
 {
-	const struct remedy_row *row = mta_has_class_rows(r->mta) ? NULL :
-	    find_row(r->mta, PLAIN);
+	const struct remedy_row *row;
+	bool any = false;
 
-	if (hole == AFTER_LOCAL || row == NULL) {
-		row = find_row(MTA_UNKNOWN, hole);
-		if (row == NULL)
-			row = find_row(MTA_UNKNOWN, PLAIN);
-	}
 	r->verified = false;
+	/* an MTA without per-class rows: where it grants relaying at all */
+	if (!mta_has_class_rows(r->mta) && hole != AFTER_LOCAL)
+		for (size_t i = 0; i < RG_NELEM(rows); i++)
+			if (rows[i].mta == r->mta && rows[i].step.hole == PLAIN) {
+				add_step(r, &rows[i]);
+				any = true;
+			}
+	if (any)
+		return;
+	row = find_row(MTA_UNKNOWN, hole);
+	if (row == NULL)
+		row = find_row(MTA_UNKNOWN, PLAIN);
 	add_step(r, row);
 }
 
@@ -560,8 +567,9 @@ void mta_remedy(const struct audit_target *t, FILE *out, const char *indent)
 
 	remedy_build(t, &r);
 	if (!r.verified) {
-		snprintf(buf, sizeof(buf), "# not verified: no %s test server; the principle "
-		    "and where to look", mta_name(t->mta));
+		snprintf(buf, sizeof(buf), "# not verified: no test applies this advice to a "
+		    "real %s with this hole; the principle and where to look",
+		    mta_name(t->mta));
 		line(out, indent, buf);
 	}
 	for (size_t i = 0; i < r.nsteps; i++) {
