@@ -7,7 +7,7 @@
  *   grade_verdict()      grade.c        all outcomes -> the target's verdict
  *   mta_fingerprint()    fingerprint.c  banner/EHLO -> MTA kind and its fix
  *   audit_dns_facts()    dnsfacts.c     PTR/FCrDNS, DNSBL, SPF authorisation
- *   audit_mx_targets()   targets.c      expands --mx domains
+ *   audit_mx_targets()   resolve.c      expands --mx domains
  *   report_*()           report_*.c     text, JSON, IODEF
  */
 #ifndef RELAYGUARD_AUDIT_H
