@@ -220,10 +220,11 @@ static bool budget_unrun(const struct audit_probe *p)
 
 /*
  * A tarpit makes every refused probe cost seconds (Courier: 8 s, doubling
- * within a session), so --budget ends the battery early. When every probe
- * that ran was refused at RCPT, none accepted, and nothing else is open,
- * the refusals answer the question within the budget: closed, with the
- * number not run (the battery runs the plain relays first).
+ * within a session), so --budget ends the battery early. The plain relays
+ * run first, but a server that refuses them may still relay for a trick
+ * that was never sent: the verdict stays inconclusive, and says what ran,
+ * what did not, and that a longer --budget gives the answer. "closed"
+ * only ever rests on every relay probe.
  */
 static void tarpit_verdict(struct audit_target *t)
 {
@@ -242,10 +243,9 @@ static void tarpit_verdict(struct audit_target *t)
 			return;	/* untested for another reason: stays inconclusive */
 		unrun++;
 	}
-	t->verdict = VERDICT_CLOSED;
 	snprintf(t->verdict_reason, sizeof(t->verdict_reason), "all %zu relay probes "
-	    "that reached RCPT were refused; %zu more were not run within --budget",
-	    t->n_refused, unrun);
+	    "that reached RCPT were refused, but %zu more were not run within "
+	    "--budget: a longer --budget gives the verdict", t->n_refused, unrun);
 }
 
 void polite_verdict(struct audit_target *t)
