@@ -422,6 +422,7 @@ struct remedy {
 	const struct remedy_step *steps[8];
 	size_t nsteps;
 };
+/* remedy.c */
 /* The hole class an accepted relay probe proves: its trick's class, but a
  * routing or identity probe accepted with its own local-looking sender that
  * the server also relays for with a plain recipient proves the sender-side
@@ -446,12 +447,14 @@ const char *remedy_unit_name(enum remedy_unit u);
 /* The remedy as the JSON report's "remedy" object. */
 json_t *remedy_json_object(const struct remedy *r);
 
-/* dnsfacts.c */
-/* Expand one --mx domain (targets.c) into targets appended to *targets (sorted MX,
+/* resolve.c */
+/* Expand one --mx domain into targets appended to *targets (sorted MX,
  * every address of every host, duplicates once). 0 ok; -1 with err when
  * the domain cannot be resolved; 1 with err for a null MX (no mail). */
 int audit_mx_targets(const char *domain, const struct audit_opts *o,
     struct audit_target **targets, size_t *n, char *err, size_t errlen);
+
+/* dnsfacts.c */
 /* PTR/FCrDNS, DNSBL listings and SPF of the target's address; raises the
  * verdict reason when an open relay is authorised by SPF. Call after
  * audit_run_target(). */

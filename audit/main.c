@@ -289,6 +289,10 @@ static int report_stop(const struct work *w, const struct lane *lanes, int nwork
 	else if (o->output != NULL)
 		msg_warn("to go on, run the same command with --resume %s: it skips the "
 		    "targets in %s and adds the rest to it", o->output, o->output);
+	else if (o->format == FORMAT_JSON)	/* appending would make two documents */
+		msg_warn("to go on, run the same command with -o FILE --resume FILE, "
+		    "FILE holding this output: it skips the targets in FILE and writes "
+		    "them and the rest as one document");
 	else
 		msg_warn("to go on, run the same command with --resume FILE >> FILE, "
 		    "FILE being where this output went: it skips the targets in FILE");

@@ -363,9 +363,23 @@ static size_t take_pending(struct pending_note *out, size_t max)
 	return n;
 }
 
+/* Under the lock: counts not merged go back to their source (unless it
+ * was evicted meanwhile), for the next try. */
+static void give_back(const struct pending_note *notes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = ct_find(sources, notes[i].source);
+
+		if (slot != CT_NONE)
+			((struct source *)ct_value(sources, slot))->pending += notes[i].n;
+	}
+}
+
 /* The shared state is back: the attempts counted here meanwhile go to it,
- * so a storm split over the MX hosts during the outage still adds up. */
-static void merge_pending(void)
+ * so a storm split over the MX hosts during the outage still adds up. A
+ * batch at a time; true while some are left (the next tick goes on), a
+ * failed merge gives the rest back. */
+static bool merge_pending(void)
 {
 	static struct pending_note notes[MERGE_BATCH];	/* signal thread only */
 	struct rg_config *conf = rg_config_current();
@@ -374,7 +388,7 @@ static void merge_pending(void)
 	size_t n, done = 0;
 
 	if (conf == NULL)
-		return;
+		return false;
 	(void)gethostname(host, sizeof(host) - 1);
 	pthread_mutex_lock(&lock);
 	n = take_pending(notes, RG_NELEM(notes));
@@ -383,21 +397,31 @@ static void merge_pending(void)
 	    conf->abuser_threshold, conf->abuser_window, conf->abuser_block_time,
 	    conf->mode == RG_MODE_ENFORCE, host, &sa) == 0)
 		done++;
-	msg_info("shared state: merged the relay attempts of %zu sources "
-	    "counted while it was lost%s", done, done < n ? " (lost again "
-	    "before the rest)" : "");
+	if (done < n) {
+		pthread_mutex_lock(&lock);
+		give_back(notes + done, n - done);
+		pthread_mutex_unlock(&lock);
+	}
+	if (n > 0)
+		msg_info("shared state: merged the relay attempts of %zu sources "
+		    "counted while it was lost%s", done, done < n ? " (lost again "
+		    "before the rest; kept for the next try)" : "");
 	rg_config_unref(conf);
+	return n == RG_NELEM(notes) && done == n;
 }
 
 void abuser_tick(double now)
 {
+	static bool merging;	/* signal thread only: a merge goes on */
 	struct box_note notes[RELEASE_BATCH];
 	size_t n;
 
 	if (sources == NULL)
 		return;
 	if (shared_tick(now))
-		merge_pending();
+		merging = true;
+	if (merging)
+		merging = merge_pending();
 	pthread_mutex_lock(&lock);
 	n = collect_expired(now, notes, RG_NELEM(notes));
 	pthread_mutex_unlock(&lock);

@@ -42,7 +42,6 @@
 #include "milter/policy/config.h"
 #include "milter/bounce/dsn.h"
 #include "lib/base/log.h"
-#include "metrics.h"
 #include "milter/policy/relay.h"
 #include "lib/base/textclean.h"
 #include "lib/base/util.h"

@@ -77,11 +77,9 @@ static void summary_one(const char *addr, unsigned long count, double window,
 void milter_clock_event(const char *event)
 {
 	struct rg_clock clk;
-	char line[1024], zone[160], est[32], max[32], sentence[300];
+	char line[1024], zone[160], sentence[300];
 
 	rg_clock_read(&clk);
-	snprintf(est, sizeof(est), "%ld", clk.esterror_us);
-	snprintf(max, sizeof(max), "%ld", clk.maxerror_us);
 	snprintf(zone, sizeof(zone), "%s", clk.zone_name[0] ? clk.zone_name : clk.zone_abbr);
 	struct rg_event_field f[] = {
 		{.key = "time_zone", .str = clk.zone_abbr},

@@ -30,7 +30,6 @@
 #include "lib/mail/eventlog.h"
 #include "lib/base/filetrust.h"
 #include "lib/base/log.h"
-#include "metrics.h"
 #include "lib/base/outfile.h"
 #include "lib/base/regfile.h"
 #include "lib/base/util.h"

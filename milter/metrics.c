@@ -6,7 +6,6 @@
 #include "milter/policy/relay.h"
 #include "lib/mail/spf.h"
 #include "lib/base/util.h"
-#include "metrics.h"
 #include "lib/mail/eventlog.h"
 #include "lib/net/dns.h"
 

@@ -173,19 +173,21 @@ static int parse_url(const char *url, struct target *t, char *err,
 		snprintf(t->path, sizeof(t->path), "%.*s",
 		    q ? (int)(q - url - 5) : (int)strlen(url + 5), url + 5);
 		if (t->path[0] != '/')
-			return rg_set_err(err, errlen, "SharedState '%s': the "
-			    "socket path must be absolute", url);
+			return rg_set_err(err, errlen, "SharedState unix:...: the "
+			    "socket path must be absolute");
 		if (q != NULL && parse_query(q + 1, t, err, errlen) != 0)
 			return -1;
 		snprintf(t->shown, sizeof(t->shown), "unix:%s db %ld", t->path, t->db);
 		return 0;
 	}
+	/* the value may hold a password: never echoed in a message */
 	if (strncmp(url, "redis://", 8) != 0)
-		return rg_set_err(err, errlen, "SharedState '%s': expected "
-		    "redis://[user:password@]host[:port][/db] or unix:/path", url);
+		return rg_set_err(err, errlen, "SharedState: expected "
+		    "redis://[user:password@]host[:port][/db] or unix:/path");
 	p = url + 8;
-	slash = strchr(p, '/');
-	at = memrchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+	/* the password may hold '/' (base64): the host starts after the last '@' */
+	at = strrchr(p, '@');
+	slash = strchr(at ? at + 1 : p, '/');
 	if (at != NULL) {
 		if (parse_userinfo(p, (size_t)(at - p), t, err, errlen) != 0)
 			return -1;

@@ -118,17 +118,25 @@ static void parse_args(int argc, char **argv, struct bl_opts *o)
 	msg_fatal_status = 1;
 }
 
+/* Is the network the milter boxed one that holds the source's address (a
+ * log edited by hand, or another program's, lists nothing wider)? */
+static bool boxed_source_holds(const struct notify_source *s)
+{
+	struct rg_cidr c;
+	struct rg_cidr_list one = {&c, 1, 1};
+	char err[RG_NETMATCH_ERRLEN];
+
+	return s->boxed_source[0] && rg_cidr_parse(s->boxed_source, &c, err,
+	    sizeof(err)) == 0 && rg_cidr_list_match_text(&one, s->key);
+}
+
 /* The source as a CIDR item: its network, the network the milter boxed,
  * or its one address. */
 static void source_cidr(const struct notify_source *s, char *out, size_t len)
 {
-	struct rg_cidr c;
-	char err[RG_NETMATCH_ERRLEN];
-
 	if (s->network[0])
 		strlcpy_rg(out, s->network, len);
-	else if (s->boxed_source[0] && rg_cidr_parse(s->boxed_source, &c, err,
-	    sizeof(err)) == 0)
+	else if (boxed_source_holds(s))
 		strlcpy_rg(out, s->boxed_source, len);
 	else
 		snprintf(out, len, "%s/%d", s->key, strchr(s->key, ':') ? 128 : 32);

@@ -8,7 +8,6 @@
 #include "milter/bounce/dsn.h"
 #include "lib/base/hostport.h"
 #include "lib/base/util.h"
-#include "dsn.h"
 
 #include <ctype.h>
 #include <stdio.h>

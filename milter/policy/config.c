@@ -8,7 +8,6 @@
 #include "lib/base/filetrust.h"
 #include "lib/base/util.h"
 #include "lib/base/textclean.h"
-#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>

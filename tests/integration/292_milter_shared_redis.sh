@@ -24,7 +24,8 @@ for t in redis-server redis-cli curl jq swaks python3; do
 	command -v "$t" >/dev/null || tap_bail "$t not installed"
 done
 T0=$(rg_now_ms)
-PASS=s3cret-$$-$RANDOM
+# a base64-style password: "/" and "+" inside the URL's userinfo
+PASS=s3c/r+et-$$-$RANDOM
 R_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rg-redis.XXXXXX") || tap_bail "mktemp"
 rg_cleanup_add "rm -rf '$R_DIR'"
 R_PORT=$(rg_free_port tcp) || tap_bail "no free port"
@@ -87,6 +88,10 @@ tap_is "$rc" 1 "-t: a wrong password fails"
 tap_like "$out" 'SharedState: 127.0.0.1:[0-9]+ db 0: WRONGPASS.*check the user and password' \
 	"-t: with a clear error" || tap_diag "$out"
 tap_unlike "$out" "Wr0ngPw|$PASS" "-t: the error does not print the password"
+sed "s|^SharedState .*|SharedState rediss://:Typ0Secret@127.0.0.1:$R_PORT/0|" "$conf" >"$R_DIR/typo.conf"
+out=$("$MILTER" -t -c "$R_DIR/typo.conf" 2>&1); rc=$?
+tap_like "$rc:$out" '^1:.*SharedState: expected redis://' "-t: a mistyped scheme is refused"
+tap_unlike "$out" "Typ0Secret" "-t: without printing the password in it"
 sed "s|^SharedState .*|SharedState redis://127.0.0.1:$R_PORT/0|" "$conf" >"$R_DIR/nopass.conf"
 tap_like "$("$MILTER" -t -c "$R_DIR/nopass.conf" 2>&1)" 'NOAUTH' "-t: a missing password fails with NOAUTH"
 sed -e "s|^SharedState .*|SharedState redis://:wrong@127.0.0.1:$R_PORT/0|" \

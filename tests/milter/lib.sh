@@ -1,4 +1,4 @@
-# tests/milter/lib.sh - start/stop relayguard-milter for the 20_milter_*
+# tests/milter/lib.sh - start/stop relayguard-milter for the 2xx_milter_*
 # integration scripts (bash; source after tests/lib/common.sh).
 #
 #   ml_start "EXTRA CONFIG LINES"   write $ML_DIR/relayguard.conf (unix socket
