@@ -2,7 +2,7 @@
  * shared.c - the penalty box's shared state on Redis; see shared.h.
  *
  * One hiredis connection under one mutex. A call takes the mutex with
- * pthread_mutex_timedlock() until its deadline, then sets the socket's
+ * pthread_mutex_clocklock() (monotonic) until its deadline, then sets the socket's
  * send and receive timeouts to what is left: a slow or silent server
  * costs a call at most SharedStateTimeout. After a timeout the reply may
  * still come, so the connection is dropped, never reused.
@@ -371,11 +371,12 @@ static int eval(const char *script, const char **keys, int nkeys,
 	int argc = 3, rc = -1;
 	redisReply *r;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	/* monotonic: a clock step must not stretch the wait on the mail path */
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_nsec += (long)(timeout_s * 1e9);
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
-	if (pthread_mutex_timedlock(&lock, &until) != 0) {
+	if (pthread_mutex_clocklock(&lock, CLOCK_MONOTONIC, &until) != 0) {
 		ADD(n_busy, 1);
 		record_time(rg_now() - t0);
 		return -1;
