@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # relayguard-audit against a real private Haraka (tests/lib/haraka.sh), every
 # profile (issue 17): a real message from an outside address establishes the
 # truth, local mail is delivered, the audit names Haraka, completes nothing

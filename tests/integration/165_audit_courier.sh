@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # relayguard-audit against a real private Courier-MTA (tests/lib/courier.sh),
 # every profile (issue 17): a real message from an outside address
 # establishes the truth, local mail is delivered, the audit names Courier,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # relayguard-audit's first hour (issue 19, the auditor's items), against
 # hostile_smtpd servers on loopback that give every verdict:
 # - -f json is ONE document (an array for several targets, an object for

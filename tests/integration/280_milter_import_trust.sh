@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # relayguard-milter --import never trusts a client the MTA itself refuses
 # (issue 16): a round trip with the real MTAs. For every address of every
 # imported TrustedNetworks entry that matters (its first and last address,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # Issue 16, items 15 and 16: a remedy deletes whole statements, and each of
 # its delete patterns matches something in the file it names on Debian's
 # stock layout.

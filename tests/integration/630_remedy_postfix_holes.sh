@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # Issue 17: Postfix relay holes beyond mynetworks = 0.0.0.0/0, on the real
 # private Postfix (tests/lib/postfix_holes.sh): a sender-based permit
 # (check_sender_access OK, in smtpd_relay_restrictions and in the pre-2.10

@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # The Debian package (make deb) installed, removed and purged with dpkg in
 # a throwaway Debian root: a minimal bookworm made by mmdebstrap from the
 # package registry during make deps (scripts/deb-root.sh; this test has no

@@ -1,4 +1,5 @@
 #!/bin/bash
+# rg-timeout: 600
 # make demo's assertions: open before, storm detected, closed after,
 # nothing relayed after the fix, IODEF valid against the schema, the HTML
 # report renders in a real browser.
