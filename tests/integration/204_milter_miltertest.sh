@@ -43,4 +43,20 @@ tap_is "$(jq -r 'select(.event=="relay_authenticated") | .auth' "$ML_DIR/events.
 	"with the SMTP AUTH identity"
 tap_is "$(ml_event_count relay_refused_by_mta)" 1 "an MTA-refused recipient is logged"
 ml_stop
+
+# the penalty box never counts nor boxes an authenticated client
+ml_start "Mode enforce
+AbuserThreshold 2
+AbuserPrefix4 24" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+out=$(RG_MILTER_SOCKET="unix:$ML_SOCK" timeout 60 miltertest -s tests/milter/abuser.lua 2>&1); rc=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) tap_ok "miltertest: ${line#ok * - }" ;;
+	"not ok "*) tap_fail "miltertest: ${line#not ok * - }" ;;
+	esac
+done <<<"$out"
+tap_is "$rc" 0 "miltertest abuser.lua exits 0" || tap_diag "$out"
+tap_is "$(jq -r 'select(.event=="abuser_boxed") | .source' "$ML_DIR/events.jsonl")" 127.0.0.0/24 \
+	"one box, for the outsider's /24"
+ml_stop
 tap_done
