@@ -1,7 +1,7 @@
 /*
- * remedy.c - fix advice as data, one row per (MTA, hole class): what was
- * found, the exact lines for that MTA's stock Debian layout, and how to
- * check. Advice is given only for the hole classes observed (trick.h
+ * remedy.c - fix advice for what was observed. The advice is data, one
+ * row per (MTA, hole class) in remedy_rows.c: what was found, the exact
+ * lines for that MTA's stock Debian layout, and how to check. Advice is given only for the hole classes observed (trick.h
  * classes: plain, sender, routing, identity); a plain open relay subsumes
  * the others, which cannot be told apart behind it.
  *
