@@ -504,6 +504,12 @@ static bool retry_after(struct audit_target *t, struct session *s,
 		return polite_out_of_step(t, s->out_of_step, NULL, s->number, false);
 	if (rg_now() >= t->deadline)
 		return false;
+	/* a server that has greeted no connection of ours, and holds none of
+	 * ours greeted now, is not busy but unreachable (silent, or closing
+	 * every connection): no retry */
+	if ((s->greet_timeout || s->closed_at_greeting) && t->banner[0] == '\0' &&
+	    p->up == 0)
+		return false;
 	if (s->greet_timeout) {
 		strlcpy_rg(what, "not greeted in time", sizeof(what));
 		others = p->conns > 0;
