@@ -76,6 +76,14 @@ EOF_CONF
 	rg_wait_port 127.0.0.1 "$port" 10 || { echo "milter $1 did not start:"; cat "$W/$1.log"; exit 1; }
 }
 
+# stop_milters NAME...: SIGTERM to all at once, then wait (libmilter's
+# orderly stop notices within its 5 s listener timeout)
+stop_milters() {
+	local c
+	for c in "$@"; do kill -TERM "${PID[$c]}" 2>/dev/null; done
+	for c in "$@"; do rg_kill_pid "${PID[$c]}" 15; done
+}
+
 SPF="Nameservers $DNS_NS
 SPF yes"
 CASES=(none floor relay all all-nohdr)
@@ -134,7 +142,7 @@ for c in "${CASES[@]}"; do
 	fi
 done
 [ "$refused" -eq 0 ] || echo "# warning: Postfix logged $refused milter rejects (see the configs in $W)"
-for c in relay all all-nohdr floor; do rg_kill_pid "${PID[$c]}"; done
+stop_milters relay all all-nohdr floor
 
 # --- shared state on Redis vs local, same run --------------------------------
 R_PORT=$(rg_free_port tcp) || exit 1
@@ -169,5 +177,5 @@ lp=$(printf '%s\n' ${P50[local]} | median) rp=$(printf '%s\n' ${P50[redis]} | me
 printf 'p50 overhead of SharedState: %+.0f%%; the deadline (SharedStateTimeout) is %s\n' \
 	"$(echo "($rp - $lp) * 100 / $lp" | bc -l)" "$("$MILTER" -d 2>/dev/null | awk '$1=="SharedStateTimeout"{print $2 " s"}')"
 grep -h 'shared_state_lost' "$W/redis.log" "$W"/*.log 2>/dev/null | head -n 1
-for c in local redis; do rg_kill_pid "${PID[$c]}"; done
+stop_milters local redis
 rg_kill_pid "$R_PID"
