@@ -152,6 +152,11 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBRG)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBRG) $(PKG_LIBS) -lpthread
 
+# bench/milter.sh's floor: the least a milter can cost (libmilter).
+$(BUILD)/bench/floormilter: bench/floormilter.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lmilter -lpthread
+
 # The scale bench's simulated MTAs and delay proxy (bench/scale.sh).
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -185,6 +190,7 @@ bench: deps
 	$(BUILD)/bench/countertab
 	BUILD=$(BUILD) bash bench/run
 	BUILD=$(BUILD) bash bench/scale.sh
+	BUILD=$(BUILD) bash bench/milter.sh
 
 # libFuzzer targets (clang only): make fuzz FUZZ_TIME=60 builds every
 # tests/fuzz/fuzz_*.c into build-fuzz/ and runs each for FUZZ_TIME seconds

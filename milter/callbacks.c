@@ -11,11 +11,12 @@
  * Negotiation (protocol 6): SMFIP_RCPT_REJ so that recipients the MTA
  * already refused still reach xxfi_envrcpt with {rcpt_mailer} = "error"
  * (Postfix runs reject_unauth_destination before the milter); no
- * unknown/EOH stages; no replies for connect, HELO, MAIL and headers
- * (SMFIP_NR_*), which we never refuse; macro lists set with
- * smfi_setsymlist. An MTA that cannot do one of these costs one warning.
- * With BounceSensor off the header/body/DATA stages are negotiated away
- * as well, as before the sensor existed.
+ * unknown/EOH stages (and no replies for them where an MTA sends them
+ * anyway); no replies for connect, HELO, MAIL and headers (SMFIP_NR_*)
+ * where we never refuse there; macro lists set with smfi_setsymlist. An
+ * MTA that cannot do one of these costs one warning. With BounceSensor
+ * off the header/body/DATA stages are negotiated away as well, as before
+ * the sensor existed. -v logs what was negotiated, per connection.
  *
  * Bounce-storm sensor (bounce.h, dsn.h): a message whose envelope sender
  * is null or a mailer role is a bounce candidate. Every other message is
@@ -108,17 +109,22 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	/* SPF and the penalty box may refuse: then that stage needs a reply */
 	const bool box_conn = abuser_replies_at(c->conf, RG_ABUSER_AT_CONNECT);
 	const bool box_mail = abuser_replies_at(c->conf, RG_ABUSER_AT_MAIL);
+	/* the body stage answers only to skip: SMFIS_SKIP where the MTA can
+	 * skip, else no reply at all (SMFIP_NR_BODY; the two exclude each
+	 * other, libmilter turns a reply in a no-reply stage into none) */
+	const bool can_skip = sensor && (f1 & SMFIP_SKIP) != 0;
 	const unsigned long noreply = (box_conn ? 0 : SMFIP_NR_CONN) |
 	    SMFIP_NR_HELO | (spf || box_mail ? 0 : SMFIP_NR_MAIL) |
-	    (sensor ? SMFIP_NR_HDR : 0);
+	    SMFIP_NR_EOH | SMFIP_NR_UNKN | (sensor ? SMFIP_NR_HDR : 0) |
+	    (sensor && !can_skip ? SMFIP_NR_BODY : 0);
 
 	(void)f2;
 	(void)f3;
 	*pf0 = 0;
-	*pf1 = f1 & (skip | noreply | (sensor ? SMFIP_SKIP : 0));
+	*pf1 = f1 & (skip | noreply | (can_skip ? SMFIP_SKIP : 0));
 	*pf2 = *pf3 = 0;
 	c->nr = f1 & noreply;
-	c->can_skip = sensor && (f1 & SMFIP_SKIP) != 0;
+	c->can_skip = can_skip;
 	c->bounce_stages = sensor;
 	if (sensor)
 		*pf0 |= f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
@@ -142,6 +148,9 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		msg_warn("the MTA cannot set macro lists (no SMFIF_SETSYMLIST): "
 		    "make sure it sends {auth_authen} at MAIL and {rcpt_mailer} at RCPT");
 	}
+	msg_verbose("negotiated: actions 0x%lx of 0x%lx, protocol steps 0x%lx "
+	    "of 0x%lx (no reply 0x%lx, skip %s)", *pf0, f0, *pf1, f1, c->nr,
+	    c->can_skip ? "yes" : "no");
 	return SMFIS_CONTINUE;
 }
 
@@ -377,6 +386,8 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 			c->dsn = dsn_parser_new((size_t)c->conf->bounce_max_body);
 		enough = dsn_body(c->dsn, (const char *)chunk, len);
 	}
+	if (c->nr & SMFIP_NR_BODY)
+		return SMFIS_NOREPLY;
 	return enough && c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 

@@ -280,7 +280,10 @@ sfsistat mailauth_envfrom(SMFICTX *ctx, struct conn *c)
 	rg_dns_deadline_set(0);
 	if (!check_spf)
 		return SMFIS_CONTINUE;
-	spf_logline(c, (rg_now() - t0) * 1e3);
+	/* a pass is a counter (rg_metrics_spf), not evidence: no line per
+	 * ordinary message unless LogVerbose */
+	if (c->spf.result != RG_SPF_PASS || conf->log_verbose)
+		spf_logline(c, (rg_now() - t0) * 1e3);
 	action = untrusted ? spf_action(conf, c->spf.result) : RG_SPF_ACTION_RECORD;
 	if (untrusted)
 		spoofing_check(c, action == RG_SPF_ACTION_RECORD ? "none" :

@@ -1,0 +1,58 @@
+#!/bin/bash
+# relayguard-milter at the floor, over the milter protocol with miltertest(8)
+# (tests/milter/floor.lua) and NSD on loopback for SPF (tests/dns/mf.test):
+#   - the negotiation: no replies for connect, HELO, headers, EOH and
+#     unknown commands; replies for MAIL (SPF), RCPT (relay) and DATA
+#     (accept); headers and body kept for the bounce sensor; SMFIP_SKIP
+#     where offered, else SMFIP_NR_BODY;
+#   - a plain message with an SPF header to add: its body is skipped
+#     (SMFIR_SKIP) and the header inserted; with SPFHeader none it is
+#     accepted at DATA;
+#   - an SPF pass is a counter, not a log line (LogVerbose off); a fail is
+#     logged (spf_checked).
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+source tests/lib/tap.sh
+source tests/lib/common.sh
+source tests/lib/dns.sh
+source tests/milter/lib.sh
+
+[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+command -v miltertest >/dev/null || { tap_skip "miltertest" "miltertest not installed"; tap_done; exit; }
+dns_start tests/dns/*.zone || tap_bail "cannot start NSD on loopback"
+
+DNS_CONF="Nameservers $DNS_NS
+DNSTimeout 2
+DNSRetries 0
+SPF yes"
+
+# run_case CASE: floor.lua's TAP lines as our own checks
+run_case() {
+	local out rc line
+	out=$(RG_MILTER_SOCKET="unix:$ML_SOCK" RG_CASE=$1 timeout 60 \
+		miltertest -s tests/milter/floor.lua 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) tap_ok "miltertest: ${line#ok * - }" ;;
+		"not ok "*) tap_fail "miltertest: ${line#not ok * - }" ;;
+		esac
+	done <<<"$out"
+	tap_is "$rc" 0 "miltertest floor.lua ($1) exits 0" || tap_diag "$out"
+}
+
+ml_start "$DNS_CONF" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+run_case spf
+run_case noskip
+tap_is "$(grep -c 'event=spf_checked' "$ML_DIR/milter.log")" 0 \
+	"an SPF pass for an ordinary message leaves no spf_checked line"
+RG_SPF=fail run_case spf
+tap_is "$(grep 'event=spf_checked' "$ML_DIR/milter.log" | grep -c 'spf=fail')" 1 \
+	"an SPF fail is evidence: one spf_checked line"
+ml_stop
+
+ml_start "$DNS_CONF
+SPFHeader none" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+run_case noheader
+ml_stop
+tap_done
