@@ -1,6 +1,6 @@
 -- tests/milter/floor.lua - what relayguard-milter negotiates and what it
 -- asks of an ordinary message, over the milter protocol with miltertest(8).
--- Run by tests/integration/34_milter_floor.sh, which starts the milter and
+-- Run by tests/integration/298_milter_floor.sh, which starts the milter and
 -- sets RG_MILTER_SOCKET and RG_CASE:
 --   spf      BounceSensor yes (default), SPF yes, SPFHeader received-spf:
 --            a plain message passes DATA, its body is skipped (SMFIR_SKIP)

@@ -10,14 +10,11 @@
 #     accepted at DATA;
 #   - an SPF pass is a counter, not a log line (LogVerbose off); a fail is
 #     logged (spf_checked).
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-source tests/lib/tap.sh
-source tests/lib/common.sh
+source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/dns.sh
 source tests/milter/lib.sh
 
-[ -x "$MILTER" ] || tap_bail "$MILTER not built"
+rg_built "$MILTER"
 command -v miltertest >/dev/null || { tap_skip "miltertest" "miltertest not installed"; tap_done; exit; }
 dns_start tests/dns/*.zone || tap_bail "cannot start NSD on loopback"
 
