@@ -24,19 +24,7 @@ DNSRetries 0
 SPF yes"
 
 # run_case CASE: floor.lua's TAP lines as our own checks
-run_case() {
-	local out rc line
-	out=$(RG_MILTER_SOCKET="unix:$ML_SOCK" RG_CASE=$1 timeout 60 \
-		miltertest -s tests/milter/floor.lua 2>&1)
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) tap_ok "miltertest: ${line#ok * - }" ;;
-		"not ok "*) tap_fail "miltertest: ${line#not ok * - }" ;;
-		esac
-	done <<<"$out"
-	tap_is "$rc" 0 "miltertest floor.lua ($1) exits 0" || tap_diag "$out"
-}
+run_case() { ml_miltertest tests/milter/floor.lua "$1"; }
 
 ml_start "$DNS_CONF" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 run_case spf

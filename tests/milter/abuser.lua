@@ -8,21 +8,8 @@
 --   Mode enforce, TrustedNetworks 127.0.0.1/32, LocalDomains site.example
 --   AbuserThreshold 2, AbuserPrefix4 24
 
-local sock = os.getenv("RG_MILTER_SOCKET")
-if sock == nil then
-	error "RG_MILTER_SOCKET is not set"
-end
-
-local n, failed = 0, 0
-local function check(ok, desc)
-	n = n + 1
-	if ok then
-		mt.echo("ok " .. n .. " - " .. desc)
-	else
-		failed = failed + 1
-		mt.echo("not ok " .. n .. " - " .. desc)
-	end
-end
+local T = dofile("tests/milter/tap.lua")
+local sock, check = T.sock, T.check
 
 local REJ, CONT = SMFIR_REPLYCODE, SMFIR_CONTINUE
 
@@ -81,7 +68,4 @@ session("127.0.0.5", "alice", CONT, {
 	{"<victim4@victim.example>", CONT, "authenticated relay accepted from a boxed /24"},
 }, "accepted: authenticated clients are never boxed")
 
-mt.echo("1.." .. n)
-if failed > 0 then
-	error(failed .. " check(s) failed")
-end
+T.done()

@@ -8,6 +8,10 @@
 #                                   milter in the foreground; sets ML_PID.
 #   ml_stop                         SIGTERM, wait for libmilter's orderly stop.
 #   ml_event_count EVENT            lines of that event in the event log.
+#   ml_miltertest SCRIPT [TAG]      run a miltertest(8) Lua script against the
+#                                   milter (RG_MILTER_SOCKET; RG_CASE=TAG) and
+#                                   re-emit its "ok"/"not ok" lines as checks,
+#                                   then one check that it exited 0.
 
 MILTER=${MILTER:-${BUILD:-build}/relayguard-milter}
 
@@ -44,4 +48,18 @@ ml_event_count() {
 	local n
 	n=$(jq -c --arg e "$1" 'select(.event == $e)' "$ML_DIR/events.jsonl" 2>/dev/null | wc -l)
 	echo $((n))
+}
+
+ml_miltertest() {
+	local out rc line
+	out=$(RG_MILTER_SOCKET="unix:$ML_SOCK" RG_CASE=${2:-} timeout 60 \
+		miltertest -s "$1" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) tap_ok "miltertest: ${line#ok * - }" ;;
+		"not ok "*) tap_fail "miltertest: ${line#not ok * - }" ;;
+		esac
+	done <<<"$out"
+	tap_is "$rc" 0 "miltertest ${1##*/}${2:+ ($2)} exits 0" || tap_diag "$out"
 }

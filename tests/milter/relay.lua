@@ -8,21 +8,8 @@
 --   TrustedNetworks 127.0.0.1/32
 --   LocalDomains mail.site.example, site.example
 
-local sock = os.getenv("RG_MILTER_SOCKET")
-if sock == nil then
-	error "RG_MILTER_SOCKET is not set"
-end
-
-local n, failed = 0, 0
-local function check(ok, desc)
-	n = n + 1
-	if ok then
-		mt.echo("ok " .. n .. " - " .. desc)
-	else
-		failed = failed + 1
-		mt.echo("not ok " .. n .. " - " .. desc)
-	end
-end
+local T = dofile("tests/milter/tap.lua")
+local sock, check = T.sock, T.check
 
 -- One SMTP session: client ip, optional auth id, optional rcpt_mailer,
 -- then each recipient with the reply it must get.
@@ -88,7 +75,4 @@ session("127.0.0.2", nil, "error", {
 	{"<victim@victim.example>", CONT, "MTA-refused relay attempt logged, not answered"},
 })
 
-mt.echo("1.." .. n)
-if failed > 0 then
-	error(failed .. " check(s) failed")
-end
+T.done()
