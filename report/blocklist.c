@@ -57,17 +57,6 @@ static void usage(FILE *out)
 	    "  -o, --output FILE   write FILE (complete or not at all) instead of stdout\n");
 }
 
-static long parse_long(const char *opt, const char *v, long min, long max)
-{
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	if (*v == '\0' || *end != '\0' || n < min || n > max)
-		msg_fatal("%s: '%s' is not a number from %ld to %ld",
-		    opt, v, min, max);
-	return n;
-}
-
 static void parse_args(int argc, char **argv, struct bl_opts *o)
 {
 	static const struct option longopts[] = {
@@ -97,11 +86,11 @@ static void parse_args(int argc, char **argv, struct bl_opts *o)
 			else msg_fatal("--format: '%s' is not postfix, "
 			    "postscreen or cidr", optarg);
 			break;
-		case 'm': o->min_refused = parse_long("--min-refused", optarg, 1, 1000000000); break;
+		case 'm': o->min_refused = notify_parse_num("--min-refused", optarg, 1, 1000000000); break;
 		case 'n': o->prefix4 = o->prefix4 ? o->prefix4 : 24;
 			o->prefix6 = o->prefix6 ? o->prefix6 : 64; break;
-		case '4': o->prefix4 = (int)parse_long("--prefix4", optarg, 8, 32); break;
-		case '6': o->prefix6 = (int)parse_long("--prefix6", optarg, 16, 128); break;
+		case '4': o->prefix4 = notify_parse_num("--prefix4", optarg, 8, 32); break;
+		case '6': o->prefix6 = notify_parse_num("--prefix6", optarg, 16, 128); break;
 		case 'x':
 			if (rg_cidr_parse(optarg, &x, err, sizeof(err)) != 0)
 				msg_fatal("--exclude: %s", err);

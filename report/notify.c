@@ -161,13 +161,17 @@ static bool wanted(const struct notify_source *s, char **only, size_t nonly)
 	return false;
 }
 
-static int parse_num(const char *opt, const char *v, int min, int max)
+int notify_parse_num(const char *opt, const char *v, int min, int max)
 {
 	char *end;
-	long n = strtol(v, &end, 10);
+	long n;
 
-	if (*v == '\0' || *end != '\0' || n < min || n > max)
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		msg_fatal_status = EX_USAGE;
 		msg_fatal("%s: '%s' is not a number from %d to %d", opt, v, min, max);
+	}
 	return (int)n;
 }
 
@@ -212,18 +216,18 @@ static int parse_opt(int c, struct notify_opts *o, struct notify_args *a)
 		a->prefix4 = a->prefix4 ? a->prefix4 : 24;
 		a->prefix6 = a->prefix6 ? a->prefix6 : 64;
 		break;
-	case '4': a->prefix4 = parse_num("--prefix4", optarg, 8, 32); break;
-	case '6': a->prefix6 = parse_num("--prefix6", optarg, 16, 128); break;
+	case '4': a->prefix4 = notify_parse_num("--prefix4", optarg, 8, 32); break;
+	case '6': a->prefix6 = notify_parse_num("--prefix6", optarg, 16, 128); break;
 	case 's':
 		a->only = xrealloc(a->only, (a->nonly + 1) * sizeof(*a->only));
 		a->only[a->nonly++] = optarg;
 		break;
-	case 'm': a->min_attempts = parse_num("--min-attempts", optarg, 0, 1000000000); break;
+	case 'm': a->min_attempts = notify_parse_num("--min-attempts", optarg, 0, 1000000000); break;
 	case 'q': parse_request(o, optarg); break;
 	case 't': parse_tlp(o, optarg); break;
 	case 'v': o->victim = optarg; break;
-	case 'p': o->victim_port = parse_num("--victim-port", optarg, 1, 65535); break;
-	case 'x': o->excerpt = parse_num("--excerpt", optarg, 2, 1000); break;
+	case 'p': o->victim_port = notify_parse_num("--victim-port", optarg, 1, 65535); break;
+	case 'x': o->excerpt = notify_parse_num("--excerpt", optarg, 2, 1000); break;
 	case 'l': a->lang = optarg; break;
 	case 'h': return -1;
 	default: return EX_USAGE;

@@ -156,6 +156,8 @@ void notify_excerpt_free(char **lines, size_t n);
 const char *notify_request_name(enum notify_request r);
 
 int notify_main(int argc, char **argv);
+/* An option's number in [min, max], else a usage error (exit 64). */
+int notify_parse_num(const char *opt, const char *v, int min, int max);
 /* blocklist.c: relayguard-report blocklist */
 int blocklist_main(int argc, char **argv);
 

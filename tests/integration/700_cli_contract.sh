@@ -53,6 +53,13 @@ run relayguard-milter --import
 tap_like "$rc:$out:$err" "^64::usage: relayguard-milter --import" "relayguard-milter --import without an MTA: exit 64"
 run relayguard-milter --config
 tap_like "$rc:$out" "^64:$" "relayguard-milter --config without its FILE: exit 64"
+# a bad option value is a usage error too, in every subcommand
+run relayguard-report notify --events /dev/null --excerpt many
+tap_like "$rc:$out:$err" "^64::.*--excerpt: 'many' is not a number" "relayguard-report notify --excerpt many: exit 64"
+run relayguard-report blocklist --events /dev/null --prefix4 99
+tap_like "$rc:$out:$err" "^64::.*--prefix4: '99' is not a number" "relayguard-report blocklist --prefix4 99: exit 64"
+run relayguard-report blocklist --events /dev/null -f json
+tap_like "$rc:$out:$err" "^64::.*--format: 'json' is not postfix, postscreen or cidr" "relayguard-report blocklist -f json: exit 64"
 run relayguard-milter -h
 tap_like "$out" "-n, --non-default" "relayguard-milter -h lists -n"
 tap_like "$out" "-d, --defaults" "and -d"
@@ -63,8 +70,8 @@ tap_is "$rc:$err" "0:" "relayguard-milter -d: exit 0, reads no file"
 tap_is "$(head -1 <<<"$out")" "Socket inet:8894@127.0.0.1" "-d: the schema's first key first, in the file's syntax"
 tap_like "$out" $'\nMode enforce\nTrustedNetworks 127.0.0.0/8, ::1\n' "-d: Mode and TrustedNetworks defaults, in schema order"
 tap_like "$out" $'\n# UserID \\(unset\\)\n' "-d: a key without a default is a comment"
-schema=$(grep -cE '^[[:space:]]*\{"[A-Za-z]+", RG_CONF_' milter/policy/config.c)
-tap_is "$(grep -cE '^(# )?[A-Za-z]+( |$)' <<<"$out"):$(wc -l <<<"$out")" "$schema:$schema" \
+schema=$(grep -cE '^[[:space:]]*\{"[A-Za-z0-9]+", RG_CONF_' milter/policy/config.c)
+tap_is "$(grep -cE '^(# )?[A-Za-z0-9]+( |$)' <<<"$out"):$(wc -l <<<"$out")" "$schema:$schema" \
 	"-d: one line for each of the $schema keys of the schema (milter/policy/config.c), nothing else"
 printf '%s\n' "$out" >"$D/defaults.conf"
 chmod 644 "$D/defaults.conf"
