@@ -135,6 +135,8 @@ enum verdict {
 	VERDICT_UNREACHABLE,
 	VERDICT_DOMAIN_RELAY,	/* relays towards -d only, not the second domain */
 };
+/* How many verdicts there are (arrays by verdict): one past the last. */
+#define VERDICT_COUNT	(VERDICT_DOMAIN_RELAY + 1)
 
 enum mta_kind { MTA_UNKNOWN = 0, MTA_POSTFIX, MTA_SENDMAIL, MTA_EXIM, MTA_OPENSMTPD,
 	MTA_EXCHANGE, MTA_QMAIL, MTA_HARAKA, MTA_COURIER, MTA_MDAEMON };
@@ -542,7 +544,7 @@ int audit_nagios_print(const struct audit_nagios *n, FILE *out);
 struct audit_progress {
 	double start;
 	size_t done, total;
-	size_t verdicts[VERDICT_UNREACHABLE + 1];	/* results, by verdict */
+	size_t verdicts[VERDICT_COUNT];	/* results, by verdict */
 	size_t unresolved;		/* of the unreachable: no address */
 	bool total_known;
 	bool shown;			/* the line is on the terminal, unended */

@@ -203,16 +203,20 @@ void audit_progress(struct audit_progress *p, bool final)
 
 void audit_summary(const struct audit_progress *p)
 {
-	static const enum verdict order[] = {VERDICT_OPEN_RELAY, VERDICT_ACCEPT_ALL,
-	    VERDICT_INCONCLUSIVE, VERDICT_CLOSED, VERDICT_UNREACHABLE};
+	static const enum verdict order[] = {VERDICT_OPEN_RELAY, VERDICT_DOMAIN_RELAY,
+	    VERDICT_ACCEPT_ALL, VERDICT_INCONCLUSIVE, VERDICT_CLOSED, VERDICT_UNREACHABLE};
 	char line[400];
 	size_t len;
 
 	len = (size_t)snprintf(line, sizeof(line), "%zu target%s:", p->done,
 	    p->done == 1 ? "" : "s");
-	for (size_t i = 0; i < RG_NELEM(order) && len < sizeof(line); i++)
+	for (size_t i = 0, n = 0; i < RG_NELEM(order) && len < sizeof(line); i++) {
+		/* domain_relay (a backup MX) only when there is one */
+		if (order[i] == VERDICT_DOMAIN_RELAY && p->verdicts[order[i]] == 0)
+			continue;
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %zu %s",
-		    i ? "," : "", p->verdicts[order[i]], verdict_name(order[i]));
+		    n++ ? "," : "", p->verdicts[order[i]], verdict_name(order[i]));
+	}
 	if (p->unresolved && len < sizeof(line))
 		snprintf(line + len, sizeof(line) - len, " (%zu unresolved)", p->unresolved);
 	msg_info("%s in %.1f s", line, rg_now() - p->start);
