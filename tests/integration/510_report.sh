@@ -41,8 +41,8 @@ cat > "$d/events.jsonl" <<'JEOF'
 {"time":"2026-11-21T09:03:00+09:00","event":"null_sender_anomaly","client_addr":"192.0.2.4","reason":"new anomaly"}
 JEOF
 out=$("$REPORT" --before "$d/evil.json" --storm "$d/events.jsonl")
-tap_is "$(grep -o '<b>[a-z_-]*</b> 192\.0\.2\.[0-9]' <<<"$out" | tr '\n' ' ')" \
-	"<b>bounce_storm</b> 192.0.2.1 <b>bounce_storm</b> 192.0.2.2 <b>null_sender_anomaly</b> 192.0.2.3 <b>null_sender_anomaly</b> 192.0.2.4 " \
+tap_is "$(grep -o '<code>[a-z_-]*</code> 192\.0\.2\.[0-9]' <<<"$out" | tr '\n' ' ')" \
+	"<code>bounce_storm</code> 192.0.2.1 <code>bounce_storm</code> 192.0.2.2 <code>null_sender_anomaly</code> 192.0.2.3 <code>null_sender_anomaly</code> 192.0.2.4 " \
 	"old and new event names are both read, shown with the current names"
 cat > "$d/storms.jsonl" <<'JEOF'
 {"time":"2026-11-21T09:00:00+09:00","event":"relay_refused","action":"reject","client_addr":"192.0.2.9","recipient":"<a@victim.example>","reason":"x"}
