@@ -214,21 +214,11 @@ static void detach_ready(int ready_fd)
 	close(ready_fd);
 }
 
-static void bounce_limits_of(const struct rg_config *c,
-    struct bounce_limits *l)
-{
-	l->window = c->bounce_window;
-	l->total = c->bounce_threshold;
-	l->per_rcpt = c->bounce_rcpt_threshold;
-	l->per_client = c->bounce_client_threshold;
-	l->summary_interval = c->bounce_summary_interval;
-}
-
 static void bounce_sensors_start(const struct rg_config *c)
 {
 	struct bounce_limits l;
 
-	bounce_limits_of(c, &l);
+	milter_bounce_limits_of(c, &l);
 	milter_bounce_generated = bounce_sensor_new("generated",
 	    (size_t)c->bounce_table_size, &l);
 	milter_bounce_inbound = bounce_sensor_new("inbound",
@@ -237,122 +227,11 @@ static void bounce_sensors_start(const struct rg_config *c)
 	    c->bounce_window, bounce_sensor_bytes(milter_bounce_generated));
 }
 
-static bool changed(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
-/* A refused reload still reopens the running EventLog: logrotate's
- * SIGUSR1 must not depend on the config file being valid right now. */
-static void eventlog_reopen_running(void)
-{
-	char err[RG_CONFIG_ERRLEN];
-	struct rg_config *cur = rg_config_current();
-
-	if (cur != NULL && cur->event_log != NULL &&
-	    rg_eventlog_open(cur->event_log, err, sizeof(err)) != 0)
-		msg_error("%s: events go on to the file open before", err);
-	rg_config_unref(cur);
-}
-
 /* "FILE:LINE: warning: text", as the parse errors name their line. */
 static void advice_to_stderr(const char *where, const char *text, void *ctx)
 {
 	(void)ctx;
 	fprintf(stderr, "%s: warning: %s\n", where, text);
-}
-
-static void advice_to_log(const char *where, const char *text, void *ctx)
-{
-	(void)ctx;
-	msg_warn("%s: %s", where, text);
-}
-
-/* The host field of events not tied to an MTA connection: AuthservID, else
- * the host name; at start and at each reload. */
-static void default_host_of(const struct rg_config *c)
-{
-	char host[256];
-
-	if (c->authserv_id != NULL)
-		rg_event_set_default_host(c->authserv_id);
-	else if (gethostname(host, sizeof(host)) == 0) {
-		host[sizeof(host) - 1] = '\0';
-		rg_event_set_default_host(host);
-	}
-}
-
-static void reload(void)
-{
-	char err[RG_CONFIG_ERRLEN];
-	struct rg_config *next, *cur;
-
-	if ((next = rg_config_load(config_path, err, sizeof(err))) == NULL) {
-		msg_error("reload refused, keeping the running configuration: %s",
-		    err);
-		rg_metrics_reload(false);
-		eventlog_reopen_running();
-		return;
-	}
-	if (milter_dns_attach(next, err, sizeof(err)) != 0) {
-		msg_error("reload refused, keeping the running configuration: %s",
-		    err);
-		rg_config_unref(next);
-		rg_metrics_reload(false);
-		eventlog_reopen_running();
-		return;
-	}
-	if (next->event_log != NULL &&
-	    rg_eventlog_open(next->event_log, err, sizeof(err)) != 0) {
-		msg_error("reload refused, keeping the running configuration "
-		    "and its event log: %s", err);
-		rg_config_unref(next);
-		rg_metrics_reload(false);
-		eventlog_reopen_running();
-		return;
-	}
-	if (next->event_log == NULL)
-		rg_eventlog_close();
-	cur = rg_config_current();
-	if (cur != NULL) {
-		if (changed(cur->socket, next->socket) ||
-		    changed(cur->user_id, next->user_id) ||
-		    changed(cur->pid_file, next->pid_file) ||
-		    cur->socket_mode != next->socket_mode)
-			msg_warn("Socket, UserID, PidFile and SocketMode take "
-			    "effect at the next restart only");
-		if (cur->client_table_size != next->client_table_size)
-			msg_warn("ClientTableSize takes effect at the next restart only");
-		if (changed(cur->metrics_listen, next->metrics_listen))
-			msg_warn("MetricsListen takes effect at the next restart only");
-		if (changed(cur->shared_state, next->shared_state) ||
-		    cur->shared_state_timeout != next->shared_state_timeout)
-			msg_warn("SharedState and SharedStateTimeout take effect "
-			    "at the next restart only");
-		if (cur->bounce_window != next->bounce_window ||
-		    cur->bounce_table_size != next->bounce_table_size)
-			msg_warn("BounceWindow and BounceTableSize take effect at "
-			    "the next restart only");
-		rg_config_unref(cur);
-	}
-	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(next));
-	msg_verbose_config(next->log_verbose ? 1 : 0);	/* also back down */
-	default_host_of(next);
-	rg_config_advise(next, false, advice_to_log, NULL);
-	{
-		struct bounce_limits l;
-
-		bounce_limits_of(next, &l);
-		bounce_sensor_set_limits(milter_bounce_generated, &l);
-		bounce_sensor_set_limits(milter_bounce_inbound, &l);
-	}
-	msg_info("reloaded %s: mode=%s spf=%s dnsbl=%zu reverse_dns=%s", config_path,
-	    rg_config_enum_name("Mode", next->mode), next->spf ? "yes" : "no",
-	    next->dnsbl.n, next->reverse_dns ? "yes" : "no");
-	rg_metrics_reload(true);
-	rg_config_install(next);
 }
 
 static void *signal_thread(void *arg)
@@ -367,7 +246,7 @@ static void *signal_thread(void *arg)
 		int sig = sigtimedwait(set, NULL, &tick);
 
 		if (sig == SIGUSR1)
-			reload();
+			milter_reload(config_path);
 		else if (sig == SIGUSR2)
 			milter_metrics_dump();
 		now = rg_now();
@@ -568,7 +447,7 @@ int main(int argc, char **argv)
 	c = config_for(&opt);
 	msg_verbose_config(c->log_verbose ? 1 : 0);
 	msg_syslog_open(RG_MILTER_NAME, rg_config_syslog_facility(c));
-	rg_config_advise(c, geteuid() == 0, advice_to_log, NULL);
+	rg_config_advise(c, geteuid() == 0, milter_advice_to_log, NULL);
 	signals_block(&set);
 
 	if (milter_user_lookup(c->user_id, &user, err, sizeof(err)) != 0)
@@ -583,7 +462,7 @@ int main(int argc, char **argv)
 	    rg_eventlog_open(c->event_log, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	rg_metrics_init();
-	default_host_of(c);
+	milter_default_host(c);
 	if (milter_metrics_start(c->metrics_listen, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	milter_clients = rg_client_counter_new((size_t)c->client_table_size,

@@ -88,6 +88,12 @@ void milter_summary(double now);
 void milter_clock_event(const char *event);
 /* Bounce-storm summaries and end events that are due. */
 void milter_bounce_tick(double now);
+/* reload.c: SIGUSR1 (signal thread); the pieces main's start shares */
+struct bounce_limits;
+void milter_reload(const char *config_path);
+void milter_bounce_limits_of(const struct rg_config *c, struct bounce_limits *l);
+void milter_default_host(const struct rg_config *c);
+void milter_advice_to_log(const char *where, const char *text, void *ctx);
 /* bounce_shared.c: a bounce the local sensor counted, counted over every
  * MX too (SharedState); the one MX whose bounce starts a shared storm
  * logs bounce_storm_shared. */
