@@ -70,9 +70,9 @@ tap_is "$rc:$err" "0:" "relayguard-milter -d: exit 0, reads no file"
 tap_is "$(head -1 <<<"$out")" "Socket inet:8894@127.0.0.1" "-d: the schema's first key first, in the file's syntax"
 tap_like "$out" $'\nMode enforce\nTrustedNetworks 127.0.0.0/8, ::1\n' "-d: Mode and TrustedNetworks defaults, in schema order"
 tap_like "$out" $'\n# UserID \\(unset\\)\n' "-d: a key without a default is a comment"
-schema=$(grep -cE '^[[:space:]]*\{"[A-Za-z0-9]+", RG_CONF_' milter/policy/config.c)
+schema=$(grep -cE '^[[:space:]]*\{"[A-Za-z0-9]+", RG_CONF_' milter/policy/configkeys.c)
 tap_is "$(grep -cE '^(# )?[A-Za-z0-9]+( |$)' <<<"$out"):$(wc -l <<<"$out")" "$schema:$schema" \
-	"-d: one line for each of the $schema keys of the schema (milter/policy/config.c), nothing else"
+	"-d: one line for each of the $schema keys of the schema (milter/policy/configkeys.c), nothing else"
 printf '%s\n' "$out" >"$D/defaults.conf"
 chmod 644 "$D/defaults.conf"
 run relayguard-milter -n -c "$D/defaults.conf"
