@@ -52,25 +52,6 @@ struct session_pool {
 };
 
 
-/* A connection's own lines, tagged with its session and local port. */
-static void tx_record_tagged(void *arg, const struct timeval *when,
-    enum rg_transcript_dir dir, const char *text)
-{
-	struct tx_tag *tag = arg;
-
-	tx_add(tag->t, tag, when, dir, text);
-}
-
-static struct tx_tag *tx_tag_new(struct audit_target *t)
-{
-	struct tx_tag *tag = xcalloc(1, sizeof(*tag));
-
-	tag->t = t;
-	tag->next = t->tx_tags;
-	t->tx_tags = tag;
-	return tag;
-}
-
 /* Record a connection-level failure in t->error. */
 static void note_error(struct audit_target *t, const char *what, const char *detail)
 {
@@ -114,26 +95,38 @@ static void describe_banner(struct audit_target *t, const struct rg_reply *r)
 	}
 }
 
+/* The client options of one of t's connections; its transcript tag (-T),
+ * else NULL. */
+static struct tx_tag *smtp_opts_for(struct audit_target *t,
+    const struct audit_opts *o, struct rg_smtp_opts *so)
+{
+	struct tx_tag *tag = NULL;
+
+	*so = (struct rg_smtp_opts)RG_SMTP_OPTS_DEFAULT;
+	so->connect_timeout = o->connect_timeout;
+	so->read_timeout = polite_reply_timeout(t);
+	so->source_addr = o->source;
+	so->implicit_tls = o->implicit_tls;
+	if (t->keep_tx) {	/* -T: lines tagged by connection */
+		tag = tx_tag_new(t);
+		so->transcript = tx_record_tagged;
+		so->transcript_arg = tag;
+	}
+	so->deadline = t->deadline;	/* --budget bounds every wait */
+	return tag;
+}
+
 static int connect_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, struct rg_reply *fail_reply, bool quiet)
 {
-	struct rg_smtp_opts so = RG_SMTP_OPTS_DEFAULT;
+	struct rg_smtp_opts so;
 	struct rg_reply r;
-	struct tx_tag *tag = NULL;
+	struct tx_tag *tag;
 
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
 	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
-	so.connect_timeout = o->connect_timeout;
-	so.read_timeout = polite_reply_timeout(t);
-	so.source_addr = o->source;
-	so.implicit_tls = o->implicit_tls;
-	if (t->keep_tx) {	/* -T: lines tagged by connection */
-		tag = tx_tag_new(t);
-		so.transcript = tx_record_tagged;
-		so.transcript_arg = tag;
-	}
-	so.deadline = t->deadline;	/* --budget bounds every wait */
+	tag = smtp_opts_for(t, o, &so);
 	t->pool->conns++;
 	t->polite.attempts++;
 	s->conn = rg_smtp_open(t->host, t->port, &so);

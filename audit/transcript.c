@@ -85,3 +85,22 @@ void tx_record(void *arg, const struct timeval *when,
 {
 	tx_add(arg, NULL, when, dir, text);
 }
+
+/* A connection's own lines, tagged with its session and local port. */
+void tx_record_tagged(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text)
+{
+	struct tx_tag *tag = arg;
+
+	tx_add(tag->t, tag, when, dir, text);
+}
+
+struct tx_tag *tx_tag_new(struct audit_target *t)
+{
+	struct tx_tag *tag = xcalloc(1, sizeof(*tag));
+
+	tag->t = t;
+	tag->next = t->tx_tags;
+	t->tx_tags = tag;
+	return tag;
+}

@@ -21,4 +21,11 @@ void tx_add(struct audit_target *t, const struct tx_tag *tag,
 void tx_record(void *arg, const struct timeval *when, enum rg_transcript_dir dir,
     const char *text);
 
+/* A new tag for one connection of t (its session and local port are set
+ * once known); freed with t's transcript. */
+struct tx_tag *tx_tag_new(struct audit_target *t);
+/* The transcript sink of one connection (arg: its tag). */
+void tx_record_tagged(void *arg, const struct timeval *when,
+    enum rg_transcript_dir dir, const char *text);
+
 #endif
