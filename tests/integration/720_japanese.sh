@@ -20,7 +20,9 @@ tap_check "the catalogue is built next to the programs" test -s "$BUILD/locale/j
 
 # --- the auditor -------------------------------------------------------------------
 HPORT=$(rg_free_port tcp)
-coproc HOST_PROC { exec "$HOSTILE" japanese "$HPORT" 60 2>/dev/null; }
+# the server lives as long as hostile_smtpd allows (120 s): every audit
+# below on a loaded machine
+coproc HOST_PROC { exec "$HOSTILE" japanese "$HPORT" 120 2>/dev/null; }
 rg_cleanup_add "rg_kill_pid $HOST_PROC_PID"
 read -r -t 5 line <&"${HOST_PROC[0]}"
 [ "$line" = ready ] || tap_bail "hostile_smtpd did not start"
