@@ -1,5 +1,5 @@
 #!/bin/bash
-# rg-timeout: 600
+# rg-timeout: 900
 # relayguard-audit loses nothing and never fails silently (issue 16, items
 # 6, 7, 11, 12):
 # - every output (text, json, jsonl, iodef, --list-tricks, -o FILE) onto
