@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "lib/net/dns.h"
 #include "lib/net/fiber.h"
+#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 
@@ -20,12 +21,11 @@
 bool audit_target_resolves(const struct audit_target *t, char *why, size_t len)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	unsigned char a[16];
 	int rc;
 
 	if (t->unresolved)
 		return false;
-	if (inet_pton(AF_INET, t->host, a) == 1 || inet_pton(AF_INET6, t->host, a) == 1)
+	if (rg_is_ip(t->host))
 		return true;
 	rc = rg_fiber_getaddrinfo(t->host, NULL, &hints, &res);
 	if (res != NULL)

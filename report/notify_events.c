@@ -9,6 +9,7 @@
  * kept (notify_source.c), so memory follows the number of sources, not
  * the size of the log. */
 #include "notify.h"
+#include "lib/base/hostport.h"
 #include "lib/mail/eventlog.h"
 #include "lib/base/regfile.h"
 #include "lib/base/textclean.h"
@@ -126,13 +127,6 @@ static bool is_storm_start(const char *ev)
 
 	return strcmp(rg_event_name_canonical(ev, buf, sizeof(buf)),
 	    "bounce_storm") == 0;
-}
-
-static bool is_ip(const char *a)
-{
-	unsigned char b[16];
-
-	return inet_pton(strchr(a, ':') ? AF_INET6 : AF_INET, a, b) == 1;
 }
 
 
@@ -285,7 +279,7 @@ static void group_storm(struct notify_log *log, const struct reader *r, json_t *
 		const char *addr = notify_jstr(item, "value");
 		struct notify_source *s;
 
-		if (!is_ip(addr) || (s = source_for(log, addr, r)) == NULL)
+		if (!rg_is_ip(addr) || (s = source_for(log, addr, r)) == NULL)
 			continue;
 		notify_source_add(s, e, when, r->pid, true);
 		if (start) {
@@ -311,7 +305,7 @@ static void group_event(struct notify_log *log, struct reader *r, json_t *e, dou
 	}
 	if (is_storm(ev) && json_array_size(list) > 0)
 		group_storm(log, r, e, list, when);
-	else if (is_ip(addr) && (s = source_for(log, addr, r)) != NULL) {
+	else if (rg_is_ip(addr) && (s = source_for(log, addr, r)) != NULL) {
 		notify_source_add(s, e, when, r->pid, is_storm(ev));
 		notify_source_count(s, e, is_storm(ev));
 	}

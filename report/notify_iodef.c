@@ -8,6 +8,7 @@
  * syslog-form excerpt as RecordItems, the clock state as AdditionalData,
  * restriction = TLP. Validates against schemas/iodef. */
 #include "notify.h"
+#include "lib/base/hostport.h"
 #include "lib/base/i18n.h"
 #include "lib/mail/iodef_write.h"
 #include "lib/base/log.h"
@@ -16,13 +17,6 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool is_ip(const char *a)
-{
-	unsigned char b[16];
-
-	return inet_pton(strchr(a, ':') ? AF_INET6 : AF_INET, a, b) == 1;
-}
 
 static char *iso_of(double t, char *buf, size_t len)
 {
@@ -48,7 +42,7 @@ static int expectation(xmlTextWriterPtr w, const struct notify_opts *o)
 static int victim(xmlTextWriterPtr w, const struct notify_opts *o)
 {
 	const char *v = o->victim;
-	bool ip = v && is_ip(v);
+	bool ip = v && rg_is_ip(v);
 	bool hide = v && !ip && notify_withheld(o, RG_WITHHOLD_INTERNAL_HOSTS) &&
 	    rg_reporter_internal_host(o->reporter, v);
 

@@ -16,6 +16,7 @@
  * itself, which is the auditor's finding), time.source/observation, tlp,
  * and extra.* counts. */
 #include "notify.h"
+#include "lib/base/hostport.h"
 #include "lib/base/i18n.h"
 #include "lib/mail/iodef_write.h"
 #include "lib/base/log.h"
@@ -28,13 +29,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-static bool is_ip(const char *a)
-{
-	unsigned char b[16];
-
-	return inet_pton(strchr(a, ':') ? AF_INET6 : AF_INET, a, b) == 1;
-}
 
 static char *iso_of(double t, char *buf, size_t len)
 {
@@ -204,7 +198,7 @@ static bool fqdn(const char *in, char *out, size_t len)
 	n = strlen(out);
 	while (n > 0 && out[n - 1] == '.')
 		out[--n] = '\0';
-	if (n == 0 || !strchr(out, '.') || is_ip(out))
+	if (n == 0 || !strchr(out, '.') || rg_is_ip(out))
 		return false;
 	for (const char *c = out; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("-._", *c))
@@ -216,7 +210,7 @@ int notify_intelmq(const struct notify_opts *o, const struct notify_source *s, F
 {
 	json_t *j = json_object();
 	char ts[RG_TIME_ISO_LEN], name[256], addr[600], *desc;
-	bool victim_ip = o->victim && is_ip(o->victim);
+	bool victim_ip = o->victim && rg_is_ip(o->victim);
 
 	json_object_set_new(j, "feed.name", json_string("relayguard-milter"));
 	json_object_set_new(j, "feed.provider", json_string(rg_reporter_name(o->reporter)));
