@@ -14,8 +14,9 @@
 #      nftables action) bans it at the firewall: its next connection gets no
 #      SMTP greeting at all;
 #   5. the second half: the mynetworks line the auditor recommended; the
-#      auditor again: closed; with the ban lifted, the spammer's next burst
-#      is refused 5.7.1 by the server itself;
+#      auditor (AbuserExempt, never boxed) again: closed; with the firewall
+#      ban lifted, the spammer's next burst is still refused 554 5.7.1 (the
+#      penalty box holds it for an hour);
 #   6. the notification for the spammer's address (English and Japanese):
 #      e-mail body, IODEF, X-ARF, IntelMQ JSON, from the milter's event log.
 # Evidence goes to $DEMO_OUT (default ./demo-out): audit reports (text, JSON,
