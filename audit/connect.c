@@ -393,7 +393,7 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 {
 	struct session_pool *p = t->pool;
 	struct rg_smtp *conn = s->conn;
-	bool alive = !s->dead;
+	bool alive = !s->dead, greeted = s->up;
 
 	/* detached before anything can yield: nobody closes it twice */
 	s->conn = NULL;
@@ -407,9 +407,11 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 	if (polite && alive && rg_smtp_status(conn) == RG_SMTP_OK &&
 	    rg_smtp_send_quit(conn) == 0) {
 		add_closer(p, conn, 0);
-	} else if (rg_smtp_status(conn) == RG_SMTP_TIMEOUT && rg_now() < t->deadline) {
+	} else if (greeted && rg_smtp_status(conn) == RG_SMTP_TIMEOUT &&
+	    rg_now() < t->deadline) {
 		/* the server owes a reply it is still sleeping over: its
-		 * session, and our place, stay taken for another wait */
+		 * session, and our place, stay taken for another wait (not
+		 * for a greeting that never came: nothing is owed there) */
 		double until = rg_now() + polite_reply_timeout(t);
 
 		add_closer(p, conn, until < t->deadline ? until : t->deadline);
