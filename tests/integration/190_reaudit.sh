@@ -14,7 +14,7 @@ rg_cleanup_add "rm -rf '$TMP'"
 start_hostile() {	# MODE VAR: start on a free port, port in VAR, pid in VAR_PID
 	local line port
 	port=$(rg_free_port tcp)
-	"$HOSTILE" "$1" "$port" 100 > "$TMP/$2.ready" 2>/dev/null &
+	"$HOSTILE" "$1" "$port" 120 > "$TMP/$2.ready" 2>/dev/null &
 	eval "$2=$port; ${2}_PID=$!"
 	rg_cleanup_add "rg_kill_pid $!"
 	rg_retry 5 grep -q ready "$TMP/$2.ready" || tap_bail "hostile_smtpd $1 did not start"
