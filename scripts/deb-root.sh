@@ -19,7 +19,8 @@ set -eu
 
 DIR=${RG_DEBROOT_DIR:-/var/cache/relayguard/debroot}
 INCLUDE="systemd postfix libjansson4 libssl3 libldns3 libxml2 libpsl5
-libevent-2.1-7 libevent-pthreads-2.1-7 libmilter1.0.1 libspf2-2 libmicrohttpd12"
+libevent-2.1-7 libevent-pthreads-2.1-7 libmilter1.0.1 libspf2-2 libmicrohttpd12
+libhiredis0.14"
 
 command -v mmdebstrap >/dev/null || { echo "deb-root: mmdebstrap not installed" >&2; exit 1; }
 . /etc/os-release
