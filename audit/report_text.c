@@ -177,9 +177,14 @@ static void print_dns(const struct audit_target *t, FILE *out)
 static void print_verdict(const struct audit_target *t, FILE *out)
 {
 	struct term_buf b = { .next = 0 };
+	bool english = strcmp(rg_i18n_lang(), "en") == 0;
+	char why[sizeof(t->verdict_reason) + 64];
 
-	fprintf(out, _("Verdict: %s\n  %s\n"), verdict_banner(t->verdict),
-	    term(&b, t->verdict_reason));
+	/* the reason is built in English (JSON and IODEF carry it as is):
+	 * another language marks it as the auditor's English record */
+	snprintf(why, sizeof(why), "%s%s%s", english ? "" :
+	    _("The auditor's record (English):"), english ? "" : " ", t->verdict_reason);
+	fprintf(out, _("Verdict: %s\n  %s\n"), verdict_banner(t->verdict), term(&b, why));
 	if (t->unresolved)
 		fprintf(out, "  %s\n", _("The name has no address: nothing was contacted."));
 	else

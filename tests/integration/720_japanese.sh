@@ -31,6 +31,7 @@ ja=$(audit --lang ja)
 tap_like "$ja" '判定: 不正中継可能 \(オープンリレー\)' "--lang ja: the verdict in Japanese"
 tap_like "$ja" 'relayguard-audit 検査報告: 127\.0\.0\.1 ポート' "the report header in Japanese"
 tap_like "$ja" 'スパムの踏み台にされます' "what the verdict means, in Japanese"
+tap_like "$ja" '  検査ツールの記録 \(英語原文\): [a-z0-9]' "the verdict's English reason is marked as the auditor's record"
 tap_like "$ja" '推奨する修正' "the fix heading in Japanese"
 tap_like "$ja" '日本語メールサーバへようこそ' "the server's own Japanese banner is kept"
 locale -a 2>/dev/null | grep -qi '^ja_JP' && have=yes || have=no
@@ -38,6 +39,7 @@ envja=$(env -u LANGUAGE -u LC_ALL LC_MESSAGES=ja_JP.UTF-8 LANG=ja_JP.UTF-8 "$AUD
 tap_like "$envja" '判定: 不正中継可能' "LANG/LC_MESSAGES=ja_JP.UTF-8 choose Japanese (ja_JP locale generated: $have)"
 en=$(env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 "$AUDIT" -p "$HPORT" -t 5 --budget 20 -d victim.example 127.0.0.1)
 tap_like "$en" 'Verdict: OPEN RELAY' "LANG=C.UTF-8: English"
+tap_unlike "$en" "auditor's record" "in English the reason stands unmarked"
 tap_like "$(LANG=ja_JP.UTF-8 audit --lang en)" 'Verdict: OPEN RELAY' "--lang en wins over LANG"
 printf 'Organisation = x\nLanguage = ja\n' > "$TMP/r.conf"
 tap_like "$(env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 "$AUDIT" --reporter "$TMP/r.conf" -p "$HPORT" -t 5 --budget 20 127.0.0.1)" \
