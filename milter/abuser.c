@@ -7,8 +7,8 @@
  * (rg_now()); events carry them as ISO 8601 wall-clock times.
  */
 #include "abuser.h"
+#include "abuser_state.h"
 #include "shared.h"
-#include "milter/bounce/bounce_window.h"
 #include "milter/policy/config.h"
 #include "lib/base/countertab.h"
 #include "lib/base/log.h"
@@ -25,23 +25,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define SOURCE_MAX	(INET6_ADDRSTRLEN + 8)	/* "2001:db8::/64" */
+#define SOURCE_MAX	ABUSER_SOURCE_MAX
 #define RELEASE_BATCH	64			/* events per tick at most */
 #define MERGE_BATCH	256			/* sources merged per tick */
-/* A boxed source outweighs any count: never evicted for an unboxed one. */
-#define BOXED_WEIGHT	(ULONG_MAX / 2)
-
-struct source {
-	struct bw_ring ring;		/* refused attempts in AbuserWindow */
-	double first, last;		/* the run of attempts that boxed it */
-	double boxed_at, until;		/* until 0: not boxed */
-	unsigned long attempts;		/* in the window when boxed */
-	unsigned long refused;		/* transactions refused while boxed */
-	bool enforced;			/* false: abuser_would_box only */
-	char client[INET6_ADDRSTRLEN];	/* the address that boxed it */
-	char boxed_by[64];		/* shared box: the host that set it */
-	unsigned long pending;		/* attempts the shared state missed */
-};
 
 /* What an event needs, copied out of the table under the lock. */
 struct box_note {
@@ -70,32 +56,11 @@ bool abuser_replies_at(const struct rg_config *conf, int stage)
 }
 
 /* The client's source ("192.0.2.0/24"); false for a client the box never
- * touches: no address, trusted, AbuserExempt, authenticated. */
+ * touches (abuser_state.h). */
 static bool source_of(const struct conn *c, char *buf, size_t len)
 {
-	const struct rg_config *conf = c->conf;
-	unsigned char a[16];
-	int family, bits;
-	char text[INET6_ADDRSTRLEN];
-
-	if (conf->abuser_threshold <= 0 || !c->have_addr || c->auth[0] != '\0' ||
-	    rg_cidr_list_match_text(&conf->trusted_networks, c->client_addr) ||
-	    rg_cidr_list_match_text(&conf->abuser_exempt, c->client_addr))
-		return false;
-	/* client_addr is already the IPv4 form of a v4-mapped address */
-	family = strchr(c->client_addr, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(family, c->client_addr, a) != 1)
-		return false;
-	bits = (int)(family == AF_INET ? conf->abuser_prefix4 : conf->abuser_prefix6);
-	for (int i = 0; i < (family == AF_INET ? 4 : 16); i++) {
-		int keep = bits - 8 * i;
-
-		a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 :
-		    (unsigned char)(0xff << (8 - keep));
-	}
-	inet_ntop(family, a, text, sizeof(text));
-	snprintf(buf, len, "%s/%d", text, bits);
-	return true;
+	return abuser_source_key(c->conf, c->have_addr, c->client_addr, c->auth,
+	    buf, len);
 }
 
 /* A monotonic time as ISO 8601 wall-clock time (eventlog.h's format). */
@@ -146,28 +111,13 @@ static void note_boxed(const struct conn *c, const char *rcpt,
 static void reweigh(size_t slot, struct source *s, double window,
     double now)
 {
-	ct_set_weight(sources, slot, s->until > 0 ? BOXED_WEIGHT :
-	    bw_ring_count(&s->ring, window, now));
+	ct_set_weight(sources, slot, abuser_source_weight(s, window, now));
 }
 
-/* Under the lock: box s now, for what the shared box has left (sa) or
- * for AbuserBlockTime; n gets what the event needs. */
-static void box(struct source *s, const char *key, const struct conn *c,
-    unsigned long count, const struct shared_answer *sa, double now,
+/* Under the lock: what the event of s's box needs. */
+static void note_of(const struct source *s, const char *key,
     struct box_note *n)
 {
-	const struct rg_config *conf = c->conf;
-
-	if (s->first == 0)		/* boxed by another MX: no run here */
-		s->first = s->last = now;
-	s->boxed_at = now;
-	s->until = now + (sa != NULL && sa->box_ms > 0 ? (double)sa->box_ms / 1000 :
-	    (double)conf->abuser_block_time);
-	s->attempts = count;
-	s->refused = 0;
-	s->enforced = conf->mode == RG_MODE_ENFORCE;
-	strlcpy_rg(s->client, c->client_addr, sizeof(s->client));
-	strlcpy_rg(s->boxed_by, sa != NULL ? sa->boxed_by : "", sizeof(s->boxed_by));
 	strlcpy_rg(n->source, key, sizeof(n->source));
 	n->s = *s;
 }
@@ -196,8 +146,8 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 	struct box_note n;
 	struct source *s;
 	double now = rg_now(), window = (double)conf->abuser_window;
-	unsigned long inherited, count;
-	bool fresh, shared, due, made = false;
+	unsigned long inherited;
+	bool fresh, shared, made;
 	size_t slot;
 
 	if (sources == NULL || !source_of(c, key, sizeof(key)))
@@ -209,21 +159,10 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 	pthread_mutex_lock(&lock);
 	slot = ct_get(sources, key, now, &inherited, &fresh);
 	s = ct_value(sources, slot);
-	if (bw_ring_count(&s->ring, window, now) == 0)
-		s->first = now;
-	count = bw_ring_add(&s->ring, window, now, 1);
-	s->last = now;
-	if (!shared && shared_enabled())
-		s->pending++;		/* merged back when the server returns */
-	if (shared)
-		count = sa.count;
-	due = count >= (unsigned long)conf->abuser_threshold ||
-	    (shared && sa.box_ms > 0);
-	/* a would-be box (log-only) becomes a box once Mode is enforce */
-	if ((s->until == 0 || (!s->enforced && enforce)) && due) {
-		box(s, key, c, count, shared ? &sa : NULL, now, &n);
-		made = true;
-	}
+	made = abuser_source_attempt(s, conf, c->client_addr, shared ? &sa : NULL,
+	    shared_enabled(), now);
+	if (made)
+		note_of(s, key, &n);
 	reweigh(slot, s, window, now);
 	pthread_mutex_unlock(&lock);
 	if (made)
@@ -234,15 +173,9 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 static bool boxed_locally(const char *key, double now)
 {
 	size_t slot = ct_find(sources, key);
-	struct source *s;
 
-	if (slot == CT_NONE)
-		return false;
-	s = ct_value(sources, slot);
-	if (!s->enforced || s->until <= now)
-		return false;
-	s->refused++;
-	return true;
+	return slot != CT_NONE &&
+	    abuser_source_refuses(ct_value(sources, slot), now);
 }
 
 /* True when c's source is boxed (enforced) now, here or, with shared
@@ -270,8 +203,9 @@ static bool boxed_now(const struct conn *c)
 
 		slot = ct_get(sources, key, now, &inherited, &fresh);
 		s = ct_value(sources, slot);
-		box(s, key, c, 0, &sa, now, &n);
+		abuser_source_box(s, c->conf, c->client_addr, 0, &sa, now);
 		s->refused = 1;
+		note_of(s, key, &n);
 		reweigh(slot, s, (double)c->conf->abuser_window, now);
 		is = made = true;
 	}
@@ -324,19 +258,17 @@ static size_t collect_expired(double now, struct box_note *out, size_t max)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
-		struct source *s = ct_value(sources, i);
+		struct source was;
 
-		if (s->until == 0 || s->until > now)
+		if (!abuser_source_expire(ct_value(sources, i), now, &was))
 			continue;
-		if (s->enforced) {
+		ct_set_weight(sources, i, 0);
+		if (was.enforced) {
 			strlcpy_rg(out[n].source, ct_key(sources, i),
 			    sizeof(out[n].source));
-			out[n].s = *s;
+			out[n].s = was;
 			n++;
 		}
-		/* a clean slate: the next box needs a new run of attempts */
-		memset(s, 0, sizeof(*s));
-		ct_set_weight(sources, i, 0);
 	}
 	return n;
 }
