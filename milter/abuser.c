@@ -81,30 +81,50 @@ static void note_boxed(const struct conn *c, const char *rcpt,
 {
 	const struct rg_config *conf = c->conf;
 	char first[RG_TIME_ISO_LEN], last[RG_TIME_ISO_LEN], until[RG_TIME_ISO_LEN];
-	char reason[256];
+	char reason[256], count[64];
 	const bool enforced = n->s.enforced;
-	struct rg_event_field f[] = {
-		{.key = "source", .str = n->source},
-		{.key = "attempts", .num = (long)n->s.attempts},
-		{.key = "threshold", .num = conf->abuser_threshold},
-		{.key = "window", .num = conf->abuser_window},
-		{.key = "first_attempt", .str = iso_of(n->s.first, first, sizeof(first))},
-		{.key = "last_attempt", .str = iso_of(n->s.last, last, sizeof(last))},
-		{.key = "evidence_seconds", .num = (long)(n->s.last - n->s.first + 0.5)},
-		{.key = "block_time", .num = conf->abuser_block_time},
-		{.key = "until", .str = iso_of(n->s.until, until, sizeof(until))},
-		{.key = "boxed_by", .str = n->s.boxed_by},
-	};
+	/* a box learned from the shared state has no run of attempts here:
+	 * the count is the shared window's (when known), no evidence times */
+	const bool counted = !n->s.learned || n->s.attempts > 0;
+	struct rg_event_field f[10];
+	size_t nf = 0;
 
-	snprintf(reason, sizeof(reason), "%lu refused relay attempts from %s "
-	    "within %ld s%s%s: %s for %ld s", n->s.attempts, n->source,
-	    conf->abuser_window, n->s.boxed_by[0] ? ", counted by every MX; "
-	    "boxed by " : "", n->s.boxed_by,
+	f[nf++] = (struct rg_event_field){.key = "source", .str = n->source};
+	if (counted)
+		f[nf++] = (struct rg_event_field){.key = "attempts",
+		    .num = (long)n->s.attempts};
+	f[nf++] = (struct rg_event_field){.key = "threshold",
+	    .num = conf->abuser_threshold};
+	f[nf++] = (struct rg_event_field){.key = "window", .num = conf->abuser_window};
+	if (!n->s.learned) {
+		f[nf++] = (struct rg_event_field){.key = "first_attempt",
+		    .str = iso_of(n->s.first, first, sizeof(first))};
+		f[nf++] = (struct rg_event_field){.key = "last_attempt",
+		    .str = iso_of(n->s.last, last, sizeof(last))};
+		f[nf++] = (struct rg_event_field){.key = "evidence_seconds",
+		    .num = (long)(n->s.last - n->s.first + 0.5)};
+	}
+	f[nf++] = (struct rg_event_field){.key = "block_time",
+	    .num = conf->abuser_block_time};
+	f[nf++] = (struct rg_event_field){.key = "until",
+	    .str = iso_of(n->s.until, until, sizeof(until))};
+	if (n->s.boxed_by[0])
+		f[nf++] = (struct rg_event_field){.key = "boxed_by",
+		    .str = n->s.boxed_by};
+
+	if (counted)
+		snprintf(count, sizeof(count), "%lu refused relay attempts",
+		    n->s.attempts);
+	else
+		snprintf(count, sizeof(count), "refused relay attempts");
+	snprintf(reason, sizeof(reason), "%s from %s within %ld s%s%s: %s for "
+	    "%ld s", count, n->source, conf->abuser_window, n->s.boxed_by[0] ?
+	    ", counted by every MX; boxed by " : "", n->s.boxed_by,
 	    enforced ? "boxed" : "would be boxed (log-only)",
 	    conf->abuser_block_time);
 	milter_record(c, enforced ? "abuser_boxed" : "abuser_would_box",
 	    enforced ? (conf->abuser_reply.code[0] == '4' ? "tempfail" : "reject") :
-	    "log-only", rcpt, reason, f, RG_NELEM(f) - (n->s.boxed_by[0] ? 0 : 1));
+	    "log-only", rcpt, reason, f, nf);
 }
 
 /* Under the lock: the weight that orders evictions (countertab.h). */
@@ -160,7 +180,7 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 	slot = ct_get(sources, key, now, &inherited, &fresh);
 	s = ct_value(sources, slot);
 	made = abuser_source_attempt(s, conf, c->client_addr, shared ? &sa : NULL,
-	    shared_enabled(), now);
+	    shared_enabled(), host_of(c), now);
 	if (made)
 		note_of(s, key, &n);
 	reweigh(slot, s, window, now);
@@ -176,6 +196,21 @@ static bool boxed_locally(const char *key, double now)
 
 	return slot != CT_NONE &&
 	    abuser_source_refuses(ct_value(sources, slot), now);
+}
+
+/* Another MX's box, learned from the shared state: the count in the
+ * shared window for its event (sa->count; 0 when unknown). One more round
+ * trip, once per box and MX: it adds no attempt and sets no box. */
+static void learned_count(const struct conn *c, const char *key,
+    struct shared_answer *sa)
+{
+	const struct rg_config *conf = c->conf;
+	struct shared_answer w;
+
+	sa->count = 0;
+	if (shared_attempt(key, 0, conf->abuser_threshold, conf->abuser_window,
+	    conf->abuser_block_time, false, host_of(c), &w) == 0)
+		sa->count = w.count;
 }
 
 /* True when c's source is boxed (enforced) now, here or, with shared
@@ -197,14 +232,14 @@ static bool boxed_now(const struct conn *c)
 	pthread_mutex_unlock(&lock);
 	if (is || shared_box(key, &sa) != 0 || sa.box_ms <= 0)
 		return is;
+	learned_count(c, key, &sa);
 	pthread_mutex_lock(&lock);
 	if (!(is = boxed_locally(key, now))) {
 		struct source *s;
 
 		slot = ct_get(sources, key, now, &inherited, &fresh);
 		s = ct_value(sources, slot);
-		abuser_source_box(s, c->conf, c->client_addr, 0, &sa, now);
-		s->refused = 1;
+		abuser_source_learn(s, c->conf, c->client_addr, &sa, now);
 		note_of(s, key, &n);
 		reweigh(slot, s, (double)c->conf->abuser_window, now);
 		is = made = true;
@@ -276,6 +311,7 @@ static size_t collect_expired(double now, struct box_note *out, size_t max)
 struct pending_note {
 	char source[SOURCE_MAX];
 	unsigned long n;
+	char host[64];			/* the MTA that counted them */
 };
 
 /* Under the lock: take up to max sources' pending counts. */
@@ -289,6 +325,7 @@ static size_t take_pending(struct pending_note *out, size_t max)
 		if (s->pending == 0)
 			continue;
 		strlcpy_rg(out[n].source, ct_key(sources, i), sizeof(out[n].source));
+		strlcpy_rg(out[n].host, s->counted_by, sizeof(out[n].host));
 		out[n++].n = s->pending;
 		s->pending = 0;
 	}
@@ -321,13 +358,16 @@ static bool merge_pending(void)
 
 	if (conf == NULL)
 		return false;
+	/* for counts without the MTA's name (none is expected) */
 	(void)gethostname(host, sizeof(host) - 1);
 	pthread_mutex_lock(&lock);
 	n = take_pending(notes, RG_NELEM(notes));
 	pthread_mutex_unlock(&lock);
+	/* a box set by a merge names the MTA that counted, as a live one */
 	while (done < n && shared_attempt(notes[done].source, notes[done].n,
 	    conf->abuser_threshold, conf->abuser_window, conf->abuser_block_time,
-	    conf->mode == RG_MODE_ENFORCE, host, &sa) == 0)
+	    conf->mode == RG_MODE_ENFORCE, notes[done].host[0] ?
+	    notes[done].host : host, &sa) == 0)
 		done++;
 	if (done < n) {
 		pthread_mutex_lock(&lock);

@@ -50,6 +50,7 @@ void abuser_source_box(struct source *s, const struct rg_config *conf,
 	    (double)conf->abuser_block_time);
 	s->attempts = count;
 	s->refused = 0;
+	s->learned = false;
 	s->enforced = conf->mode == RG_MODE_ENFORCE;
 	strlcpy_rg(s->client, client, sizeof(s->client));
 	strlcpy_rg(s->boxed_by, sa != NULL ? sa->boxed_by : "", sizeof(s->boxed_by));
@@ -57,7 +58,7 @@ void abuser_source_box(struct source *s, const struct rg_config *conf,
 
 bool abuser_source_attempt(struct source *s, const struct rg_config *conf,
     const char *client, const struct shared_answer *sa, bool lost,
-    double now)
+    const char *host, double now)
 {
 	const double window = (double)conf->abuser_window;
 	const bool enforce = conf->mode == RG_MODE_ENFORCE;
@@ -68,8 +69,10 @@ bool abuser_source_attempt(struct source *s, const struct rg_config *conf,
 		s->first = now;
 	count = bw_ring_add(&s->ring, window, now, 1);
 	s->last = now;
-	if (sa == NULL && lost)
+	if (sa == NULL && lost) {
 		s->pending++;		/* merged back when the server returns */
+		strlcpy_rg(s->counted_by, host, sizeof(s->counted_by));
+	}
 	if (sa != NULL)
 		count = sa->count;
 	due = count >= (unsigned long)conf->abuser_threshold ||
@@ -79,6 +82,19 @@ bool abuser_source_attempt(struct source *s, const struct rg_config *conf,
 		return true;
 	}
 	return false;
+}
+
+void abuser_source_learn(struct source *s, const struct rg_config *conf,
+    const char *client, const struct shared_answer *sa, double now)
+{
+	const unsigned long here = bw_ring_count(&s->ring,
+	    (double)conf->abuser_window, now);
+
+	/* the shared count when known, else what was seen here */
+	abuser_source_box(s, conf, client, sa->count > 0 ? sa->count : here, sa,
+	    now);
+	s->learned = here == 0;
+	s->refused = 1;
 }
 
 bool abuser_source_refuses(struct source *s, double now)

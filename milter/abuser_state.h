@@ -14,6 +14,7 @@
  *				state says another MX boxed it)
  *	abuser_source_box()	box for AbuserBlockTime, or for what the
  *				shared box has left
+ *	abuser_source_learn()	box on another MX's word (shared state)
  *	abuser_source_refuses()	is a transaction at now refused (enforced
  *				box, not run out)? counts it
  *	abuser_source_expire()	has the box run out at now? then the source
@@ -45,6 +46,9 @@ struct source {
 	char client[INET6_ADDRSTRLEN];	/* the address that boxed it */
 	char boxed_by[64];		/* shared box: the host that set it */
 	unsigned long pending;		/* attempts the shared state missed */
+	char counted_by[64];		/* the MTA (macro j) that counted them */
+	bool learned;			/* boxed on the shared state's word,
+					 * with no attempt seen here */
 };
 
 /* The source of a client (client_addr: the IPv4 form of a v4-mapped
@@ -55,17 +59,23 @@ bool abuser_source_key(const struct rg_config *conf, bool have_addr,
 
 /* One refused attempt by client at now. sa: the shared state's answer, or
  * NULL (none, or lost: then lost says to keep the attempt in pending for
- * the merge). True when it boxes s now (a would-be box of log-only
- * becomes a box once Mode is enforce). */
+ * the merge, counted by host). True when it boxes s now (a would-be box
+ * of log-only becomes a box once Mode is enforce). */
 bool abuser_source_attempt(struct source *s, const struct rg_config *conf,
     const char *client, const struct shared_answer *sa, bool lost,
-    double now);
+    const char *host, double now);
 
 /* Box s at now: count attempts; for what the shared box sa has left, or
  * AbuserBlockTime (sa NULL or no box). */
 void abuser_source_box(struct source *s, const struct rg_config *conf,
     const char *client, unsigned long count, const struct shared_answer *sa,
     double now);
+
+/* Box s at now on the word of the shared state (sa: another MX's box,
+ * sa->count the shared window's count, 0 when unknown: then the attempts
+ * seen here count); this transaction is the first it refuses. */
+void abuser_source_learn(struct source *s, const struct rg_config *conf,
+    const char *client, const struct shared_answer *sa, double now);
 
 /* True (and counted) when s refuses a transaction at now. */
 bool abuser_source_refuses(struct source *s, double now);

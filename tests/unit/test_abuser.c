@@ -101,8 +101,7 @@ static void run(const char *name, struct rg_config *c, struct rg_config *enf,
 
 		switch (st->op) {
 		case ATTEMPT:
-			got = abuser_source_attempt(&s, c, "203.0.113.7", NULL,
-			    false, st->t);
+			got = abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, "mx1", st->t);
 			break;
 		case REFUSES:
 			got = abuser_source_refuses(&s, st->t);
@@ -204,7 +203,7 @@ static void test_shared_answer(void **state)
 	memset(&s, 0, sizeof(s));
 	memset(&sa, 0, sizeof(sa));
 	sa.count = 3;		/* two more on the other MX */
-	assert_true(abuser_source_attempt(&s, c, "203.0.113.7", &sa, true, 50));
+	assert_true(abuser_source_attempt(&s, c, "203.0.113.7", &sa, true, "mx1", 50));
 	assert_int_equal(s.attempts, 3);
 	assert_true(s.until == 170);
 	assert_int_equal(s.pending, 0);
@@ -214,20 +213,50 @@ static void test_shared_answer(void **state)
 	sa.count = 1;
 	sa.box_ms = 30500;	/* boxed by mx2 30.5 s ago... for 30.5 s more */
 	strcpy(sa.boxed_by, "mx2.site.example");
-	assert_true(abuser_source_attempt(&s, c, "203.0.113.7", &sa, true, 50));
+	assert_true(abuser_source_attempt(&s, c, "203.0.113.7", &sa, true, "mx1", 50));
 	assert_true(s.until == 80.5);
 	assert_string_equal(s.boxed_by, "mx2.site.example");
 	assert_true(abuser_source_refuses(&s, 80));
 	assert_false(abuser_source_refuses(&s, 80.5));
 
+	/* another MX's box learned at CONNECT/MAIL: the shared count, no
+	 * run here; with attempts seen here it is no mere hearsay */
+	memset(&s, 0, sizeof(s));
+	sa.count = 6;
+	abuser_source_learn(&s, c, "203.0.113.8", &sa, 60);
+	assert_true(s.learned && s.enforced);
+	assert_int_equal(s.attempts, 6);
+	assert_int_equal(s.refused, 1);
+	assert_true(s.until == 90.5);
+	assert_string_equal(s.boxed_by, "mx2.site.example");
+	memset(&s, 0, sizeof(s));
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.8", NULL, false,
+	    "mx1", 55));
+	abuser_source_learn(&s, c, "203.0.113.8", &sa, 60);
+	assert_false(s.learned);
+	assert_true(s.first == 55);
+	assert_int_equal(s.attempts, 6);
+	/* the shared count unknown: what was seen here, or nothing */
+	memset(&s, 0, sizeof(s));
+	sa.count = 0;
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.8", NULL, false,
+	    "mx1", 55));
+	abuser_source_learn(&s, c, "203.0.113.8", &sa, 60);
+	assert_int_equal(s.attempts, 1);
+	memset(&s, 0, sizeof(s));
+	abuser_source_learn(&s, c, "203.0.113.8", &sa, 60);
+	assert_true(s.learned);
+	assert_int_equal(s.attempts, 0);
+
 	/* the server lost: counted here, kept for the merge */
 	memset(&s, 0, sizeof(s));
-	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, true, 1));
-	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, true, 2));
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, true, "mx1", 1));
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, true, "mx1", 2));
 	assert_int_equal(s.pending, 2);
+	assert_string_equal(s.counted_by, "mx1");
 	/* no shared state at all: nothing pending */
 	memset(&s, 0, sizeof(s));
-	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, 1));
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, "mx1", 1));
 	assert_int_equal(s.pending, 0);
 	rg_config_unref(c);
 }
@@ -241,13 +270,13 @@ static void test_weight(void **state)
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(abuser_source_weight(&s, 60, 0), 0);
-	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, 0));
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, "mx1", 0));
 	assert_int_equal(abuser_source_weight(&s, 60, 1), 1);
-	assert_true(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, 1));
+	assert_true(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, "mx1", 1));
 	assert_true(abuser_source_weight(&s, 60, 2) >= ULONG_MAX / 2);
 	/* an unboxed count ages out with its window */
 	memset(&s, 0, sizeof(s));
-	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, 0));
+	assert_false(abuser_source_attempt(&s, c, "203.0.113.7", NULL, false, "mx1", 0));
 	assert_int_equal(abuser_source_weight(&s, 60, 120), 0);
 	rg_config_unref(c);
 }
