@@ -129,7 +129,8 @@ $(BUILD)/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
 # only what it calls.
 AUDIT_LIBOBJ = $(filter-out $(BUILD)/audit/main.o,$(AUDIT_OBJ))
 MILTER_MODSRC = $(wildcard milter/policy/*.c milter/bounce/*.c) \
-	$(filter milter/metrics.c milter/clients.c,$(MILTER_SRC))
+	$(filter milter/metrics.c milter/clients.c milter/shared_url.c \
+	milter/abuser_state.c,$(MILTER_SRC))
 MILTER_LIBOBJ = $(MILTER_MODSRC:%.c=$(BUILD)/%.o)
 LIBAUDIT  = $(BUILD)/audit/libaudit.a
 LIBMILTER = $(BUILD)/milter/libmilter-modules.a

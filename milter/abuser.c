@@ -7,8 +7,8 @@
  * (rg_now()); events carry them as ISO 8601 wall-clock times.
  */
 #include "abuser.h"
+#include "abuser_state.h"
 #include "shared.h"
-#include "milter/bounce/bounce_window.h"
 #include "milter/policy/config.h"
 #include "lib/base/countertab.h"
 #include "lib/base/log.h"
@@ -25,23 +25,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define SOURCE_MAX	(INET6_ADDRSTRLEN + 8)	/* "2001:db8::/64" */
+#define SOURCE_MAX	ABUSER_SOURCE_MAX
 #define RELEASE_BATCH	64			/* events per tick at most */
 #define MERGE_BATCH	256			/* sources merged per tick */
-/* A boxed source outweighs any count: never evicted for an unboxed one. */
-#define BOXED_WEIGHT	(ULONG_MAX / 2)
-
-struct source {
-	struct bw_ring ring;		/* refused attempts in AbuserWindow */
-	double first, last;		/* the run of attempts that boxed it */
-	double boxed_at, until;		/* until 0: not boxed */
-	unsigned long attempts;		/* in the window when boxed */
-	unsigned long refused;		/* transactions refused while boxed */
-	bool enforced;			/* false: abuser_would_box only */
-	char client[INET6_ADDRSTRLEN];	/* the address that boxed it */
-	char boxed_by[64];		/* shared box: the host that set it */
-	unsigned long pending;		/* attempts the shared state missed */
-};
 
 /* What an event needs, copied out of the table under the lock. */
 struct box_note {
@@ -70,32 +56,11 @@ bool abuser_replies_at(const struct rg_config *conf, int stage)
 }
 
 /* The client's source ("192.0.2.0/24"); false for a client the box never
- * touches: no address, trusted, AbuserExempt, authenticated. */
+ * touches (abuser_state.h). */
 static bool source_of(const struct conn *c, char *buf, size_t len)
 {
-	const struct rg_config *conf = c->conf;
-	unsigned char a[16];
-	int family, bits;
-	char text[INET6_ADDRSTRLEN];
-
-	if (conf->abuser_threshold <= 0 || !c->have_addr || c->auth[0] != '\0' ||
-	    rg_cidr_list_match_text(&conf->trusted_networks, c->client_addr) ||
-	    rg_cidr_list_match_text(&conf->abuser_exempt, c->client_addr))
-		return false;
-	/* client_addr is already the IPv4 form of a v4-mapped address */
-	family = strchr(c->client_addr, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(family, c->client_addr, a) != 1)
-		return false;
-	bits = (int)(family == AF_INET ? conf->abuser_prefix4 : conf->abuser_prefix6);
-	for (int i = 0; i < (family == AF_INET ? 4 : 16); i++) {
-		int keep = bits - 8 * i;
-
-		a[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 :
-		    (unsigned char)(0xff << (8 - keep));
-	}
-	inet_ntop(family, a, text, sizeof(text));
-	snprintf(buf, len, "%s/%d", text, bits);
-	return true;
+	return abuser_source_key(c->conf, c->have_addr, c->client_addr, c->auth,
+	    buf, len);
 }
 
 /* A monotonic time as ISO 8601 wall-clock time (eventlog.h's format). */
@@ -116,58 +81,63 @@ static void note_boxed(const struct conn *c, const char *rcpt,
 {
 	const struct rg_config *conf = c->conf;
 	char first[RG_TIME_ISO_LEN], last[RG_TIME_ISO_LEN], until[RG_TIME_ISO_LEN];
-	char reason[256];
+	char reason[256], count[64];
 	const bool enforced = n->s.enforced;
-	struct rg_event_field f[] = {
-		{.key = "source", .str = n->source},
-		{.key = "attempts", .num = (long)n->s.attempts},
-		{.key = "threshold", .num = conf->abuser_threshold},
-		{.key = "window", .num = conf->abuser_window},
-		{.key = "first_attempt", .str = iso_of(n->s.first, first, sizeof(first))},
-		{.key = "last_attempt", .str = iso_of(n->s.last, last, sizeof(last))},
-		{.key = "evidence_seconds", .num = (long)(n->s.last - n->s.first + 0.5)},
-		{.key = "block_time", .num = conf->abuser_block_time},
-		{.key = "until", .str = iso_of(n->s.until, until, sizeof(until))},
-		{.key = "boxed_by", .str = n->s.boxed_by},
-	};
+	/* a box learned from the shared state has no run of attempts here:
+	 * the count is the shared window's (when known), no evidence times */
+	const bool counted = !n->s.learned || n->s.attempts > 0;
+	struct rg_event_field f[10];
+	size_t nf = 0;
 
-	snprintf(reason, sizeof(reason), "%lu refused relay attempts from %s "
-	    "within %ld s%s%s: %s for %ld s", n->s.attempts, n->source,
-	    conf->abuser_window, n->s.boxed_by[0] ? ", counted by every MX; "
-	    "boxed by " : "", n->s.boxed_by,
+	f[nf++] = (struct rg_event_field){.key = "source", .str = n->source};
+	if (counted)
+		f[nf++] = (struct rg_event_field){.key = "attempts",
+		    .num = (long)n->s.attempts};
+	f[nf++] = (struct rg_event_field){.key = "threshold",
+	    .num = conf->abuser_threshold};
+	f[nf++] = (struct rg_event_field){.key = "window", .num = conf->abuser_window};
+	if (!n->s.learned) {
+		f[nf++] = (struct rg_event_field){.key = "first_attempt",
+		    .str = iso_of(n->s.first, first, sizeof(first))};
+		f[nf++] = (struct rg_event_field){.key = "last_attempt",
+		    .str = iso_of(n->s.last, last, sizeof(last))};
+		f[nf++] = (struct rg_event_field){.key = "evidence_seconds",
+		    .num = (long)(n->s.last - n->s.first + 0.5)};
+	}
+	f[nf++] = (struct rg_event_field){.key = "block_time",
+	    .num = conf->abuser_block_time};
+	f[nf++] = (struct rg_event_field){.key = "until",
+	    .str = iso_of(n->s.until, until, sizeof(until))};
+	if (n->s.boxed_by[0])
+		f[nf++] = (struct rg_event_field){.key = "boxed_by",
+		    .str = n->s.boxed_by};
+
+	if (counted)
+		snprintf(count, sizeof(count), "%lu refused relay attempts",
+		    n->s.attempts);
+	else
+		snprintf(count, sizeof(count), "refused relay attempts");
+	snprintf(reason, sizeof(reason), "%s from %s within %ld s%s%s: %s for "
+	    "%ld s", count, n->source, conf->abuser_window, n->s.boxed_by[0] ?
+	    ", counted by every MX; boxed by " : "", n->s.boxed_by,
 	    enforced ? "boxed" : "would be boxed (log-only)",
 	    conf->abuser_block_time);
 	milter_record(c, enforced ? "abuser_boxed" : "abuser_would_box",
 	    enforced ? (conf->abuser_reply.code[0] == '4' ? "tempfail" : "reject") :
-	    "log-only", rcpt, reason, f, RG_NELEM(f) - (n->s.boxed_by[0] ? 0 : 1));
+	    "log-only", rcpt, reason, f, nf);
 }
 
 /* Under the lock: the weight that orders evictions (countertab.h). */
 static void reweigh(size_t slot, struct source *s, double window,
     double now)
 {
-	ct_set_weight(sources, slot, s->until > 0 ? BOXED_WEIGHT :
-	    bw_ring_count(&s->ring, window, now));
+	ct_set_weight(sources, slot, abuser_source_weight(s, window, now));
 }
 
-/* Under the lock: box s now, for what the shared box has left (sa) or
- * for AbuserBlockTime; n gets what the event needs. */
-static void box(struct source *s, const char *key, const struct conn *c,
-    unsigned long count, const struct shared_answer *sa, double now,
+/* Under the lock: what the event of s's box needs. */
+static void note_of(const struct source *s, const char *key,
     struct box_note *n)
 {
-	const struct rg_config *conf = c->conf;
-
-	if (s->first == 0)		/* boxed by another MX: no run here */
-		s->first = s->last = now;
-	s->boxed_at = now;
-	s->until = now + (sa != NULL && sa->box_ms > 0 ? (double)sa->box_ms / 1000 :
-	    (double)conf->abuser_block_time);
-	s->attempts = count;
-	s->refused = 0;
-	s->enforced = conf->mode == RG_MODE_ENFORCE;
-	strlcpy_rg(s->client, c->client_addr, sizeof(s->client));
-	strlcpy_rg(s->boxed_by, sa != NULL ? sa->boxed_by : "", sizeof(s->boxed_by));
 	strlcpy_rg(n->source, key, sizeof(n->source));
 	n->s = *s;
 }
@@ -196,8 +166,8 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 	struct box_note n;
 	struct source *s;
 	double now = rg_now(), window = (double)conf->abuser_window;
-	unsigned long inherited, count;
-	bool fresh, shared, due, made = false;
+	unsigned long inherited;
+	bool fresh, shared, made;
 	size_t slot;
 
 	if (sources == NULL || !source_of(c, key, sizeof(key)))
@@ -209,21 +179,10 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 	pthread_mutex_lock(&lock);
 	slot = ct_get(sources, key, now, &inherited, &fresh);
 	s = ct_value(sources, slot);
-	if (bw_ring_count(&s->ring, window, now) == 0)
-		s->first = now;
-	count = bw_ring_add(&s->ring, window, now, 1);
-	s->last = now;
-	if (!shared && shared_enabled())
-		s->pending++;		/* merged back when the server returns */
-	if (shared)
-		count = sa.count;
-	due = count >= (unsigned long)conf->abuser_threshold ||
-	    (shared && sa.box_ms > 0);
-	/* a would-be box (log-only) becomes a box once Mode is enforce */
-	if ((s->until == 0 || (!s->enforced && enforce)) && due) {
-		box(s, key, c, count, shared ? &sa : NULL, now, &n);
-		made = true;
-	}
+	made = abuser_source_attempt(s, conf, c->client_addr, shared ? &sa : NULL,
+	    shared_enabled(), host_of(c), now);
+	if (made)
+		note_of(s, key, &n);
 	reweigh(slot, s, window, now);
 	pthread_mutex_unlock(&lock);
 	if (made)
@@ -234,15 +193,24 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 static bool boxed_locally(const char *key, double now)
 {
 	size_t slot = ct_find(sources, key);
-	struct source *s;
 
-	if (slot == CT_NONE)
-		return false;
-	s = ct_value(sources, slot);
-	if (!s->enforced || s->until <= now)
-		return false;
-	s->refused++;
-	return true;
+	return slot != CT_NONE &&
+	    abuser_source_refuses(ct_value(sources, slot), now);
+}
+
+/* Another MX's box, learned from the shared state: the count in the
+ * shared window for its event (sa->count; 0 when unknown). One more round
+ * trip, once per box and MX: it adds no attempt and sets no box. */
+static void learned_count(const struct conn *c, const char *key,
+    struct shared_answer *sa)
+{
+	const struct rg_config *conf = c->conf;
+	struct shared_answer w;
+
+	sa->count = 0;
+	if (shared_attempt(key, 0, conf->abuser_threshold, conf->abuser_window,
+	    conf->abuser_block_time, false, host_of(c), &w) == 0)
+		sa->count = w.count;
 }
 
 /* True when c's source is boxed (enforced) now, here or, with shared
@@ -264,14 +232,15 @@ static bool boxed_now(const struct conn *c)
 	pthread_mutex_unlock(&lock);
 	if (is || shared_box(key, &sa) != 0 || sa.box_ms <= 0)
 		return is;
+	learned_count(c, key, &sa);
 	pthread_mutex_lock(&lock);
 	if (!(is = boxed_locally(key, now))) {
 		struct source *s;
 
 		slot = ct_get(sources, key, now, &inherited, &fresh);
 		s = ct_value(sources, slot);
-		box(s, key, c, 0, &sa, now, &n);
-		s->refused = 1;
+		abuser_source_learn(s, c->conf, c->client_addr, &sa, now);
+		note_of(s, key, &n);
 		reweigh(slot, s, (double)c->conf->abuser_window, now);
 		is = made = true;
 	}
@@ -324,19 +293,17 @@ static size_t collect_expired(double now, struct box_note *out, size_t max)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
-		struct source *s = ct_value(sources, i);
+		struct source was;
 
-		if (s->until == 0 || s->until > now)
+		if (!abuser_source_expire(ct_value(sources, i), now, &was))
 			continue;
-		if (s->enforced) {
+		ct_set_weight(sources, i, 0);
+		if (was.enforced) {
 			strlcpy_rg(out[n].source, ct_key(sources, i),
 			    sizeof(out[n].source));
-			out[n].s = *s;
+			out[n].s = was;
 			n++;
 		}
-		/* a clean slate: the next box needs a new run of attempts */
-		memset(s, 0, sizeof(*s));
-		ct_set_weight(sources, i, 0);
 	}
 	return n;
 }
@@ -344,6 +311,7 @@ static size_t collect_expired(double now, struct box_note *out, size_t max)
 struct pending_note {
 	char source[SOURCE_MAX];
 	unsigned long n;
+	char host[64];			/* the MTA that counted them */
 };
 
 /* Under the lock: take up to max sources' pending counts. */
@@ -357,6 +325,7 @@ static size_t take_pending(struct pending_note *out, size_t max)
 		if (s->pending == 0)
 			continue;
 		strlcpy_rg(out[n].source, ct_key(sources, i), sizeof(out[n].source));
+		strlcpy_rg(out[n].host, s->counted_by, sizeof(out[n].host));
 		out[n++].n = s->pending;
 		s->pending = 0;
 	}
@@ -389,13 +358,16 @@ static bool merge_pending(void)
 
 	if (conf == NULL)
 		return false;
+	/* for counts without the MTA's name (none is expected) */
 	(void)gethostname(host, sizeof(host) - 1);
 	pthread_mutex_lock(&lock);
 	n = take_pending(notes, RG_NELEM(notes));
 	pthread_mutex_unlock(&lock);
+	/* a box set by a merge names the MTA that counted, as a live one */
 	while (done < n && shared_attempt(notes[done].source, notes[done].n,
 	    conf->abuser_threshold, conf->abuser_window, conf->abuser_block_time,
-	    conf->mode == RG_MODE_ENFORCE, host, &sa) == 0)
+	    conf->mode == RG_MODE_ENFORCE, notes[done].host[0] ?
+	    notes[done].host : host, &sa) == 0)
 		done++;
 	if (done < n) {
 		pthread_mutex_lock(&lock);

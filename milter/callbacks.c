@@ -141,7 +141,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		    smfi_setsymlist(ctx, SMFIM_ENVFROM,
 		    "i {auth_authen} {auth_type} {mail_addr}") != MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_ENVRCPT,
-		    "i {rcpt_addr} {rcpt_mailer}") != MI_SUCCESS)
+		    "i {rcpt_addr} {rcpt_mailer} {daemon_addr}") != MI_SUCCESS)
 			msg_warn("smfi_setsymlist failed: using the MTA's default "
 			    "macro lists");
 	} else if (__atomic_exchange_n(&warned_symlist, 1, __ATOMIC_RELAXED) == 0) {
@@ -298,7 +298,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		copy_macro(ctx, "{auth_authen}", c->auth, sizeof(c->auth));
 	copy_macro(ctx, "i", c->queue_id, sizeof(c->queue_id));
 	relay_decide(conf, c->have_addr ? (const struct sockaddr *)&c->addr : NULL,
-	    c->auth, rcpt, &d);
+	    smfi_getsymval(ctx, "{daemon_addr}"), c->auth, rcpt, &d);
 	if (rcpt == NULL)
 		rcpt = "";
 	rg_metrics_decision((int)d.verdict, (int)d.basis);

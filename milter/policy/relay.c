@@ -12,6 +12,8 @@
  */
 #include "relay.h"
 #include "lib/mail/address.h"
+#include "lib/mail/netmatch.h"
+#include "lib/base/hostport.h"
 #include "lib/base/util.h"
 
 #include <stdio.h>
@@ -68,11 +70,38 @@ static enum relay_verdict set(struct relay_decision *d, enum relay_verdict v,
 }
 
 /*
+ * Whether literal_ip (the canonical text of a recipient's address literal)
+ * is the server's own address: server_addr as the MTA's {daemon_addr}
+ * gives it ("192.0.2.1", "2001:db8::1", sendmail's "IPv6:2001:db8::1").
+ * A wildcard (0.0.0.0, ::: sendmail's daemon bound to every address) or
+ * anything unparseable is no address, so nothing matches.
+ */
+static bool own_literal(const char *server_addr, const char *literal_ip)
+{
+	struct rg_hostport hp;
+	struct rg_cidr self;
+	struct rg_cidr_list one = { .v = &self, .n = 1, .cap = 1 };
+	static const unsigned char any[16];
+	char err[RG_NETMATCH_ERRLEN];
+
+	if (server_addr == NULL || literal_ip == NULL || literal_ip[0] == '\0')
+		return false;
+	if (strncasecmp(server_addr, "IPv6:", 5) == 0)
+		server_addr += 5;
+	if (rg_hostport_parse(server_addr, 0, RG_HP_NUMERIC | RG_HP_BARE_V6 |
+	    RG_HP_NO_PORT, &hp, err, sizeof(err)) != 0 ||
+	    rg_cidr_parse(hp.host, &self, err, sizeof(err)) != 0 ||
+	    memcmp(self.addr, any, sizeof(any)) == 0)
+		return false;
+	return rg_cidr_list_match_text(&one, literal_ip);
+}
+
+/*
  * The destination test alone: DUNNO when the recipient is a clean address
  * in a local or relay domain, else REJECT with the reason.
  */
 static enum relay_verdict check_destination(const struct rg_config *conf,
-    const char *rcpt, struct relay_decision *d)
+    const char *server_addr, const char *rcpt, struct relay_decision *d)
 {
 	struct rg_address a;
 	struct rg_addr_error err;
@@ -109,6 +138,14 @@ static enum relay_verdict check_destination(const struct rg_config *conf,
 		    "recipient domain %s is local", a.domain);
 		return set(d, RELAY_DUNNO, RELAY_BASIS_LOCAL_DOMAIN);
 	}
+	/* RFC 5321 4.5.1 and 2.3.4: the server's own address literal is a
+	 * name of this host, as Postfix's resolve_local takes it */
+	if ((a.domain_kind == RG_DOMAIN_IPV4 || a.domain_kind == RG_DOMAIN_IPV6) &&
+	    own_literal(server_addr, a.literal_addr)) {
+		snprintf(d->reason, sizeof(d->reason), "recipient domain %s is "
+		    "this server's own address literal", a.domain);
+		return set(d, RELAY_DUNNO, RELAY_BASIS_LOCAL_DOMAIN);
+	}
 	if (rg_domain_list_match(&conf->relay_domains, a.domain, a.literal_addr)) {
 		snprintf(d->reason, sizeof(d->reason),
 		    "recipient domain %s is a relay domain", a.domain);
@@ -120,14 +157,14 @@ static enum relay_verdict check_destination(const struct rg_config *conf,
 }
 
 enum relay_verdict relay_decide(const struct rg_config *conf,
-    const struct sockaddr *client, const char *auth_authen, const char *rcpt,
-    struct relay_decision *d)
+    const struct sockaddr *client, const char *server_addr,
+    const char *auth_authen, const char *rcpt, struct relay_decision *d)
 {
 	char dest[sizeof(d->reason)];
 	enum relay_verdict v;
 
 	memset(d, 0, sizeof(*d));
-	v = check_destination(conf, rcpt, d);
+	v = check_destination(conf, server_addr, rcpt, d);
 	d->relaying = v == RELAY_REJECT;
 	strlcpy_rg(dest, d->reason, sizeof(dest));
 

@@ -2,7 +2,7 @@
  * relay.h - the relay-authorisation policy, decided at RCPT.
  *
  * relay_decide() is a pure function of the config, the client address, the
- * SMTP AUTH identity and the RCPT TO argument. It is what
+ * server address, the SMTP AUTH identity and the RCPT TO argument. It is what
  * reject_unauth_destination does in Postfix (smtpd_check.c), made
  * independent of the MTA's own configuration:
  *
@@ -15,7 +15,11 @@
  *   2. with AllowAuthenticated, a non-empty {auth_authen} may relay:
  *      RELAY_PERMIT;
  *   3. otherwise the recipient (parsed by rg_address_parse) must be in
- *      LocalDomains or RelayDomains and carry no routing operator ('%',
+ *      LocalDomains or RelayDomains, or be at the address literal of the
+ *      server address the client connected to (server_addr, the MTA's
+ *      {daemon_addr}: RFC 5321 4.5.1 wants postmaster@[own literal]
+ *      accepted, and Postfix takes any recipient there as local), and
+ *      carry no routing operator ('%',
  *      '!', '@' in the local part even when quoted, a source route, an
  *      empty domain): then the mail is not relayed at all, RELAY_DUNNO
  *      ("not my business": later checks may still refuse it);
@@ -66,11 +70,13 @@ struct relay_decision {
 };
 
 /* client: the MTA's client socket address, NULL when it has none;
+ * server_addr: the address the client connected to as text ({daemon_addr}:
+ * "192.0.2.1", "2001:db8::1", "IPv6:2001:db8::1"), NULL when unknown;
  * auth_authen: NULL or "" when not authenticated; rcpt: the RCPT TO
  * argument as the MTA passed it (with or without < >). */
 enum relay_verdict relay_decide(const struct rg_config *conf,
-    const struct sockaddr *client, const char *auth_authen, const char *rcpt,
-    struct relay_decision *d);
+    const struct sockaddr *client, const char *server_addr,
+    const char *auth_authen, const char *rcpt, struct relay_decision *d);
 
 const char *relay_verdict_str(enum relay_verdict v);	/* "permit" ... */
 const char *relay_basis_str(enum relay_basis b);	/* "trusted-network" ... */

@@ -89,7 +89,7 @@ static void one_rcpt(const char *rcpt, size_t len, void *ctx)
 	enum relay_verdict v;
 
 	(void)len;
-	v = relay_decide(r->conf, r->client, r->auth ? "fuzzer" : NULL, rcpt, &d);
+	v = relay_decide(r->conf, r->client, NULL, r->auth ? "fuzzer" : NULL, rcpt, &d);
 	if (v != d.verdict || memchr(d.reason, '\0', sizeof(d.reason)) == NULL)
 		abort();
 	if (r->trusted || (r->auth && r->allow_auth)) {

@@ -17,6 +17,7 @@ source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 
 rg_built "$HOSTILE"
+source tests/lib/hostile.sh	# start_logged: its log in $W/MODE.log
 W=$(mktemp -d)
 rg_cleanup_add "rm -rf $W"
 
@@ -25,17 +26,6 @@ RETRY_MAX=3			# retries after a backoff, in a row
 PER_TARGET_MAX=$((1 + RETRY_MAX))	# connections to a server that only says 421
 OUT_OF_STEP_MAX=3		# sessions out of step, then no more
 
-# start_logged MODE: hostile_smtpd with its per-connection log in $W/MODE.log
-# (one line per connection served); sets HPORT and HPID.
-start_logged() {
-	local line
-	HPORT=$(rg_free_port tcp)
-	coproc HOST_PROC { exec "$HOSTILE" "$1" "$HPORT" 120 2>"$W/$1.log"; }
-	HPID=$HOST_PROC_PID
-	rg_cleanup_add "rg_kill_pid $HPID"
-	read -r -t 5 line <&"${HOST_PROC[0]}"
-	[ "$line" = ready ] || tap_bail "hostile_smtpd $1 did not start (got '$line')"
-}
 served() { grep -c ': connection [0-9]* from' "$W/$1.log"; }
 # audit MODE [ARGS...]: one target, JSON with the transcript; sets OUT, MS
 audit() {

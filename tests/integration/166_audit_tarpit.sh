@@ -17,19 +17,10 @@
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 
 rg_built "$HOSTILE"
+source tests/lib/hostile.sh	# start_logged: its log in $W/MODE.log
 W=$(mktemp -d)
 rg_cleanup_add "rm -rf $W"
 
-# start_logged MODE: hostile_smtpd with its per-connection log in $W/MODE.log
-start_logged() {
-	local line
-	HPORT=$(rg_free_port tcp)
-	coproc HOST_PROC { exec "$HOSTILE" "$1" "$HPORT" 120 2>"$W/$1.log"; }
-	HPID=$HOST_PROC_PID
-	rg_cleanup_add "rg_kill_pid $HPID"
-	read -r -t 5 line <&"${HOST_PROC[0]}"
-	[ "$line" = ready ] || tap_bail "hostile_smtpd $1 did not start (got '$line')"
-}
 # audit TAG BUDGET: one target, JSON with the transcript; sets OUT, RC, SECS
 audit() {
 	local t0
@@ -40,7 +31,6 @@ audit() {
 	tap_diag "$1: $(jq -r .verdict <<<"$OUT") in ${SECS}s: $(jq -r .verdict_reason <<<"$OUT")"
 }
 count() { jq -r "[$1] | length" <<<"$OUT"; }
-stop_hostile() { rg_kill_pid "$HPID"; }
 greeting_closes() { grep -c 'closed at the greeting' "$W/$1.log"; }
 lowered() { jq -r '[.transcript[] | select(.line | test("closed a connection before its greeting \\(no 421\\)"))] | length' <<<"$OUT"; }
 

@@ -67,6 +67,28 @@ tap_is "$?" 0 "trusted client (127.0.0.1): relaying is accepted" ||
 	tap_diag "$(tail -5 "$ML_DIR/swaks-trusted.log")"
 tap_check "the relayed message reaches smtp-sink" pf_wait_sink_count 1 10
 
+# RFC 5321 4.5.1: postmaster at the server's own address literal. The
+# milter's LocalDomains do not list [127.0.0.1]; the {daemon_addr} Postfix
+# passes at RCPT makes it local, and only that literal.
+before=$(pf_mailbox_count root)
+pf_swaks --local-interface 127.0.0.2 --from someone@other.example \
+	--to 'postmaster@[127.0.0.1]' >"$ML_DIR/swaks-literal.log" 2>&1
+tap_is "$?" 0 "untrusted client: postmaster@[127.0.0.1] (the server's own literal) is accepted" ||
+	tap_diag "$(tail -5 "$ML_DIR/swaks-literal.log")"
+tap_check "it is delivered locally" pf_wait_mailbox_count root $((before + 1)) 10
+sink_before=$(pf_sink_count)
+pf_swaks --local-interface 127.0.0.2 --from someone@other.example \
+	--to 'postmaster@[127.0.0.9]' >"$ML_DIR/swaks-literal2.log" 2>&1
+tap_like "$(grep -E '^<\*\* +5[0-9][0-9]' "$ML_DIR/swaks-literal2.log" | head -1)" '554 5\.7\.1 <postmaster@\[127\.0\.0\.9\]>' \
+	"untrusted client: postmaster@[127.0.0.9] (another literal) is refused" ||
+	tap_diag "$(tail -5 "$ML_DIR/swaks-literal2.log")"
+tap_is "$(jq -r 'select(.event=="relay_refused") | .recipient' "$ML_DIR/events.jsonl" |
+	grep -E '^<postmaster@\[127\.0\.0\.[19]\]>$')" '<postmaster@[127.0.0.9]>' \
+	"the milter logged the other literal only"
+pf_flush
+pf_wait_queue_empty 10
+tap_is "$(pf_sink_count)" "$sink_before" "nothing went to smtp-sink"
+
 # --- reload: broken config refused, log-only accepted --------------------------
 cp "$ML_DIR/relayguard.conf" "$ML_DIR/good.conf"
 echo "Mode relay-everything" >>"$ML_DIR/relayguard.conf"
