@@ -299,7 +299,8 @@ printf '%-12s %-29s %7s %9s %7s %6s %9s %5s %7s  %s\n' workload tool "wall s" ta
 	"vs nmap" "RSS MB" "sess:json" proxy "CPU ms" "slowest target, its seconds"
 [ "$INDEP" = 1 ] && summary independent "$NT" all-nm-default all-nm-256 all-rg-seq all-rg-base all-rg
 [ "$SHARED" = 1 ] && summary shared "$NS" sh-nm-256 sh-rg-base sh-rg
-echo "(independent: $NT targets, each its own server; shared: $NS target names, one open Postfix;"
+echo "($( [ "$INDEP" = 1 ] && printf 'independent: %s targets, each its own server; ' "$NT")$(
+	[ "$SHARED" = 1 ] && printf 'shared: %s target names, one open Postfix;' "$NS")"
 echo " vs nmap: targets/s over nmap's best setting in this run; sess: sessions per target from"
 echo " relayguard's JSON and connections per target the proxy accepted; CPU ms: user+sys per target)"
 if [ "$SHARED" = 1 ]; then
