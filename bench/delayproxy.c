@@ -3,14 +3,16 @@
  * loopback targets the round-trip time of an Internet path (scale bench).
  *
  * SYNOPSIS
- *	delayproxy [-l ADDR] -p PORT (-b PORT | -m DST=HOST:PORT ...) [-d MS]
+ *	delayproxy [-l ADDR] -p PORT (-b PORT | -m DST[/BITS]=HOST:PORT ...) [-d MS]
  *	           [-s SRC] [-H 0|1] [-t SECS]
  *
  * DESCRIPTION
  *	Listens on ADDR:PORT (default 0.0.0.0, meant for a private network
  *	namespace with only "lo", where every 127.x.y.z reaches it). A
  *	connection made to address DST is relayed to HOST:PORT when "-m
- *	DST=HOST:PORT" names DST, otherwise to DST itself on the -b port. Every
+ *	DST=HOST:PORT" names DST (or DST/BITS covers it: many target names,
+ *	one backend; the first matching -m wins), otherwise to DST itself on
+ *	the -b port. Every
  *	chunk read from one side is written to the other -d MS later (default
  *	25: a 50 ms round trip); a close travels the same way. Bytes keep their
  *	order, chunk boundaries are kept (a pipelined group stays one write).
@@ -26,6 +28,12 @@
  *	Connections to addresses outside 127.0.0.0/8 are closed. Prints
  *	"ready PORT" once listening; exits after -t SECS (default 3600) or on
  *	SIGTERM.
+ *
+ *	Connections are counted per address the client connected to: on
+ *	SIGUSR1 (and at exit) the counts since the last report are printed to
+ *	standard output as "conn ADDR N" lines, then "total N" and "end", and
+ *	start again from zero (the scale bench's sessions per target for
+ *	tools that do not report them).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,7 +82,8 @@ struct pair {
 };
 
 static struct {
-	uint32_t dst;
+	uint32_t dst;			/* network order, masked */
+	uint32_t mask;			/* network order */
 	struct sockaddr_in to;
 } maps[MAX_MAPS];
 static int nmaps, backend_port = -1, delay_ms = 25, handshake = 1;
@@ -224,6 +233,74 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* Connections per client-side address since the last report: open
+ * addressing on the address, grown at half full. */
+static struct conncount {
+	uint32_t addr;			/* network order; 0 = empty */
+	unsigned long n;
+} *counts;
+static size_t ncounts, capcounts;
+static unsigned long n_since;
+
+static struct conncount *count_slot(struct conncount *tab, size_t cap, uint32_t addr)
+{
+	size_t i = (ntohl(addr) * 2654435761u) & (cap - 1);
+
+	while (tab[i].addr != 0 && tab[i].addr != addr)
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+static void count_conn(uint32_t addr)
+{
+	struct conncount *c;
+
+	if (2 * (ncounts + 1) > capcounts) {
+		size_t cap = capcounts ? capcounts * 2 : 1024;
+		struct conncount *tab = calloc(cap, sizeof(*tab));
+
+		if (tab == NULL)
+			abort();
+		for (size_t i = 0; i < capcounts; i++)
+			if (counts[i].addr != 0)
+				*count_slot(tab, cap, counts[i].addr) = counts[i];
+		free(counts);
+		counts = tab;
+		capcounts = cap;
+	}
+	c = count_slot(counts, capcounts, addr);
+	if (c->addr == 0) {
+		c->addr = addr;
+		ncounts++;
+	}
+	c->n++;
+	n_since++;
+}
+
+/* Print the counts since the last report and start again from zero. */
+static void report_counts(void)
+{
+	char a[INET_ADDRSTRLEN];
+
+	for (size_t i = 0; i < capcounts; i++)
+		if (counts[i].addr != 0 && inet_ntop(AF_INET, &counts[i].addr, a, sizeof(a)))
+			printf("conn %s %lu\n", a, counts[i].n);
+	printf("total %lu\nend\n", n_since);
+	fflush(stdout);
+	if (capcounts > 0)
+		memset(counts, 0, capcounts * sizeof(*counts));
+	ncounts = 0;
+	n_since = 0;
+}
+
+static void on_usr1(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	report_counts();
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
@@ -246,13 +323,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	to.sin_addr = me.sin_addr;
 	to.sin_port = htons((uint16_t)(backend_port > 0 ? backend_port : 0));
 	for (int i = 0; i < nmaps; i++)
-		if (maps[i].dst == me.sin_addr.s_addr)
+		if (maps[i].dst == (me.sin_addr.s_addr & maps[i].mask)) {
 			to = maps[i].to;
+			break;
+		}
 	if (to.sin_port == 0) {
 		evutil_closesocket(fd);
 		return;
 	}
 	n_conn++;
+	count_conn(me.sin_addr.s_addr);
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		abort();
@@ -292,15 +372,21 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 static int parse_map(const char *s)
 {
-	char dst[64], host[64];
-	int port;
+	char dst[64], host[64], *slash;
+	int port, bits = 32;
 	struct in_addr d, h;
 
-	if (nmaps >= MAX_MAPS || sscanf(s, "%63[^=]=%63[^:]:%d", dst, host, &port) != 3 ||
-	    inet_pton(AF_INET, dst, &d) != 1 || inet_pton(AF_INET, host, &h) != 1 ||
-	    port < 1 || port > 65535)
+	if (nmaps >= MAX_MAPS || sscanf(s, "%63[^=]=%63[^:]:%d", dst, host, &port) != 3)
 		return -1;
-	maps[nmaps].dst = d.s_addr;
+	if ((slash = strchr(dst, '/')) != NULL) {
+		*slash = 0;
+		bits = atoi(slash + 1);
+	}
+	if (inet_pton(AF_INET, dst, &d) != 1 || inet_pton(AF_INET, host, &h) != 1 ||
+	    port < 1 || port > 65535 || bits < 8 || bits > 32)
+		return -1;
+	maps[nmaps].mask = htonl(bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits));
+	maps[nmaps].dst = d.s_addr & maps[nmaps].mask;
 	maps[nmaps].to.sin_family = AF_INET;
 	maps[nmaps].to.sin_addr = h;
 	maps[nmaps].to.sin_port = htons((uint16_t)port);
@@ -330,7 +416,7 @@ int main(int argc, char **argv)
 		case 'b': backend_port = atoi(optarg); break;
 		case 'm':
 			if (parse_map(optarg) != 0) {
-				fprintf(stderr, "delayproxy: -m '%s': expected DST=HOST:PORT\n",
+				fprintf(stderr, "delayproxy: -m '%s': expected DST[/BITS]=HOST:PORT\n",
 				    optarg);
 				return 2;
 			}
@@ -380,13 +466,18 @@ int main(int argc, char **argv)
 	}
 	struct event *term = evsignal_new(base, SIGTERM, on_stop, NULL);
 	struct event *intr = evsignal_new(base, SIGINT, on_stop, NULL);
+	struct event *usr1 = evsignal_new(base, SIGUSR1, on_usr1, NULL);
 	struct timeval life = {lifetime, 0};
 
 	evsignal_add(term, NULL);
 	evsignal_add(intr, NULL);
+	evsignal_add(usr1, NULL);
 	event_base_loopexit(base, &life);
 	event_base_dispatch(base);
 	fprintf(stderr, "delayproxy: %lu connections\n", n_conn);
+	report_counts();
+	free(counts);
+	event_free(usr1);
 	event_free(term);
 	event_free(intr);
 	evconnlistener_free(l);

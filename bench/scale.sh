@@ -17,10 +17,23 @@
 # Then, on the same targets:
 #   1. one target at a time (fake open, fake closed, Postfix open, Postfix
 #      closed): wall time and wall time in round trips, both tools;
-#   2. all N+2 targets: relayguard-audit (RG_ARGS, default -j 1000 --per-host 4), nmap
-#      with its defaults and with --max-parallelism 256: wall time,
-#      targets/s, the ratio, peak RSS, and the agreement of the verdicts
-#      (open relay or not) between the tools and with the truth (the map).
+#   2. independent servers: all N+2 targets above, relayguard-audit (RG_ARGS,
+#      default -j 1000 --per-host 4), nmap with its defaults and with
+#      --max-parallelism 256: wall time, targets/s, the ratio, peak RSS, and
+#      the agreement of the verdicts (open relay or not) between the tools
+#      and with the truth (the map);
+#   3. shared backend (SHARED=1): NS target names 127.11.x.y, every one of
+#      them served by the ONE open Postfix behind the delay proxy (how a
+#      hosting provider looks: many MX names, one cluster), relayguard-audit
+#      (RG_ARGS) and nmap --max-parallelism 256.
+# For steps 2 and 3 the summary prints, per workload and tool: targets/s,
+# the ratio to nmap, sessions per target (relayguard's JSON .sessions; the
+# connections the proxy accepted, for both tools), CPU per target (user+sys
+# of the tool and its children, /usr/bin/time, over the targets) and the
+# slowest target's seconds beside the total wall time with the wall time
+# the run would have had without it (last end of the other targets); it says
+# "DOMINATED" when that one target is more than half of the tool's time
+# (e.g. nmap's error-limit sleep on a closed Postfix).
 #
 # Environment: N (1000), DELAY_MS (25), MIX ("open:4 closed:4 greylist:1
 # slow:1": weights), NOPIPE_EVERY (4: every 4th fake lacks PIPELINING),
@@ -28,7 +41,11 @@
 # sequential engine: -j 256 --per-host 1 --no-pipelining -f jsonl; its
 # verdicts must equal RG_ARGS's), SEQ=0 skips that run, NMAP=0 skips nmap,
 # NMAP_DEFAULT=0 only nmap's default setting (slow: minutes for 1000),
-# PF=0 skips Postfix, SINGLE=0 skips step 1, KEEP=DIR keeps outputs there.
+# PF=0 skips the two Postfix targets of steps 1-2, SINGLE=0 skips step 1,
+# INDEP=0 skips step 2, SHARED=0 skips step 3, NS (N: the shared workload's
+# target names, at most 64000), BASE_AUDIT=PATH (another relayguard-audit,
+# e.g. main's build, run beside this one with RG_ARGS in steps 2 and 3: a
+# before/after in one invocation), KEEP=DIR keeps outputs there.
 set -u
 if [ -z "${RG_BENCH_NETNS:-}" ]; then
 	if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
@@ -52,6 +69,10 @@ NMAP=${NMAP:-1}
 NMAP_DEFAULT=${NMAP_DEFAULT:-1}
 PF=${PF:-1}
 SINGLE=${SINGLE:-1}
+INDEP=${INDEP:-1}
+SHARED=${SHARED:-1}
+NS=${NS:-$N}
+export TZ=UTC	# relayguard's .start, read back as UTC below
 AUDIT=$BUILD/relayguard-audit
 RTT=$(printf '%.3f' "$(echo "2 * $DELAY_MS / 1000" | bc -l)")
 command -v nmap >/dev/null || NMAP=0
@@ -89,9 +110,11 @@ awk '{split($2,k,","); print $1, k[1]}' "$W/map" >"$W/truth"
 "$BUILD/bench/fakemta" -p 2600 -m "$W/map" -w "$SLOW_MS" >"$W/fakemta.out" 2>"$W/fakemta.err" &
 PIDS+=($!)
 proxy_maps=()
-if [ "$PF" = 1 ]; then
+if [ "$PF" = 1 ] || [ "$SHARED" = 1 ]; then
 	pf_start open >/dev/null || { echo "cannot start Postfix (open)" >&2; exit 1; }
-	proxy_maps+=(-m "127.9.0.1=127.0.0.1:$PF_PORT")
+	proxy_maps+=(-m "127.9.0.1=127.0.0.1:$PF_PORT" -m "127.11.0.0/16=127.0.0.1:$PF_PORT")
+fi
+if [ "$PF" = 1 ]; then
 	pf_start closed >/dev/null || { echo "cannot start Postfix (closed)" >&2; exit 1; }
 	proxy_maps+=(-m "127.9.0.2=127.0.0.1:$PF_PORT")
 	printf '127.9.0.1\n127.9.0.2\n' >>"$W/targets"
@@ -99,22 +122,45 @@ if [ "$PF" = 1 ]; then
 fi
 "$BUILD/bench/delayproxy" -p 25 -b 2600 -d "$DELAY_MS" -s 127.0.0.2 "${proxy_maps[@]}" \
 	>"$W/proxy.out" 2>"$W/proxy.err" &
+PROXY_PID=$!
 PIDS+=($!)
 for _ in $(seq 50); do
 	[ -s "$W/fakemta.out" ] && [ -s "$W/proxy.out" ] && break
 	sleep 0.1
 done
 NT=$(wc -l <"$W/targets")
+for i in $(seq 0 $((NS - 1))); do
+	echo "127.11.$((i / 250)).$((i % 250 + 1))"
+done >"$W/shared.targets"
 
 now() { date +%s.%N; }
-# run NAME CMD...: stdout to $W/NAME.out, wall seconds to $W/NAME.wall, peak RSS (KB) to $W/NAME.rss
+# proxy_counts NAME: the proxy's connection counts since the last call
+# ("conn ADDR N" lines) to $W/NAME.conns (SIGUSR1; see bench/delayproxy.c)
+proxy_counts() {
+	local before
+	before=$(grep -c '^end$' "$W/proxy.out")
+	kill -USR1 "$PROXY_PID" || return 1
+	for _ in $(seq 100); do
+		[ "$(grep -c '^end$' "$W/proxy.out")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	awk -v n="$before" '/^end$/ {e++; next} e == n && /^conn / {print $2, $3}' \
+		"$W/proxy.out" >"$W/$1.conns"
+}
+# run NAME CMD...: stdout to $W/NAME.out, wall seconds to $W/NAME.wall, peak
+# RSS (KB) to $W/NAME.rss, user+sys seconds to $W/NAME.cpu, the proxy's
+# connections to $W/NAME.conns
 run() {
 	local name=$1 t0 t1
 	shift
+	proxy_counts "$name.before"
 	t0=$(now)
-	/usr/bin/time -f %M -o "$W/$name.rss" "$@" >"$W/$name.out" 2>"$W/$name.err"
+	/usr/bin/time -f '%M %U %S' -o "$W/$name.time" "$@" >"$W/$name.out" 2>"$W/$name.err"
 	t1=$(now)
 	echo "$t1 - $t0" | bc -l >"$W/$name.wall"
+	proxy_counts "$name"
+	tail -1 "$W/$name.time" | awk '{print $1}' >"$W/$name.rss"
+	tail -1 "$W/$name.time" | awk '{print $2 + $3}' >"$W/$name.cpu"
 }
 wall() { cat "$W/$1.wall"; }
 NMAP_ARGS=(-Pn -n -p 25 --script smtp-open-relay --script-args smtp-open-relay.domain=victim.example)
@@ -159,43 +205,111 @@ if [ "$SINGLE" = 1 ]; then
 	done
 fi
 
-echo
-# shellcheck disable=SC2046
-run all-rg "${RG[@]}" $(cat "$W/targets")
-if [ "$SEQ" = 1 ]; then
-	# shellcheck disable=SC2046,SC2086
-	run all-rg-seq "$AUDIT" -p 25 -d victim.example $SEQ_ARGS $(cat "$W/targets")
-fi
-if [ "$NMAP" = 1 ]; then
-	# shellcheck disable=SC2046
-	[ "$NMAP_DEFAULT" = 1 ] && run all-nm-default nmap "${NMAP_ARGS[@]}" $(cat "$W/targets")
-	# shellcheck disable=SC2046
-	run all-nm-256 nmap "${NMAP_ARGS[@]}" --max-parallelism 256 $(cat "$W/targets")
-fi
-printf '%-32s %8s %10s %8s %9s\n' "tool ($NT targets)" "wall s" targets/s "RSS MB" "vs nmap"
-best=
-if [ "$NMAP" = 1 ]; then
-	for r in all-nm-default all-nm-256; do
+# slowest NAME -> "ADDR SECONDS WITHOUT": the slowest target, its seconds, and
+# the run's wall time without it (from the first start to the last end of
+# the other targets); relayguard from its JSON, nmap from its XML output
+slowest() {
+	if [ -f "$W/$1.xml" ]; then
+		awk '/<host / {s = e = a = ""
+			if (match($0, /starttime="[0-9]+"/)) s = substr($0, RSTART + 11, RLENGTH - 12)
+			if (match($0, /endtime="[0-9]+"/)) e = substr($0, RSTART + 9, RLENGTH - 10)}
+		     /<address addr=/ && s != "" {match($0, /addr="[^"]+"/); a = substr($0, RSTART + 6, RLENGTH - 7)
+			print a, s, e; s = ""}' "$W/$1.xml"
+	else
+		jq -r '"\(.target) \((.start[0:19] + "Z" | fromdateiso8601) + (.start[20:23] | tonumber) / 1000) \((.start[0:19] + "Z" | fromdateiso8601) + (.start[20:23] | tonumber) / 1000 + .elapsed_seconds)"' \
+			"$W/$1.out" 2>/dev/null
+	fi | awk 'NR == 1 || $2 < t0 {t0 = $2}
+		{a[NR] = $1; e[NR] = $3; d = $3 - $2; if (NR == 1 || d > dm) {dm = d; im = NR}}
+		END {if (!NR) exit; for (i = 1; i <= NR; i++) if (i != im && e[i] > last) last = e[i]
+		     if (last == "") last = t0; printf "%s %.1f %.1f\n", a[im], dm, last - t0}'
+}
+# sessions NAME NTARGETS -> "JSON_MEAN PROXY_MEAN" (- where none)
+sessions() {
+	local js=-
+	case $1 in *-rg*)
+		js=$(jq -rs 'if length > 0 then (map(.sessions) | add / length * 10 | round / 10)
+			else "-" end' "$W/$1.out" 2>/dev/null) ;;
+	esac
+	printf '%s %s' "${js:--}" "$(awk -v n="$2" '{c += $2} END {printf "%.1f", c / n}' "$W/$1.conns")"
+}
+# summary WORKLOAD NTARGETS RUN...: one line per run of the workload
+summary() {
+	local wl=$1 nt=$2 r best='' ts label ratio sl ss
+	shift 2
+	for r in "$@"; do
+		case $r in *-nm-*) ;; *) continue ;; esac
 		[ -f "$W/$r.wall" ] || continue
-		ts=$(echo "$NT / $(wall $r)" | bc -l)
+		ts=$(echo "$nt / $(wall "$r")" | bc -l)
 		if [ -z "$best" ] || [ "$(echo "$ts > $best" | bc -l)" = 1 ]; then best=$ts; fi
 	done
+	for r in "$@"; do
+		[ -f "$W/$r.wall" ] || continue
+		case $r in
+		*-nm-default) label="nmap (defaults)" ;;
+		*-nm-256) label="nmap --max-parallelism 256" ;;
+		*-rg-seq) label="relayguard-audit (lock-step)" ;;
+		*-rg-base) label="BASE_AUDIT (pipelined)" ;;
+		*) label="relayguard-audit (pipelined)" ;;
+		esac
+		ts=$(echo "$nt / $(wall "$r")" | bc -l)
+		ratio=-
+		[ -n "$best" ] && ratio=$(printf '%.2fx' "$(echo "$ts / $best" | bc -l)")
+		read -r -a sl <<<"$(slowest "$r")"
+		read -r -a ss <<<"$(sessions "$r" "$nt")"
+		# one target dominates when the others were all done before half the time
+		printf '%-12s %-29s %7.1f %9.1f %7s %6.1f %9s %5s %7.2f  %s %ss, %.1f s without it%s\n' \
+			"$wl" "$label" "$(wall "$r")" "$ts" "$ratio" \
+			"$(echo "$(cat "$W/$r.rss") / 1024" | bc -l)" "${ss[0]}" "${ss[1]}" \
+			"$(echo "$(cat "$W/$r.cpu") * 1000 / $nt" | bc -l)" \
+			"${sl[0]:--}" "${sl[1]:--}" "${sl[2]:-0}" \
+			"$( [ -n "${sl[2]:-}" ] && [ "$(echo "${sl[2]} * 2 < $(wall "$r")" | bc -l)" = 1 ] &&
+				echo "  <- DOMINATED by one slow target")"
+	done
+}
+
+echo
+if [ "$INDEP" = 1 ]; then
+	# shellcheck disable=SC2046
+	run all-rg "${RG[@]}" $(cat "$W/targets")
+	# shellcheck disable=SC2046
+	[ -n "${BASE_AUDIT:-}" ] && run all-rg-base "$BASE_AUDIT" "${RG[@]:1}" $(cat "$W/targets")
+	if [ "$SEQ" = 1 ]; then
+		# shellcheck disable=SC2046,SC2086
+		run all-rg-seq "$AUDIT" -p 25 -d victim.example $SEQ_ARGS $(cat "$W/targets")
+	fi
+	if [ "$NMAP" = 1 ]; then
+		# shellcheck disable=SC2046
+		[ "$NMAP_DEFAULT" = 1 ] && run all-nm-default nmap "${NMAP_ARGS[@]}" \
+			-oX "$W/all-nm-default.xml" $(cat "$W/targets")
+		# shellcheck disable=SC2046
+		run all-nm-256 nmap "${NMAP_ARGS[@]}" --max-parallelism 256 -oX "$W/all-nm-256.xml" \
+			$(cat "$W/targets")
+	fi
 fi
-for r in all-nm-default all-nm-256 all-rg-seq all-rg; do
-	[ -f "$W/$r.wall" ] || continue
-	case $r in
-	all-nm-default) label="nmap (defaults)" ;;
-	all-nm-256) label="nmap --max-parallelism 256" ;;
-	all-rg-seq) label="relayguard-audit (lock-step)" ;;
-	*) label="relayguard-audit (pipelined)" ;;
-	esac
-	ts=$(echo "$NT / $(wall $r)" | bc -l)
-	ratio=-
-	[ -n "$best" ] && ratio=$(printf '%.2fx' "$(echo "$ts / $best" | bc -l)")
-	printf '%-32s %8.1f %10.1f %8.1f %9s\n' "$label" "$(wall $r)" "$ts" \
-		"$(echo "$(tail -1 "$W/$r.rss") / 1024" | bc -l)" "$ratio"
-done
-echo "(vs nmap: targets/s over nmap's best setting in this run)"
+if [ "$SHARED" = 1 ]; then
+	# shellcheck disable=SC2046
+	run sh-rg "${RG[@]}" $(cat "$W/shared.targets")
+	# shellcheck disable=SC2046
+	[ -n "${BASE_AUDIT:-}" ] && run sh-rg-base "$BASE_AUDIT" "${RG[@]:1}" $(cat "$W/shared.targets")
+	# shellcheck disable=SC2046
+	[ "$NMAP" = 1 ] && run sh-nm-256 nmap "${NMAP_ARGS[@]}" --max-parallelism 256 \
+		-oX "$W/sh-nm-256.xml" $(cat "$W/shared.targets")
+fi
+printf '%-12s %-29s %7s %9s %7s %6s %9s %5s %7s  %s\n' workload tool "wall s" targets/s \
+	"vs nmap" "RSS MB" "sess:json" proxy "CPU ms" "slowest target, its seconds"
+[ "$INDEP" = 1 ] && summary independent "$NT" all-nm-default all-nm-256 all-rg-seq all-rg-base all-rg
+[ "$SHARED" = 1 ] && summary shared "$NS" sh-nm-256 sh-rg-base sh-rg
+echo "($( [ "$INDEP" = 1 ] && printf 'independent: %s targets, each its own server; ' "$NT")$(
+	[ "$SHARED" = 1 ] && printf 'shared: %s target names, one open Postfix;' "$NS")"
+echo " vs nmap: targets/s over nmap's best setting in this run; sess: sessions per target from"
+echo " relayguard's JSON and connections per target the proxy accepted; CPU ms: user+sys per target)"
+if [ "$SHARED" = 1 ]; then
+	echo "shared backend verdicts (all open): relayguard open_relay on" \
+		"$(jq -r .verdict "$W/sh-rg.out" 2>/dev/null | grep -c '^open_relay$')/$NS$(
+		[ "$NMAP" = 1 ] && printf ', nmap open relay on %s/%s' \
+			"$(nmap_verdicts sh-nm-256 | awk '$2 == "open"' | wc -l)" "$NS")"
+fi
+[ "$INDEP" = 1 ] || exit 0
 
 # per-target wall time in round trips (relayguard's own elapsed_seconds)
 jq -r '.elapsed_seconds' "$W/all-rg.out" | sort -n | awk -v rtt="$RTT" \

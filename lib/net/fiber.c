@@ -65,7 +65,6 @@
 #else
 #define STACK_SIZE	(256 * 1024)
 #endif
-#define STACKS_KEPT	256
 
 struct rg_fiber {
 	ucontext_t ctx;
@@ -96,8 +95,8 @@ static ucontext_t loop_ctx;
 static _Thread_local struct rg_fiber *cur;
 static size_t live, peak;
 static size_t offloaded;		/* fibers waiting on a pool thread */
-static char *free_stacks[STACKS_KEPT];
-static size_t nfree;
+static char **free_stacks;		/* every stack a fiber left: see stack_put() */
+static size_t nfree, capfree;
 #ifdef RG_ASAN
 static const void *loop_bottom;
 static size_t loop_size;
@@ -162,6 +161,21 @@ size_t rg_fiber_stack_size(void) { return STACK_SIZE; }
 
 /* --- switching ---------------------------------------------------------------- */
 
+/* A finished fiber's stack waits for the next fiber, however many there
+ * are: the kept stacks never outnumber the peak of live fibers, whose pages
+ * were resident at that peak anyway, while an munmap (a TLB shoot-down on
+ * every core the process runs on) and a fresh mmap (a page fault per
+ * touched page) per fiber cost more CPU than the rest of a target's audit
+ * at -j 1000. */
+static void stack_put(char *map)
+{
+	if (nfree == capfree) {
+		capfree = capfree ? capfree * 2 : 256;
+		free_stacks = xrealloc(free_stacks, capfree * sizeof(*free_stacks));
+	}
+	free_stacks[nfree++] = map;
+}
+
 /* Loop -> fiber f; back when f yields or ends. */
 static void resume(struct rg_fiber *f)
 {
@@ -188,10 +202,7 @@ static void resume(struct rg_fiber *f)
 #ifdef RG_VALGRIND
 		VALGRIND_STACK_DEREGISTER(f->vg);
 #endif
-		if (nfree < STACKS_KEPT)
-			free_stacks[nfree++] = f->map;
-		else
-			munmap(f->map, f->maplen);
+		stack_put(f->map);
 		free(f);
 		live--;
 	}
