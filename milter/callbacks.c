@@ -15,8 +15,8 @@
  * anyway); no replies for connect, HELO, MAIL and headers (SMFIP_NR_*)
  * where we never refuse there; macro lists set with smfi_setsymlist. An
  * MTA that cannot do one of these costs one warning. With BounceSensor
- * off the header/body/DATA stages are negotiated away as well, as before
- * the sensor existed. -v logs what was negotiated, per connection.
+ * off the header and body stages are negotiated away as well; DATA stays,
+ * so that a message with nothing to add is accepted there. -v logs what was negotiated, per connection.
  *
  * Bounce-storm sensor (bounce.h, dsn.h): a message whose envelope sender
  * is null or a mailer role is a bounce candidate. Every other message is
@@ -102,9 +102,10 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
 	struct conn *c = conn_get(ctx);
 	const bool sensor = c->conf != NULL && c->conf->bounce_sensor;
+	/* DATA stays: accepting there spares the MTA the end-of-message
+	 * round trip (and Postfix's hand-off of the milter to cleanup) */
 	const unsigned long skip = sensor ? SMFIP_NOEOH | SMFIP_NOUNKNOWN :
-	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
-	    SMFIP_NODATA;
+	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN;
 	const bool spf = c->conf != NULL && c->conf->spf;
 	/* SPF and the penalty box may refuse: then that stage needs a reply */
 	const bool box_conn = abuser_replies_at(c->conf, RG_ABUSER_AT_CONNECT);

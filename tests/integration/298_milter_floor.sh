@@ -8,6 +8,8 @@
 #   - a plain message with an SPF header to add: its body is skipped
 #     (SMFIR_SKIP) and the header inserted; with SPFHeader none it is
 #     accepted at DATA;
+#   - relay policy alone (BounceSensor no, SPF no): the message is
+#     accepted at DATA, so the MTA has no end-of-message round trip;
 #   - an SPF pass is a counter, not a log line (LogVerbose off); a fail is
 #     logged (spf_checked).
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
@@ -39,5 +41,9 @@ ml_stop
 ml_start "$DNS_CONF
 SPFHeader none" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 run_case noheader
+ml_stop
+
+ml_start "BounceSensor no" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+run_case relay
 ml_stop
 tap_done
