@@ -8,6 +8,9 @@
 #     threshold (4) on both, each MX logging abuser_boxed once;
 #   - the keys are namespaced, hash-tagged and expire: none left after the
 #     window and the box;
+#   - the scripts are called by SHA1 (EVALSHA, never EVAL while the
+#     server has them); after SCRIPT FLUSH the next call sends the script
+#     (EVAL) and the box still works, with no shared_state_lost;
 #   - a bounce storm split 4 + 4 over both MX (BounceClientThreshold 6) is
 #     reported once, as bounce_storm_shared, and no MX alone sees a storm;
 #   - Redis stopped (SIGSTOP: silent, a partition) and later killed mid-flow:
@@ -209,6 +212,26 @@ attempt 1 127.0.0.20 2 r1.log
 attempt 2 127.0.0.20 2 r2.log
 tap_is "$(ev 2 abuser_boxed | jq -r 'select(.source=="127.0.0.20/32") | .attempts')" 4 \
 	"shared again: attempts split over both MX box at the threshold"
+
+# --- scripts by SHA1; SCRIPT FLUSH costs one EVAL, not the connection ---------------
+calls() {	# COMMAND: its calls in INFO commandstats (0: never)
+	rcli info commandstats | tr -d '\r' |
+		awk -F'[:=,]' -v c="cmdstat_$1" '$1 == c {n = $3} END {print n + 0}'
+}
+sha0=$(calls evalsha) eval0=$(calls eval)
+attempt 1 127.0.0.21 1 e1.log
+tap_check "a decision calls its script by SHA1 (EVALSHA: $sha0 -> $(calls evalsha))" \
+	test "$(calls evalsha)" -gt "$sha0"
+tap_is "$(calls eval)" "$eval0" "... and sends no script (EVAL) while Redis has it"
+rcli script flush >/dev/null
+attempt 1 127.0.0.22 2 f1.log
+attempt 2 127.0.0.22 2 f2.log
+tap_is "$(ev 2 abuser_boxed | jq -r 'select(.source=="127.0.0.22/32") | .attempts')" 4 \
+	"after SCRIPT FLUSH attempts split over both MX still box at the threshold"
+tap_check "the script lost to SCRIPT FLUSH was sent again with EVAL ($eval0 -> $(calls eval))" \
+	test "$(calls eval)" -gt "$eval0"
+tap_is "$(ev 1 shared_state_lost | wc -l)$(ev 2 shared_state_lost | wc -l)" 11 \
+	"NOSCRIPT is no lost connection: no new shared_state_lost"
 
 # --- Redis killed mid-flow, restarted: the local counts are merged ------------------
 kill -KILL "$R_PID"
