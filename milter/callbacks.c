@@ -33,9 +33,9 @@
  * tempfailed; inbound ones only over BounceHardLimit.
  *
  * SPF, DNSBL and reverse DNS (mailauth.c) hook in at MAIL FROM (which then
- * needs a reply: SMFIP_NR_MAIL is not asked for with SPF on), RCPT (a
- * DNSBL reject) and end-of-message (the SPF header: a message with one
- * pending is not accepted at DATA).
+ * needs a reply only where an SPF* action may refuse), RCPT (a DNSBL
+ * reject) and end-of-message (the SPF header: a message with one pending
+ * is not accepted at DATA, so DATA asks for no reply with the header on).
  */
 #include "milter.h"
 #include "lib/base/clockstate.h"
@@ -96,6 +96,40 @@ static void copy_macro(SMFICTX *ctx, const char *name, char *buf, size_t len)
 		strlcpy_rg(buf, v, len);
 }
 
+/* SPF refuses at MAIL only with an SPF* action other than "record" in
+ * Mode enforce (mailauth.c); else MAIL needs no reply. */
+static bool spf_may_refuse(const struct rg_config *conf)
+{
+	return conf->spf && conf->mode == RG_MODE_ENFORCE &&
+	    (conf->spf_fail != RG_SPF_ACTION_RECORD ||
+	    conf->spf_softfail != RG_SPF_ACTION_RECORD ||
+	    conf->spf_temperror != RG_SPF_ACTION_RECORD ||
+	    conf->spf_permerror != RG_SPF_ACTION_RECORD);
+}
+
+/*
+ * The steps that need no reply from us under conf. MAIL: unless SPF or
+ * the penalty box may refuse there. DATA: where an SPF header is added,
+ * DATA never accepts a checked message, and only trusted clients (not
+ * checked) would be spared the rest; every other message saves the round
+ * trip. Body: where the MTA cannot skip (SMFIS_SKIP is the body's only
+ * answer; the two exclude each other).
+ */
+static unsigned long noreply_steps(const struct rg_config *conf, bool sensor,
+    bool can_skip)
+{
+	const bool spf_hdr = conf != NULL && conf->spf &&
+	    conf->spf_header != RG_SPF_HEADER_NONE;
+	const bool mail = conf != NULL && (spf_may_refuse(conf) ||
+	    abuser_replies_at(conf, RG_ABUSER_AT_MAIL));
+
+	return (abuser_replies_at(conf, RG_ABUSER_AT_CONNECT) ? 0 : SMFIP_NR_CONN) |
+	    SMFIP_NR_HELO | (mail ? 0 : SMFIP_NR_MAIL) |
+	    (spf_hdr ? SMFIP_NR_DATA : 0) |
+	    SMFIP_NR_EOH | SMFIP_NR_UNKN | (sensor ? SMFIP_NR_HDR : 0) |
+	    (sensor && !can_skip ? SMFIP_NR_BODY : 0);
+}
+
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
@@ -107,17 +141,8 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	const unsigned long skip = sensor ? SMFIP_NOEOH | SMFIP_NOUNKNOWN :
 	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN;
 	const bool spf = c->conf != NULL && c->conf->spf;
-	/* SPF and the penalty box may refuse: then that stage needs a reply */
-	const bool box_conn = abuser_replies_at(c->conf, RG_ABUSER_AT_CONNECT);
-	const bool box_mail = abuser_replies_at(c->conf, RG_ABUSER_AT_MAIL);
-	/* the body stage answers only to skip: SMFIS_SKIP where the MTA can
-	 * skip, else no reply at all (SMFIP_NR_BODY; the two exclude each
-	 * other, libmilter turns a reply in a no-reply stage into none) */
 	const bool can_skip = sensor && (f1 & SMFIP_SKIP) != 0;
-	const unsigned long noreply = (box_conn ? 0 : SMFIP_NR_CONN) |
-	    SMFIP_NR_HELO | (spf || box_mail ? 0 : SMFIP_NR_MAIL) |
-	    SMFIP_NR_EOH | SMFIP_NR_UNKN | (sensor ? SMFIP_NR_HDR : 0) |
-	    (sensor && !can_skip ? SMFIP_NR_BODY : 0);
+	const unsigned long noreply = noreply_steps(c->conf, sensor, can_skip);
 
 	(void)f2;
 	(void)f3;
@@ -357,10 +382,12 @@ static sfsistat cb_data(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (!c->candidate && !mailauth_wants_eom(c))
-		return SMFIS_ACCEPT;	/* ordinary mail: nothing more to see */
 	if (c->sender_kind == BOUNCE_SENDER_NULL && c->nrcpt > 1)
 		null_sender_anomaly(c);
+	if (c->nr & SMFIP_NR_DATA)
+		return SMFIS_NOREPLY;
+	if (!c->candidate && !mailauth_wants_eom(c))
+		return SMFIS_ACCEPT;	/* ordinary mail: nothing more to see */
 	return SMFIS_CONTINUE;
 }
 

@@ -1,10 +1,12 @@
 #!/bin/bash
 # relayguard-milter at the floor, over the milter protocol with miltertest(8)
 # (tests/milter/floor.lua) and NSD on loopback for SPF (tests/dns/mf.test):
-#   - the negotiation: no replies for connect, HELO, headers, EOH and
-#     unknown commands; replies for MAIL (SPF), RCPT (relay) and DATA
-#     (accept); headers and body kept for the bounce sensor; SMFIP_SKIP
-#     where offered, else SMFIP_NR_BODY;
+#   - the negotiation: no replies for connect, HELO, MAIL (unless an
+#     SPF* action may refuse there), headers, EOH and unknown commands;
+#     replies for RCPT (relay) and DATA (accept) unless an SPF header is
+#     to be added (then DATA never accepts: no reply); headers and body
+#     kept for the bounce sensor; SMFIP_SKIP where offered, else
+#     SMFIP_NR_BODY;
 #   - a plain message with an SPF header to add: its body is skipped
 #     (SMFIR_SKIP) and the header inserted; with SPFHeader none it is
 #     accepted at DATA;
@@ -36,6 +38,11 @@ tap_is "$(grep -c 'event=spf_checked' "$ML_DIR/milter.log")" 0 \
 RG_SPF=fail run_case spf
 tap_is "$(grep 'event=spf_checked' "$ML_DIR/milter.log" | grep -c 'spf=fail')" 1 \
 	"an SPF fail is evidence: one spf_checked line"
+ml_stop
+
+ml_start "$DNS_CONF
+SPFFail reject" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+run_case spfreject
 ml_stop
 
 ml_start "$DNS_CONF
