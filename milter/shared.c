@@ -248,7 +248,9 @@ static bool run(redisContext *c, char *err, size_t errlen, int argc,
 	return r != NULL;
 }
 
-/* SCRIPT LOAD each script on c: its SHA1 into sha; false with err. */
+/* SCRIPT LOAD each script on c: its SHA1 into sha; false with err on a
+ * transport error. A server that refuses SCRIPT LOAD (an ACL user with
+ * EVAL only) leaves sha empty: those calls send the script (EVAL). */
 static bool load_scripts(redisContext *c, char sha[][41], char *err,
     size_t errlen)
 {
@@ -256,8 +258,14 @@ static bool load_scripts(redisContext *c, char sha[][41], char *err,
 		const char *argv[] = {"SCRIPT", "LOAD", script_lua[i]};
 		redisReply *r = command(c, err, errlen, 3, argv);
 
-		if (r == NULL)
+		sha[i][0] = '\0';
+		if (r == NULL && c->err != 0)
 			return false;
+		if (r == NULL) {
+			msg_warn("shared state: SCRIPT LOAD refused (%s): every "
+			    "call sends its script with EVAL", err);
+			continue;
+		}
 		if (r->type != REDIS_REPLY_STRING || r->len != 40) {
 			freeReplyObject(r);
 			rg_set_err(err, errlen, "SCRIPT LOAD: unexpected reply");
@@ -410,14 +418,17 @@ static redisReply *call_script(int script, int argc, const char **argv,
 {
 	redisReply *r;
 
-	argv[0] = "EVALSHA";
-	argv[1] = script_sha[script];
-	set_deadline(t0);
-	r = command(conn, err, errlen, argc, argv);
-	if (r != NULL || conn->err != 0 || strncmp(err, "NOSCRIPT", 8) != 0)
-		return r;
-	msg_verbose("shared state: %s lost script %s; sending it again",
-	    tgt.shown, script_sha[script]);
+	if (script_sha[script][0] != '\0') {
+		argv[0] = "EVALSHA";
+		argv[1] = script_sha[script];
+		set_deadline(t0);
+		r = command(conn, err, errlen, argc, argv);
+		if (r != NULL || conn->err != 0 ||
+		    strncmp(err, "NOSCRIPT", 8) != 0)
+			return r;
+		msg_verbose("shared state: %s lost script %s; sending it "
+		    "again", tgt.shown, script_sha[script]);
+	}
 	argv[0] = "EVAL";
 	argv[1] = script_lua[script];
 	set_deadline(t0);

@@ -102,6 +102,13 @@ sed -e "s|^SharedState .*|SharedState redis://:wrong@127.0.0.1:$R_PORT/0|" \
 out=$(timeout 20 "$MILTER" -f -c "$R_DIR/wrong-start.conf" 2>&1); rc=$?
 tap_is "$rc" 1 "start with a wrong password: exit 1"
 tap_like "$out" 'fatal.*SharedState: .*WRONGPASS' "start with a wrong password: a clear error" || tap_diag "$out"
+# the ACL the man page gave before EVALSHA: a user without SCRIPT LOAD
+rcli acl setuser evalonly on ">ev-$$" '~relayguard:*' +eval +select +ping >/dev/null
+sed "s|^SharedState .*|SharedState redis://evalonly:ev-$$@127.0.0.1:$R_PORT/0|" "$conf" >"$R_DIR/acl.conf"
+out=$("$MILTER" -t -c "$R_DIR/acl.conf" 2>&1)
+tap_like "$out" "shared state: 127.0.0.1:$R_PORT db 0 answers" \
+	"-t: a user allowed EVAL but not SCRIPT LOAD still works" || tap_diag "$out"
+tap_like "$out" 'SCRIPT LOAD refused.*sends its script with EVAL' "-t: ... and says each call sends its script"
 sed "s|^SharedState .*|SharedState unix:$R_DIR/redis.sock?db=3\&password=$PASS|" "$conf" >"$R_DIR/unix.conf"
 tap_like "$("$MILTER" -t -c "$R_DIR/unix.conf" 2>&1)" "shared state: unix:$R_DIR/redis.sock db 3 answers" \
 	"-t: a unix socket works too"
