@@ -23,7 +23,8 @@
 # by PID) against the same config without SharedState, interleaved.
 #
 #   BUILD=build bash bench/milter.sh   (ROUNDS=4 MSGS=1000 SESS=10
-#                                       DECISIONS=2000 MAXSECS=300)
+#                                       DECISIONS=2000 MAXSECS=300
+#                                       ONLY=floor|shared: one half)
 # Needs root (Postfix), smtp-source, nsd, redis-server. Loopback only.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -33,6 +34,7 @@ MSGS=${MSGS:-1000}
 SESS=${SESS:-10}
 DECISIONS=${DECISIONS:-2000}
 MAXSECS=${MAXSECS:-300}		# per smtp-source or milterload run
+ONLY=${ONLY:-}
 MILTER=${MILTER:-$BUILD/relayguard-milter}
 FLOOR=$BUILD/bench/floormilter
 source tests/lib/postfix.sh
@@ -84,6 +86,7 @@ stop_milters() {
 	for c in "$@"; do rg_kill_pid "${PID[$c]}" 15; done
 }
 
+if [ "$ONLY" != shared ]; then
 SPF="Nameservers $DNS_NS
 SPF yes"
 CASES=(none floor relay all all-nohdr)
@@ -143,8 +146,10 @@ for c in "${CASES[@]}"; do
 done
 [ "$refused" -eq 0 ] || echo "# warning: Postfix logged $refused milter rejects (see the configs in $W)"
 stop_milters relay all all-nohdr floor
+fi
 
 # --- shared state on Redis vs local, same run --------------------------------
+[ "$ONLY" = floor ] && exit 0
 R_PORT=$(rg_free_port tcp) || exit 1
 rg_spawn "$W/redis.log" redis-server --port "$R_PORT" --bind 127.0.0.1 --save '' \
 	--appendonly no --dir "$W"
