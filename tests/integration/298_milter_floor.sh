@@ -3,8 +3,7 @@
 # (tests/milter/floor.lua) and NSD on loopback for SPF (tests/dns/mf.test):
 #   - the negotiation: no replies for connect, HELO, MAIL (unless an
 #     SPF* action may refuse there), headers, EOH and unknown commands;
-#     replies for RCPT (relay) and DATA (accept) unless an SPF header is
-#     to be added (then DATA never accepts: no reply); headers and body
+#     replies for RCPT (relay) and DATA (accept); headers and body
 #     kept for the bounce sensor; SMFIP_SKIP where offered, else
 #     SMFIP_NR_BODY;
 #   - a plain message with an SPF header to add: its body is skipped

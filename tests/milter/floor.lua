@@ -3,9 +3,9 @@
 -- Run by tests/integration/298_milter_floor.sh, which starts the milter and
 -- sets RG_MILTER_SOCKET and RG_CASE:
 --   spf      BounceSensor yes (default), SPF yes, SPFHeader received-spf,
---            every SPF* action "record" (default): no reply at MAIL or
---            DATA, a plain message's body is skipped (SMFIR_SKIP) and the
---            header is added at end of message
+--            every SPF* action "record" (default): no reply at MAIL, DATA
+--            continues, a plain message's body is skipped (SMFIR_SKIP) and
+--            the header is added at end of message
 --   noheader the same with SPFHeader none: accepted at DATA
 --            (RG_SPF=fail: the sender's domain is fail.mf.test)
 --   noskip   an MTA that offers no SMFIP_SKIP: the body stage then asks
@@ -53,12 +53,11 @@ end
 -- option name, wanted
 local relay = case == "relay"
 local mail_reply = case == "spfreject"	-- only an SPF reject refuses at MAIL
-local data_reply = relay or case == "noheader"	-- accept at DATA
 local want = {
 	{"SMFIP_NR_CONN", true}, {"SMFIP_NR_HELO", true},
 	{"SMFIP_NR_MAIL", not mail_reply},
 	{"SMFIP_NR_RCPT", false},	-- the relay decision
-	{"SMFIP_NR_DATA", not data_reply},	-- accept at DATA is a reply
+	{"SMFIP_NR_DATA", false},	-- accept at DATA is a reply
 	{"SMFIP_NODATA", false},	-- ... so DATA is kept
 	{"SMFIP_NR_EOH", true}, {"SMFIP_NR_UNKN", true},
 	{"SMFIP_NOEOH", true}, {"SMFIP_NOUNKNOWN", true},
@@ -106,6 +105,8 @@ if case == "noheader" or relay then
 	mt.disconnect(conn)
 	return
 end
+check(mt.getreply(conn) == SMFIR_CONTINUE,
+    case .. ": an SPF header to add: DATA continues")
 if mt.header(conn, "Subject", "floor") ~= nil then
 	error "mt.header() failed"
 end
