@@ -14,8 +14,8 @@
  * call then sends the script itself with EVAL, which caches it again.
  */
 #include "shared.h"
+#include "milter/shared_url.h"
 #include "lib/mail/eventlog.h"
-#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 
@@ -93,19 +93,11 @@ struct reply4 {
 	char str[256];
 };
 
-struct target {
-	bool unix_socket;
-	char path[256];			/* unix socket */
-	struct rg_hostport hp;
-	char user[128], pass[256];
-	long db;
-	char shown[320];		/* for logs: no credentials */
-};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static redisContext *conn;		/* NULL: lost (or never had) */
 static char script_sha[SCRIPT_COUNT][41];	/* SCRIPT LOAD's answers for conn */
-static struct target tgt;
+static struct shared_target tgt;
 static bool enabled, up;
 static double timeout_s, backoff = 1, next_try;
 static unsigned long n_ok, n_error, n_busy, n_down, n_lost, max_us;
@@ -115,103 +107,6 @@ static const double bounds[11] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
 
 #define ADD(x, n)	__atomic_fetch_add(&(x), (n), __ATOMIC_RELAXED)
 #define GET(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-
-/* "user:pass@" of a URL: either part may be empty (":pass@": no user). */
-static int parse_userinfo(const char *s, size_t n, struct target *t,
-    char *err, size_t errlen)
-{
-	const char *colon = memchr(s, ':', n);
-
-	if (colon == NULL)
-		return rg_set_err(err, errlen, "SharedState: give the password "
-		    "as redis://:PASSWORD@host or redis://USER:PASSWORD@host");
-	snprintf(t->user, sizeof(t->user), "%.*s", (int)(colon - s), s);
-	snprintf(t->pass, sizeof(t->pass), "%.*s", (int)(n - (size_t)(colon + 1 - s)),
-	    colon + 1);
-	return 0;
-}
-
-static int parse_db(const char *s, struct target *t, char *err, size_t errlen)
-{
-	char *end;
-
-	errno = 0;
-	t->db = *s ? strtol(s, &end, 10) : 0;
-	if (*s && (errno != 0 || *end != '\0' || t->db < 0 || t->db > 65535))
-		return rg_set_err(err, errlen, "SharedState: bad database "
-		    "number '%s'", s);
-	return 0;
-}
-
-/* "db=N&user=U&password=P" after a unix socket path, any order. */
-static int parse_query(const char *q, struct target *t, char *err,
-    size_t errlen)
-{
-	char buf[512], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", q);
-	for (char *kv = strtok_r(buf, "&", &save); kv != NULL;
-	    kv = strtok_r(NULL, "&", &save)) {
-		if (strncmp(kv, "db=", 3) == 0) {
-			if (parse_db(kv + 3, t, err, errlen) != 0)
-				return -1;
-		} else if (strncmp(kv, "user=", 5) == 0) {
-			snprintf(t->user, sizeof(t->user), "%s", kv + 5);
-		} else if (strncmp(kv, "password=", 9) == 0) {
-			snprintf(t->pass, sizeof(t->pass), "%s", kv + 9);
-		} else {
-			return rg_set_err(err, errlen, "SharedState: unknown "
-			    "parameter after the socket path (db=, user=, "
-			    "password= are known)");
-		}
-	}
-	return 0;
-}
-
-/* redis://[user:pass@]host[:port][/db] or
- * unix:/path[?db=N&user=U&password=P]. */
-static int parse_url(const char *url, struct target *t, char *err,
-    size_t errlen)
-{
-	const char *p, *at, *slash;
-	char hostport[300];
-
-	memset(t, 0, sizeof(*t));
-	if (strncmp(url, "unix:", 5) == 0) {
-		const char *q = strchr(url + 5, '?');
-
-		t->unix_socket = true;
-		snprintf(t->path, sizeof(t->path), "%.*s",
-		    q ? (int)(q - url - 5) : (int)strlen(url + 5), url + 5);
-		if (t->path[0] != '/')
-			return rg_set_err(err, errlen, "SharedState unix:...: the "
-			    "socket path must be absolute");
-		if (q != NULL && parse_query(q + 1, t, err, errlen) != 0)
-			return -1;
-		snprintf(t->shown, sizeof(t->shown), "unix:%s db %ld", t->path, t->db);
-		return 0;
-	}
-	/* the value may hold a password: never echoed in a message */
-	if (strncmp(url, "redis://", 8) != 0)
-		return rg_set_err(err, errlen, "SharedState: expected "
-		    "redis://[user:password@]host[:port][/db] or unix:/path");
-	p = url + 8;
-	/* the password may hold '/' (base64): the host starts after the last '@' */
-	at = strrchr(p, '@');
-	slash = strchr(at ? at + 1 : p, '/');
-	if (at != NULL) {
-		if (parse_userinfo(p, (size_t)(at - p), t, err, errlen) != 0)
-			return -1;
-		p = at + 1;
-	}
-	snprintf(hostport, sizeof(hostport), "%.*s",
-	    slash ? (int)(slash - p) : (int)strlen(p), p);
-	if (rg_hostport_parse(hostport, 6379, 0, &t->hp, err, errlen) != 0 ||
-	    (slash && parse_db(slash + 1, t, err, errlen) != 0))
-		return -1;
-	snprintf(t->shown, sizeof(t->shown), "%s db %ld", hostport, t->db);
-	return 0;
-}
 
 static struct timeval tv_of(double s)
 {
@@ -279,7 +174,7 @@ static bool load_scripts(redisContext *c, char sha[][41], char *err,
 
 /* Connect, AUTH, SELECT, PING, SCRIPT LOAD (the SHA1s into sha). NULL
  * with err; *refused for credentials. */
-static redisContext *dial(const struct target *t, double secs, bool *refused,
+static redisContext *dial(const struct shared_target *t, double secs, bool *refused,
     char sha[][41], char *err, size_t errlen)
 {
 	redisContext *c = t->unix_socket ?
@@ -334,7 +229,7 @@ int shared_start(const struct rg_config *c, bool keep, char *err,
 
 	if (c->shared_state == NULL)
 		return 0;
-	if (parse_url(c->shared_state, &tgt, err, errlen) != 0)
+	if (shared_url_parse(c->shared_state, &tgt, err, errlen) != 0)
 		return -1;
 	timeout_s = c->shared_state_timeout;
 	rc = dial(&tgt, timeout_s > 1 ? timeout_s : 1, &refused, script_sha,
