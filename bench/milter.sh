@@ -23,7 +23,11 @@
 # by PID) against the same config without SharedState, interleaved.
 #
 #   BUILD=build bash bench/milter.sh   (ROUNDS=4 MSGS=1000 SESS=10
-#                                       DECISIONS=2000 MAXSECS=300)
+#                                       DECISIONS=2000 MAXSECS=300
+#                                       ONLY=floor|shared: one half;
+#                                       MILTER_B=other/relayguard-milter:
+#                                       relay-b, all-b, all-nohdr-b run
+#                                       that binary in the same rounds)
 # Needs root (Postfix), smtp-source, nsd, redis-server. Loopback only.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -33,6 +37,7 @@ MSGS=${MSGS:-1000}
 SESS=${SESS:-10}
 DECISIONS=${DECISIONS:-2000}
 MAXSECS=${MAXSECS:-300}		# per smtp-source or milterload run
+ONLY=${ONLY:-}
 MILTER=${MILTER:-$BUILD/relayguard-milter}
 FLOOR=$BUILD/bench/floormilter
 source tests/lib/postfix.sh
@@ -59,7 +64,8 @@ ns	IN A	127.0.0.1
 EOF_ZONE
 dns_start "$W/bench.test.zone" || { echo "cannot start NSD"; exit 1; }
 
-# start_milter NAME CONFIG-LINES: relayguard-milter on a free inet port
+MILTER_B=${MILTER_B:-}
+# start_milter NAME CONFIG-LINES [BINARY]: relayguard-milter on a free inet port
 declare -A PORT PID
 start_milter() {
 	local port
@@ -71,7 +77,7 @@ TrustedNetworks 10.0.0.0/8
 LocalDomains victim.example, site.example
 $2
 EOF_CONF
-	rg_spawn "$W/$1.log" "$MILTER" -f -c "$W/$1.conf"
+	rg_spawn "$W/$1.log" "${3:-$MILTER}" -f -c "$W/$1.conf"
 	PID[$1]=$RG_SPAWN_PID PORT[$1]=$port
 	rg_wait_port 127.0.0.1 "$port" 10 || { echo "milter $1 did not start:"; cat "$W/$1.log"; exit 1; }
 }
@@ -84,6 +90,7 @@ stop_milters() {
 	for c in "$@"; do rg_kill_pid "${PID[$c]}" 15; done
 }
 
+if [ "$ONLY" != shared ]; then
 SPF="Nameservers $DNS_NS
 SPF yes"
 CASES=(none floor relay all all-nohdr)
@@ -95,6 +102,13 @@ start_milter relay "BounceSensor no"
 start_milter all "$SPF"
 start_milter all-nohdr "$SPF
 SPFHeader none"
+if [ -n "$MILTER_B" ]; then
+	CASES+=(relay-b all-b all-nohdr-b)
+	start_milter relay-b "BounceSensor no" "$MILTER_B"
+	start_milter all-b "$SPF" "$MILTER_B"
+	start_milter all-nohdr-b "$SPF
+SPFHeader none" "$MILTER_B"
+fi
 command -v opendkim >/dev/null ||
 	echo "# opendkim: not installed (make deps does not install it): case skipped"
 
@@ -128,23 +142,25 @@ refused=$(grep -c 'milter-reject' "$PF_LOG")
 pf_stop
 
 printf '# %s rounds x %s messages per case, %s sessions in parallel; medians\n' "$ROUNDS" "$MSGS" "$SESS"
-printf '%-10s %10s %8s %16s %8s\n' case "msgs/s" "x floor" "milter ms/msg" "x floor"
+printf '%-12s %10s %8s %16s %8s\n' case "msgs/s" "x floor" "milter ms/msg" "x floor"
 fr=$(printf '%s\n' ${RATE[floor]} | median)
 fc=$(printf '%s\n' ${CPU[floor]} | median)
 for c in "${CASES[@]}"; do
 	r=$(printf '%s\n' ${RATE[$c]} | median)
 	u=$(printf '%s\n' ${CPU[$c]} | median)
 	if [ "$c" = none ]; then
-		printf '%-10s %10.0f %8.2f %16s %8s\n' "$c" "$r" "$(echo "$r / $fr" | bc -l)" - -
+		printf '%-12s %10.0f %8.2f %16s %8s\n' "$c" "$r" "$(echo "$r / $fr" | bc -l)" - -
 	else
-		printf '%-10s %10.0f %8.2f %16.3f %8.2f\n' "$c" "$r" "$(echo "$r / $fr" | bc -l)" \
+		printf '%-12s %10.0f %8.2f %16.3f %8.2f\n' "$c" "$r" "$(echo "$r / $fr" | bc -l)" \
 			"$u" "$(echo "$u / $fc" | bc -l)"
 	fi
 done
 [ "$refused" -eq 0 ] || echo "# warning: Postfix logged $refused milter rejects (see the configs in $W)"
-stop_milters relay all all-nohdr floor
+stop_milters "${CASES[@]:1}"
+fi
 
 # --- shared state on Redis vs local, same run --------------------------------
+[ "$ONLY" = floor ] && exit 0
 R_PORT=$(rg_free_port tcp) || exit 1
 rg_spawn "$W/redis.log" redis-server --port "$R_PORT" --bind 127.0.0.1 --save '' \
 	--appendonly no --dir "$W"

@@ -6,11 +6,16 @@
  * send and receive timeouts to what is left: a slow or silent server
  * costs a call at most SharedStateTimeout. After a timeout the reply may
  * still come, so the connection is dropped, never reused.
+ *
+ * The Lua scripts are loaded once per connection (SCRIPT LOAD) and called
+ * by their SHA1 (EVALSHA): a decision sends its keys and arguments, not
+ * the script. A server that lost its script cache since (SCRIPT FLUSH, a
+ * failover to a replica that never saw the load) answers NOSCRIPT; that
+ * call then sends the script itself with EVAL, which caches it again.
  */
 #include "shared.h"
-#include "shared_url.h"
+#include "milter/shared_url.h"
 #include "lib/mail/eventlog.h"
-#include "lib/base/hostport.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 
@@ -78,14 +83,20 @@ static const char bounce_lua[] = WINDOW_LUA
 "end\n"
 "return {c[1], c[2], c[3], 0}\n";
 
+enum { SCRIPT_ATTEMPT, SCRIPT_BOX, SCRIPT_BOUNCE, SCRIPT_COUNT };
+static const char *const script_lua[SCRIPT_COUNT] = {attempt_lua, box_lua,
+    bounce_lua};
+
 /* An EVAL reply: four elements, numbers or (the third) a string. */
 struct reply4 {
 	long long num[4];
 	char str[256];
 };
 
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static redisContext *conn;		/* NULL: lost (or never had) */
+static char script_sha[SCRIPT_COUNT][41];	/* SCRIPT LOAD's answers for conn */
 static struct shared_target tgt;
 static bool enabled, up;
 static double timeout_s, backoff = 1, next_try;
@@ -132,9 +143,39 @@ static bool run(redisContext *c, char *err, size_t errlen, int argc,
 	return r != NULL;
 }
 
-/* Connect, AUTH, SELECT, PING. NULL with err; *refused for credentials. */
+/* SCRIPT LOAD each script on c: its SHA1 into sha; false with err on a
+ * transport error. A server that refuses SCRIPT LOAD (an ACL user with
+ * EVAL only) leaves sha empty: those calls send the script (EVAL). */
+static bool load_scripts(redisContext *c, char sha[][41], char *err,
+    size_t errlen)
+{
+	for (int i = 0; i < SCRIPT_COUNT; i++) {
+		const char *argv[] = {"SCRIPT", "LOAD", script_lua[i]};
+		redisReply *r = command(c, err, errlen, 3, argv);
+
+		sha[i][0] = '\0';
+		if (r == NULL && c->err != 0)
+			return false;
+		if (r == NULL) {
+			msg_warn("shared state: SCRIPT LOAD refused (%s): every "
+			    "call sends its script with EVAL", err);
+			continue;
+		}
+		if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+			freeReplyObject(r);
+			rg_set_err(err, errlen, "SCRIPT LOAD: unexpected reply");
+			return false;
+		}
+		memcpy(sha[i], r->str, 41);
+		freeReplyObject(r);
+	}
+	return true;
+}
+
+/* Connect, AUTH, SELECT, PING, SCRIPT LOAD (the SHA1s into sha). NULL
+ * with err; *refused for credentials. */
 static redisContext *dial(const struct shared_target *t, double secs, bool *refused,
-    char *err, size_t errlen)
+    char sha[][41], char *err, size_t errlen)
 {
 	redisContext *c = t->unix_socket ?
 	    redisConnectUnixWithTimeout(t->path, tv_of(secs)) :
@@ -155,7 +196,8 @@ static redisContext *dial(const struct shared_target *t, double secs, bool *refu
 	snprintf(db, sizeof(db), "%ld", t->db);
 	if ((t->pass[0] && !run(c, why, sizeof(why), t->user[0] ? 3 : 2,
 	    t->user[0] ? auth : (const char *[]){"AUTH", t->pass})) ||
-	    !run(c, why, sizeof(why), 2, sel) || !run(c, why, sizeof(why), 1, ping))
+	    !run(c, why, sizeof(why), 2, sel) || !run(c, why, sizeof(why), 1, ping) ||
+	    !load_scripts(c, sha, why, sizeof(why)))
 		goto fail;
 	return c;
 fail:
@@ -190,7 +232,8 @@ int shared_start(const struct rg_config *c, bool keep, char *err,
 	if (shared_url_parse(c->shared_state, &tgt, err, errlen) != 0)
 		return -1;
 	timeout_s = c->shared_state_timeout;
-	rc = dial(&tgt, timeout_s > 1 ? timeout_s : 1, &refused, err, errlen);
+	rc = dial(&tgt, timeout_s > 1 ? timeout_s : 1, &refused, script_sha,
+	    err, errlen);
 	if (rc == NULL)
 		return refused ? -1 : (enabled = keep, next_try = rg_now() + 1, 1);
 	if (!keep) {
@@ -255,14 +298,46 @@ static void record_time(double secs)
 		;
 }
 
-/* EVAL script on keys within the deadline; 0 and out, or -1. */
-static int eval(const char *script, const char **keys, int nkeys,
+/* Give conn what is left of the deadline that started at t0. */
+static void set_deadline(double t0)
+{
+	double left = timeout_s - (rg_now() - t0);
+
+	redisSetTimeout(conn, tv_of(left > 0.001 ? left : 0.001));
+}
+
+/* Under the lock: argv[3..] are the keys and arguments; EVALSHA, or EVAL
+ * where the server answers NOSCRIPT (that EVAL caches it again). */
+static redisReply *call_script(int script, int argc, const char **argv,
+    double t0, char *err, size_t errlen)
+{
+	redisReply *r;
+
+	if (script_sha[script][0] != '\0') {
+		argv[0] = "EVALSHA";
+		argv[1] = script_sha[script];
+		set_deadline(t0);
+		r = command(conn, err, errlen, argc, argv);
+		if (r != NULL || conn->err != 0 ||
+		    strncmp(err, "NOSCRIPT", 8) != 0)
+			return r;
+		msg_verbose("shared state: %s lost script %s; sending it "
+		    "again", tgt.shown, script_sha[script]);
+	}
+	argv[0] = "EVAL";
+	argv[1] = script_lua[script];
+	set_deadline(t0);
+	return command(conn, err, errlen, argc, argv);
+}
+
+/* Run a script on keys within the deadline; 0 and out, or -1. */
+static int eval(int script, const char **keys, int nkeys,
     const char **args, int nargs, struct reply4 *out)
 {
-	double t0 = rg_now(), left;
+	double t0 = rg_now();
 	struct timespec until;
 	char nk[8], err[300];
-	const char *argv[16] = {"EVAL", script, nk};
+	const char *argv[16] = {NULL, NULL, nk};
 	int argc = 3, rc = -1;
 	redisReply *r;
 
@@ -287,9 +362,7 @@ static int eval(const char *script, const char **keys, int nkeys,
 		argv[argc++] = keys[i];
 	for (int i = 0; i < nargs && argc < 16; i++)
 		argv[argc++] = args[i];
-	left = timeout_s - (rg_now() - t0);
-	redisSetTimeout(conn, tv_of(left > 0.001 ? left : 0.001));
-	r = command(conn, err, sizeof(err), argc, argv);
+	r = call_script(script, argc, argv, t0, err, sizeof(err));
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
 		lose(r == NULL ? err : "unexpected reply");
 		ADD(n_error, 1);
@@ -342,7 +415,7 @@ int shared_attempt(const char *source, unsigned long n, long threshold,
 	snprintf(sb, sizeof(sb), "%ld", block_time * 1000);
 	snprintf(kw, sizeof(kw), KEY_PREFIX "{%s}:w", source);
 	snprintf(kb, sizeof(kb), KEY_PREFIX "{%s}:box", source);
-	return answer_of(eval(attempt_lua, keys, 2, args, RG_NELEM(args), &r),
+	return answer_of(eval(SCRIPT_ATTEMPT, keys, 2, args, RG_NELEM(args), &r),
 	    &r, a);
 }
 
@@ -355,7 +428,7 @@ int shared_box(const char *source, struct shared_answer *a)
 	if (!enabled)
 		return -1;
 	snprintf(kb, sizeof(kb), KEY_PREFIX "{%s}:box", source);
-	return answer_of(eval(box_lua, keys, 1, NULL, 0, &r), &r, a);
+	return answer_of(eval(SCRIPT_BOX, keys, 1, NULL, 0, &r), &r, a);
 }
 
 int shared_bounce(const char *origin, const char *rcpt, const char *client,
@@ -378,7 +451,7 @@ int shared_bounce(const char *origin, const char *rcpt, const char *client,
 	snprintf(w, sizeof(w), "%ld", c->bounce_window);
 	for (size_t i = 0; i < 3; i++)
 		snprintf(t[i], sizeof(t[i]), "%ld", thr[i]);
-	if (eval(bounce_lua, keys, 4, args, RG_NELEM(args), &r) != 0)
+	if (eval(SCRIPT_BOUNCE, keys, 4, args, RG_NELEM(args), &r) != 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
 		b->count[i] = (unsigned long)r.num[i];
@@ -389,10 +462,9 @@ int shared_bounce(const char *origin, const char *rcpt, const char *client,
 
 bool shared_tick(double now)
 {
-	char err[400], reason[500];
+	char err[400], reason[500], sha[SCRIPT_COUNT][41];
 	redisContext *c;
 	bool refused;
-
 	double due;
 
 	if (!enabled || __atomic_load_n(&up, __ATOMIC_RELAXED))
@@ -402,7 +474,8 @@ bool shared_tick(double now)
 	pthread_mutex_unlock(&lock);
 	if (now < due)
 		return false;
-	c = dial(&tgt, timeout_s > 1 ? timeout_s : 1, &refused, err, sizeof(err));
+	c = dial(&tgt, timeout_s > 1 ? timeout_s : 1, &refused, sha, err,
+	    sizeof(err));
 	pthread_mutex_lock(&lock);
 	if (c == NULL) {
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
@@ -412,6 +485,7 @@ bool shared_tick(double now)
 		return false;
 	}
 	conn = c;
+	memcpy(script_sha, sha, sizeof(script_sha));
 	__atomic_store_n(&up, true, __ATOMIC_RELAXED);
 	snprintf(reason, sizeof(reason), "shared state on %s is back: "
 	    "merging the counts kept locally", tgt.shown);

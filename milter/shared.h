@@ -8,7 +8,7 @@
  *	relayguard:{203.0.113.0/24}:w	hash bucket -> attempts, the window
  *	relayguard:{203.0.113.0/24}:box	the host that boxed it; PX = the box
  * Both expire (the window after AbuserWindow plus a bucket, the box with
- * the box): nothing grows without bound. One EVAL per decision, atomic,
+ * the box): nothing grows without bound. One EVALSHA per decision, atomic,
  * on Redis's clock (TIME), so every milter agrees on the window.
  *
  * Every call has a strict deadline (SharedStateTimeout): waiting for the

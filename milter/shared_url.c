@@ -1,7 +1,7 @@
 /*
  * shared_url.c - parse the SharedState URL; see shared_url.h.
  */
-#include "shared_url.h"
+#include "milter/shared_url.h"
 #include "lib/base/util.h"
 
 #include <errno.h>

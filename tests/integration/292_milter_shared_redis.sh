@@ -8,6 +8,9 @@
 #     threshold (4) on both, each MX logging abuser_boxed once;
 #   - the keys are namespaced, hash-tagged and expire: none left after the
 #     window and the box;
+#   - the scripts are called by SHA1 (EVALSHA, never EVAL while the
+#     server has them); after SCRIPT FLUSH the next call sends the script
+#     (EVAL) and the box still works, with no shared_state_lost;
 #   - a bounce storm split 4 + 4 over both MX (BounceClientThreshold 6) is
 #     reported once, as bounce_storm_shared, and no MX alone sees a storm;
 #   - Redis stopped (SIGSTOP: silent, a partition) and later killed mid-flow:
@@ -99,6 +102,13 @@ sed -e "s|^SharedState .*|SharedState redis://:wrong@127.0.0.1:$R_PORT/0|" \
 out=$(timeout 20 "$MILTER" -f -c "$R_DIR/wrong-start.conf" 2>&1); rc=$?
 tap_is "$rc" 1 "start with a wrong password: exit 1"
 tap_like "$out" 'fatal.*SharedState: .*WRONGPASS' "start with a wrong password: a clear error" || tap_diag "$out"
+# the ACL the man page gave before EVALSHA: a user without SCRIPT LOAD
+rcli acl setuser evalonly on ">ev-$$" '~relayguard:*' +eval +select +ping >/dev/null
+sed "s|^SharedState .*|SharedState redis://evalonly:ev-$$@127.0.0.1:$R_PORT/0|" "$conf" >"$R_DIR/acl.conf"
+out=$("$MILTER" -t -c "$R_DIR/acl.conf" 2>&1)
+tap_like "$out" "shared state: 127.0.0.1:$R_PORT db 0 answers" \
+	"-t: a user allowed EVAL but not SCRIPT LOAD still works" || tap_diag "$out"
+tap_like "$out" 'SCRIPT LOAD refused.*sends its script with EVAL' "-t: ... and says each call sends its script"
 sed "s|^SharedState .*|SharedState unix:$R_DIR/redis.sock?db=3\&password=$PASS|" "$conf" >"$R_DIR/unix.conf"
 tap_like "$("$MILTER" -t -c "$R_DIR/unix.conf" 2>&1)" "shared state: unix:$R_DIR/redis.sock db 3 answers" \
 	"-t: a unix socket works too"
@@ -211,6 +221,26 @@ attempt 1 127.0.0.20 2 r1.log
 attempt 2 127.0.0.20 2 r2.log
 tap_is "$(ev 2 abuser_boxed | jq -r 'select(.source=="127.0.0.20/32") | .attempts')" 4 \
 	"shared again: attempts split over both MX box at the threshold"
+
+# --- scripts by SHA1; SCRIPT FLUSH costs one EVAL, not the connection ---------------
+calls() {	# COMMAND: its calls in INFO commandstats (0: never)
+	rcli info commandstats | tr -d '\r' |
+		awk -F'[:=,]' -v c="cmdstat_$1" '$1 == c {n = $3} END {print n + 0}'
+}
+sha0=$(calls evalsha) eval0=$(calls eval)
+attempt 1 127.0.0.21 1 e1.log
+tap_check "a decision calls its script by SHA1 (EVALSHA: $sha0 -> $(calls evalsha))" \
+	test "$(calls evalsha)" -gt "$sha0"
+tap_is "$(calls eval)" "$eval0" "... and sends no script (EVAL) while Redis has it"
+rcli script flush >/dev/null
+attempt 1 127.0.0.22 2 f1.log
+attempt 2 127.0.0.22 2 f2.log
+tap_is "$(ev 2 abuser_boxed | jq -r 'select(.source=="127.0.0.22/32") | .attempts')" 4 \
+	"after SCRIPT FLUSH attempts split over both MX still box at the threshold"
+tap_check "the script lost to SCRIPT FLUSH was sent again with EVAL ($eval0 -> $(calls eval))" \
+	test "$(calls eval)" -gt "$eval0"
+tap_is "$(ev 1 shared_state_lost | wc -l)$(ev 2 shared_state_lost | wc -l)" 11 \
+	"NOSCRIPT is no lost connection: no new shared_state_lost"
 
 # --- Redis killed mid-flow, restarted: the local counts are merged ------------------
 kill -KILL "$R_PID"

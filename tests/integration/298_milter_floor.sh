@@ -1,13 +1,16 @@
 #!/bin/bash
 # relayguard-milter at the floor, over the milter protocol with miltertest(8)
 # (tests/milter/floor.lua) and NSD on loopback for SPF (tests/dns/mf.test):
-#   - the negotiation: no replies for connect, HELO, headers, EOH and
-#     unknown commands; replies for MAIL (SPF), RCPT (relay) and DATA
-#     (accept); headers and body kept for the bounce sensor; SMFIP_SKIP
-#     where offered, else SMFIP_NR_BODY;
+#   - the negotiation: no replies for connect, HELO, MAIL (unless an
+#     SPF* action may refuse there), headers, EOH and unknown commands;
+#     replies for RCPT (relay) and DATA (accept); headers and body
+#     kept for the bounce sensor; SMFIP_SKIP where offered, else
+#     SMFIP_NR_BODY;
 #   - a plain message with an SPF header to add: its body is skipped
 #     (SMFIR_SKIP) and the header inserted; with SPFHeader none it is
 #     accepted at DATA;
+#   - relay policy alone (BounceSensor no, SPF no): the message is
+#     accepted at DATA, so the MTA has no end-of-message round trip;
 #   - an SPF pass is a counter, not a log line (LogVerbose off); a fail is
 #     logged (spf_checked).
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
@@ -37,7 +40,16 @@ tap_is "$(grep 'event=spf_checked' "$ML_DIR/milter.log" | grep -c 'spf=fail')" 1
 ml_stop
 
 ml_start "$DNS_CONF
+SPFFail reject" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+run_case spfreject
+ml_stop
+
+ml_start "$DNS_CONF
 SPFHeader none" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
 run_case noheader
+ml_stop
+
+ml_start "BounceSensor no" || tap_bail "milter did not start: $(cat "$ML_DIR/milter.log")"
+run_case relay
 ml_stop
 tap_done

@@ -2,13 +2,17 @@
 -- asks of an ordinary message, over the milter protocol with miltertest(8).
 -- Run by tests/integration/298_milter_floor.sh, which starts the milter and
 -- sets RG_MILTER_SOCKET and RG_CASE:
---   spf      BounceSensor yes (default), SPF yes, SPFHeader received-spf:
---            a plain message passes DATA, its body is skipped (SMFIR_SKIP)
---            and the header is added at end of message
+--   spf      BounceSensor yes (default), SPF yes, SPFHeader received-spf,
+--            every SPF* action "record" (default): no reply at MAIL, DATA
+--            continues, a plain message's body is skipped (SMFIR_SKIP) and
+--            the header is added at end of message
 --   noheader the same with SPFHeader none: accepted at DATA
 --            (RG_SPF=fail: the sender's domain is fail.mf.test)
 --   noskip   an MTA that offers no SMFIP_SKIP: the body stage then asks
 --            for no reply (SMFIP_NR_BODY)
+--   spfreject the same with SPFFail reject: MAIL needs a reply again
+--   relay    BounceSensor no, SPF no: no header or body stage, no reply
+--            at MAIL, and the message accepted at DATA (no end of message)
 -- Prints one TAP line per check.
 
 local sock = os.getenv("RG_MILTER_SOCKET")
@@ -47,18 +51,24 @@ if err ~= nil then
 end
 
 -- option name, wanted
+local relay = case == "relay"
+local mail_reply = case == "spfreject"	-- only an SPF reject refuses at MAIL
 local want = {
 	{"SMFIP_NR_CONN", true}, {"SMFIP_NR_HELO", true},
-	{"SMFIP_NR_MAIL", false},	-- SPF may refuse at MAIL
+	{"SMFIP_NR_MAIL", not mail_reply},
 	{"SMFIP_NR_RCPT", false},	-- the relay decision
 	{"SMFIP_NR_DATA", false},	-- accept at DATA is a reply
-	{"SMFIP_NR_HDR", true}, {"SMFIP_NR_EOH", true}, {"SMFIP_NR_UNKN", true},
+	{"SMFIP_NODATA", false},	-- ... so DATA is kept
+	{"SMFIP_NR_EOH", true}, {"SMFIP_NR_UNKN", true},
 	{"SMFIP_NOEOH", true}, {"SMFIP_NOUNKNOWN", true},
-	{"SMFIP_NOHDRS", false}, {"SMFIP_NOBODY", false},	-- DSNs are read
+	{"SMFIP_NOHDRS", relay}, {"SMFIP_NOBODY", relay},	-- DSNs are read
 	{"SMFIP_RCPT_REJ", true},
-	{"SMFIP_SKIP", case ~= "noskip"},
-	{"SMFIP_NR_BODY", case == "noskip"},
 }
+if not relay then
+	table.insert(want, {"SMFIP_NR_HDR", true})
+	table.insert(want, {"SMFIP_SKIP", case ~= "noskip"})
+	table.insert(want, {"SMFIP_NR_BODY", case == "noskip"})
+end
 for _, w in ipairs(want) do
 	local got = mt.test_option(conn, _G[w[1]])
 	check(got == w[2], case .. ": " .. w[1] .. " negotiated: " .. tostring(w[2]))
@@ -75,19 +85,21 @@ if mt.mailfrom(conn, "<user@" .. (os.getenv("RG_SPF") or "pass") ..
     ".mf.test>") ~= nil then
 	error "mt.mailfrom() failed"
 end
-check(mt.getreply(conn) == SMFIR_CONTINUE, case .. ": MAIL FROM continues")
+if mail_reply then
+	check(mt.getreply(conn) == SMFIR_CONTINUE, case .. ": MAIL FROM continues")
+end
 if mt.rcptto(conn, "<postmaster@mail.site.example>") ~= nil then
 	error "mt.rcptto() failed"
 end
 check(mt.getreply(conn) == SMFIR_CONTINUE, case .. ": local RCPT continues")
-if case == "noskip" then
+if case == "noskip" or case == "spfreject" then
 	mt.disconnect(conn)
 	return
 end
 if mt.data(conn) ~= nil then
 	error "mt.data() failed"
 end
-if case == "noheader" then
+if case == "noheader" or relay then
 	check(mt.getreply(conn) == SMFIR_ACCEPT,
 	    case .. ": nothing to add: accepted at DATA")
 	mt.disconnect(conn)
