@@ -67,6 +67,17 @@ void pool_idle(struct audit_target *t, struct session *s);
  * server in the report. */
 int say_hello(struct audit_target *t, struct session *s, const char *name,
     bool first, struct rg_reply *r);
+/* budget.c: errors a session of t may make (the last one ends it: no
+ * command follows it); lowered for t once a session ended with 421 after
+ * `errors` of them. */
+int session_error_limit(const struct audit_target *t, const struct audit_opts *o);
+void session_lower_error_limit(struct audit_target *t, int errors);
+/* Non-mail commands a session of t may send (RSET, NOOP, EHLO, STARTTLS). */
+int session_nonmail_limit(const struct audit_target *t);
+/* A new EHLO inside a greeted session (RFC 5321 4.1.4) to change identity:
+ * true until the server refused one. */
+bool session_may_rehello(const struct audit_target *t);
+void session_no_rehello(struct audit_target *t);
 /* A name with a dot and only host-name characters (a banner's first word). */
 bool looks_like_hostname(const char *s);
 

@@ -116,21 +116,25 @@ static void data_checks(struct audit_target *t, const struct audit_opts *o,
 }
 
 /* A session with room for cost more errors and n + 1 non-mail commands
- * below the server's limits, pipelining and in step; false: none. */
+ * below the server's limits, pipelining and in step; false: none. Its
+ * errors stay below the limit (budget.c): the fence answers after them. */
 static bool group_session(struct audit_target *t, const struct audit_opts *o,
     struct runner *run, size_t n, int cost)
 {
 	struct session *s = &run->s;
+	int nonmail_max = session_nonmail_limit(t);
 
 	/* a tarpitted session would make the next group wait longer still
 	 * (Courier's TARPIT: each error reply later than the last) */
-	if (!s->dead && (s->tarpitted || s->errors + cost > o->errors_per_session ||
-	    s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX || strcmp(s->helo, o->helo) != 0))
+	if (!s->dead && (s->tarpitted || s->errors + cost >= session_error_limit(t, o) ||
+	    s->nonmail + (int)n + 1 > nonmail_max))
+		close_session(t, s, true);
+	if (!s->dead && strcmp(s->helo, o->helo) != 0 && !session_rehello(t, o, s, o->helo))
 		close_session(t, s, true);
 	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
 	    open_session(t, o, s, o->helo, &run->fail_reply) != 0))
 		return false;
-	if (s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX)
+	if (s->nonmail + (int)n + 1 > nonmail_max)
 		return false;	/* STARTTLS took room: the caller runs them one by one */
 	rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
 	return s->pipelining && !t->lockstep && !rg_smtp_unsolicited(s->conn);

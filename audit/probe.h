@@ -54,6 +54,12 @@ const char *probe_sender(const struct audit_probe *p);
 bool take_data_budget(int *budget);
 /* DATA after an accepted relay probe; true when the session is gone. */
 bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p);
+/* A new EHLO with helo in the live session s (RFC 5321 4.1.4: it resets
+ * the session like RSET), where t takes one and s has room for it and the
+ * EHLO back. True: s says helo now; false: the caller closes s and opens a
+ * fresh session (s may be closed already). */
+bool session_rehello(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo);
 /* Run one probe to its end on a session with its HELO (a fresh one when
  * needed): retried once after a drop, in lock-step after a desync or a
  * pipelined group the server dropped. */
