@@ -14,6 +14,8 @@
  * Non-mail commands: Exim ends a session after smtp_accept_max_nonmail (10)
  * of them and sendmail after MaxNOOPCommands (20); Postfix counts only
  * RSET, NOOP, VRFY and ETRN, and only after smtpd_junk_command_limit (100).
+ * sendmail sleeps before answering its third HELO/EHLO of a session
+ * (MAXHELOCOMMANDS); Postfix and Exim count no EHLO beyond the above.
  */
 #include "connect.h"
 #include "pool.h"
@@ -43,6 +45,11 @@ void session_lower_error_limit(struct audit_target *t, int errors)
 int session_nonmail_limit(const struct audit_target *t)
 {
 	return t->mta == MTA_POSTFIX ? POSTFIX_NONMAIL_MAX : SESSION_NONMAIL_MAX;
+}
+
+int session_hello_limit(const struct audit_target *t)
+{
+	return t->mta == MTA_POSTFIX || t->mta == MTA_EXIM ? session_nonmail_limit(t) : 2;
 }
 
 bool session_may_rehello(const struct audit_target *t)

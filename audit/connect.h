@@ -41,6 +41,7 @@ struct session {
 	bool connect_failed;	/* the TCP connect itself failed */
 	bool closed_at_greeting;	/* closed before any greeting (no 421) */
 	bool tarpitted;		/* an error reply came late: no further probes */
+	int rehellos;		/* EHLOs sent to change identity (budget.c) */
 	const char *out_of_step;	/* the stream was out of step: where */
 };
 
@@ -77,6 +78,8 @@ int session_nonmail_limit(const struct audit_target *t);
 /* A new EHLO inside a greeted session (RFC 5321 4.1.4) to change identity:
  * true until the server refused one. */
 bool session_may_rehello(const struct audit_target *t);
+/* EHLO and HELO commands a session of t may send in all. */
+int session_hello_limit(const struct audit_target *t);
 void session_no_rehello(struct audit_target *t);
 /* A name with a dot and only host-name characters (a banner's first word). */
 bool looks_like_hostname(const char *s);

@@ -245,13 +245,17 @@ bool session_rehello(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo)
 {
 	struct rg_reply r;
+	int hellos = 1 + (t->tls_used && !o->implicit_tls) + s->rehellos;
+	int back = strcmp(helo, o->helo) != 0;	/* the default name again later */
 
 	/* room for this EHLO and the one back, and for a refusal of it */
 	if (s->dead || s->tarpitted || !session_may_rehello(t) ||
 	    s->nonmail + 3 > session_nonmail_limit(t) ||
+	    hellos + 1 + back > session_hello_limit(t) ||
 	    s->errors + 2 > session_error_limit(t, o))
 		return false;
 	s->nonmail++;
+	s->rehellos++;
 	if (rg_smtp_command(s->conn, &r, "EHLO %s", helo) != 0 || r.code == 421 ||
 	    rg_smtp_unsolicited(s->conn)) {
 		close_session(t, s, false);

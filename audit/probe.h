@@ -69,6 +69,14 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 /* pipeline.c (RFC 2920) */
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget);
+/* Whether p shares the transaction of prev, the probe before it in a group
+ * (prev NULL: none): the same sender, one RCPT each, on a target that has
+ * refused relay probes and accepted none. A RCPT accepted in a shared
+ * transaction ends its use: the probes after it in that transaction run
+ * again alone (an accepted local recipient may grant relaying to the rest;
+ * the L1 family tests that on purpose, with its own transactions). */
+bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
+    const struct audit_probe *p);
 /* pp[0..n) in one group; false when it could not be tried at all (the
  * caller runs them one by one). */
 bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,

@@ -161,6 +161,7 @@ struct lane {
 	struct runner *run;	/* &own, or the caller's for lanes[0] */
 	struct runner own;
 	bool active;		/* taking probes of the pass that runs */
+	bool opening;		/* its session is spent and it takes a new one */
 };
 
 /* Probes per group at most: 1 until an error reply was timed,
@@ -221,8 +222,6 @@ static size_t group_room(const struct probe_queue *q, const struct runner *run,
 	*errors = limit - 1 - (fresh ? 0 : s->errors);
 	if (*errors <= 0 && !fresh)
 		*errors = 0;
-	if (nonmail > RG_BATCH_MAX)
-		nonmail = RG_BATCH_MAX;
 	return nonmail > 0 ? (size_t)nonmail : 1;
 }
 
@@ -239,39 +238,52 @@ static bool fits(const struct audit_probe *p, size_t n, int left)
 	return probe_cost(p) <= (left > 0 ? left : 1);
 }
 
-/* The queue's next probe, or one of the few after it that fits the session
- * better (moved forward; the report is by slot, not by order run). NULL:
- * the queue is empty; a probe that does not fit when n > 0. */
+/* Move the probe at order[k] to the head of the queue (the report is by
+ * slot, not by the order probes ran in). */
+static struct audit_probe *to_front(struct probe_queue *q, size_t k)
+{
+	size_t tmp = q->order[k];
+
+	memmove(&q->order[q->next + 1], &q->order[q->next],
+	    (k - q->next) * sizeof(*q->order));
+	q->order[q->next] = tmp;
+	return &q->probes[tmp];
+}
+
+/*
+ * The queue's next probe, or one after it that fits the session better.
+ * Identity probes go first while a session has room for their EHLOs, so
+ * the last probes of a pass are ones that fill the last errors of any
+ * session. NULL: the queue is empty; a probe that does not fit when n > 0.
+ */
 static struct audit_probe *next_fitting(struct probe_queue *q, size_t n, int left)
 {
-	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++) {
-		struct audit_probe *p = &q->probes[q->order[k]];
-
-		if (!fits(p, n, left))
-			continue;
-		size_t tmp = q->order[k];
-
-		memmove(&q->order[q->next + 1], &q->order[q->next],
-		    (k - q->next) * sizeof(*q->order));
-		q->order[q->next] = tmp;
-		return p;
-	}
+	for (size_t k = q->next; n == 0 && left >= 1 && k < q->n; k++)
+		if (!batchable(&q->probes[q->order[k]]))
+			return to_front(q, k);
+	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
+		if (fits(&q->probes[q->order[k]], n, left))
+			return to_front(q, k);
 	return n == 0 && q->next < q->n ? &q->probes[q->order[q->next]] : NULL;
 }
 
-/* The next group from the queue for run's session: pp[0..n). */
+/* The next group from the queue for run's session: pp[0..n), its
+ * transactions (RSETs and the fence) within the non-mail room. */
 static size_t take_group(struct probe_queue *q, const struct runner *run,
     struct audit_probe **pp, bool batch)
 {
 	int room;
-	size_t max = group_room(q, run, &room), n = 0;
+	size_t tx_max = group_room(q, run, &room), n = 0, ntx = 0;
+	size_t max = batch ? group_max(q, RG_BATCH_MAX) : 1;
 	int cost = 0;
 	struct audit_probe *p;
 
-	if (!batch)
-		max = 1;
-	max = group_max(q, max);
 	while (n < max && (p = next_fitting(q, n, room - cost)) != NULL) {
+		bool joins = n > 0 && probe_joins(q->t, pp[n - 1], p);
+
+		if (n > 0 && !joins && ntx + 1 > tx_max)
+			break;
+		ntx += !joins;
 		cost += probe_cost(p);
 		pp[n++] = p;
 		q->next++;
@@ -286,21 +298,28 @@ static size_t take_group(struct probe_queue *q, const struct runner *run,
  * other lanes: their sessions have room for its errors. The sessions a
  * target sees are those the errors need, not one more per lane at the end.
  */
-static bool leave_to_others(const struct probe_queue *q, const struct lane *l)
+static bool leave_to_others(const struct probe_queue *q, struct lane *l)
 {
 	int limit = session_error_limit(q->t, q->o), left = 0, room = 0;
 
+	l->opening = false;
 	if (!l->run->s.dead)
 		return false;
 	for (size_t k = q->next; k < q->n; k++)
 		left += probe_cost(&q->probes[q->order[k]]);
 	for (size_t i = 0; i < q->nlanes; i++) {
 		const struct lane *o = &q->lanes[i];
+		const struct session *s = &o->run->s;
 
-		if (o != l && o->active && !o->run->s.dead && !o->run->s.tarpitted)
-			room += limit - o->run->s.errors;
+		if (o == l || !o->active)
+			continue;
+		if (o->opening)		/* a session of its own is on the way */
+			room += limit;
+		else if (!s->dead && !s->tarpitted)
+			room += limit - s->errors;
 	}
-	return left <= room;
+	l->opening = left > room;
+	return !l->opening;
 }
 
 static void drain(struct probe_queue *q, struct lane *l)
@@ -327,7 +346,7 @@ static void drain(struct probe_queue *q, struct lane *l)
 	}
 	if (measurer && !q->measured)
 		measured(q);
-	l->active = false;
+	l->active = l->opening = false;
 }
 
 static void lane_main(void *arg)
