@@ -136,8 +136,12 @@ static bool refusing(const struct audit_target *t)
 bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
     const struct audit_probe *p)
 {
+	/* a control's recipient may well be accepted (C1 must be): it keeps
+	 * a transaction of its own */
 	return prev != NULL && prev->spec.first_rcpt[0] == '\0' &&
 	    p->spec.first_rcpt[0] == '\0' &&
+	    prev->spec.trick->klass != RG_CLASS_CONTROL &&
+	    p->spec.trick->klass != RG_CLASS_CONTROL &&
 	    strcmp(probe_sender(prev), probe_sender(p)) == 0 && refusing(t);
 }
 
@@ -308,7 +312,9 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 		granted &= join[i];
 		if (granted) {
 			/* after an accepted recipient in its transaction: the
-			 * answer may be that recipient's doing; alone again */
+			 * answer may be that recipient's doing; alone again
+			 * (its refusal was an error all the same) */
+			s->errors += rcpt[i].code >= 400;
 			again[nagain++] = pp[i];
 			continue;
 		}

@@ -70,7 +70,8 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget);
 /* Whether p shares the transaction of prev, the probe before it in a group
- * (prev NULL: none): the same sender, one RCPT each, on a target that has
+ * (prev NULL: none): the same sender, one RCPT each, neither a control, on
+ * a target that has
  * refused relay probes and accepted none. A RCPT accepted in a shared
  * transaction ends its use: the probes after it in that transaction run
  * again alone (an accepted local recipient may grant relaying to the rest;
