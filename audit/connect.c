@@ -394,11 +394,19 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 	}
 }
 
-void pool_idle(struct audit_target *t, struct session *s)
+void pool_idle(struct audit_target *t, struct session *s, bool idle)
 {
-	t->pool->idle = s;
-	if (s != NULL)
-		rg_fiber_cond_broadcast(&t->pool->freed);
+	struct session_pool *p = t->pool;
+	size_t i = 0;
+
+	while (i < p->nidle && p->idle[i] != s)
+		i++;
+	if (!idle && i < p->nidle)
+		p->idle[i] = p->idle[--p->nidle];
+	else if (idle && i == p->nidle && p->nidle < POOL_MAX)
+		p->idle[p->nidle++] = s;
+	if (idle)
+		rg_fiber_cond_broadcast(&p->freed);
 }
 
 /* A connection opened ahead, greeted now with EHLO: 0 ready, -1 refused
@@ -438,9 +446,11 @@ static int wait_for_place(struct audit_target *t, struct session *s)
 {
 	struct session_pool *p = t->pool;
 
-	if (p->idle != NULL && !p->idle->dead && p->idle != s) {
-		close_session(t, p->idle, true);	/* or an idle one */
-		return 0;
+	for (size_t i = 0; i < p->nidle; i++) {
+		if (p->idle[i] != s && !p->idle[i]->dead) {
+			close_session(t, p->idle[i], true);	/* or an idle one */
+			return 0;
+		}
 	}
 	/* woken when a place frees; a second at most, in case */
 	double until = rg_now() + 1;

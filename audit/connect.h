@@ -60,9 +60,10 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply);
 /* polite: QUIT (its 221 awaited in the background); else just close. */
 void close_session(struct audit_target *t, struct session *s, bool polite);
-/* While s (a runner's session) waits idle for other lanes (NULL: no more):
- * a lane that needs a place under --per-host may close it. */
-void pool_idle(struct audit_target *t, struct session *s);
+/* While s (a lane's session) waits idle for other lanes or the next pass
+ * (idle), a lane that needs a place under --per-host may close it; false:
+ * the lane uses it again. */
+void pool_idle(struct audit_target *t, struct session *s, bool idle);
 /* hello.c: EHLO (HELO when EHLO is refused with 5xx, as Metasploit does):
  * 0 ok, r the last reply. Only the first session's answer describes the
  * server in the report. */

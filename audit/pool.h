@@ -33,7 +33,8 @@ struct session_pool {
 	int pending;			/* openers not yet connecting */
 	int ahead;			/* opened ahead after the first connects */
 	struct rg_fiber_cond freed;	/* a place may have come free */
-	struct session *idle;		/* a runner's session waiting for lanes */
+	struct session *idle[POOL_MAX];	/* lanes' sessions waiting idle */
+	size_t nidle;
 	bool stop_ahead;		/* a connection ahead failed, or the end */
 	struct closer *closers;
 	/* learned from the server's answers (budget.c) */

@@ -330,6 +330,7 @@ static void drain(struct probe_queue *q, struct lane *l)
 	bool measurer = wait_measured(q);
 
 	l->active = true;
+	pool_idle(t, &run->s, false);
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
 		bool batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
@@ -347,6 +348,7 @@ static void drain(struct probe_queue *q, struct lane *l)
 	if (measurer && !q->measured)
 		measured(q);
 	l->active = l->opening = false;
+	pool_idle(t, &run->s, true);	/* kept for the next pass, unless needed */
 }
 
 static void lane_main(void *arg)
@@ -383,9 +385,7 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	}
 	q->lanes[0].run = run;
 	drain(q, &q->lanes[0]);
-	pool_idle(q->t, &run->s);	/* a lane short of a place may take it */
 	rg_fiber_group_wait(&g, 0);
-	pool_idle(q->t, NULL);
 }
 
 /* Tricks refused at MAIL because of their incidental sender: once more
@@ -557,8 +557,11 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	q.data_budget = run.data_budget = &data_budget;
 	run_queue(&q, &run);
 	free(order);
-	for (size_t i = 1; i < q.nlanes; i++)
+	pool_idle(t, &run.s, false);
+	for (size_t i = 1; i < q.nlanes; i++) {
+		pool_idle(t, &q.lanes[i].own.s, false);
 		close_session(t, &q.lanes[i].own.s, true);
+	}
 	free(q.lanes);
 	s = run.s;
 	close_session(t, &s, true);
