@@ -6,8 +6,14 @@
 #ifndef RELAYGUARD_AUDIT_POOL_H
 #define RELAYGUARD_AUDIT_POOL_H
 
-#include "connect.h"
 #include "lib/net/fiber.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct audit_opts;
+struct rg_smtp;
+struct session;
 
 #define POOL_MAX	64
 
