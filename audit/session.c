@@ -303,7 +303,8 @@ static bool leave_to_others(const struct probe_queue *q, struct lane *l)
 	int limit = session_error_limit(q->t, q->o), left = 0, room = 0;
 
 	l->opening = false;
-	if (!l->run->s.dead)
+	/* on a tarpit a session takes one error (group_max): every lane */
+	if (!l->run->s.dead || q->t->polite.tarpit_seconds > 0)
 		return false;
 	for (size_t k = q->next; k < q->n; k++)
 		left += probe_cost(&q->probes[q->order[k]]);

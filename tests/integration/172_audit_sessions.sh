@@ -59,7 +59,7 @@ for profile in closed open; do
 	pf_stop
 done
 
-declare -A MAX=([exim closed]=16 [exim open]=20 [opensmtpd closed]=14
+declare -A MAX=([exim closed]=16 [exim open]=22 [opensmtpd closed]=14
 	[opensmtpd open]=16 [sendmail closed]=15 [sendmail open]=19)
 for kind in exim opensmtpd sendmail; do
 	for profile in closed open; do
