@@ -6,6 +6,7 @@
  * keeps, or once a place is free (connect.h).
  */
 #include "connect.h"
+#include "pool.h"
 #include "polite.h"
 #include "transcript.h"
 #include "lib/net/fiber.h"
@@ -20,36 +21,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#define POOL_MAX	64
-
 static void open_ahead(struct audit_target *t, int n);
-
-/* A session closing politely: QUIT was sent, the 221 is read by a fiber. */
-struct closer {
-	struct rg_smtp *conn;
-	struct session_pool *pool;	/* NULL once the target is done */
-	struct closer *next;
-	/* a reply timed out: the server still holds the session (a tarpit
-	 * sleeping over its reply) until about then; its place stays taken */
-	double hold_until;
-	struct rg_fiber_cond end_hold;	/* the target is done: hold no more */
-};
-
-struct session_pool {
-	const struct audit_opts *o;
-	int limit;			/* --per-host */
-	int conns;			/* open: in use, opened ahead, opening or closing */
-	int up;				/* of those, greeted with 220 and not closing */
-	struct session *warm;		/* greeting read, no EHLO yet [limit] */
-	size_t nwarm;
-	struct rg_fiber_group openers;
-	int pending;			/* openers not yet connecting */
-	int ahead;			/* opened ahead after the first connects */
-	struct rg_fiber_cond freed;	/* a place may have come free */
-	struct session *idle;		/* a runner's session waiting for lanes */
-	bool stop_ahead;		/* a connection ahead failed, or the end */
-	struct closer *closers;
-};
 
 
 /* Record a connection-level failure in t->error. */
@@ -422,11 +394,19 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 	}
 }
 
-void pool_idle(struct audit_target *t, struct session *s)
+void pool_idle(struct audit_target *t, struct session *s, bool idle)
 {
-	t->pool->idle = s;
-	if (s != NULL)
-		rg_fiber_cond_broadcast(&t->pool->freed);
+	struct session_pool *p = t->pool;
+	size_t i = 0;
+
+	while (i < p->nidle && p->idle[i] != s)
+		i++;
+	if (!idle && i < p->nidle)
+		p->idle[i] = p->idle[--p->nidle];
+	else if (idle && i == p->nidle && p->nidle < POOL_MAX)
+		p->idle[p->nidle++] = s;
+	if (idle)
+		rg_fiber_cond_broadcast(&p->freed);
 }
 
 /* A connection opened ahead, greeted now with EHLO: 0 ready, -1 refused
@@ -438,8 +418,10 @@ static int take_warm(struct audit_target *t, const struct audit_opts *o,
 	const char *where = NULL;
 	int number;
 
+	/* no other is opened ahead in its place: a lane opens a session when
+	 * it needs one, and the server sees only the sessions the battery
+	 * needs (session.c) */
 	*s = p->warm[--p->nwarm];
-	open_ahead(t, 1);	/* the next one, while this one greets */
 	number = s->number;
 	if (rg_smtp_unsolicited(s->conn)) {	/* a line since its greeting */
 		close_session(t, s, false);
@@ -464,9 +446,11 @@ static int wait_for_place(struct audit_target *t, struct session *s)
 {
 	struct session_pool *p = t->pool;
 
-	if (p->idle != NULL && !p->idle->dead && p->idle != s) {
-		close_session(t, p->idle, true);	/* or an idle one */
-		return 0;
+	for (size_t i = 0; i < p->nidle; i++) {
+		if (p->idle[i] != s && !p->idle[i]->dead) {
+			close_session(t, p->idle[i], true);	/* or an idle one */
+			return 0;
+		}
 	}
 	/* woken when a place frees; a second at most, in case */
 	double until = rg_now() + 1;

@@ -41,6 +41,7 @@ struct session {
 	bool connect_failed;	/* the TCP connect itself failed */
 	bool closed_at_greeting;	/* closed before any greeting (no 421) */
 	bool tarpitted;		/* an error reply came late: no further probes */
+	int rehellos;		/* EHLOs sent to change identity (budget.c) */
 	const char *out_of_step;	/* the stream was out of step: where */
 };
 
@@ -59,14 +60,28 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, const char *helo, struct rg_reply *fail_reply);
 /* polite: QUIT (its 221 awaited in the background); else just close. */
 void close_session(struct audit_target *t, struct session *s, bool polite);
-/* While s (a runner's session) waits idle for other lanes (NULL: no more):
- * a lane that needs a place under --per-host may close it. */
-void pool_idle(struct audit_target *t, struct session *s);
+/* While s (a lane's session) waits idle for other lanes or the next pass
+ * (idle), a lane that needs a place under --per-host may close it; false:
+ * the lane uses it again. */
+void pool_idle(struct audit_target *t, struct session *s, bool idle);
 /* hello.c: EHLO (HELO when EHLO is refused with 5xx, as Metasploit does):
  * 0 ok, r the last reply. Only the first session's answer describes the
  * server in the report. */
 int say_hello(struct audit_target *t, struct session *s, const char *name,
     bool first, struct rg_reply *r);
+/* budget.c: errors a session of t may make (the last one ends it: no
+ * command follows it); lowered for t once a session ended with 421 after
+ * `errors` of them. */
+int session_error_limit(const struct audit_target *t, const struct audit_opts *o);
+void session_lower_error_limit(struct audit_target *t, int errors);
+/* Non-mail commands a session of t may send (RSET, NOOP, EHLO, STARTTLS). */
+int session_nonmail_limit(const struct audit_target *t);
+/* A new EHLO inside a greeted session (RFC 5321 4.1.4) to change identity:
+ * true until the server refused one. */
+bool session_may_rehello(const struct audit_target *t);
+/* EHLO and HELO commands a session of t may send in all. */
+int session_hello_limit(const struct audit_target *t);
+void session_no_rehello(struct audit_target *t);
 /* A name with a dot and only host-name characters (a banner's first word). */
 bool looks_like_hostname(const char *s);
 

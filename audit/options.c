@@ -144,7 +144,7 @@ static const struct opt_row rows[] = {
 	 "time budget per target"},
 	{"no-pipelining", 0, OK_FLAG, F(no_pipelining), 0, NULL, NULL, 0, 0, NULL, NULL,
 	 "one command at a time even when EHLO offers PIPELINING"},
-	{"errors-per-session", 0, OK_INT, F(errors_per_session), 0, "8", "N", 1, 1000, NULL, NULL,
+	{"errors-per-session", 0, OK_INT, F(errors_per_session), 0, "10", "N", 1, 1000, NULL, NULL,
 	 "new session after N refusals"},
 	{"data-probes", 0, OK_INT, F(data_probes), 0, "3", "N", 0, 1000, NULL, NULL,
 	 "DATA-stage checks per target"},

@@ -115,22 +115,56 @@ static void data_checks(struct audit_target *t, const struct audit_opts *o,
 	}
 }
 
+/* Whether t has refused relay probes and accepted none so far: its next
+ * refusals may share a transaction (probe_joins). */
+static bool refusing(const struct audit_target *t)
+{
+	bool refused = false;
+
+	for (size_t i = 0; i < t->nprobes; i++) {
+		const struct audit_probe *p = &t->probes[i];
+
+		if (!probe_is_relay(p) || p->outcome == OUT_NOT_RUN)
+			continue;
+		if (p->outcome == OUT_ACCEPTED)
+			return false;
+		refused |= p->outcome == OUT_REJECTED;
+	}
+	return refused;
+}
+
+bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
+    const struct audit_probe *p)
+{
+	/* a control's recipient may well be accepted (C1 must be): it keeps
+	 * a transaction of its own */
+	return prev != NULL && prev->spec.first_rcpt[0] == '\0' &&
+	    p->spec.first_rcpt[0] == '\0' &&
+	    prev->spec.trick->klass != RG_CLASS_CONTROL &&
+	    p->spec.trick->klass != RG_CLASS_CONTROL &&
+	    strcmp(probe_sender(prev), probe_sender(p)) == 0 && refusing(t);
+}
+
 /* A session with room for cost more errors and n + 1 non-mail commands
- * below the server's limits, pipelining and in step; false: none. */
+ * below the server's limits, pipelining and in step; false: none. Its
+ * errors stay below the limit (budget.c): the fence answers after them. */
 static bool group_session(struct audit_target *t, const struct audit_opts *o,
     struct runner *run, size_t n, int cost)
 {
 	struct session *s = &run->s;
+	int nonmail_max = session_nonmail_limit(t);
 
 	/* a tarpitted session would make the next group wait longer still
 	 * (Courier's TARPIT: each error reply later than the last) */
-	if (!s->dead && (s->tarpitted || s->errors + cost > o->errors_per_session ||
-	    s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX || strcmp(s->helo, o->helo) != 0))
+	if (!s->dead && (s->tarpitted || s->errors + cost >= session_error_limit(t, o) ||
+	    s->nonmail + (int)n + 1 > nonmail_max))
+		close_session(t, s, true);
+	if (!s->dead && strcmp(s->helo, o->helo) != 0 && !session_rehello(t, o, s, o->helo))
 		close_session(t, s, true);
 	if (s->dead && (run->failed_opens > 0 || rg_now() > run->deadline ||
 	    open_session(t, o, s, o->helo, &run->fail_reply) != 0))
 		return false;
-	if (s->nonmail + (int)n + 1 > SESSION_NONMAIL_MAX)
+	if (s->nonmail + (int)n + 1 > nonmail_max)
 		return false;	/* STARTTLS took room: the caller runs them one by one */
 	rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
 	return s->pipelining && !t->lockstep && !rg_smtp_unsolicited(s->conn);
@@ -139,7 +173,7 @@ static bool group_session(struct audit_target *t, const struct audit_opts *o,
 /* Read the group's replies into mail[]/rcpt[]: how many probes were
  * answered before a cut; *desync when the fences say out of step. */
 static size_t read_group(struct audit_target *t, struct session *s, bool rset,
-    struct audit_probe **pp, struct brief *mail, struct brief *first,
+    struct audit_probe **pp, const bool *join, struct brief *mail, struct brief *first,
     struct brief *rcpt, size_t n, bool *desync)
 {
 	struct rg_reply r;
@@ -153,9 +187,13 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 		return 0;
 	}
 	for (got = 0; got < n; got++) {
-		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+		if (join[got]) {	/* the transaction's MAIL answered for it */
+			mail[got] = mail[got - 1];
+		} else if (read_timed(t, s, &r, &since) != 0 || r.code == 421) {
 			return got;
-		brief_of(&mail[got], &r);
+		} else {
+			brief_of(&mail[got], &r);
+		}
 		if (pp[got]->spec.first_rcpt[0] != '\0') {
 			if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 				return got;
@@ -164,6 +202,8 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		brief_of(&rcpt[got], &r);
+		if (got + 1 < n && join[got + 1])
+			continue;	/* the transaction goes on: no RSET here */
 		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
 		if (r.code / 100 != 2) {
@@ -213,13 +253,16 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	char (*cmd)[1100];
 	const char *cmds[4 * RG_BATCH_MAX + 1];
 	struct brief *mail, *first, *rcpt;
-	size_t nc = 0, got;
-	bool rset, desync = false, in_clear;
+	size_t nc = 0, got, ntx = 0;
+	bool rset, desync = false, in_clear, join[RG_BATCH_MAX];
 	int cost = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		cost += probe_cost(pp[i]);
-	if (!group_session(t, o, run, n, cost))
+		join[i] = probe_joins(t, i > 0 ? pp[i - 1] : NULL, pp[i]);
+		ntx += !join[i];
+	}
+	if (!group_session(t, o, run, ntx, cost))
 		return false;
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	rset = s->need_rset;
@@ -230,16 +273,20 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	rcpt = xcalloc(n, sizeof(*rcpt));
 	if (rset)
 		cmds[nc++] = "RSET";
-	s->nonmail += (int)n + rset;	/* n - 1 RSETs and the NOOP fence */
+	s->nonmail += (int)ntx + rset;	/* ntx - 1 RSETs and the NOOP fence */
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cmd[3 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
 		snprintf(cmd[3 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.first_rcpt);
 		snprintf(cmd[3 * i + 2], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
-		cmds[nc++] = cmd[3 * i];
+		if (!join[i])
+			cmds[nc++] = cmd[3 * i];
 		if (pp[i]->spec.first_rcpt[0] != '\0')
 			cmds[nc++] = cmd[3 * i + 1];
 		cmds[nc++] = cmd[3 * i + 2];
-		cmds[nc++] = i + 1 < n ? "RSET" : "NOOP";
+		if (i + 1 == n)
+			cmds[nc++] = "NOOP";
+		else if (!join[i + 1])
+			cmds[nc++] = "RSET";
 		pp[i]->session = s->number;
 		gettimeofday(&pp[i]->start, NULL);
 	}
@@ -252,18 +299,36 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 		return false;
 	}
 	t->pipelined_groups++;
-	got = read_group(t, s, rset, pp, mail, first, rcpt, n, &desync);
+	got = read_group(t, s, rset, pp, join, mail, first, rcpt, n, &desync);
 	if (got < n || desync)
 		got = group_cut(t, s, pp, n, got, desync);
 	else
 		s->need_rset = true;	/* the last transaction is still open */
+	struct audit_probe *again[RG_BATCH_MAX];
+	size_t nagain = 0;
+	bool granted = false;	/* a RCPT of this transaction was accepted */
+
 	for (size_t i = 0; i < got; i++) {	/* answered in step */
+		granted &= join[i];
+		if (granted) {
+			/* after an accepted recipient in its transaction: the
+			 * answer may be that recipient's doing; alone again
+			 * (its refusal was an error all the same) */
+			s->errors += rcpt[i].code >= 400;
+			again[nagain++] = pp[i];
+			continue;
+		}
 		grade_probe(t, s, pp[i], &mail[i], pp[i]->spec.first_rcpt[0] ?
 		    &first[i] : NULL, &rcpt[i], in_clear);
+		if (join[i] && mail[i].code / 100 != 2)
+			s->errors--;	/* one MAIL refusal, counted by the first */
+		granted = rcpt[i].code / 100 == 2;
 		gettimeofday(&pp[i]->finish, NULL);
 	}
 	for (size_t i = got; i < n; i++)
-		run_one(t, o, run, pp[i]);
+		again[nagain++] = pp[i];
+	for (size_t i = 0; i < nagain; i++)
+		run_one(t, o, run, again[i]);
 	data_checks(t, o, run, pp, got);
 	free(cmd);
 	free(mail);

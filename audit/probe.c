@@ -160,7 +160,7 @@ bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p
  * reply read before the next command, and nothing may arrive unasked.
  */
 static enum probe_step run_probe(struct audit_target *t, struct session *s,
-    struct audit_probe *p, int *data_budget)
+    struct audit_probe *p, int *data_budget, int limit)
 {
 	struct rg_reply r;
 	struct brief mail, first, rcpt;
@@ -171,6 +171,14 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	gettimeofday(&p->start, NULL);
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
+	if (s->need_rset) {	/* a pipelined group's last transaction */
+		s->nonmail++;
+		if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code == 421)
+			return STEP_RETRY;
+		if (r.code / 100 != 2 || rg_smtp_unsolicited(s->conn))
+			return STEP_DESYNC;
+		s->need_rset = false;
+	}
 	double since = rg_now();
 
 	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", probe_sender(p)) != 0 ||
@@ -209,6 +217,11 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	if (probe_is_relay(p) && take_data_budget(data_budget) && data_probe(t, s, p))
 		goto done;
 reset:
+	if (s->errors >= limit) {
+		/* its last error: any reply after it would be slowed (budget.c) */
+		close_session(t, s, false);
+		goto done;
+	}
 	s->nonmail++;
 	if (rg_smtp_command(s->conn, &r, "RSET") != 0 || r.code / 100 != 2)
 		close_session(t, s, false);
@@ -228,6 +241,37 @@ static void open_failed(struct audit_target *t, struct runner *run, struct audit
 		set_error(p, "connect", t->error);
 }
 
+bool session_rehello(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo)
+{
+	struct rg_reply r;
+	int hellos = 1 + (t->tls_used && !o->implicit_tls) + s->rehellos;
+	int back = strcmp(helo, o->helo) != 0;	/* the default name again later */
+
+	/* room for this EHLO and the one back, and for a refusal of it */
+	if (s->dead || s->tarpitted || !session_may_rehello(t) ||
+	    s->nonmail + 3 > session_nonmail_limit(t) ||
+	    hellos + 1 + back > session_hello_limit(t) ||
+	    s->errors + 2 > session_error_limit(t, o))
+		return false;
+	s->nonmail++;
+	s->rehellos++;
+	if (rg_smtp_command(s->conn, &r, "EHLO %s", helo) != 0 || r.code == 421 ||
+	    rg_smtp_unsolicited(s->conn)) {
+		close_session(t, s, false);
+		return false;
+	}
+	if (r.code / 100 != 2) {
+		/* OpenSMTPD: 503 "Already identified"; fresh sessions from now */
+		s->errors++;
+		session_no_rehello(t);
+		return false;
+	}
+	strlcpy_rg(s->helo, helo, sizeof(s->helo));
+	s->need_rset = false;	/* the EHLO ended any open transaction */
+	return true;
+}
+
 /* A session for p (a fresh one when its HELO or the server's limits ask
  * for it). False: p is graded from the failure. */
 static bool session_for(struct audit_target *t, const struct audit_opts *o,
@@ -238,8 +282,10 @@ static bool session_for(struct audit_target *t, const struct audit_opts *o,
 	bool identity = p->spec.helo[0] != '\0';
 	char saved[sizeof(t->error)];
 
-	if (!s->dead && (s->tarpitted || s->errors + probe_cost(p) > o->errors_per_session ||
-	    identity || s->nonmail + 2 > SESSION_NONMAIL_MAX || strcmp(s->helo, helo) != 0))
+	if (!s->dead && (s->tarpitted || s->errors + probe_cost(p) > session_error_limit(t, o) ||
+	    s->nonmail + 2 > session_nonmail_limit(t)))
+		close_session(t, s, true);
+	if (!s->dead && strcmp(s->helo, helo) != 0 && !session_rehello(t, o, s, helo))
 		close_session(t, s, true);
 	if (!s->dead) {
 		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
@@ -263,9 +309,11 @@ static bool session_for(struct audit_target *t, const struct audit_opts *o,
 
 /*
  * Run one probe: on a session whose HELO is the probe's. An identity probe
- * (its own HELO) always gets a fresh session of its own - one identity per
- * session, never a second EHLO in a greeted session (OpenSMTPD answers that
- * with 503 "Already identified") - and the session is closed after it.
+ * (its own HELO) says it with a new EHLO in the lane's session where the
+ * server takes one (session_rehello), else on a fresh session; the next
+ * probe says the default name again the same way. A probe that may make
+ * the session's last error (budget.c) goes in lock-step: nothing follows
+ * its reply, not even the fence of a pipelined group.
  */
 void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *run,
     struct audit_probe *p)
@@ -285,13 +333,18 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 		}
 		if (!session_for(t, o, run, p))
 			break;
-		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
+		int limit = session_error_limit(t, o);
+		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining &&
+		    s->errors + probe_cost(p) < limit;
 		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
-		    run_probe(t, s, p, run->data_budget);
+		    run_probe(t, s, p, run->data_budget, limit);
 		int number = s->number;
 
-		if (st == STEP_DONE)
+		if (st == STEP_DONE) {
+			if (!s->dead && s->errors >= limit)
+				close_session(t, s, false);	/* a refused DATA was the last */
 			break;
+		}
 		if (st == STEP_DESYNC) {
 			/* nothing of this session is trusted: a fresh one, in
 			 * lock-step, while the target is still trusted at all */
@@ -315,14 +368,15 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 		    "server answered 421 and closed the session" : rg_smtp_error(s->conn);
 
 		set_error(p, "rcpt", why);
-		if (rg_smtp_status(s->conn) == RG_SMTP_OK)
+		if (rg_smtp_status(s->conn) == RG_SMTP_OK) {
 			p->outcome = OUT_TEMPFAIL, p->code = 421;
+			if (s->errors > 1)	/* "too many errors": fewer per session */
+				session_lower_error_limit(t, s->errors);
+		}
 		close_session(t, s, false);
 		if (++attempts > 1)
 			break;
 	}
-	if (p->spec.helo[0] != '\0' && !s->dead)
-		close_session(t, s, true);
 	if (p->finish.tv_sec == 0)
 		gettimeofday(&p->finish, NULL);
 }

@@ -54,6 +54,12 @@ const char *probe_sender(const struct audit_probe *p);
 bool take_data_budget(int *budget);
 /* DATA after an accepted relay probe; true when the session is gone. */
 bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p);
+/* A new EHLO with helo in the live session s (RFC 5321 4.1.4: it resets
+ * the session like RSET), where t takes one and s has room for it and the
+ * EHLO back. True: s says helo now; false: the caller closes s and opens a
+ * fresh session (s may be closed already). */
+bool session_rehello(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo);
 /* Run one probe to its end on a session with its HELO (a fresh one when
  * needed): retried once after a drop, in lock-step after a desync or a
  * pipelined group the server dropped. */
@@ -63,6 +69,15 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 /* pipeline.c (RFC 2920) */
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget);
+/* Whether p shares the transaction of prev, the probe before it in a group
+ * (prev NULL: none): the same sender, one RCPT each, neither a control, on
+ * a target that has
+ * refused relay probes and accepted none. A RCPT accepted in a shared
+ * transaction ends its use: the probes after it in that transaction run
+ * again alone (an accepted local recipient may grant relaying to the rest;
+ * the L1 family tests that on purpose, with its own transactions). */
+bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
+    const struct audit_probe *p);
 /* pp[0..n) in one group; false when it could not be tried at all (the
  * caller runs them one by one). */
 bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,

@@ -151,6 +151,17 @@ struct probe_queue {
 	 * before every lane has a long group in flight; the other lanes wait. */
 	bool measured, measuring;
 	struct rg_fiber_cond measured_cond;
+	struct lane *lanes;	/* [nlanes]; [0] runs the caller's runner */
+	size_t nlanes;
+};
+
+/* A lane of --per-host: its runner and session live across the passes. */
+struct lane {
+	struct probe_queue *q;
+	struct runner *run;	/* &own, or the caller's for lanes[0] */
+	struct runner own;
+	bool active;		/* taking probes of the pass that runs */
+	bool opening;		/* its session is spent and it takes a new one */
 };
 
 /* Probes per group at most: 1 until an error reply was timed,
@@ -189,41 +200,145 @@ static bool batchable(const struct audit_probe *p)
 	return p->spec.helo[0] == '\0';
 }
 
-static void drain(struct probe_queue *q, struct runner *run)
+/*
+ * What the next group on run's session may hold: its errors stay below the
+ * session's error limit (the fence and the RSETs answer after them) and its
+ * RSETs and fence within the non-mail limit (budget.c). A fresh session has
+ * said EHLO (and STARTTLS, EHLO again). *errors 0: no room for a group, the
+ * next probe goes alone (the session's last error, or a fresh session).
+ */
+static size_t group_room(const struct probe_queue *q, const struct runner *run,
+    int *errors)
+{
+	const struct session *s = &run->s;
+	int limit = session_error_limit(q->t, q->o);
+	bool other = !s->dead && strcmp(s->helo, q->o->helo) != 0;
+	bool fresh = s->dead || s->tarpitted || (other && !session_may_rehello(q->t));
+	int hello = q->t->tls_used && !q->o->implicit_tls ? 3 : 1;
+	/* an identity probe's name is taken back by a new EHLO */
+	int used = fresh ? hello : s->nonmail + other;
+	int nonmail = session_nonmail_limit(q->t) - used - 1;
+
+	*errors = limit - 1 - (fresh ? 0 : s->errors);
+	if (*errors <= 0 && !fresh)
+		*errors = 0;
+	return nonmail > 0 ? (size_t)nonmail : 1;
+}
+
+/* Whether p goes next on a session that takes left more errors below its
+ * limit: in the group being built (n > 0), or first (an identity needs
+ * room for its EHLO too; with no room left, a probe of one error goes
+ * alone as the session's last). */
+static bool fits(const struct audit_probe *p, size_t n, int left)
+{
+	if (n > 0)
+		return batchable(p) && probe_cost(p) <= left;
+	if (!batchable(p))
+		return left >= 1;
+	return probe_cost(p) <= (left > 0 ? left : 1);
+}
+
+/* Move the probe at order[k] to the head of the queue (the report is by
+ * slot, not by the order probes ran in). */
+static struct audit_probe *to_front(struct probe_queue *q, size_t k)
+{
+	size_t tmp = q->order[k];
+
+	memmove(&q->order[q->next + 1], &q->order[q->next],
+	    (k - q->next) * sizeof(*q->order));
+	q->order[q->next] = tmp;
+	return &q->probes[tmp];
+}
+
+/*
+ * The queue's next probe, or one after it that fits the session better.
+ * Identity probes go first while a session has room for their EHLOs, so
+ * the last probes of a pass are ones that fill the last errors of any
+ * session. NULL: the queue is empty; a probe that does not fit when n > 0.
+ */
+static struct audit_probe *next_fitting(struct probe_queue *q, size_t n, int left)
+{
+	for (size_t k = q->next; n == 0 && left >= 1 && k < q->n; k++)
+		if (!batchable(&q->probes[q->order[k]]))
+			return to_front(q, k);
+	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
+		if (fits(&q->probes[q->order[k]], n, left))
+			return to_front(q, k);
+	return n == 0 && q->next < q->n ? &q->probes[q->order[q->next]] : NULL;
+}
+
+/* The next group from the queue for run's session: pp[0..n), its
+ * transactions (RSETs and the fence) within the non-mail room. */
+static size_t take_group(struct probe_queue *q, const struct runner *run,
+    struct audit_probe **pp, bool batch)
+{
+	int room;
+	size_t tx_max = group_room(q, run, &room), n = 0, ntx = 0;
+	size_t max = batch ? group_max(q, RG_BATCH_MAX) : 1;
+	int cost = 0;
+	struct audit_probe *p;
+
+	while (n < max && (p = next_fitting(q, n, room - cost)) != NULL) {
+		bool joins = n > 0 && probe_joins(q->t, pp[n - 1], p);
+
+		if (n > 0 && !joins && ntx + 1 > tx_max)
+			break;
+		ntx += !joins;
+		cost += probe_cost(p);
+		pp[n++] = p;
+		q->next++;
+		if (!batchable(p) || cost >= room)
+			break;
+	}
+	return n;
+}
+
+/*
+ * Whether lane l, its session spent, leaves the rest of the pass to the
+ * other lanes: their sessions have room for its errors. The sessions a
+ * target sees are those the errors need, not one more per lane at the end.
+ */
+static bool leave_to_others(const struct probe_queue *q, struct lane *l)
+{
+	int limit = session_error_limit(q->t, q->o), left = 0, room = 0;
+
+	l->opening = false;
+	/* on a tarpit a session takes one error (group_max): every lane */
+	if (!l->run->s.dead || q->t->polite.tarpit_seconds > 0)
+		return false;
+	for (size_t k = q->next; k < q->n; k++)
+		left += probe_cost(&q->probes[q->order[k]]);
+	for (size_t i = 0; i < q->nlanes; i++) {
+		const struct lane *o = &q->lanes[i];
+		const struct session *s = &o->run->s;
+
+		if (o == l || !o->active)
+			continue;
+		if (o->opening)		/* a session of its own is on the way */
+			room += limit;
+		else if (!s->dead && !s->tarpitted)
+			room += limit - s->errors;
+	}
+	l->opening = left > room;
+	return !l->opening;
+}
+
+static void drain(struct probe_queue *q, struct lane *l)
 {
 	struct audit_target *t = q->t;
 	const struct audit_opts *o = q->o;
-	size_t max = (size_t)o->errors_per_session;
-	/* a fresh session has said EHLO (and STARTTLS, EHLO again): a group
-	 * of n adds n non-mail commands (RSETs, the NOOP fence) */
-	int hello = t->tls_used && !o->implicit_tls ? 3 : 1;
-
-	if (max > RG_BATCH_MAX)
-		max = RG_BATCH_MAX;
-	if (max > (size_t)(SESSION_NONMAIL_MAX - hello - 1))
-		max = (size_t)(SESSION_NONMAIL_MAX - hello - 1);
+	struct runner *run = l->run;
 	bool measurer = wait_measured(q);
 
+	l->active = true;
+	pool_idle(t, &run->s, false);
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
-		size_t n = 0, cost = 0;
-		bool batch;
-
-		batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
+		bool batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
-		while (q->next < q->n && n < (batch ? group_max(q, max) : 1)) {
-			struct audit_probe *p = &q->probes[q->order[q->next]];
+		size_t n;
 
-			/* the group's errors stay below the session's limit */
-			if (n > 0 && (!batchable(p) || cost + (size_t)probe_cost(p) > max))
-				break;
-			cost += (size_t)probe_cost(p);
-			pp[n++] = p;
-			q->next++;
-			if (!batchable(p))
-				break;
-		}
-		if (n == 0)
+		if (leave_to_others(q, l) || (n = take_group(q, run, pp, batch)) == 0)
 			break;
 		if (n == 1 || !run_batch(t, o, run, pp, n))
 			for (size_t i = 0; i < n; i++)
@@ -233,34 +348,45 @@ static void drain(struct probe_queue *q, struct runner *run)
 	}
 	if (measurer && !q->measured)
 		measured(q);
+	l->active = l->opening = false;
+	pool_idle(t, &run->s, true);	/* kept for the next pass, unless needed */
 }
 
 static void lane_main(void *arg)
 {
-	struct probe_queue *q = arg;
-	struct runner run = {.s = {.dead = true}, .data_budget = q->data_budget,
-	    .deadline = q->deadline};
+	struct lane *l = arg;
 
-	drain(q, &run);
-	/* not kept for the next pass: a session carries its errors and
-	 * non-mail commands, which servers count; a fresh one starts clean */
-	close_session(q->t, &run.s, true);
+	/* the lane's session is kept for the next pass while its budgets
+	 * last (budget.c): every session is one more for the server */
+	drain(l->q, l);
 }
 
-/* The caller's runner and per_host - 1 more fibers take the queue's probes. */
+/* Lanes a pass needs: enough sessions for its errors at most, and the
+ * lanes that hold a session already (a small pass opens no new one). */
+static bool lane_wanted(const struct probe_queue *q, size_t i, size_t need)
+{
+	return i < need || !q->lanes[i].run->s.dead;
+}
+
+/* The caller's runner and per_host - 1 more lanes take the queue's probes. */
 static void run_queue(struct probe_queue *q, struct runner *run)
 {
-	size_t lanes = q->o->per_host > 1 ? (size_t)q->o->per_host : 1;
 	struct rg_fiber_group g = {0};
+	int cost = 0, limit = session_error_limit(q->t, q->o);
+	size_t need;
 
-	if (lanes > q->n)
-		lanes = q->n > 0 ? q->n : 1;
-	for (size_t i = 1; i < lanes; i++)
-		rg_fiber_spawn(&g, lane_main, q);
-	drain(q, run);
-	pool_idle(q->t, &run->s);	/* a lane short of a place may take it */
+	for (size_t i = 0; i < q->n; i++)
+		cost += probe_cost(&q->probes[q->order[i]]);
+	need = (size_t)(cost + limit - 1) / (size_t)limit;
+	for (size_t i = 1; i < q->nlanes && i < q->n; i++) {
+		if (!lane_wanted(q, i, need))
+			continue;
+		q->lanes[i].run->data_budget = q->data_budget;
+		rg_fiber_spawn(&g, lane_main, &q->lanes[i]);
+	}
+	q->lanes[0].run = run;
+	drain(q, &q->lanes[0]);
 	rg_fiber_group_wait(&g, 0);
-	pool_idle(q->t, NULL);
 }
 
 /* Tricks refused at MAIL because of their incidental sender: once more
@@ -409,6 +535,13 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	q.order = order;
 	q.data_budget = NULL;
 	q.deadline = deadline;
+	q.nlanes = o->per_host > 1 ? (size_t)o->per_host : 1;
+	q.lanes = xcalloc(q.nlanes, sizeof(*q.lanes));
+	for (size_t i = 0; i < q.nlanes; i++) {
+		q.lanes[i] = (struct lane){.q = &q, .own = {.s = {.dead = true},
+		    .deadline = deadline}};
+		q.lanes[i].run = &q.lanes[i].own;
+	}
 	for (size_t i = 0; i < t->nprobes; i++)
 		order[q.n++] = i;
 	run_queue(&q, &run);
@@ -425,6 +558,12 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	q.data_budget = run.data_budget = &data_budget;
 	run_queue(&q, &run);
 	free(order);
+	pool_idle(t, &run.s, false);
+	for (size_t i = 1; i < q.nlanes; i++) {
+		pool_idle(t, &q.lanes[i].own.s, false);
+		close_session(t, &q.lanes[i].own.s, true);
+	}
+	free(q.lanes);
 	s = run.s;
 	close_session(t, &s, true);
 	pool_finish(t);

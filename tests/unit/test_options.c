@@ -41,7 +41,7 @@ static void test_defaults(void **state)
 	assert_string_equal(o.helo, "example.com");	/* defaults to --domain */
 	assert_int_equal(o.starttls, STARTTLS_AUTO);
 	assert_true(o.read_timeout == 30 && o.connect_timeout == 10 && o.budget == 300);
-	assert_int_equal(o.errors_per_session, 8);
+	assert_int_equal(o.errors_per_session, 10);
 	assert_int_equal(o.data_probes, 3);
 	assert_int_equal(o.format, FORMAT_TEXT);
 	assert_int_equal(o.fields, FIELDS_RELAYGUARD);

@@ -1,0 +1,51 @@
+/*
+ * pool.h - a target's session pool (connect.c) and what its sessions
+ * learned about the server's budgets (budget.c). Private to connect.c and
+ * budget.c.
+ */
+#ifndef RELAYGUARD_AUDIT_POOL_H
+#define RELAYGUARD_AUDIT_POOL_H
+
+#include "lib/net/fiber.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct audit_opts;
+struct rg_smtp;
+struct session;
+
+#define POOL_MAX	64
+
+/* A session closing politely: QUIT was sent, the 221 is read by a fiber. */
+struct closer {
+	struct rg_smtp *conn;
+	struct session_pool *pool;	/* NULL once the target is done */
+	struct closer *next;
+	/* a reply timed out: the server still holds the session (a tarpit
+	 * sleeping over its reply) until about then; its place stays taken */
+	double hold_until;
+	struct rg_fiber_cond end_hold;	/* the target is done: hold no more */
+};
+
+struct session_pool {
+	const struct audit_opts *o;
+	int limit;			/* --per-host */
+	int conns;			/* open: in use, opened ahead, opening or closing */
+	int up;				/* of those, greeted with 220 and not closing */
+	struct session *warm;		/* greeting read, no EHLO yet [limit] */
+	size_t nwarm;
+	struct rg_fiber_group openers;
+	int pending;			/* openers not yet connecting */
+	int ahead;			/* opened ahead after the first connects */
+	struct rg_fiber_cond freed;	/* a place may have come free */
+	struct session *idle[POOL_MAX];	/* lanes' sessions waiting idle */
+	size_t nidle;
+	bool stop_ahead;		/* a connection ahead failed, or the end */
+	struct closer *closers;
+	/* learned from the server's answers (budget.c) */
+	int error_limit;		/* errors a session may make; 0: not lowered */
+	bool no_rehello;		/* a second EHLO in a session was refused */
+};
+
+#endif
