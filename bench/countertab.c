@@ -67,17 +67,17 @@ struct count {
 	unsigned long count, error;
 };
 
-static unsigned long ct_add(struct ct_table *t, const char *addr, double now)
+static unsigned long bench_add(struct rg_ct_table *t, const char *addr, double now)
 {
 	unsigned long inh;
 	bool fresh;
-	size_t slot = ct_get(t, addr, now, &inh, &fresh);
-	struct count *v = ct_value(t, slot);
+	size_t slot = rg_ct_get(t, addr, now, &inh, &fresh);
+	struct count *v = rg_ct_value(t, slot);
 
 	if (fresh)
 		v->error = inh;
 	v->count++;
-	ct_set_weight(t, slot, v->count + v->error);
+	rg_ct_set_weight(t, slot, v->count + v->error);
 	return v->count;
 }
 
@@ -104,7 +104,7 @@ static void addr_of(uint64_t n, char *buf)
 static double run(int kind, size_t cap, long ops)
 {
 	struct lin lin = { calloc(cap, sizeof(struct lin_slot)), 0, cap };
-	struct ct_table *t = ct_new(cap, ADDR_MAX, sizeof(struct count));
+	struct rg_ct_table *t = rg_ct_new(cap, ADDR_MAX, sizeof(struct count));
 	uint64_t fresh_id = 1u << 31;
 	char addr[ADDR_MAX];
 	volatile unsigned long sink = 0;
@@ -115,7 +115,7 @@ static double run(int kind, size_t cap, long ops)
 		if (kind == 0)
 			lin_add(&lin, addr, clock_++);
 		else
-			ct_add(t, addr, clock_++);
+			bench_add(t, addr, clock_++);
 	}
 	rng = 88172645463325252ULL;
 	t0 = rg_now();
@@ -124,12 +124,12 @@ static double run(int kind, size_t cap, long ops)
 
 		addr_of(r % 10 == 0 ? fresh_id++ : (r >> 8) % cap, addr);
 		sink += kind == 0 ? lin_add(&lin, addr, clock_++) :
-		    ct_add(t, addr, clock_++);
+		    bench_add(t, addr, clock_++);
 	}
 	t1 = rg_now();
 	(void)sink;
 	free(lin.slots);
-	ct_free(t);
+	rg_ct_free(t);
 	return (t1 - t0) * 1e9 / (double)ops;
 }
 

@@ -37,7 +37,7 @@ struct box_note {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ct_table *sources;
+static struct rg_ct_table *sources;
 static unsigned long n_boxed, n_would_box, n_released, n_boxed_now;
 static unsigned long n_refused[2];		/* enum rg_abuser_stage */
 
@@ -46,7 +46,7 @@ static unsigned long n_refused[2];		/* enum rg_abuser_stage */
 
 void abuser_start(size_t capacity)
 {
-	sources = ct_new(capacity, SOURCE_MAX, sizeof(struct source));
+	sources = rg_ct_new(capacity, SOURCE_MAX, sizeof(struct source));
 }
 
 bool abuser_replies_at(const struct rg_config *conf, int stage)
@@ -131,7 +131,7 @@ static void note_boxed(const struct conn *c, const char *rcpt,
 static void reweigh(size_t slot, struct source *s, double window,
     double now)
 {
-	ct_set_weight(sources, slot, abuser_source_weight(s, window, now));
+	rg_ct_set_weight(sources, slot, abuser_source_weight(s, window, now));
 }
 
 /* Under the lock: what the event of s's box needs. */
@@ -177,8 +177,8 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 	    conf->abuser_window, conf->abuser_block_time, enforce, host_of(c),
 	    &sa) == 0;
 	pthread_mutex_lock(&lock);
-	slot = ct_get(sources, key, now, &inherited, &fresh);
-	s = ct_value(sources, slot);
+	slot = rg_ct_get(sources, key, now, &inherited, &fresh);
+	s = rg_ct_value(sources, slot);
 	made = abuser_source_attempt(s, conf, c->client_addr, shared ? &sa : NULL,
 	    shared_enabled(), host_of(c), now);
 	if (made)
@@ -192,10 +192,10 @@ void abuser_relay_attempt(const struct conn *c, const char *rcpt)
 /* Under the lock: is key boxed here? Counts the refusal. */
 static bool boxed_locally(const char *key, double now)
 {
-	size_t slot = ct_find(sources, key);
+	size_t slot = rg_ct_find(sources, key);
 
 	return slot != CT_NONE &&
-	    abuser_source_refuses(ct_value(sources, slot), now);
+	    abuser_source_refuses(rg_ct_value(sources, slot), now);
 }
 
 /* Another MX's box, learned from the shared state: the count in the
@@ -237,8 +237,8 @@ static bool boxed_now(const struct conn *c)
 	if (!(is = boxed_locally(key, now))) {
 		struct source *s;
 
-		slot = ct_get(sources, key, now, &inherited, &fresh);
-		s = ct_value(sources, slot);
+		slot = rg_ct_get(sources, key, now, &inherited, &fresh);
+		s = rg_ct_value(sources, slot);
 		abuser_source_learn(s, c->conf, c->client_addr, &sa, now);
 		note_of(s, key, &n);
 		reweigh(slot, s, (double)c->conf->abuser_window, now);
@@ -292,14 +292,14 @@ static size_t collect_expired(double now, struct box_note *out, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
+	for (size_t i = 0; i < rg_ct_used(sources) && n < max; i++) {
 		struct source was;
 
-		if (!abuser_source_expire(ct_value(sources, i), now, &was))
+		if (!abuser_source_expire(rg_ct_value(sources, i), now, &was))
 			continue;
-		ct_set_weight(sources, i, 0);
+		rg_ct_set_weight(sources, i, 0);
 		if (was.enforced) {
-			strlcpy_rg(out[n].source, ct_key(sources, i),
+			strlcpy_rg(out[n].source, rg_ct_key(sources, i),
 			    sizeof(out[n].source));
 			out[n].s = was;
 			n++;
@@ -319,12 +319,12 @@ static size_t take_pending(struct pending_note *out, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < ct_used(sources) && n < max; i++) {
-		struct source *s = ct_value(sources, i);
+	for (size_t i = 0; i < rg_ct_used(sources) && n < max; i++) {
+		struct source *s = rg_ct_value(sources, i);
 
 		if (s->pending == 0)
 			continue;
-		strlcpy_rg(out[n].source, ct_key(sources, i), sizeof(out[n].source));
+		strlcpy_rg(out[n].source, rg_ct_key(sources, i), sizeof(out[n].source));
 		strlcpy_rg(out[n].host, s->counted_by, sizeof(out[n].host));
 		out[n++].n = s->pending;
 		s->pending = 0;
@@ -337,10 +337,10 @@ static size_t take_pending(struct pending_note *out, size_t max)
 static void give_back(const struct pending_note *notes, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t slot = ct_find(sources, notes[i].source);
+		size_t slot = rg_ct_find(sources, notes[i].source);
 
 		if (slot != CT_NONE)
-			((struct source *)ct_value(sources, slot))->pending += notes[i].n;
+			((struct source *)rg_ct_value(sources, slot))->pending += notes[i].n;
 	}
 }
 

@@ -24,7 +24,7 @@ struct client_count {
 
 struct rg_client_counter {
 	pthread_mutex_t lock;
-	struct ct_table *ct;
+	struct rg_ct_table *ct;
 	double window_start;
 };
 
@@ -33,7 +33,7 @@ struct rg_client_counter *rg_client_counter_new(size_t capacity, double now)
 	struct rg_client_counter *c = xcalloc(1, sizeof(*c));
 
 	pthread_mutex_init(&c->lock, NULL);
-	c->ct = ct_new(capacity > 0 ? capacity : 1, CLIENT_ADDR_MAX,
+	c->ct = rg_ct_new(capacity > 0 ? capacity : 1, CLIENT_ADDR_MAX,
 	    sizeof(struct client_count));
 	c->window_start = now;
 	return c;
@@ -44,7 +44,7 @@ void rg_client_counter_free(struct rg_client_counter *c)
 	if (c == NULL)
 		return;
 	pthread_mutex_destroy(&c->lock);
-	ct_free(c->ct);
+	rg_ct_free(c->ct);
 	free(c);
 }
 
@@ -59,12 +59,12 @@ unsigned long rg_client_counter_add(struct rg_client_counter *c,
 	if (addr == NULL)
 		addr = "local";
 	pthread_mutex_lock(&c->lock);
-	slot = ct_get(c->ct, addr, now, &inherited, &fresh);
-	v = ct_value(c->ct, slot);
+	slot = rg_ct_get(c->ct, addr, now, &inherited, &fresh);
+	v = rg_ct_value(c->ct, slot);
 	if (fresh)
 		v->error = inherited;
 	count = ++v->count;
-	ct_set_weight(c->ct, slot, v->count + v->error);
+	rg_ct_set_weight(c->ct, slot, v->count + v->error);
 	pthread_mutex_unlock(&c->lock);
 	return count;
 }
@@ -76,8 +76,8 @@ unsigned long rg_client_counter_get(struct rg_client_counter *c,
 	size_t slot;
 
 	pthread_mutex_lock(&c->lock);
-	if ((slot = ct_find(c->ct, addr)) != CT_NONE)
-		count = ((struct client_count *)ct_value(c->ct, slot))->count;
+	if ((slot = rg_ct_find(c->ct, addr)) != CT_NONE)
+		count = ((struct client_count *)rg_ct_value(c->ct, slot))->count;
 	pthread_mutex_unlock(&c->lock);
 	return count;
 }
@@ -87,7 +87,7 @@ size_t rg_client_counter_size(struct rg_client_counter *c)
 	size_t n;
 
 	pthread_mutex_lock(&c->lock);
-	n = ct_used(c->ct);
+	n = rg_ct_used(c->ct);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
@@ -97,7 +97,7 @@ unsigned long rg_client_counter_evictions(struct rg_client_counter *c)
 	unsigned long n;
 
 	pthread_mutex_lock(&c->lock);
-	n = ct_evictions(c->ct);
+	n = rg_ct_evictions(c->ct);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
@@ -125,13 +125,13 @@ size_t rg_client_counter_summary(struct rg_client_counter *c, double now,
 
 	/* Copy and reset under the lock; report without it. */
 	pthread_mutex_lock(&c->lock);
-	n = ct_used(c->ct);
+	n = rg_ct_used(c->ct);
 	copy = xcalloc(n ? n : 1, sizeof(*copy));
 	for (i = 0; i < n; i++) {
-		strlcpy_rg(copy[i].addr, ct_key(c->ct, i), sizeof(copy[i].addr));
-		copy[i].count = ((struct client_count *)ct_value(c->ct, i))->count;
+		strlcpy_rg(copy[i].addr, rg_ct_key(c->ct, i), sizeof(copy[i].addr));
+		copy[i].count = ((struct client_count *)rg_ct_value(c->ct, i))->count;
 	}
-	ct_clear(c->ct);
+	rg_ct_clear(c->ct);
 	window = now - c->window_start;
 	c->window_start = now;
 	pthread_mutex_unlock(&c->lock);

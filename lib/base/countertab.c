@@ -16,7 +16,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-struct ct_table {
+struct rg_ct_table {
 	size_t cap, used, key_max, value_size;
 	size_t mask;			/* index size - 1 */
 	char *keys;			/* cap * key_max */
@@ -74,9 +74,9 @@ static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *in,
 
 /* --- creation ---------------------------------------------------------------- */
 
-struct ct_table *ct_new(size_t capacity, size_t key_max, size_t value_size)
+struct rg_ct_table *rg_ct_new(size_t capacity, size_t key_max, size_t value_size)
 {
-	struct ct_table *t = xcalloc(1, sizeof(*t));
+	struct rg_ct_table *t = xcalloc(1, sizeof(*t));
 	uint64_t seed[2];
 	size_t n = 2;
 
@@ -103,7 +103,7 @@ struct ct_table *ct_new(size_t capacity, size_t key_max, size_t value_size)
 	return t;
 }
 
-void ct_free(struct ct_table *t)
+void rg_ct_free(struct rg_ct_table *t)
 {
 	if (t == NULL)
 		return;
@@ -120,7 +120,7 @@ void ct_free(struct ct_table *t)
 
 /* --- the min-heap -------------------------------------------------------------- */
 
-static bool before(const struct ct_table *t, uint32_t a, uint32_t b)
+static bool before(const struct rg_ct_table *t, uint32_t a, uint32_t b)
 {
 	if (t->weight[a] != t->weight[b])
 		return t->weight[a] < t->weight[b];
@@ -129,13 +129,13 @@ static bool before(const struct ct_table *t, uint32_t a, uint32_t b)
 	return a < b;
 }
 
-static void heap_put(struct ct_table *t, size_t i, uint32_t slot)
+static void heap_put(struct rg_ct_table *t, size_t i, uint32_t slot)
 {
 	t->heap[i] = slot;
 	t->hpos[slot] = (uint32_t)i;
 }
 
-static void sift_up(struct ct_table *t, size_t i)
+static void sift_up(struct rg_ct_table *t, size_t i)
 {
 	uint32_t s = t->heap[i];
 
@@ -146,7 +146,7 @@ static void sift_up(struct ct_table *t, size_t i)
 	heap_put(t, i, s);
 }
 
-static void sift_down(struct ct_table *t, size_t i)
+static void sift_down(struct rg_ct_table *t, size_t i)
 {
 	uint32_t s = t->heap[i];
 	size_t c;
@@ -162,7 +162,7 @@ static void sift_down(struct ct_table *t, size_t i)
 	heap_put(t, i, s);
 }
 
-static void heap_fix(struct ct_table *t, size_t slot)
+static void heap_fix(struct rg_ct_table *t, size_t slot)
 {
 	size_t i = t->hpos[slot];
 
@@ -172,14 +172,14 @@ static void heap_fix(struct ct_table *t, size_t slot)
 
 /* --- the index ------------------------------------------------------------------ */
 
-static char *key_at(const struct ct_table *t, size_t slot)
+static char *key_at(const struct rg_ct_table *t, size_t slot)
 {
 	return t->keys + slot * t->key_max;
 }
 
 /* Position in the index of key (hash h, length len), or of the empty entry
  * that ends its probe chain. */
-static size_t probe(const struct ct_table *t, const char *key, size_t len,
+static size_t probe(const struct rg_ct_table *t, const char *key, size_t len,
     uint64_t h)
 {
 	size_t i = (size_t)h & t->mask;
@@ -196,7 +196,7 @@ static size_t probe(const struct ct_table *t, const char *key, size_t len,
 
 /* Remove index entry i, shifting later members of its cluster back so that
  * no probe chain is broken (Knuth 6.4, algorithm R). */
-static void index_delete(struct ct_table *t, size_t i)
+static void index_delete(struct rg_ct_table *t, size_t i)
 {
 	size_t j = i, home;
 
@@ -215,12 +215,12 @@ static void index_delete(struct ct_table *t, size_t i)
 	}
 }
 
-static size_t key_len(const struct ct_table *t, const char *key)
+static size_t key_len(const struct rg_ct_table *t, const char *key)
 {
 	return strnlen(key, t->key_max - 1);
 }
 
-size_t ct_find(const struct ct_table *t, const char *key)
+size_t rg_ct_find(const struct rg_ct_table *t, const char *key)
 {
 	size_t len = key_len(t, key);
 	uint64_t h = siphash(t->k0, t->k1, (const unsigned char *)key, len);
@@ -230,7 +230,7 @@ size_t ct_find(const struct ct_table *t, const char *key)
 }
 
 /* The slot for a new key: a free one, or the heap's minimum, unindexed. */
-static size_t claim(struct ct_table *t, unsigned long *inherited)
+static size_t claim(struct rg_ct_table *t, unsigned long *inherited)
 {
 	size_t slot;
 
@@ -248,7 +248,7 @@ static size_t claim(struct ct_table *t, unsigned long *inherited)
 	return slot;
 }
 
-size_t ct_get(struct ct_table *t, const char *key, double now,
+size_t rg_ct_get(struct rg_ct_table *t, const char *key, double now,
     unsigned long *inherited, bool *fresh)
 {
 	size_t len = key_len(t, key), i, slot;
@@ -279,22 +279,22 @@ size_t ct_get(struct ct_table *t, const char *key, double now,
 
 /* --- slots ------------------------------------------------------------------------ */
 
-const char *ct_key(const struct ct_table *t, size_t slot)
+const char *rg_ct_key(const struct rg_ct_table *t, size_t slot)
 {
 	return key_at(t, slot);
 }
 
-void *ct_value(struct ct_table *t, size_t slot)
+void *rg_ct_value(struct rg_ct_table *t, size_t slot)
 {
 	return t->value_size ? t->values + slot * t->value_size : NULL;
 }
 
-unsigned long ct_weight(const struct ct_table *t, size_t slot)
+unsigned long rg_ct_weight(const struct rg_ct_table *t, size_t slot)
 {
 	return t->weight[slot];
 }
 
-void ct_set_weight(struct ct_table *t, size_t slot, unsigned long w)
+void rg_ct_set_weight(struct rg_ct_table *t, size_t slot, unsigned long w)
 {
 	if (t->weight[slot] == w)
 		return;
@@ -302,37 +302,37 @@ void ct_set_weight(struct ct_table *t, size_t slot, unsigned long w)
 	heap_fix(t, slot);
 }
 
-double ct_last_seen(const struct ct_table *t, size_t slot)
+double rg_ct_last_seen(const struct rg_ct_table *t, size_t slot)
 {
 	return t->last[slot];
 }
 
-void ct_reweigh(struct ct_table *t,
+void rg_ct_reweigh(struct rg_ct_table *t,
     unsigned long (*fn)(const char *key, void *value, void *ctx), void *ctx)
 {
 	for (size_t s = 0; s < t->used; s++)
-		t->weight[s] = fn(key_at(t, s), ct_value(t, s), ctx);
+		t->weight[s] = fn(key_at(t, s), rg_ct_value(t, s), ctx);
 	for (size_t i = t->used / 2; i-- > 0;)	/* Floyd's heapify */
 		sift_down(t, i);
 }
 
-void ct_clear(struct ct_table *t)
+void rg_ct_clear(struct rg_ct_table *t)
 {
 	memset(t->index, 0, (t->mask + 1) * sizeof(*t->index));
 	t->used = 0;
 }
 
-size_t ct_used(const struct ct_table *t)
+size_t rg_ct_used(const struct rg_ct_table *t)
 {
 	return t->used;
 }
 
-size_t ct_capacity(const struct ct_table *t)
+size_t rg_ct_capacity(const struct rg_ct_table *t)
 {
 	return t->cap;
 }
 
-size_t ct_bytes(const struct ct_table *t)
+size_t rg_ct_bytes(const struct rg_ct_table *t)
 {
 	return sizeof(*t) + t->cap * (t->key_max + t->value_size +
 	    sizeof(*t->weight) + sizeof(*t->last) + sizeof(*t->hash) +
@@ -340,7 +340,7 @@ size_t ct_bytes(const struct ct_table *t)
 	    (t->mask + 1) * sizeof(*t->index);
 }
 
-unsigned long ct_evictions(const struct ct_table *t)
+unsigned long rg_ct_evictions(const struct rg_ct_table *t)
 {
 	return t->evictions;
 }

@@ -24,7 +24,7 @@ struct bw_slot {
 };
 
 struct bw_table {
-	struct ct_table *ct;
+	struct rg_ct_table *ct;
 	double window;
 	int64_t reweighed;	/* bucket of the last full re-estimate */
 };
@@ -91,7 +91,7 @@ struct bw_table *bw_table_new(size_t capacity, double window)
 	struct bw_table *t = xcalloc(1, sizeof(*t));
 
 	t->window = window >= 1 ? window : 1;
-	t->ct = ct_new(capacity > 0 ? capacity : 1, BW_KEY_MAX, sizeof(struct bw_slot));
+	t->ct = rg_ct_new(capacity > 0 ? capacity : 1, BW_KEY_MAX, sizeof(struct bw_slot));
 	t->reweighed = -1;
 	return t;
 }
@@ -100,7 +100,7 @@ void bw_table_free(struct bw_table *t)
 {
 	if (t == NULL)
 		return;
-	ct_free(t->ct);
+	rg_ct_free(t->ct);
 	free(t);
 }
 
@@ -134,42 +134,42 @@ unsigned long bw_table_add(struct bw_table *t, const char *key, double now,
 
 	if (key == NULL)
 		key = "";
-	if (ct_used(t->ct) == ct_capacity(t->ct) &&
+	if (rg_ct_used(t->ct) == rg_ct_capacity(t->ct) &&
 	    bucket_of(t->window, now) != t->reweighed &&
-	    ct_find(t->ct, key) == CT_NONE) {
-		ct_reweigh(t->ct, reestimate, &e);
+	    rg_ct_find(t->ct, key) == CT_NONE) {
+		rg_ct_reweigh(t->ct, reestimate, &e);
 		t->reweighed = bucket_of(t->window, now);
 	}
-	slot = ct_get(t->ct, key, now, &inherited, &fresh);
-	s = ct_value(t->ct, slot);
+	slot = rg_ct_get(t->ct, key, now, &inherited, &fresh);
+	s = rg_ct_value(t->ct, slot);
 	if (fresh) {
 		s->error = inherited;
 		s->error_until = now + t->window;
 	}
 	count = bw_ring_add(&s->ring, t->window, now, n);
-	ct_set_weight(t->ct, slot, slot_estimate(s, t->window, now));
+	rg_ct_set_weight(t->ct, slot, slot_estimate(s, t->window, now));
 	return count;
 }
 
 unsigned long bw_table_count(struct bw_table *t, const char *key, double now)
 {
-	size_t slot = ct_find(t->ct, key ? key : "");
+	size_t slot = rg_ct_find(t->ct, key ? key : "");
 
 	if (slot == CT_NONE)
 		return 0;
-	return bw_ring_count(&((struct bw_slot *)ct_value(t->ct, slot))->ring,
+	return bw_ring_count(&((struct bw_slot *)rg_ct_value(t->ct, slot))->ring,
 	    t->window, now);
 }
 
 size_t bw_table_top(struct bw_table *t, double now, struct bw_top *out,
     size_t n)
 {
-	size_t got = 0, j, used = ct_used(t->ct);
+	size_t got = 0, j, used = rg_ct_used(t->ct);
 
 	/* Insertion into the short output list: n is small (top 5). */
 	for (size_t i = 0; i < used && n > 0; i++) {
-		struct bw_slot *s = ct_value(t->ct, i);
-		const char *key = ct_key(t->ct, i);
+		struct bw_slot *s = rg_ct_value(t->ct, i);
+		const char *key = rg_ct_key(t->ct, i);
 		unsigned long c = bw_ring_count(&s->ring, t->window, now);
 
 		if (c == 0)
@@ -191,20 +191,20 @@ size_t bw_table_top(struct bw_table *t, double now, struct bw_top *out,
 
 size_t bw_table_used(const struct bw_table *t)
 {
-	return ct_used(t->ct);
+	return rg_ct_used(t->ct);
 }
 
 size_t bw_table_capacity(const struct bw_table *t)
 {
-	return ct_capacity(t->ct);
+	return rg_ct_capacity(t->ct);
 }
 
 size_t bw_table_bytes(const struct bw_table *t)
 {
-	return sizeof(*t) + ct_bytes(t->ct);
+	return sizeof(*t) + rg_ct_bytes(t->ct);
 }
 
 unsigned long bw_table_evictions(const struct bw_table *t)
 {
-	return ct_evictions(t->ct);
+	return rg_ct_evictions(t->ct);
 }

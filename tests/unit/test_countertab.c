@@ -39,32 +39,32 @@ static void test_find_get(void **state)
 		{ "203.0.1", "203.0.1" },	/* the same key once truncated */
 		{ "root@x", "root@x" },
 	};
-	struct ct_table *t = ct_new(8, 8, sizeof(long));
+	struct rg_ct_table *t = rg_ct_new(8, 8, sizeof(long));
 	size_t slot;
 	bool fresh;
 
 	(void)state;
-	assert_int_equal(ct_used(t), 0);
-	assert_int_equal(ct_find(t, "a"), CT_NONE);
+	assert_int_equal(rg_ct_used(t), 0);
+	assert_int_equal(rg_ct_find(t, "a"), CT_NONE);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		slot = ct_get(t, rows[i].key, (double)i, NULL, &fresh);
-		assert_string_equal(ct_key(t, slot), rows[i].stored);
-		assert_int_equal(ct_find(t, rows[i].key), slot);
-		assert_int_equal(ct_find(t, rows[i].stored), slot);
-		*(long *)ct_value(t, slot) += 1;
-		assert_true(ct_last_seen(t, slot) == (double)i);
+		slot = rg_ct_get(t, rows[i].key, (double)i, NULL, &fresh);
+		assert_string_equal(rg_ct_key(t, slot), rows[i].stored);
+		assert_int_equal(rg_ct_find(t, rows[i].key), slot);
+		assert_int_equal(rg_ct_find(t, rows[i].stored), slot);
+		*(long *)rg_ct_value(t, slot) += 1;
+		assert_true(rg_ct_last_seen(t, slot) == (double)i);
 	}
-	assert_int_equal(ct_used(t), 4);
-	assert_int_equal(*(long *)ct_value(t, ct_find(t, "203.0.1")), 2);
-	assert_int_equal(ct_find(t, "203.0.2"), CT_NONE);
-	assert_int_equal(ct_evictions(t), 0);
-	ct_clear(t);
-	assert_int_equal(ct_used(t), 0);
-	assert_int_equal(ct_find(t, "a"), CT_NONE);
-	slot = ct_get(t, "a", 9, NULL, &fresh);
+	assert_int_equal(rg_ct_used(t), 4);
+	assert_int_equal(*(long *)rg_ct_value(t, rg_ct_find(t, "203.0.1")), 2);
+	assert_int_equal(rg_ct_find(t, "203.0.2"), CT_NONE);
+	assert_int_equal(rg_ct_evictions(t), 0);
+	rg_ct_clear(t);
+	assert_int_equal(rg_ct_used(t), 0);
+	assert_int_equal(rg_ct_find(t, "a"), CT_NONE);
+	slot = rg_ct_get(t, "a", 9, NULL, &fresh);
 	assert_true(fresh);
-	assert_int_equal(*(long *)ct_value(t, slot), 0);	/* zeroed again */
-	ct_free(t);
+	assert_int_equal(*(long *)rg_ct_value(t, slot), 0);	/* zeroed again */
+	rg_ct_free(t);
 }
 
 /* --- eviction ------------------------------------------------------------------ */
@@ -126,7 +126,7 @@ static void test_eviction_matches_model(void **state)
 
 	(void)state;
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		struct ct_table *t = ct_new(rows[r].cap, 16, 0);
+		struct rg_ct_table *t = rg_ct_new(rows[r].cap, 16, 0);
 		struct model m = { .cap = rows[r].cap };
 		char key[16];
 		unsigned long inh;
@@ -139,12 +139,12 @@ static void test_eviction_matches_model(void **state)
 
 			snprintf(key, sizeof(key), "k%u", k);
 			ms = model_add(&m, key, (double)i);
-			slot = ct_get(t, key, (double)i, &inh, &fresh);
-			ct_set_weight(t, slot, ct_weight(t, slot) + 1);
+			slot = rg_ct_get(t, key, (double)i, &inh, &fresh);
+			rg_ct_set_weight(t, slot, rg_ct_weight(t, slot) + 1);
 			assert_int_equal(slot, ms);
-			assert_int_equal(ct_weight(t, slot), m.weight[ms]);
-			assert_int_equal(ct_used(t), m.used);
-			assert_int_equal(ct_evictions(t), m.evictions);
+			assert_int_equal(rg_ct_weight(t, slot), m.weight[ms]);
+			assert_int_equal(rg_ct_used(t), m.used);
+			assert_int_equal(rg_ct_evictions(t), m.evictions);
 		}
 		/* every key the model holds is found at its slot, no other */
 		for (unsigned k = 0; k < rows[r].nkeys && k < 2000; k++) {
@@ -154,37 +154,37 @@ static void test_eviction_matches_model(void **state)
 			for (size_t s = 0; s < m.used; s++)
 				if (strcmp(m.key[s], key) == 0)
 					want = s;
-			assert_int_equal(ct_find(t, key), want);
+			assert_int_equal(rg_ct_find(t, key), want);
 		}
-		ct_free(t);
+		rg_ct_free(t);
 	}
 }
 
 /* Equal weights: the least recently touched key goes first. */
 static void test_eviction_ties_lru(void **state)
 {
-	struct ct_table *t = ct_new(3, 16, 0);
+	struct rg_ct_table *t = rg_ct_new(3, 16, 0);
 	unsigned long inh;
 	bool fresh;
 
 	(void)state;
-	ct_get(t, "old", 1, &inh, &fresh);
-	ct_get(t, "mid", 2, &inh, &fresh);
-	ct_get(t, "new", 3, &inh, &fresh);
-	ct_get(t, "old", 4, &inh, &fresh);	/* touched: now "mid" is oldest */
+	rg_ct_get(t, "old", 1, &inh, &fresh);
+	rg_ct_get(t, "mid", 2, &inh, &fresh);
+	rg_ct_get(t, "new", 3, &inh, &fresh);
+	rg_ct_get(t, "old", 4, &inh, &fresh);	/* touched: now "mid" is oldest */
 	assert_false(fresh);
-	ct_get(t, "next", 5, &inh, &fresh);
+	rg_ct_get(t, "next", 5, &inh, &fresh);
 	assert_true(fresh);
 	assert_int_equal(inh, 0);
-	assert_int_equal(ct_find(t, "mid"), CT_NONE);
-	assert_true(ct_find(t, "old") != CT_NONE);
-	assert_true(ct_find(t, "new") != CT_NONE);
-	assert_true(ct_find(t, "next") != CT_NONE);
-	assert_int_equal(ct_evictions(t), 1);
-	ct_free(t);
+	assert_int_equal(rg_ct_find(t, "mid"), CT_NONE);
+	assert_true(rg_ct_find(t, "old") != CT_NONE);
+	assert_true(rg_ct_find(t, "new") != CT_NONE);
+	assert_true(rg_ct_find(t, "next") != CT_NONE);
+	assert_int_equal(rg_ct_evictions(t), 1);
+	rg_ct_free(t);
 }
 
-/* A weight that drops (a window sliding) is seen after ct_reweigh(). */
+/* A weight that drops (a window sliding) is seen after rg_ct_reweigh(). */
 static unsigned long halve(const char *key, void *value, void *ctx)
 {
 	(void)value;
@@ -194,22 +194,22 @@ static unsigned long halve(const char *key, void *value, void *ctx)
 
 static void test_reweigh(void **state)
 {
-	struct ct_table *t = ct_new(2, 16, 0);
+	struct rg_ct_table *t = rg_ct_new(2, 16, 0);
 	unsigned long inh;
 	bool fresh;
 
 	(void)state;
-	ct_set_weight(t, ct_get(t, "big", 1, &inh, &fresh), 100);
-	ct_set_weight(t, ct_get(t, "small", 2, &inh, &fresh), 10);
-	ct_get(t, "third", 3, &inh, &fresh);
+	rg_ct_set_weight(t, rg_ct_get(t, "big", 1, &inh, &fresh), 100);
+	rg_ct_set_weight(t, rg_ct_get(t, "small", 2, &inh, &fresh), 10);
+	rg_ct_get(t, "third", 3, &inh, &fresh);
 	assert_int_equal(inh, 10);			/* "small" went */
-	assert_int_equal(ct_find(t, "small"), CT_NONE);
-	ct_reweigh(t, halve, NULL);			/* "big" left the window */
-	ct_get(t, "fourth", 4, &inh, &fresh);
+	assert_int_equal(rg_ct_find(t, "small"), CT_NONE);
+	rg_ct_reweigh(t, halve, NULL);			/* "big" left the window */
+	rg_ct_get(t, "fourth", 4, &inh, &fresh);
 	assert_int_equal(inh, 0);
-	assert_int_equal(ct_find(t, "big"), CT_NONE);
-	assert_true(ct_find(t, "third") != CT_NONE);
-	ct_free(t);
+	assert_int_equal(rg_ct_find(t, "big"), CT_NONE);
+	assert_true(rg_ct_find(t, "third") != CT_NONE);
+	rg_ct_free(t);
 }
 
 /* --- the per-client relay-attempt counter ----------------------------------------- */
