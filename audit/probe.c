@@ -273,6 +273,8 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 	struct session *s = &run->s;
 	int attempts = 0;
 
+	if (polite_refused_before(t, p))
+		return;
 	/* A server that keeps refusing sessions is not asked 40 times. */
 	if (run->failed_opens >= 3) {
 		open_failed(t, run, p, "connect", false);
@@ -285,7 +287,8 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 		}
 		if (!session_for(t, o, run, p))
 			break;
-		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining;
+		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining &&
+		    !polite_tarpit(t);
 		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
 		    run_probe(t, s, p, run->data_budget);
 		int number = s->number;
