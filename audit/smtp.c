@@ -562,6 +562,29 @@ void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg)
 	s->opts.transcript_arg = arg;
 }
 
+/*
+ * After the 221 the server ends the session by closing its side (RFC 5321
+ * 4.1.1.10). Until it has, its process is still up, and with it a place
+ * it counts against us: couriertcpd -maxperip frees one only when it reaps
+ * the process, and closes a new connection at the greeting meanwhile. So
+ * a session is over when the server has closed, or after at most secs.
+ */
+static void await_peer_close(struct rg_smtp *s, double secs)
+{
+	double deadline = deadline_in(&s->opts, secs);
+	char buf[512];
+
+	while (s->ssl == NULL && s->fd >= 0) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return;
+		if (n < 0 && wait_fd(s, POLLIN, deadline) <= 0)
+			return;
+	}
+}
+
 void rg_smtp_close(struct rg_smtp *s, bool polite)
 {
 	if (s == NULL)
@@ -575,6 +598,8 @@ void rg_smtp_close(struct rg_smtp *s, bool polite)
 			rg_smtp_read_reply(s, &r);
 		else
 			rg_smtp_command(s, &r, "QUIT");
+		if (s->status == RG_SMTP_OK && r.code == 221)
+			await_peer_close(s, 1.0);
 		s->opts.read_timeout = saved;
 	}
 	if (s->ssl) {
