@@ -562,27 +562,19 @@ void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg)
 	s->opts.transcript_arg = arg;
 }
 
-/*
- * After the 221 the server ends the session by closing its side (RFC 5321
- * 4.1.1.10). Until it has, its process is still up, and with it a place
- * it counts against us: couriertcpd -maxperip frees one only when it reaps
- * the process, and closes a new connection at the greeting meanwhile. So
- * a session is over when the server has closed, or after at most secs.
- */
+/* After its 221 the server closes (RFC 5321 4.1.1.10); until then its
+ * process holds a place it counts against us (couriertcpd -maxperip frees
+ * one only once it has reaped the process): wait for that, secs at most. */
 static void await_peer_close(struct rg_smtp *s, double secs)
 {
 	double deadline = deadline_in(&s->opts, secs);
 	char buf[512];
+	ssize_t n;
 
-	while (s->ssl == NULL && s->fd >= 0) {
-		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
-
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR))
+	while (s->ssl == NULL && s->fd >= 0 && (n = recv(s->fd, buf, sizeof(buf), 0)) != 0)
+		if (n < 0 && (!(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ||
+		    wait_fd(s, POLLIN, deadline) <= 0))
 			return;
-		if (n < 0 && wait_fd(s, POLLIN, deadline) <= 0)
-			return;
-	}
 }
 
 void rg_smtp_close(struct rg_smtp *s, bool polite)
