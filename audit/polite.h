@@ -18,7 +18,8 @@
  *     421) counts as turned away, as a 4xx greeting does.
  *   - A server whose error replies come POLITE_TARPIT_MIN s late and more
  *     tarpits: replies are awaited for twice the slowest seen, a session
- *     that was tarpitted gets no further group, and the verdict says
+ *     that was tarpitted gets no further probe, probes go in lock-step, a
+ *     sender once refused at MAIL is not sent again, and the verdict says
  *     "tarpitting: N s per error".
  *   - At most POLITE_CEILING new connections a second over the whole run
  *     when --rate does not set the rate.
@@ -72,6 +73,14 @@ void polite_pipelining_dropped(struct audit_target *t, const char *probe, int se
  * more the server tarpits. True: this reply was tarpitted (the session is
  * not given another group: the next wait would be longer still). */
 bool polite_reply_delay(struct audit_target *t, double secs, int code);
+/* A tarpit: every probe goes alone, in lock-step, on a session of its own
+ * (a pipelined RCPT after a refused MAIL would cost a second, longer error). */
+bool polite_tarpit(const struct audit_target *t);
+/* On a tarpit, a first attempt whose sender (and HELO) an earlier probe of
+ * the target had refused at MAIL with a 5xx takes that refusal as its own,
+ * says so in the transcript and returns true: it is not sent again (the
+ * retry pass runs it with the accepted sender). */
+bool polite_refused_before(struct audit_target *t, struct audit_probe *p);
 /* The wait for one reply: --timeout, or on a tarpit long enough for the
  * slowest error reply seen twice over. */
 double polite_reply_timeout(const struct audit_target *t);

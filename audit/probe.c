@@ -321,6 +321,8 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 	struct session *s = &run->s;
 	int attempts = 0;
 
+	if (polite_refused_before(t, p))
+		return;
 	/* A server that keeps refusing sessions is not asked 40 times. */
 	if (run->failed_opens >= 3) {
 		open_failed(t, run, p, "connect", false);
@@ -335,7 +337,7 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 			break;
 		int limit = session_error_limit(t, o);
 		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining &&
-		    s->errors + probe_cost(p) < limit;
+		    s->errors + probe_cost(p) < limit && !polite_tarpit(t);
 		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
 		    run_probe(t, s, p, run->data_budget, limit);
 		int number = s->number;

@@ -562,6 +562,21 @@ void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg)
 	s->opts.transcript_arg = arg;
 }
 
+/* After its 221 the server closes (RFC 5321 4.1.1.10); until then its
+ * process holds a place it counts against us (couriertcpd -maxperip frees
+ * one only once it has reaped the process): wait for that, secs at most. */
+static void await_peer_close(struct rg_smtp *s, double secs)
+{
+	double deadline = deadline_in(&s->opts, secs);
+	char buf[512];
+	ssize_t n;
+
+	while (s->ssl == NULL && s->fd >= 0 && (n = recv(s->fd, buf, sizeof(buf), 0)) != 0)
+		if (n < 0 && (!(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ||
+		    wait_fd(s, POLLIN, deadline) <= 0))
+			return;
+}
+
 void rg_smtp_close(struct rg_smtp *s, bool polite)
 {
 	if (s == NULL)
@@ -575,6 +590,8 @@ void rg_smtp_close(struct rg_smtp *s, bool polite)
 			rg_smtp_read_reply(s, &r);
 		else
 			rg_smtp_command(s, &r, "QUIT");
+		if (s->status == RG_SMTP_OK && r.code == 221)
+			await_peer_close(s, 1.0);
 		s->opts.read_timeout = saved;
 	}
 	if (s->ssl) {

@@ -48,6 +48,7 @@ ROWS=(
 	"postfix style -"
 	"postfix master_sender -"
 	"postfix master_wide -"
+	"postfix backup_mx -"
 	"exim closed -"
 	"exim open -"
 	"exim sender --from x@site.example"
@@ -62,6 +63,8 @@ ROWS=(
 	"courier closed -"
 	"courier open -"
 	"courier network -"
+	"courier closed+TARPIT=0 -"
+	"courier network+TARPIT=0 -"
 	"haraka closed -"
 	"haraka open -"
 	"haraka dest_domains --to postmaster@site.example,victim@victim.example"
@@ -91,7 +94,18 @@ for row in "${ROWS[@]}"; do
 	[ "$hole" != - ] && read -r -a hole_args <<<"$hole"
 	echo "mta_matrix: $kind $profile" >&2
 	what=$profile
-	if [ "$kind" = postfix ] && [[ " $PFH_PROFILES " == *" $profile "* ]]; then
+	# PROFILE+LINE: the profile with LINE appended to the MTA's settings
+	# (Courier's esmtpd: TARPIT=0 turns Debian's tarpit off)
+	extra=
+	[[ $profile == *+* ]] && extra=${profile#*+} profile=${profile%%+*} what="$profile (\`$extra\`)"
+	if [ "$kind" = postfix ] && [ "$profile" = backup_mx ]; then
+		# relay_domains covers the audit domain (a backup MX for it): it
+		# relays to victim.example only, not an open relay (tests/168)
+		PF_MAIN_EXTRA="relay_domains = victim.example" pf_start closed >&2 ||
+			{ echo "| Postfix | $profile | (did not start) |||||||" ; continue; }
+		port=$PF_PORT version="Postfix $(postconf -dh mail_version)"
+		what="backup_mx (\`relay_domains = victim.example\`, the audit's -d domain)"
+	elif [ "$kind" = postfix ] && [[ " $PFH_PROFILES " == *" $profile "* ]]; then
 		pfh_start "$profile" >&2 || { echo "| Postfix | $profile | (did not start) |||||||" ; continue; }
 		port=$PF_PORT version="Postfix $(postconf -dh mail_version)" what="$profile ($PFH_WHAT)"
 		[ -n "$PFH_EXPLOIT" ] && read -r -a hole_args <<<"$PFH_EXPLOIT" && hole=$PFH_EXPLOIT
@@ -99,7 +113,7 @@ for row in "${ROWS[@]}"; do
 		pf_start "$profile" >&2 || { echo "| Postfix | $profile | (did not start) |||||||" ; continue; }
 		port=$PF_PORT version="Postfix $(postconf -dh mail_version)"
 	else
-		mta_start "$kind" "$profile" >&2 || { echo "| $kind | $profile | (did not start) |||||||"; continue; }
+		MTA_EXTRA=$extra mta_start "$kind" "$profile" >&2 || { echo "| $kind | $profile | (did not start) |||||||"; continue; }
 		port=$MTA_PORT version=$MTA_VERSION
 	fi
 	t0=$(now_ms)
@@ -120,7 +134,11 @@ for row in "${ROWS[@]}"; do
 	else
 		nmv="($(grep -m1 -E 'smtp-open-relay|ERROR|Failed' <<<"$nm" | tr -d '|' | sed 's/^ *//' | cut -c1-60))"
 	fi
-	if [ "$kind" = postfix ]; then
+	if [ "$kind" = postfix ] && [ "$profile" = backup_mx ]; then
+		# the truth: one message to the -d domain, one to a third domain
+		truth="$(truth_postfix) to victim.example, $(truth_postfix --to victim@example.net) to example.net"
+		pf_stop
+	elif [ "$kind" = postfix ]; then
 		truth=$(truth_postfix "${hole_args[@]}")
 		pf_stop
 	else
@@ -131,6 +149,7 @@ for row in "${ROWS[@]}"; do
 	[ "$hole" != - ] && truth="$truth ($hole)"
 	t_open=no
 	[[ $truth == relays* ]] && t_open=yes
+	[[ $truth == *refused\ to\ example.net ]] && t_open=no	# one domain only
 	rg_open=no
 	[ "$verdict" = open_relay ] && rg_open=yes
 	nm_open=no
