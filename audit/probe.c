@@ -241,18 +241,25 @@ static void open_failed(struct audit_target *t, struct runner *run, struct audit
 		set_error(p, "connect", t->error);
 }
 
-bool session_rehello(struct audit_target *t, const struct audit_opts *o,
-    struct session *s, const char *helo)
+bool session_rehello_room(const struct audit_target *t, const struct audit_opts *o,
+    const struct session *s, const char *helo)
 {
-	struct rg_reply r;
 	int hellos = 1 + (t->tls_used && !o->implicit_tls) + s->rehellos;
 	int back = strcmp(helo, o->helo) != 0;	/* the default name again later */
 
 	/* room for this EHLO and the one back, and for a refusal of it */
-	if (s->dead || s->tarpitted || !session_may_rehello(t) ||
+	return !(s->dead || s->tarpitted || !session_may_rehello(t) ||
 	    s->nonmail + 3 > session_nonmail_limit(t) ||
 	    hellos + 1 + back > session_hello_limit(t) ||
-	    s->errors + 2 > session_error_limit(t, o))
+	    s->errors + 2 > session_error_limit(t, o));
+}
+
+bool session_rehello(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, const char *helo)
+{
+	struct rg_reply r;
+
+	if (!session_rehello_room(t, o, s, helo))
 		return false;
 	s->nonmail++;
 	s->rehellos++;

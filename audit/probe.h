@@ -54,6 +54,9 @@ const char *probe_sender(const struct audit_probe *p);
 bool take_data_budget(int *budget);
 /* DATA after an accepted relay probe; true when the session is gone. */
 bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p);
+/* Whether s may take helo by a new EHLO now (no command is sent). */
+bool session_rehello_room(const struct audit_target *t, const struct audit_opts *o,
+    const struct session *s, const char *helo);
 /* A new EHLO with helo in the live session s (RFC 5321 4.1.4: it resets
  * the session like RSET), where t takes one and s has room for it and the
  * EHLO back. True: s says helo now; false: the caller closes s and opens a

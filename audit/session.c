@@ -250,19 +250,35 @@ static struct audit_probe *to_front(struct probe_queue *q, size_t k)
 	return &q->probes[tmp];
 }
 
+/* Whether identity probe p may go next on run's session: a fresh session
+ * is due anyway, or this one takes p's name by a new EHLO. Else p waits:
+ * closing a live session for it may leave none (a server that takes one
+ * connection from us at a time turns the next away). */
+static bool identity_here(const struct probe_queue *q, const struct runner *run,
+    const struct audit_probe *p)
+{
+	return run->s.dead || session_rehello_room(q->t, q->o, &run->s, p->spec.helo);
+}
+
 /*
  * The queue's next probe, or one after it that fits the session better.
  * Identity probes go first while a session has room for their EHLOs, so
  * the last probes of a pass are ones that fill the last errors of any
- * session. NULL: the queue is empty; a probe that does not fit when n > 0.
+ * session; where the session cannot take them, last. NULL: the queue is
+ * empty; a probe that does not fit when n > 0.
  */
-static struct audit_probe *next_fitting(struct probe_queue *q, size_t n, int left)
+static struct audit_probe *next_fitting(struct probe_queue *q, const struct runner *run,
+    size_t n, int left)
 {
-	for (size_t k = q->next; n == 0 && left >= 1 && k < q->n; k++)
-		if (!batchable(&q->probes[q->order[k]]))
+	for (size_t k = q->next; n == 0 && left >= 1 && k < q->n; k++) {
+		const struct audit_probe *p = &q->probes[q->order[k]];
+
+		if (!batchable(p) && identity_here(q, run, p))
 			return to_front(q, k);
+	}
 	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
-		if (fits(&q->probes[q->order[k]], n, left))
+		if (batchable(&q->probes[q->order[k]]) &&
+		    fits(&q->probes[q->order[k]], n, left))
 			return to_front(q, k);
 	return n == 0 && q->next < q->n ? &q->probes[q->order[q->next]] : NULL;
 }
@@ -278,7 +294,7 @@ static size_t take_group(struct probe_queue *q, const struct runner *run,
 	int cost = 0;
 	struct audit_probe *p;
 
-	while (n < max && (p = next_fitting(q, n, room - cost)) != NULL) {
+	while (n < max && (p = next_fitting(q, run, n, room - cost)) != NULL) {
 		bool joins = n > 0 && probe_joins(q->t, pp[n - 1], p);
 
 		if (n > 0 && !joins && ntx + 1 > tx_max)
