@@ -8,6 +8,7 @@
 #include "connect.h"
 #include "pool.h"
 #include "polite.h"
+#include "slots.h"
 #include "transcript.h"
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
@@ -88,6 +89,55 @@ static struct tx_tag *smtp_opts_for(struct audit_target *t,
 	return tag;
 }
 
+/* Close a session of t kept idle between passes (not s): true if one was. */
+static bool close_idle(struct audit_target *t, const struct session *s)
+{
+	struct session_pool *p = t->pool;
+
+	for (size_t i = 0; i < p->nidle; i++) {
+		if (p->idle[i] != s && !p->idle[i]->dead) {
+			close_session(t, p->idle[i], true);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A place under --max-sessions before a connect. Opened ahead: only one free
+ * now (under contention nothing is opened on speculation). The target's
+ * first: in turn, however long, and --budget starts once it has its place
+ * (a target waiting behind the cap has cost its server nothing yet).
+ * Another: in turn within --budget. 0, or -1 with t->error.
+ */
+static int take_slot(struct audit_target *t, struct session *s, bool quiet)
+{
+	double asked = rg_now();
+
+	if (quiet)
+		return session_slot_try() ? 0 : -1;
+	if (s->first && t->pool->conns == 0) {
+		session_slot_take(0, true);
+		t->deadline += rg_now() - asked;
+		return 0;
+	}
+	bool had;
+
+	if (session_slot_try())
+		return 0;
+	/* ours kept idle hold places we need: closed now, and any that goes
+	 * idle while we wait (pool_idle) */
+	close_idle(t, s);
+	t->pool->slot_waiting++;
+	had = session_slot_take(t->deadline, false);
+	t->pool->slot_waiting--;
+	if (had)
+		return 0;
+	note_error(t, "connect", "time budget for this target exhausted waiting "
+	    "for a place under --max-sessions");
+	return -1;
+}
+
 static int connect_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, struct rg_reply *fail_reply, bool quiet)
 {
@@ -98,6 +148,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
 	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
+	if (take_slot(t, s, quiet) != 0)
+		return -1;
 	tag = smtp_opts_for(t, o, &so);
 	t->pool->conns++;
 	t->polite.attempts++;
@@ -317,6 +369,7 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 	struct session_pool *p = xcalloc(1, sizeof(*p));
 
 	polite_start(t, o);
+	session_slots_set(o->max_sessions);
 	p->o = o;
 	p->limit = o->per_host > 1 ? o->per_host : 1;
 	if (p->limit > POOL_MAX)
@@ -335,6 +388,7 @@ static void closer_main(void *arg)
 	if (c->hold_until > 0)
 		rg_fiber_cond_wait(&c->end_hold, c->hold_until);
 	rg_smtp_close(c->conn, true);	/* reads the 221, then closes */
+	session_slot_give();
 	if (c->pool != NULL) {
 		struct closer **pp = &c->pool->closers;
 
@@ -389,6 +443,7 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 		add_closer(p, conn, until < t->deadline ? until : t->deadline);
 	} else {
 		rg_smtp_close(conn, false);
+		session_slot_give();
 		p->conns--;
 		rg_fiber_cond_broadcast(&p->freed);
 	}
@@ -399,6 +454,10 @@ void pool_idle(struct audit_target *t, struct session *s, bool idle)
 	struct session_pool *p = t->pool;
 	size_t i = 0;
 
+	if (idle && p->slot_waiting > 0 && !s->dead) {
+		close_session(t, s, true);	/* a lane of ours waits for a place */
+		return;
+	}
 	while (i < p->nidle && p->idle[i] != s)
 		i++;
 	if (!idle && i < p->nidle)
@@ -446,12 +505,8 @@ static int wait_for_place(struct audit_target *t, struct session *s)
 {
 	struct session_pool *p = t->pool;
 
-	for (size_t i = 0; i < p->nidle; i++) {
-		if (p->idle[i] != s && !p->idle[i]->dead) {
-			close_session(t, p->idle[i], true);	/* or an idle one */
-			return 0;
-		}
-	}
+	if (close_idle(t, s))	/* or an idle one */
+		return 0;
 	/* woken when a place frees; a second at most, in case */
 	double until = rg_now() + 1;
 
@@ -483,9 +538,14 @@ static bool retry_after(struct audit_target *t, struct session *s,
 		return polite_out_of_step(t, s->out_of_step, NULL, s->number, false);
 	if (rg_now() >= t->deadline)
 		return false;
+	/* taken, but not greeted in time with none of ours open: a server busy
+	 * with others (a shared backend's smtpd processes all taken), not an
+	 * unreachable one - back off and try again (polite.c) */
+	if (s->greet_timeout && !s->connect_failed && p->conns == 0)
+		return polite_no_greeting(t);
 	/* a server that has greeted no connection of ours, and holds none of
-	 * ours greeted now, is not busy but unreachable (silent, or closing
-	 * every connection): no retry */
+	 * ours greeted now, is not busy but unreachable (closing every
+	 * connection, or a greeting not had while ours hold it): no retry */
 	if ((s->greet_timeout || s->closed_at_greeting) && t->banner[0] == '\0' &&
 	    p->up == 0)
 		return false;

@@ -46,6 +46,7 @@ struct session_pool {
 	/* learned from the server's answers (budget.c) */
 	int error_limit;		/* errors a session may make; 0: not lowered */
 	bool no_rehello;		/* a second EHLO in a session was refused */
+	int slot_waiting;		/* lanes waiting for a place under --max-sessions */
 };
 
 #endif
