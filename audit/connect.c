@@ -180,6 +180,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
 		    rg_now() < t->deadline;
 		s->closed_at_greeting = rg_smtp_status(s->conn) == RG_SMTP_CLOSED;
+		/* taken, not greeted: the verdict says so (polite.c) */
+		t->polite.no_greeting += !quiet && rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
 		s->others_up = t->pool->conns > 1;	/* ours, open or closing */
 		t->polite.closed_at_greeting += s->closed_at_greeting;
 		if (!quiet)

@@ -126,7 +126,6 @@ bool polite_turned_away(struct audit_target *t, const char *what, const char *de
 
 bool polite_no_greeting(struct audit_target *t)
 {
-	t->polite.no_greeting++;
 	return polite_turned_away(t, "connected, no greeting", "", false);
 }
 
