@@ -296,13 +296,11 @@ static void polite_verdict_busy(struct audit_target *t)
 		return;
 	strlcpy_rg(was, t->verdict_reason, sizeof(was));
 	given_up_error(t);
-	if (!pl->untrusted && no_greeting_reason(t))
-		;	/* taken and never greeted: busy, and said so */
-	else if (pl->untrusted)
+	if (pl->untrusted)
 		snprintf(t->verdict_reason, sizeof(t->verdict_reason), "%s (an unsolicited "
 		    "line shifts every reply onto the wrong command): nothing can be "
 		    "graded from it", t->error);
-	else
+	else if (!no_greeting_reason(t))	/* else: taken, never greeted */
 		snprintf(t->verdict_reason, sizeof(t->verdict_reason), "%s (backoff %.0f s "
 		    "doubling, %.1f s waited): no more connections in this run; audit "
 		    "it again later", t->error, POLITE_BACKOFF_BASE, pl->backoff_seconds);
