@@ -89,55 +89,6 @@ static struct tx_tag *smtp_opts_for(struct audit_target *t,
 	return tag;
 }
 
-/* Close a session of t kept idle between passes (not s): true if one was. */
-static bool close_idle(struct audit_target *t, const struct session *s)
-{
-	struct session_pool *p = t->pool;
-
-	for (size_t i = 0; i < p->nidle; i++) {
-		if (p->idle[i] != s && !p->idle[i]->dead) {
-			close_session(t, p->idle[i], true);
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * A place under --max-sessions before a connect. Opened ahead: only one free
- * now (under contention nothing is opened on speculation). The target's
- * first: in turn, however long, and --budget starts once it has its place
- * (a target waiting behind the cap has cost its server nothing yet).
- * Another: in turn within --budget. 0, or -1 with t->error.
- */
-static int take_slot(struct audit_target *t, struct session *s, bool quiet)
-{
-	double asked = rg_now();
-
-	if (quiet)
-		return session_slot_try() ? 0 : -1;
-	if (s->first && t->pool->conns == 0) {
-		session_slot_take(0, true);
-		t->deadline += rg_now() - asked;
-		return 0;
-	}
-	bool had;
-
-	if (session_slot_try())
-		return 0;
-	/* ours kept idle hold places we need: closed now, and any that goes
-	 * idle while we wait (pool_idle) */
-	close_idle(t, s);
-	t->pool->slot_waiting++;
-	had = session_slot_take(t->deadline, false);
-	t->pool->slot_waiting--;
-	if (had)
-		return 0;
-	note_error(t, "connect", "time budget for this target exhausted waiting "
-	    "for a place under --max-sessions");
-	return -1;
-}
-
 static int connect_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, struct rg_reply *fail_reply, bool quiet)
 {
@@ -148,7 +99,7 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
 	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
-	if (take_slot(t, s, quiet) != 0)
+	if (pool_take_slot(t, s, quiet) != 0)
 		return -1;
 	tag = smtp_opts_for(t, o, &so);
 	t->pool->conns++;
@@ -507,7 +458,7 @@ static int wait_for_place(struct audit_target *t, struct session *s)
 {
 	struct session_pool *p = t->pool;
 
-	if (close_idle(t, s))	/* or an idle one */
+	if (pool_close_idle(t, s))	/* or an idle one */
 		return 0;
 	/* woken when a place frees; a second at most, in case */
 	double until = rg_now() + 1;

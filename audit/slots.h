@@ -25,8 +25,5 @@ bool session_slot_take(double deadline, bool newcomer);
 bool session_slot_try(void);
 /* Give a slot back: to the first waiter, else to the pool. */
 void session_slot_give(void);
-/* Sessions open now, and at most so far (the run's statistics). */
-int session_slots_used(void);
-int session_slots_peak(void);
 
 #endif

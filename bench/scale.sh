@@ -29,7 +29,9 @@
 # For steps 2 and 3 the summary prints, per workload and tool: targets/s,
 # the ratio to nmap, sessions per target (relayguard's JSON .sessions; the
 # connections the proxy accepted, for both tools), CPU per target (user+sys
-# of the tool and its children, /usr/bin/time, over the targets) and the
+# of the tool and its children, /usr/bin/time, over the targets), the
+# targets it could not test (unrch: relayguard's unreachable, nmap's hosts
+# without a script answer) and the
 # slowest target's seconds beside the total wall time with the wall time
 # the run would have had without it (last end of the other targets); it says
 # "DOMINATED" when that one target is more than half of the tool's time
