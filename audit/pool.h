@@ -1,7 +1,7 @@
 /*
  * pool.h - a target's session pool (connect.c) and what its sessions
  * learned about the server's budgets (budget.c), and its places under
- * --max-sessions (slots.c). Private to connect.c, budget.c and slots.c.
+ * --max-sessions (places.c). Private to connect.c, budget.c and places.c.
  */
 #ifndef RELAYGUARD_AUDIT_POOL_H
 #define RELAYGUARD_AUDIT_POOL_H
@@ -52,7 +52,7 @@ struct session_pool {
 
 /* Close a session of t kept idle between passes (not s): true if one was. */
 bool pool_close_idle(struct audit_target *t, const struct session *s);
-/* A place under --max-sessions before a connect (slots.c): 0, or -1 with
+/* A place under --max-sessions before a connect (places.c): 0, or -1 with
  * t->error. quiet: a connection opened ahead. */
 int pool_take_slot(struct audit_target *t, struct session *s, bool quiet);
 
