@@ -91,6 +91,7 @@ struct audit_opts {
 	struct audit_baseline *baseline_db;	/* loaded by main() */
 	bool no_pipelining;		/* lock-step even when PIPELINING is offered */
 	int per_host;			/* sessions at once per target */
+	int max_sessions;		/* sessions at once over all targets, 0 none */
 };
 
 /* --confirm (canary.c): the one message sent to confirm a relay */
@@ -208,6 +209,7 @@ struct audit_politeness {
 	int closed_at_greeting;		/* connections closed before any greeting */
 	double read_timeout;		/* --timeout */
 	bool error_timed;		/* an error reply's delay was measured */
+	int no_greeting;		/* taken, none of ours open, not greeted in time */
 };
 /* A target's transcript is bounded (transcript.c tx_record): the first
  * AUDIT_TX_HEAD_BYTES and the last AUDIT_TX_TAIL_BYTES (line text plus

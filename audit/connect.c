@@ -8,6 +8,7 @@
 #include "connect.h"
 #include "pool.h"
 #include "polite.h"
+#include "slots.h"
 #include "transcript.h"
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
@@ -98,6 +99,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
 	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
+	if (pool_take_slot(t, s, quiet) != 0)
+		return -1;
 	tag = smtp_opts_for(t, o, &so);
 	t->pool->conns++;
 	t->polite.attempts++;
@@ -128,6 +131,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
 		    rg_now() < t->deadline;
 		s->closed_at_greeting = rg_smtp_status(s->conn) == RG_SMTP_CLOSED;
+		/* taken, not greeted: the verdict says so (polite.c) */
+		t->polite.no_greeting += !quiet && rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
 		s->others_up = t->pool->conns > 1;	/* ours, open or closing */
 		t->polite.closed_at_greeting += s->closed_at_greeting;
 		if (!quiet)
@@ -317,6 +322,7 @@ void pool_start(struct audit_target *t, const struct audit_opts *o, int warm)
 	struct session_pool *p = xcalloc(1, sizeof(*p));
 
 	polite_start(t, o);
+	session_slots_set(o->max_sessions);
 	p->o = o;
 	p->limit = o->per_host > 1 ? o->per_host : 1;
 	if (p->limit > POOL_MAX)
@@ -335,6 +341,7 @@ static void closer_main(void *arg)
 	if (c->hold_until > 0)
 		rg_fiber_cond_wait(&c->end_hold, c->hold_until);
 	rg_smtp_close(c->conn, true);	/* reads the 221, then closes */
+	session_slot_give();
 	if (c->pool != NULL) {
 		struct closer **pp = &c->pool->closers;
 
@@ -389,6 +396,7 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 		add_closer(p, conn, until < t->deadline ? until : t->deadline);
 	} else {
 		rg_smtp_close(conn, false);
+		session_slot_give();
 		p->conns--;
 		rg_fiber_cond_broadcast(&p->freed);
 	}
@@ -399,6 +407,10 @@ void pool_idle(struct audit_target *t, struct session *s, bool idle)
 	struct session_pool *p = t->pool;
 	size_t i = 0;
 
+	if (idle && p->slot_waiting > 0 && !s->dead) {
+		close_session(t, s, true);	/* a lane of ours waits for a place */
+		return;
+	}
 	while (i < p->nidle && p->idle[i] != s)
 		i++;
 	if (!idle && i < p->nidle)
@@ -446,12 +458,8 @@ static int wait_for_place(struct audit_target *t, struct session *s)
 {
 	struct session_pool *p = t->pool;
 
-	for (size_t i = 0; i < p->nidle; i++) {
-		if (p->idle[i] != s && !p->idle[i]->dead) {
-			close_session(t, p->idle[i], true);	/* or an idle one */
-			return 0;
-		}
-	}
+	if (pool_close_idle(t, s))	/* or an idle one */
+		return 0;
 	/* woken when a place frees; a second at most, in case */
 	double until = rg_now() + 1;
 
@@ -483,9 +491,14 @@ static bool retry_after(struct audit_target *t, struct session *s,
 		return polite_out_of_step(t, s->out_of_step, NULL, s->number, false);
 	if (rg_now() >= t->deadline)
 		return false;
+	/* taken, but not greeted in time with none of ours open: a server busy
+	 * with others (a shared backend's smtpd processes all taken), not an
+	 * unreachable one - back off and try again (polite.c) */
+	if (s->greet_timeout && !s->connect_failed && p->conns == 0)
+		return polite_no_greeting(t);
 	/* a server that has greeted no connection of ours, and holds none of
-	 * ours greeted now, is not busy but unreachable (silent, or closing
-	 * every connection): no retry */
+	 * ours greeted now, is not busy but unreachable (closing every
+	 * connection, or a greeting not had while ours hold it): no retry */
 	if ((s->greet_timeout || s->closed_at_greeting) && t->banner[0] == '\0' &&
 	    p->up == 0)
 		return false;

@@ -180,6 +180,10 @@ static const struct opt_row rows[] = {
 	 "kept between passes and closing ones count); each session\n"
 	 "stays below the server's error limits; a 421 'too many\n"
 	 "connections' lowers it to what the server takes"},
+	{"max-sessions", 0, OK_INT, F(max_sessions), 0, "256", "N", 0, 65536, NULL, NULL,
+	 "SMTP sessions at once over all targets, never more (0: no\n"
+	 "cap); -j bounds the targets in progress, this the sockets,\n"
+	 "so a backend shared by many targets is not flooded"},
 	{"rate", 0, OK_NUM, F(rate), 0, NULL, "N", 0.01, 100000, NULL, NULL,
 	 "at most N new connections per second, over all targets"},
 	{"exclude", 0, OK_STR, F(exclude), 0, NULL, "FILE", 0, 0, NULL, NULL,

@@ -124,6 +124,38 @@ bool polite_turned_away(struct audit_target *t, const char *what, const char *de
 	return true;
 }
 
+bool polite_no_greeting(struct audit_target *t)
+{
+	return polite_turned_away(t, "connected, no greeting", "", false);
+}
+
+/* "connected, no greeting within 30 s (busy?): ..." when that is why no
+ * session was had; false otherwise. */
+static bool no_greeting_reason(struct audit_target *t)
+{
+	const struct audit_politeness *pl = &t->polite;
+
+	if (pl->no_greeting == 0 || t->banner[0] != '\0')
+		return false;
+	snprintf(t->verdict_reason, sizeof(t->verdict_reason), "connected, no "
+	    "greeting within %.0f s (busy?): %d connection%s taken and never "
+	    "greeted (backoff %.0f s doubling, %.1f s waited); audit it again later",
+	    pl->read_timeout, pl->no_greeting, pl->no_greeting == 1 ? "" : "s",
+	    POLITE_BACKOFF_BASE, pl->backoff_seconds);
+	return true;
+}
+
+void polite_no_session_verdict(struct audit_target *t)
+{
+	if (no_greeting_reason(t)) {
+		t->verdict = VERDICT_INCONCLUSIVE;
+		return;
+	}
+	t->verdict = VERDICT_UNREACHABLE;
+	snprintf(t->verdict_reason, sizeof(t->verdict_reason),
+	    "no SMTP session could be opened: %s", t->error);
+}
+
 bool polite_out_of_step(struct audit_target *t, const char *where, const char *probe,
     int session, bool piped)
 {
@@ -318,7 +350,7 @@ static void polite_verdict_busy(struct audit_target *t)
 		snprintf(t->verdict_reason, sizeof(t->verdict_reason), "%s (an unsolicited "
 		    "line shifts every reply onto the wrong command): nothing can be "
 		    "graded from it", t->error);
-	else
+	else if (!no_greeting_reason(t))	/* else: taken, never greeted */
 		snprintf(t->verdict_reason, sizeof(t->verdict_reason), "%s (backoff %.0f s "
 		    "doubling, %.1f s waited): no more connections in this run; audit "
 		    "it again later", t->error, POLITE_BACKOFF_BASE, pl->backoff_seconds);

@@ -57,6 +57,14 @@ void polite_greeted(struct audit_target *t);
  * the backoff it waited); false: the target is given up (t->error says why). */
 bool polite_turned_away(struct audit_target *t, const char *what, const char *detail,
     bool others);
+/* A connection was taken but not greeted within --timeout while none of
+ * ours was open: the server is busy (every smtpd process taken), not
+ * unreachable - backed off and tried again as after a 421. True: try again. */
+bool polite_no_greeting(struct audit_target *t);
+/* No session was had: unreachable (refused, no route, connect timeout), or
+ * inconclusive when connections were taken but never greeted ("connected,
+ * no greeting within N s (busy?)"). Sets the verdict and its reason. */
+void polite_no_session_verdict(struct audit_target *t);
 /* A session's replies were out of step (where: "after the greeting",
  * "in a pipelined group", ...; probe NULL before any probe; piped: in a
  * pipelined group, which does not count towards POLITE_OUT_OF_STEP_MAX).

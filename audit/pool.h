@@ -1,7 +1,7 @@
 /*
  * pool.h - a target's session pool (connect.c) and what its sessions
- * learned about the server's budgets (budget.c). Private to connect.c and
- * budget.c.
+ * learned about the server's budgets (budget.c), and its places under
+ * --max-sessions (places.c). Private to connect.c, budget.c and places.c.
  */
 #ifndef RELAYGUARD_AUDIT_POOL_H
 #define RELAYGUARD_AUDIT_POOL_H
@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct audit_opts;
+struct audit_target;
 struct rg_smtp;
 struct session;
 
@@ -46,6 +47,13 @@ struct session_pool {
 	/* learned from the server's answers (budget.c) */
 	int error_limit;		/* errors a session may make; 0: not lowered */
 	bool no_rehello;		/* a second EHLO in a session was refused */
+	int slot_waiting;		/* lanes waiting for a place under --max-sessions */
 };
+
+/* Close a session of t kept idle between passes (not s): true if one was. */
+bool pool_close_idle(struct audit_target *t, const struct session *s);
+/* A place under --max-sessions before a connect (places.c): 0, or -1 with
+ * t->error. quiet: a connection opened ahead. */
+int pool_take_slot(struct audit_target *t, struct session *s, bool quiet);
 
 #endif

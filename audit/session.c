@@ -523,12 +523,11 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	pool_start(t, o, o->per_host - 1);
 	if (open_session(t, o, &s, o->helo, &fail_reply) != 0 && fail_reply.code == 0 &&
 	    !t->polite.gave_up && !t->polite.untrusted) {
-		t->verdict = VERDICT_UNREACHABLE;
-		snprintf(t->verdict_reason, sizeof(t->verdict_reason),
-		    "no SMTP session could be opened: %s", t->error);
+		polite_no_session_verdict(t);	/* unreachable, or busy */
 		pool_finish(t);
 		goto out;
 	}
+	deadline = t->deadline;	/* --budget runs from the first place (connect.c) */
 	strlcpy_rg(t->server_name, t->ehlo_name[0] ? t->ehlo_name :
 	    t->banner_name[0] ? t->banner_name : t->ip_literal, sizeof(t->server_name));
 	{

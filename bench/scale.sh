@@ -29,7 +29,9 @@
 # For steps 2 and 3 the summary prints, per workload and tool: targets/s,
 # the ratio to nmap, sessions per target (relayguard's JSON .sessions; the
 # connections the proxy accepted, for both tools), CPU per target (user+sys
-# of the tool and its children, /usr/bin/time, over the targets) and the
+# of the tool and its children, /usr/bin/time, over the targets), the
+# targets it could not test (unrch: relayguard's unreachable, nmap's hosts
+# without a script answer) and the
 # slowest target's seconds beside the total wall time with the wall time
 # the run would have had without it (last end of the other targets); it says
 # "DOMINATED" when that one target is more than half of the tool's time
@@ -232,6 +234,14 @@ sessions() {
 	esac
 	printf '%s %s' "${js:--}" "$(awk -v n="$2" '{c += $2} END {printf "%.1f", c / n}' "$W/$1.conns")"
 }
+# targets a run could not test: relayguard's unreachable, nmap's hosts without
+# a script answer
+unreached() {
+	case $1 in
+	*-nm-*) nmap_verdicts "$1" | awk '$2 == "none"' | wc -l ;;
+	*) jq -r .verdict "$W/$1.out" 2>/dev/null | grep -c '^unreachable$' ;;
+	esac
+}
 # summary WORKLOAD NTARGETS RUN...: one line per run of the workload
 summary() {
 	local wl=$1 nt=$2 r best='' ts label ratio sl ss
@@ -257,9 +267,10 @@ summary() {
 		read -r -a sl <<<"$(slowest "$r")"
 		read -r -a ss <<<"$(sessions "$r" "$nt")"
 		# one target dominates when the others were all done before half the time
-		printf '%-12s %-29s %7.1f %9.1f %7s %6.1f %9s %5s %7.2f  %s %ss, %.1f s without it%s\n' \
+		printf '%-12s %-29s %7.1f %9.1f %7s %6.1f %9s %5s %5s %7.2f  %s %ss, %.1f s without it%s\n' \
 			"$wl" "$label" "$(wall "$r")" "$ts" "$ratio" \
 			"$(echo "$(cat "$W/$r.rss") / 1024" | bc -l)" "${ss[0]}" "${ss[1]}" \
+			"$(unreached "$r")" \
 			"$(echo "$(cat "$W/$r.cpu") * 1000 / $nt" | bc -l)" \
 			"${sl[0]:--}" "${sl[1]:--}" "${sl[2]:-0}" \
 			"$( [ -n "${sl[2]:-}" ] && [ "$(echo "${sl[2]} * 2 < $(wall "$r")" | bc -l)" = 1 ] &&
@@ -295,17 +306,20 @@ if [ "$SHARED" = 1 ]; then
 	[ "$NMAP" = 1 ] && run sh-nm-256 nmap "${NMAP_ARGS[@]}" --max-parallelism 256 \
 		-oX "$W/sh-nm-256.xml" $(cat "$W/shared.targets")
 fi
-printf '%-12s %-29s %7s %9s %7s %6s %9s %5s %7s  %s\n' workload tool "wall s" targets/s \
-	"vs nmap" "RSS MB" "sess:json" proxy "CPU ms" "slowest target, its seconds"
+printf '%-12s %-29s %7s %9s %7s %6s %9s %5s %5s %7s  %s\n' workload tool "wall s" targets/s \
+	"vs nmap" "RSS MB" "sess:json" proxy unrch "CPU ms" "slowest target, its seconds"
 [ "$INDEP" = 1 ] && summary independent "$NT" all-nm-default all-nm-256 all-rg-seq all-rg-base all-rg
 [ "$SHARED" = 1 ] && summary shared "$NS" sh-nm-256 sh-rg-base sh-rg
 echo "($( [ "$INDEP" = 1 ] && printf 'independent: %s targets, each its own server; ' "$NT")$(
 	[ "$SHARED" = 1 ] && printf 'shared: %s target names, one open Postfix;' "$NS")"
 echo " vs nmap: targets/s over nmap's best setting in this run; sess: sessions per target from"
-echo " relayguard's JSON and connections per target the proxy accepted; CPU ms: user+sys per target)"
+echo " relayguard's JSON and connections per target the proxy accepted; unrch: targets not tested"
+echo " (relayguard: unreachable; nmap: no script answer); CPU ms: user+sys per target)"
 if [ "$SHARED" = 1 ]; then
 	echo "shared backend verdicts (all open): relayguard open_relay on" \
 		"$(jq -r .verdict "$W/sh-rg.out" 2>/dev/null | grep -c '^open_relay$')/$NS$(
+		[ -n "${BASE_AUDIT:-}" ] && printf ', BASE_AUDIT on %s/%s' \
+			"$(jq -r .verdict "$W/sh-rg-base.out" 2>/dev/null | grep -c '^open_relay$')" "$NS")$(
 		[ "$NMAP" = 1 ] && printf ', nmap open relay on %s/%s' \
 			"$(nmap_verdicts sh-nm-256 | awk '$2 == "open"' | wc -l)" "$NS")"
 fi

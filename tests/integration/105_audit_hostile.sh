@@ -30,7 +30,7 @@ check_mode() {	# MODE TIMEOUT WANT_VERDICT WANT_RC MAX_SECS
 check_mode garbage 2 unreachable 3 10
 check_mode endless 2 unreachable 3 10
 check_mode bigline 2 unreachable 3 10
-check_mode silent 1 unreachable 3 10
+check_mode silent 1 inconclusive 1 20	# connected, never greeted: busy (retried), not unreachable
 check_mode midclose 2 unreachable 3 10
 check_mode greylist 2 inconclusive 1 15
 check_mode tls-required 2 inconclusive 1 15

@@ -118,6 +118,12 @@
  *	close-at-greeting-when-busy  as normal-reject, with the concurrency and
  *			the silent close at the greeting of tarpit
  *			($HOSTILE_MAXPERIP, default 2), and no tarpit
+ *	count-sessions	as normal-reject, every connection served by a child of
+ *			its own, on 127.0.0.1 .. 127.0.0.$HOSTILE_ADDRS (default 1,
+ *			at most 32) at the one PORT; for each connection it prints
+ *			"count-sessions: N open at once (most M)" on stderr: the
+ *			connections whose client has not closed yet (a client's
+ *			FIN on loopback is in before its next SYN, so N is exact)
  *
  *	Each connection is logged on stderr as one line.
  */
@@ -156,7 +162,7 @@ enum mode {
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
 	M_GREET421, M_GREET421_CLOSE, M_UNSOLICITED_START, M_EXTRA_AFTER_REPLY,
 	M_RESET_PIPELINED, M_HUGE_REPLY, M_SLOW_DOT, M_ANY_LOCAL,
-	M_TARPIT, M_CLOSE_BUSY,
+	M_TARPIT, M_CLOSE_BUSY, M_COUNT_SESSIONS,
 };
 
 static const struct {
@@ -197,6 +203,7 @@ static const struct {
 	{"any-local-part", M_ANY_LOCAL},	/* Courier: any local part of its names */
 	{"tarpit", M_TARPIT},			/* Courier's TARPIT: slow errors */
 	{"close-at-greeting-when-busy", M_CLOSE_BUSY},	/* couriertcpd -maxperip */
+	{"count-sessions", M_COUNT_SESSIONS},	/* counts connections at once */
 };
 
 /* Connections accepted so far (greet554later refuses all but the first). */
@@ -933,6 +940,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_ANY_LOCAL:
 	case M_TARPIT:
 	case M_CLOSE_BUSY:
+	case M_COUNT_SESSIONS:
 		if (greet(c, mode_name) == 0)
 			dialogue(c, mode);
 		break;
@@ -1014,6 +1022,124 @@ listen_loopback(unsigned port, unsigned *bound)
 	return fd;
 }
 
+/* count-sessions: listen on 127.0.0.1 .. 127.0.0.n at port (0: the kernel
+ * picks it for the first, the others follow). The count of listeners. */
+#define COUNT_ADDRS_MAX	32
+#define COUNT_OPEN_MAX	1024
+
+static int
+listen_count(unsigned port, int n, int *lfds, unsigned *bound)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct sockaddr_in sin;
+		socklen_t len = sizeof(sin);
+		int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0)
+			return -1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)(i == 0 ? port : *bound));
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)i);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+		    listen(fd, 128) < 0 || getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+			close(fd);
+			return -1;
+		}
+		*bound = ntohs(sin.sin_port);
+		lfds[i] = fd;
+	}
+	return n;
+}
+
+/* Of the connections kept open, drop those whose client has closed: n left. */
+static int
+count_open(int *open_fds, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		struct pollfd p = {.fd = open_fds[i], .events = POLLRDHUP};
+
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			close(open_fds[i]);
+			open_fds[i] = open_fds[--n];
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+/* The child: serves one connection as normal-reject and ends. */
+static void
+count_child(int fd, const int *lfds, int nl, const int *open_fds, int nopen)
+{
+	struct conn c = {.fd = fd, .end_reason = "done"};
+	int i;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	alarm(MAX_LIFETIME);
+	for (i = 0; i < nl; i++)
+		close(lfds[i]);
+	for (i = 0; i < nopen; i++)
+		close(open_fds[i]);
+	if (greet(&c, "count-sessions") == 0)
+		dialogue(&c, M_NORMAL_REJECT);
+	_exit(0);
+}
+
+static int
+serve_count_sessions(unsigned port)
+{
+	int lfds[COUNT_ADDRS_MAX], open_fds[COUNT_OPEN_MAX];
+	int nl, nopen = 0, most = 0, i;
+	unsigned bound = 0;
+	struct pollfd pl[COUNT_ADDRS_MAX];
+
+	signal(SIGCHLD, SIG_IGN);	/* children reap themselves */
+	nl = env_int("HOSTILE_ADDRS", 1, COUNT_ADDRS_MAX);
+	if (listen_count(port, nl > 0 ? nl : 1, lfds, &bound) < 0) {
+		fprintf(stderr, "hostile_smtpd: listen on 127.0.0.x:%u: %s\n", port,
+		    strerror(errno));
+		return 1;
+	}
+	nl = nl > 0 ? nl : 1;
+	if (port == 0)
+		printf("ready %u\n", bound);
+	else
+		printf("ready\n");
+	fflush(stdout);
+	for (i = 0; i < nl; i++)
+		pl[i] = (struct pollfd){.fd = lfds[i], .events = POLLIN};
+	for (;;) {
+		if (poll(pl, (nfds_t)nl, -1) < 0 && errno != EINTR)
+			return 1;
+		for (i = 0; i < nl; i++) {
+			int fd;
+			pid_t pid;
+
+			if (!(pl[i].revents & POLLIN) || (fd = accept(lfds[i], NULL, NULL)) < 0)
+				continue;
+			nopen = count_open(open_fds, nopen);
+			if (nopen >= COUNT_OPEN_MAX || (pid = fork()) < 0) {
+				close(fd);
+				continue;
+			}
+			if (pid == 0)
+				count_child(fd, lfds, nl, open_fds, nopen);
+			open_fds[nopen++] = fd;	/* kept to see its client close */
+			if (nopen > most)
+				most = nopen;
+			fprintf(stderr, "hostile_smtpd: count-sessions: %d open at once "
+			    "(most %d)\n", nopen, most);
+		}
+	}
+}
+
 static void
 usage(void)
 {
@@ -1068,6 +1194,8 @@ main(int argc, char **argv)
 	port = (unsigned)parse_number(argv[2], 65535);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
+	if (mode == M_COUNT_SESSIONS)
+		return serve_count_sessions(port);
 
 	if ((lfd = listen_loopback(port, &bound)) < 0) {
 		fprintf(stderr, "hostile_smtpd: listen on 127.0.0.1:%u: %s\n", port,
