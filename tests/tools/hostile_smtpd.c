@@ -1089,6 +1089,9 @@ count_child(int fd, const int *lfds, int nl, const int *open_fds, int nopen)
 		close(open_fds[i]);
 	if (greet(&c, "count-sessions") == 0)
 		dialogue(&c, M_NORMAL_REJECT);
+	/* the parent holds the socket too (to see the client close): the
+	 * FIN a server sends after its 221 goes out now, not at the end */
+	shutdown(fd, SHUT_WR);
 	_exit(0);
 }
 
