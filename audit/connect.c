@@ -99,10 +99,14 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
 	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
-	if (pool_take_slot(t, s, quiet) != 0)
-		return -1;
-	tag = smtp_opts_for(t, o, &so);
+	/* the --per-host place is held while waiting for a --max-sessions
+	 * one: other lanes of this target count it before it connects */
 	t->pool->conns++;
+	if (pool_take_slot(t, s, quiet) != 0) {
+		t->pool->conns--;
+		return -1;
+	}
+	tag = smtp_opts_for(t, o, &so);
 	t->polite.attempts++;
 	s->conn = rg_smtp_open(t->host, t->port, &so);
 	if (rg_smtp_status(s->conn) != RG_SMTP_OK) {

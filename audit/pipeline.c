@@ -246,19 +246,75 @@ static size_t group_cut(struct audit_target *t, struct session *s,
  * accepted relay probe that is to get the DATA check runs again alone too
  * (DATA goes last in a group of its own).
  */
+/* A group's commands and replies, on the heap: a fiber per session, and
+ * its stack pages are the RSS. */
+struct group_buf {
+	char (*cmd)[1100];
+	struct brief *mail, *first, *rcpt;
+};
+
+static void group_buf_alloc(struct group_buf *g, size_t n)
+{
+	g->cmd = xcalloc(3 * n, sizeof(*g->cmd));
+	g->mail = xcalloc(n, sizeof(*g->mail));
+	g->first = xcalloc(n, sizeof(*g->first));
+	g->rcpt = xcalloc(n, sizeof(*g->rcpt));
+}
+
+static void group_buf_free(struct group_buf *g)
+{
+	free(g->cmd);
+	free(g->mail);
+	free(g->first);
+	free(g->rcpt);
+}
+
+/* Grade the first got probes, answered in step; those cut off, and those
+ * after an accepted recipient in their transaction, run again alone. */
+static void grade_group(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run, struct audit_probe **pp, size_t n, size_t got,
+    const bool *join, const struct group_buf *g, bool in_clear)
+{
+	struct session *s = &run->s;
+	struct audit_probe *again[RG_BATCH_MAX];
+	size_t nagain = 0;
+	bool granted = false;	/* a RCPT of this transaction was accepted */
+
+	for (size_t i = 0; i < got; i++) {
+		granted &= join[i];
+		if (granted) {
+			/* after an accepted recipient in its transaction: the
+			 * answer may be that recipient's doing; alone again
+			 * (its refusal was an error all the same) */
+			s->errors += g->rcpt[i].code >= 400;
+			again[nagain++] = pp[i];
+			continue;
+		}
+		grade_probe(t, s, pp[i], &g->mail[i], pp[i]->spec.first_rcpt[0] ?
+		    &g->first[i] : NULL, &g->rcpt[i], in_clear);
+		if (join[i] && g->mail[i].code / 100 != 2)
+			s->errors--;	/* one MAIL refusal, counted by the first */
+		granted = g->rcpt[i].code / 100 == 2;
+		gettimeofday(&pp[i]->finish, NULL);
+	}
+	for (size_t i = got; i < n; i++)
+		again[nagain++] = pp[i];
+	for (size_t i = 0; i < nagain; i++)
+		run_one(t, o, run, again[i]);
+}
+
 bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
     struct audit_probe **pp, size_t n)
 {
 	struct session *s = &run->s;
-	char (*cmd)[1100];
+	struct group_buf g;
 	const char *cmds[4 * RG_BATCH_MAX + 1];
-	struct brief *mail, *first, *rcpt;
 	size_t nc = 0, got, ntx = 0;
 	bool rset, desync = false, in_clear, join[RG_BATCH_MAX];
 	int cost = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		cost += probe_cost(pp[i]);
+		cost += probe_cost(t, pp[i]);
 		join[i] = probe_joins(t, i > 0 ? pp[i - 1] : NULL, pp[i]);
 		ntx += !join[i];
 	}
@@ -266,23 +322,19 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 		return false;
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	rset = s->need_rset;
-	/* on the heap: a fiber per session, and its stack pages are the RSS */
-	cmd = xcalloc(3 * n, sizeof(*cmd));
-	mail = xcalloc(n, sizeof(*mail));
-	first = xcalloc(n, sizeof(*first));
-	rcpt = xcalloc(n, sizeof(*rcpt));
+	group_buf_alloc(&g, n);
 	if (rset)
 		cmds[nc++] = "RSET";
 	s->nonmail += (int)ntx + rset;	/* ntx - 1 RSETs and the NOOP fence */
 	for (size_t i = 0; i < n; i++) {
-		snprintf(cmd[3 * i], sizeof(cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
-		snprintf(cmd[3 * i + 1], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.first_rcpt);
-		snprintf(cmd[3 * i + 2], sizeof(cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
+		snprintf(g.cmd[3 * i], sizeof(g.cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
+		snprintf(g.cmd[3 * i + 1], sizeof(g.cmd[0]), "RCPT TO:%s", pp[i]->spec.first_rcpt);
+		snprintf(g.cmd[3 * i + 2], sizeof(g.cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
 		if (!join[i])
-			cmds[nc++] = cmd[3 * i];
+			cmds[nc++] = g.cmd[3 * i];
 		if (pp[i]->spec.first_rcpt[0] != '\0')
-			cmds[nc++] = cmd[3 * i + 1];
-		cmds[nc++] = cmd[3 * i + 2];
+			cmds[nc++] = g.cmd[3 * i + 1];
+		cmds[nc++] = g.cmd[3 * i + 2];
 		if (i + 1 == n)
 			cmds[nc++] = "NOOP";
 		else if (!join[i + 1])
@@ -292,47 +344,17 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	}
 	if (rg_smtp_send_group(s->conn, cmds, nc) != 0) {
 		close_session(t, s, false);
-		free(cmd);
-		free(mail);
-		free(first);
-		free(rcpt);
+		group_buf_free(&g);
 		return false;
 	}
 	t->pipelined_groups++;
-	got = read_group(t, s, rset, pp, join, mail, first, rcpt, n, &desync);
+	got = read_group(t, s, rset, pp, join, g.mail, g.first, g.rcpt, n, &desync);
 	if (got < n || desync)
 		got = group_cut(t, s, pp, n, got, desync);
 	else
 		s->need_rset = true;	/* the last transaction is still open */
-	struct audit_probe *again[RG_BATCH_MAX];
-	size_t nagain = 0;
-	bool granted = false;	/* a RCPT of this transaction was accepted */
-
-	for (size_t i = 0; i < got; i++) {	/* answered in step */
-		granted &= join[i];
-		if (granted) {
-			/* after an accepted recipient in its transaction: the
-			 * answer may be that recipient's doing; alone again
-			 * (its refusal was an error all the same) */
-			s->errors += rcpt[i].code >= 400;
-			again[nagain++] = pp[i];
-			continue;
-		}
-		grade_probe(t, s, pp[i], &mail[i], pp[i]->spec.first_rcpt[0] ?
-		    &first[i] : NULL, &rcpt[i], in_clear);
-		if (join[i] && mail[i].code / 100 != 2)
-			s->errors--;	/* one MAIL refusal, counted by the first */
-		granted = rcpt[i].code / 100 == 2;
-		gettimeofday(&pp[i]->finish, NULL);
-	}
-	for (size_t i = got; i < n; i++)
-		again[nagain++] = pp[i];
-	for (size_t i = 0; i < nagain; i++)
-		run_one(t, o, run, again[i]);
+	grade_group(t, o, run, pp, n, got, join, &g, in_clear);
 	data_checks(t, o, run, pp, got);
-	free(cmd);
-	free(mail);
-	free(first);
-	free(rcpt);
+	group_buf_free(&g);
 	return true;
 }

@@ -38,7 +38,7 @@ int pool_take_slot(struct audit_target *t, struct session *s, bool quiet)
 
 	if (quiet)
 		return session_slot_try() ? 0 : -1;
-	if (s->first && t->pool->conns == 0) {
+	if (s->first && t->pool->conns == 1) {	/* this one's place alone */
 		session_slot_take(0, true);
 		t->deadline += rg_now() - asked;
 		return 0;

@@ -243,6 +243,16 @@ static bool same_refused_sender(const struct audit_probe *q, const struct audit_
 	    strcmp(q->spec.helo, p->spec.helo) == 0;
 }
 
+bool polite_sender_refused(const struct audit_target *t, const struct audit_probe *p)
+{
+	if (p->retried)
+		return false;	/* the retry sends the sender the server took */
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (same_refused_sender(&t->probes[i], p))
+			return true;
+	return false;
+}
+
 /*
  * Courier's tarpit (courieresmtpd.C tarpit(): sleep 8 s before a session's
  * first 5xx, doubling to 128 s) makes each refusal cost a session 8 s, and a

@@ -84,6 +84,8 @@ bool polite_reply_delay(struct audit_target *t, double secs, int code);
 /* A tarpit: every probe goes alone, in lock-step, on a session of its own
  * (a pipelined RCPT after a refused MAIL would cost a second, longer error). */
 bool polite_tarpit(const struct audit_target *t);
+/* Whether t refused, at MAIL with a 5xx, the sender p sends first. */
+bool polite_sender_refused(const struct audit_target *t, const struct audit_probe *p);
 /* On a tarpit, a first attempt whose sender (and HELO) an earlier probe of
  * the target had refused at MAIL with a 5xx takes that refusal as its own,
  * says so in the transcript and returns true: it is not sent again (the

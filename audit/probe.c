@@ -69,9 +69,9 @@ void set_error(struct audit_probe *p, const char *stage, const char *why)
 	p->outcome = OUT_ERROR;
 }
 
-int probe_cost(const struct audit_probe *p)
+int probe_cost(const struct audit_target *t, const struct audit_probe *p)
 {
-	return 1 + (p->spec.first_rcpt[0] != '\0');
+	return 1 + (p->spec.first_rcpt[0] != '\0') + polite_sender_refused(t, p);
 }
 
 void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *p,
@@ -289,7 +289,7 @@ static bool session_for(struct audit_target *t, const struct audit_opts *o,
 	bool identity = p->spec.helo[0] != '\0';
 	char saved[sizeof(t->error)];
 
-	if (!s->dead && (s->tarpitted || s->errors + probe_cost(p) > session_error_limit(t, o) ||
+	if (!s->dead && (s->tarpitted || s->errors + probe_cost(t, p) > session_error_limit(t, o) ||
 	    s->nonmail + 2 > session_nonmail_limit(t)))
 		close_session(t, s, true);
 	if (!s->dead && strcmp(s->helo, helo) != 0 && !session_rehello(t, o, s, helo))
@@ -344,7 +344,7 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 			break;
 		int limit = session_error_limit(t, o);
 		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining &&
-		    s->errors + probe_cost(p) < limit && !polite_tarpit(t);
+		    s->errors + probe_cost(t, p) < limit && !polite_tarpit(t);
 		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
 		    run_probe(t, s, p, run->data_budget, limit);
 		int number = s->number;

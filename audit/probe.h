@@ -46,8 +46,9 @@ void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *
     const struct brief *mail, const struct brief *first, const struct brief *rcpt,
     bool tls_in_clear);
 /* Errors a probe may cost the session: its RCPTs (an after-local probe
- * sends two). */
-int probe_cost(const struct audit_probe *p);
+ * sends two), and its MAIL where t refused that sender before (the RCPT
+ * after a refused MAIL fails too: two errors). */
+int probe_cost(const struct audit_target *t, const struct audit_probe *p);
 /* The sender this attempt uses: the trick's own, or the baseline on a retry. */
 const char *probe_sender(const struct audit_probe *p);
 /* One of the target's --data-probes (budget NULL: not the DATA pass). */

@@ -13,7 +13,6 @@
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,37 +39,6 @@ void audit_target_free(struct audit_target *t)
 	t->ntx = t->nprobes = 0;
 }
 
-
-/* Sessions by number; connections never opened (0), then the target's
- * own events (NULL), last. */
-static int tag_key(const struct tx_tag *g)
-{
-	return g == NULL ? INT_MAX : g->session ? g->session : INT_MAX - 1;
-}
-
-size_t audit_tx_groups(const struct audit_target *t, const struct tx_tag ***out)
-{
-	const struct tx_tag **g = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->ntx; i++) {
-		const struct tx_tag *tag = t->tx[i].tag;
-		size_t k = 0;
-
-		while (k < n && g[k] != tag)
-			k++;
-		if (k < n)
-			continue;
-		/* insertion in key order, after equal keys: first seen first */
-		g = xrealloc(g, (n + 1) * sizeof(*g));
-		for (k = n; k > 0 && tag_key(g[k - 1]) > tag_key(tag); k--)
-			g[k] = g[k - 1];
-		g[k] = tag;
-		n++;
-	}
-	*out = g;
-	return n;
-}
 
 static void build_battery(struct audit_target *t, const struct audit_opts *o)
 {
@@ -229,13 +197,14 @@ static size_t group_room(const struct probe_queue *q, const struct runner *run,
  * limit: in the group being built (n > 0), or first (an identity needs
  * room for its EHLO too; with no room left, a probe of one error goes
  * alone as the session's last). */
-static bool fits(const struct audit_probe *p, size_t n, int left)
+static bool fits(const struct audit_target *t, const struct audit_probe *p, size_t n,
+    int left)
 {
 	if (n > 0)
-		return batchable(p) && probe_cost(p) <= left;
+		return batchable(p) && probe_cost(t, p) <= left;
 	if (!batchable(p))
 		return left >= 1;
-	return probe_cost(p) <= (left > 0 ? left : 1);
+	return probe_cost(t, p) <= (left > 0 ? left : 1);
 }
 
 /* Move the probe at order[k] to the head of the queue (the report is by
@@ -278,7 +247,7 @@ static struct audit_probe *next_fitting(struct probe_queue *q, const struct runn
 	}
 	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
 		if (batchable(&q->probes[q->order[k]]) &&
-		    fits(&q->probes[q->order[k]], n, left))
+		    fits(q->t, &q->probes[q->order[k]], n, left))
 			return to_front(q, k);
 	return n == 0 && q->next < q->n ? &q->probes[q->order[q->next]] : NULL;
 }
@@ -300,7 +269,7 @@ static size_t take_group(struct probe_queue *q, const struct runner *run,
 		if (n > 0 && !joins && ntx + 1 > tx_max)
 			break;
 		ntx += !joins;
-		cost += probe_cost(p);
+		cost += probe_cost(q->t, p);
 		pp[n++] = p;
 		q->next++;
 		if (!batchable(p) || cost >= room)
@@ -323,7 +292,7 @@ static bool leave_to_others(const struct probe_queue *q, struct lane *l)
 	if (!l->run->s.dead || q->t->polite.tarpit_seconds > 0)
 		return false;
 	for (size_t k = q->next; k < q->n; k++)
-		left += probe_cost(&q->probes[q->order[k]]);
+		left += probe_cost(q->t, &q->probes[q->order[k]]);
 	for (size_t i = 0; i < q->nlanes; i++) {
 		const struct lane *o = &q->lanes[i];
 		const struct session *s = &o->run->s;
@@ -392,7 +361,7 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	size_t need;
 
 	for (size_t i = 0; i < q->n; i++)
-		cost += probe_cost(&q->probes[q->order[i]]);
+		cost += probe_cost(q->t, &q->probes[q->order[i]]);
 	need = (size_t)(cost + limit - 1) / (size_t)limit;
 	for (size_t i = 1; i < q->nlanes && i < q->n; i++) {
 		if (!lane_wanted(q, i, need))
@@ -503,6 +472,63 @@ static void second_destination_pass(struct probe_queue *q, struct runner *run)
 	free(from);
 }
 
+/* The --per-host lanes of q; [0] runs the caller's runner (run_queue). */
+static void lanes_start(struct probe_queue *q, double deadline)
+{
+	q->nlanes = q->o->per_host > 1 ? (size_t)q->o->per_host : 1;
+	q->lanes = xcalloc(q->nlanes, sizeof(*q->lanes));
+	for (size_t i = 0; i < q->nlanes; i++) {
+		q->lanes[i] = (struct lane){.q = q, .own = {.s = {.dead = true},
+		    .deadline = deadline}};
+		q->lanes[i].run = &q->lanes[i].own;
+	}
+}
+
+/* Every lane's session closed, but the caller's (run's). */
+static void lanes_finish(struct probe_queue *q, struct runner *run)
+{
+	pool_idle(q->t, &run->s, false);
+	for (size_t i = 1; i < q->nlanes; i++) {
+		pool_idle(q->t, &q->lanes[i].own.s, false);
+		close_session(q->t, &q->lanes[i].own.s, true);
+	}
+	free(q->lanes);
+	q->lanes = NULL;
+}
+
+/* The passes over the battery, run holding the first session: the
+ * battery, the retries with an accepted sender, the second destination,
+ * the DATA checks. */
+static void run_passes(struct audit_target *t, const struct audit_opts *o,
+    struct runner *run)
+{
+	int data_budget = o->data_probes;
+	struct probe_queue q = {.t = t, .o = o, .probes = t->probes,
+	    .deadline = run->deadline};
+	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
+
+	q.order = order;
+	lanes_start(&q, run->deadline);
+	for (size_t i = 0; i < t->nprobes; i++)
+		order[q.n++] = i;
+	run_queue(&q, run);
+	retry_pass(&q, run);
+	second_destination_pass(&q, run);
+	/* The DATA checks, last: the first --data-probes accepted relay probes in
+	 * battery order run once more, each followed by DATA (and, on 354, the
+	 * dropped connection), so the same probes get them whatever the
+	 * sessions did in parallel. */
+	q.n = q.next = 0;
+	for (size_t i = 0; i < t->nprobes && (int)q.n < o->data_probes; i++)
+		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
+			order[q.n++] = i;
+	q.data_budget = run->data_budget = &data_budget;
+	run_queue(&q, run);
+	run->data_budget = NULL;	/* data_budget ends here */
+	free(order);
+	lanes_finish(&q, run);
+}
+
 void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 {
 	struct session s = {.dead = true};
@@ -539,46 +565,9 @@ void audit_run_target(struct audit_target *t, const struct audit_opts *o)
 	audit_dns_ptr(t, o);	/* its PTR name joins the name set */
 	build_battery(t, o);
 
-	int data_budget = o->data_probes;
-	struct runner run = {.s = {.dead = true}, .data_budget = NULL,
-	    .deadline = deadline};
-	struct probe_queue q = {.t = t, .o = o, .probes = t->probes};
-	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
+	struct runner run = {.s = s, .fail_reply = fail_reply, .deadline = deadline};
 
-	run.s = s;
-	run.fail_reply = fail_reply;
-	q.order = order;
-	q.data_budget = NULL;
-	q.deadline = deadline;
-	q.nlanes = o->per_host > 1 ? (size_t)o->per_host : 1;
-	q.lanes = xcalloc(q.nlanes, sizeof(*q.lanes));
-	for (size_t i = 0; i < q.nlanes; i++) {
-		q.lanes[i] = (struct lane){.q = &q, .own = {.s = {.dead = true},
-		    .deadline = deadline}};
-		q.lanes[i].run = &q.lanes[i].own;
-	}
-	for (size_t i = 0; i < t->nprobes; i++)
-		order[q.n++] = i;
-	run_queue(&q, &run);
-	retry_pass(&q, &run);
-	second_destination_pass(&q, &run);
-	/* The DATA checks, last: the first --data-probes accepted relay probes in
-	 * battery order run once more, each followed by DATA (and, on 354, the
-	 * dropped connection), so the same probes get them whatever the
-	 * sessions did in parallel. */
-	q.n = q.next = 0;
-	for (size_t i = 0; i < t->nprobes && (int)q.n < o->data_probes; i++)
-		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
-			order[q.n++] = i;
-	q.data_budget = run.data_budget = &data_budget;
-	run_queue(&q, &run);
-	free(order);
-	pool_idle(t, &run.s, false);
-	for (size_t i = 1; i < q.nlanes; i++) {
-		pool_idle(t, &q.lanes[i].own.s, false);
-		close_session(t, &q.lanes[i].own.s, true);
-	}
-	free(q.lanes);
+	run_passes(t, o, &run);
 	s = run.s;
 	close_session(t, &s, true);
 	pool_finish(t);

@@ -505,7 +505,10 @@ static void await_peer_close(struct rg_smtp *s, double secs)
 	char buf[512];
 	ssize_t n;
 
-	while (s->ssl == NULL && s->fd >= 0 && (n = recv(s->fd, buf, sizeof(buf), 0)) != 0)
+	/* a server that keeps talking after its 221 is not waited for past
+	 * the deadline (nothing else yields while bytes keep coming) */
+	while (s->ssl == NULL && s->fd >= 0 && rg_now() < deadline &&
+	    (n = recv(s->fd, buf, sizeof(buf), 0)) != 0)
 		if (n < 0 && (!(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ||
 		    wait_fd(s, POLLIN, deadline) <= 0))
 			return;

@@ -1,9 +1,11 @@
 /*
- * transcript.c - each target's bounded SMTP transcript; see transcript.h.
+ * transcript.c - each target's bounded SMTP transcript, and its lines
+ * grouped by session for the reports; see transcript.h.
  */
 #include "transcript.h"
 #include "lib/base/util.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +105,35 @@ struct tx_tag *tx_tag_new(struct audit_target *t)
 	tag->next = t->tx_tags;
 	t->tx_tags = tag;
 	return tag;
+}
+
+/* Sessions by number; connections never opened (0), then the target's
+ * own events (NULL), last. */
+static int tag_key(const struct tx_tag *g)
+{
+	return g == NULL ? INT_MAX : g->session ? g->session : INT_MAX - 1;
+}
+
+size_t audit_tx_groups(const struct audit_target *t, const struct tx_tag ***out)
+{
+	const struct tx_tag **g = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->ntx; i++) {
+		const struct tx_tag *tag = t->tx[i].tag;
+		size_t k = 0;
+
+		while (k < n && g[k] != tag)
+			k++;
+		if (k < n)
+			continue;
+		/* insertion in key order, after equal keys: first seen first */
+		g = xrealloc(g, (n + 1) * sizeof(*g));
+		for (k = n; k > 0 && tag_key(g[k - 1]) > tag_key(tag); k--)
+			g[k] = g[k - 1];
+		g[k] = tag;
+		n++;
+	}
+	*out = g;
+	return n;
 }
