@@ -17,16 +17,7 @@
 #include "milter/abuser_state.h"
 #include "lib/base/util.h"
 
-static struct rg_config *load(const char *text)
-{
-	char err[RG_CONFIG_ERRLEN];
-	struct rg_config *c = rg_config_parse_string(text, "test.conf", err,
-	    sizeof(err));
-
-	if (c == NULL)
-		fail_msg("%s", err);
-	return c;
-}
+#include "confload.h"
 
 static void test_source_key(void **state)
 {

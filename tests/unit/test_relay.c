@@ -26,16 +26,7 @@ static const char site_conf[] =
     "LocalDomains mail.site.example, site.example, localhost, [192.0.2.1], [127.0.0.1]\n"
     "RelayDomains .backup.example\n";
 
-static struct rg_config *load(const char *text)
-{
-	char err[RG_CONFIG_ERRLEN];
-	struct rg_config *c = rg_config_parse_string(text, "test.conf", err,
-	    sizeof(err));
-
-	if (c == NULL)
-		fail_msg("%s", err);
-	return c;
-}
+#include "confload.h"
 
 static struct sockaddr_storage addr(const char *ip)
 {
