@@ -33,7 +33,9 @@ out=$(audit --tls -p "$sp" 127.0.0.1); rc=$?
 tap_is "$rc" 2 "--tls: implicit TLS session audited (open_relay)"
 tap_like "$(jq -r .tls <<<"$out")" '^TLSv1' "--tls: TLS recorded"
 out=$(audit -p "$sp" --starttls never -t 2 127.0.0.1); rc=$?
-tap_is "$rc" 3 "clear text against a TLS-only port: unreachable, not closed"
+tap_is "$rc" 1 "clear text against a TLS-only port: inconclusive (connected, never greeted), not closed"
+tap_like "$(jq -r .verdict_reason <<<"$out")" '^connected, no greeting' \
+	"clear text against a TLS-only port: the reason says no greeting came"
 pf_stop
 
 # TLS demanded by the server: untested probes, not a false "closed".
