@@ -274,8 +274,10 @@ bool session_rehello(struct audit_target *t, const struct audit_opts *o,
 		session_no_rehello(t);
 		return false;
 	}
+	/* RFC 5321 4.1.4: EHLO ends an open transaction, but Courier keeps
+	 * it (the next MAIL draws "502 ESMTP command error"): an RSET owed
+	 * stays owed */
 	strlcpy_rg(s->helo, helo, sizeof(s->helo));
-	s->need_rset = false;	/* the EHLO ended any open transaction */
 	return true;
 }
 
