@@ -58,6 +58,11 @@ run relayguard-report notify --events /dev/null --excerpt many
 tap_like "$rc:$out:$err" "^64::.*--excerpt: 'many' is not a number" "relayguard-report notify --excerpt many: exit 64"
 run relayguard-report blocklist --events /dev/null --prefix4 99
 tap_like "$rc:$out:$err" "^64::.*--prefix4: '99' is not a number" "relayguard-report blocklist --prefix4 99: exit 64"
+for v in -1 many 65537; do	# the session cap: a number, 0 (none) to 65536
+	run relayguard-audit --max-sessions "$v" 127.0.0.1
+	tap_like "$rc:$out:$err" "^64::.*--max-sessions: '$v' is not a number from 0 to 65536" \
+		"relayguard-audit --max-sessions $v: exit 64, nothing contacted"
+done
 run relayguard-report blocklist --events /dev/null -f json
 tap_like "$rc:$out:$err" "^64::.*--format: 'json' is not postfix, postscreen or cidr" "relayguard-report blocklist -f json: exit 64"
 run relayguard-milter -h
