@@ -81,6 +81,13 @@ static const struct row rows[] = {
 	{'P', 0, "[2001:db8::1] [2001:db8:5::]/48", "2001:db8::1/128, 2001:db8:5::/48",
 	 NULL},
 	{'P', 0, "0.0.0.0/0 127.0.0.1", "127.0.0.1/32", "every address on the Internet"},
+	/* inline: only as {name=value...}; else Postfix fails every lookup
+	 * in it and defers every client (found by fuzz_import) */
+	{'P', 1, "inline:0.0.0.0/0 127.0.0.1", "", "is not inline:{name=value"},
+	{'P', 1, "inline:{127.0.0.2} 127.0.0.1", "", "is not inline:{name=value"},
+	{'P', 1, "inline:{} 127.0.0.1", "", "is not inline:{name=value"},
+	{'P', 0, "inline:{127.0.0.2=ok} 127.0.0.1", "127.0.0.2/32, 127.0.0.1/32",
+	 NULL},
 	/* cidr: tables: values do not matter, if/endif and ! are not read */
 	{'C', 1, "if !10.1.0.0/16\n10.0.0.0/8 OK\nendif\n", "", "if/endif"},
 	{'C', 0, "!10.1.2.3 OK\n10.1.0.0/16 OK\n", "", NULL},
