@@ -40,6 +40,7 @@ struct session {
 	bool others_up;		/* turned away while other sessions of ours were up */
 	bool connect_failed;	/* the TCP connect itself failed */
 	bool closed_at_greeting;	/* closed before any greeting (no 421) */
+	bool yielded;		/* left ungreeted for one of ours opened ahead */
 	bool tarpitted;		/* an error reply came late: no further probes */
 	int rehellos;		/* EHLOs sent to change identity (budget.c) */
 	const char *out_of_step;	/* the stream was out of step: where */

@@ -295,6 +295,15 @@ bool rg_smtp_unsolicited(struct rg_smtp *s)
 	return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+int rg_smtp_await_input(struct rg_smtp *s, double seconds)
+{
+	if (s->status != RG_SMTP_OK)
+		return -1;
+	if (s->inlen > 0 || (s->ssl && SSL_pending(s->ssl) > 0))
+		return 1;
+	return wait_fd(s, POLLIN, deadline_in(&s->opts, seconds)) > 0;
+}
+
 int rg_smtp_command(struct rg_smtp *s, struct rg_reply *r, const char *fmt, ...)
 {
 	va_list ap;

@@ -89,6 +89,10 @@ int rg_smtp_send_group(struct rg_smtp *s, const char *const *cmds, size_t n);
  * far. Call after the last expected reply: a reply stream out of step. */
 bool rg_smtp_unsolicited(struct rg_smtp *s);
 
+/* Wait at most seconds for input, reading nothing: 1 there is some, 0
+ * none yet, -1 the connection is dead. */
+int rg_smtp_await_input(struct rg_smtp *s, double seconds);
+
 /* After a 220 reply to STARTTLS: run the handshake. 0 or -1. */
 int rg_smtp_start_tls(struct rg_smtp *s);
 bool rg_smtp_tls_active(const struct rg_smtp *s);

@@ -62,6 +62,28 @@ ms=$(( $(rg_now_ms) - t0 ))
 tap_check "silent server, -t 20 --budget 2: given up after the budget (${ms} ms)" test "$ms" -lt 4000
 tap_like "$(jq -r .error <<<"$OUT")" 'time budget' "the error says the budget ran out"
 stop_hostile
+# A server that greets one client at a time (hostile_smtpd serves its
+# connections in turn): a lane's session idle between passes is given back,
+# and a lane whose greeting does not come takes one opened ahead and greeted
+# meanwhile, so a long -t is never waited out (before: about -t, at
+# --per-host 8 every time).
+# Whether the lanes meet it so is a race: three audits, more lanes than the
+# default.
+waited=0 ms=0
+for ph in 8 16 16; do
+	start_hostile normal-reject
+	t0=$(rg_now_ms)
+	OUT=$(timeout 120 "$AUDIT" -p "$HPORT" -t 30 --budget 100 --per-host "$ph" \
+		-d victim.example -f json -T 127.0.0.1 2>/dev/null)
+	ms=$(( ms + $(rg_now_ms) - t0 ))
+	tap_is "$(jq -r .verdict <<<"$OUT")" closed "one client at a time, --per-host $ph: closed"
+	waited=$(( waited + $(jq '[.transcript[] | select(.line |
+		test("not taken or greeted|no complete reply"))] | length' <<<"$OUT") ))
+	stop_hostile
+done
+tap_check "one client at a time, -t 30, three audits: no timeout waited out (${ms} ms < 30000)" \
+	test "$ms" -lt 30000
+tap_is "$waited" 0 "one client at a time: no greeting waited for in vain"
 # A hostile banner's terminal escapes, C1 controls (raw 0x9b and U+009B),
 # bidi override (U+202E) and invalid UTF-8 never reach the operator's terminal
 # (the TERM rule of textclean.h), nor the JSON or IODEF evidence raw.
