@@ -53,36 +53,6 @@ static void describe_peer(struct audit_target *t, const struct audit_opts *o,
 		strlcpy_rg(t->tls_info, rg_smtp_tls_info(conn), sizeof(t->tls_info));
 }
 
-/*
- * A server that greets one client at a time (inetd-style, or a per-IP
- * limit of one without a 421) greets none of ours while another session of
- * ours holds it: a lane's kept idle between passes, or one opened ahead and
- * greeted since. Every GREET_NUDGE seconds without a greeting, an idle one
- * is closed; when one opened ahead is ready, this connection yields to it
- * (true: the caller closes it and takes that one). The whole wait stays
- * within timeout; the read that follows gets what is left of it.
- */
-#define GREET_NUDGE	1.0	/* seconds */
-
-static bool await_greeting(struct audit_target *t, struct session *s,
-    double timeout)
-{
-	double end = rg_now() + timeout, left;
-	int rc = 0;
-
-	if (t->deadline > 0 && t->deadline < end)	/* --budget bounds it */
-		end = t->deadline;
-	while ((left = end - rg_now()) > GREET_NUDGE &&
-	    (rc = rg_smtp_await_input(s->conn, GREET_NUDGE)) == 0) {
-		if (t->pool->nwarm > 0)
-			return true;
-		pool_close_idle(t, s);
-	}
-	if (rc == 0 && left < timeout)
-		rg_smtp_set_read_timeout(s->conn, left > 0.01 ? left : 0.01);
-	return false;
-}
-
 /* The first greeting's line and the host name it announces. */
 static void describe_banner(struct audit_target *t, const struct rg_reply *r)
 {
@@ -158,7 +128,7 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	if (s->first)
 		describe_peer(t, o, s->conn);
-	if (await_greeting(t, s, so.read_timeout)) {
+	if (pool_await_greeting(t, s, so.read_timeout)) {
 		s->yielded = true;
 		close_session(t, s, false);
 		return -1;

@@ -1,12 +1,14 @@
 /*
  * places.c - a target's places under --max-sessions (slots.h): how its
  * pool (pool.h) takes one before a connect, and gives back sessions it
- * keeps idle when a lane of its own needs the place.
+ * keeps idle when a lane of its own needs the place or waits for a
+ * greeting one of ours holds up.
  */
 #include "connect.h"
 #include "pool.h"
 #include "slots.h"
 #include "lib/base/log.h"
+#include "lib/net/fiber.h"
 
 #include <stdio.h>
 
@@ -56,4 +58,34 @@ int pool_take_slot(struct audit_target *t, struct session *s, bool quiet)
 	snprintf(t->error, sizeof(t->error), "connect: time budget for this target "
 	    "exhausted waiting for a place under --max-sessions");
 	return -1;
+}
+
+/*
+ * A server that greets one client at a time (inetd-style, or a per-IP
+ * limit of one without a 421) greets none of ours while another session of
+ * ours holds it: a lane's kept idle between passes, or one opened ahead and
+ * greeted since. Every GREET_NUDGE seconds without a greeting, an idle one
+ * is closed; when one opened ahead is ready, this connection yields to it
+ * (true: the caller closes it and takes that one). The whole wait stays
+ * within timeout; the read that follows gets what is left of it.
+ */
+#define GREET_NUDGE	1.0	/* seconds */
+
+bool pool_await_greeting(struct audit_target *t, struct session *s,
+    double timeout)
+{
+	double end = rg_now() + timeout, left;
+	int rc = 0;
+
+	if (t->deadline > 0 && t->deadline < end)	/* --budget bounds it */
+		end = t->deadline;
+	while ((left = end - rg_now()) > GREET_NUDGE &&
+	    (rc = rg_smtp_await_input(s->conn, GREET_NUDGE)) == 0) {
+		if (t->pool->nwarm > 0)
+			return true;
+		pool_close_idle(t, s);
+	}
+	if (rc == 0 && left < timeout)
+		rg_smtp_set_read_timeout(s->conn, left > 0.01 ? left : 0.01);
+	return false;
 }

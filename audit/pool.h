@@ -52,6 +52,10 @@ struct session_pool {
 
 /* Close a session of t kept idle between passes (not s): true if one was. */
 bool pool_close_idle(struct audit_target *t, const struct session *s);
+/* Wait for s's greeting (at most timeout): true when s should yield to a
+ * session of ours opened ahead and greeted meanwhile (places.c). */
+bool pool_await_greeting(struct audit_target *t, struct session *s,
+    double timeout);
 /* A place under --max-sessions before a connect (places.c): 0, or -1 with
  * t->error. quiet: a connection opened ahead. */
 int pool_take_slot(struct audit_target *t, struct session *s, bool quiet);

@@ -142,6 +142,9 @@ void rg_import_drop_param(struct rg_import *im, struct rg_import_list *l,
 bool rg_import_pf_network(const char *item, char *out, size_t len);
 bool rg_import_pf_address(const char *key);
 void rg_import_pf_key(struct rg_import *im, const char *key, const char *src);
+/* The keys of inline:{name=value, ...}, one a line (free it), or NULL
+ * when Postfix would refuse the table. */
+char *rg_import_pf_inline_keys(const char *name);
 void rg_import_pf_unknown(struct rg_import *im, const char *src,
     const char *item, const char *why);
 void rg_import_pf_verdict(struct rg_import *im);

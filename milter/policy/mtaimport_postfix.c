@@ -317,40 +317,10 @@ static void pf_postmap_keys(struct pf *p, const char *table, int kind,
 	free(eb.s);
 }
 
-/* The entries of inline:{name=value, ...} as Postfix's dict_inline
- * splits them; NULL when Postfix would refuse the table (no braces, an
- * entry without '=', no entry): it then fails every lookup in it, and
- * smtpd defers every client with a configuration error. */
-static char *pf_inline_keys(const char *name)
-{
-	size_t len = strlen(name);
-	char *copy, *out, *save = NULL, *kv;
-
-	if (len < 2 || name[0] != '{' || name[len - 1] != '}')
-		return NULL;
-	copy = xstrndup(name + 1, len - 2);
-	out = xcalloc(1, len);
-	for (kv = strtok_r(copy, ", \t\r\n", &save); kv != NULL;
-	    kv = strtok_r(NULL, ", \t\r\n", &save)) {
-		char *eq = strchr(kv, '=');
-
-		if (eq == NULL || eq == kv || strchr(kv, '{') != NULL)
-			break;
-		strncat(out, kv, (size_t)(eq - kv));
-		strcat(out, "\n");
-	}
-	free(copy);
-	if (kv != NULL || out[0] == '\0') {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
 static void pf_inline(struct pf *p, const char *name, int kind,
     const char *src)
 {
-	char *keys = pf_inline_keys(name), *save = NULL;
+	char *keys = rg_import_pf_inline_keys(name), *save = NULL;
 
 	if (keys == NULL) {
 		pf_cannot(p, kind, src, name, "is not inline:{name=value...} "
