@@ -302,6 +302,7 @@ static void opener_main(void *arg)
 	struct rg_reply fail;
 
 	p->pending--;
+	p->opening++;
 	if (p->stop_ahead || t->polite.gave_up || t->polite.untrusted ||
 	    t->polite.busy_until > rg_now()) {
 		/* the end came first, or the target backs off or gave up:
@@ -315,6 +316,7 @@ static void opener_main(void *arg)
 	} else {
 		p->warm[p->nwarm++] = s;
 	}
+	p->opening--;
 	rg_fiber_cond_broadcast(&p->freed);	/* parked, or its place is free */
 }
 
@@ -470,7 +472,10 @@ static int wait_for_place(struct audit_target *t, struct session *s)
 {
 	struct session_pool *p = t->pool;
 
-	if (pool_close_idle(t, s))	/* or an idle one */
+	/* or an idle one, unless one opened ahead is on its way: it is this
+	 * lane's once greeted (a server starting a process per session
+	 * greets late) */
+	if (p->opening == 0 && pool_close_idle(t, s))
 		return 0;
 	/* woken when a place frees; a second at most, in case */
 	double until = rg_now() + 1;

@@ -38,6 +38,7 @@ struct session_pool {
 	size_t nwarm;
 	struct rg_fiber_group openers;
 	int pending;			/* openers not yet connecting */
+	int opening;			/* openers connecting or awaiting a greeting */
 	int ahead;			/* opened ahead after the first connects */
 	struct rg_fiber_cond freed;	/* a place may have come free */
 	struct session *idle[POOL_MAX];	/* lanes' sessions waiting idle */

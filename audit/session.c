@@ -114,10 +114,14 @@ struct probe_queue {
 	size_t *order, n, next;
 	int *data_budget;
 	double deadline;
-	/* The first probes go alone, in small groups on one lane, until an
-	 * error reply was timed: a server that tarpits (polite.h) is measured
-	 * before every lane has a long group in flight; the other lanes wait. */
+	/* The first probes go alone, on one lane, until an error reply was
+	 * timed: a server that tarpits (polite.h) is measured before every
+	 * lane has a long group in flight; the other lanes wait. A server
+	 * that has answered MEASURE_ALONE of them without an error (an open
+	 * relay) is not waited for longer: groups of MEASURE_GROUP then, two
+	 * errors whose tarpit (8 s, then 16) stays within a reply timeout. */
 	bool measured, measuring;
+	int alone;		/* probes the measurer ran before any error */
 	struct rg_fiber_cond measured_cond;
 	struct lane *lanes;	/* [nlanes]; [0] runs the caller's runner */
 	size_t nlanes;
@@ -135,11 +139,20 @@ struct lane {
 /* Probes per group at most: 1 until an error reply was timed,
  * 1 on a tarpit (each error of a session comes later than the last: one
  * per session is the cheapest), else max. */
+#define MEASURE_ALONE	3
+#define MEASURE_GROUP	2
+
 static size_t group_max(const struct probe_queue *q, size_t max)
 {
 	if (q->t->polite.tarpit_seconds > 0)
 		return 1;
-	return q->measuring && !q->measured ? 1 : max;
+	if (q->measuring && !q->measured)
+		return 1;
+	/* Postfix answers its first errors at once (its error sleep starts
+	 * at the session's error limit, budget.c) */
+	if (q->t->polite.error_timed || q->t->mta == MTA_POSTFIX)
+		return max;
+	return max < MEASURE_GROUP ? max : MEASURE_GROUP;
 }
 
 /* True: this fiber measures; else waits until it was measured. */
@@ -328,8 +341,10 @@ static void drain(struct probe_queue *q, struct lane *l)
 		if (n == 1 || !run_batch(t, o, run, pp, n))
 			for (size_t i = 0; i < n; i++)
 				run_one(t, o, run, pp[i]);
-		if (measurer && !q->measured && t->polite.error_timed)
-			measured(q);	/* an error reply came: its delay is known */
+		/* an error reply came: its delay is known; or none came yet */
+		if (measurer && !q->measured && (t->polite.error_timed ||
+		    (q->alone += (int)n) >= MEASURE_ALONE))
+			measured(q);
 	}
 	if (measurer && !q->measured)
 		measured(q);
