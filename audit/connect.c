@@ -89,13 +89,48 @@ static struct tx_tag *smtp_opts_for(struct audit_target *t,
 	return tag;
 }
 
+/* The greeting of s, connected just now, into r: 0, or -1 with s closed
+ * and why it failed recorded (open_session decides what it means). */
+static int read_greeting(struct audit_target *t, struct session *s,
+    double timeout, struct rg_reply *r, bool quiet)
+{
+	double connected = rg_now();
+	int rc;
+
+	if (pool_await_greeting(t, s, timeout, quiet)) {
+		s->yielded = true;
+		close_session(t, s, false);
+		return -1;
+	}
+	rc = rg_smtp_read_reply(s->conn, r);
+	rg_smtp_set_read_timeout(s->conn, timeout);
+	if (rc == 0) {
+		if (s->first)	/* how long this server takes to greet */
+			t->pool->greet_seconds = rg_now() - connected;
+		return 0;
+	}
+	/* no greeting in time: maybe a server that greets one client at a
+	 * time while another of ours holds it; closed before any greeting:
+	 * couriertcpd -maxperip turns a connection away so, without a 421 */
+	s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
+	    rg_now() < t->deadline;
+	s->closed_at_greeting = rg_smtp_status(s->conn) == RG_SMTP_CLOSED;
+	/* taken, not greeted: the verdict says so (polite.c) */
+	t->polite.no_greeting += !quiet && rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
+	s->others_up = t->pool->conns > 1;	/* ours, open or closing */
+	t->polite.closed_at_greeting += s->closed_at_greeting;
+	if (!quiet)
+		note_error(t, "greeting", rg_smtp_error(s->conn));
+	close_session(t, s, false);
+	return -1;
+}
+
 static int connect_session(struct audit_target *t, const struct audit_opts *o,
     struct session *s, struct rg_reply *fail_reply, bool quiet)
 {
 	struct rg_smtp_opts so;
 	struct rg_reply r;
 	struct tx_tag *tag;
-	int rc;
 
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
@@ -128,30 +163,8 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 	}
 	if (s->first)
 		describe_peer(t, o, s->conn);
-	if (pool_await_greeting(t, s, so.read_timeout)) {
-		s->yielded = true;
-		close_session(t, s, false);
+	if (read_greeting(t, s, so.read_timeout, &r, quiet) != 0)
 		return -1;
-	}
-	rc = rg_smtp_read_reply(s->conn, &r);
-	rg_smtp_set_read_timeout(s->conn, so.read_timeout);
-	if (rc != 0) {
-		/* no greeting in time: maybe a server that greets one client at
-		 * a time while another of ours holds it (open_session decides);
-		 * closed before any greeting: couriertcpd -maxperip turns a
-		 * connection away so, without a 421 */
-		s->greet_timeout = rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT &&
-		    rg_now() < t->deadline;
-		s->closed_at_greeting = rg_smtp_status(s->conn) == RG_SMTP_CLOSED;
-		/* taken, not greeted: the verdict says so (polite.c) */
-		t->polite.no_greeting += !quiet && rg_smtp_status(s->conn) == RG_SMTP_TIMEOUT;
-		s->others_up = t->pool->conns > 1;	/* ours, open or closing */
-		t->polite.closed_at_greeting += s->closed_at_greeting;
-		if (!quiet)
-			note_error(t, "greeting", rg_smtp_error(s->conn));
-		close_session(t, s, false);
-		return -1;
-	}
 	if (s->first)
 		describe_banner(t, &r);
 	/* in step from the greeting on: a greeting is a 220 (or a refusal),
@@ -416,25 +429,6 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 	}
 }
 
-void pool_idle(struct audit_target *t, struct session *s, bool idle)
-{
-	struct session_pool *p = t->pool;
-	size_t i = 0;
-
-	if (idle && p->slot_waiting > 0 && !s->dead) {
-		close_session(t, s, true);	/* a lane of ours waits for a place */
-		return;
-	}
-	while (i < p->nidle && p->idle[i] != s)
-		i++;
-	if (!idle && i < p->nidle)
-		p->idle[i] = p->idle[--p->nidle];
-	else if (idle && i == p->nidle && p->nidle < POOL_MAX)
-		p->idle[p->nidle++] = s;
-	if (idle)
-		rg_fiber_cond_broadcast(&p->freed);
-}
-
 /* A connection opened ahead, greeted now with EHLO: 0 ready, -1 refused
  * (*fail_reply) or given up, 1 look again. */
 static int take_warm(struct audit_target *t, const struct audit_opts *o,
@@ -463,29 +457,6 @@ static int take_warm(struct audit_target *t, const struct audit_opts *o,
 		return -1;
 	t->error[0] = '\0';	/* it died while it waited, or was out of step */
 	return 1;
-}
-
-/* Never more than --per-host connections: one being opened ahead, in use by
- * another lane or still closing (QUIT sent, 221 not yet read) holds its
- * place until it is free. 0: look again; -1: the budget ran out. */
-static int wait_for_place(struct audit_target *t, struct session *s)
-{
-	struct session_pool *p = t->pool;
-
-	/* or an idle one, unless one opened ahead is on its way: it is this
-	 * lane's once greeted (a server starting a process per session
-	 * greets late) */
-	if (p->opening == 0 && pool_close_idle(t, s))
-		return 0;
-	/* woken when a place frees; a second at most, in case */
-	double until = rg_now() + 1;
-
-	if (rg_fiber_cond_wait(&p->freed, until < t->deadline ? until : t->deadline) ||
-	    rg_now() < t->deadline)
-		return 0;
-	note_error(t, "connect", "time budget for this target exhausted "
-	    "waiting for a place under --per-host");
-	return -1;
 }
 
 /*
@@ -559,7 +530,7 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 			continue;
 		}
 		if (p->conns + p->pending >= p->limit) {
-			if (wait_for_place(t, s) != 0)
+			if (pool_wait_place(t, s) != 0)
 				return -1;
 			continue;
 		}

@@ -39,6 +39,7 @@ struct session_pool {
 	struct rg_fiber_group openers;
 	int pending;			/* openers not yet connecting */
 	int opening;			/* openers connecting or awaiting a greeting */
+	double greet_seconds;		/* the first session's wait for its greeting */
 	int ahead;			/* opened ahead after the first connects */
 	struct rg_fiber_cond freed;	/* a place may have come free */
 	struct session *idle[POOL_MAX];	/* lanes' sessions waiting idle */
@@ -51,12 +52,17 @@ struct session_pool {
 	int slot_waiting;		/* lanes waiting for a place under --max-sessions */
 };
 
+/* Never more than --per-host connections: one being opened ahead, in use
+ * by another lane or still closing holds its place until it is free (an
+ * idle one is closed for it). 0: look again; -1: the budget ran out. */
+int pool_wait_place(struct audit_target *t, struct session *s);
 /* Close a session of t kept idle between passes (not s): true if one was. */
 bool pool_close_idle(struct audit_target *t, const struct session *s);
-/* Wait for s's greeting (at most timeout): true when s should yield to a
- * session of ours opened ahead and greeted meanwhile (places.c). */
+/* Wait for s's greeting (at most timeout): true when s gives way to a
+ * session of ours opened ahead and greeted meanwhile, or (quiet: opened
+ * ahead itself) is no longer wanted (places.c). */
 bool pool_await_greeting(struct audit_target *t, struct session *s,
-    double timeout);
+    double timeout, bool quiet);
 /* A place under --max-sessions before a connect (places.c): 0, or -1 with
  * t->error. quiet: a connection opened ahead. */
 int pool_take_slot(struct audit_target *t, struct session *s, bool quiet);

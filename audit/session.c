@@ -136,11 +136,14 @@ struct lane {
 	bool opening;		/* its session is spent and it takes a new one */
 };
 
-/* Probes per group at most: 1 until an error reply was timed,
- * 1 on a tarpit (each error of a session comes later than the last: one
- * per session is the cheapest), else max. */
 #define MEASURE_ALONE	3
 #define MEASURE_GROUP	2
+
+/* Probes per group at most: 1 on a tarpit (each error of a session comes
+ * later than the last: one per session is the cheapest), 1 while the
+ * server is measured, max once an error reply was timed or on Postfix,
+ * else MEASURE_GROUP (no error seen yet: an open relay, or a tarpit not
+ * met yet - stays so for the whole target). */
 
 static size_t group_max(const struct probe_queue *q, size_t max)
 {
@@ -341,10 +344,13 @@ static void drain(struct probe_queue *q, struct lane *l)
 		if (n == 1 || !run_batch(t, o, run, pp, n))
 			for (size_t i = 0; i < n; i++)
 				run_one(t, o, run, pp[i]);
-		/* an error reply came: its delay is known; or none came yet */
-		if (measurer && !q->measured && (t->polite.error_timed ||
-		    (q->alone += (int)n) >= MEASURE_ALONE))
-			measured(q);
+		/* an error reply came: its delay is known; or none came in
+		 * MEASURE_ALONE probes */
+		if (measurer && !q->measured) {
+			q->alone += (int)n;
+			if (t->polite.error_timed || q->alone >= MEASURE_ALONE)
+				measured(q);
+		}
 	}
 	if (measurer && !q->measured)
 		measured(q);

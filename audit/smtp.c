@@ -301,7 +301,9 @@ int rg_smtp_await_input(struct rg_smtp *s, double seconds)
 		return -1;
 	if (s->inlen > 0 || (s->ssl && SSL_pending(s->ssl) > 0))
 		return 1;
-	return wait_fd(s, POLLIN, deadline_in(&s->opts, seconds)) > 0;
+	int rc = wait_fd(s, POLLIN, deadline_in(&s->opts, seconds));
+
+	return rc < 0 ? -1 : rc;
 }
 
 int rg_smtp_command(struct rg_smtp *s, struct rg_reply *r, const char *fmt, ...)

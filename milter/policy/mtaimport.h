@@ -143,7 +143,7 @@ bool rg_import_pf_network(const char *item, char *out, size_t len);
 bool rg_import_pf_address(const char *key);
 void rg_import_pf_key(struct rg_import *im, const char *key, const char *src);
 /* The keys of inline:{name=value, ...}, one a line (free it), or NULL
- * when Postfix would refuse the table. */
+ * when Postfix would refuse the table or it nests braces (not read). */
 char *rg_import_pf_inline_keys(const char *name);
 void rg_import_pf_unknown(struct rg_import *im, const char *src,
     const char *item, const char *why);

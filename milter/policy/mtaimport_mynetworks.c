@@ -180,29 +180,37 @@ void rg_import_pf_key(struct rg_import *im, const char *key, const char *src)
 }
 
 /* The entries of inline:{name=value, ...} as Postfix's dict_inline
- * splits them; NULL when Postfix would refuse the table (no braces, an
- * entry without '=', no entry): it then fails every lookup in it, and
- * smtpd defers every client with a configuration error. */
+ * splits them; NULL when Postfix would refuse the table (no braces, a
+ * brace left over, an entry without '=', no entry: it then fails every
+ * lookup in it, and smtpd defers every client with a configuration
+ * error), and for a nested {name=value} entry, which is not read. */
 char *rg_import_pf_inline_keys(const char *name)
 {
 	size_t len = strlen(name);
-	char *copy, *out, *save = NULL, *kv;
+	char *copy, *out, *end, *save = NULL, *kv;
 
+	/* one pair of braces around it all (Postfix's balpar), none inside:
+	 * a {name=value} nested entry Postfix would take is refused too */
 	if (len < 2 || name[0] != '{' || name[len - 1] != '}')
 		return NULL;
 	copy = xstrndup(name + 1, len - 2);
-	out = xcalloc(1, len);
+	if (strpbrk(copy, "{}") != NULL) {
+		free(copy);
+		return NULL;
+	}
+	end = out = xcalloc(1, len);
 	for (kv = strtok_r(copy, ", \t\r\n", &save); kv != NULL;
 	    kv = strtok_r(NULL, ", \t\r\n", &save)) {
 		char *eq = strchr(kv, '=');
 
-		if (eq == NULL || eq == kv || strchr(kv, '{') != NULL)
+		if (eq == NULL || eq == kv)
 			break;
-		strncat(out, kv, (size_t)(eq - kv));
-		strcat(out, "\n");
+		memcpy(end, kv, (size_t)(eq - kv));
+		end += eq - kv;
+		*end++ = '\n';
 	}
 	free(copy);
-	if (kv != NULL || out[0] == '\0') {
+	if (kv != NULL || end == out) {
 		free(out);
 		return NULL;
 	}

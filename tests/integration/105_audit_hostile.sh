@@ -70,7 +70,7 @@ stop_hostile
 # Whether the lanes meet it so is a race: three audits, more lanes than the
 # default.
 waited=0 ms=0
-for ph in 8 16 16; do
+for ph in 8 8 8; do
 	start_hostile normal-reject
 	t0=$(rg_now_ms)
 	OUT=$(timeout 120 "$AUDIT" -p "$HPORT" -t 30 --budget 100 --per-host "$ph" \

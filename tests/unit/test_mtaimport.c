@@ -86,6 +86,8 @@ static const struct row rows[] = {
 	{'P', 1, "inline:0.0.0.0/0 127.0.0.1", "", "is not inline:{name=value"},
 	{'P', 1, "inline:{127.0.0.2} 127.0.0.1", "", "is not inline:{name=value"},
 	{'P', 1, "inline:{} 127.0.0.1", "", "is not inline:{name=value"},
+	{'P', 1, "inline:{127.0.0.2=x}} 127.0.0.1", "", "is not inline:{name=value"},
+	{'P', 1, "inline:{127.0.0.2=x}127.0.0.3=y} 127.0.0.1", "", "is not inline:{name=value"},
 	{'P', 0, "inline:{127.0.0.2=ok} 127.0.0.1", "127.0.0.2/32, 127.0.0.1/32",
 	 NULL},
 	/* cidr: tables: values do not matter, if/endif and ! are not read */
