@@ -118,20 +118,19 @@ bool pool_await_greeting(struct audit_target *t, struct session *s,
     double timeout, bool quiet)
 {
 	struct session_pool *p = t->pool;
-	double now = rg_now(), end = now + timeout, left;
+	double end = rg_now() + timeout, left;
 	double nudge = 2 * p->greet_seconds > 1.0 ? 2 * p->greet_seconds : 1.0;
 
 	if (t->deadline > 0 && t->deadline < end)	/* --budget bounds it */
 		end = t->deadline;
-	while ((left = end - rg_now()) > nudge &&
-	    rg_smtp_await_input(s->conn, nudge) == 0) {
+	while (end - rg_now() > nudge && rg_smtp_await_input(s->conn, nudge) == 0) {
 		if (quiet && p->stop_ahead)
 			return true;
 		if (!quiet && p->nwarm > 0)
 			return true;
 		pool_close_idle(t, s);
 	}
-	if (left < timeout)
+	if ((left = end - rg_now()) < timeout)
 		rg_smtp_set_read_timeout(s->conn, left > 0.01 ? left : 0.01);
 	return false;
 }

@@ -144,7 +144,6 @@ struct lane {
  * server is measured, max once an error reply was timed or on Postfix,
  * else MEASURE_GROUP (no error seen yet: an open relay, or a tarpit not
  * met yet - stays so for the whole target). */
-
 static size_t group_max(const struct probe_queue *q, size_t max)
 {
 	if (q->t->polite.tarpit_seconds > 0)

@@ -323,8 +323,9 @@ static void pf_inline(struct pf *p, const char *name, int kind,
 	char *keys = rg_import_pf_inline_keys(name), *save = NULL;
 
 	if (keys == NULL) {
-		pf_cannot(p, kind, src, name, "is not inline:{name=value...} "
-		    "(Postfix fails every lookup in it and defers the mail)");
+		pf_cannot(p, kind, src, name, "is not inline:{name=value...} as "
+		    "relayguard reads it (Postfix fails every lookup in a "
+		    "malformed one and defers the mail)");
 		return;
 	}
 	for (char *k = strtok_r(keys, "\n", &save); k != NULL;
