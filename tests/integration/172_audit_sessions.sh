@@ -56,6 +56,14 @@ for profile in closed open; do
 	compare "postfix $profile" "$PF_PORT" "$max"
 	tap_check "postfix $profile: no error sleep (the run took ${LAST_SECS} s)" \
 		[ "$LAST_SECS" -lt 15 ]
+	if [ "$profile" = open ]; then
+		# an open relay answers no error: three probes measure it, then
+		# Postfix gets full pipelined groups (one NOOP fence a group; 42
+		# when every probe waited for an error, 29 in groups of two)
+		fences=$(audit "$PF_PORT" -T | jq '[.transcript[] | select(.dir == ">" and .line == "NOOP")] | length')
+		tap_check "postfix open: measured in three probes, then full groups ($fences fences <= 20)" \
+			[ "$fences" -le 20 ]
+	fi
 	pf_stop
 done
 
