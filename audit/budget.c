@@ -62,3 +62,17 @@ void session_no_rehello(struct audit_target *t)
 	if (t->pool != NULL)
 		t->pool->no_rehello = true;
 }
+
+bool session_rehello_known(const struct audit_target *t)
+{
+	/* Postfix and Exim take EHLO at any point of a session, and a name
+	 * they took once they take again (their HELO checks are by name) */
+	return session_may_rehello(t) && (t->pool->rehello_taken ||
+	    t->mta == MTA_POSTFIX || t->mta == MTA_EXIM);
+}
+
+void session_rehello_taken(struct audit_target *t)
+{
+	if (t->pool != NULL)
+		t->pool->rehello_taken = true;
+}

@@ -83,6 +83,11 @@ bool session_may_rehello(const struct audit_target *t);
 /* EHLO and HELO commands a session of t may send in all. */
 int session_hello_limit(const struct audit_target *t);
 void session_no_rehello(struct audit_target *t);
+/* Whether t takes a second EHLO in a session (answered one with 2xx, or
+ * Postfix, Exim; and refused none): the EHLO back to the default name,
+ * taken once already, may fence a pipelined probe. */
+bool session_rehello_known(const struct audit_target *t);
+void session_rehello_taken(struct audit_target *t);
 /* A name with a dot and only host-name characters (a banner's first word). */
 bool looks_like_hostname(const char *s);
 

@@ -35,21 +35,49 @@ static int read_timed(struct audit_target *t, struct session *s, struct rg_reply
 }
 
 /*
+ * The fence of a pipelined probe, last in its group: NOOP; EHLO back to
+ * the default name after an identity probe (back); DATA in the DATA pass
+ * (data). NOOP and EHLO must answer 2xx and nothing may follow, else the
+ * stream is out of step (an unsolicited line shifts every reply onto the
+ * wrong command; a refusal would land on the fence); DATA never answers
+ * 2xx. True: out of step, nothing of the probe is graded.
+ */
+static bool fence_out_of_step(struct session *s, const struct rg_reply *r, bool data)
+{
+	if (data)
+		return r->code / 100 == 2;
+	return r->code / 100 != 2 || rg_smtp_unsolicited(s->conn);
+}
+
+/* What the fence's reply r did, once the probe was graded: the name back
+ * is in force; DATA grades the DATA check of an accepted relay probe. */
+static void fence_taken(struct audit_target *t, struct session *s, struct audit_probe *p,
+    const struct rg_reply *r, const char *back, bool data, int *data_budget)
+{
+	if (data) {
+		data_answer(t, s, p, r, p->outcome == OUT_ACCEPTED &&
+		    take_data_budget(data_budget));
+	} else if (back != NULL) {
+		strlcpy_rg(s->helo, back, sizeof(s->helo));
+		s->rehellos++;
+	}
+}
+
+/*
  * One probe pipelined, one round trip: the RSET the last probe left open,
- * MAIL, RCPT and a NOOP as a fence, in one write. The NOOP must answer 2xx
- * and nothing may follow it, else the stream is out of step (an unsolicited
- * line shifts every reply onto the wrong command; a refusal would land on
- * the NOOP). DATA, when it is tried, goes alone after the group.
+ * MAIL, RCPT and the fence (fence_answer) in one write. The probe is
+ * graded only once the fence says the stream was in step.
  */
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
-    struct audit_probe *p, int *data_budget)
+    struct audit_probe *p, int *data_budget, const char *back)
 {
 	struct rg_reply r;
 	struct brief mail, first, rcpt;
 	bool in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	bool two = p->spec.first_rcpt[0] != '\0';
+	bool data = data_budget != NULL && *data_budget > 0 && probe_is_relay(p);
 	const char *cmds[5];
-	char mcmd[1100], fcmd[1100], rcmd[1100];
+	char mcmd[1100], fcmd[1100], rcmd[1100], fence[300];
 	size_t n = 0;
 	bool rset = s->need_rset;
 
@@ -60,14 +88,16 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 	snprintf(mcmd, sizeof(mcmd), "MAIL FROM:%s", probe_sender(p));
 	snprintf(fcmd, sizeof(fcmd), "RCPT TO:%s", p->spec.first_rcpt);
 	snprintf(rcmd, sizeof(rcmd), "RCPT TO:%s", p->spec.rcpt_to);
+	snprintf(fence, sizeof(fence), "%s%s", data ? "DATA" : back ? "EHLO " : "NOOP",
+	    !data && back ? back : "");
 	if (rset)
 		cmds[n++] = "RSET";
 	cmds[n++] = mcmd;
 	if (two)
 		cmds[n++] = fcmd;
 	cmds[n++] = rcmd;
-	cmds[n++] = "NOOP";
-	s->nonmail += 1 + rset;
+	cmds[n++] = fence;
+	s->nonmail += !data + rset;
 	rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
 	double since = rg_now();
 
@@ -93,11 +123,10 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 	brief_of(&rcpt, &r);
 	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 		return STEP_RETRY;
-	if (r.code / 100 != 2 || rg_smtp_unsolicited(s->conn))
+	if (fence_out_of_step(s, &r, data))
 		return STEP_DESYNC;
 	grade_probe(t, s, p, &mail, two ? &first : NULL, &rcpt, in_clear);
-	if (p->outcome == OUT_ACCEPTED && probe_is_relay(p) && take_data_budget(data_budget))
-		data_probe(t, s, p);
+	fence_taken(t, s, p, &r, back, data, data_budget);
 	gettimeofday(&p->finish, NULL);
 	return STEP_DONE;
 }
@@ -170,12 +199,23 @@ static bool group_session(struct audit_target *t, const struct audit_opts *o,
 	return s->pipelining && !t->lockstep && !rg_smtp_unsolicited(s->conn);
 }
 
+/* A group's commands and replies, on the heap: a fiber per session, and
+ * its stack pages are the RSS. */
+struct group_buf {
+	char (*cmd)[1100];
+	struct brief *mail, *first, *rcpt;
+	const char *fence_helo;	/* the group ends with EHLO this, not NOOP */
+	int fence_code;		/* the reply to that EHLO */
+};
+
 /* Read the group's replies into mail[]/rcpt[]: how many probes were
- * answered before a cut; *desync when the fences say out of step. */
+ * answered before a cut; *desync when the fences say out of step; *fence
+ * the reply to the last fence (an EHLO's may be a refusal). */
 static size_t read_group(struct audit_target *t, struct session *s, bool rset,
-    struct audit_probe **pp, const bool *join, struct brief *mail, struct brief *first,
-    struct brief *rcpt, size_t n, bool *desync)
+    struct audit_probe **pp, const bool *join, struct group_buf *g, size_t n,
+    bool *desync)
 {
+	struct brief *mail = g->mail, *first = g->first, *rcpt = g->rcpt;
 	struct rg_reply r;
 	size_t got;
 	double since = rg_now();
@@ -206,13 +246,35 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 			continue;	/* the transaction goes on: no RSET here */
 		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
 			return got;
+		if (got + 1 == n && g->fence_helo != NULL) {
+			g->fence_code = r.code;
+			break;	/* an EHLO's refusal is checked by fence_verified */
+		}
 		if (r.code / 100 != 2) {
 			*desync = true;
 			return got;
 		}
 	}
 	*desync = rg_smtp_unsolicited(s->conn);
-	return got;
+	return n;
+}
+
+/*
+ * An EHLO that fenced a group was refused (a HELO check on that name, or a
+ * server that takes no second EHLO): or was the refusal another command's,
+ * the stream out of step? A NOOP alone settles it: in step it answers a
+ * one-line 2xx and nothing follows; out of step, the EHLO's own reply (a
+ * multi-line 250, or a refusal) lands on it.
+ */
+static bool fence_verified(struct session *s)
+{
+	struct rg_reply r;
+
+	s->nonmail++;
+	if (rg_smtp_command(s->conn, &r, "NOOP") != 0)
+		return false;
+	return r.code / 100 == 2 && strchr(r.text, '\n') == NULL &&
+	    !rg_smtp_unsolicited(s->conn);
 }
 
 /* The group was cut after got probes: out of step (nothing is trusted),
@@ -246,16 +308,10 @@ static size_t group_cut(struct audit_target *t, struct session *s,
  * accepted relay probe that is to get the DATA check runs again alone too
  * (DATA goes last in a group of its own).
  */
-/* A group's commands and replies, on the heap: a fiber per session, and
- * its stack pages are the RSS. */
-struct group_buf {
-	char (*cmd)[1100];
-	struct brief *mail, *first, *rcpt;
-};
-
 static void group_buf_alloc(struct group_buf *g, size_t n)
 {
-	g->cmd = xcalloc(3 * n, sizeof(*g->cmd));
+	memset(g, 0, sizeof(*g));
+	g->cmd = xcalloc(3 * n + 1, sizeof(*g->cmd));	/* + the fence's EHLO */
 	g->mail = xcalloc(n, sizeof(*g->mail));
 	g->first = xcalloc(n, sizeof(*g->first));
 	g->rcpt = xcalloc(n, sizeof(*g->rcpt));
@@ -303,13 +359,59 @@ static void grade_group(struct audit_target *t, const struct audit_opts *o,
 		run_one(t, o, run, again[i]);
 }
 
+/* The group's commands into cmds (they point into g): how many. */
+static size_t group_commands(struct session *s, struct audit_probe **pp, size_t n,
+    const bool *join, bool rset, struct group_buf *g, const char **cmds)
+{
+	size_t nc = 0;
+
+	if (rset)
+		cmds[nc++] = "RSET";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(g->cmd[3 * i], sizeof(g->cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
+		snprintf(g->cmd[3 * i + 1], sizeof(g->cmd[0]), "RCPT TO:%s", pp[i]->spec.first_rcpt);
+		snprintf(g->cmd[3 * i + 2], sizeof(g->cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
+		if (!join[i])
+			cmds[nc++] = g->cmd[3 * i];
+		if (pp[i]->spec.first_rcpt[0] != '\0')
+			cmds[nc++] = g->cmd[3 * i + 1];
+		cmds[nc++] = g->cmd[3 * i + 2];
+		if (i + 1 == n)
+			cmds[nc++] = g->fence_helo ? g->cmd[3 * n] : "NOOP";
+		else if (!join[i + 1])
+			cmds[nc++] = "RSET";
+		pp[i]->session = s->number;
+		gettimeofday(&pp[i]->start, NULL);
+	}
+	return nc;
+}
+
+/* The EHLO that fenced an answered group: its name is in force; or it was
+ * refused, and the stream is verified in step (the name is then taken on
+ * a fresh session, as after any refused second EHLO). False: out of step. */
+static bool group_fence_ehlo(struct audit_target *t, struct session *s,
+    const struct group_buf *g)
+{
+	if (g->fence_code / 100 == 2) {
+		strlcpy_rg(s->helo, g->fence_helo, sizeof(s->helo));
+		s->rehellos++;
+		session_rehello_taken(t);
+		return true;
+	}
+	if (!fence_verified(s))
+		return false;
+	s->errors++;
+	session_no_rehello(t);
+	return true;
+}
+
 bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
-    struct audit_probe **pp, size_t n)
+    struct audit_probe **pp, size_t n, const char *fence_helo)
 {
 	struct session *s = &run->s;
 	struct group_buf g;
 	const char *cmds[4 * RG_BATCH_MAX + 1];
-	size_t nc = 0, got, ntx = 0;
+	size_t nc, got, ntx = 0;
 	bool rset, desync = false, in_clear, join[RG_BATCH_MAX];
 	int cost = 0;
 
@@ -323,32 +425,20 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	in_clear = t->starttls_offered && !rg_smtp_tls_active(s->conn);
 	rset = s->need_rset;
 	group_buf_alloc(&g, n);
-	if (rset)
-		cmds[nc++] = "RSET";
-	s->nonmail += (int)ntx + rset;	/* ntx - 1 RSETs and the NOOP fence */
-	for (size_t i = 0; i < n; i++) {
-		snprintf(g.cmd[3 * i], sizeof(g.cmd[0]), "MAIL FROM:%s", probe_sender(pp[i]));
-		snprintf(g.cmd[3 * i + 1], sizeof(g.cmd[0]), "RCPT TO:%s", pp[i]->spec.first_rcpt);
-		snprintf(g.cmd[3 * i + 2], sizeof(g.cmd[0]), "RCPT TO:%s", pp[i]->spec.rcpt_to);
-		if (!join[i])
-			cmds[nc++] = g.cmd[3 * i];
-		if (pp[i]->spec.first_rcpt[0] != '\0')
-			cmds[nc++] = g.cmd[3 * i + 1];
-		cmds[nc++] = g.cmd[3 * i + 2];
-		if (i + 1 == n)
-			cmds[nc++] = "NOOP";
-		else if (!join[i + 1])
-			cmds[nc++] = "RSET";
-		pp[i]->session = s->number;
-		gettimeofday(&pp[i]->start, NULL);
-	}
+	g.fence_helo = fence_helo;
+	if (fence_helo != NULL)
+		snprintf(g.cmd[3 * n], sizeof(g.cmd[0]), "EHLO %s", fence_helo);
+	nc = group_commands(s, pp, n, join, rset, &g, cmds);
+	s->nonmail += (int)ntx + rset;	/* ntx - 1 RSETs and the fence */
 	if (rg_smtp_send_group(s->conn, cmds, nc) != 0) {
 		close_session(t, s, false);
 		group_buf_free(&g);
 		return false;
 	}
 	t->pipelined_groups++;
-	got = read_group(t, s, rset, pp, join, g.mail, g.first, g.rcpt, n, &desync);
+	got = read_group(t, s, rset, pp, join, &g, n, &desync);
+	if (got == n && !desync && fence_helo != NULL)
+		desync = !group_fence_ehlo(t, s, &g);
 	if (got < n || desync)
 		got = group_cut(t, s, pp, n, got, desync);
 	else

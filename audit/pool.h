@@ -49,6 +49,7 @@ struct session_pool {
 	/* learned from the server's answers (budget.c) */
 	int error_limit;		/* errors a session may make; 0: not lowered */
 	bool no_rehello;		/* a second EHLO in a session was refused */
+	bool rehello_taken;		/* a second EHLO in a session was answered 2xx */
 	int slot_waiting;		/* lanes waiting for a place under --max-sessions */
 };
 

@@ -124,9 +124,38 @@ bool take_data_budget(int *budget)
 }
 
 /*
- * DATA after an accepted relay probe: on 354 drop the connection before any
- * text (RFC 5321 4.1.1.4: no final dot, nothing is delivered).
+ * The reply to DATA after probe p (pipelined behind its RCPT, or alone):
+ * on 354 the connection is dropped before any text (RFC 5321 4.1.1.4: no
+ * final dot, nothing is delivered). Only an accepted relay probe within
+ * the budget is a DATA check; after a refused RCPT the DATA is refused too
+ * (an error), or dropped like any 354. True when the session is gone.
  */
+bool data_answer(struct audit_target *t, struct session *s, struct audit_probe *p,
+    const struct rg_reply *r, bool check)
+{
+	if (check) {
+		p->data_code = r->code;
+		snprintf(p->data_text, sizeof(p->data_text), "%s", r->text);
+	}
+	if (r->code == 354) {
+		struct timeval now;
+
+		gettimeofday(&now, NULL);
+		if (check)
+			p->data = DATA_TAKEN;
+		tx_record(t, &now, RG_TX_EVENT,
+		    "354 received: dropping the connection before end of data "
+		    "(RFC 5321 4.1.1.4: nothing is delivered)");
+		close_session(t, s, false);
+		return true;
+	}
+	if (check)
+		p->data = DATA_REFUSED;
+	s->errors++;
+	return false;
+}
+
+/* DATA after an accepted relay probe, alone; true when the session is gone. */
 bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p)
 {
 	struct rg_reply r;
@@ -137,22 +166,7 @@ bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p
 		close_session(t, s, false);
 		return true;
 	}
-	p->data_code = r.code;
-	snprintf(p->data_text, sizeof(p->data_text), "%s", r.text);
-	if (r.code == 354) {
-		struct timeval now;
-
-		gettimeofday(&now, NULL);
-		p->data = DATA_TAKEN;
-		tx_record(t, &now, RG_TX_EVENT,
-		    "354 received: dropping the connection before end of data "
-		    "(RFC 5321 4.1.1.4: nothing is delivered)");
-		close_session(t, s, false);
-		return true;
-	}
-	p->data = DATA_REFUSED;
-	s->errors++;
-	return false;
+	return data_answer(t, s, p, &r, true);
 }
 
 /*
@@ -278,6 +292,7 @@ bool session_rehello(struct audit_target *t, const struct audit_opts *o,
 	 * it (the next MAIL draws "502 ESMTP command error"): an RSET owed
 	 * stays owed */
 	strlcpy_rg(s->helo, helo, sizeof(s->helo));
+	session_rehello_taken(t);
 	return true;
 }
 
@@ -316,6 +331,18 @@ static bool session_for(struct audit_target *t, const struct audit_opts *o,
 	return false;
 }
 
+/* The default name back, as the fence of a pipelined identity probe (RFC
+ * 2920: EHLO may end a group), where t is known to take it: one round trip
+ * less than an EHLO of its own. NULL: a NOOP fences the probe. */
+static const char *fence_back(const struct audit_target *t, const struct audit_opts *o,
+    const struct session *s, bool data)
+{
+	if (data || strcmp(s->helo, o->helo) == 0 || !session_rehello_known(t) ||
+	    !session_rehello_room(t, o, s, o->helo))
+		return NULL;
+	return o->helo;
+}
+
 /*
  * Run one probe: on a session whose HELO is the probe's. An identity probe
  * (its own HELO) says it with a new EHLO in the lane's session where the
@@ -345,10 +372,11 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 		if (!session_for(t, o, run, p))
 			break;
 		int limit = session_error_limit(t, o);
+		bool data = run->data_budget != NULL && *run->data_budget > 0 && probe_is_relay(p);
 		bool piped = s->pipelining && !t->lockstep && !o->no_pipelining &&
-		    s->errors + probe_cost(t, p) < limit && !polite_tarpit(t);
-		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget) :
-		    run_probe(t, s, p, run->data_budget, limit);
+		    s->errors + probe_cost(t, p) + data < limit && !polite_tarpit(t);
+		enum probe_step st = piped ? run_probe_pipelined(t, s, p, run->data_budget,
+		    fence_back(t, o, s, data)) : run_probe(t, s, p, run->data_budget, limit);
 		int number = s->number;
 
 		if (st == STEP_DONE) {

@@ -55,6 +55,10 @@ const char *probe_sender(const struct audit_probe *p);
 bool take_data_budget(int *budget);
 /* DATA after an accepted relay probe; true when the session is gone. */
 bool data_probe(struct audit_target *t, struct session *s, struct audit_probe *p);
+/* The reply r to DATA after p; check: p is a DATA check (an accepted relay
+ * probe within the budget). True when the session is gone (354). */
+bool data_answer(struct audit_target *t, struct session *s, struct audit_probe *p,
+    const struct rg_reply *r, bool check);
 /* Whether s may take helo by a new EHLO now (no command is sent). */
 bool session_rehello_room(const struct audit_target *t, const struct audit_opts *o,
     const struct session *s, const char *helo);
@@ -72,7 +76,7 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 
 /* pipeline.c (RFC 2920) */
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
-    struct audit_probe *p, int *data_budget);
+    struct audit_probe *p, int *data_budget, const char *back);
 /* Whether p shares the transaction of prev, the probe before it in a group
  * (prev NULL: none): the same sender, one RCPT each, neither a control, on
  * a target that has
@@ -82,9 +86,11 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
  * the L1 family tests that on purpose, with its own transactions). */
 bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
     const struct audit_probe *p);
-/* pp[0..n) in one group; false when it could not be tried at all (the
+/* pp[0..n) in one group, fenced by NOOP or, with fence_helo, by "EHLO
+ * fence_helo" (RFC 2920: EHLO may end a group; the next probe's identity,
+ * one round trip less); false when it could not be tried at all (the
  * caller runs them one by one). */
 bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
-    struct audit_probe **pp, size_t n);
+    struct audit_probe **pp, size_t n, const char *fence_helo);
 
 #endif

@@ -114,15 +114,15 @@ struct probe_queue {
 	size_t *order, n, next;
 	int *data_budget;
 	double deadline;
-	/* The first probes go alone, on one lane, until an error reply was
-	 * timed: a server that tarpits (polite.h) is measured before every
-	 * lane has a long group in flight; the other lanes wait. A server
-	 * that has answered MEASURE_ALONE of them without an error (an open
-	 * relay) is not waited for longer: groups of MEASURE_GROUP then, two
-	 * errors whose tarpit (8 s, then 16) stays within a reply timeout. */
-	bool measured, measuring;
-	int alone;		/* probes the measurer ran before any error */
-	struct rg_fiber_cond measured_cond;
+	/* The first probes go one per group, on every lane at once, until an
+	 * error reply was timed: a server that tarpits (polite.h) is measured
+	 * before any lane has a long group in flight, and a lane's EHLO and
+	 * first probe overlap the others'. A server that has answered
+	 * MEASURE_ALONE of them without an error (an open relay) is not
+	 * measured longer: groups of MEASURE_GROUP then, two errors whose
+	 * tarpit (8 s, then 16) stays within a reply timeout. */
+	bool measured;
+	int alone;		/* probes answered while measuring */
 	struct lane *lanes;	/* [nlanes]; [0] runs the caller's runner */
 	size_t nlanes;
 };
@@ -148,7 +148,7 @@ static size_t group_max(const struct probe_queue *q, size_t max)
 {
 	if (q->t->polite.tarpit_seconds > 0)
 		return 1;
-	if (q->measuring && !q->measured)
+	if (!q->measured)
 		return 1;
 	/* Postfix answers its first errors at once (its error sleep starts
 	 * at the session's error limit, budget.c) */
@@ -157,24 +157,10 @@ static size_t group_max(const struct probe_queue *q, size_t max)
 	return max < MEASURE_GROUP ? max : MEASURE_GROUP;
 }
 
-/* True: this fiber measures; else waits until it was measured. */
-static bool wait_measured(struct probe_queue *q)
+static void measured(struct probe_queue *q, size_t n)
 {
-	if (q->measured)
-		return false;
-	if (!q->measuring) {
-		q->measuring = true;
-		return true;
-	}
-	while (!q->measured && rg_now() < q->deadline)
-		rg_fiber_cond_wait(&q->measured_cond, q->deadline);
-	return false;
-}
-
-static void measured(struct probe_queue *q)
-{
-	q->measured = true;
-	rg_fiber_cond_broadcast(&q->measured_cond);
+	q->alone += (int)n;
+	q->measured |= q->t->polite.error_timed || q->alone >= MEASURE_ALONE;
 }
 
 /* Probes that may share a pipelined group: the default HELO, no identity. */
@@ -254,7 +240,12 @@ static bool identity_here(const struct probe_queue *q, const struct runner *run,
 static struct audit_probe *next_fitting(struct probe_queue *q, const struct runner *run,
     size_t n, int left)
 {
-	for (size_t k = q->next; n == 0 && left >= 1 && k < q->n; k++) {
+	/* a live session takes an identity first only where its EHLO cannot
+	 * fence a group (next_identity), and not while measuring: the EHLO
+	 * and the one back would be two round trips more before groups */
+	bool identities = run->s.dead || (q->measured && !session_rehello_known(q->t));
+
+	for (size_t k = q->next; identities && n == 0 && left >= 1 && k < q->n; k++) {
 		const struct audit_probe *p = &q->probes[q->order[k]];
 
 		if (!batchable(p) && identity_here(q, run, p))
@@ -268,12 +259,17 @@ static struct audit_probe *next_fitting(struct probe_queue *q, const struct runn
 }
 
 /* The next group from the queue for run's session: pp[0..n), its
- * transactions (RSETs and the fence) within the non-mail room. */
+ * transactions (RSETs and the fence) within the non-mail room, less the
+ * errors and non-mail commands kept for a probe after it. */
 static size_t take_group(struct probe_queue *q, const struct runner *run,
-    struct audit_probe **pp, bool batch)
+    struct audit_probe **pp, bool batch, int keep_errors, int keep_nonmail)
 {
 	int room;
 	size_t tx_max = group_room(q, run, &room), n = 0, ntx = 0;
+
+	/* room kept for an identity probe after the group (identity_follows) */
+	room -= keep_errors;
+	tx_max = tx_max > (size_t)keep_nonmail + 1 ? tx_max - (size_t)keep_nonmail : 1;
 	size_t max = batch ? group_max(q, RG_BATCH_MAX) : 1;
 	int cost = 0;
 	struct audit_probe *p;
@@ -291,6 +287,57 @@ static size_t take_group(struct probe_queue *q, const struct runner *run,
 			break;
 	}
 	return n;
+}
+
+/*
+ * Whether an identity probe may follow the next group on run's session
+ * with its EHLO as the group's fence (run_batch), so the EHLO costs no
+ * round trip of its own: only on a server known to take a second EHLO
+ * that relays, and while the session has room for a group, the EHLO (refused, an
+ * error), the probe and the EHLO back (ID_ERRORS, ID_NONMAIL).
+ */
+#define ID_ERRORS	3
+#define ID_NONMAIL	4
+
+static bool relaying(const struct audit_target *t)
+{
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
+			return true;
+	return false;
+}
+
+static bool identity_follows(const struct probe_queue *q, const struct runner *run)
+{
+	const struct session *s = &run->s;
+	int hellos = 1 + (q->t->tls_used && !q->o->implicit_tls) + s->rehellos;
+
+	/* a server that refuses renews sessions often, and a fresh session
+	 * says an identity at no cost: the room is kept where one relays */
+	if (s->dead || !q->measured || !session_rehello_known(q->t) || !relaying(q->t) ||
+	    strcmp(s->helo, q->o->helo) != 0 ||
+	    s->errors + 1 + ID_ERRORS > session_error_limit(q->t, q->o) ||
+	    s->nonmail + 2 + ID_NONMAIL > session_nonmail_limit(q->t) ||
+	    hellos + 2 > session_hello_limit(q->t))
+		return false;
+	for (size_t k = q->next; k < q->n; k++)
+		if (!batchable(&q->probes[q->order[k]]))
+			return true;
+	return false;
+}
+
+/* The identity probe to follow a group of n (identity_follows), off the
+ * queue; NULL: none. */
+static struct audit_probe *next_identity(struct probe_queue *q, size_t n)
+{
+	for (size_t k = q->next; n >= 2 && k < q->n; k++)
+		if (!batchable(&q->probes[q->order[k]])) {
+			struct audit_probe *p = to_front(q, k);
+
+			q->next++;
+			return p;
+		}
+	return NULL;
 }
 
 /*
@@ -328,8 +375,6 @@ static void drain(struct probe_queue *q, struct lane *l)
 	struct audit_target *t = q->t;
 	const struct audit_opts *o = q->o;
 	struct runner *run = l->run;
-	bool measurer = wait_measured(q);
-
 	l->active = true;
 	pool_idle(t, &run->s, false);
 	for (;;) {
@@ -338,21 +383,24 @@ static void drain(struct probe_queue *q, struct lane *l)
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
 		size_t n;
 
-		if (leave_to_others(q, l) || (n = take_group(q, run, pp, batch)) == 0)
+		bool id_follows = batch && identity_follows(q, run);
+
+		if (leave_to_others(q, l) || (n = take_group(q, run, pp, batch,
+		    id_follows ? ID_ERRORS : 0, id_follows ? ID_NONMAIL : 0)) == 0)
 			break;
-		if (n == 1 || !run_batch(t, o, run, pp, n))
+		struct audit_probe *id = id_follows ? next_identity(q, n) : NULL;
+
+		if (n == 1 || !run_batch(t, o, run, pp, n, id ? id->spec.helo : NULL))
 			for (size_t i = 0; i < n; i++)
 				run_one(t, o, run, pp[i]);
+		if (id != NULL)
+			run_one(t, o, run, id);
 		/* an error reply came: its delay is known; or none came in
 		 * MEASURE_ALONE probes */
-		if (measurer && !q->measured) {
-			q->alone += (int)n;
-			if (t->polite.error_timed || q->alone >= MEASURE_ALONE)
-				measured(q);
-		}
+		if (!q->measured)
+			measured(q, n);
 	}
-	if (measurer && !q->measured)
-		measured(q);
+	q->measured = true;	/* the pass is taken: the next ones are not */
 	l->active = l->opening = false;
 	pool_idle(t, &run->s, true);	/* kept for the next pass, unless needed */
 }
@@ -504,14 +552,21 @@ static void lanes_start(struct probe_queue *q, double deadline)
 	}
 }
 
+/* The sessions of lanes from..nlanes closed (QUIT, the 221 read in the
+ * background); lane 0's is the caller's. */
+static void lanes_close(struct probe_queue *q, size_t from)
+{
+	for (size_t i = from > 1 ? from : 1; i < q->nlanes; i++) {
+		pool_idle(q->t, &q->lanes[i].own.s, false);
+		close_session(q->t, &q->lanes[i].own.s, true);
+	}
+}
+
 /* Every lane's session closed, but the caller's (run's). */
 static void lanes_finish(struct probe_queue *q, struct runner *run)
 {
 	pool_idle(q->t, &run->s, false);
-	for (size_t i = 1; i < q->nlanes; i++) {
-		pool_idle(q->t, &q->lanes[i].own.s, false);
-		close_session(q->t, &q->lanes[i].own.s, true);
-	}
+	lanes_close(q, 1);
 	free(q->lanes);
 	q->lanes = NULL;
 }
@@ -528,6 +583,8 @@ static void run_passes(struct audit_target *t, const struct audit_opts *o,
 	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
 
 	q.order = order;
+	/* Postfix answers its first errors at once (group_max): not measured */
+	q.measured = t->mta == MTA_POSTFIX;
 	lanes_start(&q, run->deadline);
 	for (size_t i = 0; i < t->nprobes; i++)
 		order[q.n++] = i;
@@ -543,6 +600,8 @@ static void run_passes(struct audit_target *t, const struct audit_opts *o,
 		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
 			order[q.n++] = i;
 	q.data_budget = run->data_budget = &data_budget;
+	/* the last pass: a lane it leaves idle says QUIT meanwhile, not after */
+	lanes_close(&q, q.n);
 	run_queue(&q, run);
 	run->data_budget = NULL;	/* data_budget ends here */
 	free(order);
