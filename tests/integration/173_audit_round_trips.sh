@@ -11,6 +11,8 @@
 #     a group);
 #   - the DATA check's DATA goes in the group of its MAIL and RCPT;
 #   - a lane the DATA pass leaves idle says QUIT before the DATA replies come;
+#   - an EHLO fence refused by a HELO check is told from a stream out of
+#     step by a NOOP alone;
 #   - on a server that is measured (Exim: no banner rule), the lanes measure
 #     together (one probe each), and session 1 takes no identity meanwhile.
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
@@ -68,6 +70,33 @@ order=$(jq -r '[.transcript[] | select((.dir == ">" and .line == "QUIT") or
 	(.dir == "<" and (.line | startswith("354"))))][0].line' <<<"$out")
 tap_is "$order" QUIT "postfix: the idle lane said QUIT before the DATA replies came"
 rg_kill_pid "$PROXY_PID"
+pf_stop
+
+# A server that takes a second EHLO but refuses some names at EHLO (HELO
+# checks not delayed to RCPT): the EHLO that fences a group is refused, a
+# NOOP alone shows the stream in step (the refusal was the EHLO's), nothing
+# falls back to lock-step, and the identity is graded as lock-step grades it.
+PF_MAIN_EXTRA="smtpd_delay_reject = no
+smtpd_helo_restrictions = check_helo_access inline:{localhost=REJECT, site.example=REJECT, mail.site.example=REJECT, [127.0.0.1]=REJECT}" \
+	pf_start open || tap_bail "cannot start Postfix (HELO checks)"
+# one lane: its session is live when an identity comes (with more, fresh
+# sessions take the identities, their EHLO refused at the greeting)
+out=$("$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -t 60 -f json -T --per-host 1 127.0.0.1)
+ref=$("$AUDIT" -s 127.0.0.2 -p "$PF_PORT" -d victim.example -t 60 -f json --per-host 1 --no-pipelining 127.0.0.1)
+# the refused fence (the group's last reply), then the NOOP alone and its 250
+refused=$(jq -r '.transcript | map(select(.dir == ">" or .dir == "<")) | group_by(.session)[] |
+	. as $l | range(1; length - 2) | select($l[.].dir == "<" and
+	($l[.].line | test("^5.*Helo command rejected")) and $l[. - 1].dir == "<") |
+	"\($l[.].line[0:3]), \($l[. + 1].line), \($l[. + 2].line[0:3])"' <<<"$out")
+tap_diag "helo checks: refused fences: ${refused:-none}"
+tap_check "helo checks: a refused EHLO fence is verified by a NOOP alone" \
+	grep -q '^5[0-9][0-9], NOOP, 250$' <<<"$refused"
+tap_is "$(jq -c '.pipelining | [.lockstep_fallback, .desync]' <<<"$out")" "[false,false]" \
+	"helo checks: no fallback to lock-step (the stream was in step)"
+tap_is "$(jq -r .verdict <<<"$out")" "$(jq -r .verdict <<<"$ref")" "helo checks: the lock-step run's verdict"
+tap_is "$(jq -r '.tests[] | "\(.id) \(.outcome)"' <<<"$out" | LC_ALL=C sort)" \
+	"$(jq -r '.tests[] | "\(.id) \(.outcome)"' <<<"$ref" | LC_ALL=C sort)" \
+	"helo checks: every probe's outcome is the lock-step run's"
 pf_stop
 
 mta_start exim open || tap_bail "cannot start exim (open)"
