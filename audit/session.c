@@ -6,8 +6,7 @@
  * (RFC 2920 groups); the sessions themselves: connect.c; politeness and
  * trust of the reply stream: polite.c.
  */
-#include "audit.h"
-#include "probe.h"
+#include "queue.h"
 #include "polite.h"
 #include "lib/net/fiber.h"
 #include "lib/base/log.h"
@@ -100,276 +99,6 @@ static void keep_first_attempt(struct audit_probe *p)
 	memset(&p->finish, 0, sizeof(p->finish));
 }
 
-/*
- * The probes of one pass, taken in order by up to --per-host sessions at
- * once: the caller's runner (holding the first session) and per_host - 1
- * fibers with runners of their own. Results go to each probe's own slot,
- * so the report is the same whatever session ran what.
- */
-struct probe_queue {
-	struct audit_target *t;
-	const struct audit_opts *o;
-	struct audit_probe *probes;	/* order[] indexes these: t->probes,
-					 * or the second-destination copies */
-	size_t *order, n, next;
-	int *data_budget;
-	double deadline;
-	/* The first probes go one per group, on every lane at once, until an
-	 * error reply was timed: a server that tarpits (polite.h) is measured
-	 * before any lane has a long group in flight, and a lane's EHLO and
-	 * first probe overlap the others'. A server that has answered
-	 * MEASURE_ALONE of them without an error (an open relay) is not
-	 * measured longer: groups of MEASURE_GROUP then, two errors whose
-	 * tarpit (8 s, then 16) stays within a reply timeout. */
-	bool measured;
-	int alone;		/* probes answered while measuring */
-	struct lane *lanes;	/* [nlanes]; [0] runs the caller's runner */
-	size_t nlanes;
-};
-
-/* A lane of --per-host: its runner and session live across the passes. */
-struct lane {
-	struct probe_queue *q;
-	struct runner *run;	/* &own, or the caller's for lanes[0] */
-	struct runner own;
-	bool active;		/* taking probes of the pass that runs */
-	bool opening;		/* its session is spent and it takes a new one */
-};
-
-#define MEASURE_ALONE	3
-#define MEASURE_GROUP	2
-
-/* Probes per group at most: 1 on a tarpit (each error of a session comes
- * later than the last: one per session is the cheapest), 1 while the
- * server is measured, max once an error reply was timed or on Postfix,
- * else MEASURE_GROUP (no error seen yet: an open relay, or a tarpit not
- * met yet - stays so for the whole target). */
-static size_t group_max(const struct probe_queue *q, size_t max)
-{
-	if (q->t->polite.tarpit_seconds > 0)
-		return 1;
-	if (!q->measured)
-		return 1;
-	/* Postfix answers its first errors at once (its error sleep starts
-	 * at the session's error limit, budget.c) */
-	if (q->t->polite.error_timed || q->t->mta == MTA_POSTFIX)
-		return max;
-	return max < MEASURE_GROUP ? max : MEASURE_GROUP;
-}
-
-static void measured(struct probe_queue *q, size_t n)
-{
-	q->alone += (int)n;
-	q->measured |= q->t->polite.error_timed || q->alone >= MEASURE_ALONE;
-}
-
-/* Probes that may share a pipelined group: the default HELO, no identity. */
-static bool batchable(const struct audit_probe *p)
-{
-	return p->spec.helo[0] == '\0';
-}
-
-/*
- * What the next group on run's session may hold: its errors stay below the
- * session's error limit (the fence and the RSETs answer after them) and its
- * RSETs and fence within the non-mail limit (budget.c). A fresh session has
- * said EHLO (and STARTTLS, EHLO again). *errors 0: no room for a group, the
- * next probe goes alone (the session's last error, or a fresh session).
- */
-static size_t group_room(const struct probe_queue *q, const struct runner *run,
-    int *errors)
-{
-	const struct session *s = &run->s;
-	int limit = session_error_limit(q->t, q->o);
-	bool other = !s->dead && strcmp(s->helo, q->o->helo) != 0;
-	bool fresh = s->dead || s->tarpitted || (other && !session_may_rehello(q->t));
-	int hello = q->t->tls_used && !q->o->implicit_tls ? 3 : 1;
-	/* an identity probe's name is taken back by a new EHLO */
-	int used = fresh ? hello : s->nonmail + other;
-	int nonmail = session_nonmail_limit(q->t) - used - 1;
-
-	*errors = limit - 1 - (fresh ? 0 : s->errors);
-	if (*errors <= 0 && !fresh)
-		*errors = 0;
-	return nonmail > 0 ? (size_t)nonmail : 1;
-}
-
-/* Whether p goes next on a session that takes left more errors below its
- * limit: in the group being built (n > 0), or first (an identity needs
- * room for its EHLO too; with no room left, a probe of one error goes
- * alone as the session's last). */
-static bool fits(const struct audit_target *t, const struct audit_probe *p, size_t n,
-    int left)
-{
-	if (n > 0)
-		return batchable(p) && probe_cost(t, p) <= left;
-	if (!batchable(p))
-		return left >= 1;
-	return probe_cost(t, p) <= (left > 0 ? left : 1);
-}
-
-/* Move the probe at order[k] to the head of the queue (the report is by
- * slot, not by the order probes ran in). */
-static struct audit_probe *to_front(struct probe_queue *q, size_t k)
-{
-	size_t tmp = q->order[k];
-
-	memmove(&q->order[q->next + 1], &q->order[q->next],
-	    (k - q->next) * sizeof(*q->order));
-	q->order[q->next] = tmp;
-	return &q->probes[tmp];
-}
-
-/* Whether identity probe p may go next on run's session: a fresh session
- * is due anyway, or this one takes p's name by a new EHLO. Else p waits:
- * closing a live session for it may leave none (a server that takes one
- * connection from us at a time turns the next away). */
-static bool identity_here(const struct probe_queue *q, const struct runner *run,
-    const struct audit_probe *p)
-{
-	return run->s.dead || session_rehello_room(q->t, q->o, &run->s, p->spec.helo);
-}
-
-/*
- * The queue's next probe, or one after it that fits the session better.
- * Identity probes go first while a session has room for their EHLOs, so
- * the last probes of a pass are ones that fill the last errors of any
- * session; where the session cannot take them, last. NULL: the queue is
- * empty; a probe that does not fit when n > 0.
- */
-static struct audit_probe *next_fitting(struct probe_queue *q, const struct runner *run,
-    size_t n, int left)
-{
-	/* a live session takes an identity first only where its EHLO cannot
-	 * fence a group (next_identity), and not while measuring: the EHLO
-	 * and the one back would be two round trips more before groups */
-	bool identities = run->s.dead || (q->measured && !session_rehello_known(q->t));
-
-	for (size_t k = q->next; identities && n == 0 && left >= 1 && k < q->n; k++) {
-		const struct audit_probe *p = &q->probes[q->order[k]];
-
-		if (!batchable(p) && identity_here(q, run, p))
-			return to_front(q, k);
-	}
-	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
-		if (batchable(&q->probes[q->order[k]]) &&
-		    fits(q->t, &q->probes[q->order[k]], n, left))
-			return to_front(q, k);
-	return n == 0 && q->next < q->n ? &q->probes[q->order[q->next]] : NULL;
-}
-
-/* The next group from the queue for run's session: pp[0..n), its
- * transactions (RSETs and the fence) within the non-mail room, less the
- * errors and non-mail commands kept for a probe after it. */
-static size_t take_group(struct probe_queue *q, const struct runner *run,
-    struct audit_probe **pp, bool batch, int keep_errors, int keep_nonmail)
-{
-	int room;
-	size_t tx_max = group_room(q, run, &room), n = 0, ntx = 0;
-
-	/* room kept for an identity probe after the group (identity_follows) */
-	room -= keep_errors;
-	tx_max = tx_max > (size_t)keep_nonmail + 1 ? tx_max - (size_t)keep_nonmail : 1;
-	size_t max = batch ? group_max(q, RG_BATCH_MAX) : 1;
-	int cost = 0;
-	struct audit_probe *p;
-
-	while (n < max && (p = next_fitting(q, run, n, room - cost)) != NULL) {
-		bool joins = n > 0 && probe_joins(q->t, pp[n - 1], p);
-
-		if (n > 0 && !joins && ntx + 1 > tx_max)
-			break;
-		ntx += !joins;
-		cost += probe_cost(q->t, p);
-		pp[n++] = p;
-		q->next++;
-		if (!batchable(p) || cost >= room)
-			break;
-	}
-	return n;
-}
-
-/*
- * Whether an identity probe may follow the next group on run's session
- * with its EHLO as the group's fence (run_batch), so the EHLO costs no
- * round trip of its own: only on a server known to take a second EHLO
- * that relays, and while the session has room for a group, the EHLO (refused, an
- * error), the probe and the EHLO back (ID_ERRORS, ID_NONMAIL).
- */
-#define ID_ERRORS	3
-#define ID_NONMAIL	4
-
-static bool relaying(const struct audit_target *t)
-{
-	for (size_t i = 0; i < t->nprobes; i++)
-		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
-			return true;
-	return false;
-}
-
-static bool identity_follows(const struct probe_queue *q, const struct runner *run)
-{
-	const struct session *s = &run->s;
-	int hellos = 1 + (q->t->tls_used && !q->o->implicit_tls) + s->rehellos;
-
-	/* a server that refuses renews sessions often, and a fresh session
-	 * says an identity at no cost: the room is kept where one relays */
-	if (s->dead || !q->measured || !session_rehello_known(q->t) || !relaying(q->t) ||
-	    strcmp(s->helo, q->o->helo) != 0 ||
-	    s->errors + 1 + ID_ERRORS > session_error_limit(q->t, q->o) ||
-	    s->nonmail + 2 + ID_NONMAIL > session_nonmail_limit(q->t) ||
-	    hellos + 2 > session_hello_limit(q->t))
-		return false;
-	for (size_t k = q->next; k < q->n; k++)
-		if (!batchable(&q->probes[q->order[k]]))
-			return true;
-	return false;
-}
-
-/* The identity probe to follow a group of n (identity_follows), off the
- * queue; NULL: none. */
-static struct audit_probe *next_identity(struct probe_queue *q, size_t n)
-{
-	for (size_t k = q->next; n >= 2 && k < q->n; k++)
-		if (!batchable(&q->probes[q->order[k]])) {
-			struct audit_probe *p = to_front(q, k);
-
-			q->next++;
-			return p;
-		}
-	return NULL;
-}
-
-/*
- * Whether lane l, its session spent, leaves the rest of the pass to the
- * other lanes: their sessions have room for its errors. The sessions a
- * target sees are those the errors need, not one more per lane at the end.
- */
-static bool leave_to_others(const struct probe_queue *q, struct lane *l)
-{
-	int limit = session_error_limit(q->t, q->o), left = 0, room = 0;
-
-	l->opening = false;
-	/* on a tarpit a session takes one error (group_max): every lane */
-	if (!l->run->s.dead || q->t->polite.tarpit_seconds > 0)
-		return false;
-	for (size_t k = q->next; k < q->n; k++)
-		left += probe_cost(q->t, &q->probes[q->order[k]]);
-	for (size_t i = 0; i < q->nlanes; i++) {
-		const struct lane *o = &q->lanes[i];
-		const struct session *s = &o->run->s;
-
-		if (o == l || !o->active)
-			continue;
-		if (o->opening)		/* a session of its own is on the way */
-			room += limit;
-		else if (!s->dead && !s->tarpitted)
-			room += limit - s->errors;
-	}
-	l->opening = left > room;
-	return !l->opening;
-}
-
 static void drain(struct probe_queue *q, struct lane *l)
 {
 	struct audit_target *t = q->t;
@@ -385,8 +114,8 @@ static void drain(struct probe_queue *q, struct lane *l)
 
 		bool id_follows = batch && identity_follows(q, run);
 
-		if (leave_to_others(q, l) || (n = take_group(q, run, pp, batch,
-		    id_follows ? ID_ERRORS : 0, id_follows ? ID_NONMAIL : 0)) == 0)
+		if (leave_to_others(q, l) ||
+		    (n = take_group(q, run, pp, batch, id_follows)) == 0)
 			break;
 		struct audit_probe *id = id_follows ? next_identity(q, n) : NULL;
 
@@ -398,7 +127,7 @@ static void drain(struct probe_queue *q, struct lane *l)
 		/* an error reply came: its delay is known; or none came in
 		 * MEASURE_ALONE probes */
 		if (!q->measured)
-			measured(q, n);
+			queue_measured(q, n);
 	}
 	q->measured = true;	/* the pass is taken: the next ones are not */
 	l->active = l->opening = false;
