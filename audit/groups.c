@@ -89,12 +89,12 @@ static bool fits(const struct audit_target *t, const struct audit_probe *p, size
  * slot, not by the order probes ran in). */
 static struct audit_probe *to_front(struct probe_queue *q, size_t k)
 {
-	size_t tmp = q->order[k];
+	struct audit_probe *p = q->order[k];
 
 	memmove(&q->order[q->next + 1], &q->order[q->next],
 	    (k - q->next) * sizeof(*q->order));
-	q->order[q->next] = tmp;
-	return &q->probes[tmp];
+	q->order[q->next] = p;
+	return p;
 }
 
 /* Whether identity probe p may go next on run's session: a fresh session
@@ -123,16 +123,16 @@ static struct audit_probe *next_fitting(struct probe_queue *q, const struct runn
 	bool identities = run->s.dead || (q->measured && !session_rehello_known(q->t));
 
 	for (size_t k = q->next; identities && n == 0 && left >= 1 && k < q->n; k++) {
-		const struct audit_probe *p = &q->probes[q->order[k]];
+		const struct audit_probe *p = q->order[k];
 
 		if (!batchable(p) && identity_here(q, run, p))
 			return to_front(q, k);
 	}
 	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
-		if (batchable(&q->probes[q->order[k]]) &&
-		    fits(q->t, &q->probes[q->order[k]], n, left))
+		if (batchable(q->order[k]) &&
+		    fits(q->t, q->order[k], n, left))
 			return to_front(q, k);
-	return n == 0 && q->next < q->n ? &q->probes[q->order[q->next]] : NULL;
+	return n == 0 && q->next < q->n ? q->order[q->next] : NULL;
 }
 
 /* The next group from the queue for run's session: pp[0..n), its
@@ -193,7 +193,7 @@ bool identity_follows(const struct probe_queue *q, const struct runner *run)
 	    hellos + 2 > session_hello_limit(q->t))
 		return false;
 	for (size_t k = q->next; k < q->n; k++)
-		if (!batchable(&q->probes[q->order[k]]))
+		if (!batchable(q->order[k]))
 			return true;
 	return false;
 }
@@ -203,7 +203,7 @@ bool identity_follows(const struct probe_queue *q, const struct runner *run)
 struct audit_probe *next_identity(struct probe_queue *q, size_t n)
 {
 	for (size_t k = q->next; n >= 2 && k < q->n; k++)
-		if (!batchable(&q->probes[q->order[k]])) {
+		if (!batchable(q->order[k])) {
 			struct audit_probe *p = to_front(q, k);
 
 			q->next++;
@@ -226,7 +226,7 @@ bool leave_to_others(const struct probe_queue *q, struct lane *l)
 	if (!l->run->s.dead || q->t->polite.tarpit_seconds > 0)
 		return false;
 	for (size_t k = q->next; k < q->n; k++)
-		left += probe_cost(q->t, &q->probes[q->order[k]]);
+		left += probe_cost(q->t, q->order[k]);
 	for (size_t i = 0; i < q->nlanes; i++) {
 		const struct lane *o = &q->lanes[i];
 		const struct session *s = &o->run->s;

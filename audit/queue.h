@@ -20,9 +20,14 @@
 struct probe_queue {
 	struct audit_target *t;
 	const struct audit_opts *o;
-	struct audit_probe *probes;	/* order[] indexes these: t->probes,
-					 * or the second-destination copies */
-	size_t *order, n, next;
+	struct audit_probe **order;	/* the pass's probes, from next on to
+					 * take: of t->probes, or copies */
+	size_t n, next;
+	/* [t->nprobes]: copy i is t->probes[i] towards --second-domain, made
+	 * (spec.trick set) once the probe is evidence; plain ones join the
+	 * battery as soon as their probe is accepted (session.c) */
+	struct audit_probe *copies;
+	bool battery;		/* the pass is the battery */
 	int *data_budget;
 	double deadline;
 	/* The first probes go one per group, on every lane at once, until an

@@ -99,6 +99,44 @@ static void keep_first_attempt(struct audit_probe *p)
 	memset(&p->finish, 0, sizeof(p->finish));
 }
 
+/* Copy i of t->probes[i], made once (copy_made), towards the second
+ * domain with the sender the server took. */
+static bool copy_made(const struct audit_probe *c)
+{
+	return c->spec.trick != NULL;
+}
+
+static void copy_make(const struct audit_probe *p, struct audit_probe *c)
+{
+	c->spec = p->spec;
+	strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
+	c->retried = p->retried;
+	strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));
+}
+
+/* Whether t->probes[i] wants a copy towards the second domain now: it is
+ * evidence (accepted towards -d) and has a second-domain recipient;
+ * plain: of class plain only. */
+static bool copy_wanted(const struct probe_queue *q, size_t i, bool plain)
+{
+	const struct audit_probe *p = &q->t->probes[i];
+
+	return !copy_made(&q->copies[i]) && p->spec.rcpt_to_second[0] != '\0' &&
+	    (!plain || p->spec.trick->klass == RG_CLASS_PLAIN) && probe_is_evidence(q->t, p);
+}
+
+/* In the battery, each plain probe accepted so far sends its copy after
+ * it in the same pass: an open relay settles "relays for any domain" with
+ * no pass of its own (second_destination_pass). */
+static void battery_copies(struct probe_queue *q)
+{
+	for (size_t i = 0; q->battery && q->t->second_domain[0] && i < q->t->nprobes; i++)
+		if (copy_wanted(q, i, true)) {
+			copy_make(&q->t->probes[i], &q->copies[i]);
+			q->order[q->n++] = &q->copies[i];
+		}
+}
+
 static void drain(struct probe_queue *q, struct lane *l)
 {
 	struct audit_target *t = q->t;
@@ -124,6 +162,7 @@ static void drain(struct probe_queue *q, struct lane *l)
 				run_one(t, o, run, pp[i]);
 		if (id != NULL)
 			run_one(t, o, run, id);
+		battery_copies(q);
 		/* an error reply came: its delay is known; or none came in
 		 * MEASURE_ALONE probes */
 		if (!q->measured)
@@ -158,7 +197,7 @@ static void run_queue(struct probe_queue *q, struct runner *run)
 	size_t need;
 
 	for (size_t i = 0; i < q->n; i++)
-		cost += probe_cost(q->t, &q->probes[q->order[i]]);
+		cost += probe_cost(q->t, q->order[i]);
 	need = (size_t)(cost + limit - 1) / (size_t)limit;
 	for (size_t i = 1; i < q->nlanes && i < q->n; i++) {
 		if (!lane_wanted(q, i, need))
@@ -185,49 +224,27 @@ static void retry_pass(struct probe_queue *q, struct runner *run)
 			continue;
 		keep_first_attempt(p);
 		strlcpy_rg(p->retry_from, t->baseline_from, sizeof(p->retry_from));
-		q->order[q->n++] = i;
+		q->order[q->n++] = p;
 	}
 	run_queue(q, run);
 }
 
-/* A copy of every evidence probe with its relay recipient towards the
- * second domain; from[k]: the probe copy k stands for. */
-static size_t second_copies(const struct audit_target *t, struct audit_probe *copies,
-    size_t *from)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->nprobes; i++) {
-		const struct audit_probe *p = &t->probes[i];
-		struct audit_probe *c = &copies[n];
-
-		if (!probe_is_evidence(t, p) || p->spec.rcpt_to_second[0] == '\0')
-			continue;
-		c->spec = p->spec;
-		strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
-		c->retried = p->retried;	/* the sender the server took */
-		strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));
-		from[n++] = i;
-	}
-	return n;
-}
-
-/* Run the copies of class plain (or all the others); true when any copy
- * run was accepted. */
-static bool run_copies(struct probe_queue *q, struct runner *run,
-    struct audit_probe *copies, size_t n, bool plain)
+/* Run the copies of class plain (or all the others) not run yet; true
+ * when any copy of the class was accepted. */
+static bool run_copies(struct probe_queue *q, struct runner *run, bool plain)
 {
 	bool accepted = false;
+	size_t n = q->t->nprobes;
 
 	q->n = q->next = 0;
-	for (size_t k = 0; k < n; k++)
-		if ((copies[k].spec.trick->klass == RG_CLASS_PLAIN) == plain)
-			q->order[q->n++] = k;
-	q->probes = copies;
+	for (size_t i = 0; i < n; i++)
+		if (copy_made(&q->copies[i]) && q->copies[i].outcome == OUT_NOT_RUN &&
+		    (q->copies[i].spec.trick->klass == RG_CLASS_PLAIN) == plain)
+			q->order[q->n++] = &q->copies[i];
 	run_queue(q, run);
-	q->probes = q->t->probes;
-	for (size_t k = 0; k < q->n; k++)
-		accepted |= copies[q->order[k]].outcome == OUT_ACCEPTED;
+	for (size_t i = 0; i < n; i++)
+		accepted |= copy_made(&q->copies[i]) && q->copies[i].outcome == OUT_ACCEPTED &&
+		    (q->copies[i].spec.trick->klass == RG_CLASS_PLAIN) == plain;
 	return accepted;
 }
 
@@ -237,27 +254,30 @@ static bool run_copies(struct probe_queue *q, struct runner *run,
  * -d runs once more with its relay recipient towards --second-domain, a
  * domain no server relays for by design. Only the accepted ones: a probe
  * refused towards -d proves no relaying to any domain, so a closed server
- * costs no probe at all. The plain forms go first: one of them accepted
- * towards the second domain settles "relays for any domain", and an open
- * relay pays one or two probes; only when they are refused there do the
- * other forms follow (any one of them may still relay there), so "relays
- * only for -d" rests on every accepted form. The copies run like the
- * battery (pipelined groups, lanes); their replies go to each probe's
- * "second" record, its own result stays as it was.
+ * costs no probe at all. The plain forms go first (in the battery already,
+ * battery_copies): one of them accepted towards the second domain settles
+ * "relays for any domain", and an open relay pays one or two probes; only
+ * when they are refused there do the other forms follow (any one of them
+ * may still relay there), so "relays only for -d" rests on every accepted
+ * form. The copies run like the battery (pipelined groups, lanes); their
+ * replies go to each probe's "second" record, its own result stays as it
+ * was.
  */
 static void second_destination_pass(struct probe_queue *q, struct runner *run)
 {
 	struct audit_target *t = q->t;
-	struct audit_probe *copies = xcalloc(t->nprobes + 1, sizeof(*copies));
-	size_t *from = xcalloc(t->nprobes + 1, sizeof(*from));
-	size_t n = second_copies(t, copies, from);
 
-	if (!run_copies(q, run, copies, n, true))
-		run_copies(q, run, copies, n, false);
-	for (size_t k = 0; k < n; k++) {
-		struct audit_second *s2 = &t->probes[from[k]].second;
-		const struct audit_probe *c = &copies[k];
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (copy_wanted(q, i, false))
+			copy_make(&t->probes[i], &q->copies[i]);
+	if (!run_copies(q, run, true))
+		run_copies(q, run, false);
+	for (size_t i = 0; i < t->nprobes; i++) {
+		struct audit_second *s2 = &t->probes[i].second;
+		const struct audit_probe *c = &q->copies[i];
 
+		if (!copy_made(c))
+			continue;
 		s2->tried = c->outcome != OUT_NOT_RUN;
 		s2->outcome = c->outcome;
 		s2->stage = c->stage;
@@ -265,8 +285,6 @@ static void second_destination_pass(struct probe_queue *q, struct runner *run)
 		strlcpy_rg(s2->enhanced, c->enhanced, sizeof(s2->enhanced));
 		strlcpy_rg(s2->text, c->text, sizeof(s2->text));
 	}
-	free(copies);
-	free(from);
 }
 
 /* The --per-host lanes of q; [0] runs the caller's runner (run_queue). */
@@ -307,17 +325,19 @@ static void run_passes(struct audit_target *t, const struct audit_opts *o,
     struct runner *run)
 {
 	int data_budget = o->data_probes;
-	struct probe_queue q = {.t = t, .o = o, .probes = t->probes,
-	    .deadline = run->deadline};
-	size_t *order = xcalloc(t->nprobes + 1, sizeof(*order));
+	struct probe_queue q = {.t = t, .o = o, .deadline = run->deadline};
 
-	q.order = order;
+	/* the battery and the copies that may join it */
+	q.order = xcalloc(2 * t->nprobes + 1, sizeof(*q.order));
+	q.copies = xcalloc(t->nprobes + 1, sizeof(*q.copies));
 	/* Postfix answers its first errors at once (group_max): not measured */
 	q.measured = t->mta == MTA_POSTFIX;
 	lanes_start(&q, run->deadline);
 	for (size_t i = 0; i < t->nprobes; i++)
-		order[q.n++] = i;
+		q.order[q.n++] = &t->probes[i];
+	q.battery = true;
 	run_queue(&q, run);
+	q.battery = false;
 	retry_pass(&q, run);
 	second_destination_pass(&q, run);
 	/* The DATA checks, last: the first --data-probes accepted relay probes in
@@ -327,13 +347,14 @@ static void run_passes(struct audit_target *t, const struct audit_opts *o,
 	q.n = q.next = 0;
 	for (size_t i = 0; i < t->nprobes && (int)q.n < o->data_probes; i++)
 		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
-			order[q.n++] = i;
+			q.order[q.n++] = &t->probes[i];
 	q.data_budget = run->data_budget = &data_budget;
 	/* the last pass: a lane it leaves idle says QUIT meanwhile, not after */
 	lanes_close(&q, q.n);
 	run_queue(&q, run);
 	run->data_budget = NULL;	/* data_budget ends here */
-	free(order);
+	free(q.order);
+	free(q.copies);
 	lanes_finish(&q, run);
 }
 
