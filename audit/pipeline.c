@@ -65,8 +65,8 @@ static void fence_taken(struct audit_target *t, struct session *s, struct audit_
 
 /*
  * One probe pipelined, one round trip: the RSET the last probe left open,
- * MAIL, RCPT and the fence (fence_answer) in one write. The probe is
- * graded only once the fence says the stream was in step.
+ * MAIL, RCPT and the fence (fence_out_of_step) in one write. The probe
+ * is graded only once the fence says the stream was in step.
  */
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget, const char *back)
@@ -208,9 +208,10 @@ struct group_buf {
 	int fence_code;		/* the reply to that EHLO */
 };
 
-/* Read the group's replies into mail[]/rcpt[]: how many probes were
- * answered before a cut; *desync when the fences say out of step; *fence
- * the reply to the last fence (an EHLO's may be a refusal). */
+/* Read the group's replies into g's mail[]/rcpt[]: how many probes were
+ * answered before a cut; *desync when the fences say out of step. The
+ * reply to an EHLO fence goes to g->fence_code (it may be a refusal:
+ * group_fence_ehlo). */
 static size_t read_group(struct audit_target *t, struct session *s, bool rset,
     struct audit_probe **pp, const bool *join, struct group_buf *g, size_t n,
     bool *desync)
@@ -298,16 +299,6 @@ static size_t group_cut(struct audit_target *t, struct session *s,
 	return got;
 }
 
-/*
- * Several probes in one pipelined group, one round trip for all: [RSET]
- * then MAIL, RCPT and RSET per probe, a NOOP fence instead of the last
- * RSET. Every RSET and the NOOP must answer 2xx and nothing may follow the
- * NOOP, else the stream is out of step: the probes run again one by one on
- * fresh sessions in lock-step. A probe cut off by a drop or a 421 runs
- * again alone (run_one: a fresh session; lock-step after a drop). An
- * accepted relay probe that is to get the DATA check runs again alone too
- * (DATA goes last in a group of its own).
- */
 static void group_buf_alloc(struct group_buf *g, size_t n)
 {
 	memset(g, 0, sizeof(*g));
@@ -405,6 +396,18 @@ static bool group_fence_ehlo(struct audit_target *t, struct session *s,
 	return true;
 }
 
+/*
+ * Several probes in one pipelined group, one round trip for all: [RSET]
+ * then MAIL, RCPT and RSET per probe, a fence instead of the last RSET: a
+ * NOOP, or the EHLO of the identity probe that follows on this session.
+ * Every RSET and the fence must answer 2xx (a refused EHLO fence is
+ * verified in step by a NOOP alone) and nothing may follow the fence, else
+ * the stream is out of step: the probes run again one by one on fresh
+ * sessions in lock-step. A probe cut off by a drop or a 421 runs again
+ * alone (run_one: a fresh session; lock-step after a drop). An accepted
+ * relay probe that is to get the DATA check runs again alone too (DATA
+ * goes last in a group of its own).
+ */
 bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner *run,
     struct audit_probe **pp, size_t n, const char *fence_helo)
 {
