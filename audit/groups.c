@@ -128,6 +128,13 @@ static struct audit_probe *next_fitting(struct probe_queue *q, const struct runn
 		if (!batchable(p) && identity_here(q, run, p))
 			return to_front(q, k);
 	}
+	/* the costlier probes first (an after-local one makes two errors):
+	 * the last of a pass then cost one, and fill the last error of any
+	 * session instead of wanting a session of their own */
+	for (size_t k = q->next; left >= 2 && k < q->n; k++)
+		if (batchable(q->order[k]) && probe_cost(q->t, q->order[k]) >= 2 &&
+		    fits(q->t, q->order[k], n, left))
+			return to_front(q, k);
 	for (size_t k = q->next; k < q->n && k < q->next + RG_BATCH_MAX; k++)
 		if (batchable(q->order[k]) &&
 		    fits(q->t, q->order[k], n, left))

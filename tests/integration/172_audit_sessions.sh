@@ -46,6 +46,7 @@ compare() {
 	tap_is "$(jq '[.tests[] | select(.code == 421 or .outcome == "error")] | length' <<<"$out")" 0 \
 		"$tag: no 421 and no probe in error (no limit of the server met)"
 	LAST_SECS=$secs
+	LAST_OUT=$out
 }
 
 for profile in closed open; do
@@ -56,6 +57,15 @@ for profile in closed open; do
 	compare "postfix $profile" "$PF_PORT" "$max"
 	tap_check "postfix $profile: no error sleep (the run took ${LAST_SECS} s)" \
 		[ "$LAST_SECS" -lt 15 ]
+	if [ "$profile" = closed ]; then
+		# the after-local probes (two errors each on a closed server) go
+		# first, late in the battery as they are: the last probes of the
+		# pass then fill the last error of any session, not one of their own
+		late=$(jq '[.tests[] | .start] | sort | .[length / 2 | floor]' <<<"$LAST_OUT")
+		tap_check "postfix closed: every after-local probe starts before the median probe" \
+			jq -e --argjson m "$late" '[.tests[] | select(.id | startswith("L")) | .start] |
+				length > 0 and all(. <= $m)' <<<"$LAST_OUT"
+	fi
 	if [ "$profile" = open ]; then
 		# an open relay answers no error: three probes measure it, then
 		# Postfix gets full pipelined groups (one NOOP fence a group; 42
