@@ -142,15 +142,15 @@ static void drain(struct probe_queue *q, struct lane *l)
 	struct audit_target *t = q->t;
 	const struct audit_opts *o = q->o;
 	struct runner *run = l->run;
+
 	l->active = true;
 	pool_idle(t, &run->s, false);
 	for (;;) {
 		struct audit_probe *pp[RG_BATCH_MAX];
 		bool batch = !o->no_pipelining && !t->lockstep && q->data_budget == NULL &&
 		    strstr(t->ehlo_keywords, "PIPELINING") != NULL;
-		size_t n;
-
 		bool id_follows = batch && identity_follows(q, run);
+		size_t n;
 
 		if (leave_to_others(q, l) ||
 		    (n = take_group(q, run, pp, batch, id_follows)) == 0)
