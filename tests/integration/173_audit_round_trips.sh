@@ -63,7 +63,7 @@ tap_check "postfix: the EHLO back to the default name fences an identity probe" 
 datas=$(jq '[.transcript[] | select(.dir == ">" and .line == "DATA")] | length' <<<"$out")
 piped=$(pairs "$out" | grep -cP '^> RCPT TO:.*\t> DATA$' || true)
 tap_check "postfix: each of the $datas DATA checks goes in its RCPT's group ($piped)" \
-	[ "$datas" -ge 1 ] && [ "$piped" -eq "$datas" ]
+	test "$datas" -ge 1 -a "$piped" -eq "$datas"
 tap_is "$(jq '[.tests[] | select(.data == "taken")] | length' <<<"$out")" "$datas" \
 	"postfix: every DATA check drew 354 and was dropped"
 order=$(jq -r '[.transcript[] | select((.dir == ">" and .line == "QUIT") or
