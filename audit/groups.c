@@ -174,15 +174,6 @@ size_t take_group(struct probe_queue *q, const struct runner *run,
 	return n;
 }
 
-/* Whether t accepted a relay probe so far. */
-static bool relaying(const struct audit_target *t)
-{
-	for (size_t i = 0; i < t->nprobes; i++)
-		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
-			return true;
-	return false;
-}
-
 /* An identity probe follows a group only on a server known to take a
  * second EHLO that relays, and while the session has room for the group
  * and ID_ERRORS, ID_NONMAIL more. */
@@ -193,7 +184,7 @@ bool identity_follows(const struct probe_queue *q, const struct runner *run)
 
 	/* a server that refuses renews sessions often, and a fresh session
 	 * says an identity at no cost: the room is kept where one relays */
-	if (s->dead || !q->measured || !session_rehello_known(q->t) || !relaying(q->t) ||
+	if (s->dead || !q->measured || !session_rehello_known(q->t) || !target_relaying(q->t) ||
 	    strcmp(s->helo, q->o->helo) != 0 ||
 	    s->errors + 1 + ID_ERRORS > session_error_limit(q->t, q->o) ||
 	    s->nonmail + 2 + ID_NONMAIL > session_nonmail_limit(q->t) ||

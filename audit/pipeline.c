@@ -162,16 +162,26 @@ static bool refusing(const struct audit_target *t)
 	return refused;
 }
 
+bool target_relaying(const struct audit_target *t)
+{
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (t->probes[i].outcome == OUT_ACCEPTED && probe_is_relay(&t->probes[i]))
+			return true;
+	return false;
+}
+
 bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
     const struct audit_probe *p)
 {
-	/* a control's recipient may well be accepted (C1 must be): it keeps
-	 * a transaction of its own */
+	/* a control's recipient may well be accepted (C1 must be), and an
+	 * after-local probe's first RCPT is the point of it: each keeps a
+	 * transaction of its own */
 	return prev != NULL && prev->spec.first_rcpt[0] == '\0' &&
 	    p->spec.first_rcpt[0] == '\0' &&
 	    prev->spec.trick->klass != RG_CLASS_CONTROL &&
 	    p->spec.trick->klass != RG_CLASS_CONTROL &&
-	    strcmp(probe_sender(prev), probe_sender(p)) == 0 && refusing(t);
+	    strcmp(probe_sender(prev), probe_sender(p)) == 0 &&
+	    (refusing(t) || target_relaying(t));
 }
 
 /* A session with room for cost more errors and n + 1 non-mail commands
@@ -206,6 +216,7 @@ struct group_buf {
 	struct brief *mail, *first, *rcpt;
 	const char *fence_helo;	/* the group ends with EHLO this, not NOOP */
 	int fence_code;		/* the reply to that EHLO */
+	bool relaying;		/* the target relayed before the group (probe_joins) */
 };
 
 /* Read the group's replies into g's mail[]/rcpt[]: how many probes were
@@ -317,7 +328,8 @@ static void group_buf_free(struct group_buf *g)
 }
 
 /* Grade the first got probes, answered in step; those cut off, and those
- * after an accepted recipient in their transaction, run again alone. */
+ * after an accepted recipient in their transaction (unless the target had
+ * relayed before the group: probe_joins), run again alone. */
 static void grade_group(struct audit_target *t, const struct audit_opts *o,
     struct runner *run, struct audit_probe **pp, size_t n, size_t got,
     const bool *join, const struct group_buf *g, bool in_clear)
@@ -328,7 +340,7 @@ static void grade_group(struct audit_target *t, const struct audit_opts *o,
 	bool granted = false;	/* a RCPT of this transaction was accepted */
 
 	for (size_t i = 0; i < got; i++) {
-		granted &= join[i];
+		granted &= join[i] && !g->relaying;
 		if (granted) {
 			/* after an accepted recipient in its transaction: the
 			 * answer may be that recipient's doing; alone again
@@ -429,6 +441,7 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	rset = s->need_rset;
 	group_buf_alloc(&g, n);
 	g.fence_helo = fence_helo;
+	g.relaying = target_relaying(t);
 	if (fence_helo != NULL)
 		snprintf(g.cmd[3 * n], sizeof(g.cmd[0]), "EHLO %s", fence_helo);
 	nc = group_commands(s, pp, n, join, rset, &g, cmds);

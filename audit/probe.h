@@ -79,13 +79,21 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget, const char *back);
 /* Whether p shares the transaction of prev, the probe before it in a group
  * (prev NULL: none): the same sender, one RCPT each, neither a control, on
- * a target that has
- * refused relay probes and accepted none. A RCPT accepted in a shared
- * transaction ends its use: the probes after it in that transaction run
- * again alone (an accepted local recipient may grant relaying to the rest;
- * the L1 family tests that on purpose, with its own transactions). */
+ * a target that has refused relay probes and accepted none, or that has
+ * relayed (target_relaying). On a refusing target a RCPT accepted in a
+ * shared transaction ends its use: the probes after it in that transaction
+ * run again alone (an accepted recipient may grant relaying to the rest;
+ * the L1 family tests that on purpose, with its own transactions). On a
+ * relaying target each RCPT is graded where it stands: the server relays
+ * for this sender already, and one transaction instead of one per probe
+ * is one queue file (Postfix opens one at a transaction's first accepted
+ * RCPT) and one RSET (a non-mail command) instead of many. Tests compare
+ * every outcome against lock-step on real Postfix, Exim, OpenSMTPD and
+ * sendmail (tests/integration/172). */
 bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
     const struct audit_probe *p);
+/* Whether t accepted a relay probe so far. */
+bool target_relaying(const struct audit_target *t);
 /* pp[0..n) in one group, fenced by NOOP or, with fence_helo, by "EHLO
  * fence_helo" (RFC 2920: EHLO may end a group; the next probe's identity,
  * one round trip less); false when it could not be tried at all (the

@@ -74,6 +74,15 @@ for profile in closed open; do
 		fences=$(audit "$PF_PORT" -T | jq '[.transcript[] | select(.dir == ">" and .line == "NOOP")] | length')
 		tap_check "postfix open: full groups from the start ($fences fences <= 20)" \
 			[ "$fences" -le 20 ]
+		# Postfix opens a queue file at a transaction's first accepted
+		# RCPT ("QUEUEID: client=" in its log): once the target relayed,
+		# the probes of one sender share a transaction (probe_joins;
+		# 57 queue files when each probe had its own)
+		before=$(pf_log_count ': client=')
+		audit "$PF_PORT" >/dev/null
+		files=$(($(pf_log_count ': client=') - before))
+		tap_check "postfix open: probes of one sender share transactions ($files queue files <= 40)" \
+			[ "$files" -le 40 ]
 	fi
 	pf_stop
 done
