@@ -264,6 +264,8 @@ struct audit_target {
 	char ehlo_keywords[512];	/* space-separated */
 	char ehlo_greeting[256];	/* first line of the first EHLO reply */
 	bool ehlo_refused;		/* first session: EHLO refused, used HELO */
+	bool described;			/* a session was greeted and said EHLO:
+					 * the fields above are the server's */
 	char baseline_from[600];	/* first MAIL FROM the server accepted */
 	bool starttls_offered;
 	/* RFC 2920 (session.c): groups sent pipelined; a reply stream found

@@ -134,7 +134,11 @@ static int connect_session(struct audit_target *t, const struct audit_opts *o,
 
 	memset(s, 0, sizeof(*s));
 	rg_reply_init(fail_reply);
-	s->first = !quiet && t->sessions == 0;	/* before anything can yield */
+	/* before anything can yield; a first session turned away (421, not
+	 * greeted in time) leaves the description to the next greeted one:
+	 * its banner, EHLO and the MTA they name (Postfix's "too many
+	 * connections" is no banner, and no fingerprint) */
+	s->first = !quiet && !t->described;
 	/* the --per-host place is held while waiting for a --max-sessions
 	 * one: other lanes of this target count it before it connects */
 	t->pool->conns++;
@@ -219,6 +223,7 @@ static int greet_session(struct audit_target *t, const struct audit_opts *o,
 		goto refused;
 	if (out_of_step(t, s, &r, 250, "after EHLO's reply"))
 		return -1;
+	t->described = true;
 	bool tls_broken = t->starttls_failed[0] != '\0';
 	bool want_tls = !o->implicit_tls && (o->starttls == STARTTLS_ALWAYS ||
 	    (o->starttls == STARTTLS_AUTO && t->starttls_offered && !tls_broken));
@@ -443,6 +448,7 @@ static int take_warm(struct audit_target *t, const struct audit_opts *o,
 	 * needs (session.c) */
 	*s = p->warm[--p->nwarm];
 	number = s->number;
+	s->first = !t->described;	/* opened ahead, and the first one's EHLO failed */
 	if (rg_smtp_unsolicited(s->conn)) {	/* a line since its greeting */
 		close_session(t, s, false);
 		where = "after the greeting";

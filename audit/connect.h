@@ -31,7 +31,8 @@ struct session {
 				 * session after smtp_accept_max_nonmail = 10) */
 	char helo[256];		/* name currently in force ("" before EHLO) */
 	bool dead;
-	bool first;		/* the target's first session: describes the server */
+	bool first;		/* describes the server: the target's first session,
+				 * or the next after one turned away (t->described) */
 	bool up;		/* greeted with 220, not closing (counted in the pool) */
 	bool greet_timeout;	/* connect_session: not connected or greeted in time */
 	bool pipelining;	/* this session's EHLO offered PIPELINING */

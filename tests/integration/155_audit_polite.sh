@@ -125,6 +125,40 @@ tap_like "$(jq -r .verdict_reason <<<"$POUT")" "^server busy \\(421\\), retried 
 tap_is "$(pf_sink_count)" 0 "Postfix rate limit: nothing relayed"
 pf_stop
 
+# --- the first connection turned away: the next greeted one describes ------
+# Postfix takes one connection at a time from 127.0.0.2, and a client of
+# the test holds it for a second: the auditor's first connection gets
+# "421 ... too many connections" and its retry is greeted. The banner, the
+# EHLO keywords and the MTA they name come from that session (a first
+# session turned away used to describe the server by its 421: MTA unknown,
+# no PIPELINING, 20 sessions instead of 6).
+PF_MAIN_EXTRA='smtpd_client_connection_count_limit = 1
+smtpd_client_event_limit_exceptions =' pf_start closed >/dev/null || tap_bail "cannot start Postfix"
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.2", 0))
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.recv(512)
+open(sys.argv[2], "w").close()
+time.sleep(1)
+s.close()' "$PF_PORT" "$W/held" &
+holder=$!
+rg_retry 10 test -e "$W/held" || tap_bail "the holding client did not connect"
+POUT=$(timeout 150 "$AUDIT" -p "$PF_PORT" -s 127.0.0.2 -d victim.example -t 10 \
+	--budget 60 -f json 127.0.0.1 2>/dev/null)
+wait "$holder"
+tap_diag "first connection turned away: $(jq -c '{verdict, banner, mta, sessions,
+	turned_away: .politeness.turned_away}' <<<"$POUT")"
+tap_check "first connection turned away: it was (the scenario holds)" \
+	jq -e '.politeness.turned_away >= 1' <<<"$POUT"
+tap_like "$(jq -r .banner <<<"$POUT")" '^220 .*ESMTP Postfix$' \
+	"first connection turned away: the banner is the greeted session's 220"
+tap_check "first connection turned away: Postfix, and PIPELINING from its EHLO" \
+	jq -e '.mta == "Postfix" and .pipelining.offered and (.ehlo_keywords | test("PIPELINING"))' <<<"$POUT"
+tap_is "$(jq -r .verdict <<<"$POUT")" closed "first connection turned away: closed"
+pf_stop
+
 # --- item 13: a relay that resets the connection on a pipelined group ------
 start_logged reset-pipelined
 audit reset-pipelined
