@@ -267,6 +267,8 @@ struct audit_target {
 	bool described;			/* a session was greeted and said EHLO:
 					 * the fields above are the server's */
 	char baseline_from[600];	/* first MAIL FROM the server accepted */
+	int mail_refusals;		/* probes refused at MAIL with 5xx: none,
+					 * and no probe scan (polite_sender_refused) */
 	bool starttls_offered;
 	/* RFC 2920 (session.c): groups sent pipelined; a reply stream found
 	 * out of step, and the lock-step fallback it caused */

@@ -245,7 +245,9 @@ static bool same_refused_sender(const struct audit_probe *q, const struct audit_
 
 bool polite_sender_refused(const struct audit_target *t, const struct audit_probe *p)
 {
-	if (p->retried)
+	/* asked of every probe a group may take: most targets refuse no
+	 * sender, and then no probe is looked at */
+	if (p->retried || t->mail_refusals == 0)
 		return false;	/* the retry sends the sender the server took */
 	for (size_t i = 0; i < t->nprobes; i++)
 		if (same_refused_sender(&t->probes[i], p))

@@ -83,6 +83,7 @@ void grade_probe(struct audit_target *t, struct session *s, struct audit_probe *
 		p->outcome = grade_pre_rcpt(mail->code, mail->enhanced, tls_in_clear);
 		if (p->outcome == OUT_UNTESTED)
 			p->untested_why = "MAIL refused";
+		t->mail_refusals += p->outcome == OUT_UNTESTED && mail->code / 100 == 5;
 		/* the RCPTs fail too */
 		s->errors += 1 + (rcpt != NULL && rcpt->code >= 400) +
 		    (first != NULL && first->code >= 400);

@@ -24,9 +24,10 @@ struct probe_queue {
 					 * take: of t->probes, or copies */
 	size_t n, next;
 	/* [t->nprobes]: copy i is t->probes[i] towards --second-domain, made
-	 * (spec.trick set) once the probe is evidence; plain ones join the
-	 * battery as soon as their probe is accepted (session.c) */
-	struct audit_probe *copies;
+	 * (allocated; NULL until then) once the probe is evidence; plain ones
+	 * join the battery as soon as their probe is accepted (session.c). A
+	 * probe is ~6 KB and few get a copy: none on a closed server */
+	struct audit_probe **copies;
 	bool battery;		/* the pass is the battery */
 	int *data_budget;
 	double deadline;

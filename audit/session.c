@@ -99,19 +99,18 @@ static void keep_first_attempt(struct audit_probe *p)
 	memset(&p->finish, 0, sizeof(p->finish));
 }
 
-/* Copy i of t->probes[i], made once (copy_made), towards the second
+/* Copy i of t->probes[i] (q->copies[i], made once), towards the second
  * domain with the sender the server took. */
-static bool copy_made(const struct audit_probe *c)
+static void copy_make(struct probe_queue *q, size_t i)
 {
-	return c->spec.trick != NULL;
-}
+	const struct audit_probe *p = &q->t->probes[i];
+	struct audit_probe *c = xcalloc(1, sizeof(*c));
 
-static void copy_make(const struct audit_probe *p, struct audit_probe *c)
-{
 	c->spec = p->spec;
 	strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
 	c->retried = p->retried;
 	strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));
+	q->copies[i] = c;
 }
 
 /* Whether t->probes[i] wants a copy towards the second domain now: it is
@@ -121,8 +120,16 @@ static bool copy_wanted(const struct probe_queue *q, size_t i, bool plain)
 {
 	const struct audit_probe *p = &q->t->probes[i];
 
-	return !copy_made(&q->copies[i]) && p->spec.rcpt_to_second[0] != '\0' &&
+	return q->copies[i] == NULL && p->spec.rcpt_to_second[0] != '\0' &&
 	    (!plain || p->spec.trick->klass == RG_CLASS_PLAIN) && probe_is_evidence(q->t, p);
+}
+
+/* Copy i of class plain (or of the others), made and not run yet. */
+static struct audit_probe *copy_of_class(const struct probe_queue *q, size_t i, bool plain)
+{
+	struct audit_probe *c = q->copies[i];
+
+	return c != NULL && (c->spec.trick->klass == RG_CLASS_PLAIN) == plain ? c : NULL;
 }
 
 /* In the battery, each plain probe accepted so far sends its copy after
@@ -132,8 +139,8 @@ static void battery_copies(struct probe_queue *q)
 {
 	for (size_t i = 0; q->battery && q->t->second_domain[0] && i < q->t->nprobes; i++)
 		if (copy_wanted(q, i, true)) {
-			copy_make(&q->t->probes[i], &q->copies[i]);
-			q->order[q->n++] = &q->copies[i];
+			copy_make(q, i);
+			q->order[q->n++] = q->copies[i];
 		}
 }
 
@@ -237,14 +244,18 @@ static bool run_copies(struct probe_queue *q, struct runner *run, bool plain)
 	size_t n = q->t->nprobes;
 
 	q->n = q->next = 0;
-	for (size_t i = 0; i < n; i++)
-		if (copy_made(&q->copies[i]) && q->copies[i].outcome == OUT_NOT_RUN &&
-		    (q->copies[i].spec.trick->klass == RG_CLASS_PLAIN) == plain)
-			q->order[q->n++] = &q->copies[i];
+	for (size_t i = 0; i < n; i++) {
+		struct audit_probe *c = copy_of_class(q, i, plain);
+
+		if (c != NULL && c->outcome == OUT_NOT_RUN)
+			q->order[q->n++] = c;
+	}
 	run_queue(q, run);
-	for (size_t i = 0; i < n; i++)
-		accepted |= copy_made(&q->copies[i]) && q->copies[i].outcome == OUT_ACCEPTED &&
-		    (q->copies[i].spec.trick->klass == RG_CLASS_PLAIN) == plain;
+	for (size_t i = 0; i < n; i++) {
+		const struct audit_probe *c = copy_of_class(q, i, plain);
+
+		accepted |= c != NULL && c->outcome == OUT_ACCEPTED;
+	}
 	return accepted;
 }
 
@@ -269,14 +280,14 @@ static void second_destination_pass(struct probe_queue *q, struct runner *run)
 
 	for (size_t i = 0; i < t->nprobes; i++)
 		if (copy_wanted(q, i, false))
-			copy_make(&t->probes[i], &q->copies[i]);
+			copy_make(q, i);
 	if (!run_copies(q, run, true))
 		run_copies(q, run, false);
 	for (size_t i = 0; i < t->nprobes; i++) {
 		struct audit_second *s2 = &t->probes[i].second;
-		const struct audit_probe *c = &q->copies[i];
+		const struct audit_probe *c = q->copies[i];
 
-		if (!copy_made(c))
+		if (c == NULL)
 			continue;
 		s2->tried = c->outcome != OUT_NOT_RUN;
 		s2->outcome = c->outcome;
@@ -354,6 +365,8 @@ static void run_passes(struct audit_target *t, const struct audit_opts *o,
 	run_queue(&q, run);
 	run->data_budget = NULL;	/* data_budget ends here */
 	free(q.order);
+	for (size_t i = 0; i < t->nprobes; i++)
+		free(q.copies[i]);
 	free(q.copies);
 	lanes_finish(&q, run);
 }

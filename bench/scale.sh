@@ -47,7 +47,9 @@
 # INDEP=0 skips step 2, SHARED=0 skips step 3, NS (N: the shared workload's
 # target names, at most 64000), BASE_AUDIT=PATH (another relayguard-audit,
 # e.g. main's build, run beside this one with RG_ARGS in steps 2 and 3: a
-# before/after in one invocation), KEEP=DIR keeps outputs there.
+# before/after in one invocation), KEEP=DIR keeps outputs there, PERF=FILE
+# records relayguard's independent run with perf (call graphs; its CPU
+# figures then include perf's own cost): perf report -i FILE.
 set -u
 if [ -z "${RG_BENCH_NETNS:-}" ]; then
 	if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
@@ -156,8 +158,11 @@ run() {
 	local name=$1 t0 t1
 	shift
 	proxy_counts "$name.before"
+	local pre=()
+	[ -n "${PERF:-}" ] && [ "$name" = all-rg ] && pre=(perf record -q -g -o "$PERF" --)
 	t0=$(now)
-	/usr/bin/time -f '%M %U %S' -o "$W/$name.time" "$@" >"$W/$name.out" 2>"$W/$name.err"
+	/usr/bin/time -f '%M %U %S' -o "$W/$name.time" "${pre[@]}" "$@" >"$W/$name.out" \
+		2>"$W/$name.err"
 	t1=$(now)
 	echo "$t1 - $t0" | bc -l >"$W/$name.wall"
 	proxy_counts "$name"
