@@ -430,6 +430,8 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	size_t nc, got, ntx = 0;
 	bool rset, desync = false, in_clear, join[RG_BATCH_MAX];
 	int cost = 0;
+	/* as the joins were decided: group_session may yield to other lanes */
+	bool relaying = target_relaying(t);
 
 	for (size_t i = 0; i < n; i++) {
 		cost += probe_cost(t, pp[i]);
@@ -442,7 +444,7 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	rset = s->need_rset;
 	group_buf_alloc(&g, n);
 	g.fence_helo = fence_helo;
-	g.relaying = target_relaying(t);
+	g.relaying = relaying;
 	if (fence_helo != NULL)
 		snprintf(g.cmd[3 * n], sizeof(g.cmd[0]), "EHLO %s", fence_helo);
 	nc = group_commands(s, pp, n, join, rset, &g, cmds);
