@@ -185,6 +185,8 @@ struct audit_probe {
 	int first_rcpt_code;
 	char first_rcpt_text[256];
 	struct audit_second second;	/* towards --second-domain */
+	bool copy;			/* a copy towards --second-domain (session.c):
+					 * its answer alone says "any domain" */
 	int session;			/* 1-based connection number */
 	struct timeval start, finish;
 };

@@ -535,7 +535,11 @@ int open_session(struct audit_target *t, const struct audit_opts *o,
 				return rc;
 			continue;
 		}
-		if (p->conns + p->pending >= p->limit) {
+		/* one opened ahead and on its way is this lane's once greeted
+		 * (a server spawning a process per session greets it late: a
+		 * cold Postfix, tens of ms): a connection of our own beside it
+		 * would leave it unused, one session more for the server */
+		if (p->conns + p->pending >= p->limit || p->opening + p->pending > 0) {
 			if (pool_wait_place(t, s) != 0)
 				return -1;
 			continue;

@@ -128,6 +128,13 @@ static struct audit_probe *next_fitting(struct probe_queue *q, const struct runn
 		if (!batchable(p) && identity_here(q, run, p))
 			return to_front(q, k);
 	}
+	/* the plain probes before: once one is accepted, the probes of one
+	 * sender share a transaction (probe_joins), and the other lanes'
+	 * groups are built while its answer is on the way */
+	for (size_t k = q->next; left >= 1 && k < q->n && k < q->next + RG_BATCH_MAX; k++)
+		if (q->order[k]->spec.trick->klass == RG_CLASS_PLAIN && !q->order[k]->copy &&
+		    batchable(q->order[k]) && fits(q->t, q->order[k], n, left))
+			return to_front(q, k);
 	/* the costlier probes first (an after-local one makes two errors):
 	 * the last of a pass then cost one, and fill the last error of any
 	 * session instead of wanting a session of their own */

@@ -170,18 +170,36 @@ bool target_relaying(const struct audit_target *t)
 	return false;
 }
 
+/* Whether t relayed a plain probe (any sender, a plain outside recipient,
+ * in a transaction of its own): it relays whatever came before in a
+ * transaction, so a recipient there grants nothing it would not have had
+ * alone (probe_joins). */
+static bool relays_plain(const struct audit_target *t)
+{
+	for (size_t i = 0; i < t->nprobes; i++)
+		if (t->probes[i].outcome == OUT_ACCEPTED &&
+		    t->probes[i].spec.trick->klass == RG_CLASS_PLAIN)
+			return true;
+	return false;
+}
+
 bool probe_joins(const struct audit_target *t, const struct audit_probe *prev,
     const struct audit_probe *p)
 {
 	/* a control's recipient may well be accepted (C1 must be), and an
 	 * after-local probe's first RCPT is the point of it: each keeps a
-	 * transaction of its own */
-	return prev != NULL && prev->spec.first_rcpt[0] == '\0' &&
-	    p->spec.first_rcpt[0] == '\0' &&
-	    prev->spec.trick->klass != RG_CLASS_CONTROL &&
-	    p->spec.trick->klass != RG_CLASS_CONTROL &&
-	    strcmp(probe_sender(prev), probe_sender(p)) == 0 &&
-	    (refusing(t) || target_relaying(t));
+	 * transaction of its own; so does a copy towards the second domain
+	 * where a recipient may have been accepted before it (its answer
+	 * alone tells an open relay from one relaying for -d only) */
+	if (prev == NULL || prev->spec.first_rcpt[0] != '\0' ||
+	    p->spec.first_rcpt[0] != '\0' ||
+	    prev->spec.trick->klass == RG_CLASS_CONTROL ||
+	    p->spec.trick->klass == RG_CLASS_CONTROL ||
+	    strcmp(probe_sender(prev), probe_sender(p)) != 0)
+		return false;
+	if (refusing(t))
+		return true;
+	return !prev->copy && !p->copy && relays_plain(t);
 }
 
 /* A session with room for cost more errors and n + 1 non-mail commands
@@ -216,8 +234,29 @@ struct group_buf {
 	struct brief *mail, *first, *rcpt;
 	const char *fence_helo;	/* the group ends with EHLO this, not NOOP */
 	int fence_code;		/* the reply to that EHLO */
-	bool relaying;		/* the target relayed before the group (probe_joins) */
+	bool relaying;		/* joins were a relaying target's (probe_joins) */
+	int errors;		/* error replies read */
+	bool too_many;		/* the last reply read is an error saying "too many" */
+	char said[120];		/* its last line */
 };
+
+/* read_timed, noting in g what an error-limit close needs (group_cut). */
+static int read_noted(struct audit_target *t, struct session *s, struct group_buf *g,
+    struct rg_reply *r, double *since)
+{
+	int rc = read_timed(t, s, r, since);
+
+	if (rc != 0)
+		return rc;
+	g->errors += r->code >= 400;
+	g->too_many = r->code >= 400 && strcasestr(r->text, "too many") != NULL;
+	if (g->too_many) {
+		const char *nl = strrchr(r->text, '\n');
+
+		snprintf(g->said, sizeof(g->said), "%d %s", r->code, nl ? nl + 1 : r->text);
+	}
+	return 0;
+}
 
 /* Read the group's replies into g's mail[]/rcpt[]: how many probes were
  * answered before a cut; *desync when the fences say out of step. The
@@ -232,7 +271,7 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 	size_t got;
 	double since = rg_now();
 
-	if (rset && (read_timed(t, s, &r, &since) != 0 || r.code == 421))
+	if (rset && (read_noted(t, s, g, &r, &since) != 0 || r.code == 421))
 		return 0;
 	if (rset && r.code / 100 != 2) {
 		*desync = true;
@@ -241,22 +280,22 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 	for (got = 0; got < n; got++) {
 		if (join[got]) {	/* the transaction's MAIL answered for it */
 			mail[got] = mail[got - 1];
-		} else if (read_timed(t, s, &r, &since) != 0 || r.code == 421) {
+		} else if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421) {
 			return got;
 		} else {
 			brief_of(&mail[got], &r);
 		}
 		if (pp[got]->spec.first_rcpt[0] != '\0') {
-			if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+			if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421)
 				return got;
 			brief_of(&first[got], &r);
 		}
-		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+		if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421)
 			return got;
 		brief_of(&rcpt[got], &r);
 		if (got + 1 < n && join[got + 1])
 			continue;	/* the transaction goes on: no RSET here */
-		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+		if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421)
 			return got;
 		if (got + 1 == n && g->fence_helo != NULL) {
 			g->fence_code = r.code;
@@ -290,12 +329,16 @@ static bool fence_verified(struct session *s)
 }
 
 /* The group was cut after got probes: out of step (nothing is trusted),
- * dropped (lock-step from now on) or a 421. */
-static size_t group_cut(struct audit_target *t, struct session *s,
-    struct audit_probe **pp, size_t n, size_t got, bool desync)
+ * dropped (lock-step from now on), dropped right after an error reply
+ * that said "too many" (Exim's "501 Too many syntax or protocol errors",
+ * smtp_max_synprot_errors: fewer errors a session from now on, not
+ * lock-step) or a 421. */
+static size_t group_cut(struct audit_target *t, const struct audit_opts *o,
+    struct session *s, struct audit_probe **pp, size_t n, size_t got, bool desync,
+    const struct group_buf *g)
 {
 	char where[120], why[120];
-	int number = s->number;
+	int number = s->number, errors = s->errors + g->errors;
 	bool dropped = !desync && rg_smtp_status(s->conn) != RG_SMTP_OK;
 
 	strlcpy_rg(why, dropped ? rg_smtp_error(s->conn) : "", sizeof(why));
@@ -305,8 +348,12 @@ static size_t group_cut(struct audit_target *t, struct session *s,
 		polite_out_of_step(t, where, pp[0]->spec.id, number, true);
 		return 0;	/* nothing of this group can be trusted */
 	}
-	if (dropped)
+	if (dropped && g->too_many) {
+		session_lower_error_limit(t, errors);
+		polite_error_limit_met(t, errors, number, g->said, session_error_limit(t, o));
+	} else if (dropped) {
 		polite_pipelining_dropped(t, pp[got < n ? got : 0]->spec.id, number, why);
+	}
 	return got;
 }
 
@@ -431,7 +478,7 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	bool rset, desync = false, in_clear, join[RG_BATCH_MAX];
 	int cost = 0;
 	/* as the joins were decided: group_session may yield to other lanes */
-	bool relaying = target_relaying(t);
+	bool relaying = !refusing(t);
 
 	for (size_t i = 0; i < n; i++) {
 		cost += probe_cost(t, pp[i]);
@@ -459,7 +506,7 @@ bool run_batch(struct audit_target *t, const struct audit_opts *o, struct runner
 	if (got == n && !desync && fence_helo != NULL)
 		desync = !group_fence_ehlo(t, s, &g);
 	if (got < n || desync)
-		got = group_cut(t, s, pp, n, got, desync);
+		got = group_cut(t, o, s, pp, n, got, desync, &g);
 	else
 		s->need_rset = true;	/* the last transaction is still open */
 	grade_group(t, o, run, pp, n, got, join, &g, in_clear);

@@ -199,6 +199,17 @@ void polite_pipelining_dropped(struct audit_target *t, const char *probe, int se
 	event(t, t->desync_note);
 }
 
+void polite_error_limit_met(struct audit_target *t, int errors, int session,
+    const char *said, int limit)
+{
+	char ev[300];
+
+	snprintf(ev, sizeof(ev), "the server ended session %d after %d error replies, "
+	    "the last saying \"%.120s\": at most %d a session from now on", session,
+	    errors, said, limit);
+	event(t, ev);
+}
+
 bool polite_reply_delay(struct audit_target *t, double secs, int code)
 {
 	struct audit_politeness *pl = &t->polite;

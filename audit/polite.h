@@ -72,6 +72,11 @@ void polite_no_session_verdict(struct audit_target *t);
  * be tried. */
 bool polite_out_of_step(struct audit_target *t, const char *where, const char *probe,
     int session, bool piped);
+/* A session ended by the server right after an error reply that said "too
+ * many" (Exim's smtp_max_synprot_errors), after errors error replies: the
+ * event for the transcript; the caller lowered the limit (budget.c). */
+void polite_error_limit_met(struct audit_target *t, int errors, int session,
+    const char *said, int limit);
 /* A pipelined group ended in a connection reset or drop (no 421): the target
  * falls back to lock-step on fresh sessions and says so. */
 void polite_pipelining_dropped(struct audit_target *t, const char *probe, int session,

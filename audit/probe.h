@@ -78,14 +78,18 @@ void run_one(struct audit_target *t, const struct audit_opts *o, struct runner *
 enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
     struct audit_probe *p, int *data_budget, const char *back);
 /* Whether p shares the transaction of prev, the probe before it in a group
- * (prev NULL: none): the same sender, one RCPT each, neither a control, on
- * a target that has refused relay probes and accepted none, or that has
- * relayed (target_relaying). On a refusing target a RCPT accepted in a
- * shared transaction ends its use: the probes after it in that transaction
- * run again alone (an accepted recipient may grant relaying to the rest;
- * the L1 family tests that on purpose, with its own transactions). On a
- * relaying target each RCPT is graded where it stands: the server relays
- * for this sender already, and one transaction instead of one per probe
+ * (prev NULL: none): the same sender, one RCPT each, neither a control nor
+ * an after-local probe, on a target that has refused relay probes and
+ * accepted none, or that has relayed a plain probe. On a refusing target a
+ * RCPT accepted in a shared transaction ends its use: the probes after it
+ * in that transaction run again alone (an accepted recipient may grant
+ * relaying to the rest: Haraka's relay plugin with a dest_domains
+ * "continue" entry does, for a local one; the L1 family tests that on
+ * purpose, with its own transactions). A target that relays a plain
+ * outside recipient alone relays whatever came before, so there each RCPT
+ * is graded where it stands, copies towards the second domain aside (they
+ * keep a transaction of their own: their answer alone tells an open relay
+ * from one relaying for -d only). One transaction instead of one per probe
  * is one queue file (Postfix opens one at a transaction's first accepted
  * RCPT) and one RSET (a non-mail command) instead of many. Tests compare
  * every outcome against lock-step on real Postfix, Exim, OpenSMTPD and

@@ -107,6 +107,7 @@ static void copy_make(struct probe_queue *q, size_t i)
 	struct audit_probe *c = xcalloc(1, sizeof(*c));
 
 	c->spec = p->spec;
+	c->copy = true;
 	strlcpy_rg(c->spec.rcpt_to, p->spec.rcpt_to_second, sizeof(c->spec.rcpt_to));
 	c->retried = p->retried;
 	strlcpy_rg(c->retry_from, p->retry_from, sizeof(c->retry_from));

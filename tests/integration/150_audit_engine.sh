@@ -49,12 +49,39 @@ tap_is "$(grep 'disconnect from' "$PF_LOG" | grep -vc 'quit=1')" "$(pf_log_count
 tap_check "Postfix logged disconnects" [ "$(pf_log_count 'disconnect from')" -gt 0 ]
 
 # Asked for more than the server allows: it says 421 "too many connections",
-# the auditor settles at what the server takes and loses no probe.
-many=$("${A[@]}" --per-host 12 --transcript 127.0.0.1 2>/dev/null)
-tap_check "--per-host 12 vs a limit of 4: the 421 is understood (at most 4 from then on)" \
-	jq -e '[.transcript[] | select(.line|test("turned a connection away \\(421 .*at most [1-4] at once"))] | length >= 1' <<<"$many"
+# the auditor settles at what the server takes and loses no probe. Another
+# client from the same address holds three of the four places meanwhile, so
+# the sessions opened ahead meet the limit (lanes wait for those on their
+# way rather than open their own beside them). Postfix turns a connection
+# away only once an smtpd process takes it; some runs queue them instead
+# (greeted one by one as ours close): up to three tries for a 421.
+python3 -c '
+import socket, sys, time
+held = []
+for _ in range(3):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.recv(512)
+    held.append(s)
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$PF_PORT" "$W/held" &
+holder=$!
+rg_retry 10 test -e "$W/held" || tap_bail "the holding client did not connect"
+for try in 1 2 3; do
+	many=$("${A[@]}" --per-host 12 --transcript 127.0.0.1 2>/dev/null)
+	jq -e '[.transcript[] | select(.line|test("^421 "))] | length > 0' <<<"$many" >/dev/null && break
+done
+rg_kill_pid "$holder"
+if jq -e '[.transcript[] | select(.line|test("^421 "))] | length > 0' <<<"$many" >/dev/null; then
+	tap_check "--per-host 12 vs a limit of 4 (3 held): the 421 is understood (at most 1 from then on)" \
+		jq -e '[.transcript[] | select(.line|test("turned a connection away \\(421 .*at most 1 at once"))] | length >= 1' <<<"$many"
+else
+	tap_skip "--per-host 12 vs a limit of 4 (3 held): the 421 is understood" \
+		"Postfix queued the connections in 3 tries, no 421"
+fi
 tap_is "$(probes <<<"$many")" "$(probes <<<"$one")" \
-	"--per-host 12 vs a limit of 4: identical probe results (no probe lost to the 421s)"
+	"--per-host 12 vs a limit of 4 (3 held): identical probe results (no probe lost to the 421s)"
 
 # One thread, whatever the concurrency: sample the thread count while 12
 # targets (the same server under 12 names: 127.0.0.1 .. 127.0.0.12 are all

@@ -74,26 +74,27 @@ for profile in closed open; do
 		fences=$(audit "$PF_PORT" -T | jq '[.transcript[] | select(.dir == ">" and .line == "NOOP")] | length')
 		tap_check "postfix open: full groups from the start ($fences fences <= 20)" \
 			[ "$fences" -le 20 ]
-		# Postfix opens a queue file at a transaction's first accepted
-		# RCPT ("QUEUEID: client=" in its log): once the target relayed,
-		# the probes of one sender share a transaction (probe_joins;
-		# 57 queue files when each probe had its own)
-		before=$(pf_log_count ': client=')
-		audit "$PF_PORT" >/dev/null
-		files=$(($(pf_log_count ': client=') - before))
-		tap_check "postfix open: probes of one sender share transactions ($files queue files <= 40)" \
-			[ "$files" -le 40 ]
 	fi
 	pf_stop
 done
 
-declare -A MAX=([exim closed]=16 [exim open]=22 [opensmtpd closed]=14
+# Exim open: the relay probes are accepted, but Exim drops a session at
+# its fourth syntax error ("501 Too many syntax or protocol errors",
+# smtp_max_synprot_errors = 3) and about 15 routing tricks draw a 501 there
+# ("malformed address", "must contain a domain"): 16-23 sessions on main,
+# where the drop was taken for a server that dislikes pipelining (lock-step
+# from then on); 17-25 now that it lowers the errors a session instead.
+declare -A MAX=([exim closed]=16 [exim open]=26 [opensmtpd closed]=14
 	[opensmtpd open]=16 [sendmail closed]=15 [sendmail open]=19)
 for kind in exim opensmtpd sendmail; do
 	for profile in closed open; do
 		max=${MAX[$kind $profile]}
 		mta_start "$kind" "$profile" || tap_bail "cannot start $kind ($profile)"
 		compare "$kind $profile" "$MTA_PORT" "$max"
+		if [ "$kind $profile" = "exim open" ]; then
+			tap_check "exim open: its syntax-error drop lowers the errors a session, no lock-step" \
+				jq -e '.pipelining.lockstep_fallback | not' <<<"$LAST_OUT"
+		fi
 		mta_stop
 	done
 done

@@ -14,7 +14,9 @@
 #   - an EHLO fence refused by a HELO check is told from a stream out of
 #     step by a NOOP alone;
 #   - on a server that is measured (Exim: no banner rule), the lanes measure
-#     together (one probe each), and session 1 takes no identity meanwhile.
+#     together (one probe each), and session 1 takes no identity meanwhile;
+#   - on Postfix, once a plain probe relayed, the probes of one sender share
+#     a transaction: fewer queue files.
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
 source tests/lib/postfix.sh
 source tests/lib/exim.sh
@@ -47,9 +49,19 @@ pairs() {	# JSON
 
 pf_start open || tap_bail "cannot start Postfix (open)"
 proxy_start "$PF_PORT"
+before=$(pf_log_count ': client=')
 out=$(audit)
+sleep 0.5	# the last log lines
+files=$(($(pf_log_count ': client=') - before))
 tap_is "$(jq -r .verdict <<<"$out")" open_relay "postfix: an open relay"
 tap_diag "postfix: $(jq -c '{sessions, elapsed_seconds}' <<<"$out")"
+# Postfix opens a queue file at a transaction's first accepted RCPT
+# ("QUEUEID: client=" in its log): the plain probes go first, and once one
+# is accepted the probes of one sender share a transaction (probe_joins;
+# 57 queue files when each probe had its own; on loopback without the
+# proxy the other lanes may build their groups before that answer comes)
+tap_check "postfix: probes of one sender share transactions ($files queue files <= 40)" \
+	[ "$files" -le 40 ]
 
 # the MAILs of session 1's first write after its EHLO was answered
 first=$(dialogue "$out" 1 | awk '/^> EHLO/ && !e {e = 1; next} e == 1 && /^>/ {e = 2}
