@@ -376,8 +376,8 @@ static void group_buf_free(struct group_buf *g)
 }
 
 /* Grade the first got probes, answered in step; those cut off, and those
- * after an accepted recipient in their transaction (unless the target had
- * relayed before the group: probe_joins), run again alone. */
+ * after an accepted recipient in their transaction (unless the joins were
+ * a target's that relays plain probes: probe_joins), run again alone. */
 static void grade_group(struct audit_target *t, const struct audit_opts *o,
     struct runner *run, struct audit_probe **pp, size_t n, size_t got,
     const bool *join, const struct group_buf *g, bool in_clear)
