@@ -129,9 +129,9 @@ pf_stop
 # Postfix takes one connection at a time from 127.0.0.2, and a client of
 # the test holds it for a second: the auditor's first connection gets
 # "421 ... too many connections" and its retry is greeted. The banner, the
-# EHLO keywords and the MTA they name come from that session (a first
-# session turned away used to describe the server by its 421: MTA unknown,
-# no PIPELINING, 20 sessions instead of 6).
+# EHLO keywords and the MTA they name come from that session, not from the
+# one turned away (its 421 names no MTA and offers no PIPELINING: the
+# battery would run unpipelined on some 20 sessions instead of 6).
 PF_MAIN_EXTRA='smtpd_client_connection_count_limit = 1
 smtpd_client_event_limit_exceptions =' pf_start closed >/dev/null || tap_bail "cannot start Postfix"
 python3 -c '
