@@ -62,6 +62,12 @@ tap_diag "postfix: $(jq -c '{sessions, elapsed_seconds}' <<<"$out")"
 # proxy the other lanes may build their groups before that answer comes)
 tap_check "postfix: probes of one sender share transactions ($files queue files <= 40)" \
 	[ "$files" -le 40 ]
+# the plain probes go before the after-local ones, which would otherwise
+# fill session 1's first group (the costlier first); A9, not A1: A1's
+# start is that of its DATA check, run again last
+tap_check "postfix: the plain probe A9 starts no later than any after-local probe" \
+	jq -e '([.tests[] | select(.id == "A9") | .start] | max) <=
+		([.tests[] | select(.id | startswith("L1")) | .start] | min)' <<<"$out"
 
 # the MAILs of session 1's first write after its EHLO was answered
 first=$(dialogue "$out" 1 | awk '/^> EHLO/ && !e {e = 1; next} e == 1 && /^>/ {e = 2}
