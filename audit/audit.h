@@ -210,7 +210,8 @@ struct audit_politeness {
 	int tarpit_replies;		/* error replies that came that late */
 	int closed_at_greeting;		/* connections closed before any greeting */
 	double read_timeout;		/* --timeout */
-	bool error_timed;		/* an error reply's delay was measured */
+	bool error_timed;		/* an error reply's delay was measured (not a
+					 * syntax error's to a bare path) */
 	int no_greeting;		/* taken, none of ours open, not greeted in time */
 };
 /* A target's transcript is bounded (transcript.c tx_record): the first

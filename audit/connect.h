@@ -43,6 +43,8 @@ struct session {
 	bool closed_at_greeting;	/* closed before any greeting (no 421) */
 	bool yielded;		/* left ungreeted for one of ours opened ahead */
 	bool tarpitted;		/* an error reply came late: no further probes */
+	bool erred;		/* an error reply was read: a late reply after it is
+				 * a tarpit's too (Courier sleeps after a fast one) */
 	int rehellos;		/* EHLOs sent to change identity (budget.c) */
 	const char *out_of_step;	/* the stream was out of step: where */
 };

@@ -17,19 +17,17 @@
 
 /*
  * Read one reply of a group, timed from the reply before it (or the
- * group's write): an error reply that comes late is a tarpit (polite.c).
+ * group's write): a late one is a tarpit's (reply_timed). path: the MAIL
+ * or RCPT argument it answers, else NULL.
  */
 static int read_timed(struct audit_target *t, struct session *s, struct rg_reply *r,
-    double *since)
+    double *since, const char *path)
 {
 	int rc = rg_smtp_read_reply(s->conn, r);
 	double now = rg_now();
 
-	if (rc == 0 && polite_reply_delay(t, now - *since, r->code)) {
-		/* the rest of the group comes later still: wait for it */
-		s->tarpitted = true;
-		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
-	}
+	if (rc == 0 && reply_timed(t, s, r, now - *since, path))	/* the rest */
+		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));	/* later still */
 	*since = now;
 	return rc;
 }
@@ -105,23 +103,23 @@ enum probe_step run_probe_pipelined(struct audit_target *t, struct session *s,
 		return STEP_RETRY;
 	t->pipelined_groups++;
 	if (rset) {
-		if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+		if (read_timed(t, s, &r, &since, NULL) != 0 || r.code == 421)
 			return STEP_RETRY;
 		if (r.code / 100 != 2)
 			return STEP_DESYNC;
 	}
 	s->need_rset = true;
-	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+	if (read_timed(t, s, &r, &since, probe_sender(p)) != 0 || r.code == 421)
 		return STEP_RETRY;
 	brief_of(&mail, &r);
-	if (two && (read_timed(t, s, &r, &since) != 0 || r.code == 421))
+	if (two && (read_timed(t, s, &r, &since, p->spec.first_rcpt) != 0 || r.code == 421))
 		return STEP_RETRY;
 	if (two)
 		brief_of(&first, &r);
-	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+	if (read_timed(t, s, &r, &since, p->spec.rcpt_to) != 0 || r.code == 421)
 		return STEP_RETRY;
 	brief_of(&rcpt, &r);
-	if (read_timed(t, s, &r, &since) != 0 || r.code == 421)
+	if (read_timed(t, s, &r, &since, NULL) != 0 || r.code == 421)
 		return STEP_RETRY;
 	if (fence_out_of_step(s, &r, data))
 		return STEP_DESYNC;
@@ -242,9 +240,9 @@ struct group_buf {
 
 /* read_timed, noting in g what an error-limit close needs (group_cut). */
 static int read_noted(struct audit_target *t, struct session *s, struct group_buf *g,
-    struct rg_reply *r, double *since)
+    struct rg_reply *r, double *since, const char *path)
 {
-	int rc = read_timed(t, s, r, since);
+	int rc = read_timed(t, s, r, since, path);
 
 	if (rc != 0)
 		return rc;
@@ -271,7 +269,7 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 	size_t got;
 	double since = rg_now();
 
-	if (rset && (read_noted(t, s, g, &r, &since) != 0 || r.code == 421))
+	if (rset && (read_noted(t, s, g, &r, &since, NULL) != 0 || r.code == 421))
 		return 0;
 	if (rset && r.code / 100 != 2) {
 		*desync = true;
@@ -280,22 +278,25 @@ static size_t read_group(struct audit_target *t, struct session *s, bool rset,
 	for (got = 0; got < n; got++) {
 		if (join[got]) {	/* the transaction's MAIL answered for it */
 			mail[got] = mail[got - 1];
-		} else if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421) {
+		} else if (read_noted(t, s, g, &r, &since, probe_sender(pp[got])) != 0 ||
+		    r.code == 421) {
 			return got;
 		} else {
 			brief_of(&mail[got], &r);
 		}
 		if (pp[got]->spec.first_rcpt[0] != '\0') {
-			if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421)
+			if (read_noted(t, s, g, &r, &since, pp[got]->spec.first_rcpt) != 0 ||
+			    r.code == 421)
 				return got;
 			brief_of(&first[got], &r);
 		}
-		if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421)
+		if (read_noted(t, s, g, &r, &since, pp[got]->spec.rcpt_to) != 0 ||
+		    r.code == 421)
 			return got;
 		brief_of(&rcpt[got], &r);
 		if (got + 1 < n && join[got + 1])
 			continue;	/* the transaction goes on: no RSET here */
-		if (read_noted(t, s, g, &r, &since) != 0 || r.code == 421)
+		if (read_noted(t, s, g, &r, &since, NULL) != 0 || r.code == 421)
 			return got;
 		if (got + 1 == n && g->fence_helo != NULL) {
 			g->fence_code = r.code;

@@ -210,24 +210,37 @@ void polite_error_limit_met(struct audit_target *t, int errors, int session,
 	event(t, ev);
 }
 
-bool polite_reply_delay(struct audit_target *t, double secs, int code)
+bool polite_reply_delay(struct audit_target *t, double secs, int code, const char *path,
+    bool after_error)
 {
 	struct audit_politeness *pl = &t->polite;
+	bool error = code >= 400;
 	char ev[200];
 
-	if (code >= 400)
+	/* a refusal of a path in RFC 5321 form tells how the server times
+	 * its refusals; a syntax error to a bare path does not (Courier
+	 * answers "554 Syntax error" to one at once, and tarpits refusals) */
+	if (error && (path == NULL || path[0] == '<'))
 		pl->error_timed = true;
-	if (code < 400 || secs < POLITE_TARPIT_MIN)
+	/* Courier sleeps after an error it answered at once: the next reply
+	 * of the session is the late one */
+	if ((!error && !after_error) || secs < POLITE_TARPIT_MIN)
 		return false;
 	pl->tarpit_replies++;
 	if (pl->tarpit_least == 0 || secs < pl->tarpit_least)
 		pl->tarpit_least = secs;
 	if (secs <= pl->tarpit_seconds)
 		return true;
+	/* said once a step: 8 s, 16 s ..., not for each 8.01 s after 8 s */
+	bool step = secs >= 1.5 * pl->tarpit_seconds;
+
 	pl->tarpit_seconds = secs;
-	snprintf(ev, sizeof(ev), "an error reply came %.1f s late: the server tarpits; "
+	if (!step)
+		return true;
+	snprintf(ev, sizeof(ev), "%s came %.1f s late: the server tarpits; "
 	    "replies are awaited up to %.0f s, and a tarpitted session gets no further "
-	    "probes", secs, 2 * secs + 2);
+	    "probes", error ? "an error reply" : "the reply after an error", secs,
+	    2 * secs + 2);
 	event(t, ev);
 	return true;
 }
@@ -311,8 +324,8 @@ static void tarpit_note(struct audit_target *t)
 	if (pl->tarpit_seconds <= 0)
 		return;
 	snprintf(t->verdict_reason + n, sizeof(t->verdict_reason) - n, "; tarpitting: "
-	    "%.0f s per error (%d error replies came late, the slowest after %.0f s; "
-	    "each tarpitted session got no further probes)", pl->tarpit_least,
+	    "%.0f s per error (%d replies came late after an error, the slowest after "
+	    "%.0f s; each tarpitted session got no further probes)", pl->tarpit_least,
 	    pl->tarpit_replies, pl->tarpit_seconds);
 }
 

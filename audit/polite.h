@@ -81,11 +81,16 @@ void polite_error_limit_met(struct audit_target *t, int errors, int session,
  * falls back to lock-step on fresh sessions and says so. */
 void polite_pipelining_dropped(struct audit_target *t, const char *probe, int session,
     const char *why);
-/* An error reply (code >= 400) came secs after its command was sent (or
- * after the reply before it in a pipelined group): at POLITE_TARPIT_MIN and
- * more the server tarpits. True: this reply was tarpitted (the session is
- * not given another group: the next wait would be longer still). */
-bool polite_reply_delay(struct audit_target *t, double secs, int code);
+/* A reply came secs after its command was sent (or after the reply before
+ * it in a pipelined group): an error reply (code >= 400), or any reply
+ * after one in its session (after_error), at POLITE_TARPIT_MIN and more is
+ * a tarpit's. path: the MAIL or RCPT argument the reply answers, else
+ * NULL; only an error to a path in RFC 5321 form (<...>) or to another
+ * command says the server answers errors at once (error_timed). True:
+ * this reply was tarpitted (the session is not given another group: the
+ * next wait would be longer still). */
+bool polite_reply_delay(struct audit_target *t, double secs, int code, const char *path,
+    bool after_error);
 /* A tarpit: every probe goes alone, in lock-step, on a session of its own
  * (a pipelined RCPT after a refused MAIL would cost a second, longer error). */
 bool polite_tarpit(const struct audit_target *t);

@@ -32,6 +32,16 @@ void brief_of(struct brief *b, const struct rg_reply *r)
 	    (int)strlen(r->text), r->text);
 }
 
+bool reply_timed(struct audit_target *t, struct session *s, const struct rg_reply *r,
+    double secs, const char *path)
+{
+	bool late = polite_reply_delay(t, secs, r->code, path, s->erred);
+
+	s->erred |= r->code >= 400;
+	s->tarpitted |= late;
+	return late;
+}
+
 void set_result_brief(struct audit_probe *p, const char *stage, const struct brief *b,
     bool tls_in_clear)
 {
@@ -199,7 +209,7 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	if (rg_smtp_command(s->conn, &r, "MAIL FROM:%s", probe_sender(p)) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
-	s->tarpitted |= polite_reply_delay(t, rg_now() - since, r.code);
+	reply_timed(t, s, &r, rg_now() - since, probe_sender(p));
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	brief_of(&mail, &r);
@@ -215,14 +225,14 @@ static enum probe_step run_probe(struct audit_target *t, struct session *s,
 	if (two && rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	if (two) {
-		s->tarpitted |= polite_reply_delay(t, rg_now() - since, r.code);
+		reply_timed(t, s, &r, rg_now() - since, p->spec.first_rcpt);
 		brief_of(&first, &r);
 		since = rg_now();
 	}
 	if (rg_smtp_command(s->conn, &r, "RCPT TO:%s", p->spec.rcpt_to) != 0 ||
 	    r.code == 421)
 		return STEP_RETRY;
-	s->tarpitted |= polite_reply_delay(t, rg_now() - since, r.code);
+	reply_timed(t, s, &r, rg_now() - since, p->spec.rcpt_to);
 	if (rg_smtp_unsolicited(s->conn))
 		return STEP_DESYNC;
 	brief_of(&rcpt, &r);

@@ -12,6 +12,9 @@
 #   graded, the verdict is closed and says "tarpitting: 2 s per error";
 #   with a --budget too short for the battery it is inconclusive within the
 #   budget, with the number of probes not run.
+# - tarpit-open: an open relay that answers a bare path "554 Syntax error" at
+#   once and sleeps before the session's next reply instead (the real
+#   Courier does): no probe lost, no group dropped, the verdict open_relay.
 # - close-at-greeting-when-busy: the silent close alone (2 at once, no
 #   tarpit): it counts as "too many connections", no probe is lost to it.
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
@@ -63,6 +66,31 @@ tap_like "$(jq -r .verdict_reason <<<"$OUT")" \
 	"were refused, but [0-9]+ more were not run within --budget: a longer --budget gives the verdict.*tarpitting: 2 s per error" \
 	"tarpit --budget 20: the report says how many were not run, and why"
 tap_check "tarpit --budget 20: the verdict within the budget (${SECS}s, 10 s slack)" test "$SECS" -le 30
+stop_hostile
+
+# --- tarpit-open: Courier's fast 554 to a bare path, on an open relay --------
+# A syntax error answered at once says nothing of how the server times its
+# refusals: the audit keeps its groups small until a refusal is timed (else
+# groups of nine meet 2, 4, 8, 16 s ... and the replies time out), and the
+# late reply after that 554 (the tarpit's sleep, moved) marks its session
+# tarpitted.
+start_logged tarpit-open
+audit "tarpit-open" 100
+tap_is "$(jq -r .verdict <<<"$OUT")" open_relay "tarpit-open: the verdict is open_relay"
+tap_is "$(count '.tests[] | select(.outcome == "error")')" 0 \
+	"tarpit-open: no probe lost to a reply timeout"
+tap_is "$(count '.transcript[] | select(.line | test("no complete reply|dropped on a pipelined"))')" 0 \
+	"tarpit-open: no reply awaited in vain, no group dropped"
+tap_check "tarpit-open: well within --budget 100 (${SECS}s)" test "$SECS" -lt 60
+# after_554: the commands of the 554's session sent after the reply that
+# followed the 554 (it came late: the session is tarpitted)
+after_554='[.transcript[] | select(.dir == "<" or .dir == ">")] as $t
+	| ($t | map(.line | startswith("554 Syntax error")) | index(true)) as $i
+	| [$t[$i + 1:][] | select(.session == $t[$i].session)] as $s
+	| ($s | map(.dir == "<") | index(true)) as $j
+	| [$s[$j + 1:][] | select(.dir == ">" and (.line | startswith("MAIL")))] | length'
+tap_is "$(jq -r "$after_554" <<<"$OUT")" 0 \
+	"tarpit-open: the session whose reply after a fast 554 came late gets no further probe"
 stop_hostile
 unset HOSTILE_TARPIT HOSTILE_MAXPERIP
 

@@ -115,6 +115,14 @@
  *			served at once, each by a process of its own, and one that
  *			comes while $HOSTILE_MAXPERIP (default 5) are being served
  *			is closed at once, without a greeting and without a 421
+ *	tarpit-open	as tarpit, and the rest of Courier's ways on an open relay
+ *			(tests/integration/165_audit_courier.sh, profile open): a
+ *			bare path ("RCPT TO:a@b") is answered "554 Syntax error"
+ *			at once and the tarpit's sleep comes before the session's
+ *			next reply instead; MAIL from a path with "@[" or "!" gets
+ *			"517 Syntax error.", RCPT to one with "%", "!", a quote,
+ *			a source route or ".invalid" "513 Syntax error." (both
+ *			late); every other recipient 250, DATA 354
  *	close-at-greeting-when-busy  as normal-reject, with the concurrency and
  *			the silent close at the greeting of tarpit
  *			($HOSTILE_MAXPERIP, default 2), and no tarpit
@@ -162,7 +170,7 @@ enum mode {
 	M_DATAREFUSE, M_TLS_GARBAGE, M_NONMAIL_LIMIT, M_RESOLVER_LITERAL,
 	M_GREET421, M_GREET421_CLOSE, M_UNSOLICITED_START, M_EXTRA_AFTER_REPLY,
 	M_RESET_PIPELINED, M_HUGE_REPLY, M_SLOW_DOT, M_ANY_LOCAL,
-	M_TARPIT, M_CLOSE_BUSY, M_COUNT_SESSIONS,
+	M_TARPIT, M_TARPIT_OPEN, M_CLOSE_BUSY, M_COUNT_SESSIONS,
 };
 
 static const struct {
@@ -202,6 +210,7 @@ static const struct {
 	{"slow-dot", M_SLOW_DOT},		/* open relay, slow after the dot */
 	{"any-local-part", M_ANY_LOCAL},	/* Courier: any local part of its names */
 	{"tarpit", M_TARPIT},			/* Courier's TARPIT: slow errors */
+	{"tarpit-open", M_TARPIT_OPEN},		/* and an open relay, fast 554 */
 	{"close-at-greeting-when-busy", M_CLOSE_BUSY},	/* couriertcpd -maxperip */
 	{"count-sessions", M_COUNT_SESSIONS},	/* counts connections at once */
 };
@@ -226,6 +235,8 @@ struct conn {
 	char	helo[256];
 	const char *end_reason;
 	unsigned errors;	/* tarpit: error replies so far */
+	int	fast_error;	/* tarpit-open: this error at once, the next reply late */
+	int	sleep_owed;	/* tarpit-open: the next reply sleeps first */
 };
 
 static uint32_t prng_state = 0x2545f491u;
@@ -330,8 +341,12 @@ reply(struct conn *c, const char *fmt, ...)
 		n = (int)(sizeof(buf) - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
-	if (tarpit_seconds > 0 && (buf[0] == '4' || buf[0] == '5'))
-		sleep((unsigned)tarpit_seconds << (c->errors < 6 ? c->errors++ : 6));
+	if (tarpit_seconds > 0 && (c->sleep_owed || buf[0] == '4' || buf[0] == '5')) {
+		c->sleep_owed = c->fast_error;
+		if (!c->fast_error)
+			sleep((unsigned)tarpit_seconds << (c->errors < 6 ? c->errors++ : 6));
+		c->fast_error = 0;
+	}
 	if (pad_replies && !in_ehlo && n > 4 && buf[3] == ' ' && send_padding(c, buf) < 0)
 		return -1;
 	return send_all(c, buf, (size_t)n);
@@ -459,7 +474,8 @@ ehlo_lines(struct conn *c, enum mode mode)
 	    reply(c, "250-STARTTLS") < 0)
 		return -1;
 	if ((mode == M_EXTRA_LINE || mode == M_NONMAIL_LIMIT ||
-	    mode == M_RESET_PIPELINED || mode == M_TARPIT) && reply(c, "250-PIPELINING") < 0)
+	    mode == M_RESET_PIPELINED || mode == M_TARPIT || mode == M_TARPIT_OPEN) &&
+	    reply(c, "250-PIPELINING") < 0)
 		return -1;
 	if (reply(c, "250-8BITMIME") < 0)
 		return -1;
@@ -544,6 +560,16 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 			return reply(c, "250 Ok.");
 		}
 		return reply(c, "554 5.7.1 %s: Relay access denied", path);
+	case M_TARPIT_OPEN:
+		if (path[0] == '\0') {
+			c->fast_error = 1;
+			return reply(c, "554 Syntax error - your mail software violates RFC 821.");
+		}
+		if (strpbrk(path, "%!\"") != NULL || strncmp(path, "<@", 2) == 0 ||
+		    strstr(path, ".invalid") != NULL)
+			return reply(c, "513 Syntax error.");
+		c->have_rcpt = 1;
+		return reply(c, "250 Ok.");
 	case M_HELO_TRUST:
 		if (strcasecmp(c->helo, HOSTNAME) == 0) {
 			c->have_rcpt = 1;
@@ -678,6 +704,8 @@ dialogue(struct conn *c, enum mode mode)
 				r = reply(c, "450 Temp. resolver error (EBADNAME)");
 			} else if (mode == M_TLS_REQUIRED) {
 				r = reply(c, "530 5.7.0 Must issue a STARTTLS command first");
+			} else if (mode == M_TARPIT_OPEN && strpbrk(path, "[!") != NULL) {
+				r = reply(c, "517 Syntax error.");
 			} else if (c->have_mail) {
 				r = reply(c, "503 5.5.1 Error: nested MAIL command");
 			} else {
@@ -939,6 +967,7 @@ serve(struct conn *c, enum mode mode, const char *mode_name)
 	case M_SLOW_DOT:
 	case M_ANY_LOCAL:
 	case M_TARPIT:
+	case M_TARPIT_OPEN:
 	case M_CLOSE_BUSY:
 	case M_COUNT_SESSIONS:
 		if (greet(c, mode_name) == 0)
@@ -1191,9 +1220,11 @@ main(int argc, char **argv)
 	if (mode == M_SENDER_DOMAIN)
 		server_name = "mail.site.test";
 	pad_replies = mode == M_HUGE_REPLY;
-	if (mode == M_TARPIT)
+	int tarpit = mode == M_TARPIT || mode == M_TARPIT_OPEN;
+
+	if (tarpit)
 		tarpit_seconds = env_int("HOSTILE_TARPIT", 2, MAX_LIFETIME);
-	int maxperip = env_int("HOSTILE_MAXPERIP", mode == M_TARPIT ? 5 : 2, 64);
+	int maxperip = env_int("HOSTILE_MAXPERIP", tarpit ? 5 : 2, 64);
 	port = (unsigned)parse_number(argv[2], 65535);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(argc == 4 ? (unsigned)parse_number(argv[3], MAX_LIFETIME) : MAX_LIFETIME);
@@ -1234,7 +1265,7 @@ main(int argc, char **argv)
 		inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof(addr));
 		nconn++;
 		prng_state = 0x2545f491u ^ (uint32_t)nconn;
-		if ((mode != M_TARPIT && mode != M_CLOSE_BUSY) ||
+		if ((!tarpit && mode != M_CLOSE_BUSY) ||
 		    !serve_concurrent(c, mode, mode_name, maxperip > 0 ? maxperip : 1))
 			serve(c, mode, mode_name);
 		fprintf(stderr, "hostile_smtpd: %s: connection %lu from %s: %s\n",
