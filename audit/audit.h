@@ -205,9 +205,9 @@ struct audit_politeness {
 	int out_of_step;		/* sessions whose reply stream was out of step */
 	bool untrusted;			/* out of step too often: no more sessions */
 	/* tarpits and silent per-IP limits (issue 17 item 4) */
-	double tarpit_seconds;		/* slowest error reply, once >= POLITE_TARPIT_MIN */
+	double tarpit_seconds;		/* slowest tarpit reply (>= POLITE_TARPIT_MIN) */
 	double tarpit_least;		/* the quickest of those: what an error costs */
-	int tarpit_replies;		/* error replies that came that late */
+	int tarpit_replies;		/* replies that came that late, after an error */
 	int closed_at_greeting;		/* connections closed before any greeting */
 	double read_timeout;		/* --timeout */
 	bool error_timed;		/* an error reply's delay was measured (not a

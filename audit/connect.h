@@ -42,7 +42,7 @@ struct session {
 	bool connect_failed;	/* the TCP connect itself failed */
 	bool closed_at_greeting;	/* closed before any greeting (no 421) */
 	bool yielded;		/* left ungreeted for one of ours opened ahead */
-	bool tarpitted;		/* an error reply came late: no further probes */
+	bool tarpitted;		/* a tarpit's reply came: no further probes */
 	bool erred;		/* an error reply was read: a late reply after it is
 				 * a tarpit's too (Courier sleeps after a fast one) */
 	int rehellos;		/* EHLOs sent to change identity (budget.c) */

@@ -26,8 +26,9 @@ static int read_timed(struct audit_target *t, struct session *s, struct rg_reply
 	int rc = rg_smtp_read_reply(s->conn, r);
 	double now = rg_now();
 
-	if (rc == 0 && reply_timed(t, s, r, now - *since, path))	/* the rest */
-		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));	/* later still */
+	/* a tarpit's reply: the rest of the group comes later still */
+	if (rc == 0 && reply_timed(t, s, r, now - *since, path))
+		rg_smtp_set_read_timeout(s->conn, polite_reply_timeout(t));
 	*since = now;
 	return rc;
 }
