@@ -10,15 +10,18 @@
 #
 # Debian's esmtpd tarpits (TARPIT=1: courieresmtpd.C tarpit() sleeps 8 s
 # before a session's first 5xx and twice as long before each further one, up
-# to 128 s; a new session starts at 8 s again) and couriertcpd closes a sixth
-# connection from one address at the greeting, without a 421 (-maxperip=5).
+# to 128 s; a new session starts at 8 s again; its "554 Syntax error" to a
+# bare path comes at once, and the sleep before the session's next reply)
+# and couriertcpd closes a sixth connection from one address at the
+# greeting, without a 421 (-maxperip=5).
 # The audit measures the tarpit, gives each tarpitted session no further
 # probe, runs each probe in lock-step (no RCPT after a refused MAIL: a
 # second error would cost 16 s), sends a sender Courier refused at MAIL no
 # second time, counts a close at the greeting as "too many connections" and
 # gives the verdict within the default --budget (300 s), saying "tarpitting:
-# N s per error" (item 4); the closed and network profiles are also run
-# with the tarpit off (TARPIT=0).
+# N s per error" (item 4), with no reply awaited in vain (no_reply_in_vain);
+# the closed and network profiles are also run with the tarpit off
+# (TARPIT=0).
 # Then item 3 on hostile_smtpd any-local-part (Courier and Haraka take any
 # local part of the names they receive for).
 # An MTA that cannot be started is a failure with its reason, never a skip.
@@ -77,11 +80,22 @@ refused_sender_once() {
 			<<<"$MTA_TRUTH_JSON")" -le 4
 }
 
+# no_reply_in_vain TAG: no reply timed out and no group was dropped. Each
+# of Courier's tarpit sleeps is at most twice the last, and a reply is
+# awaited twice the slowest: a reply awaited in vain is a group that went
+# out with errors the tarpit chains (8, 16, 32 s ...), and the session the
+# audit dropped keeps one of Courier's five places asleep.
+no_reply_in_vain() {
+	tap_is "$(jq -r '[.transcript[] | select(.line | test("no complete reply|dropped on a pipelined"))] | length' \
+		<<<"$MTA_TRUTH_JSON")" 0 "$1: no reply awaited in vain, no group dropped"
+}
+
 # --- closed: Debian's smtpaccess/default, RELAYCLIENT for 127.0.0.1 ---------
 MTA_TRUTH_ARGS=--transcript mta_truth courier closed refused
 tarpit_named "courier closed"
 no_rcpt_after_refused_mail "courier closed"
 refused_sender_once "courier closed"
+no_reply_in_vain "courier closed"
 tap_is "$(mta_relays_real 127.0.0.1)" relayed "courier closed: the trusted host relays"
 mta_stop
 
@@ -89,11 +103,13 @@ mta_stop
 MTA_TRUTH_ARGS=--transcript mta_truth courier open relayed
 tarpit_named "courier open"
 refused_sender_once "courier open"
+no_reply_in_vain "courier open"
 mta_stop
 
 # --- network: "127	allow,RELAYCLIENT", a network too wide ----------------------
-mta_truth courier network relayed
+MTA_TRUTH_ARGS=--transcript mta_truth courier network relayed
 tarpit_named "courier network"
+no_reply_in_vain "courier network"
 mta_stop
 
 # --- the tarpit off: the audit is right on Courier's answers alone -----------
