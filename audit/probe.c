@@ -38,7 +38,9 @@ bool reply_timed(struct audit_target *t, struct session *s, const struct rg_repl
 	bool late = polite_reply_delay(t, secs, r->code, path, s->erred);
 
 	s->erred |= r->code >= 400;
-	s->tarpitted |= late;
+	/* on a tarpit any error costs the session, late or not: Courier
+	 * answers a syntax error at once and sleeps before its next reply */
+	s->tarpitted |= late || (r->code >= 400 && polite_tarpit(t));
 	return late;
 }
 
@@ -245,6 +247,10 @@ reset:
 	if (s->errors >= limit) {
 		/* its last error: any reply after it would be slowed (budget.c) */
 		close_session(t, s, false);
+		goto done;
+	}
+	if (s->tarpitted) {	/* no further probe: QUIT, its 221 read aside */
+		close_session(t, s, true);
 		goto done;
 	}
 	s->nonmail++;

@@ -35,8 +35,9 @@ struct brief {
 
 void brief_of(struct brief *b, const struct rg_reply *r);
 /* r answered a command secs after it was sent (or after the reply before
- * it): a late one marks s tarpitted (polite_reply_delay; path: the MAIL or
- * RCPT argument r answers, else NULL). True: tarpitted. */
+ * it): a late one, or an error on a known tarpit, marks s tarpitted
+ * (polite_reply_delay; path: the MAIL or RCPT argument r answers, else
+ * NULL). True: r came late. */
 bool reply_timed(struct audit_target *t, struct session *s, const struct rg_reply *r,
     double secs, const char *path);
 void set_result_brief(struct audit_probe *p, const char *stage, const struct brief *b,

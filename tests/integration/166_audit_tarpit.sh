@@ -11,10 +11,13 @@
 #   the silent close and reconnects only into a free place: every probe is
 #   graded, the verdict is closed and says "tarpitting: 2 s per error";
 #   with a --budget too short for the battery it is inconclusive within the
-#   budget, with the number of probes not run.
-# - tarpit-open: an open relay that answers a bare path "554 Syntax error" at
-#   once and sleeps before the session's next reply instead (the real
-#   Courier does): no probe lost, no group dropped, the verdict open_relay.
+#   budget, with the number of probes not run. A RCPT to a bare path gets
+#   "554 Syntax error" at once and the sleep comes before the session's
+#   next reply instead (the real Courier does): that error, too, costs the
+#   session (no further probe), and no reply is awaited in vain.
+# - tarpit-open: the same on an open relay that refuses routing tricks late
+#   (Courier's "open" profile): the fast 554 says nothing of how refusals
+#   are timed; no probe lost, no group dropped, the verdict open_relay.
 # - close-at-greeting-when-busy: the silent close alone (2 at once, no
 #   tarpit): it counts as "too many connections", no probe is lost to it.
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
@@ -35,6 +38,16 @@ audit() {
 }
 count() { jq -r "[$1] | length" <<<"$OUT"; }
 greeting_closes() { grep -c 'closed at the greeting' "$W/$1.log"; }
+# in_vain: replies the audit awaited in vain, groups dropped
+in_vain() { count '.transcript[] | select(.line | test("no complete reply|dropped on a pipelined"))'; }
+# after_554: MAILs the session of the fast "554 Syntax error" (a bare path)
+# sent after that 554: none, any error on a tarpit costs the session
+after_554() {
+	jq -r '[.transcript[] | select(.dir == "<" or .dir == ">")] as $t
+	| ($t | map(.line | startswith("554 Syntax error")) | index(true)) as $i
+	| [$t[$i + 1:][] | select(.session == $t[$i].session and .dir == ">")
+		| select(.line | startswith("MAIL"))] | length' <<<"$OUT"
+}
 lowered() { jq -r '[.transcript[] | select(.line | test("closed a connection before its greeting \\(no 421\\)"))] | length' <<<"$OUT"; }
 
 # --- tarpit, budget enough for the battery ---------------------------------
@@ -55,6 +68,8 @@ n=$(greeting_closes tarpit)
 tap_check "tarpit: the server closed at most 4 connections at the greeting ($n): the limit came down and stayed" test "$n" -le 4
 tap_is "$(jq -r '.politeness.tarpit_seconds >= 1.5 and .politeness.tarpit_seconds < 3' <<<"$OUT")" true \
 	"tarpit: the JSON gives the delay, about 2 s (politeness.tarpit_seconds)"
+tap_is "$(in_vain)" 0 "tarpit: no reply awaited in vain, no group dropped"
+tap_is "$(after_554)" 0 "tarpit: the session of the fast 554 gets no further probe"
 stop_hostile
 
 # --- tarpit, budget too short for the battery --------------------------------
@@ -79,18 +94,9 @@ audit "tarpit-open" 100
 tap_is "$(jq -r .verdict <<<"$OUT")" open_relay "tarpit-open: the verdict is open_relay"
 tap_is "$(count '.tests[] | select(.outcome == "error")')" 0 \
 	"tarpit-open: no probe lost to a reply timeout"
-tap_is "$(count '.transcript[] | select(.line | test("no complete reply|dropped on a pipelined"))')" 0 \
-	"tarpit-open: no reply awaited in vain, no group dropped"
+tap_is "$(in_vain)" 0 "tarpit-open: no reply awaited in vain, no group dropped"
 tap_check "tarpit-open: well within --budget 100 (${SECS}s)" test "$SECS" -lt 60
-# after_554: the commands of the 554's session sent after the reply that
-# followed the 554 (it came late: the session is tarpitted)
-after_554='[.transcript[] | select(.dir == "<" or .dir == ">")] as $t
-	| ($t | map(.line | startswith("554 Syntax error")) | index(true)) as $i
-	| [$t[$i + 1:][] | select(.session == $t[$i].session)] as $s
-	| ($s | map(.dir == "<") | index(true)) as $j
-	| [$s[$j + 1:][] | select(.dir == ">" and (.line | startswith("MAIL")))] | length'
-tap_is "$(jq -r "$after_554" <<<"$OUT")" 0 \
-	"tarpit-open: the session whose reply after a fast 554 came late gets no further probe"
+tap_is "$(after_554)" 0 "tarpit-open: the session of the fast 554 gets no further probe"
 stop_hostile
 unset HOSTILE_TARPIT HOSTILE_MAXPERIP
 

@@ -111,18 +111,19 @@
  *			as normal-reject with PIPELINING offered, but every error
  *			reply (4xx, 5xx) is written late: $HOSTILE_TARPIT seconds
  *			(default 2) for the first of a session, twice as long for
- *			each further one (Courier: 8 s, 16 s, 32 s ...); connections are
- *			served at once, each by a process of its own, and one that
- *			comes while $HOSTILE_MAXPERIP (default 5) are being served
- *			is closed at once, without a greeting and without a 421
- *	tarpit-open	as tarpit, and the rest of Courier's ways on an open relay
- *			(tests/integration/165_audit_courier.sh, profile open): a
- *			bare path ("RCPT TO:a@b") is answered "554 Syntax error"
- *			at once and the tarpit's sleep comes before the session's
- *			next reply instead; MAIL from a path with "@[" or "!" gets
- *			"517 Syntax error.", RCPT to one with "%", "!", a quote,
- *			a source route or ".invalid" "513 Syntax error." (both
- *			late); every other recipient 250, DATA 354
+ *			each further one (Courier: 8 s, 16 s, 32 s ...), but for
+ *			a RCPT to a bare path ("RCPT TO:a@b"): "554 Syntax error"
+ *			at once, and the sleep before the session's next reply
+ *			instead (Courier's way); connections are served at once,
+ *			each by a process of its own, and one that comes while
+ *			$HOSTILE_MAXPERIP (default 5) are being served is closed
+ *			at once, without a greeting and without a 421
+ *	tarpit-open	as tarpit, on an open relay as Courier's "open" profile
+ *			(tests/integration/165_audit_courier.sh): MAIL from a path
+ *			with "@[" or "!" gets "517 Syntax error.", RCPT to one
+ *			with "%", "!", a quote, a source route or ".invalid"
+ *			"513 Syntax error." (both late); every other recipient
+ *			250, DATA 354
  *	close-at-greeting-when-busy  as normal-reject, with the concurrency and
  *			the silent close at the greeting of tarpit
  *			($HOSTILE_MAXPERIP, default 2), and no tarpit
@@ -515,6 +516,10 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 {
 	if (!c->have_mail)
 		return reply(c, "503 5.5.1 Error: need MAIL command");
+	if ((mode == M_TARPIT || mode == M_TARPIT_OPEN) && path[0] == '\0') {
+		c->fast_error = 1;	/* Courier: at once, the next reply late */
+		return reply(c, "554 Syntax error - your mail software violates RFC 821.");
+	}
 	switch (mode) {
 	case M_GREYLIST:
 		return reply(c, "450 4.7.1 greylisted");
@@ -561,10 +566,6 @@ rcpt_reply(struct conn *c, enum mode mode, const char *path)
 		}
 		return reply(c, "554 5.7.1 %s: Relay access denied", path);
 	case M_TARPIT_OPEN:
-		if (path[0] == '\0') {
-			c->fast_error = 1;
-			return reply(c, "554 Syntax error - your mail software violates RFC 821.");
-		}
 		if (strpbrk(path, "%!\"") != NULL || strncmp(path, "<@", 2) == 0 ||
 		    strstr(path, ".invalid") != NULL)
 			return reply(c, "513 Syntax error.");
