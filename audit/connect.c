@@ -417,6 +417,10 @@ void close_session(struct audit_target *t, struct session *s, bool polite)
 		return;
 	if (polite && alive && rg_smtp_status(conn) == RG_SMTP_OK &&
 	    rg_smtp_send_quit(conn) == 0) {
+		/* a tarpit sleeps before the 221 of a session with an error:
+		 * the place is held until it comes */
+		if (s->tarpitted)
+			rg_smtp_set_quit_wait(conn, polite_reply_timeout(t));
 		add_closer(p, conn, 0);
 	} else if (greeted && rg_smtp_status(conn) == RG_SMTP_TIMEOUT &&
 	    rg_now() < t->deadline) {

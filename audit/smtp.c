@@ -532,8 +532,9 @@ void rg_smtp_close(struct rg_smtp *s, bool polite)
 	if (polite && s->status == RG_SMTP_OK && s->fd >= 0) {
 		struct rg_reply r;
 		double saved = s->opts.read_timeout;
+		double wait = s->quit_wait > 0 ? s->quit_wait : 5;	/* not long for a 221 */
 
-		s->opts.read_timeout = saved < 5 ? saved : 5;	/* don't wait long for 221 */
+		s->opts.read_timeout = saved < wait ? saved : wait;
 		if (s->quit_sent)
 			rg_smtp_read_reply(s, &r);
 		else
@@ -561,4 +562,10 @@ void rg_smtp_set_read_timeout(struct rg_smtp *s, double seconds)
 {
 	if (s != NULL && seconds > 0)
 		s->opts.read_timeout = seconds;
+}
+
+void rg_smtp_set_quit_wait(struct rg_smtp *s, double seconds)
+{
+	if (s != NULL && seconds > 0)
+		s->quit_wait = seconds;
 }

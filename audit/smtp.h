@@ -106,8 +106,12 @@ void rg_smtp_set_connect_rate(double per_second);
 /* Send QUIT (when polite and the connection is healthy), then close. */
 void rg_smtp_close(struct rg_smtp *s, bool polite);
 /* QUIT now (recorded), its 221 later: a polite rg_smtp_close() afterwards
- * only waits for that reply (at most 5 s) instead of sending QUIT again. */
+ * only waits for that reply (at most 5 s, or the quit wait) instead of
+ * sending QUIT again. */
 int rg_smtp_send_quit(struct rg_smtp *s);
+/* The wait for QUIT's 221 (default 5 s, never longer than a reply's): a
+ * tarpit may sleep before it. */
+void rg_smtp_set_quit_wait(struct rg_smtp *s, double seconds);
 /* Where the transcript goes from now on (fn NULL: nowhere). */
 void rg_smtp_set_transcript(struct rg_smtp *s, rg_transcript_fn fn, void *arg);
 /* The wait for one whole reply from now on (a server that tarpits errors

@@ -29,6 +29,7 @@ struct rg_smtp {
 	size_t inlen;
 	char tls_info[512];
 	bool quit_sent;
+	double quit_wait;	/* for QUIT's 221 at most (0: 5 s) */
 };
 
 /* Wait for this connection's slot; -1 when it lies past the deadline. */
