@@ -20,12 +20,16 @@
  * later than the last: one per session is the cheapest), 1 while the
  * server is measured, max once an error reply was timed or on Postfix,
  * else MEASURE_GROUP (no error seen yet: an open relay, or a tarpit not
- * met yet - stays so for the whole target). */
+ * met yet - stays so for the whole target), but 1 on Courier (Debian's
+ * tarpits: two probes refused at MAIL are four errors, 8 + 16 + 32 + 64 s
+ * in one session). */
 static size_t group_max(const struct probe_queue *q, size_t max)
 {
 	if (q->t->polite.tarpit_seconds > 0)
 		return 1;
 	if (!q->measured)
+		return 1;
+	if (q->t->mta == MTA_COURIER && !q->t->polite.error_timed)
 		return 1;
 	/* Postfix answers its first errors at once (its error sleep starts
 	 * at the session's error limit, budget.c) */
