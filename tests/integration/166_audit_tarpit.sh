@@ -16,8 +16,9 @@
 #   next reply instead (the real Courier does): that error, too, costs the
 #   session (no further probe), and no reply is awaited in vain.
 # - tarpit-open: the same on an open relay that refuses routing tricks late
-#   (Courier's "open" profile): the fast 554 says nothing of how refusals
-#   are timed; no probe lost, no group dropped, the verdict open_relay.
+#   (Courier's "open" profile, its EHLO naming Courier): the fast 554 says
+#   nothing of how refusals are timed, one probe a group; no probe lost, no
+#   group dropped, the verdict open_relay.
 # - close-at-greeting-when-busy: the silent close alone (2 at once, no
 #   tarpit): it counts as "too many connections", no probe is lost to it.
 source "$(dirname "$0")/../lib/preamble.sh" || exit 1
@@ -97,6 +98,14 @@ tap_is "$(count '.tests[] | select(.outcome == "error")')" 0 \
 tap_is "$(in_vain)" 0 "tarpit-open: no reply awaited in vain, no group dropped"
 tap_check "tarpit-open: well within --budget 100 (${SECS}s)" test "$SECS" -lt 60
 tap_is "$(after_554)" 0 "tarpit-open: the session of the fast 554 gets no further probe"
+# Courier (its EHLO says so) tarpits by default: one probe a group until
+# an error is timed (two probes refused at MAIL would chain four sleeps)
+# (a write: the commands of a session between two replies)
+tap_is "$(jq -r '[.transcript[] | select(.dir == "<" or .dir == ">")] | group_by(.session)
+	| map(reduce .[] as $l ({cur: 0, most: 0}; if $l.dir == "<" then .cur = 0
+		elif ($l.line | startswith("MAIL")) then .cur += 1 | .most = ([.most, .cur] | max)
+		else . end) | .most) | max' <<<"$OUT")" 1 \
+	"tarpit-open: Courier gets one MAIL a write, never a group of two"
 stop_hostile
 unset HOSTILE_TARPIT HOSTILE_MAXPERIP
 

@@ -119,7 +119,8 @@
  *			$HOSTILE_MAXPERIP (default 5) are being served is closed
  *			at once, without a greeting and without a 421
  *	tarpit-open	as tarpit, on an open relay as Courier's "open" profile
- *			(tests/integration/165_audit_courier.sh): MAIL from a path
+ *			(tests/integration/165_audit_courier.sh), its EHLO naming
+ *			Courier ("250-XVERP=Courier"): MAIL from a path
  *			with "@[" or "!" gets "517 Syntax error.", RCPT to one
  *			with "%", "!", a quote, a source route or ".invalid"
  *			"513 Syntax error." (both late); every other recipient
@@ -477,6 +478,8 @@ ehlo_lines(struct conn *c, enum mode mode)
 	if ((mode == M_EXTRA_LINE || mode == M_NONMAIL_LIMIT ||
 	    mode == M_RESET_PIPELINED || mode == M_TARPIT || mode == M_TARPIT_OPEN) &&
 	    reply(c, "250-PIPELINING") < 0)
+		return -1;
+	if (mode == M_TARPIT_OPEN && reply(c, "250-XVERP=Courier") < 0)
 		return -1;
 	if (reply(c, "250-8BITMIME") < 0)
 		return -1;
